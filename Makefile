@@ -1,0 +1,68 @@
+# Agora: `make run` starts the shop, `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+UV_VERSION := 0.13.9
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-unit test-integration test-e2e lint fmt proto proto-check migrate bench clean doctor
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(BIN)/uv pip install -q --python $(BIN)/python --require-hashes -r requirements.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install pinned dependencies
+
+run: $(STAMP)  ## start embedded PostgreSQL + NATS and every service, seed demo data, print URLs
+	$(BIN)/agora up
+
+test: $(STAMP)  ## the whole suite: unit, integration, end-to-end
+	$(BIN)/pytest
+
+test-unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+test-integration: $(STAMP)
+	$(BIN)/pytest tests/integration
+
+test-e2e: $(STAMP)
+	$(BIN)/pytest tests/e2e
+
+lint: $(STAMP) proto-check  ## ruff, mypy, import-linter, generated code up to date
+	$(BIN)/ruff check src tests tools
+	$(BIN)/ruff format --check src tests tools
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+fmt: $(STAMP)  ## format and autofix
+	$(BIN)/ruff format src tests tools
+	$(BIN)/ruff check --fix src tests tools
+
+proto: $(STAMP)  ## regenerate src/agora/_proto from proto/
+	$(BIN)/python tools/gen_proto.py
+
+proto-check: $(STAMP)  ## fail when src/agora/_proto is stale
+	@tmp=$$(mktemp -d) && cp -r src/agora/_proto $$tmp/before && $(BIN)/python tools/gen_proto.py && \
+	  if ! diff -r -q $$tmp/before src/agora/_proto >/dev/null; then \
+	    echo "src/agora/_proto was stale: regenerated; commit it"; rm -rf $$tmp; exit 1; fi; rm -rf $$tmp
+
+migrate: $(STAMP)  ## apply every service's migrations (to AGORA_DATABASE_URL or the embedded server)
+	$(BIN)/agora migrate
+
+doctor: $(STAMP)  ## check the machine and the configured infrastructure
+	$(BIN)/agora doctor
+
+bench: $(STAMP)  ## catalog benchmark against a running stack (`make run` in another terminal)
+	$(BIN)/agora bench catalog
+
+clean:  ## remove the virtual environment, data and caches
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache build *.egg-info src/*.egg-info

@@ -1,0 +1,1 @@
+"""Shared mechanics every Agora service stands on."""

@@ -1,0 +1,63 @@
+"""Database access: async SQLAlchemy 2 over asyncpg, one PostgreSQL schema per service.
+
+A service's engine sets `search_path` to its own schema, so its tables need no schema prefix
+and it cannot accidentally read another service's tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+from sqlalchemy import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from agora.platform.settings import to_libpq_url
+
+
+def create_engine(database_url: str, schema: str, *, pool_size: int = 10) -> AsyncEngine:
+    """An engine whose connections live in `schema` (then `public`)."""
+    return create_async_engine(
+        database_url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=False,
+        pool_timeout=10,
+        connect_args={
+            "server_settings": {"search_path": f"{schema},public", "application_name": schema},
+            "timeout": 5,
+            # Each service's statements differ by schema; a per-connection cache is enough.
+            "statement_cache_size": 256,
+        },
+    )
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def transaction(
+    sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """A session inside one transaction: commits on success, rolls back on any error."""
+    async with sessions() as session, session.begin():
+        yield session
+
+
+async def ensure_database(database_url: str) -> None:
+    """Create the URL's database if it does not exist (the embedded server starts empty)."""
+    url: URL = make_url(database_url)
+    name = url.database or "postgres"
+    admin = to_libpq_url(url.set(database="postgres").render_as_string(hide_password=False))
+    conn = await asyncpg.connect(admin, timeout=5)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            try:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+            except asyncpg.DuplicateDatabaseError:
+                pass  # created concurrently by another process
+    finally:
+        await conn.close()

@@ -1,0 +1,1 @@
+"""Embedded infrastructure for `agora up` and the test suite: real PostgreSQL and NATS JetStream."""

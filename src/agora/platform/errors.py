@@ -1,0 +1,131 @@
+"""Domain errors, mapped once to gRPC status (and, at the gateway, to HTTP problem+json).
+
+Services raise these from their domain and store code; the server interceptor turns them into a
+gRPC status with a `google.rpc.Status` detail (field violations, resource info, retry info) in
+the `grpc-status-details-bin` trailer, which the gateway reads back into a problem+json body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import grpc
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One invalid field: `field` is the lowerCamelCase JSON path (`prices[0].amount`)."""
+
+    field: str
+    description: str
+
+
+class DomainError(Exception):
+    """Base of every error a service reports to its callers on purpose."""
+
+    code: grpc.StatusCode = grpc.StatusCode.UNKNOWN
+    reason: str = "ERROR"
+
+    def __init__(self, message: str, *, metadata: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.metadata: dict[str, str] = dict(metadata or {})
+
+
+class InvalidArgument(DomainError):
+    code = grpc.StatusCode.INVALID_ARGUMENT
+    reason = "INVALID_ARGUMENT"
+
+    def __init__(
+        self,
+        message: str,
+        violations: Sequence[FieldViolation] = (),
+        *,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, metadata=metadata)
+        self.violations = list(violations)
+
+    @classmethod
+    def for_field(cls, field_path: str, description: str) -> InvalidArgument:
+        return cls(f"{field_path}: {description}", [FieldViolation(field_path, description)])
+
+
+class NotFound(DomainError):
+    code = grpc.StatusCode.NOT_FOUND
+    reason = "NOT_FOUND"
+
+    def __init__(self, resource_type: str, name: str) -> None:
+        super().__init__(f"{resource_type} {name!r} not found")
+        self.resource_type = resource_type
+        self.resource_name = name
+
+
+class AlreadyExists(DomainError):
+    code = grpc.StatusCode.ALREADY_EXISTS
+    reason = "ALREADY_EXISTS"
+
+
+class Conflict(DomainError):
+    """The request conflicts with the current state (optimistic concurrency, idempotency reuse)."""
+
+    code = grpc.StatusCode.ABORTED
+    reason = "CONFLICT"
+
+
+class FailedPrecondition(DomainError):
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "FAILED_PRECONDITION"
+
+
+@dataclass(frozen=True)
+class Shortage:
+    """A resource with less available than asked for."""
+
+    subject: str
+    requested: int
+    available: int
+
+
+class ResourceExhausted(DomainError):
+    """Not enough of something (stock): carries what is available."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    reason = "INSUFFICIENT"
+
+    def __init__(self, message: str, shortages: Sequence[Shortage] = ()) -> None:
+        super().__init__(message)
+        self.shortages = list(shortages)
+
+
+class Unauthenticated(DomainError):
+    code = grpc.StatusCode.UNAUTHENTICATED
+    reason = "UNAUTHENTICATED"
+
+
+class PermissionDenied(DomainError):
+    code = grpc.StatusCode.PERMISSION_DENIED
+    reason = "PERMISSION_DENIED"
+
+
+class Unavailable(DomainError):
+    code = grpc.StatusCode.UNAVAILABLE
+    reason = "UNAVAILABLE"
+
+    def __init__(self, message: str, *, retry_after_s: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """What callers learn of an error, independent of transport."""
+
+    code: grpc.StatusCode
+    message: str
+    reason: str
+    violations: list[FieldViolation] = field(default_factory=list)
+    shortages: list[Shortage] = field(default_factory=list)
+    metadata: dict[str, str] = field(default_factory=dict)
+    retry_after_s: float | None = None

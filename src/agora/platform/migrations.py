@@ -1,0 +1,82 @@
+"""Alembic migrations per service: scripts in `agora/<service>/migrations`, each service with its
+own schema and its own version table (`<schema>.alembic_version`)."""
+
+from __future__ import annotations
+
+import asyncio
+from importlib import resources
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from agora.platform.db import ensure_database
+
+VERSION_TABLE = "alembic_version"
+
+
+def script_location(service: str) -> Path:
+    return Path(str(resources.files(f"agora.{service}") / "migrations"))
+
+
+def alembic_config(service: str, database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(script_location(service)))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    config.attributes["schema"] = service
+    return config
+
+
+async def _ensure_schema(database_url: str, schema: str) -> None:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            # Two processes migrating at once must not race; the lock ends with the transaction.
+            await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": schema})
+            await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    finally:
+        await engine.dispose()
+
+
+async def migrate(service: str, database_url: str, revision: str = "head") -> None:
+    """Bring `service`'s schema to `revision` (idempotent, safe to run concurrently)."""
+    await ensure_database(database_url)
+    await _ensure_schema(database_url, service)
+    config = alembic_config(service, database_url)
+    await asyncio.to_thread(command.upgrade, config, revision)
+
+
+def run_async_migrations(config: Config) -> None:
+    """Body of every service's `migrations/env.py`: run Alembic online over asyncpg."""
+    from alembic import context
+
+    schema: str = config.attributes["schema"]
+    url = config.get_main_option("sqlalchemy.url")
+    assert url is not None
+
+    def do_run(connection: object) -> None:
+        context.configure(
+            connection=connection,  # type: ignore[arg-type]
+            target_metadata=None,
+            version_table=VERSION_TABLE,
+            version_table_schema=schema,
+            include_schemas=False,
+        )
+        with context.begin_transaction():
+            context.execute(f"SELECT pg_advisory_xact_lock(hashtext('migrate:{schema}'))")
+            context.run_migrations()
+
+    async def run() -> None:
+        engine = create_async_engine(
+            url, connect_args={"server_settings": {"search_path": f"{schema},public"}}
+        )
+        try:
+            async with engine.connect() as connection:
+                await connection.run_sync(do_run)
+                await connection.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())

@@ -1,0 +1,113 @@
+"""Typed settings from the environment (`AGORA_*`), failing fast with a clear message.
+
+Defaults point at the embedded infrastructure that `agora up` starts, so a laptop needs no
+configuration; any `AGORA_*` variable replaces the part it names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Defaults chosen away from a system PostgreSQL (5432) or NATS (4222) already on the machine.
+DEFAULT_PG_PORT = 55432
+DEFAULT_NATS_PORT = 54222
+DEFAULT_GATEWAY_PORT = 8700
+DEFAULT_GRPC_PORTS = {
+    "catalog": 8711,
+    "orders": 8712,
+    "payments": 8713,
+    "auth": 8714,
+    "chain": 8715,
+    "support": 8716,
+    "admin": 8717,
+}
+DEFAULT_DATABASE = "agora"
+
+
+class PlatformSettings(BaseSettings):
+    """Settings shared by every process of one Agora deployment."""
+
+    model_config = SettingsConfigDict(env_prefix="AGORA_", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    data_dir: Path = Path("var")
+    host: str = "127.0.0.1"
+    pg_port: int = DEFAULT_PG_PORT
+    nats_port: int = DEFAULT_NATS_PORT
+    database_url: str | None = Field(
+        default=None, description="PostgreSQL URL; unset means the embedded server"
+    )
+    nats_url: str | None = Field(default=None, description="NATS URL; unset means embedded")
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    rpc_timeout_s: float = Field(default=5.0, gt=0)
+    discovery: bool = True
+    instance_ttl_s: float = Field(default=10.0, gt=1)
+
+    @property
+    def embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def embedded_nats(self) -> bool:
+        return self.nats_url is None
+
+    @property
+    def resolved_database_url(self) -> str:
+        """An SQLAlchemy asyncpg URL."""
+        url = self.database_url or (
+            f"postgresql://postgres@127.0.0.1:{self.pg_port}/{DEFAULT_DATABASE}"
+        )
+        return to_asyncpg_url(url)
+
+    @property
+    def resolved_nats_url(self) -> str:
+        return self.nats_url or f"nats://127.0.0.1:{self.nats_port}"
+
+    @model_validator(mode="after")
+    def _refuse_embedded_in_production(self) -> PlatformSettings:
+        if self.env == "prod" and (self.database_url is None or self.nats_url is None):
+            raise ValueError(
+                "AGORA_ENV=prod needs AGORA_DATABASE_URL and AGORA_NATS_URL: "
+                "the embedded servers are for development"
+            )
+        return self
+
+
+class ServiceSettings(BaseSettings):
+    """Per-service settings, read from `AGORA_<SERVICE>_*`; subclass once per service."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    port: int = 0
+    address: str | None = Field(
+        default=None, description="static address other services use; wins over discovery"
+    )
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+
+
+def service_settings_config(service: str) -> SettingsConfigDict:
+    """The settings config of a service's settings class (`AGORA_CATALOG_PORT`, …)."""
+    return SettingsConfigDict(env_prefix=f"AGORA_{service.upper()}_", extra="ignore")
+
+
+def grpc_port(service: str, configured: int) -> int:
+    """The service's gRPC port: configured, else its default."""
+    return configured or DEFAULT_GRPC_PORTS[service]
+
+
+def to_asyncpg_url(url: str) -> str:
+    """Accept plain `postgresql://` URLs and point SQLAlchemy at asyncpg."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError(f"not a PostgreSQL URL: {url!r}")
+
+
+def to_libpq_url(url: str) -> str:
+    """The plain `postgresql://` form of an SQLAlchemy URL (for asyncpg.connect, psql)."""
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)

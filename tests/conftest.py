@@ -1,0 +1,46 @@
+"""Real infrastructure for the integration and end-to-end layers, started once per session.
+
+Uses `AGORA_TEST_DATABASE_URL` / `AGORA_TEST_NATS_URL` when set, else starts the embedded
+PostgreSQL and NATS JetStream (the same packages `agora up` runs) on free ports.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agora.platform.embedded.infra import RunningInfra, embedded_infra
+from agora.platform.net import free_port
+from agora.platform.settings import to_asyncpg_url
+
+
+@pytest.fixture(scope="session")
+def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningInfra]:
+    database_url = os.environ.get("AGORA_TEST_DATABASE_URL")
+    nats_url = os.environ.get("AGORA_TEST_NATS_URL")
+    if database_url and nats_url:
+        yield RunningInfra(database_url=database_url, nats_url=nats_url)
+        return
+    data_dir = Path(tmp_path_factory.mktemp("infra"))
+    with embedded_infra(data_dir, free_port(), free_port()) as running:
+        yield RunningInfra(
+            database_url=database_url or running.database_url,
+            nats_url=nats_url or running.nats_url,
+        )
+
+
+@pytest.fixture(scope="session")
+def database_url(infra: RunningInfra) -> str:
+    """An asyncpg SQLAlchemy URL to a database of this test session's own."""
+    base = to_asyncpg_url(infra.database_url)
+    head, _, _ = base.rpartition("/")
+    return f"{head}/agora_test_{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def nats_url(infra: RunningInfra) -> str:
+    return infra.nats_url
