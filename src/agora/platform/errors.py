@@ -68,10 +68,17 @@ class AlreadyExists(DomainError):
 
 
 class Conflict(DomainError):
-    """The request conflicts with the current state (optimistic concurrency, idempotency reuse)."""
+    """The request conflicts with the current state (optimistic concurrency)."""
 
     code = grpc.StatusCode.ABORTED
     reason = "CONFLICT"
+
+
+class IdempotencyKeyReused(DomainError):
+    """An idempotency key was sent again with a different request."""
+
+    code = grpc.StatusCode.ALREADY_EXISTS
+    reason = "IDEMPOTENCY_KEY_REUSED"
 
 
 class FailedPrecondition(DomainError):
@@ -88,15 +95,25 @@ class Shortage:
     available: int
 
 
-class ResourceExhausted(DomainError):
-    """Not enough of something (stock): carries what is available."""
+class Insufficient(DomainError):
+    """Less of something is available than asked for (stock): carries what is available.
 
-    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    FAILED_PRECONDITION on gRPC; 409 at the HTTP edge (see HTTP_STATUS_BY_REASON).
+    """
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
     reason = "INSUFFICIENT"
 
     def __init__(self, message: str, shortages: Sequence[Shortage] = ()) -> None:
         super().__init__(message)
         self.shortages = list(shortages)
+
+
+class Gone(DomainError):
+    """The resource existed but has expired (a cart, an invoice): 410 at the HTTP edge."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "EXPIRED"
 
 
 class Unauthenticated(DomainError):
@@ -129,3 +146,37 @@ class ErrorInfo:
     shortages: list[Shortage] = field(default_factory=list)
     metadata: dict[str, str] = field(default_factory=dict)
     retry_after_s: float | None = None
+
+
+# gRPC status -> HTTP status, as in google.rpc.Code's documented mapping.
+HTTP_STATUS_BY_CODE: dict[grpc.StatusCode, int] = {
+    grpc.StatusCode.OK: 200,
+    grpc.StatusCode.CANCELLED: 499,
+    grpc.StatusCode.UNKNOWN: 500,
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    grpc.StatusCode.FAILED_PRECONDITION: 400,
+    grpc.StatusCode.ABORTED: 409,
+    grpc.StatusCode.OUT_OF_RANGE: 400,
+    grpc.StatusCode.UNIMPLEMENTED: 501,
+    grpc.StatusCode.INTERNAL: 500,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DATA_LOSS: 500,
+}
+
+# Reasons whose HTTP status is more precise than their gRPC code's.
+HTTP_STATUS_BY_REASON: dict[str, int] = {
+    Insufficient.reason: 409,
+    Gone.reason: 410,
+    IdempotencyKeyReused.reason: 409,
+}
+
+
+def http_status(code: grpc.StatusCode, reason: str = "") -> int:
+    """The HTTP status for a gRPC error (reason first, then code)."""
+    return HTTP_STATUS_BY_REASON.get(reason) or HTTP_STATUS_BY_CODE.get(code, 500)
