@@ -35,7 +35,10 @@ class PlatformSettings(BaseSettings):
 
     env: Literal["dev", "test", "prod"] = "dev"
     data_dir: Path = Path("var")
-    host: str = "127.0.0.1"
+    host: str = Field(default="127.0.0.1", description="address services and the gateway bind")
+    advertise_host: str | None = Field(
+        default=None, description="address other processes reach this one at (default: host)"
+    )
     pg_port: int = DEFAULT_PG_PORT
     nats_port: int = DEFAULT_NATS_PORT
     database_url: str | None = Field(
@@ -47,6 +50,12 @@ class PlatformSettings(BaseSettings):
     rpc_timeout_s: float = Field(default=5.0, gt=0)
     discovery: bool = True
     instance_ttl_s: float = Field(default=10.0, gt=1)
+
+    @property
+    def advertised_host(self) -> str:
+        if self.advertise_host:
+            return self.advertise_host
+        return "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
 
     @property
     def embedded_database(self) -> bool:

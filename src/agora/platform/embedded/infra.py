@@ -43,7 +43,7 @@ def embedded_infra(data_dir: Path, pg_port: int, nats_port: int) -> Iterator[Run
             processes.append(
                 subprocess.Popen(nats.command(), stdout=nats_log, stderr=subprocess.STDOUT)
             )
-        wait_for_port(pg_port)
+        pg.wait_until_ready()
         wait_for_port(nats_port)
         yield RunningInfra(database_url=pg.url, nats_url=nats.url)
     finally:

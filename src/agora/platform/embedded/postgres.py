@@ -10,11 +10,20 @@ import os
 import pwd
 import stat
 import subprocess
+import time
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 
-from pgserver._commands import POSTGRES_BIN_PATH  # type: ignore[import-untyped]
+def _postgres_bin_path() -> Path:
+    # Located without importing pgserver, whose import has side effects we do not need.
+    spec = find_spec("pgserver")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("PostgreSQL binaries not found: install the `pgserver` package")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
+
+POSTGRES_BIN_PATH = _postgres_bin_path()
 SYSTEM_USER = "pgserver"  # postgres refuses to run as root
 SUPERUSER = "postgres"
 SERVER_SETTINGS = {
@@ -80,6 +89,16 @@ class EmbeddedPostgres:
         for key, value in SERVER_SETTINGS.items():
             args += ["-c", f"{key}={value}"]
         return args
+
+    def wait_until_ready(self, timeout_s: float = 30.0) -> None:
+        """Block until the server accepts queries (an open port is not enough: it may still be
+        starting up or recovering)."""
+        deadline = time.monotonic() + timeout_s
+        probe = [str(POSTGRES_BIN_PATH / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)]
+        while subprocess.run(probe, check=False).returncode != 0:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"PostgreSQL on port {self.port} not ready after {timeout_s}s")
+            time.sleep(0.1)
 
     def popen_kwargs(self) -> dict[str, object]:
         """Extra `subprocess.Popen` arguments (drop root privileges)."""

@@ -1,0 +1,1 @@
+"""`agora bench`: load and measure a running Agora stack."""

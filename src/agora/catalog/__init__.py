@@ -1,0 +1,1 @@
+"""The catalog service: products, variants, categories, prices, stock and reservations."""

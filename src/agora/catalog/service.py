@@ -1,0 +1,346 @@
+"""The catalog's gRPC servicer: translates protobuf to domain calls and back.
+
+Reads run on autocommit connections (no BEGIN/ROLLBACK round trips). Each mutation is one
+transaction holding its idempotency record, its state change and its outbox event. Domain
+errors propagate to the platform's server interceptor, which maps them to gRPC status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from google.protobuf.message import Message
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from agora._proto.agora.catalog.v1 import catalog_pb2 as pb
+from agora._proto.agora.catalog.v1 import catalog_pb2_grpc
+from agora._proto.agora.catalog.v1 import events_pb2 as events
+from agora.catalog import store
+from agora.catalog.domain import (
+    NewCategory,
+    NewProduct,
+    ProductAction,
+    ReservationAction,
+    ReservationLine,
+    encode_cursor,
+    parse_product_query,
+    plan_reservation,
+    price_list_violations,
+    raise_if_any,
+    require_id,
+    validate_new_category,
+    validate_new_product,
+    validate_new_variant,
+    validate_on_hand,
+    validate_product_changes,
+)
+from agora.catalog.events import (
+    CATEGORY_CREATED,
+    PRICES_CHANGED,
+    PRODUCT_ARCHIVED,
+    PRODUCT_CREATED,
+    PRODUCT_PUBLISHED,
+    PRODUCT_UPDATED,
+    STOCK_CHANGED,
+    VARIANT_ADDED,
+    record,
+    record_reservation_event,
+)
+from agora.catalog.translation import (
+    category_pb,
+    list_request,
+    money,
+    new_variant,
+    product_changes,
+    product_pb,
+    reservation_pb,
+    stock_pb,
+    variant_pb,
+)
+from agora.platform.db import session_factory, transaction
+from agora.platform.idempotency import require_idempotency_key, run_idempotent
+
+ResponseT = TypeVar("ResponseT", bound=Message)
+Change = Callable[[AsyncSession], Awaitable[ResponseT]]
+
+_STATUS_EVENTS = {
+    ProductAction.PUBLISH: PRODUCT_PUBLISHED,
+    ProductAction.ARCHIVE: PRODUCT_ARCHIVED,
+    ProductAction.RESTORE: PRODUCT_UPDATED,
+}
+
+
+class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
+    """CatalogService over the catalog schema reached through `engine`."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions = session_factory(engine)
+        self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    async def _mutate(
+        self,
+        operation: str,
+        request: Any,
+        response_type: type[ResponseT],
+        change: Change[ResponseT],
+    ) -> ResponseT:
+        """One transaction: claim the idempotency key, make the change, record its event."""
+        key = require_idempotency_key(request.idempotency_key)
+        async with transaction(self._sessions) as session:
+            return await run_idempotent(
+                session,
+                operation=f"catalog.{operation}",
+                key=key,
+                request=request,
+                response_type=response_type,
+                action=lambda: change(session),
+            )
+
+    # --- storefront reads ----------------------------------------------------------------
+
+    async def ListProducts(
+        self, request: pb.ListProductsRequest, context: object
+    ) -> pb.ListProductsResponse:
+        query = parse_product_query(list_request(request))
+        async with self._reads.connect() as conn:
+            page = await store.list_products(conn, query)
+        token = encode_cursor(page.next_cursor, query.fingerprint()) if page.next_cursor else ""
+        return pb.ListProductsResponse(
+            products=[product_pb(p) for p in page.products], next_page_token=token
+        )
+
+    async def GetProduct(self, request: pb.GetProductRequest, context: object) -> pb.Product:
+        async with self._reads.connect() as conn:
+            product = await store.product_by_slug(conn, request.slug, request.currency.upper())
+        return product_pb(product)
+
+    async def GetProductById(
+        self, request: pb.GetProductByIdRequest, context: object
+    ) -> pb.Product:
+        product_id = require_id(request.id, "id")
+        async with self._reads.connect() as conn:
+            return product_pb(await store.product_by_id(conn, product_id))
+
+    async def ListCategories(
+        self, request: pb.ListCategoriesRequest, context: object
+    ) -> pb.ListCategoriesResponse:
+        async with self._reads.connect() as conn:
+            found = await store.list_categories(conn)
+        return pb.ListCategoriesResponse(categories=[category_pb(c) for c in found])
+
+    async def GetStock(self, request: pb.GetStockRequest, context: object) -> pb.Stock:
+        variant_id = require_id(request.variant_id, "variantId")
+        async with self._reads.connect() as conn:
+            return stock_pb(await store.stock_of(conn, variant_id))
+
+    async def GetReservation(
+        self, request: pb.GetReservationRequest, context: object
+    ) -> pb.Reservation:
+        reservation_id = require_id(request.id, "id")
+        async with self._reads.connect() as conn:
+            return reservation_pb(await store.reservation_by_id(conn, reservation_id))
+
+    # --- products ------------------------------------------------------------------------
+
+    async def CreateProduct(self, request: pb.CreateProductRequest, context: object) -> pb.Product:
+        async def change(session: AsyncSession) -> pb.Product:
+            new = validate_new_product(
+                NewProduct(
+                    slug=request.slug.strip(),
+                    title=request.title,
+                    description=request.description,
+                    attributes=dict(request.attributes),
+                    image_urls=tuple(request.image_urls),
+                    category_id=request.category_id or None,
+                    variants=tuple(new_variant(v) for v in request.variants),
+                )
+            )
+            product = product_pb(await store.create_product(session, new))
+            await record(
+                session,
+                PRODUCT_CREATED,
+                events.ProductCreated(product=product),
+                aggregate_id=product.id,
+                version=product.version,
+            )
+            return product
+
+        return await self._mutate("CreateProduct", request, pb.Product, change)
+
+    async def UpdateProduct(self, request: pb.UpdateProductRequest, context: object) -> pb.Product:
+        async def change(session: AsyncSession) -> pb.Product:
+            product_id = require_id(request.product.id, "product.id")
+            changes = validate_product_changes(product_changes(request))
+            product = product_pb(await store.update_product(session, product_id, changes))
+            await record(
+                session,
+                PRODUCT_UPDATED,
+                events.ProductUpdated(product=product, changed_fields=sorted(changes.fields)),
+                aggregate_id=product.id,
+                version=product.version,
+            )
+            return product
+
+        return await self._mutate("UpdateProduct", request, pb.Product, change)
+
+    async def _change_status(
+        self, operation: str, request: Any, action: ProductAction
+    ) -> pb.Product:
+        async def change(session: AsyncSession) -> pb.Product:
+            product_id = require_id(request.id, "id")
+            product = product_pb(await store.change_product_status(session, product_id, action))
+            event: Message
+            match action:
+                case ProductAction.PUBLISH:
+                    event = events.ProductPublished(product=product)
+                case ProductAction.ARCHIVE:
+                    event = events.ProductArchived(product_id=product.id, slug=product.slug)
+                case ProductAction.RESTORE:
+                    event = events.ProductUpdated(product=product, changed_fields=["status"])
+            await record(
+                session,
+                _STATUS_EVENTS[action],
+                event,
+                aggregate_id=product.id,
+                version=product.version,
+            )
+            return product
+
+        return await self._mutate(operation, request, pb.Product, change)
+
+    async def PublishProduct(
+        self, request: pb.PublishProductRequest, context: object
+    ) -> pb.Product:
+        return await self._change_status("PublishProduct", request, ProductAction.PUBLISH)
+
+    async def ArchiveProduct(
+        self, request: pb.ArchiveProductRequest, context: object
+    ) -> pb.Product:
+        return await self._change_status("ArchiveProduct", request, ProductAction.ARCHIVE)
+
+    async def RestoreProduct(
+        self, request: pb.RestoreProductRequest, context: object
+    ) -> pb.Product:
+        return await self._change_status("RestoreProduct", request, ProductAction.RESTORE)
+
+    async def CreateVariant(self, request: pb.CreateVariantRequest, context: object) -> pb.Variant:
+        async def change(session: AsyncSession) -> pb.Variant:
+            product_id = require_id(request.product_id, "productId")
+            new = validate_new_variant(new_variant(request.variant))
+            added, version = await store.add_variant(session, product_id, new)
+            variant = variant_pb(added)
+            await record(
+                session,
+                VARIANT_ADDED,
+                events.VariantAdded(product_id=product_id, variant=variant),
+                aggregate_id=product_id,
+                version=version,
+            )
+            return variant
+
+        return await self._mutate("CreateVariant", request, pb.Variant, change)
+
+    async def SetPrices(self, request: pb.SetPricesRequest, context: object) -> pb.Variant:
+        async def change(session: AsyncSession) -> pb.Variant:
+            variant_id = require_id(request.variant_id, "variantId")
+            price_list = [money(m) for m in request.prices]
+            raise_if_any(price_list_violations(price_list, "prices"))
+            changed, version = await store.set_prices(session, variant_id, price_list)
+            variant = variant_pb(changed)
+            await record(
+                session,
+                PRICES_CHANGED,
+                events.PricesChanged(
+                    product_id=variant.product_id, variant_id=variant.id, prices=variant.prices
+                ),
+                aggregate_id=variant.product_id,
+                version=version,
+            )
+            return variant
+
+        return await self._mutate("SetPrices", request, pb.Variant, change)
+
+    # --- categories ----------------------------------------------------------------------
+
+    async def CreateCategory(
+        self, request: pb.CreateCategoryRequest, context: object
+    ) -> pb.Category:
+        async def change(session: AsyncSession) -> pb.Category:
+            new = validate_new_category(
+                NewCategory(
+                    slug=request.slug.strip(),
+                    name=request.name,
+                    parent_id=request.parent_id or None,
+                )
+            )
+            category = category_pb(await store.create_category(session, new))
+            await record(
+                session,
+                CATEGORY_CREATED,
+                events.CategoryCreated(category=category),
+                aggregate_id=category.id,
+                version=1,
+            )
+            return category
+
+        return await self._mutate("CreateCategory", request, pb.Category, change)
+
+    # --- stock and reservations ----------------------------------------------------------
+
+    async def SetStock(self, request: pb.SetStockRequest, context: object) -> pb.Stock:
+        async def change(session: AsyncSession) -> pb.Stock:
+            variant_id = require_id(request.variant_id, "variantId")
+            counted, version = await store.set_stock(
+                session, variant_id, validate_on_hand(request.on_hand)
+            )
+            await record(
+                session,
+                STOCK_CHANGED,
+                events.StockChanged(
+                    variant_id=variant_id, on_hand=counted.on_hand, reserved=counted.reserved
+                ),
+                aggregate_id=variant_id,
+                version=version,
+            )
+            return stock_pb(counted)
+
+        return await self._mutate("SetStock", request, pb.Stock, change)
+
+    async def ReserveStock(
+        self, request: pb.ReserveStockRequest, context: object
+    ) -> pb.Reservation:
+        async def change(session: AsyncSession) -> pb.Reservation:
+            plan = plan_reservation(
+                [ReservationLine(line.variant_id, line.quantity) for line in request.lines],
+                ttl_seconds=request.ttl_seconds,
+                reference=request.reference,
+                now=datetime.now(UTC),
+            )
+            reservation = await store.reserve_stock(session, plan)
+            await record_reservation_event(session, reservation)
+            return reservation_pb(reservation)
+
+        return await self._mutate("ReserveStock", request, pb.Reservation, change)
+
+    async def _finish(
+        self, operation: str, request: Any, action: ReservationAction
+    ) -> pb.Reservation:
+        async def change(session: AsyncSession) -> pb.Reservation:
+            reservation_id = require_id(request.id, "id")
+            reservation = await store.finish_reservation(session, reservation_id, action)
+            await record_reservation_event(session, reservation)
+            return reservation_pb(reservation)
+
+        return await self._mutate(operation, request, pb.Reservation, change)
+
+    async def CommitReservation(
+        self, request: pb.CommitReservationRequest, context: object
+    ) -> pb.Reservation:
+        return await self._finish("CommitReservation", request, ReservationAction.COMMIT)
+
+    async def ReleaseReservation(
+        self, request: pb.ReleaseReservationRequest, context: object
+    ) -> pb.Reservation:
+        return await self._finish("ReleaseReservation", request, ReservationAction.RELEASE)

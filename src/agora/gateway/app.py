@@ -1,0 +1,429 @@
+"""The gateway's ASGI application: REST transcoded to gRPC, OpenAPI, docs and health probes.
+
+`create_app` takes the descriptors and a way to get a channel per service; everything else
+(routes, message classes, the OpenAPI document) is derived from the descriptors at startup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import grpc
+import orjson
+import structlog
+from google.protobuf import descriptor_pb2, descriptor_pool
+from google.protobuf.message import Message
+from grpc_health.v1 import health_pb2
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route as HttpRoute
+from starlette.types import ASGIApp, Lifespan, Receive, Scope, Send
+from starlette.types import Message as AsgiMessage
+
+import agora
+from agora.gateway.cache import CachedResponse, ResponseCache, etag_of
+from agora.gateway.descriptors import (
+    SourceComments,
+    files_of,
+    populate_pool,
+    read_descriptor_set,
+)
+from agora.gateway.docs import docs_routes
+from agora.gateway.openapi import openapi_document
+from agora.gateway.problem import (
+    Problem,
+    internal_problem,
+    problem,
+    problem_from_domain_error,
+    problem_from_rpc_error,
+)
+from agora.gateway.settings import GatewaySettings
+from agora.gateway.transcoding import Match, NotAllowed, Route, RouteTable, build_routes
+from agora.platform.errors import DomainError
+from agora.platform.logging import bind_request_id
+
+ChannelFor = Callable[[str], grpc.aio.Channel]
+
+REQUEST_ID_HEADER = "x-request-id"
+REQUEST_ID_SCOPE_KEY = "agora.request_id"
+OPENAPI_PATH = "/api/openapi.json"
+# Served by the gateway itself; everything else is looked up among the transcoded routes.
+OWN_PATHS = frozenset({"/healthz", "/readyz"})
+OWN_PREFIX = "/api/"
+HEALTH_CHECK_METHOD = "/grpc.health.v1.Health/Check"
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+)
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+
+log = structlog.get_logger("agora.gateway")
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """What the application was built from (kept on `app.state.gateway`)."""
+
+    routes: RouteTable
+    settings: GatewaySettings
+    cache: ResponseCache | None
+    backends: tuple[str, ...]  # backend names (`catalog`), each checked by /readyz
+
+
+def create_app(
+    pool: descriptor_pool.DescriptorPool,
+    channel_for: ChannelFor,
+    *,
+    settings: GatewaySettings,
+    cache: ResponseCache | None = None,
+    descriptor_set: descriptor_pb2.FileDescriptorSet | None = None,
+    lifespan: Lifespan[Starlette] | None = None,
+) -> Starlette:
+    """The gateway app for every `google.api.http` method of the files in `descriptor_set`.
+
+    `descriptor_set` defaults to Agora's generated `descriptors.binpb`; its files are added to
+    `pool` when missing, and its source info supplies the OpenAPI descriptions.
+    `channel_for(backend)` returns the channel to a backend, named after the proto package
+    (`agora.catalog.v1.CatalogService` is served by backend `catalog`, see `backend_name`).
+    `cache` is used for methods with a `cache_ttl_seconds` rule when `settings.cache_enabled`.
+    """
+    descriptor_set = descriptor_set or read_descriptor_set()
+    populate_pool(descriptor_set, pool)
+    routes = build_routes(files_of(descriptor_set, pool))
+    table = RouteTable(routes)
+    backends = tuple(sorted({r.backend for r in routes}))
+    gateway = Gateway(table, settings, cache if settings.cache_enabled else None, backends)
+    spec = orjson.dumps(
+        openapi_document(
+            routes,
+            SourceComments.from_descriptor_set(descriptor_set),
+            version=agora.__version__,
+        )
+    )
+
+    async def openapi_json(request: Request) -> Response:
+        return Response(spec, media_type="application/json")
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        states = await backend_states(gateway.backends, channel_for, settings.readiness_timeout_s)
+        ready = all(state == "SERVING" for state in states.values())
+        body = {"status": "ready" if ready else "unavailable", "backends": states}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    http_routes = [
+        HttpRoute("/healthz", healthz, methods=["GET"]),
+        HttpRoute("/readyz", readyz, methods=["GET"]),
+        HttpRoute(OPENAPI_PATH, openapi_json, methods=["GET"]),
+        *(docs_routes(OPENAPI_PATH) if settings.docs_enabled else []),
+    ]
+    # EdgeHeaders sits inside Starlette's ServerErrorMiddleware: it turns any error into a
+    # problem+json 500 itself, with the request id and security headers. It hands API calls
+    # straight to the transcoder, past Starlette's router (the hot path).
+    edge = Middleware(EdgeHeaders, transcoder=Transcoder(gateway, channel_for))
+    app = Starlette(routes=http_routes, middleware=[edge], lifespan=lifespan)
+    app.state.gateway = gateway
+    return app
+
+
+async def backend_states(
+    backends: Sequence[str], channel_for: ChannelFor, timeout_s: float
+) -> dict[str, str]:
+    """Each backend's gRPC health status (`SERVING`, `NOT_SERVING`, `UNAVAILABLE`, …)."""
+    states = await asyncio.gather(*(_health(channel_for, name, timeout_s) for name in backends))
+    return dict(zip(backends, states, strict=True))
+
+
+async def _health(channel_for: ChannelFor, backend: str, timeout_s: float) -> str:
+    try:
+        check = channel_for(backend).unary_unary(
+            HEALTH_CHECK_METHOD,
+            request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+            response_deserializer=health_pb2.HealthCheckResponse.FromString,
+        )
+        answer = await check(health_pb2.HealthCheckRequest(service=""), timeout=timeout_s)
+    except grpc.RpcError as error:
+        code = error.code() if isinstance(error, grpc.aio.AioRpcError) else None
+        return code.name if code is not None else "UNAVAILABLE"
+    except DomainError:
+        return "UNAVAILABLE"
+    return str(health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status))
+
+
+class Transcoder:
+    """The ASGI endpoint of every transcoded route (a raw ASGI app: no per-method wrapper)."""
+
+    def __init__(self, gateway: Gateway, channel_for: ChannelFor) -> None:
+        self.gateway = gateway
+        self.channel_for = channel_for
+        self.timeout_s = gateway.settings.backend_timeout_s
+        self.max_body = gateway.settings.max_body_bytes
+        self._callables: dict[Route, tuple[grpc.aio.Channel, Any]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        response = await self.respond(request)
+        await response(scope, receive, send)
+
+    async def respond(self, request: Request) -> Response:
+        request_id: str = request.scope.get(REQUEST_ID_SCOPE_KEY, "")
+        raw_path = request.scope.get("raw_path", request.scope["path"].encode()).decode("latin-1")
+        raw_path = raw_path.split("?", 1)[0]
+        found = self.gateway.routes.match(request.method, raw_path)
+        if found is None:
+            return _no_route(request, request_id)
+        if isinstance(found, NotAllowed):
+            return _not_allowed(request, found, request_id)
+        try:
+            return await self._transcode(request, found, request_id)
+        except DomainError as error:
+            return _with_status_log(problem_from_domain_error(error, request_id), found.route)
+        except grpc.RpcError as error:
+            return _with_status_log(problem_from_rpc_error(error, request_id), found.route)
+
+    async def _transcode(self, request: Request, found: Match, request_id: str) -> Response:
+        route = found.route
+        query = parse_qsl(request.scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        cache = self._cache_for(route, request)
+        key = ""
+        generation = 0
+        if cache is not None:
+            key = _cache_key(route, request, query)
+            entry = cache.get(key)
+            if entry is not None:
+                return _cached_response(request, route, entry)
+            generation = cache.generation
+        body = await self._body(request, request_id) if route.has_body else None
+        if isinstance(body, Response):
+            return body
+        message = route.build_request(found.variables, query, body)
+        answer = await self._call(route, message, request_id)
+        payload = route.encode_response(answer)
+        if route.cache_ttl_s <= 0:
+            return Response(payload, media_type="application/json")
+        if cache is None:
+            return _cached_response(request, route, _uncached(payload))
+        entry = cache.put(
+            key,
+            payload,
+            ttl_s=route.cache_ttl_s,
+            prefixes=list(route.policy.invalidated_by),
+            generation=generation,
+        )
+        return _cached_response(request, route, entry)
+
+    def _cache_for(self, route: Route, request: Request) -> ResponseCache | None:
+        cache = self.gateway.cache
+        if cache is None or route.cache_ttl_s <= 0 or not cache.active:
+            return None
+        # Answers of non-public methods may depend on who asks: never shared between callers.
+        if not route.policy.public and "authorization" in request.headers:
+            return None
+        return cache
+
+    async def _body(self, request: Request, request_id: str) -> bytes | Response:
+        content_type = request.headers.get("content-type")
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_body:
+            return _too_large(self.max_body, request_id)
+        if content_type is not None and not _is_json(content_type):
+            return _unsupported_media_type(content_type, request_id)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.max_body:
+                return _too_large(self.max_body, request_id)
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        if body.strip() and content_type is None:
+            return _unsupported_media_type("(none)", request_id)
+        return body
+
+    async def _call(self, route: Route, message: Message, request_id: str) -> Message:
+        rpc = self._callable(route, self.channel_for(route.backend))
+        metadata = ((REQUEST_ID_HEADER, request_id),) if request_id else None
+        answer: Message = await rpc(message, timeout=self.timeout_s, metadata=metadata)
+        return answer
+
+    def _callable(self, route: Route, channel: grpc.aio.Channel) -> Any:
+        # One multicallable per route, rebuilt when channel_for hands out another channel.
+        cached = self._callables.get(route)
+        if cached is not None and cached[0] is channel:
+            return cached[1]
+        rpc = channel.unary_unary(
+            route.rpc_path,
+            request_serializer=_serialize,
+            response_deserializer=route.response_class.FromString,
+        )
+        self._callables[route] = (channel, rpc)
+        return rpc
+
+
+def _serialize(message: Message) -> bytes:
+    return message.SerializeToString()
+
+
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def _cache_key(route: Route, request: Request, query: Sequence[tuple[str, str]]) -> str:
+    normalized = urlencode(sorted(query))
+    return (
+        f"{route.operation_id} {request.scope.get('raw_path', b'').decode('latin-1')}?{normalized}"
+    )
+
+
+def _uncached(payload: bytes) -> CachedResponse:
+    return CachedResponse(body=payload, etag=etag_of(payload), expires_at=0.0, prefixes=())
+
+
+def _cached_response(request: Request, route: Route, entry: CachedResponse) -> Response:
+    visibility = "public" if route.policy.public else "private"
+    # Clients revalidate every time (cheap with the ETag): a change must show within a second.
+    headers = {"ETag": entry.etag, "Cache-Control": f"{visibility}, no-cache"}
+    if _etag_matches(request.headers.get("if-none-match"), entry.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(entry.body, media_type="application/json", headers=headers)
+
+
+def _etag_matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    candidates = [c.strip() for c in if_none_match.split(",")]
+    return "*" in candidates or any(c.removeprefix("W/") == etag for c in candidates)
+
+
+def _no_route(request: Request, request_id: str) -> Response:
+    return problem(
+        404,
+        f"No API route matches {request.method} {request.url.path}.",
+        code=grpc.StatusCode.NOT_FOUND,
+        reason="ROUTE_NOT_FOUND",
+        request_id=request_id,
+    ).response()
+
+
+def _not_allowed(request: Request, found: NotAllowed, request_id: str) -> Response:
+    allowed = ", ".join(found.allowed)
+    return problem(
+        405,
+        f"{request.method} is not allowed on {request.url.path}; allowed: {allowed}.",
+        code=grpc.StatusCode.UNIMPLEMENTED,
+        reason="METHOD_NOT_ALLOWED",
+        request_id=request_id,
+        headers={"Allow": allowed},
+    ).response()
+
+
+def _too_large(limit: int, request_id: str) -> Response:
+    return problem(
+        413,
+        f"The request body is larger than {limit} bytes.",
+        code=grpc.StatusCode.INVALID_ARGUMENT,
+        reason="BODY_TOO_LARGE",
+        request_id=request_id,
+    ).response()
+
+
+def _unsupported_media_type(content_type: str, request_id: str) -> Response:
+    return problem(
+        415,
+        f"The request body must be application/json, not {content_type}.",
+        code=grpc.StatusCode.INVALID_ARGUMENT,
+        reason="UNSUPPORTED_MEDIA_TYPE",
+        request_id=request_id,
+        headers={"Accept": "application/json"},
+    ).response()
+
+
+def _with_status_log(found: Problem, route: Route) -> Response:
+    if found.status >= 500:
+        log.warning(
+            "backend_error",
+            rpc=route.rpc_path,
+            status=found.status,
+            code=found.code,
+            reason=found.reason,
+        )
+    return found.response()
+
+
+class EdgeHeaders:
+    """Request id, security headers and a problem+json 500 around the whole application.
+
+    Paths the gateway serves itself (probes, `/api/…`) go on to the Starlette app; every other
+    path goes to the transcoder.
+    """
+
+    def __init__(self, app: ASGIApp, transcoder: ASGIApp) -> None:
+        self.app = app
+        self.transcoder = transcoder
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        target = self.app if path in OWN_PATHS or path.startswith(OWN_PREFIX) else self.transcoder
+        request_id = _request_id(scope)
+        scope[REQUEST_ID_SCOPE_KEY] = request_id
+        bind_request_id(request_id)
+        started = False
+
+        async def send_with_headers(message: AsgiMessage) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = _edge_headers(list(message.get("headers", [])), request_id)
+            await send(message)
+
+        try:
+            await target(scope, receive, send_with_headers)
+        except Exception:
+            log.exception("unhandled_error", path=scope.get("path"))
+            if started:
+                raise
+            await internal_problem(request_id).response()(scope, receive, send_with_headers)
+
+
+def _request_id(scope: Scope) -> str:
+    for key, value in scope.get("headers", ()):
+        if key == b"x-request-id":
+            candidate = str(value.decode("latin-1"))
+            if _VALID_REQUEST_ID.fullmatch(candidate):
+                return candidate
+            break
+    return _new_request_id()
+
+
+def _new_request_id() -> str:
+    # 32 hex digits like a uuid4, without uuid.UUID's construction cost on every request.
+    return os.urandom(16).hex()
+
+
+def _edge_headers(headers: list[tuple[bytes, bytes]], request_id: str) -> list[tuple[bytes, bytes]]:
+    present = {key.lower() for key, _ in headers}
+    headers.append((b"x-request-id", request_id.encode("latin-1")))
+    headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+    if b"content-security-policy" not in present:
+        headers.append((b"content-security-policy", API_CSP.encode()))
+    if b"cache-control" not in present:
+        headers.append((b"cache-control", b"no-store"))
+    return headers

@@ -1,0 +1,184 @@
+"""Errors at the HTTP edge as RFC 9457 `application/problem+json`.
+
+A failed gRPC call becomes a problem with the HTTP status of its code and reason
+(`agora.platform.errors.http_status`), the field violations and shortages from its status
+details, the gRPC code name and the request id. Backends that are down or too slow answer
+503/504 with `Retry-After`; anything unexpected is a 500 that reveals nothing internal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+import grpc
+import orjson
+from starlette.responses import Response
+
+from agora.platform.errors import (
+    DomainError,
+    ErrorInfo,
+    FieldViolation,
+    Insufficient,
+    InvalidArgument,
+    Shortage,
+    Unavailable,
+    http_status,
+)
+from agora.platform.rpc.status import error_info_from_rpc_error, rpc_status_from_rpc_error
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+TYPE_PREFIX = "urn:agora:problem:"
+# Codes that mean "the backend could not answer now": the client may try again shortly.
+RETRYABLE_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
+DEFAULT_RETRY_AFTER_S = 1
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An RFC 9457 problem with Agora's extension members."""
+
+    status: int
+    title: str
+    detail: str
+    code: str
+    reason: str
+    request_id: str = ""
+    errors: Sequence[FieldViolation] = ()
+    shortages: Sequence[Shortage] = ()
+    retry_after_s: int | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def type(self) -> str:
+        return TYPE_PREFIX + self.reason.lower().replace("_", "-")
+
+    def body(self) -> dict[str, Any]:
+        """The JSON members (extension members only when they carry something)."""
+        document: dict[str, Any] = {
+            "type": self.type,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "code": self.code,
+            "reason": self.reason,
+        }
+        if self.errors:
+            document["errors"] = [
+                {"field": v.field, "description": v.description} for v in self.errors
+            ]
+        if self.shortages:
+            document["shortages"] = [
+                {"subject": s.subject, "requested": s.requested, "available": s.available}
+                for s in self.shortages
+            ]
+        if self.request_id:
+            document["requestId"] = self.request_id
+        return document
+
+    def response(self) -> Response:
+        """The problem as an HTTP response (with `Retry-After` when the client may retry)."""
+        headers = dict(self.headers)
+        if self.retry_after_s is not None:
+            headers["Retry-After"] = str(self.retry_after_s)
+        return Response(
+            orjson.dumps(self.body()),
+            status_code=self.status,
+            headers=headers,
+            media_type=PROBLEM_CONTENT_TYPE,
+        )
+
+
+def problem_from_error_info(info: ErrorInfo, request_id: str = "") -> Problem:
+    """The problem for an error's transport-independent description."""
+    status = http_status(info.code, info.reason)
+    retry_after: int | None = None
+    if info.code in RETRYABLE_CODES or info.retry_after_s is not None:
+        retry_after = max(1, math.ceil(info.retry_after_s or DEFAULT_RETRY_AFTER_S))
+    return Problem(
+        status=status,
+        title=_title(status),
+        detail=info.message or _title(status),
+        code=info.code.name,
+        reason=info.reason,
+        request_id=request_id,
+        errors=list(info.violations),
+        shortages=list(info.shortages),
+        retry_after_s=retry_after,
+    )
+
+
+def problem_from_rpc_error(error: grpc.RpcError, request_id: str = "") -> Problem:
+    """The problem for a failed gRPC call, details read from its status trailer."""
+    info = error_info_from_rpc_error(error)
+    if info.code in RETRYABLE_CODES and rpc_status_from_rpc_error(error) is None:
+        # Transport failures carry gRPC core's wording (addresses, errno): keep it out.
+        info = ErrorInfo(
+            code=info.code,
+            message=_UNREACHABLE_DETAIL[info.code],
+            reason=info.reason or info.code.name,
+            retry_after_s=info.retry_after_s,
+        )
+    return problem_from_error_info(info, request_id)
+
+
+def problem_from_domain_error(error: DomainError, request_id: str = "") -> Problem:
+    """The problem for a domain error raised at the edge (bad JSON, unknown query field…)."""
+    info = ErrorInfo(
+        code=error.code,
+        message=error.message,
+        reason=error.reason,
+        violations=list(error.violations) if isinstance(error, InvalidArgument) else [],
+        shortages=list(error.shortages) if isinstance(error, Insufficient) else [],
+        metadata=dict(error.metadata),
+        retry_after_s=error.retry_after_s if isinstance(error, Unavailable) else None,
+    )
+    return problem_from_error_info(info, request_id)
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    code: grpc.StatusCode,
+    reason: str,
+    request_id: str = "",
+    headers: Mapping[str, str] | None = None,
+) -> Problem:
+    """A problem made at the edge, without a backend call (404 route, 405, 413, 415)."""
+    return Problem(
+        status=status,
+        title=_title(status),
+        detail=detail,
+        code=code.name,
+        reason=reason,
+        request_id=request_id,
+        headers=dict(headers or {}),
+    )
+
+
+def internal_problem(request_id: str = "") -> Problem:
+    """A 500 that says nothing about the cause (which goes to the log)."""
+    return problem(
+        500,
+        "The server could not handle the request.",
+        code=grpc.StatusCode.INTERNAL,
+        reason="INTERNAL",
+        request_id=request_id,
+    )
+
+
+_UNREACHABLE_DETAIL = {
+    grpc.StatusCode.UNAVAILABLE: "The service is unavailable; try again shortly.",
+    grpc.StatusCode.DEADLINE_EXCEEDED: "The service did not answer in time; try again shortly.",
+}
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Client Closed Request" if status == 499 else "Error"

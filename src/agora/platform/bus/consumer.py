@@ -1,0 +1,301 @@
+"""Durable pull consumers with explicit ack, idempotent through the inbox, with dead letters.
+
+For every message: one database transaction records `(consumer, event_id)` in the inbox and runs
+the handler; the message is acked only after that commit. An event already in the inbox is acked
+without running the handler again. A failing handler is retried after a growing delay; after
+`max_deliver` deliveries the message goes to `dlq.<consumer>.<subject>` on the DEAD_LETTERS
+stream and is terminated. Outages (database or network down) are retried without counting
+towards the dead-letter limit: they are not the message's fault.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+import structlog
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, ConsumerInfo, DeliverPolicy
+from nats.js.errors import NotFoundError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
+from agora.platform.bus.backoff import RedeliveryBackoff
+from agora.platform.bus.dead_letters import dead_letter_headers, dead_letter_subject
+from agora.platform.bus.inbox import remember_event
+from agora.platform.bus.streams import dead_letter_stream, ensure_stream
+from agora.platform.db import transaction
+from agora.platform.errors import Unavailable
+
+log = structlog.get_logger(__name__)
+
+EventHandler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+
+
+class DeadLetterReason(Exception):
+    """A message that can never be handled (not an envelope): dead-lettered at once."""
+
+
+def consumer_config(
+    durable: str,
+    filter_subjects: list[str],
+    *,
+    ack_wait_s: float,
+    max_ack_pending: int,
+) -> ConsumerConfig:
+    """The JetStream configuration of an Agora durable pull consumer (delivering from the start).
+
+    The server redelivers without limit (max_deliver -1): the consumer itself decides when a
+    message is dead, so a crash during its last allowed delivery cannot strand the message.
+    """
+    config = ConsumerConfig(
+        name=durable,
+        durable_name=durable,
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=ack_wait_s,
+        max_deliver=-1,
+        max_ack_pending=max_ack_pending,
+    )
+    if len(filter_subjects) == 1:
+        config.filter_subject = filter_subjects[0]
+    else:
+        config.filter_subjects = list(filter_subjects)
+    return config
+
+
+class EventConsumer:
+    """Feeds one durable consumer's messages to `handler`, each in its own transaction."""
+
+    def __init__(
+        self,
+        js: JetStreamContext,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        stream: str,
+        durable: str,
+        filter_subjects: list[str],
+        handler: EventHandler,
+        max_deliver: int = 5,
+        ack_wait_s: float = 30,
+        batch: int = 64,
+        backoff: RedeliveryBackoff | None = None,
+        fetch_timeout_s: float = 5.0,
+    ) -> None:
+        if not filter_subjects:
+            raise ValueError("a consumer needs at least one filter subject")
+        if max_deliver < 1:
+            raise ValueError("max_deliver must be at least 1")
+        self._js = js
+        self._sessions = sessions
+        self.stream = stream
+        self.durable = durable
+        self.filter_subjects = list(filter_subjects)
+        self._handler = handler
+        self._max_deliver = max_deliver
+        self._ack_wait_s = ack_wait_s
+        self._batch = batch
+        self._backoff = backoff or RedeliveryBackoff()
+        self._fetch_timeout_s = fetch_timeout_s
+        self._subscription: JetStreamContext.PullSubscription | None = None
+        self._stopping = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._stopped.set()
+
+    async def run(self) -> None:
+        """Consume until `stop()`; the message in hand is finished first."""
+        self._stopping.clear()
+        self._stopped.clear()
+        try:
+            while not self._stopping.is_set():
+                await self._consume_or_wait()
+        finally:
+            await self._unsubscribe()
+            self._stopped.set()
+
+    async def stop(self) -> None:
+        """Stop `run()` and wait for it to return."""
+        self._stopping.set()
+        await self._stopped.wait()
+
+    async def consume_once(self, timeout_s: float = 1.0) -> int:
+        """Fetch one batch (waiting up to `timeout_s` for the first message); handle it.
+
+        Returns how many messages were handled, acked or dead-lettered (0 when none came).
+        """
+        messages = await self._fetch(timeout_s)
+        await self._handle_batch(messages)
+        return len(messages)
+
+    async def ensure(self) -> ConsumerInfo:
+        """Create the durable consumer, or update its settings, keeping where it delivers from.
+
+        A replay may have moved the consumer's start; re-creating it here must not undo that.
+        """
+        desired = consumer_config(
+            self.durable,
+            self.filter_subjects,
+            ack_wait_s=self._ack_wait_s,
+            max_ack_pending=max(self._batch * 4, 256),
+        )
+        with contextlib.suppress(NotFoundError):
+            current = (await self._js.consumer_info(self.stream, self.durable)).config
+            desired.deliver_policy = current.deliver_policy
+            desired.opt_start_seq = current.opt_start_seq
+            desired.opt_start_time = current.opt_start_time
+        return await self._js.add_consumer(self.stream, config=desired)
+
+    async def _consume_or_wait(self) -> None:
+        fetch = asyncio.ensure_future(self._fetch(self._fetch_timeout_s))
+        stop = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({fetch, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if not fetch.done():
+            # Only the wait for messages is abandoned; what was fetched is handled below.
+            fetch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await fetch
+            return
+        try:
+            messages = fetch.result()
+        except Exception as error:  # NATS away, stream missing: retry, do not die
+            log.warning("consumer_fetch_failed", consumer=self.durable, error=repr(error))
+            await self._pause(1.0)
+            return
+        await self._handle_batch(messages)
+
+    async def _fetch(self, timeout_s: float) -> list[Msg]:
+        subscription = await self._subscribe()
+        try:
+            return await subscription.fetch(self._batch, timeout=timeout_s)
+        except TimeoutError:  # nats-py raises its own subclass or the builtin: nothing came
+            return []
+
+    async def _handle_batch(self, messages: list[Msg]) -> None:
+        fetched_at = time.monotonic()
+        for message in messages:
+            try:
+                await self._keep_alive(message, fetched_at)
+                await self._deliver(message)
+            except Exception as error:  # an ack lost with the connection: redelivered, skipped
+                log.warning("consumer_ack_failed", consumer=self.durable, error=repr(error))
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def _subscribe(self) -> JetStreamContext.PullSubscription:
+        if self._subscription is None:
+            await ensure_stream(self._js, dead_letter_stream())
+            await self.ensure()
+            self._subscription = await self._js.pull_subscribe_bind(
+                durable=self.durable, stream=self.stream
+            )
+        return self._subscription
+
+    async def _unsubscribe(self) -> None:
+        subscription, self._subscription = self._subscription, None
+        if subscription is not None:
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
+
+    async def _keep_alive(self, message: Msg, fetched_at: float) -> None:
+        # A batch handled one by one may outlast ack_wait: tell the server we are on it.
+        if time.monotonic() - fetched_at > self._ack_wait_s / 2:
+            await message.in_progress()
+
+    async def _deliver(self, message: Msg) -> None:
+        try:
+            envelope = _open(message)
+            await self._handle_once(message, envelope)
+        except Exception as error:
+            await self._failed(message, error)
+            return
+        await message.ack()
+
+    async def _handle_once(self, message: Msg, envelope: EventEnvelope) -> None:
+        metadata = message.metadata
+        async with transaction(self._sessions) as session:
+            first_time = await remember_event(
+                session,
+                consumer=self.durable,
+                event_id=envelope.event_id,
+                stream_seq=metadata.sequence.stream,
+                stored_at=metadata.timestamp,
+            )
+            if first_time:
+                await self._handler(session, envelope)
+
+    async def _failed(self, message: Msg, error: Exception) -> None:
+        deliveries = message.metadata.num_delivered
+        if _is_outage(error):
+            log.warning("consumer_outage", consumer=self.durable, error=repr(error))
+            await message.nak(delay=self._backoff.delay_s(deliveries))
+        elif isinstance(error, DeadLetterReason) or deliveries >= self._max_deliver:
+            await self._dead_letter(message, error)
+        else:
+            log.warning(
+                "event_handler_failed",
+                consumer=self.durable,
+                subject=message.subject,
+                delivery=deliveries,
+                error=repr(error),
+            )
+            await message.nak(delay=self._backoff.delay_s(deliveries))
+
+    async def _dead_letter(self, message: Msg, error: Exception) -> None:
+        metadata = message.metadata
+        headers = dead_letter_headers(
+            message.headers or {},
+            consumer=self.durable,
+            subject=message.subject,
+            stream=metadata.stream,
+            stream_seq=metadata.sequence.stream,
+            deliveries=metadata.num_delivered,
+            error=error,
+        )
+        try:
+            await self._js.publish(
+                dead_letter_subject(self.durable, message.subject), message.data, headers=headers
+            )
+        except Exception as publish_error:  # keep the message: it must not vanish
+            log.error("dead_letter_failed", consumer=self.durable, error=repr(publish_error))
+            await message.nak(delay=self._backoff.delay_s(metadata.num_delivered))
+            return
+        log.error(
+            "event_dead_lettered",
+            consumer=self.durable,
+            subject=message.subject,
+            stream_seq=metadata.sequence.stream,
+            error=repr(error),
+        )
+        await message.term()
+
+
+def _open(message: Msg) -> EventEnvelope:
+    envelope = EventEnvelope()
+    try:
+        envelope.ParseFromString(message.data)
+    except Exception as error:
+        raise DeadLetterReason(f"not an EventEnvelope: {error}") from error
+    try:
+        uuid.UUID(envelope.event_id)
+    except ValueError:
+        raise DeadLetterReason(f"event id {envelope.event_id!r} is not a UUID") from None
+    return envelope
+
+
+def _is_outage(error: Exception) -> bool:
+    """Errors of the infrastructure, not of the message: retried without limit."""
+    if isinstance(error, DBAPIError):
+        return bool(error.connection_invalidated) or isinstance(
+            error.orig, (OSError, ConnectionError)
+        )
+    return isinstance(error, (OSError, TimeoutError, Unavailable))

@@ -1,0 +1,335 @@
+"""What every gRPC call goes through: request id, access log, error mapping, deadline guard.
+
+Server side, one `ServerInterceptor` wraps each method's behaviour once (cached per method),
+so the per-call cost is a few attribute lookups and one log line rather than a chain of
+interceptor objects. Client side, `RequestIdChannel` forwards the request id bound in the
+caller's context on every call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from time import perf_counter
+from typing import Any, NoReturn, cast
+
+import grpc
+import structlog
+
+from agora.platform.errors import DomainError
+from agora.platform.logging import bind_request_id, current_request_id
+from agora.platform.rpc.status import (
+    DETAILS_KEY,
+    RpcFailure,
+    domain_error_from_rpc_error,
+    to_rpc_status,
+)
+
+REQUEST_ID_HEADER = "x-request-id"
+# Health probes and reflection are logged at DEBUG: they would drown the access log.
+QUIET_METHOD_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+DEFAULT_SERVER_DEADLINE_S = 30.0
+INTERNAL_MESSAGE = "internal error"
+# A caller's request id is trusted only when it looks like one (no log injection, bounded size).
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+
+log = structlog.get_logger("agora.rpc")
+
+Behaviour = Callable[..., Any]
+Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]]
+
+
+def new_request_id() -> str:
+    """A fresh request id (32 hex digits)."""
+    return uuid.uuid4().hex
+
+
+def request_id_given(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:
+    """The caller's `x-request-id`, if it sent a sane one."""
+    for key, value in context.invocation_metadata() or ():
+        if (
+            key == REQUEST_ID_HEADER
+            and isinstance(value, str)
+            and _VALID_REQUEST_ID.fullmatch(value)
+        ):
+            return value
+    return None
+
+
+class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Request id, access log, domain error mapping and a default deadline for every method.
+
+    - binds the caller's `x-request-id` (or a new one) to the logging context and echoes it in
+      the trailing metadata of every call; a generated id also goes out in the initial metadata
+      of a successful unary call (a failure is sent as trailers only, which keeps the call
+      retryable by the client's retry policy) and at the start of every stream;
+    - logs one `rpc` line per call with method, code and duration (DEBUG for health checks);
+    - turns a `DomainError` (and a failed call to another service) into its gRPC status with
+      details, and any other exception into INTERNAL with a generic message, the traceback
+      going to the log only;
+    - bounds unary calls that came without a deadline (or a longer one) to `default_deadline_s`.
+    """
+
+    def __init__(self, *, default_deadline_s: float = DEFAULT_SERVER_DEADLINE_S) -> None:
+        self._default_deadline_s = default_deadline_s
+        # Bound once, under the logging configuration in force when the server starts: the
+        # access log is on the hot path, and resolving structlog's lazy proxy costs per call.
+        self._log = log.bind()
+        # method -> (handler as found, handler as wrapped): handlers are fixed per method.
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+
+    async def intercept_service(
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return cast(grpc.RpcMethodHandler, None)
+        method = handler_call_details.method
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._wrap(method, handler)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        call = _CallLog(method, self._log)
+        h = cast(Any, handler)
+        if h.unary_unary is not None:
+            return cast(
+                grpc.RpcMethodHandler,
+                h._replace(unary_unary=self._unary(call, h.unary_unary)),
+            )
+        if h.stream_unary is not None:
+            return cast(
+                grpc.RpcMethodHandler,
+                h._replace(stream_unary=self._unary(call, h.stream_unary)),
+            )
+        if h.unary_stream is not None:
+            return cast(
+                grpc.RpcMethodHandler,
+                h._replace(unary_stream=_streaming(call, h.unary_stream)),
+            )
+        return cast(
+            grpc.RpcMethodHandler,
+            h._replace(stream_stream=_streaming(call, h.stream_stream)),
+        )
+
+    def _unary(self, call: _CallLog, behaviour: Behaviour) -> Behaviour:
+        default_deadline_s = self._default_deadline_s
+
+        async def unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            started = perf_counter()
+            given = request_id_given(context)
+            request_id = given or new_request_id()
+            bind_request_id(request_id)
+            echo = ((REQUEST_ID_HEADER, request_id),)
+            code = grpc.StatusCode.OK
+            try:
+                response = await _within_deadline(
+                    behaviour(request, context), context, default_deadline_s
+                )
+                if given is None:
+                    # Only a caller without an id needs it early; it costs an extra batch.
+                    await context.send_initial_metadata(echo)
+                context.set_trailing_metadata(echo)
+                return response
+            except asyncio.CancelledError:
+                code = grpc.StatusCode.CANCELLED
+                raise
+            except grpc.aio.AbortError:
+                code = context.code() or grpc.StatusCode.UNKNOWN
+                raise
+            except Exception as exc:
+                err = _as_domain_error(exc, call.method)
+                code = err.code
+                await _abort(context, err, request_id)
+            finally:
+                call.done(code, started)
+
+        return unary
+
+
+def _streaming(call: _CallLog, behaviour: Behaviour) -> Behaviour:
+    """Wrap a streaming-response behaviour, an async generator or a coroutine using `write`."""
+    if inspect.isasyncgenfunction(behaviour):
+
+        async def generate(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            async with _StreamScope(call, context):
+                async for response in behaviour(request, context):
+                    yield response
+
+        return generate
+
+    async def run(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        async with _StreamScope(call, context):
+            return await behaviour(request, context)
+
+    return run
+
+
+class _StreamScope:
+    """Request id, access log and error mapping around one streaming call.
+
+    No deadline guard: streams (chat, watches) legitimately live long; their callers set one.
+    """
+
+    def __init__(self, call: _CallLog, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+        self._call = call
+        self._context = context
+        self._request_id = request_id_given(context) or new_request_id()
+        self._started = perf_counter()
+
+    async def __aenter__(self) -> None:
+        bind_request_id(self._request_id)
+        echo = ((REQUEST_ID_HEADER, self._request_id),)
+        await self._context.send_initial_metadata(echo)
+        self._context.set_trailing_metadata(echo)
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, _: object
+    ) -> bool:
+        if exc is None:
+            self._call.done(grpc.StatusCode.OK, self._started)
+            return False
+        if isinstance(exc, asyncio.CancelledError | GeneratorExit):
+            self._call.done(grpc.StatusCode.CANCELLED, self._started)
+            return False
+        if isinstance(exc, grpc.aio.AbortError) or not isinstance(exc, Exception):
+            self._call.done(self._context.code() or grpc.StatusCode.UNKNOWN, self._started)
+            return False
+        err = _as_domain_error(exc, self._call.method)
+        self._call.done(err.code, self._started)
+        await _abort(self._context, err, self._request_id)
+
+
+class _CallLog:
+    """The access log line of one method."""
+
+    __slots__ = ("emit", "method")
+
+    def __init__(self, method: str, logger: Any) -> None:
+        self.method = method
+        quiet = method.startswith(QUIET_METHOD_PREFIXES)
+        self.emit: Callable[..., Any] = logger.debug if quiet else logger.info
+
+    def done(self, code: grpc.StatusCode, started: float) -> None:
+        duration_ms = round((perf_counter() - started) * 1000, 3)
+        self.emit("rpc", method=self.method, code=code.name, duration_ms=duration_ms)
+
+
+async def _within_deadline(
+    work: Awaitable[Any], context: grpc.aio.ServicerContext[Any, Any], default_s: float
+) -> Any:
+    """Await `work`, bounded by `default_s` unless the caller's own deadline is sooner."""
+    remaining = context.time_remaining()
+    if remaining is not None and remaining <= default_s:
+        # gRPC itself cancels the handler when the caller's deadline passes.
+        return await work
+    guard = asyncio.timeout(default_s)
+    try:
+        async with guard:
+            return await work
+    except TimeoutError:
+        if guard.expired():
+            raise RpcFailure(
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                grpc.StatusCode.DEADLINE_EXCEEDED.name,
+                f"no answer within {default_s:g} s",
+            ) from None
+        raise
+
+
+def _as_domain_error(exc: Exception, method: str) -> DomainError:
+    """The domain error to answer with; unexpected exceptions are logged and become INTERNAL."""
+    if isinstance(exc, DomainError):
+        return exc
+    if isinstance(exc, grpc.RpcError):
+        # A call to another service failed and the handler let it through: pass its status on.
+        return domain_error_from_rpc_error(exc)
+    log.exception("rpc_failed", method=method)
+    return RpcFailure(grpc.StatusCode.INTERNAL, grpc.StatusCode.INTERNAL.name, INTERNAL_MESSAGE)
+
+
+async def _abort(
+    context: grpc.aio.ServicerContext[Any, Any], err: DomainError, request_id: str
+) -> NoReturn:
+    status = to_rpc_status(err)
+    await context.abort(
+        err.code,
+        err.message,
+        ((DETAILS_KEY, status.SerializeToString()), (REQUEST_ID_HEADER, request_id)),
+    )
+    raise AssertionError("context.abort returned")  # pragma: no cover - abort always raises
+
+
+# --- client side -----------------------------------------------------------------------------
+# grpc.aio's client interceptors run each call through an extra task (about 100 µs of CPU per call
+# measured here, an eighth of a loopback call), so the request id is added by wrapping the
+# channel's multi-callables instead: the same interception at the cost of one function call.
+
+
+def with_request_id(metadata: Any) -> Any:
+    """`metadata` plus `x-request-id` from the caller's context, if one is bound and not set."""
+    request_id = current_request_id()
+    if request_id is None:
+        return metadata
+    if not metadata:
+        return ((REQUEST_ID_HEADER, request_id),)
+    pairs = tuple(metadata)
+    if any(key == REQUEST_ID_HEADER for key, _ in pairs):
+        return pairs
+    return (*pairs, (REQUEST_ID_HEADER, request_id))
+
+
+class _RequestIdMultiCallable:
+    """A stub method that sends the caller's request id along."""
+
+    __slots__ = ("_call",)
+
+    def __init__(self, call: Callable[..., Any]) -> None:
+        self._call = call
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["metadata"] = with_request_id(kwargs.get("metadata"))
+        return self._call(*args, **kwargs)
+
+
+class RequestIdChannel(grpc.aio.Channel):  # type: ignore[misc]
+    """A channel whose every call carries the caller's `x-request-id` (the client interceptor)."""
+
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self.inner = channel
+
+    async def __aenter__(self) -> RequestIdChannel:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.inner.close()
+
+    async def close(self, grace: float | None = None) -> None:
+        await self.inner.close(grace)
+
+    def get_state(self, try_to_connect: bool = False) -> grpc.ChannelConnectivity:
+        return self.inner.get_state(try_to_connect)
+
+    async def wait_for_state_change(self, last_observed_state: grpc.ChannelConnectivity) -> None:
+        await self.inner.wait_for_state_change(last_observed_state)
+
+    async def channel_ready(self) -> None:
+        await self.inner.channel_ready()
+
+    def unary_unary(self, *args: Any, **kwargs: Any) -> Any:
+        return _RequestIdMultiCallable(self.inner.unary_unary(*args, **kwargs))
+
+    def unary_stream(self, *args: Any, **kwargs: Any) -> Any:
+        return _RequestIdMultiCallable(self.inner.unary_stream(*args, **kwargs))
+
+    def stream_unary(self, *args: Any, **kwargs: Any) -> Any:
+        return _RequestIdMultiCallable(self.inner.stream_unary(*args, **kwargs))
+
+    def stream_stream(self, *args: Any, **kwargs: Any) -> Any:
+        return _RequestIdMultiCallable(self.inner.stream_stream(*args, **kwargs))

@@ -1,0 +1,270 @@
+"""The one mapping between Agora's domain errors and gRPC status, in both directions.
+
+A `DomainError` leaves a server as a gRPC status whose `grpc-status-details-bin` trailer holds a
+`google.rpc.Status` with typed details (the richer error model of AIP-193):
+
+- always `ErrorInfo(reason, domain="agora", metadata)`;
+- `BadRequest` field violations for `InvalidArgument`;
+- `ResourceInfo` for `NotFound`;
+- `PreconditionFailure` violations of type `INSUFFICIENT` for `Insufficient` shortages;
+- `RetryInfo` for `Unavailable`.
+
+Callers read it back with `error_info_from_rpc_error` (the gateway, for problem+json) or
+`raise_for_rpc_error` (a service calling another one, to get domain exceptions back).
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any, NoReturn, TypeVar, cast
+
+import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.protobuf.message import DecodeError, Message
+from google.rpc import error_details_pb2, status_pb2
+
+from agora.platform import errors
+from agora.platform.errors import DomainError, FieldViolation, Shortage
+
+DETAILS_KEY = "grpc-status-details-bin"
+ERROR_DOMAIN = "agora"
+SHORTAGE_TYPE = "INSUFFICIENT"
+_SHORTAGE_DESCRIPTION = re.compile(r"requested=(-?\d+) available=(-?\d+)")
+_M = TypeVar("_M", bound=Message)
+
+
+class RpcFailure(DomainError):
+    """A failure of a called service that no domain error class stands for.
+
+    Deadlines, INTERNAL, UNIMPLEMENTED…: re-raised with the callee's code and reason, so the
+    caller's own server answers its client with the same status.
+    """
+
+    def __init__(self, code: grpc.StatusCode, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+
+
+_StatusFields = collections.namedtuple("_StatusFields", ("code", "details", "trailing_metadata"))
+
+
+class _Status(_StatusFields, grpc.Status):  # type: ignore[misc]
+    """A concrete `grpc.Status`, as `context.abort_with_status` takes."""
+
+
+def to_rpc_status(err: DomainError) -> status_pb2.Status:
+    """The `google.rpc.Status` message (code, message, typed details) of a domain error."""
+    details: list[Message] = [
+        error_details_pb2.ErrorInfo(reason=err.reason, domain=ERROR_DOMAIN, metadata=err.metadata)
+    ]
+    details.extend(_specific_details(err))
+    status = status_pb2.Status(code=err.code.value[0], message=err.message)
+    for detail in details:
+        status.details.add().Pack(detail)
+    return status
+
+
+def to_grpc_status(err: DomainError) -> grpc.Status:
+    """The gRPC status of a domain error, its details in the `grpc-status-details-bin` trailer."""
+    status = to_rpc_status(err)
+    return _Status(err.code, err.message, ((DETAILS_KEY, status.SerializeToString()),))
+
+
+def _specific_details(err: DomainError) -> list[Message]:
+    if isinstance(err, errors.InvalidArgument) and err.violations:
+        return [_bad_request(err.violations)]
+    if isinstance(err, errors.NotFound):
+        return [
+            error_details_pb2.ResourceInfo(
+                resource_type=err.resource_type, resource_name=err.resource_name
+            )
+        ]
+    if isinstance(err, errors.Insufficient) and err.shortages:
+        return [_precondition_failure(err.shortages)]
+    if isinstance(err, errors.Unavailable):
+        return [error_details_pb2.RetryInfo(retry_delay=_duration(err.retry_after_s))]
+    return []
+
+
+def _bad_request(violations: Iterable[FieldViolation]) -> error_details_pb2.BadRequest:
+    request = error_details_pb2.BadRequest()
+    for violation in violations:
+        request.field_violations.add(field=violation.field, description=violation.description)
+    return request
+
+
+def _precondition_failure(shortages: Iterable[Shortage]) -> error_details_pb2.PreconditionFailure:
+    failure = error_details_pb2.PreconditionFailure()
+    for shortage in shortages:
+        failure.violations.add(
+            type=SHORTAGE_TYPE,
+            subject=shortage.subject,
+            description=f"requested={shortage.requested} available={shortage.available}",
+        )
+    return failure
+
+
+def _duration(seconds: float) -> duration_pb2.Duration:
+    whole = int(seconds)
+    return duration_pb2.Duration(seconds=whole, nanos=round((seconds - whole) * 1e9))
+
+
+# --- reading a status back -------------------------------------------------------------------
+
+
+def rpc_status_from_rpc_error(e: grpc.RpcError) -> status_pb2.Status | None:
+    """The `google.rpc.Status` carried by a failed call's trailers, if it has one."""
+    call = cast(Any, e)
+    trailers = call.trailing_metadata() if hasattr(call, "trailing_metadata") else None
+    for key, value in trailers or ():
+        if key == DETAILS_KEY:
+            status = status_pb2.Status()
+            try:
+                status.ParseFromString(value)
+            except DecodeError:
+                return None
+            return status
+    return None
+
+
+def error_info_from_rpc_error(e: grpc.RpcError) -> errors.ErrorInfo:
+    """What a failed call says about its error: code, message, reason and typed details.
+
+    Calls that failed without details (transport errors, deadlines) get their code's name as
+    reason and no details.
+    """
+    return _read(e).info
+
+
+def domain_error_from_rpc_error(e: grpc.RpcError) -> DomainError:
+    """The domain error a failed call stands for (its class chosen by reason, then by code)."""
+    read = _read(e)
+    info = read.info
+    err = _domain_error(info, read.resource)
+    err.metadata = dict(info.metadata)
+    # A subclass unknown here (another service's own reason) keeps its reason on the way up.
+    err.reason = info.reason
+    return err
+
+
+def raise_for_rpc_error(e: grpc.RpcError) -> NoReturn:
+    """Re-raise a failed call as the matching `DomainError` subclass, chained to `e`."""
+    raise domain_error_from_rpc_error(e) from e
+
+
+@dataclass(frozen=True)
+class _Read:
+    info: errors.ErrorInfo
+    resource: error_details_pb2.ResourceInfo | None
+
+
+def _read(e: grpc.RpcError) -> _Read:
+    call = cast(Any, e)
+    code: grpc.StatusCode = call.code() if hasattr(call, "code") else grpc.StatusCode.UNKNOWN
+    message: str = (call.details() if hasattr(call, "details") else None) or ""
+    status = rpc_status_from_rpc_error(e)
+    read = _Read(errors.ErrorInfo(code=code, message=message, reason=code.name), None)
+    for detail in status.details if status else ():
+        read = _with_detail(read, detail)
+    return read
+
+
+def _with_detail(read: _Read, detail: any_pb2.Any) -> _Read:
+    """`read` completed with one packed detail (detail types not ours are ignored)."""
+    info = read.info
+    if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+        error_info = _unpack(detail, error_details_pb2.ErrorInfo())
+        info = replace(info, reason=error_info.reason, metadata=dict(error_info.metadata))
+    elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+        request = _unpack(detail, error_details_pb2.BadRequest())
+        violations = [FieldViolation(v.field, v.description) for v in request.field_violations]
+        info = replace(info, violations=[*info.violations, *violations])
+    elif detail.Is(error_details_pb2.PreconditionFailure.DESCRIPTOR):
+        failure = _unpack(detail, error_details_pb2.PreconditionFailure())
+        shortages = [_shortage(v) for v in failure.violations if v.type == SHORTAGE_TYPE]
+        info = replace(info, shortages=[*info.shortages, *(s for s in shortages if s)])
+    elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+        delay = _unpack(detail, error_details_pb2.RetryInfo()).retry_delay
+        info = replace(info, retry_after_s=delay.seconds + delay.nanos / 1e9)
+    elif detail.Is(error_details_pb2.ResourceInfo.DESCRIPTOR):
+        return _Read(info, _unpack(detail, error_details_pb2.ResourceInfo()))
+    return _Read(info, read.resource)
+
+
+def _unpack(detail: any_pb2.Any, message: _M) -> _M:
+    detail.Unpack(message)
+    return message
+
+
+def _shortage(violation: error_details_pb2.PreconditionFailure.Violation) -> Shortage | None:
+    match = _SHORTAGE_DESCRIPTION.fullmatch(violation.description)
+    if match is None:
+        return None
+    return Shortage(violation.subject, int(match.group(1)), int(match.group(2)))
+
+
+def _domain_error(
+    info: errors.ErrorInfo, resource: error_details_pb2.ResourceInfo | None
+) -> DomainError:
+    """A fresh exception of the class that `info` names."""
+    cls = _CLASS_BY_REASON.get(info.reason) or _CLASS_BY_CODE.get(info.code)
+    match cls:
+        case None:
+            return RpcFailure(info.code, info.reason, info.message)
+        case errors.InvalidArgument:
+            return errors.InvalidArgument(info.message, info.violations)
+        case errors.NotFound:
+            return _not_found(info, resource)
+        case errors.Insufficient:
+            return errors.Insufficient(info.message, info.shortages)
+        case errors.Unavailable:
+            retry_after_s = info.retry_after_s
+            if retry_after_s is None:
+                return errors.Unavailable(info.message)
+            return errors.Unavailable(info.message, retry_after_s=retry_after_s)
+        case _:
+            return cls(info.message)
+
+
+def _not_found(
+    info: errors.ErrorInfo, resource: error_details_pb2.ResourceInfo | None
+) -> errors.NotFound:
+    if resource is None:
+        err = errors.NotFound("resource", "")
+    else:
+        err = errors.NotFound(resource.resource_type, resource.resource_name)
+    # The callee's wording wins over the one NotFound's constructor composes.
+    err.message = info.message
+    err.args = (info.message,)
+    return err
+
+
+_DOMAIN_CLASSES: tuple[type[DomainError], ...] = (
+    errors.InvalidArgument,
+    errors.NotFound,
+    errors.AlreadyExists,
+    errors.Conflict,
+    errors.IdempotencyKeyReused,
+    errors.FailedPrecondition,
+    errors.Insufficient,
+    errors.Gone,
+    errors.Unauthenticated,
+    errors.PermissionDenied,
+    errors.Unavailable,
+)
+_CLASS_BY_REASON: dict[str, type[DomainError]] = {cls.reason: cls for cls in _DOMAIN_CLASSES}
+# The most general class of each code, for reasons this process does not know.
+_CLASS_BY_CODE: dict[grpc.StatusCode, type[DomainError]] = {
+    grpc.StatusCode.INVALID_ARGUMENT: errors.InvalidArgument,
+    grpc.StatusCode.NOT_FOUND: errors.NotFound,
+    grpc.StatusCode.ALREADY_EXISTS: errors.AlreadyExists,
+    grpc.StatusCode.ABORTED: errors.Conflict,
+    grpc.StatusCode.FAILED_PRECONDITION: errors.FailedPrecondition,
+    grpc.StatusCode.UNAUTHENTICATED: errors.Unauthenticated,
+    grpc.StatusCode.PERMISSION_DENIED: errors.PermissionDenied,
+    grpc.StatusCode.UNAVAILABLE: errors.Unavailable,
+}

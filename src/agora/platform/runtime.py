@@ -1,0 +1,161 @@
+"""What every gRPC service process runs around its own code: migrations, database engine, NATS,
+the outbox relay of its stream, a gRPC server registered for discovery, clients to other services,
+and a clean shutdown in reverse order. One place, so every service starts and stops alike."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator, Coroutine, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import nats
+import structlog
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from agora.platform.bus.relay import OutboxRelay
+from agora.platform.bus.streams import producer_stream
+from agora.platform.db import create_engine
+from agora.platform.migrations import migrate
+from agora.platform.rpc.client import ServiceChannels
+from agora.platform.rpc.discovery import Registration, Resolver
+from agora.platform.rpc.server import GrpcServer
+from agora.platform.services import GrpcService
+from agora.platform.settings import (
+    DEFAULT_GRPC_PORTS,
+    PlatformSettings,
+    ServiceSettings,
+    grpc_port,
+)
+
+SHUTDOWN_GRACE_S = 5.0
+
+log = structlog.get_logger("agora.runtime")
+
+
+def static_addresses(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """`AGORA_<SERVICE>_ADDRESS` of every known service: static addresses win over discovery."""
+    found = {}
+    for service in DEFAULT_GRPC_PORTS:
+        value = environ.get(f"AGORA_{service.upper()}_ADDRESS")
+        if value:
+            found[service] = value
+    return found
+
+
+def fallback_address(service: str) -> str | None:
+    """Where a service is when neither configured nor discovered: its Kubernetes DNS name on a
+    cluster, else its default port on this machine."""
+    if service not in DEFAULT_GRPC_PORTS:
+        return None
+    if "KUBERNETES_SERVICE_HOST" in os.environ:
+        return f"{service}:{DEFAULT_GRPC_PORTS[service]}"
+    return GrpcService(service).address()
+
+
+async def connect_nats(platform: PlatformSettings, name: str) -> NatsClient:
+    """A NATS connection that reconnects forever (the broker may restart under us)."""
+    return await nats.connect(
+        platform.resolved_nats_url,
+        name=name,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        connect_timeout=5,
+    )
+
+
+@asynccontextmanager
+async def service_resolver(
+    platform: PlatformSettings, js: JetStreamContext | None
+) -> AsyncIterator[ServiceChannels]:
+    """Channels to other services: static addresses, else discovery, else Kubernetes DNS."""
+    resolver = Resolver(
+        js if platform.discovery else None,
+        static=static_addresses(),
+        fallback=fallback_address,
+        ttl_s=platform.instance_ttl_s,
+    )
+    await resolver.start()
+    channels = ServiceChannels(resolver, timeout_s=platform.rpc_timeout_s)
+    try:
+        yield channels
+    finally:
+        await channels.close()
+        await resolver.stop()
+
+
+@dataclass
+class ServiceHost:
+    """The running parts a service's bootstrap wires its own code into."""
+
+    name: str
+    platform: PlatformSettings
+    engine: AsyncEngine
+    nats: NatsClient
+    js: JetStreamContext
+    server: GrpcServer
+    channels: ServiceChannels
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` for the life of the process (cancelled at shutdown)."""
+        self._tasks.append(asyncio.create_task(work))
+
+    async def serve_forever(self) -> None:
+        """Start serving, register for discovery, and wait until cancelled."""
+        await self.server.start()
+        registration = Registration(
+            self.js,
+            self.name,
+            f"{self.platform.advertised_host}:{self.server.port}",
+            ttl_s=self.platform.instance_ttl_s,
+        )
+        if self.platform.discovery:
+            await registration.start()
+        log.info("service_started", service=self.name, address=self.server.address)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            if self.platform.discovery:
+                with contextlib.suppress(Exception):
+                    await registration.stop()
+
+    async def _stop_background(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+@asynccontextmanager
+async def service_host(
+    name: str, platform: PlatformSettings, settings: ServiceSettings
+) -> AsyncIterator[ServiceHost]:
+    """Migrate `name`'s schema and bring up everything around it; tear down on exit."""
+    database_url = platform.resolved_database_url
+    await migrate(name, database_url)
+    engine = create_engine(database_url, name, pool_size=settings.db_pool_size)
+    nc = await connect_nats(platform, name)
+    js = nc.jetstream()
+    relay = OutboxRelay(engine, js, schema=name, stream=producer_stream(name))
+    server = GrpcServer(name, platform.host, grpc_port(name, settings.port))
+    try:
+        async with service_resolver(platform, js) as channels:
+            host = ServiceHost(name, platform, engine, nc, js, server, channels)
+            host.background(relay.run())
+            try:
+                yield host
+            finally:
+                await server.stop(SHUTDOWN_GRACE_S)
+                await relay.stop()
+                await host._stop_background()
+    finally:
+        with contextlib.suppress(Exception):
+            await nc.drain()
+        await engine.dispose()

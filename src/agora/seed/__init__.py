@@ -1,0 +1,1 @@
+"""Demo data, created only through the services' public gRPC APIs."""

@@ -1,0 +1,118 @@
+"""The gateway served by real granian processes on free ports."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from testshop_backend import RunningShop
+
+from agora.gateway.descriptors import default_pool, files_of, read_descriptor_set
+from agora.gateway.transcoding import build_routes
+from agora.platform.net import free_port
+
+HERE = Path(__file__).parent
+
+
+async def wait_until_healthy(base_url: str, process: asyncio.subprocess.Process) -> None:
+    # Async: the test shop's gRPC server runs on this event loop and must keep answering.
+    deadline = time.monotonic() + 30
+    async with httpx.AsyncClient(base_url=base_url, timeout=0.5) as http:
+        while time.monotonic() < deadline:
+            assert process.returncode is None, "the gateway process exited"
+            try:
+                if (await http.get("/healthz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise TimeoutError(f"{base_url} never became healthy")
+
+
+async def stop(process: asyncio.subprocess.Process) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        await asyncio.wait_for(process.wait(), 10)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+
+
+@pytest.fixture
+async def granian_gateway(testshop_descriptor_path: Path, shop: RunningShop) -> AsyncIterator[str]:
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        *[
+            sys.executable,
+            str(HERE / "granian_testshop.py"),
+            str(testshop_descriptor_path),
+            shop.address,
+            str(port),
+        ],
+        cwd=HERE,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        await wait_until_healthy(base_url, process)
+        yield base_url
+    finally:
+        await stop(process)
+
+
+async def test_transcoding_over_real_http(granian_gateway: str, shop: RunningShop) -> None:
+    shop.backend.item("kettle", "Kettle", 2500)
+    async with httpx.AsyncClient(base_url=granian_gateway) as http:
+        got = await http.get("/v1/items/kettle", headers={"X-Request-Id": "over-http"})
+        created = await http.post("/v1/items", json={"item": {"slug": "pan", "title": "Pan"}})
+        missing = await http.get("/v1/items/none")
+        ready = await http.get("/readyz")
+
+    assert got.status_code == 200
+    assert got.json()["price"]["amountMinor"] == "2500"
+    assert got.headers["x-request-id"] == "over-http"
+    assert got.headers["x-content-type-options"] == "nosniff"
+    assert created.json()["slug"] == "pan"
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert ready.status_code == 200
+
+
+async def test_bootstrap_serves_agora_protos_with_granian_workers(
+    shop: RunningShop, nats_url: str
+) -> None:
+    port = free_port()
+    backends = {r.backend for r in build_routes(files_of(read_descriptor_set(), default_pool()))}
+    env = {
+        **os.environ,
+        "AGORA_NATS_URL": nats_url,
+        "AGORA_GATEWAY_PORT": str(port),
+        "AGORA_GATEWAY_WORKERS": "2",
+        # Every backend answers health checks through the test shop's server.
+        **{f"AGORA_{name.upper()}_ADDRESS": shop.address for name in backends},
+    }
+    code = (
+        "from agora.gateway.bootstrap import serve\n"
+        "from agora.gateway.settings import GatewaySettings\n"
+        "from agora.platform.settings import PlatformSettings\n"
+        "serve(PlatformSettings(), GatewaySettings())\n"
+    )
+    process = await asyncio.create_subprocess_exec(sys.executable, "-c", code, env=env)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        await wait_until_healthy(base_url, process)
+        async with httpx.AsyncClient(base_url=base_url, timeout=5) as http:
+            spec = (await http.get("/api/openapi.json")).json()
+            ready = await http.get("/readyz")
+    finally:
+        await stop(process)
+
+    assert spec["openapi"] == "3.1.0"
+    assert ready.status_code == 200, ready.text
+    assert set(ready.json()["backends"]) == backends

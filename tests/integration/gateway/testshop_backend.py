@@ -1,0 +1,202 @@
+"""The gateway tests' backend: a real gRPC test shop (`agora.testshop.v1`).
+
+The test proto is compiled at session start into a descriptor set with source info; its
+messages come from the default descriptor pool, and the backend is a real grpc.aio server on a
+free port that answers with Agora's status details (the same encoding services use).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+import grpc_tools
+from google.api import http_pb2
+from google.protobuf import descriptor_pb2, descriptor_pool, empty_pb2, message_factory
+from google.protobuf.message import Message
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_tools import protoc
+from starlette.applications import Starlette
+
+from agora.gateway.app import create_app
+from agora.gateway.cache import ResponseCache
+from agora.gateway.settings import GatewaySettings
+from agora.platform.errors import DomainError, Insufficient, InvalidArgument, NotFound, Shortage
+from agora.platform.rpc.status import to_grpc_status
+
+HERE = Path(__file__).parent
+PROTOS = HERE / "protos"
+REPO = HERE.parents[2]
+SERVICE = "agora.testshop.v1.ShopService"
+STOCK = 5
+BACKEND_TIMEOUT_S = 1.0
+
+
+def compile_test_protos(out: Path) -> Path:
+    """Compile the test protos into a descriptor set (with imports and comments)."""
+    site_packages = Path(http_pb2.__file__).resolve().parents[2]
+    target = out / "testshop.binpb"
+    code = protoc.main(
+        [
+            "protoc",
+            f"-I{PROTOS}",
+            f"-I{REPO / 'proto'}",
+            f"-I{site_packages}",
+            f"-I{Path(grpc_tools.__file__).parent / '_proto'}",
+            f"--descriptor_set_out={target}",
+            "--include_imports",
+            "--include_source_info",
+            "agora/testshop/v1/testshop.proto",
+        ]
+    )
+    assert code == 0, "protoc failed on the test protos"
+    return target
+
+
+def message_class(name: str) -> type[Message]:
+    pool = descriptor_pool.Default()
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName(f"agora.testshop.v1.{name}"))
+
+
+@dataclass
+class ShopBackend:
+    """The test shop's state and what it was asked."""
+
+    items: dict[str, Message] = field(default_factory=dict)
+    calls: dict[str, int] = field(default_factory=dict)
+    metadata: list[dict[str, str]] = field(default_factory=list)
+
+    def item(self, slug: str, title: str, amount_minor: int = 1000) -> Message:
+        item = message_class("Item")(slug=slug, title=title)
+        item.price.amount_minor = amount_minor
+        item.price.currency = "EUR"
+        self.items[slug] = item
+        return item
+
+
+Handler = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Message]]
+
+
+def shop_handlers(backend: ShopBackend) -> dict[str, Handler]:
+    Item = message_class("Item")
+
+    async def get_item(request: Any, context: Any) -> Message:
+        if request.slug == "slow":
+            await asyncio.sleep(30)
+        if request.slug not in backend.items:
+            raise NotFound("item", request.slug)
+        return backend.items[request.slug]
+
+    async def list_items(request: Any, context: Any) -> Message:
+        answer = message_class("ListItemsResponse")(items=list(backend.items.values()))
+        answer.seen.CopyFrom(request)
+        return answer
+
+    async def create_item(request: Any, context: Any) -> Message:
+        if not request.item.title:
+            raise InvalidArgument.for_field("item.title", "must not be empty")
+        item = Item()
+        item.CopyFrom(request.item)
+        item.created_at.FromSeconds(1_700_000_000)
+        backend.items[item.slug] = item
+        return item
+
+    async def update_item(request: Any, context: Any) -> Message:
+        backend.items[request.item.slug] = request.item
+        return request.item
+
+    async def delete_item(request: Any, context: Any) -> Message:
+        backend.items.pop(request.slug, None)
+        return empty_pb2.Empty()
+
+    async def reserve_item(request: Any, context: Any) -> Message:
+        if request.quantity > STOCK:
+            raise Insufficient(
+                "not enough stock", [Shortage(request.slug, request.quantity, STOCK)]
+            )
+        return message_class("Reservation")(slug=request.slug, quantity=request.quantity)
+
+    async def get_item_price(request: Any, context: Any) -> Message:
+        return backend.items[request.slug]
+
+    async def get_shelf(request: Any, context: Any) -> Message:
+        return message_class("Shelf")(name=request.name, store=request.store)
+
+    return {
+        "GetItem": get_item,
+        "ListItems": list_items,
+        "CreateItem": create_item,
+        "UpdateItem": update_item,
+        "DeleteItem": delete_item,
+        "ReserveItem": reserve_item,
+        "GetItemPrice": get_item_price,
+        "GetShelf": get_shelf,
+    }
+
+
+def _unary(
+    backend: ShopBackend, name: str, handler: Handler, request_type: type[Message]
+) -> grpc.RpcMethodHandler:
+    async def behaviour(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Message:
+        backend.calls[name] = backend.calls.get(name, 0) + 1
+        backend.metadata.append(dict(context.invocation_metadata() or ()))
+        try:
+            return await handler(request, context)
+        except DomainError as error:
+            await context.abort_with_status(to_grpc_status(error))
+            raise
+
+    return grpc.unary_unary_rpc_method_handler(
+        behaviour,
+        request_deserializer=request_type.FromString,
+        response_serializer=lambda message: message.SerializeToString(),
+    )
+
+
+async def start_shop_server(backend: ShopBackend, port: int) -> grpc.aio.Server:
+    server = grpc.aio.server()
+    service = descriptor_pool.Default().FindServiceByName(SERVICE)
+    handlers = {
+        name: _unary(
+            backend,
+            name,
+            handler,
+            message_factory.GetMessageClass(service.methods_by_name[name].input_type),
+        )
+        for name, handler in shop_handlers(backend).items()
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
+    health_servicer = health.aio.HealthServicer()
+    await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    await server.start()
+    return server
+
+
+def build_app(
+    descriptors: descriptor_pb2.FileDescriptorSet,
+    channel: grpc.aio.Channel,
+    settings: GatewaySettings,
+    cache: ResponseCache | None = None,
+) -> Starlette:
+    return create_app(
+        descriptor_pool.Default(),
+        lambda backend: channel,
+        settings=settings,
+        cache=cache,
+        descriptor_set=descriptors,
+    )
+
+
+@dataclass
+class RunningShop:
+    """A started test shop: its state, address and a channel to it."""
+
+    backend: ShopBackend
+    address: str
+    channel: grpc.aio.Channel

@@ -1,0 +1,111 @@
+"""Reservation requests and the reservation status machine."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from agora.catalog.domain import (
+    DEFAULT_RESERVATION_TTL,
+    RESERVATION_TRANSITIONS,
+    ReservationAction,
+    ReservationLine,
+    ReservationStatus,
+    insufficient_stock,
+    next_reservation_status,
+    plan_reservation,
+)
+from agora.platform.errors import FailedPrecondition, Gone, InvalidArgument, Shortage
+
+NOW = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
+LATER = NOW + timedelta(minutes=10)
+A, B = sorted(str(uuid.uuid4()) for _ in range(2))
+
+
+def violations(error: pytest.ExceptionInfo[InvalidArgument]) -> list[str]:
+    return [v.field for v in error.value.violations]
+
+
+def test_lines_are_ordered_by_variant_id_so_stock_is_always_locked_in_one_order() -> None:
+    plan = plan_reservation(
+        [ReservationLine(B, 1), ReservationLine(A, 2)], ttl_seconds=60, reference="o-1", now=NOW
+    )
+    assert [line.variant_id for line in plan.lines] == [A, B]
+    assert plan.expires_at == NOW + timedelta(seconds=60)
+    assert plan.reference == "o-1"
+
+
+def test_no_ttl_means_the_default_ttl() -> None:
+    plan = plan_reservation([ReservationLine(A, 1)], ttl_seconds=0, reference="", now=NOW)
+    assert plan.expires_at == NOW + DEFAULT_RESERVATION_TTL
+
+
+@pytest.mark.parametrize("quantity", [0, -1, 1_000_001])
+def test_quantities_must_be_positive_and_bounded(quantity: int) -> None:
+    with pytest.raises(InvalidArgument) as error:
+        plan_reservation([ReservationLine(A, quantity)], ttl_seconds=0, reference="", now=NOW)
+    assert violations(error) == ["lines[0].quantity"]
+
+
+def test_every_bad_line_is_named() -> None:
+    with pytest.raises(InvalidArgument) as error:
+        plan_reservation(
+            [ReservationLine(A, 1), ReservationLine("not-an-id", 1), ReservationLine(A, 0)],
+            ttl_seconds=-5,
+            reference="",
+            now=NOW,
+        )
+    assert violations(error) == [
+        "lines[1].variantId",
+        "lines[2].variantId",
+        "lines[2].quantity",
+        "ttlSeconds",
+    ]
+
+
+def test_an_empty_reservation_is_refused() -> None:
+    with pytest.raises(InvalidArgument) as error:
+        plan_reservation([], ttl_seconds=0, reference="", now=NOW)
+    assert violations(error) == ["lines"]
+
+
+def test_ttl_is_at_most_one_day() -> None:
+    with pytest.raises(InvalidArgument) as error:
+        plan_reservation([ReservationLine(A, 1)], ttl_seconds=86_401, reference="", now=NOW)
+    assert violations(error) == ["ttlSeconds"]
+
+
+@pytest.mark.parametrize(
+    ("status", "action"), list(itertools.product(ReservationStatus, ReservationAction))
+)
+def test_only_an_active_reservation_can_end(
+    status: ReservationStatus, action: ReservationAction
+) -> None:
+    expected = RESERVATION_TRANSITIONS.get((status, action))
+    if status is ReservationStatus.ACTIVE:
+        assert expected is not None
+        assert next_reservation_status(status, action, expires_at=LATER, now=NOW) is expected
+    else:
+        assert expected is None
+        with pytest.raises(FailedPrecondition):
+            next_reservation_status(status, action, expires_at=LATER, now=NOW)
+
+
+def test_an_expired_reservation_can_no_longer_be_committed_but_can_be_released() -> None:
+    with pytest.raises(Gone):
+        next_reservation_status(
+            ReservationStatus.ACTIVE, ReservationAction.COMMIT, expires_at=NOW, now=NOW
+        )
+    released = next_reservation_status(
+        ReservationStatus.ACTIVE, ReservationAction.RELEASE, expires_at=NOW, now=LATER
+    )
+    assert released is ReservationStatus.RELEASED
+
+
+def test_insufficient_stock_names_each_short_line_with_what_is_available() -> None:
+    error = insufficient_stock([Shortage(A, 3, 1)])
+    assert error.shortages == [Shortage(A, 3, 1)]
+    assert "1 of 3" in error.message

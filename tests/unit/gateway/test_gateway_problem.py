@@ -1,0 +1,101 @@
+"""gRPC errors become RFC 9457 problems with the right HTTP status and members."""
+
+from __future__ import annotations
+
+import grpc
+import orjson
+import pytest
+
+from agora.gateway.problem import (
+    PROBLEM_CONTENT_TYPE,
+    internal_problem,
+    problem_from_domain_error,
+    problem_from_error_info,
+)
+from agora.platform.errors import (
+    ErrorInfo,
+    FieldViolation,
+    Insufficient,
+    InvalidArgument,
+    NotFound,
+    Shortage,
+    Unavailable,
+)
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "status"),
+    [
+        (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT", 400),
+        (grpc.StatusCode.NOT_FOUND, "NOT_FOUND", 404),
+        (grpc.StatusCode.ALREADY_EXISTS, "ALREADY_EXISTS", 409),
+        (grpc.StatusCode.ABORTED, "CONFLICT", 409),
+        (grpc.StatusCode.FAILED_PRECONDITION, "FAILED_PRECONDITION", 400),
+        (grpc.StatusCode.FAILED_PRECONDITION, "INSUFFICIENT", 409),
+        (grpc.StatusCode.FAILED_PRECONDITION, "EXPIRED", 410),
+        (grpc.StatusCode.UNAUTHENTICATED, "UNAUTHENTICATED", 401),
+        (grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED", 403),
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, "RESOURCE_EXHAUSTED", 429),
+        (grpc.StatusCode.UNIMPLEMENTED, "UNIMPLEMENTED", 501),
+        (grpc.StatusCode.INTERNAL, "INTERNAL", 500),
+        (grpc.StatusCode.UNAVAILABLE, "UNAVAILABLE", 503),
+        (grpc.StatusCode.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED", 504),
+    ],
+)
+def test_status_follows_reason_then_code(code: grpc.StatusCode, reason: str, status: int) -> None:
+    problem = problem_from_error_info(ErrorInfo(code=code, message="m", reason=reason))
+
+    assert problem.status == status
+    assert problem.body()["code"] == code.name
+    assert problem.body()["reason"] == reason
+
+
+@pytest.mark.parametrize("code", [grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED])
+def test_backends_that_cannot_answer_now_say_when_to_retry(code: grpc.StatusCode) -> None:
+    response = problem_from_error_info(ErrorInfo(code=code, message="m", reason=code.name))
+
+    assert response.response().headers["retry-after"] == "1"
+
+
+def test_retry_info_from_the_backend_rounds_up_to_whole_seconds() -> None:
+    problem = problem_from_domain_error(Unavailable("busy", retry_after_s=2.2))
+
+    assert problem.retry_after_s == 3
+
+
+def test_client_errors_carry_no_retry_after() -> None:
+    response = problem_from_domain_error(NotFound("product", "tea")).response()
+
+    assert "retry-after" not in response.headers
+
+
+def test_field_violations_and_shortages_are_listed() -> None:
+    invalid = problem_from_domain_error(
+        InvalidArgument("bad", [FieldViolation("prices[0].amount", "must be positive")])
+    )
+    short = problem_from_domain_error(Insufficient("short", [Shortage("SKU-1", 3, 1)]))
+
+    assert invalid.body()["errors"] == [
+        {"field": "prices[0].amount", "description": "must be positive"}
+    ]
+    assert "shortages" not in invalid.body()
+    assert short.body()["shortages"] == [{"subject": "SKU-1", "requested": 3, "available": 1}]
+
+
+def test_the_body_is_problem_json_with_type_title_and_request_id() -> None:
+    response = problem_from_domain_error(NotFound("product", "tea"), "req-1").response()
+
+    body = orjson.loads(response.body)
+    assert response.media_type == PROBLEM_CONTENT_TYPE
+    assert response.status_code == 404
+    assert body["type"] == "urn:agora:problem:not-found"
+    assert body["title"] == "Not Found"
+    assert body["detail"] == "product 'tea' not found"
+    assert body["requestId"] == "req-1"
+
+
+def test_an_internal_problem_reveals_nothing() -> None:
+    body = internal_problem("r").body()
+
+    assert body["status"] == 500
+    assert body["detail"] == "The server could not handle the request."
