@@ -49,8 +49,18 @@ def main() -> int:
     for directory in [OUT, *(p for p in (OUT / "agora").rglob("*") if p.is_dir()), OUT / "agora"]:
         (directory / "__init__.py").touch()
     # A descriptor set of everything, for the gateway's transcoder and reflection-free tools.
-    if protoc.main([*args[:4], f"--descriptor_set_out={OUT / 'descriptors.binpb'}",
-                    "--include_imports", "--include_source_info", *protos]) != 0:
+    if (
+        protoc.main(
+            [
+                *args[:4],
+                f"--descriptor_set_out={OUT / 'descriptors.binpb'}",
+                "--include_imports",
+                "--include_source_info",
+                *protos,
+            ]
+        )
+        != 0
+    ):
         return 1
     return 0
 

@@ -93,9 +93,7 @@ class BackendChannels:
         if self._platform.discovery:
             client = await self._stack.enter_async_context(_nats(self._platform))
             js = client.jetstream()
-        self._channels = await self._stack.enter_async_context(
-            service_resolver(self._platform, js)
-        )
+        self._channels = await self._stack.enter_async_context(service_resolver(self._platform, js))
 
     def channel(self, backend: str) -> grpc.aio.Channel:
         """The channel to `backend` (raises Unavailable when it has no known address)."""

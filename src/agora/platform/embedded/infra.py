@@ -32,12 +32,13 @@ def embedded_infra(data_dir: Path, pg_port: int, nats_port: int) -> Iterator[Run
     log_dir.mkdir(parents=True, exist_ok=True)
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        with (log_dir / "postgres.log").open("ab") as pg_log, (log_dir / "nats.log").open(
-            "ab"
-        ) as nats_log:
+        with (
+            (log_dir / "postgres.log").open("ab") as pg_log,
+            (log_dir / "nats.log").open("ab") as nats_log,
+        ):
             processes.append(
                 subprocess.Popen(
-                    pg.command(), stdout=pg_log, stderr=subprocess.STDOUT, **pg.popen_kwargs()  # type: ignore[call-overload]
+                    pg.command(), stdout=pg_log, stderr=subprocess.STDOUT, **pg.popen_kwargs()
                 )
             )
             processes.append(

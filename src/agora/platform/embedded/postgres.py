@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
+
 
 def _postgres_bin_path() -> Path:
     # Located without importing pgserver, whose import has side effects we do not need.
@@ -49,7 +51,7 @@ class EmbeddedPostgres:
     def url(self) -> str:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/postgres"
 
-    def _run_as(self) -> dict[str, object]:
+    def _run_as(self) -> dict[str, Any]:
         if os.geteuid() != 0:
             return {}
         entry = _ensure_system_user()
@@ -80,7 +82,7 @@ class EmbeddedPostgres:
             ],
             check=True,
             capture_output=True,
-            **self._run_as(),  # type: ignore[arg-type]
+            **self._run_as(),
         )
 
     def command(self) -> list[str]:
@@ -94,13 +96,20 @@ class EmbeddedPostgres:
         """Block until the server accepts queries (an open port is not enough: it may still be
         starting up or recovering)."""
         deadline = time.monotonic() + timeout_s
-        probe = [str(POSTGRES_BIN_PATH / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)]
+        probe = [
+            str(POSTGRES_BIN_PATH / "pg_isready"),
+            "-q",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+        ]
         while subprocess.run(probe, check=False).returncode != 0:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"PostgreSQL on port {self.port} not ready after {timeout_s}s")
             time.sleep(0.1)
 
-    def popen_kwargs(self) -> dict[str, object]:
+    def popen_kwargs(self) -> dict[str, Any]:
         """Extra `subprocess.Popen` arguments (drop root privileges)."""
         return self._run_as()
 
