@@ -44,6 +44,10 @@ def current_request_id() -> str | None:
     return str(bound) if bound is not None else None
 
 
+# Libraries whose INFO lines say nothing an operator needs (Alembic lists its plugins).
+QUIET_LIBRARIES = ("alembic", "asyncio", "nats")
+
+
 def configure_logging(
     service: str, level: str = "INFO", fmt: LogFormat = "json", *, stream: TextIO | None = None
 ) -> None:
@@ -110,3 +114,5 @@ def _route_stdlib(shared: list[Processor], renderer: Processor, level: int, out:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    for chatty in QUIET_LIBRARIES:
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))

@@ -6,13 +6,15 @@ from __future__ import annotations
 import asyncio
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from agora.platform.db import ensure_database
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 VERSION_TABLE = "alembic_version"
 
@@ -22,6 +24,8 @@ def script_location(service: str) -> Path:
 
 
 def alembic_config(service: str, database_url: str) -> Config:
+    from alembic.config import Config  # imported here: processes that never migrate skip it
+
     config = Config()
     config.set_main_option("script_location", str(script_location(service)))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
@@ -44,6 +48,8 @@ async def migrate(service: str, database_url: str, revision: str = "head") -> No
     """Bring `service`'s schema to `revision` (idempotent, safe to run concurrently)."""
     await ensure_database(database_url)
     await _ensure_schema(database_url, service)
+    from alembic import command
+
     config = alembic_config(service, database_url)
     await asyncio.to_thread(command.upgrade, config, revision)
 

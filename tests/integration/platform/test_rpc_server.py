@@ -211,14 +211,14 @@ def access_log() -> Iterator[io.StringIO]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     stream = io.StringIO()
-    configure_logging("echo", "INFO", stream=stream)
+    configure_logging("echo", "DEBUG", stream=stream)
     yield stream
     structlog.reset_defaults()
     root.handlers[:] = handlers
     root.setLevel(level)
 
 
-async def test_each_call_leaves_one_access_log_line(access_log: io.StringIO) -> None:
+async def test_each_call_leaves_one_access_log_line_at_debug(access_log: io.StringIO) -> None:
     server, _ = await start_echo_server()
     try:
         async with grpc.aio.insecure_channel(server.address) as channel:
@@ -239,7 +239,9 @@ async def test_each_call_leaves_one_access_log_line(access_log: io.StringIO) -> 
     assert [(c["method"].rsplit("/", 1)[1], c["code"]) for c in calls] == [
         ("Echo", "OK"),
         ("Fail", "NOT_FOUND"),
+        ("Check", "OK"),
     ]
+    assert [c["level"] for c in calls] == ["debug", "info", "debug"]
     assert calls[0]["request_id"] == "r-7"
     assert calls[0]["service"] == "echo"
     assert all(c["duration_ms"] >= 0 for c in calls)

@@ -206,19 +206,43 @@ class _StreamScope:
         await _abort(self._context, err, self._request_id)
 
 
+SLOW_CALL_MS = 500.0
+# Answers a caller's bad input or the shop's state, not a fault of the service.
+EXPECTED_FAILURES = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.ALREADY_EXISTS,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.ABORTED,
+        grpc.StatusCode.UNAUTHENTICATED,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.CANCELLED,
+    }
+)
+
+
 class _CallLog:
     """The access log line of one method."""
 
-    __slots__ = ("emit", "method")
+    __slots__ = ("debug", "info", "method", "quiet", "warning")
 
     def __init__(self, method: str, logger: Any) -> None:
         self.method = method
-        quiet = method.startswith(QUIET_METHOD_PREFIXES)
-        self.emit: Callable[..., Any] = logger.debug if quiet else logger.info
+        self.quiet = method.startswith(QUIET_METHOD_PREFIXES)
+        self.debug: Callable[..., Any] = logger.debug
+        self.info: Callable[..., Any] = logger.info
+        self.warning: Callable[..., Any] = logger.warning
 
     def done(self, code: grpc.StatusCode, started: float) -> None:
+        # A line per fast successful call would cost more CPU than the call: those are DEBUG;
+        # failures and slow calls are always logged.
         duration_ms = round((perf_counter() - started) * 1000, 3)
-        self.emit("rpc", method=self.method, code=code.name, duration_ms=duration_ms)
+        if code is grpc.StatusCode.OK:
+            emit = self.debug if self.quiet or duration_ms < SLOW_CALL_MS else self.warning
+        else:
+            emit = self.info if code in EXPECTED_FAILURES else self.warning
+        emit("rpc", method=self.method, code=code.name, duration_ms=duration_ms)
 
 
 async def _within_deadline(
