@@ -61,7 +61,7 @@ def stack_rss_mib(status_file: Path) -> float | None:
 def startup_seconds(status_file: Path) -> float | None:
     if not status_file.exists():
         return None
-    value = json.loads(status_file.read_text()).get("startup_s")
+    value = json.loads(status_file.read_text()).get("healthy_after_s")
     return float(value) if value is not None else None
 
 

@@ -263,6 +263,10 @@ class Supervisor:
         try:
             async with asyncio.timeout(self.policy.probe_timeout_s):
                 return await managed.spec.health()
+        except asyncio.CancelledError:
+            if cancellation_requested():
+                raise
+            return False  # grpc.aio reports a call cancelled under it as CancelledError
         except Exception:  # any failure of a probe means "not healthy (yet)"
             return False
 
@@ -360,6 +364,13 @@ class Supervisor:
                     continue
                 log.seek(-len(line), os.SEEK_CUR)
                 await asyncio.sleep(0.2)
+
+
+def cancellation_requested() -> bool:
+    """Whether someone called `cancel()` on the current task, as opposed to a library raising
+    CancelledError for its own reasons (grpc.aio does for calls cancelled under it)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _group_alive(pgid: int | None) -> bool:

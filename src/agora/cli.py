@@ -1,0 +1,634 @@
+"""The `agora` command: run the whole shop (`up`), one service (`serve`), migrations, seeding,
+status, health checks of the machine (`doctor`), event replay and benchmarks.
+
+Heavy libraries are imported inside the commands so that `agora --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import os
+import signal
+import sys
+import time
+import warnings
+from collections.abc import Coroutine, Mapping
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Annotated, Any
+
+import psutil
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from agora.platform.net import port_is_free
+from agora.platform.services import (
+    GATEWAY,
+    GRPC_SERVICES,
+    grpc_service,
+    grpc_serving,
+    postgres_accepts_queries,
+    tcp_open,
+)
+from agora.platform.settings import PlatformSettings, to_libpq_url
+from agora.platform.supervisor import (
+    ProcessSpec,
+    StartupFailed,
+    Supervisor,
+    cancellation_requested,
+)
+
+app = typer.Typer(
+    name="agora",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+events_app = typer.Typer(help="Event streams: replay a consumer.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks against a running stack.", no_args_is_help=True)
+app.add_typer(events_app, name="events")
+app.add_typer(bench_app, name="bench")
+
+
+@app.callback()
+def agora() -> None:
+    """Agora, an open-source commerce platform of Python microservices."""
+    # pgserver asks platformdirs for a runtime directory when imported, which warns on hosts
+    # without a login session; Agora never uses that directory.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+
+
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+
+SEEDED_MARKER = ".seeded"
+READY_MESSAGE = "Agora is ready"
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="where data and logs live [env AGORA_DATA_DIR; ./var]"),
+]
+
+
+def fail(message: str) -> typer.Exit:
+    """Print `message` on stderr; the caller raises the returned exit."""
+    errors.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(1)
+
+
+def platform_settings(data_dir: Path | None = None) -> PlatformSettings:
+    """Settings from the environment, `--data-dir` winning; a clear message when invalid."""
+    try:
+        settings = PlatformSettings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"AGORA_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors()
+        )
+        raise fail(f"invalid settings: {problems}") from None
+    if data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": data_dir})
+    return settings.model_copy(update={"data_dir": settings.data_dir.resolve()})
+
+
+def status_path(data_dir: Path) -> Path:
+    return data_dir / "run" / "status.json"
+
+
+# --- agora up -------------------------------------------------------------------------------
+
+
+@app.command()
+def up(
+    data_dir: DataDirOption = None,
+    no_seed: Annotated[bool, typer.Option("--no-seed", help="do not seed demo data")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="echo process logs")] = False,
+) -> None:
+    """Start PostgreSQL, NATS and every service under one supervisor, until Ctrl-C."""
+    settings = platform_settings(data_dir)
+    refuse_second_supervisor(settings.data_dir)
+    try:
+        busy = busy_ports(settings)
+    except ValueError as error:
+        raise fail(str(error)) from None
+    if busy:
+        for label, port, variable in busy:
+            errors.print(
+                f"[bold red]error:[/] port {port} ({label}) is already in use: "
+                f"set {variable} to a free port"
+            )
+        raise typer.Exit(1)
+    raise typer.Exit(asyncio.run(run_stack(settings, seed=not no_seed, verbose=verbose)))
+
+
+def refuse_second_supervisor(data_dir: Path) -> None:
+    supervisor = running_supervisor(data_dir)
+    if supervisor is not None:
+        raise fail(f"agora up already runs over {data_dir} (pid {supervisor})")
+
+
+def running_supervisor(data_dir: Path) -> int | None:
+    """The pid of the `agora up` that wrote `data_dir`'s status file, if it still runs."""
+    try:
+        pid = int(json.loads(status_path(data_dir).read_text())["supervisor_pid"])
+    except (OSError, ValueError, KeyError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid if pid != os.getpid() else None
+
+
+def busy_ports(settings: PlatformSettings) -> list[tuple[str, int, str]]:
+    """(label, port, variable) of each port `agora up` needs that something else holds."""
+    from agora.platform.doctor import configured_ports
+
+    return [
+        (p.label, p.port, p.variable)
+        for p in configured_ports(settings)
+        if not port_is_free(p.port)
+    ]
+
+
+async def run_stack(settings: PlatformSettings, *, seed: bool, verbose: bool) -> int:
+    """Bring the stack up, print where it is, and keep it running until SIGINT/SIGTERM."""
+    began = psutil.Process().create_time()  # count the interpreter's start and imports too
+    data_dir = settings.data_dir
+    echo = echo_to_console if verbose else None
+    supervisor = Supervisor(data_dir / "logs", status_path(data_dir), echo=echo)
+    main = asyncio.current_task()
+    assert main is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, main.cancel)
+    try:
+        await start_everything(supervisor, settings)
+        healthy_after = time.time() - began
+        seeding = await seed_first_run(settings) if seed else None
+        announce(supervisor, settings, healthy_after, seeding)
+        await asyncio.Event().wait()  # until a signal cancels this task
+    except StartupFailed as failure:
+        report_startup_failure(failure)
+        return 1
+    except MigrationFailed as failure:
+        errors.print(f"[bold red]error:[/] {failure}")
+        return 1
+    except asyncio.CancelledError:
+        if not cancellation_requested():
+            errors.print("[bold red]error:[/] startup was interrupted:")
+            errors.print_exception()
+            return 1
+        console.print("Stopping Agora…")
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, lambda: None)  # a second Ctrl-C must not abort the stop
+        await supervisor.stop()
+    console.print("Agora stopped.")
+    return 0
+
+
+def echo_to_console(name: str, line: str) -> None:
+    """One line of a process's log, prefixed by the process name (`agora up --verbose`)."""
+    console.print(Text.assemble((f"{name:>9} | ", "dim"), line), soft_wrap=True)
+
+
+async def start_everything(supervisor: Supervisor, settings: PlatformSettings) -> None:
+    """PostgreSQL and NATS first; then the migrations here while the services and the gateway
+    start (their imports take seconds, and each waits for the migration lock before serving).
+
+    The gateway starts alongside the services but is healthy (`/readyz`) only once they are.
+    """
+    env = child_environment(settings)
+    with console.status("Starting PostgreSQL and NATS…"):
+        await supervisor.start(await infrastructure_specs(settings))
+    infrastructure = [row["name"] for row in supervisor.snapshot()]
+    names = [service.name for service in GRPC_SERVICES]
+    with console.status("Migrating and starting the services…"):
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(supervisor.start(service_specs(env, infrastructure)))
+                group.create_task(migrate_services(names, settings.resolved_database_url))
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None
+
+
+def child_environment(settings: PlatformSettings) -> dict[str, str]:
+    """The environment of every service: where the database and NATS are, every port."""
+    env = dict(os.environ)
+    env["AGORA_DATA_DIR"] = str(settings.data_dir)
+    env["AGORA_DATABASE_URL"] = settings.resolved_database_url
+    env["AGORA_NATS_URL"] = settings.resolved_nats_url
+    env["PYTHONUNBUFFERED"] = "1"
+    for service in GRPC_SERVICES:
+        port = service.port(env)
+        env[service.port_variable] = str(port)
+        env.setdefault(service.address_variable, f"127.0.0.1:{port}")
+    env[GATEWAY.port_variable] = str(GATEWAY.port(env))
+    return env
+
+
+async def infrastructure_specs(settings: PlatformSettings) -> list[ProcessSpec]:
+    """The embedded PostgreSQL and NATS, unless their URLs are configured."""
+    specs = []
+    if settings.embedded_database:
+        specs.append(await postgres_spec(settings))
+    if settings.embedded_nats:
+        specs.append(nats_spec(settings))
+    return specs
+
+
+async def postgres_spec(settings: PlatformSettings) -> ProcessSpec:
+    """The embedded PostgreSQL over `<data_dir>/postgres` (created on first use)."""
+    from agora.platform.embedded.postgres import EmbeddedPostgres
+
+    postgres = EmbeddedPostgres(settings.data_dir / "postgres", settings.pg_port)
+    await asyncio.to_thread(postgres.initialise)
+    return ProcessSpec(
+        "postgres",
+        postgres.command(),
+        health=partial(postgres_accepts_queries, postgres.url),
+        popen_kwargs=postgres.popen_kwargs(),
+        url=to_libpq_url(settings.resolved_database_url),
+        stop_signal=signal.SIGINT,  # "fast" shutdown: do not wait for clients to leave
+        ready_timeout_s=60,
+    )
+
+
+def nats_spec(settings: PlatformSettings) -> ProcessSpec:
+    """The embedded NATS JetStream server over `<data_dir>/nats`."""
+    from agora.platform.embedded.nats import EmbeddedNats
+
+    nats = EmbeddedNats(settings.data_dir / "nats", settings.nats_port)
+    return ProcessSpec("nats", nats.command(), health=partial(tcp_open, nats.port), url=nats.url)
+
+
+def service_specs(env: Mapping[str, str], infrastructure: list[str]) -> list[ProcessSpec]:
+    """One process per gRPC service (`python -m agora serve <name>`), then the gateway."""
+    specs = []
+    for service in GRPC_SERVICES:
+        address = f"127.0.0.1:{service.port(env)}"
+        specs.append(
+            ProcessSpec(
+                service.name,
+                [sys.executable, "-m", "agora", "serve", service.name],
+                health=partial(grpc_serving, address),
+                env=env,
+                depends_on=infrastructure,
+                url=f"grpc://{address}",
+                ready_timeout_s=60,
+            )
+        )
+    specs.append(
+        ProcessSpec(
+            GATEWAY.name,
+            [sys.executable, "-m", "agora", "serve", GATEWAY.name],
+            health=partial(GATEWAY.is_healthy, GATEWAY.url(env)),
+            env=env,
+            depends_on=infrastructure,
+            url=GATEWAY.url(env),
+            ready_timeout_s=60,
+        )
+    )
+    return specs
+
+
+async def seed_first_run(settings: PlatformSettings) -> tuple[str, float] | None:
+    """Seed the demo catalog unless this data dir was seeded before; (report, seconds)."""
+    marker = settings.data_dir / SEEDED_MARKER
+    if marker.exists():
+        return None
+    began = time.monotonic()
+    try:
+        with console.status("Seeding the demo catalog…"):
+            report = await seed_catalog(grpc_service("catalog").address())
+    except asyncio.CancelledError as error:
+        if cancellation_requested():
+            raise
+        seeding_failed(error)
+        return None
+    except Exception as error:  # the shop still runs; the user can seed again later
+        seeding_failed(error)
+        return None
+    marker.write_text(f"{datetime.now().astimezone().isoformat()}\n")
+    return report, time.monotonic() - began
+
+
+def seeding_failed(error: BaseException) -> None:
+    errors.print(f"[bold yellow]warning:[/] seeding the demo catalog failed: {error!r}")
+    errors.print("the stack keeps running; `agora seed` tries again")
+
+
+async def seed_catalog(address: str) -> str:
+    """Run the idempotent demo seeder against the catalog at `address`; what it holds."""
+    import grpc
+
+    from agora.seed.catalog import seed_demo_catalog
+
+    async with grpc.aio.insecure_channel(address) as channel:
+        report = await seed_demo_catalog(channel)
+    return f"{report.products} products, {report.variants} variants, {report.categories} categories"
+
+
+def announce(
+    supervisor: Supervisor,
+    settings: PlatformSettings,
+    healthy_after: float,
+    seeding: tuple[str, float] | None,
+) -> None:
+    """Print the URLs and the status table; mark the status file ready."""
+    from sqlalchemy import make_url
+
+    gateway = GATEWAY.url()
+    database = make_url(to_libpq_url(settings.resolved_database_url)).render_as_string()
+    urls = {
+        "Storefront API": f"{gateway}/v1/products",
+        "API docs": f"{gateway}/api/docs",
+        "Health": f"{gateway}/healthz  {gateway}/readyz",
+        "PostgreSQL": database,
+        "NATS": settings.resolved_nats_url,
+        "Data": str(settings.data_dir),
+        "Logs": str(settings.data_dir / "logs"),
+    }
+    supervisor.info.update(ready=True, healthy_after_s=round(healthy_after, 2), urls=urls)
+    supervisor.write_status()
+    console.print(status_table(supervisor.snapshot()))
+    table = Table(show_header=False, box=None)
+    for label, url in urls.items():
+        table.add_row(f"[bold]{label}[/]", url)
+    console.print(table)
+    if seeding is not None:
+        report, seconds = seeding
+        console.print(f"Seeded the demo catalog in {seconds:.1f} s: {report}")
+    console.print(
+        f"[bold green]{READY_MESSAGE}[/]: all processes healthy in {healthy_after:.1f} s. "
+        "Ctrl-C stops it."
+    )
+
+
+def status_table(rows: list[dict[str, Any]]) -> Table:
+    """Name, pid, state, restarts and URL of each supervised process."""
+    colours = {"healthy": "green", "unhealthy": "red", "backoff": "yellow", "starting": "yellow"}
+    table = Table("name", "pid", "state", "restarts", "url")
+    for row in rows:
+        colour = colours.get(row["state"], "white")
+        table.add_row(
+            row["name"],
+            str(row["pid"] or "-"),
+            f"[{colour}]{row['state']}[/]",
+            str(row["restarts"]),
+            row["url"],
+        )
+    return table
+
+
+def report_startup_failure(failure: StartupFailed) -> None:
+    errors.print(f"[bold red]error:[/] {failure.name} did not start: {failure.reason}")
+    try:
+        tail = failure.log_path.read_text(errors="replace").splitlines()[-20:]
+    except OSError:
+        return
+    errors.print(f"last lines of {failure.log_path}:")
+    for line in tail:
+        errors.print(f"  {line}", markup=False)
+
+
+# --- agora serve ----------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    service: Annotated[str, typer.Argument(help="catalog, …, or gateway")],
+) -> None:
+    """Run one service in the foreground until SIGTERM/SIGINT."""
+    settings = platform_settings()
+    from agora.platform.logging import configure_logging
+
+    if service == GATEWAY.name:
+        configure_logging(service, settings.log_level, settings.log_format)
+        serve_gateway(settings)
+        return
+    try:
+        runner = importlib.import_module(grpc_service(service).runner)
+    except ValueError as error:
+        raise fail(str(error)) from None
+    configure_logging(service, settings.log_level, settings.log_format)
+    asyncio.run(run_until_signalled(runner.run(settings)))
+
+
+def serve_gateway(settings: PlatformSettings) -> None:
+    from agora.gateway.bootstrap import serve as serve_http
+    from agora.gateway.settings import GatewaySettings
+
+    serve_http(settings, GatewaySettings())
+
+
+async def run_until_signalled(work: Coroutine[Any, Any, None]) -> None:
+    """Run `work`, cancelling it (its graceful shutdown) on SIGTERM or SIGINT."""
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        if not task.cancelled():
+            raise
+
+
+# --- agora migrate / seed / status ----------------------------------------------------------
+
+
+@app.command()
+def migrate(
+    service: Annotated[str | None, typer.Argument(help="one service; default: all")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Apply migrations (starting the embedded PostgreSQL for the time it takes if needed)."""
+    settings = platform_settings(data_dir)
+    try:
+        names = [grpc_service(service).name] if service else [s.name for s in GRPC_SERVICES]
+    except ValueError as error:
+        raise fail(str(error)) from None
+    raise typer.Exit(asyncio.run(migrate_with_database(settings, names)))
+
+
+async def migrate_with_database(settings: PlatformSettings, names: list[str]) -> int:
+    supervisor = Supervisor(settings.data_dir / "logs")
+    try:
+        if settings.embedded_database and port_is_free(settings.pg_port):
+            await supervisor.start([await postgres_spec(settings)])
+        await migrate_services(names, settings.resolved_database_url)
+    except StartupFailed as failure:
+        report_startup_failure(failure)
+        return 1
+    except MigrationFailed as failure:
+        errors.print(f"[bold red]error:[/] {failure}")
+        return 1
+    finally:
+        await supervisor.stop()
+    return 0
+
+
+class MigrationFailed(Exception):
+    """A service's migrations could not be applied."""
+
+
+async def migrate_services(names: list[str], database_url: str) -> None:
+    """Each service's migrations in turn (Alembic's context is process-global)."""
+    # Importing Alembic and SQLAlchemy takes seconds: not on the event loop, which is busy
+    # starting and probing the services meanwhile.
+    migrations = await asyncio.to_thread(importlib.import_module, "agora.platform.migrations")
+    migrate_schema = migrations.migrate
+    for name in names:
+        try:
+            await migrate_schema(name, database_url)
+        except Exception as error:  # any failure stops `agora up` with the service named
+            raise MigrationFailed(f"migrating {name} failed: {error}") from error
+        console.print(f"migrated [bold]{name}[/]")
+
+
+@app.command()
+def seed(
+    address: Annotated[
+        str | None, typer.Option(help="catalog gRPC address [AGORA_CATALOG_ADDRESS]")
+    ] = None,
+) -> None:
+    """Seed the demo catalog into a running catalog service (idempotent)."""
+    import grpc
+
+    target = address or grpc_service("catalog").address()
+    try:
+        report = asyncio.run(seed_catalog(target))
+    except grpc.aio.AioRpcError as error:
+        raise fail(f"the catalog at {target}: {error.code().name}: {error.details()}") from None
+    console.print(f"seeded the demo catalog at {target}: {report}")
+
+
+@app.command()
+def status(data_dir: DataDirOption = None) -> None:
+    """Show the processes of the `agora up` running over the data dir."""
+    settings = platform_settings(data_dir)
+    path = status_path(settings.data_dir)
+    if running_supervisor(settings.data_dir) is None:
+        raise fail(f"agora is not running over {settings.data_dir} (no live status at {path})")
+    document = json.loads(path.read_text())
+    console.print(status_table(document["processes"]))
+    state = "ready" if document.get("ready") else "starting"
+    console.print(f"supervisor pid {document['supervisor_pid']}, {state}")
+
+
+# --- agora doctor ---------------------------------------------------------------------------
+
+
+@app.command()
+def doctor(data_dir: DataDirOption = None) -> None:
+    """Check Python, ports, disk, embedded binaries, and the configured PostgreSQL and NATS."""
+    from agora.platform.doctor import Verdict, run_checks
+
+    settings = platform_settings(data_dir)
+    checks = asyncio.run(run_checks(settings))
+    colours = {Verdict.OK: "green", Verdict.WARN: "yellow", Verdict.FAIL: "bold red"}
+    table = Table("check", "verdict", "detail")
+    for check in checks:
+        table.add_row(check.subject, f"[{colours[check.verdict]}]{check.verdict}[/]", check.detail)
+    console.print(table)
+    failed = sum(check.verdict is Verdict.FAIL for check in checks)
+    if failed:
+        raise fail(f"{failed} check(s) failed")
+    console.print("[green]All good.[/]")
+
+
+# --- agora events ---------------------------------------------------------------------------
+
+
+@events_app.command("replay")
+def events_replay(
+    consumer: Annotated[str, typer.Argument(help="durable consumer name")],
+    stream: Annotated[str, typer.Option(help="stream name, e.g. CATALOG")],
+    from_seq: Annotated[int | None, typer.Option("--from-seq", help="stream sequence")] = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            help="ISO time with timezone", formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z"]
+        ),
+    ] = None,
+    service: Annotated[
+        str | None,
+        typer.Option(help="the consumer's service: forget its inbox so handlers run again"),
+    ] = None,
+) -> None:
+    """Move a durable consumer back to a sequence or a time; it redelivers from there."""
+    from nats.errors import Error as NatsError
+
+    from agora.platform.bus.replay import replay_consumer
+    from agora.platform.errors import DomainError
+
+    if (from_seq is None) == (since is None):
+        raise fail("give exactly one of --from-seq or --since")
+    settings = platform_settings()
+    try:
+        info = asyncio.run(
+            replay_consumer(
+                settings.resolved_nats_url,
+                stream,
+                consumer,
+                from_seq=from_seq,
+                since=since,
+                database_url=settings.resolved_database_url if service else None,
+                schema=service,
+            )
+        )
+    except DomainError as error:
+        raise fail(error.message) from None
+    except (OSError, TimeoutError, NatsError) as error:
+        raise fail(
+            f"NATS at {settings.resolved_nats_url}: {error or type(error).__name__}"
+        ) from None
+    start = f"sequence {from_seq}" if from_seq is not None else f"{since:%Y-%m-%d %H:%M:%S %Z}"
+    console.print(f"consumer {info.name} on {info.stream_name} now delivers from {start}")
+
+
+# --- agora bench ------------------------------------------------------------------------------
+
+
+@bench_app.command("catalog")
+def bench_catalog(
+    url: Annotated[
+        str | None, typer.Option(help="gateway base URL [default: the local gateway]")
+    ] = None,
+    duration: Annotated[float, typer.Option(help="seconds per scenario and connection count")] = 10,
+    connections: Annotated[
+        list[int] | None, typer.Option("--connections", "-c", help="repeatable [16, 64]")
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Storefront reads through the gateway: list 20 products with prices, product by slug."""
+    import httpx
+
+    from agora.bench.catalog import markdown, run_catalog_bench
+
+    base_url = url or GATEWAY.url()
+    directory = platform_settings(data_dir).data_dir
+    try:
+        report = run_catalog_bench(
+            base_url,
+            status_file=status_path(directory),
+            connections=connections or [16, 64],
+            duration_s=duration,
+        )
+    except httpx.HTTPError as error:
+        raise fail(f"no gateway at {base_url} ({error}); start the shop with `make run`") from None
+    console.print(markdown(report))
+
+
+def main() -> None:
+    """Entry point of `python -m agora`."""
+    app()
