@@ -18,6 +18,7 @@ import psutil
 import pytest
 
 from agora.platform.net import free_port
+from agora.platform.services import GRPC_SERVICES
 
 STARTUP_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 60.0
@@ -130,7 +131,7 @@ def stack_environment(data_dir: Path) -> dict[str, str]:
         AGORA_PG_PORT=str(free_port()),
         AGORA_NATS_PORT=str(free_port()),
         AGORA_GATEWAY_PORT=str(free_port()),
-        AGORA_CATALOG_PORT=str(free_port()),
         AGORA_ENV="dev",
     )
+    env.update({service.port_variable: str(free_port()) for service in GRPC_SERVICES})
     return env

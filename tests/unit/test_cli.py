@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from agora import cli
 from agora.platform.doctor import configured_ports
 from agora.platform.net import free_port
+from agora.platform.services import GRPC_SERVICES
 
 runner = CliRunner()
 
@@ -29,8 +30,8 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dic
         "AGORA_DATA_DIR": str(tmp_path / "var"),
         "AGORA_PG_PORT": str(free_port()),
         "AGORA_NATS_PORT": str(free_port()),
-        "AGORA_CATALOG_PORT": str(free_port()),
         "AGORA_GATEWAY_PORT": str(free_port()),
+        **{service.port_variable: str(free_port()) for service in GRPC_SERVICES},
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -208,7 +209,11 @@ def test_a_configured_database_url_replaces_the_embedded_postgres(
     monkeypatch.setenv("AGORA_DATABASE_URL", "postgresql://shop@db.example:5432/shop")
     settings = cli.platform_settings()
 
-    assert [p.label for p in configured_ports(settings)] == ["NATS", "catalog", "gateway"]
+    assert [p.label for p in configured_ports(settings)] == [
+        "NATS",
+        *(service.name for service in GRPC_SERVICES),
+        "gateway",
+    ]
     assert cli.child_environment(settings)["AGORA_DATABASE_URL"] == (
         "postgresql+asyncpg://shop@db.example:5432/shop"
     )

@@ -103,7 +103,8 @@ def create_app(
     populate_pool(descriptor_set, pool)
     routes = build_routes(files_of(descriptor_set, pool))
     table = RouteTable(routes)
-    backends = tuple(sorted({r.backend for r in routes}))
+    routed = {r.backend for r in routes}
+    backends = tuple(sorted(routed if settings.backends is None else set(settings.backends)))
     gateway = Gateway(table, settings, cache if settings.cache_enabled else None, backends)
     spec = orjson.dumps(
         openapi_document(

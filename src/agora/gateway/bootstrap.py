@@ -29,6 +29,7 @@ from agora.platform.errors import Unavailable
 from agora.platform.logging import configure_logging
 from agora.platform.rpc.client import ServiceChannels
 from agora.platform.runtime import connect_nats, service_resolver
+from agora.platform.services import GRPC_SERVICES
 from agora.platform.settings import PlatformSettings
 
 log = structlog.get_logger("agora.gateway")
@@ -52,6 +53,9 @@ def serve(platform: PlatformSettings, settings: GatewaySettings) -> None:
 def worker_app(platform: PlatformSettings, settings: GatewaySettings) -> Starlette:
     """The app of one worker process (called by granian in the worker)."""
     configure_logging("gateway", platform.log_level, platform.log_format)
+    if settings.backends is None:
+        # Ready means: the services this deployment runs answer (APIs of others answer 503).
+        settings = settings.model_copy(update={"backends": [s.name for s in GRPC_SERVICES]})
     channels = BackendChannels(platform)
     cache = (
         ResponseCache(max_entries=settings.cache_max_entries, max_ttl_s=settings.cache_max_ttl_s)

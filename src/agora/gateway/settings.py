@@ -23,3 +23,7 @@ class GatewaySettings(BaseSettings):
     cache_max_entries: int = Field(default=10_000, ge=1)
     cache_max_ttl_s: float = Field(default=300.0, gt=0)
     docs_enabled: bool = True
+    backends: list[str] | None = Field(
+        default=None,
+        description="backends /readyz requires (JSON list); unset: every backend with routes",
+    )

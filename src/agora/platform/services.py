@@ -80,7 +80,11 @@ class Gateway:
 
 # Start order among services follows this tuple's order only through `depends_on`; today they
 # are independent of one another and start together.
-GRPC_SERVICES: tuple[GrpcService, ...] = (GrpcService("catalog"),)
+GRPC_SERVICES: tuple[GrpcService, ...] = (
+    GrpcService("catalog"),
+    GrpcService("orders"),
+    GrpcService("payments"),
+)
 GATEWAY = Gateway()
 
 

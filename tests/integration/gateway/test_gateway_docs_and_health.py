@@ -129,3 +129,20 @@ async def test_readiness_is_503_naming_a_backend_that_is_down(
 
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "backends": {"testshop": "UNAVAILABLE"}}
+
+
+async def test_readiness_checks_only_the_backends_the_deployment_runs(
+    testshop_descriptors: descriptor_pb2.FileDescriptorSet, gateway_settings: GatewaySettings
+) -> None:
+    dead = grpc.aio.insecure_channel(f"127.0.0.1:{free_port()}")
+    settings = gateway_settings.model_copy(update={"backends": []})
+    app = build_app(testshop_descriptors, dead, settings)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+        ready = await http.get("/readyz")
+        routed = await http.get("/v1/items/x")
+    await dead.close()
+
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "backends": {}}
+    assert routed.status_code == 503

@@ -1,0 +1,1 @@
+"""Orders: carts, checkout, the event-sourced order and its read models."""

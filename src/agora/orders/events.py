@@ -1,0 +1,39 @@
+"""The order's events: their subjects, and recording them in the outbox of the caller's
+transaction together with the event store rows (the relay publishes them after commit)."""
+
+from __future__ import annotations
+
+from google.protobuf.message import Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agora.platform.bus.outbox import record_event
+
+PRODUCER = "orders"
+STREAM = "ORDERS"
+ORDER_SUBJECTS = "orders.order.>"
+
+
+def order_subject(event_type: str) -> str:
+    """`placed` -> `orders.order.placed`."""
+    return f"{PRODUCER}.order.{event_type}"
+
+
+ORDER_PLACED = order_subject("placed")
+ORDER_AWAITING_PAYMENT = order_subject("awaiting_payment")
+ORDER_PAID = order_subject("paid")
+ORDER_CANCELLED = order_subject("cancelled")
+ORDER_EXPIRED = order_subject("expired")
+
+
+async def record(
+    session: AsyncSession, event_type: str, event: Message, *, order_id: str, version: int
+) -> None:
+    """Put the order's event in the outbox, `aggregate_version` being its version."""
+    await record_event(
+        session,
+        producer=PRODUCER,
+        subject=order_subject(event_type),
+        event=event,
+        aggregate_id=order_id,
+        aggregate_version=version,
+    )

@@ -1,0 +1,84 @@
+"""The order read models, fed by the order events on the ORDERS stream: the order detail (the
+API's `Order`), and the list rows behind a customer's order list and the staff search.
+
+They hold nothing the events do not say, so `agora events replay orders-order-views` (or
+`rebuild`) throws them away and builds them again, identically.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
+from agora._proto.agora.orders.v1 import orders_pb2 as pb
+from agora.orders import store
+from agora.orders.aggregate import Order, OrderPlaced
+from agora.orders.events import ORDER_SUBJECTS
+from agora.orders.translation import (
+    EVENT_TYPE_BY_NAME,
+    event_from_pb,
+    order_from_pb,
+    order_pb,
+    parse_event,
+)
+
+ORDER_VIEWS = "orders-order-views"
+
+
+class OutOfOrder(Exception):
+    """An event arrived before its predecessor: retried after a delay, by which time it has."""
+
+
+class OrderViews:
+    """The `Projection` of order events into `order_details` and `order_list`."""
+
+    name = ORDER_VIEWS
+    filter_subjects = [ORDER_SUBJECTS]
+
+    async def handle(self, session: AsyncSession, envelope: EventEnvelope) -> None:
+        """Fold one event onto the order's view (an event already folded changes nothing)."""
+        event_type = EVENT_TYPE_BY_NAME.get(envelope.type)
+        if event_type is None:
+            return  # a newer producer's event this version does not know: nothing to show
+        event = event_from_pb(parse_event(event_type, envelope.payload))
+        occurred_at = envelope.occurred_at.ToDatetime(tzinfo=UTC)
+        version = envelope.aggregate_version
+        current = await store.order_view(session, envelope.aggregate_id, for_update=True)
+        if current is not None and version <= current.version:
+            return
+        if (current.version if current else 0) + 1 != version:
+            raise OutOfOrder(f"order {envelope.aggregate_id} event {version} came early")
+        if isinstance(event, OrderPlaced):
+            order, placed_at = Order.replay([event]), occurred_at
+        else:
+            assert current is not None
+            order = order_from_pb(current).apply(event)
+            placed_at = current.placed_at.ToDatetime(tzinfo=UTC)
+        view = order_pb(order, placed_at=placed_at, updated_at=occurred_at)
+        await store.save_order_view(session, view, list_row(view))
+
+    async def reset(self, session: AsyncSession) -> None:
+        await store.clear_order_views(session)
+
+
+def list_row(view: pb.Order) -> dict[str, Any]:
+    """The order's row in `order_list`: what lists show and staff search matches."""
+    address = view.shipping_address
+    searchable = (view.id, address.name, address.email, address.city, address.postal_code)
+    return {
+        "order_id": view.id,
+        "customer_id": view.customer_id,
+        "status": pb.OrderStatus.Name(view.status),
+        "currency": view.currency,
+        "total_minor": view.totals.total.amount_minor,
+        "item_count": sum(line.quantity for line in view.lines),
+        "customer_name": address.name,
+        "email": address.email,
+        "country": address.country,
+        "search_text": " ".join(searchable).lower(),
+        "placed_at": view.placed_at.ToDatetime(tzinfo=UTC),
+        "updated_at": view.updated_at.ToDatetime(tzinfo=UTC),
+    }

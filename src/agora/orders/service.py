@@ -1,0 +1,373 @@
+"""The orders gRPC servicer: translates protobuf to domain calls and back.
+
+Each mutation is one transaction holding its idempotency record, its state change and, for
+orders, its events in the event store and the outbox. A cart is locked (`FOR UPDATE`) while it
+changes, so concurrent changes of one cart apply one after the other. Reads of orders come from
+the read models (`order_details`, `order_list`), which the projection keeps current.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any, TypeVar, cast
+
+from google.protobuf.message import Message
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from agora._proto.agora.orders.v1 import orders_pb2 as pb
+from agora._proto.agora.orders.v1 import orders_pb2_grpc
+from agora.orders import store
+from agora.orders.aggregate import Order, OrderEvent, OrderLine, OrderPlaced
+from agora.orders.catalog_client import Catalog
+from agora.orders.domain import (
+    Cart,
+    CartLine,
+    CartStatus,
+    ShopRules,
+    cart_totals,
+    chosen_shipping,
+    ensure_open,
+    new_cart,
+    parcel_weight,
+    ready_for_checkout,
+    require_quantity,
+    shipping_options,
+    touched,
+    with_line,
+    with_quantity,
+    with_shipping_address,
+    with_shipping_method,
+    without_line,
+)
+from agora.orders.translation import (
+    ORDER_STATUS_BY_PB,
+    address,
+    cart_pb,
+    money,
+    order_pb,
+    shipping_method_pb,
+    timestamp,
+)
+from agora.platform.db import session_factory, transaction
+from agora.platform.errors import InvalidArgument
+from agora.platform.idempotency import require_idempotency_key, run_idempotent
+
+ResponseT = TypeVar("ResponseT", bound=Message)
+Change = Callable[[AsyncSession], Awaitable[ResponseT]]
+CartChange = Callable[[Cart], Awaitable[Cart]]
+
+# Order ids derive from (cart, idempotency key): a retried placement names the same order.
+ORDER_NAMESPACE = uuid.UUID("6f1d8e2a-4c7b-5e39-9a0d-3b2c1f4e5a60")
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def require_uuid(value: str, path: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise InvalidArgument.for_field(path, "not a valid id") from None
+
+
+class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
+    """OrdersService over the orders schema reached through `engine`."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        catalog: Catalog,
+        rules: ShopRules,
+        *,
+        reservation_ttl_s: int = 900,
+    ) -> None:
+        self._sessions = session_factory(engine)
+        self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._catalog = catalog
+        self._rules = rules
+        self._reservation_ttl_s = reservation_ttl_s
+
+    async def _mutate(
+        self,
+        operation: str,
+        request: Any,
+        response_type: type[ResponseT],
+        change: Change[ResponseT],
+    ) -> ResponseT:
+        """One transaction: claim the idempotency key, make the change, record its events."""
+        key = require_idempotency_key(request.idempotency_key)
+        async with transaction(self._sessions) as session:
+            return await run_idempotent(
+                session,
+                operation=f"orders.{operation}",
+                key=key,
+                request=request,
+                response_type=response_type,
+                action=lambda: change(session),
+            )
+
+    async def _change_cart(self, operation: str, request: Any, change: CartChange) -> pb.Cart:
+        async def in_transaction(session: AsyncSession) -> pb.Cart:
+            now = _now()
+            cart = await store.cart_by_token(session, request.cart_token, for_update=True)
+            ensure_open(cart, now)
+            changed = touched(await change(cart), now, self._rules)
+            await store.save_cart(session, changed)
+            return self._cart_pb(changed)
+
+        return await self._mutate(operation, request, pb.Cart, in_transaction)
+
+    def _cart_pb(self, cart: Cart) -> pb.Cart:
+        return cart_pb(cart, cart_totals(cart, self._rules), chosen_shipping(cart, self._rules))
+
+    async def _open_cart(self, token: str) -> Cart:
+        async with self._reads.connect() as conn:
+            cart = await store.cart_by_token(conn, token)
+        ensure_open(cart, _now())
+        return cart
+
+    # --- carts ---------------------------------------------------------------------------
+
+    async def CreateCart(self, request: pb.CreateCartRequest, context: object) -> pb.Cart:
+        async def change(session: AsyncSession) -> pb.Cart:
+            cart = new_cart(
+                token=secrets.token_urlsafe(24),
+                currency=request.currency,
+                customer_id=request.customer_id,
+                now=_now(),
+                rules=self._rules,
+            )
+            await store.insert_cart(session, cart)
+            return self._cart_pb(cart)
+
+        return await self._mutate("CreateCart", request, pb.Cart, change)
+
+    async def GetCart(self, request: pb.GetCartRequest, context: object) -> pb.Cart:
+        async with self._reads.connect() as conn:
+            cart = await store.cart_by_token(conn, request.cart_token)
+        if cart.status is CartStatus.OPEN:
+            ensure_open(cart, _now())
+        return self._cart_pb(cart)
+
+    async def AddCartLine(self, request: pb.AddCartLineRequest, context: object) -> pb.Cart:
+        product_id = require_uuid(request.product_id, "productId")
+        variant_id = require_uuid(request.variant_id, "variantId")
+        quantity = require_quantity(request.quantity)
+
+        async def change(cart: Cart) -> Cart:
+            offer = await self._catalog.offer(product_id, variant_id, cart.currency)
+            line = CartLine(
+                offer.variant_id,
+                offer.product_id,
+                offer.sku,
+                offer.title,
+                quantity,
+                offer.unit_price_minor,
+            )
+            return with_line(cart, line)
+
+        return await self._change_cart("AddCartLine", request, change)
+
+    async def UpdateCartLine(self, request: pb.UpdateCartLineRequest, context: object) -> pb.Cart:
+        variant_id = require_uuid(request.variant_id, "variantId")
+        quantity = require_quantity(request.quantity)
+
+        async def change(cart: Cart) -> Cart:
+            line = next((x for x in cart.lines if x.variant_id == variant_id), None)
+            if line is None:
+                raise InvalidArgument.for_field(
+                    "variantId", f"variant {variant_id} is not in the cart"
+                )
+            offer = await self._catalog.offer(line.product_id, variant_id, cart.currency)
+            return with_quantity(cart, variant_id, quantity, offer.unit_price_minor)
+
+        return await self._change_cart("UpdateCartLine", request, change)
+
+    async def RemoveCartLine(self, request: pb.RemoveCartLineRequest, context: object) -> pb.Cart:
+        variant_id = require_uuid(request.variant_id, "variantId")
+
+        async def change(cart: Cart) -> Cart:
+            return without_line(cart, variant_id)
+
+        return await self._change_cart("RemoveCartLine", request, change)
+
+    async def SetShippingAddress(
+        self, request: pb.SetShippingAddressRequest, context: object
+    ) -> pb.Cart:
+        async def change(cart: Cart) -> Cart:
+            return with_shipping_address(cart, address(request.address), self._rules)
+
+        return await self._change_cart("SetShippingAddress", request, change)
+
+    async def ListShippingMethods(
+        self, request: pb.ListShippingMethodsRequest, context: object
+    ) -> pb.ListShippingMethodsResponse:
+        cart = await self._open_cart(request.cart_token)
+        if cart.shipping_address is None:
+            return pb.ListShippingMethodsResponse()
+        options = shipping_options(
+            self._rules.shipping,
+            cart.shipping_address.country,
+            cart.currency,
+            parcel_weight(cart.lines, self._rules),
+        )
+        return pb.ListShippingMethodsResponse(
+            methods=[shipping_method_pb(option, cart.currency) for option in options]
+        )
+
+    async def SetShippingMethod(
+        self, request: pb.SetShippingMethodRequest, context: object
+    ) -> pb.Cart:
+        async def change(cart: Cart) -> Cart:
+            return with_shipping_method(cart, request.code, self._rules)
+
+        return await self._change_cart("SetShippingMethod", request, change)
+
+    # --- orders --------------------------------------------------------------------------
+
+    async def PlaceOrder(self, request: pb.PlaceOrderRequest, context: object) -> pb.Order:
+        """The cart becomes an order in state `placed`, its stock held at the catalog.
+
+        The catalog call happens inside the transaction: if it fails (out of stock), nothing is
+        written; if the commit fails after it, a retry with the same key names the same order
+        and gets the same reservation back (its idempotency key derives from the order id),
+        and an abandoned reservation expires at the catalog on its own.
+        """
+
+        async def change(session: AsyncSession) -> pb.Order:
+            now = _now()
+            cart = await store.cart_by_token(session, request.cart_token, for_update=True)
+            ensure_open(cart, now)
+            shipping = ready_for_checkout(cart, self._rules)
+            order_id = str(uuid.uuid5(ORDER_NAMESPACE, f"{cart.id}:{request.idempotency_key}"))
+            reservation_id = await self._catalog.reserve(
+                order_id, cart.lines, self._reservation_ttl_s
+            )
+            placed = OrderPlaced(
+                order_id=order_id,
+                cart_id=cart.id,
+                customer_id=cart.customer_id,
+                currency=cart.currency,
+                lines=tuple(
+                    OrderLine(
+                        x.variant_id, x.product_id, x.sku, x.title, x.quantity, x.unit_price_minor
+                    )
+                    for x in cart.lines
+                ),
+                totals=cart_totals(cart, self._rules),
+                shipping_address=cart.shipping_address,  # type: ignore[arg-type]
+                shipping_method=shipping.method.code,
+                shipping_method_name=shipping.method.name,
+                reservation_id=reservation_id,
+            )
+            order = await store.append(
+                session, order_id, [placed], expected_version=0, before=None, occurred_at=now
+            )
+            ordered = replace(cart, status=CartStatus.ORDERED, order_id=order_id)
+            await store.save_cart(session, replace(ordered, version=cart.version + 1))
+            return order_pb(order, placed_at=now, updated_at=now)
+
+        return await self._mutate("PlaceOrder", request, pb.Order, change)
+
+    async def GetOrder(self, request: pb.GetOrderRequest, context: object) -> pb.Order:
+        order_id = require_uuid(request.id, "id")
+        async with self._reads.connect() as conn:
+            view = await store.order_view(conn, order_id)
+            if view is None:
+                # Not projected yet (just placed): the event store is the truth.
+                history = await store.load(conn, order_id)
+                return order_pb(
+                    history.order, placed_at=history.placed_at, updated_at=history.updated_at
+                )
+        return view
+
+    async def ListOrders(
+        self, request: pb.ListOrdersRequest, context: object
+    ) -> pb.ListOrdersResponse:
+        if not request.customer_id.strip():
+            raise InvalidArgument.for_field("customerId", "required")
+        query = store.OrderListQuery(
+            customer_id=request.customer_id.strip(),
+            page_size=_page_size(request.page_size),
+            page_token=request.page_token,
+        )
+        async with self._reads.connect() as conn:
+            page = await store.list_orders(conn, query)
+        return pb.ListOrdersResponse(
+            orders=[_summary_pb(row) for row in page.rows], next_page_token=page.next_page_token
+        )
+
+    async def SearchOrders(
+        self, request: pb.SearchOrdersRequest, context: object
+    ) -> pb.SearchOrdersResponse:
+        status = None
+        if request.status != pb.ORDER_STATUS_UNSPECIFIED:
+            if request.status not in ORDER_STATUS_BY_PB:
+                raise InvalidArgument.for_field("status", "unknown order status")
+            status = pb.OrderStatus.Name(request.status)
+        query = store.OrderListQuery(
+            status=status,
+            words=tuple(request.q.split()),
+            page_size=_page_size(request.page_size),
+            page_token=request.page_token,
+        )
+        async with self._reads.connect() as conn:
+            page = await store.list_orders(conn, query)
+        return pb.SearchOrdersResponse(
+            orders=[_summary_pb(row) for row in page.rows], next_page_token=page.next_page_token
+        )
+
+    async def CancelOrder(self, request: pb.CancelOrderRequest, context: object) -> pb.Order:
+        """placed | awaiting_payment -> cancelled; the stock release follows from its event."""
+        order_id = require_uuid(request.id, "id")
+
+        async def change(session: AsyncSession) -> pb.Order:
+            return await self._apply(
+                session, order_id, lambda order: [order.cancel(request.reason)]
+            )
+
+        return await self._mutate("CancelOrder", request, pb.Order, change)
+
+    async def _apply(
+        self, session: AsyncSession, order_id: str, decide: Callable[[Order], list[OrderEvent]]
+    ) -> pb.Order:
+        """Load the order, decide its new events, append them after the loaded version."""
+        now = _now()
+        history = await store.load(session, order_id)
+        order = await store.append(
+            session,
+            order_id,
+            decide(history.order),
+            expected_version=history.order.version,
+            before=history.order,
+            occurred_at=now,
+        )
+        return order_pb(order, placed_at=history.placed_at, updated_at=now)
+
+
+def _page_size(requested: int) -> int:
+    if requested < 0 or requested > MAX_PAGE_SIZE:
+        raise InvalidArgument.for_field("pageSize", f"must be between 1 and {MAX_PAGE_SIZE}")
+    return requested or DEFAULT_PAGE_SIZE
+
+
+def _summary_pb(row: Any) -> pb.OrderSummary:
+    return pb.OrderSummary(
+        id=row.order_id,
+        customer_id=row.customer_id,
+        status=cast(pb.OrderStatus, pb.OrderStatus.Value(row.status)),
+        total=money(row.total_minor, row.currency),
+        item_count=row.item_count,
+        customer_name=row.customer_name,
+        email=row.email,
+        country=row.country,
+        placed_at=timestamp(row.placed_at),
+        updated_at=timestamp(row.updated_at),
+    )

@@ -1,0 +1,342 @@
+"""Protobuf <-> domain translation for the servicer, the event store and the projections."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from agora._proto.agora.orders.v1 import events_pb2 as ev
+from agora._proto.agora.orders.v1 import orders_pb2 as pb
+from agora._proto.agora.types.v1.money_pb2 import Money
+from agora.orders.aggregate import (
+    AwaitingPayment,
+    Order,
+    OrderCancelled,
+    OrderDelivered,
+    OrderEvent,
+    OrderExpired,
+    OrderFulfilled,
+    OrderLine,
+    OrderPaid,
+    OrderPlaced,
+    OrderRefunded,
+    OrderShipped,
+    OrderStatus,
+)
+from agora.orders.domain import (
+    Address,
+    Cart,
+    CartStatus,
+    LineTotal,
+    ShippingOption,
+    Taxed,
+    Totals,
+)
+
+ORDER_STATUS_PB = {
+    OrderStatus.PLACED: pb.ORDER_STATUS_PLACED,
+    OrderStatus.AWAITING_PAYMENT: pb.ORDER_STATUS_AWAITING_PAYMENT,
+    OrderStatus.PAID: pb.ORDER_STATUS_PAID,
+    OrderStatus.FULFILLED: pb.ORDER_STATUS_FULFILLED,
+    OrderStatus.SHIPPED: pb.ORDER_STATUS_SHIPPED,
+    OrderStatus.DELIVERED: pb.ORDER_STATUS_DELIVERED,
+    OrderStatus.CANCELLED: pb.ORDER_STATUS_CANCELLED,
+    OrderStatus.EXPIRED: pb.ORDER_STATUS_EXPIRED,
+    OrderStatus.REFUNDED: pb.ORDER_STATUS_REFUNDED,
+}
+ORDER_STATUS_BY_PB = {value: key for key, value in ORDER_STATUS_PB.items()}
+CART_STATUS_PB = {CartStatus.OPEN: pb.CART_STATUS_OPEN, CartStatus.ORDERED: pb.CART_STATUS_ORDERED}
+
+# The event store's `type` of each event: also the last part of its subject.
+EVENT_TYPES: dict[type[object], str] = {
+    OrderPlaced: "placed",
+    AwaitingPayment: "awaiting_payment",
+    OrderPaid: "paid",
+    OrderFulfilled: "fulfilled",
+    OrderShipped: "shipped",
+    OrderDelivered: "delivered",
+    OrderCancelled: "cancelled",
+    OrderExpired: "expired",
+    OrderRefunded: "refunded",
+}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def timestamp(moment: datetime) -> Timestamp:
+    delta = moment - _EPOCH
+    return Timestamp(seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000)
+
+
+def money(amount_minor: int, currency: str) -> Money:
+    return Money(amount_minor=amount_minor, currency=currency)
+
+
+def address_pb(address: Address) -> pb.Address:
+    return pb.Address(**{name: getattr(address, name) for name in Address.__dataclass_fields__})
+
+
+def address(message: pb.Address) -> Address:
+    return Address(**{name: getattr(message, name) for name in Address.__dataclass_fields__})
+
+
+def totals_pb(totals: Totals) -> pb.Totals:
+    currency = totals.currency
+    return pb.Totals(
+        subtotal=money(totals.subtotal, currency),
+        shipping=money(totals.shipping, currency),
+        tax=money(totals.tax, currency),
+        total=money(totals.total, currency),
+        prices_include_tax=totals.prices_include_tax,
+        tax_rate_bp=totals.tax_rate_bp,
+    )
+
+
+def _shown(amount: Taxed, prices_include_tax: bool) -> int:
+    return amount.gross if prices_include_tax else amount.net
+
+
+def cart_pb(cart: Cart, totals: Totals, shipping: ShippingOption | None) -> pb.Cart:
+    """The cart as the API shows it, with its recomputed totals."""
+    currency = cart.currency
+    message = pb.Cart(
+        id=cart.id,
+        token=cart.token,
+        currency=currency,
+        customer_id=cart.customer_id,
+        status=CART_STATUS_PB[cart.status],
+        lines=[
+            pb.CartLine(
+                variant_id=line.variant_id,
+                product_id=line.product_id,
+                sku=line.sku,
+                title=line.title,
+                quantity=line.quantity,
+                unit_price=money(line.unit_price_minor, currency),
+                amount=money(_shown(total.amount, totals.prices_include_tax), currency),
+                tax=money(total.amount.tax, currency),
+            )
+            for line, total in zip(cart.lines, totals.lines, strict=True)
+        ],
+        totals=totals_pb(totals),
+        expires_at=timestamp(cart.expires_at),
+        order_id=cart.order_id,
+    )
+    if cart.shipping_address is not None:
+        message.shipping_address.CopyFrom(address_pb(cart.shipping_address))
+    if shipping is not None:
+        message.shipping_method.CopyFrom(shipping_method_pb(shipping, currency))
+    return message
+
+
+def shipping_method_pb(option: ShippingOption, currency: str) -> pb.ShippingMethod:
+    return pb.ShippingMethod(
+        code=option.method.code,
+        name=option.method.name,
+        price=money(option.price_minor, currency),
+    )
+
+
+# --- orders --------------------------------------------------------------------------------
+
+
+def _order_lines_pb(placed: OrderPlaced) -> list[pb.OrderLine]:
+    currency, include = placed.currency, placed.totals.prices_include_tax
+    return [
+        pb.OrderLine(
+            variant_id=line.variant_id,
+            product_id=line.product_id,
+            sku=line.sku,
+            title=line.title,
+            quantity=line.quantity,
+            unit_price=money(line.unit_price_minor, currency),
+            amount=money(_shown(total.amount, include), currency),
+            tax=money(total.amount.tax, currency),
+        )
+        for line, total in zip(placed.lines, placed.totals.lines, strict=True)
+    ]
+
+
+def _placed_fields(placed: OrderPlaced) -> dict[str, object]:
+    return {
+        "order_id": placed.order_id,
+        "cart_id": placed.cart_id,
+        "customer_id": placed.customer_id,
+        "currency": placed.currency,
+        "lines": _order_lines_pb(placed),
+        "totals": totals_pb(placed.totals),
+        "shipping_address": address_pb(placed.shipping_address),
+        "shipping_method": pb.ShippingMethod(
+            code=placed.shipping_method,
+            name=placed.shipping_method_name,
+            price=money(placed.totals.shipping, placed.currency),
+        ),
+        "reservation_id": placed.reservation_id,
+    }
+
+
+def order_pb(order: Order, *, placed_at: datetime, updated_at: datetime) -> pb.Order:
+    """The order's state as the API shows it."""
+    fields = _placed_fields(order.placed)
+    fields["id"] = fields.pop("order_id")
+    return pb.Order(
+        **fields,  # type: ignore[arg-type]
+        status=ORDER_STATUS_PB[order.status],
+        invoice_id=order.invoice_id,
+        refunded=money(order.refunded_minor, order.placed.currency),
+        carrier=order.carrier,
+        tracking_number=order.tracking_number,
+        closing_reason=order.closing_reason,
+        version=order.version,
+        placed_at=timestamp(placed_at),
+        updated_at=timestamp(updated_at),
+    )
+
+
+def placed_from_pb(message: ev.OrderPlaced | pb.Order, order_id: str) -> OrderPlaced:
+    """The placement an OrderPlaced event (or an order view) holds."""
+    include = message.totals.prices_include_tax
+    lines = tuple(
+        OrderLine(x.variant_id, x.product_id, x.sku, x.title, x.quantity, x.unit_price.amount_minor)
+        for x in message.lines
+    )
+    line_totals = tuple(
+        LineTotal(
+            variant_id=x.variant_id,
+            quantity=x.quantity,
+            unit_price_minor=x.unit_price.amount_minor,
+            amount=_split(x.amount.amount_minor, x.tax.amount_minor, include),
+        )
+        for x in message.lines
+    )
+    t = message.totals
+    return OrderPlaced(
+        order_id=order_id,
+        cart_id=message.cart_id,
+        customer_id=message.customer_id,
+        currency=message.currency,
+        lines=lines,
+        totals=Totals(
+            currency=message.currency,
+            subtotal=t.subtotal.amount_minor,
+            shipping=t.shipping.amount_minor,
+            tax=t.tax.amount_minor,
+            total=t.total.amount_minor,
+            prices_include_tax=include,
+            tax_rate_bp=t.tax_rate_bp,
+            lines=line_totals,
+        ),
+        shipping_address=address(message.shipping_address),
+        shipping_method=message.shipping_method.code,
+        shipping_method_name=message.shipping_method.name,
+        reservation_id=message.reservation_id,
+    )
+
+
+def _split(shown: int, tax: int, prices_include_tax: bool) -> Taxed:
+    if prices_include_tax:
+        return Taxed(net=shown - tax, tax=tax, gross=shown)
+    return Taxed(net=shown, tax=tax, gross=shown + tax)
+
+
+def order_from_pb(message: pb.Order) -> Order:
+    """The order state an order view holds (the projection folds further events onto it)."""
+    return Order(
+        placed=placed_from_pb(message, message.id),
+        status=ORDER_STATUS_BY_PB[message.status],
+        version=message.version,
+        invoice_id=message.invoice_id,
+        refunded_minor=message.refunded.amount_minor,
+        carrier=message.carrier,
+        tracking_number=message.tracking_number,
+        closing_reason=message.closing_reason,
+    )
+
+
+# --- events --------------------------------------------------------------------------------
+
+
+def event_pb(event: OrderEvent, order: Order | None) -> Message:
+    """The events.proto message of `event` (`order` is the state before it, None to place)."""
+    order_id = event.order_id if isinstance(event, OrderPlaced) else _id(order)
+    reservation_id = order.placed.reservation_id if order else ""
+    match event:
+        case OrderPlaced():
+            return ev.OrderPlaced(**_placed_fields(event))  # type: ignore[arg-type]
+        case AwaitingPayment(invoice_id=invoice_id):
+            return ev.OrderAwaitingPayment(order_id=order_id, invoice_id=invoice_id)
+        case OrderPaid(invoice_id=invoice_id):
+            return ev.OrderPaid(order_id=order_id, invoice_id=invoice_id)
+        case OrderFulfilled():
+            return ev.OrderFulfilled(order_id=order_id)
+        case OrderShipped(carrier=carrier, tracking_number=tracking):
+            return ev.OrderShipped(order_id=order_id, carrier=carrier, tracking_number=tracking)
+        case OrderDelivered():
+            return ev.OrderDelivered(order_id=order_id)
+        case OrderCancelled(reason=reason):
+            return ev.OrderCancelled(
+                order_id=order_id, reason=reason, reservation_id=reservation_id
+            )
+        case OrderExpired(reason=reason):
+            return ev.OrderExpired(order_id=order_id, reason=reason, reservation_id=reservation_id)
+        case OrderRefunded(amount_minor=amount, full=full, refund_id=refund_id):
+            currency = order.placed.currency if order else ""
+            return ev.OrderRefunded(
+                order_id=order_id, amount=money(amount, currency), full=full, refund_id=refund_id
+            )
+
+
+def _id(order: Order | None) -> str:
+    if order is None:
+        raise ValueError("only OrderPlaced starts an order")
+    return order.id
+
+
+_EVENT_MESSAGES: dict[str, type[Message]] = {
+    "placed": ev.OrderPlaced,
+    "awaiting_payment": ev.OrderAwaitingPayment,
+    "paid": ev.OrderPaid,
+    "fulfilled": ev.OrderFulfilled,
+    "shipped": ev.OrderShipped,
+    "delivered": ev.OrderDelivered,
+    "cancelled": ev.OrderCancelled,
+    "expired": ev.OrderExpired,
+    "refunded": ev.OrderRefunded,
+}
+EVENT_TYPE_BY_NAME = {cls.DESCRIPTOR.full_name: name for name, cls in _EVENT_MESSAGES.items()}
+
+
+def parse_event(event_type: str, payload: bytes) -> Message:
+    """The events.proto message stored as `event_type` ("placed", "paid", …)."""
+    message = _EVENT_MESSAGES[event_type]()
+    message.ParseFromString(payload)
+    return message
+
+
+def event_from_pb(message: Message) -> OrderEvent:
+    """The domain event an events.proto message stands for."""
+    match message:
+        case ev.OrderPlaced():
+            return placed_from_pb(message, message.order_id)
+        case ev.OrderAwaitingPayment():
+            return AwaitingPayment(invoice_id=message.invoice_id)
+        case ev.OrderPaid():
+            return OrderPaid(invoice_id=message.invoice_id)
+        case ev.OrderFulfilled():
+            return OrderFulfilled()
+        case ev.OrderShipped():
+            return OrderShipped(carrier=message.carrier, tracking_number=message.tracking_number)
+        case ev.OrderDelivered():
+            return OrderDelivered()
+        case ev.OrderCancelled():
+            return OrderCancelled(reason=message.reason)
+        case ev.OrderExpired():
+            return OrderExpired(reason=message.reason)
+        case ev.OrderRefunded():
+            return OrderRefunded(
+                amount_minor=message.amount.amount_minor,
+                full=message.full,
+                refund_id=message.refund_id,
+            )
+    raise TypeError(f"{type(message).__name__} is not an order event")

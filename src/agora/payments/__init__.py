@@ -1,0 +1,1 @@
+"""The payments service: invoices, currencies and exchange rates, payment providers, refunds."""

@@ -1,0 +1,58 @@
+"""Payments' events: their subjects, and recording them in the outbox of the caller's
+transaction (the relay publishes them after commit). Aggregate: the invoice, at its version."""
+
+from __future__ import annotations
+
+from google.protobuf.message import Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agora._proto.agora.payments.v1 import events_pb2 as events
+from agora._proto.agora.payments.v1 import payments_pb2 as pb
+from agora.payments.domain import InvoiceStatus
+from agora.platform.bus.outbox import record_event
+
+PRODUCER = "payments"
+
+INVOICE_CREATED = "payments.invoice.created"
+INVOICE_PROCESSING = "payments.invoice.processing"
+INVOICE_SETTLED = "payments.invoice.settled"
+INVOICE_EXPIRED = "payments.invoice.expired"
+INVOICE_INVALID = "payments.invoice.invalid"
+INVOICE_REFUNDED = "payments.invoice.refunded"
+PAYMENT_RECEIVED = "payments.payment.received"
+PAYMENT_DECLINED = "payments.payment.declined"
+RATE_CHANGED = "payments.rate.changed"
+
+
+async def record(
+    session: AsyncSession, subject: str, event: Message, *, aggregate_id: str, version: int
+) -> None:
+    """Put `event` in the outbox, in the transaction of the change it announces."""
+    await record_event(
+        session,
+        producer=PRODUCER,
+        subject=subject,
+        event=event,
+        aggregate_id=aggregate_id,
+        aggregate_version=version,
+    )
+
+
+async def record_status_entered(
+    session: AsyncSession, status: InvoiceStatus, invoice: pb.Invoice
+) -> None:
+    """The event announcing that `invoice` entered `status` (nothing for `new`)."""
+    subject: str
+    event: Message
+    match status:
+        case InvoiceStatus.NEW:
+            return
+        case InvoiceStatus.PROCESSING:
+            subject, event = INVOICE_PROCESSING, events.InvoiceProcessing(invoice=invoice)
+        case InvoiceStatus.SETTLED:
+            subject, event = INVOICE_SETTLED, events.InvoiceSettled(invoice=invoice)
+        case InvoiceStatus.EXPIRED:
+            subject, event = INVOICE_EXPIRED, events.InvoiceExpired(invoice=invoice)
+        case InvoiceStatus.INVALID:
+            subject, event = INVOICE_INVALID, events.InvoiceInvalid(invoice=invoice)
+    await record(session, subject, event, aggregate_id=invoice.id, version=invoice.version)

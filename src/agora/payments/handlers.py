@@ -1,0 +1,75 @@
+"""Background work of payments: expiring invoices nobody paid in time, forgetting old
+idempotency keys.
+
+Several replicas may run this at once: past-due invoices are claimed with
+`FOR UPDATE SKIP LOCKED`, so each expires (and its InvoiceExpired is recorded) once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from agora.payments import store
+from agora.payments.domain import expire
+from agora.payments.events import record_status_entered
+from agora.payments.translation import invoice_pb
+from agora.platform.db import session_factory, transaction
+from agora.platform.idempotency import purge_idempotency_keys
+
+log = structlog.get_logger("agora.payments.expiry")
+
+
+class InvoiceExpiry:
+    """Expires open invoices past their expiry, emitting InvoiceExpired for each."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        interval_s: float = 1.0,
+        batch_size: int = 100,
+        purge_interval_s: float = 3600.0,
+    ) -> None:
+        self._sessions = session_factory(engine)
+        self._interval_s = interval_s
+        self._batch_size = batch_size
+        self._purge_interval_s = purge_interval_s
+
+    async def expire_due(self, now: datetime | None = None) -> int:
+        """Expire one batch of invoices due at `now`; returns how many."""
+        now = now or datetime.now(UTC)
+        async with transaction(self._sessions) as session:
+            due = await store.invoices_past_due(session, now=now, limit=self._batch_size)
+            for current in due:
+                change = expire(current.invoice, now)
+                await store.save_invoice(session, current.invoice, change.invoice)
+                message = invoice_pb(current, change.invoice)
+                for status in change.entered:
+                    await record_status_entered(session, status, message)
+        if due:
+            log.info("invoices_expired", count=len(due))
+        return len(due)
+
+    async def purge_idempotency_keys(self) -> int:
+        async with transaction(self._sessions) as session:
+            return await purge_idempotency_keys(session)
+
+    async def run(self) -> None:
+        """Expire invoices every interval (sooner while a backlog remains) until cancelled."""
+        last_purge = float("-inf")
+        while True:
+            try:
+                expired = await self.expire_due()
+                if time.monotonic() - last_purge > self._purge_interval_s:
+                    await self.purge_idempotency_keys()
+                    last_purge = time.monotonic()
+            except Exception as error:  # the loop must survive a database restart
+                log.warning("invoice_expiry_failed", error=repr(error))
+                expired = 0
+            if expired < self._batch_size:
+                await asyncio.sleep(self._interval_s)

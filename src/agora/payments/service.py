@@ -1,0 +1,321 @@
+"""The payments gRPC servicer: translates protobuf to domain calls and back.
+
+Reads run on autocommit connections. Each mutation is one transaction holding its idempotency
+record, its state change and its outbox events; an invoice is changed only under its row lock.
+Payment providers report payments through `record_payment` (the `PaymentRecorder` side).
+
+A declined dev payment is not an error: the invoice is unchanged, the response says
+`declined`, and a `payments.payment.declined` event tells the orders service.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from google.protobuf.message import Message
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from agora._proto.agora.payments.v1 import events_pb2 as events
+from agora._proto.agora.payments.v1 import payments_pb2 as pb
+from agora._proto.agora.payments.v1 import payments_pb2_grpc
+from agora.payments import store
+from agora.payments.currencies import Rate, all_currencies, currency, parse_amount, parse_rate
+from agora.payments.domain import (
+    Invoice,
+    InvoicePolicy,
+    PaymentReport,
+    cancel,
+    open_invoice,
+    receive_payment,
+    refund,
+    validate_new_invoice,
+    with_refund,
+)
+from agora.payments.events import (
+    INVOICE_CREATED,
+    INVOICE_REFUNDED,
+    PAYMENT_DECLINED,
+    PAYMENT_RECEIVED,
+    RATE_CHANGED,
+    record,
+    record_status_entered,
+)
+from agora.payments.providers import DEV, Declined, DevProvider, payment_providers
+from agora.payments.rates import STAFF, RateProvider, parse_ecb_rates, read_ecb_document
+from agora.payments.store import InvoiceRecord
+from agora.payments.translation import (
+    currency_pb,
+    dev_action,
+    invoice_pb,
+    new_invoice,
+    rate_pb,
+    refund_pb,
+)
+from agora.platform.db import session_factory, transaction
+from agora.platform.errors import FailedPrecondition, InvalidArgument
+from agora.platform.idempotency import require_idempotency_key, run_idempotent
+
+ResponseT = TypeVar("ResponseT", bound=Message)
+Change = Callable[[AsyncSession], Awaitable[ResponseT]]
+
+
+@dataclass(frozen=True)
+class PaymentsConfig:
+    """The service's choices: providers enabled, defaults of new invoices, the ECB source."""
+
+    providers: list[str]
+    default_provider: str = DEV
+    policy: InvoicePolicy = field(default_factory=InvoicePolicy)
+    ecb_source: str | None = None
+
+
+def _require_id(value: str, field: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise InvalidArgument.for_field(field, "not an invoice id") from None
+
+
+class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
+    """PaymentsService over the payments schema reached through `engine`."""
+
+    def __init__(self, engine: AsyncEngine, rates: RateProvider, config: PaymentsConfig) -> None:
+        self._sessions = session_factory(engine)
+        self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._rates = rates
+        self._config = config
+        self.providers = payment_providers(config.providers, self)
+
+    async def _mutate(
+        self,
+        operation: str,
+        request: Any,
+        response_type: type[ResponseT],
+        change: Change[ResponseT],
+    ) -> ResponseT:
+        """One transaction: claim the idempotency key, make the change, record its events."""
+        key = require_idempotency_key(request.idempotency_key)
+        async with transaction(self._sessions) as session:
+            return await run_idempotent(
+                session,
+                operation=f"payments.{operation}",
+                key=key,
+                request=request,
+                response_type=response_type,
+                action=lambda: change(session),
+            )
+
+    # --- providers report payments here ---------------------------------------------------
+
+    async def record_payment(self, invoice_id: str, report: PaymentReport) -> Invoice:
+        """Apply a provider's payment report in a transaction of its own."""
+        async with transaction(self._sessions) as session:
+            current = await store.invoice_by_id(session, invoice_id, for_update=True)
+            after, _ = await self._apply_payment(session, current, report)
+            return after
+
+    async def _apply_payment(
+        self, session: AsyncSession, current: InvoiceRecord, report: PaymentReport
+    ) -> tuple[Invoice, pb.Invoice]:
+        change = receive_payment(current.invoice, report)
+        after = change.invoice
+        await store.save_invoice(session, current.invoice, after)
+        message = invoice_pb(current, after)
+        payment = next(p for p in message.payments if p.reference == report.reference)
+        await record(
+            session,
+            PAYMENT_RECEIVED,
+            events.PaymentReceived(invoice=message, payment=payment),
+            aggregate_id=after.id,
+            version=after.version,
+        )
+        for status in change.entered:
+            await record_status_entered(session, status, message)
+        return after, message
+
+    # --- invoices -------------------------------------------------------------------------
+
+    async def CreateInvoice(self, request: pb.CreateInvoiceRequest, context: object) -> pb.Invoice:
+        async def change(session: AsyncSession) -> pb.Invoice:
+            new = new_invoice(request, self._config.default_provider)
+            validate_new_invoice(new, self._config.policy)
+            provider = self.providers.get(new.provider)
+            if provider is None:
+                raise InvalidArgument.for_field(
+                    "provider", f"payment provider {new.provider!r} is not enabled"
+                )
+            rate = await self._rates.rate(new.price.currency, new.pay_currency)
+            invoice = open_invoice(
+                new,
+                invoice_id=str(uuid.uuid4()),
+                rate=rate,
+                confirmations_required=provider.confirmations_required,
+                policy=self._config.policy,
+                now=datetime.now(UTC),
+            )
+            instructions = await provider.create_payment_request(invoice)
+            await store.insert_invoice(
+                session, invoice, pay_to=instructions.pay_to, memo=instructions.memo
+            )
+            message = invoice_pb(InvoiceRecord(invoice, instructions.pay_to, instructions.memo))
+            await record(
+                session,
+                INVOICE_CREATED,
+                events.InvoiceCreated(invoice=message),
+                aggregate_id=invoice.id,
+                version=invoice.version,
+            )
+            return message
+
+        return await self._mutate("CreateInvoice", request, pb.Invoice, change)
+
+    async def GetInvoice(self, request: pb.GetInvoiceRequest, context: object) -> pb.Invoice:
+        invoice_id = _require_id(request.id, "id")
+        async with self._reads.connect() as conn:
+            return invoice_pb(await store.invoice_by_id(conn, invoice_id))
+
+    async def ListInvoices(
+        self, request: pb.ListInvoicesRequest, context: object
+    ) -> pb.ListInvoicesResponse:
+        if not request.reference.strip():
+            raise InvalidArgument.for_field("reference", "required")
+        async with self._reads.connect() as conn:
+            found = await store.invoices_by_reference(conn, request.reference.strip())
+        return pb.ListInvoicesResponse(invoices=[invoice_pb(r) for r in found])
+
+    async def CancelInvoice(self, request: pb.CancelInvoiceRequest, context: object) -> pb.Invoice:
+        async def change(session: AsyncSession) -> pb.Invoice:
+            current = await store.invoice_by_id(
+                session, _require_id(request.id, "id"), for_update=True
+            )
+            cancelled = cancel(current.invoice)
+            await store.save_invoice(session, current.invoice, cancelled.invoice)
+            message = invoice_pb(current, cancelled.invoice)
+            for status in cancelled.entered:
+                await record_status_entered(session, status, message)
+            return message
+
+        return await self._mutate("CancelInvoice", request, pb.Invoice, change)
+
+    async def RefundInvoice(
+        self, request: pb.RefundInvoiceRequest, context: object
+    ) -> pb.RefundInvoiceResponse:
+        async def change(session: AsyncSession) -> pb.RefundInvoiceResponse:
+            current = await store.invoice_by_id(
+                session, _require_id(request.id, "id"), for_update=True
+            )
+            made = refund(
+                current.invoice,
+                refund_id=str(uuid.uuid4()),
+                amount=parse_amount(request.amount, "amount"),
+                reason=request.reason,
+                now=datetime.now(UTC),
+            )
+            after = with_refund(current.invoice, made)
+            await store.save_invoice(session, current.invoice, after)
+            message = invoice_pb(current, after)
+            refund_message = refund_pb(made, after.pay_currency)
+            await record(
+                session,
+                INVOICE_REFUNDED,
+                events.InvoiceRefunded(invoice=message, refund=refund_message),
+                aggregate_id=after.id,
+                version=after.version,
+            )
+            return pb.RefundInvoiceResponse(invoice=message, refund=refund_message)
+
+        return await self._mutate("RefundInvoice", request, pb.RefundInvoiceResponse, change)
+
+    # --- the dev provider -----------------------------------------------------------------
+
+    async def DevPay(self, request: pb.DevPayRequest, context: object) -> pb.DevPayResponse:
+        dev = self.providers.get(DEV)
+        if not isinstance(dev, DevProvider):
+            raise FailedPrecondition("the dev payment provider is not enabled")
+        action = dev_action(request.action)
+        amount = parse_amount(request.amount, "amount") if request.amount else None
+
+        async def change(session: AsyncSession) -> pb.DevPayResponse:
+            current = await store.invoice_by_id(
+                session, _require_id(request.id, "id"), for_update=True
+            )
+            if current.invoice.provider != DEV:
+                raise FailedPrecondition("the invoice is not paid through the dev provider")
+            outcome = dev.simulate(current.invoice, action, amount, datetime.now(UTC))
+            if isinstance(outcome, Declined):
+                message = invoice_pb(current)
+                await record(
+                    session,
+                    PAYMENT_DECLINED,
+                    events.PaymentDeclined(invoice=message, reason=outcome.reason),
+                    aggregate_id=current.invoice.id,
+                    version=current.invoice.version,
+                )
+                return pb.DevPayResponse(invoice=message, declined=True)
+            _, message = await self._apply_payment(session, current, outcome)
+            return pb.DevPayResponse(invoice=message, payment_reference=outcome.reference)
+
+        return await self._mutate("DevPay", request, pb.DevPayResponse, change)
+
+    # --- currencies and rates -------------------------------------------------------------
+
+    async def ListCurrencies(
+        self, request: pb.ListCurrenciesRequest, context: object
+    ) -> pb.ListCurrenciesResponse:
+        return pb.ListCurrenciesResponse(currencies=[currency_pb(c) for c in all_currencies()])
+
+    async def GetExchangeRate(
+        self, request: pb.GetExchangeRateRequest, context: object
+    ) -> pb.ExchangeRate:
+        return rate_pb(await self._rates.rate(request.base, request.quote))
+
+    async def SetExchangeRate(
+        self, request: pb.SetExchangeRateRequest, context: object
+    ) -> pb.ExchangeRate:
+        async def change(session: AsyncSession) -> pb.ExchangeRate:
+            base, quote = currency(request.base, "base").code, currency(request.quote, "quote").code
+            if base == quote:
+                raise InvalidArgument.for_field("quote", "must differ from base")
+            rate = Rate(base, quote, parse_rate(request.rate), STAFF, datetime.now(UTC))
+            await store.add_rates(session, [rate])
+            message = rate_pb(rate)
+            await record(
+                session,
+                RATE_CHANGED,
+                events.ExchangeRateChanged(rates=[message]),
+                aggregate_id=f"{base}/{quote}",
+                version=0,
+            )
+            return message
+
+        return await self._mutate("SetExchangeRate", request, pb.ExchangeRate, change)
+
+    async def ImportEcbRates(
+        self, request: pb.ImportEcbRatesRequest, context: object
+    ) -> pb.ImportEcbRatesResponse:
+        source = self._config.ecb_source
+        if not source:
+            raise FailedPrecondition("no ECB source is configured (AGORA_PAYMENTS_ECB_SOURCE)")
+        published = parse_ecb_rates(await read_ecb_document(source))
+
+        async def change(session: AsyncSession) -> pb.ImportEcbRatesResponse:
+            added = await store.add_rates(session, published)
+            if added:
+                await record(
+                    session,
+                    RATE_CHANGED,
+                    events.ExchangeRateChanged(rates=[rate_pb(r) for r in added]),
+                    aggregate_id="ecb",
+                    version=0,
+                )
+            return pb.ImportEcbRatesResponse(rates=[rate_pb(r) for r in published])
+
+        return await self._mutate("ImportEcbRates", request, pb.ImportEcbRatesResponse, change)
+
+
+def policy_of(ttl_s: int, tolerance_bp: int) -> InvoicePolicy:
+    return InvoicePolicy(ttl=timedelta(seconds=ttl_s), tolerance_bp=tolerance_bp)

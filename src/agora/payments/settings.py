@@ -1,0 +1,34 @@
+"""Settings of the payments service (`AGORA_PAYMENTS_*`)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from agora.platform.settings import PlatformSettings, ServiceSettings, service_settings_config
+
+
+class PaymentsSettings(ServiceSettings):
+    """`AGORA_PAYMENTS_PORT`, `AGORA_PAYMENTS_DEV_PROVIDER`, `AGORA_PAYMENTS_RATE_PROVIDER`, …"""
+
+    model_config = service_settings_config("payments")
+
+    dev_provider: bool | None = Field(
+        default=None, description="enable the dev provider (default: on outside prod; never prod)"
+    )
+    providers: list[str] = Field(default_factory=list, description="other payment providers")
+    default_provider: str = Field(default="dev", description="provider of invoices naming none")
+    rate_provider: str = Field(default="db", description="db | ecb | an entry-point name")
+    ecb_source: str | None = Field(default=None, description="ECB XML file path or URL")
+    invoice_ttl_s: int = Field(default=900, ge=1, le=7 * 86_400)
+    payment_tolerance_bp: int = Field(default=0, ge=0, lt=10_000)
+    expiry_interval_s: float = Field(default=1.0, gt=0)
+    expiry_batch_size: int = Field(default=100, ge=1, le=10_000)
+    idempotency_purge_interval_s: float = Field(default=3600.0, gt=0)
+
+    def enabled_providers(self, platform: PlatformSettings) -> list[str]:
+        """The payment providers to load; refuses the dev provider in production."""
+        dev = self.dev_provider if self.dev_provider is not None else platform.env != "prod"
+        if dev and platform.env == "prod":
+            raise ValueError("AGORA_PAYMENTS_DEV_PROVIDER=true is refused with AGORA_ENV=prod")
+        names = [name for name in self.providers if name != "dev"]
+        return (["dev"] if dev else []) + names

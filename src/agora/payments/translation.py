@@ -1,0 +1,132 @@
+"""Protobuf <-> domain translation, shared by the servicer, the events and the expiry loop."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from agora._proto.agora.payments.v1 import payments_pb2 as pb
+from agora._proto.agora.types.v1 import money_pb2 as types
+from agora.payments.currencies import Currency, Money, Rate, currency, format_rate
+from agora.payments.domain import Invoice, InvoiceStatus, NewInvoice, Payment, Refund
+from agora.payments.providers import DevAction
+from agora.payments.store import InvoiceRecord
+from agora.platform.errors import InvalidArgument
+
+INVOICE_STATUS_PB = {
+    InvoiceStatus.NEW: pb.INVOICE_STATUS_NEW,
+    InvoiceStatus.PROCESSING: pb.INVOICE_STATUS_PROCESSING,
+    InvoiceStatus.SETTLED: pb.INVOICE_STATUS_SETTLED,
+    InvoiceStatus.EXPIRED: pb.INVOICE_STATUS_EXPIRED,
+    InvoiceStatus.INVALID: pb.INVOICE_STATUS_INVALID,
+}
+DEV_ACTIONS = {
+    pb.DEV_PAY_ACTION_PAY_FULL: DevAction.PAY_FULL,
+    pb.DEV_PAY_ACTION_PAY_PARTIAL: DevAction.PAY_PARTIAL,
+    pb.DEV_PAY_ACTION_PAY_OVER: DevAction.PAY_OVER,
+    pb.DEV_PAY_ACTION_PAY_LATE: DevAction.PAY_LATE,
+    pb.DEV_PAY_ACTION_DECLINE: DevAction.DECLINE,
+}
+
+
+def timestamp(moment: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(moment.astimezone(UTC))
+    return stamp
+
+
+def amount_pb(amount: int, code: str) -> types.CryptoAmount:
+    """Base units of any currency (fiat too: `decimals` is its ISO exponent)."""
+    return types.CryptoAmount(base_units=str(amount), asset=code, decimals=currency(code).exponent)
+
+
+def rate_pb(rate: Rate) -> pb.ExchangeRate:
+    return pb.ExchangeRate(
+        base=rate.base,
+        quote=rate.quote,
+        rate=format_rate(rate.value),
+        source=rate.source,
+        as_of=timestamp(rate.as_of),
+    )
+
+
+def currency_pb(found: Currency) -> pb.Currency:
+    return pb.Currency(code=found.code, exponent=found.exponent, crypto=found.crypto)
+
+
+def payment_pb(payment: Payment, code: str) -> pb.Payment:
+    return pb.Payment(
+        reference=payment.reference,
+        amount=amount_pb(payment.amount, code),
+        confirmations=payment.confirmations,
+        received_at=timestamp(payment.received_at),
+        late=payment.late,
+    )
+
+
+def refund_pb(refund: Refund, code: str) -> pb.Refund:
+    return pb.Refund(
+        id=refund.id,
+        amount=amount_pb(refund.amount, code),
+        reason=refund.reason,
+        created_at=timestamp(refund.created_at),
+    )
+
+
+def invoice_pb(record: InvoiceRecord, invoice: Invoice | None = None) -> pb.Invoice:
+    """`invoice` (default: the record's) with the record's payment instructions."""
+    invoice = invoice or record.invoice
+    code = invoice.pay_currency
+    return pb.Invoice(
+        id=invoice.id,
+        reference=invoice.reference,
+        status=INVOICE_STATUS_PB[invoice.status],
+        price=types.Money(amount_minor=invoice.price.amount_minor, currency=invoice.price.currency),
+        pay_currency=code,
+        rate=rate_pb(invoice.rate),
+        due=amount_pb(invoice.due, code),
+        accepted_minimum=amount_pb(invoice.accepted_minimum, code),
+        payment_tolerance_bp=invoice.tolerance_bp,
+        paid=amount_pb(invoice.paid, code),
+        refunded=amount_pb(invoice.refunded, code),
+        paid_partial=invoice.paid_partial,
+        paid_late=invoice.paid_late,
+        paid_over=invoice.paid_over,
+        provider=invoice.provider,
+        confirmations_required=invoice.confirmations_required,
+        instructions=pb.PaymentInstructions(
+            provider=invoice.provider,
+            pay_to=record.pay_to,
+            amount=amount_pb(invoice.due, code),
+            memo=record.memo,
+        ),
+        payments=[payment_pb(p, code) for p in invoice.payments],
+        refunds=[refund_pb(r, code) for r in invoice.refunds],
+        expires_at=timestamp(invoice.expires_at),
+        created_at=timestamp(invoice.created_at),
+        version=invoice.version,
+    )
+
+
+def new_invoice(request: pb.CreateInvoiceRequest, default_provider: str) -> NewInvoice:
+    return NewInvoice(
+        reference=request.reference,
+        price=Money(request.price.amount_minor, request.price.currency.strip().upper()),
+        pay_currency=request.pay_currency.strip().upper(),
+        provider=request.provider.strip() or default_provider,
+        expires_in_seconds=(
+            request.expires_in_seconds if request.HasField("expires_in_seconds") else None
+        ),
+        tolerance_bp=(
+            request.payment_tolerance_bp if request.HasField("payment_tolerance_bp") else None
+        ),
+    )
+
+
+def dev_action(value: int) -> DevAction:
+    if value not in DEV_ACTIONS:
+        raise InvalidArgument.for_field(
+            "action", "one of PAY_FULL, PAY_PARTIAL, PAY_OVER, PAY_LATE, DECLINE"
+        )
+    return DEV_ACTIONS[value]  # type: ignore[index]

@@ -1,0 +1,119 @@
+"""Factories for the orders integration tests: catalog products made through the catalog's API,
+carts made ready for checkout through the orders API, and error reading."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+
+import grpc
+
+from agora._proto.agora.catalog.v1 import catalog_pb2 as cpb
+from agora._proto.agora.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
+from agora._proto.agora.orders.v1 import orders_pb2 as pb
+from agora._proto.agora.orders.v1.orders_pb2_grpc import OrdersServiceStub
+from agora.platform.errors import ErrorInfo
+from agora.platform.rpc.status import error_info_from_rpc_error
+
+TIMEOUT_S = 30.0
+BERLIN = pb.Address(
+    name="Erika Mustermann",
+    line1="Unter den Linden 1",
+    city="Berlin",
+    postal_code="10117",
+    country="DE",
+    email="erika@example.org",
+)
+
+
+def key() -> str:
+    return uuid.uuid4().hex
+
+
+async def product(
+    catalog: CatalogServiceStub, *, eur_minor: int = 1_190, on_hand: int = 100
+) -> tuple[str, str]:
+    """A published product with one variant priced in EUR and `on_hand` in stock: ids."""
+    created = await catalog.CreateProduct(
+        cpb.CreateProductRequest(
+            idempotency_key=key(),
+            slug=f"orders-{uuid.uuid4().hex[:10]}",
+            title="Desk Lamp",
+            variants=[
+                cpb.NewVariant(
+                    sku=f"LAMP-{uuid.uuid4().hex[:8]}",
+                    title="Brass",
+                    prices=[cpb.Money(amount_minor=eur_minor, currency="EUR")],
+                )
+            ],
+        ),
+        timeout=TIMEOUT_S,
+    )
+    variant_id = created.variants[0].id
+    await catalog.SetStock(
+        cpb.SetStockRequest(idempotency_key=key(), variant_id=variant_id, on_hand=on_hand),
+        timeout=TIMEOUT_S,
+    )
+    await catalog.PublishProduct(
+        cpb.PublishProductRequest(idempotency_key=key(), id=created.id), timeout=TIMEOUT_S
+    )
+    return created.id, variant_id
+
+
+async def stock(catalog: CatalogServiceStub, variant_id: str) -> cpb.Stock:
+    return await catalog.GetStock(cpb.GetStockRequest(variant_id=variant_id), timeout=TIMEOUT_S)
+
+
+async def cart_with(
+    orders: OrdersServiceStub, product_id: str, variant_id: str, quantity: int = 1
+) -> pb.Cart:
+    cart = await orders.CreateCart(
+        pb.CreateCartRequest(idempotency_key=key(), currency="EUR", customer_id="cust-1"),
+        timeout=TIMEOUT_S,
+    )
+    return await orders.AddCartLine(
+        pb.AddCartLineRequest(
+            idempotency_key=key(),
+            cart_token=cart.token,
+            product_id=product_id,
+            variant_id=variant_id,
+            quantity=quantity,
+        ),
+        timeout=TIMEOUT_S,
+    )
+
+
+async def ready_cart(
+    orders: OrdersServiceStub, product_id: str, variant_id: str, quantity: int = 1
+) -> pb.Cart:
+    """A cart with one line, shipping to Berlin by DHL Paket."""
+    cart = await cart_with(orders, product_id, variant_id, quantity)
+    await orders.SetShippingAddress(
+        pb.SetShippingAddressRequest(idempotency_key=key(), cart_token=cart.token, address=BERLIN),
+        timeout=TIMEOUT_S,
+    )
+    return await orders.SetShippingMethod(
+        pb.SetShippingMethodRequest(
+            idempotency_key=key(), cart_token=cart.token, code="de-standard"
+        ),
+        timeout=TIMEOUT_S,
+    )
+
+
+async def error_of(call: Awaitable[object]) -> tuple[grpc.StatusCode, ErrorInfo]:
+    """The status code and details of a call that must fail."""
+    try:
+        await call
+    except grpc.aio.AioRpcError as error:
+        return error.code(), error_info_from_rpc_error(error)
+    raise AssertionError("the call succeeded")
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 20.0) -> None:
+    """Wait until `check()` holds (consumers work asynchronously), or fail."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("the condition never came true")
+        await asyncio.sleep(0.1)
