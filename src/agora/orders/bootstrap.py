@@ -1,12 +1,15 @@
 """The orders service's composition root: the platform's service host, the orders servicer
-with its catalog client, and the event consumers (read models, stock release)."""
+with its catalog client, and the event consumers (read models, stock release, the checkout saga
+reaching payments)."""
 
 from __future__ import annotations
 
 from agora._proto.agora.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
 from agora._proto.agora.orders.v1 import orders_pb2_grpc
+from agora._proto.agora.payments.v1.payments_pb2_grpc import PaymentsServiceStub
 from agora.orders.catalog_client import Catalog
 from agora.orders.handlers import order_consumers
+from agora.orders.payments_client import Payments
 from agora.orders.service import OrdersService
 from agora.orders.settings import OrdersSettings
 from agora.platform.db import session_factory
@@ -20,6 +23,15 @@ def catalog_of(host: ServiceHost) -> Catalog:
     """The catalog as this process reaches it (static address, discovery or DNS)."""
     return Catalog(
         lambda: host.channels.stub("catalog", CatalogServiceStub),
+        timeout_s=host.platform.rpc_timeout_s,
+    )
+
+
+def payments_of(host: ServiceHost, settings: OrdersSettings) -> Payments:
+    """Payments as this process reaches it (static address, discovery or DNS)."""
+    return Payments(
+        lambda: host.channels.stub("payments", PaymentsServiceStub),
+        invoice_expiry_s=settings.invoice_expiry_s,
         timeout_s=host.platform.rpc_timeout_s,
     )
 
@@ -38,6 +50,8 @@ async def run(platform: PlatformSettings, settings: OrdersSettings | None = None
                 reservation_ttl_s=settings.reservation_ttl_s,
             ),
         )
-        for consumer in order_consumers(host.js, session_factory(host.engine), catalog):
+        payments = payments_of(host, settings)
+        sessions = session_factory(host.engine)
+        for consumer in order_consumers(host.js, sessions, catalog, payments):
             host.background(consumer.run())
         await host.serve_forever()

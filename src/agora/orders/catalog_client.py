@@ -9,16 +9,34 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NoReturn
 
 import grpc
 
 from agora._proto.agora.catalog.v1 import catalog_pb2 as cpb
 from agora._proto.agora.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
 from agora.orders.domain import CartLine
-from agora.platform.errors import FailedPrecondition, Gone, InvalidArgument, NotFound
+from agora.platform.errors import (
+    FailedPrecondition,
+    Gone,
+    InvalidArgument,
+    NotFound,
+    Unavailable,
+)
 from agora.platform.rpc.status import raise_for_rpc_error
 
 StubSource = Callable[[], CatalogServiceStub]
+# Call outcomes that say nothing about the request: the saga retries them without limit.
+TRANSIENT_CODES = frozenset(
+    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
+)
+
+
+def raise_for_call(error: grpc.aio.AioRpcError, service: str) -> NoReturn:
+    """Re-raise a failed call as a domain error; an outage becomes `Unavailable` (retried)."""
+    if error.code() in TRANSIENT_CODES:
+        raise Unavailable(f"{service} is unavailable: {error.code().name}") from error
+    raise_for_rpc_error(error)
 
 
 @dataclass(frozen=True)
@@ -103,3 +121,16 @@ class Catalog:
                 raise_for_rpc_error(error)
             except (FailedPrecondition, Gone, NotFound):
                 return  # expired, committed or released already: nothing is held any more
+
+    async def commit(self, order_id: str, reservation_id: str) -> None:
+        """Turn the paid order's reservation into a sale (stock leaves on_hand for good).
+
+        The key derives from the order, so a retried commit is answered, not repeated.
+        """
+        request = cpb.CommitReservationRequest(
+            idempotency_key=f"orders:{order_id}:commit", id=reservation_id
+        )
+        try:
+            await self._stub().CommitReservation(request, timeout=self._timeout_s)
+        except grpc.aio.AioRpcError as error:
+            raise_for_call(error, "catalog")

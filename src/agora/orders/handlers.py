@@ -6,10 +6,9 @@ handler runs once per event, whatever is redelivered).
   cancelled or expired: reliable, because the event is in the outbox of the transaction that
   ended the order, and the catalog call's idempotency key derives from the order.
 
-The checkout saga (create the invoice at payments after `orders.order.placed`, then react to
-`payments.invoice.settled | expired`) joins here as one more consumer in `order_consumers`:
-it decides with the `Order` aggregate's commands (`await_payment`, `mark_paid`, `expire`) and
-appends through `store.append`, exactly as the servicer does.
+- The checkout saga (saga.py): `InvoiceRequest`, `PaymentOutcome` (on payments' stream),
+  `StockCommit` and `InvoiceCancellation`, each deciding with the `Order` aggregate's commands
+  and appending through `store.append`, exactly as the servicer does.
 """
 
 from __future__ import annotations
@@ -21,8 +20,10 @@ from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
 from agora._proto.agora.orders.v1 import events_pb2 as ev
 from agora.orders.catalog_client import Catalog
 from agora.orders.events import ORDER_CANCELLED, ORDER_EXPIRED, STREAM
+from agora.orders.payments_client import Payments
 from agora.orders.projections import OrderViews
-from agora.platform.bus.consumer import EventConsumer
+from agora.orders.saga import InvoiceCancellation, InvoiceRequest, PaymentOutcome, StockCommit
+from agora.platform.bus.consumer import EventConsumer, EventHandler
 from agora.platform.bus.envelope import decode
 
 STOCK_RELEASE = "orders-stock-release"
@@ -48,19 +49,28 @@ class StockRelease:
 
 
 def order_consumers(
-    js: JetStreamContext, sessions: async_sessionmaker[AsyncSession], catalog: Catalog
+    js: JetStreamContext,
+    sessions: async_sessionmaker[AsyncSession],
+    catalog: Catalog,
+    payments: Payments,
 ) -> list[EventConsumer]:
-    """Every durable consumer the orders service runs, over its own ORDERS stream."""
-    consumers = []
-    for handler in (OrderViews(), StockRelease(catalog)):
-        consumers.append(
-            EventConsumer(
-                js,
-                sessions,
-                stream=STREAM,
-                durable=handler.name,
-                filter_subjects=handler.filter_subjects,
-                handler=handler.handle,
-            )
+    """Every durable consumer the orders service runs: over its own ORDERS stream, and the
+    saga's one over payments' PAYMENTS stream (waited for until payments has created it)."""
+    handlers: list[tuple[str, str, list[str], EventHandler]] = [
+        (STREAM, h.name, h.filter_subjects, h.handle)
+        for h in (
+            OrderViews(),
+            StockRelease(catalog),
+            InvoiceRequest(payments),
+            StockCommit(catalog),
+            InvoiceCancellation(payments),
         )
-    return consumers
+    ]
+    outcome = PaymentOutcome()
+    handlers.append((outcome.stream, outcome.name, outcome.filter_subjects, outcome.handle))
+    return [
+        EventConsumer(
+            js, sessions, stream=stream, durable=name, filter_subjects=subjects, handler=handle
+        )
+        for stream, name, subjects, handle in handlers
+    ]
