@@ -629,6 +629,40 @@ def bench_catalog(
     console.print(markdown(report))
 
 
+@bench_app.command("checkout")
+def bench_checkout(
+    url: Annotated[
+        str | None, typer.Option(help="gateway base URL [default: the local gateway]")
+    ] = None,
+    duration: Annotated[float, typer.Option(help="seconds per client count")] = 30,
+    clients: Annotated[
+        list[int] | None, typer.Option("--clients", "-c", help="repeatable [8, 16]")
+    ] = None,
+) -> None:
+    """Completed checkouts/s: cart → place order → dev pay → `orders.order.paid` seen."""
+    import httpx
+    from nats.errors import Error as NatsError
+
+    from agora.bench.checkout import markdown, run_checkout_bench
+
+    base_url = url or GATEWAY.url()
+    settings = platform_settings()
+    try:
+        runs, check = asyncio.run(
+            run_checkout_bench(
+                base_url,
+                settings.resolved_nats_url,
+                clients=clients or [8, 16],
+                duration_s=duration,
+            )
+        )
+    except (httpx.HTTPError, OSError, NatsError) as error:
+        raise fail(f"no running shop at {base_url} ({error}); start it with `make run`") from None
+    console.print(markdown(runs, check))
+    if check.oversold or check.negative:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     """Entry point of `python -m agora`."""
     app()
