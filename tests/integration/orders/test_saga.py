@@ -85,10 +85,8 @@ async def test_a_partly_paid_order_is_paid_once_the_rest_arrives(checkout: Check
     variant_id, placed = await placed_order(checkout, on_hand=10, quantity=1)
     waiting = await awaiting_payment(checkout.orders, placed.id)
     partly = await dev_pay(checkout.payments, waiting.invoice_id, ppb.DEV_PAY_ACTION_PAY_PARTIAL)
-    assert (partly.invoice.status, partly.invoice.paid_partial) == (
-        ppb.INVOICE_STATUS_PROCESSING,
-        True,
-    )
+    assert partly.invoice.status == ppb.INVOICE_STATUS_PROCESSING
+    assert 0 < int(partly.invoice.paid.base_units) < int(partly.invoice.due.base_units)
     assert (await order(checkout.orders, placed.id)).status == pb.ORDER_STATUS_AWAITING_PAYMENT
     rest = await dev_pay(checkout.payments, waiting.invoice_id, ppb.DEV_PAY_ACTION_PAY_FULL)
     assert rest.invoice.status == ppb.INVOICE_STATUS_SETTLED
