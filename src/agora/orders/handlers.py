@@ -5,7 +5,6 @@ handler runs once per event, whatever is redelivered).
 - `StockRelease` gives an order's reserved stock back to the catalog once the order is
   cancelled or expired: reliable, because the event is in the outbox of the transaction that
   ended the order, and the catalog call's idempotency key derives from the order.
-
 - The checkout saga (saga.py): `InvoiceRequest`, `PaymentOutcome` (on payments' stream),
   `StockCommit` and `InvoiceCancellation`, each deciding with the `Order` aggregate's commands
   and appending through `store.append`, exactly as the servicer does.

@@ -86,7 +86,7 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
         catalog: Catalog,
         rules: ShopRules,
         *,
-        reservation_ttl_s: int = 900,
+        reservation_ttl_s: int = 1_200,
     ) -> None:
         self._sessions = session_factory(engine)
         self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")

@@ -14,7 +14,7 @@ import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from orders_support import TIMEOUT_S, key
@@ -36,8 +36,9 @@ from agora.platform.rpc.status import error_info_from_rpc_error
 from agora.platform.settings import PlatformSettings
 
 # Short enough for the expiry tests, long enough to pay in time on a busy 2-core machine.
-INVOICE_EXPIRY_S = 3
+INVOICE_EXPIRY_S = 6
 POLL_S = 0.05
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -130,10 +131,8 @@ async def order(orders: OrdersServiceStub, order_id: str) -> pb.Order:
 
 
 async def until(
-    read: Callable[[], Awaitable[pb.Order]],
-    holds: Callable[[pb.Order], bool],
-    timeout_s: float = 15.0,
-) -> pb.Order:
+    read: Callable[[], Awaitable[T]], holds: Callable[[T], bool], timeout_s: float = 15.0
+) -> T:
     """The first value `read()` gives that `holds`, or fail after `timeout_s`."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     while not holds(value := await read()):

@@ -143,8 +143,8 @@ async def test_cancelling_a_waiting_order_cancels_its_invoice_and_releases_its_s
         timeout=TIMEOUT_S,
     )
     cancelled = await until(
-        lambda: invoice(checkout.payments, waiting.invoice_id),  # type: ignore[arg-type, return-value]
-        lambda i: i.status == ppb.INVOICE_STATUS_INVALID,  # type: ignore[attr-defined]
+        lambda: invoice(checkout.payments, waiting.invoice_id),
+        lambda i: i.status == ppb.INVOICE_STATUS_INVALID,
     )
     assert cancelled.id == waiting.invoice_id
     await stock_is(checkout, variant_id, on_hand=5, reserved=0)
