@@ -53,7 +53,7 @@ proto: $(STAMP)  ## regenerate src/agora/_proto from proto/
 
 proto-check: $(STAMP)  ## fail when src/agora/_proto is stale
 	@tmp=$$(mktemp -d) && cp -r src/agora/_proto $$tmp/before && $(BIN)/python tools/gen_proto.py && \
-	  if ! diff -r -q $$tmp/before src/agora/_proto >/dev/null; then \
+	  if ! diff -r -q -x __pycache__ $$tmp/before src/agora/_proto >/dev/null; then \
 	    echo "src/agora/_proto was stale: regenerated; commit it"; rm -rf $$tmp; exit 1; fi; rm -rf $$tmp
 
 migrate: $(STAMP)  ## apply every service's migrations (to AGORA_DATABASE_URL or the embedded server)
