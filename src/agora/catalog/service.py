@@ -59,8 +59,8 @@ from agora.catalog.translation import (
     stock_pb,
     variant_pb,
 )
-from agora.platform.db import session_factory, transaction
-from agora.platform.idempotency import require_idempotency_key, run_idempotent
+from agora.platform.db import session_factory
+from agora.platform.idempotency import idempotent_mutation
 
 ResponseT = TypeVar("ResponseT", bound=Message)
 Change = Callable[[AsyncSession], Awaitable[ResponseT]]
@@ -87,16 +87,13 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
         change: Change[ResponseT],
     ) -> ResponseT:
         """One transaction: claim the idempotency key, make the change, record its event."""
-        key = require_idempotency_key(request.idempotency_key)
-        async with transaction(self._sessions) as session:
-            return await run_idempotent(
-                session,
-                operation=f"catalog.{operation}",
-                key=key,
-                request=request,
-                response_type=response_type,
-                action=lambda: change(session),
-            )
+        return await idempotent_mutation(
+            self._sessions,
+            operation=f"catalog.{operation}",
+            request=request,
+            response_type=response_type,
+            change=change,
+        )
 
     # --- storefront reads ----------------------------------------------------------------
 

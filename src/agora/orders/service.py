@@ -52,9 +52,9 @@ from agora.orders.translation import (
     shipping_method_pb,
     timestamp,
 )
-from agora.platform.db import session_factory, transaction
+from agora.platform.db import session_factory
 from agora.platform.errors import InvalidArgument
-from agora.platform.idempotency import require_idempotency_key, run_idempotent
+from agora.platform.idempotency import idempotent_mutation
 
 ResponseT = TypeVar("ResponseT", bound=Message)
 Change = Callable[[AsyncSession], Awaitable[ResponseT]]
@@ -102,16 +102,13 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
         change: Change[ResponseT],
     ) -> ResponseT:
         """One transaction: claim the idempotency key, make the change, record its events."""
-        key = require_idempotency_key(request.idempotency_key)
-        async with transaction(self._sessions) as session:
-            return await run_idempotent(
-                session,
-                operation=f"orders.{operation}",
-                key=key,
-                request=request,
-                response_type=response_type,
-                action=lambda: change(session),
-            )
+        return await idempotent_mutation(
+            self._sessions,
+            operation=f"orders.{operation}",
+            request=request,
+            response_type=response_type,
+            change=change,
+        )
 
     async def _change_cart(self, operation: str, request: Any, change: CartChange) -> pb.Cart:
         async def in_transaction(session: AsyncSession) -> pb.Cart:

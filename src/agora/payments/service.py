@@ -57,7 +57,7 @@ from agora.payments.translation import (
 )
 from agora.platform.db import session_factory, transaction
 from agora.platform.errors import FailedPrecondition, InvalidArgument
-from agora.platform.idempotency import require_idempotency_key, run_idempotent
+from agora.platform.idempotency import idempotent_mutation
 
 ResponseT = TypeVar("ResponseT", bound=Message)
 Change = Callable[[AsyncSession], Awaitable[ResponseT]]
@@ -98,16 +98,13 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
         change: Change[ResponseT],
     ) -> ResponseT:
         """One transaction: claim the idempotency key, make the change, record its events."""
-        key = require_idempotency_key(request.idempotency_key)
-        async with transaction(self._sessions) as session:
-            return await run_idempotent(
-                session,
-                operation=f"payments.{operation}",
-                key=key,
-                request=request,
-                response_type=response_type,
-                action=lambda: change(session),
-            )
+        return await idempotent_mutation(
+            self._sessions,
+            operation=f"payments.{operation}",
+            request=request,
+            response_type=response_type,
+            change=change,
+        )
 
     # --- providers report payments here ---------------------------------------------------
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from alembic import op
 from google.protobuf.message import Message
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from agora.platform.db import transaction
 from agora.platform.errors import IdempotencyKeyReused, InvalidArgument
 
 TABLE = "idempotency_keys"
@@ -143,3 +144,26 @@ async def purge_idempotency_keys(
         )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def idempotent_mutation(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    operation: str,
+    request: Any,
+    response_type: type[ResponseT],
+    change: Callable[[AsyncSession], Awaitable[ResponseT]],
+) -> ResponseT:
+    """The shape of every mutating RPC: one transaction that claims `request.idempotency_key`
+    for `operation`, makes the change (which records its events in the same transaction) and
+    stores the response; a retry returns the stored response."""
+    key = require_idempotency_key(request.idempotency_key)
+    async with transaction(sessions) as session:
+        return await run_idempotent(
+            session,
+            operation=operation,
+            key=key,
+            request=request,
+            response_type=response_type,
+            action=lambda: change(session),
+        )
