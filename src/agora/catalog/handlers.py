@@ -6,8 +6,6 @@ Several replicas may run this at once: expired reservations are claimed with
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import UTC, datetime
 
 import structlog
@@ -16,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from agora.catalog import store
 from agora.catalog.events import record_reservation_event
 from agora.platform.db import session_factory, transaction
-from agora.platform.idempotency import purge_idempotency_keys
+from agora.platform.jobs import run_every
 
 log = structlog.get_logger("agora.catalog.expiry")
 
@@ -30,12 +28,10 @@ class ReservationExpiry:
         *,
         interval_s: float = 1.0,
         batch_size: int = 100,
-        purge_interval_s: float = 3600.0,
     ) -> None:
         self._sessions = session_factory(engine)
         self._interval_s = interval_s
         self._batch_size = batch_size
-        self._purge_interval_s = purge_interval_s
 
     async def expire_due(self, now: datetime | None = None) -> int:
         """Expire one batch of reservations due at `now`; returns how many."""
@@ -49,21 +45,8 @@ class ReservationExpiry:
             log.info("reservations_expired", count=len(expired))
         return len(expired)
 
-    async def purge_idempotency_keys(self) -> int:
-        async with transaction(self._sessions) as session:
-            return await purge_idempotency_keys(session)
-
     async def run(self) -> None:
-        """Expire reservations every interval (sooner while a backlog remains) until cancelled."""
-        last_purge = float("-inf")
-        while True:
-            try:
-                expired = await self.expire_due()
-                if time.monotonic() - last_purge > self._purge_interval_s:
-                    await self.purge_idempotency_keys()
-                    last_purge = time.monotonic()
-            except Exception as error:  # the loop must survive a database restart
-                log.warning("reservation_expiry_failed", error=repr(error))
-                expired = 0
-            if expired < self._batch_size:
-                await asyncio.sleep(self._interval_s)
+        """Expire reservations every interval (at once while a backlog remains) until cancelled."""
+        await run_every(
+            self._interval_s, self.expire_due, name="catalog_expiry", batch_size=self._batch_size
+        )

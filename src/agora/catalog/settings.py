@@ -16,4 +16,3 @@ class CatalogSettings(ServiceSettings):
         default=1.0, gt=0, description="how often stale reservations are looked for"
     )
     expiry_batch_size: int = Field(default=100, ge=1, le=10_000)
-    idempotency_purge_interval_s: float = Field(default=3600.0, gt=0)

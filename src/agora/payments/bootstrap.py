@@ -36,7 +36,6 @@ async def run(platform: PlatformSettings, settings: PaymentsSettings | None = No
             host.engine,
             interval_s=settings.expiry_interval_s,
             batch_size=settings.expiry_batch_size,
-            purge_interval_s=settings.idempotency_purge_interval_s,
         )
         host.background(expiry.run())
         await host.serve_forever()

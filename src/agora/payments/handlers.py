@@ -7,8 +7,6 @@ Several replicas may run this at once: past-due invoices are claimed with
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import UTC, datetime
 
 import structlog
@@ -19,7 +17,7 @@ from agora.payments.domain import expire
 from agora.payments.events import record_status_entered
 from agora.payments.translation import invoice_pb
 from agora.platform.db import session_factory, transaction
-from agora.platform.idempotency import purge_idempotency_keys
+from agora.platform.jobs import run_every
 
 log = structlog.get_logger("agora.payments.expiry")
 
@@ -33,12 +31,10 @@ class InvoiceExpiry:
         *,
         interval_s: float = 1.0,
         batch_size: int = 100,
-        purge_interval_s: float = 3600.0,
     ) -> None:
         self._sessions = session_factory(engine)
         self._interval_s = interval_s
         self._batch_size = batch_size
-        self._purge_interval_s = purge_interval_s
 
     async def expire_due(self, now: datetime | None = None) -> int:
         """Expire one batch of invoices due at `now`; returns how many."""
@@ -55,21 +51,8 @@ class InvoiceExpiry:
             log.info("invoices_expired", count=len(due))
         return len(due)
 
-    async def purge_idempotency_keys(self) -> int:
-        async with transaction(self._sessions) as session:
-            return await purge_idempotency_keys(session)
-
     async def run(self) -> None:
-        """Expire invoices every interval (sooner while a backlog remains) until cancelled."""
-        last_purge = float("-inf")
-        while True:
-            try:
-                expired = await self.expire_due()
-                if time.monotonic() - last_purge > self._purge_interval_s:
-                    await self.purge_idempotency_keys()
-                    last_purge = time.monotonic()
-            except Exception as error:  # the loop must survive a database restart
-                log.warning("invoice_expiry_failed", error=repr(error))
-                expired = 0
-            if expired < self._batch_size:
-                await asyncio.sleep(self._interval_s)
+        """Expire invoices every interval (at once while a backlog remains) until cancelled."""
+        await run_every(
+            self._interval_s, self.expire_due, name="payments_expiry", batch_size=self._batch_size
+        )

@@ -23,7 +23,6 @@ class PaymentsSettings(ServiceSettings):
     payment_tolerance_bp: int = Field(default=0, ge=0, lt=10_000)
     expiry_interval_s: float = Field(default=1.0, gt=0)
     expiry_batch_size: int = Field(default=100, ge=1, le=10_000)
-    idempotency_purge_interval_s: float = Field(default=3600.0, gt=0)
 
     def enabled_providers(self, platform: PlatformSettings) -> list[str]:
         """The payment providers to load; refuses the dev provider in production."""

@@ -10,6 +10,7 @@ import os
 from collections.abc import AsyncIterator, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import nats
@@ -20,7 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora.platform.bus.relay import OutboxRelay
 from agora.platform.bus.streams import producer_stream
-from agora.platform.db import create_engine
+from agora.platform.db import create_engine, session_factory, transaction
+from agora.platform.idempotency import purge_idempotency_keys
+from agora.platform.jobs import run_every
 from agora.platform.migrations import migrate
 from agora.platform.rpc.client import ServiceChannels
 from agora.platform.rpc.discovery import Registration, Resolver
@@ -34,6 +37,7 @@ from agora.platform.settings import (
 )
 
 SHUTDOWN_GRACE_S = 5.0
+IDEMPOTENCY_PURGE_INTERVAL_S = 3600.0
 
 log = structlog.get_logger("agora.runtime")
 
@@ -133,6 +137,12 @@ class ServiceHost:
                 await task
 
 
+async def _purge_keys(engine: AsyncEngine) -> int:
+    """Forget idempotency keys past their retention (every service keeps them in its schema)."""
+    async with transaction(session_factory(engine)) as session:
+        return await purge_idempotency_keys(session)
+
+
 @asynccontextmanager
 async def service_host(
     name: str, platform: PlatformSettings, settings: ServiceSettings
@@ -149,6 +159,9 @@ async def service_host(
         async with service_resolver(platform, js) as channels:
             host = ServiceHost(name, platform, engine, nc, js, server, channels)
             host.background(relay.run())
+            host.background(
+                run_every(IDEMPOTENCY_PURGE_INTERVAL_S, partial(_purge_keys, engine), name="purge")
+            )
             try:
                 yield host
             finally:
