@@ -124,6 +124,9 @@ class Stack:
         return httpx.Client(base_url=self.gateway, timeout=10)
 
 
+INVOICE_EXPIRY_S = 8
+
+
 def stack_environment(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGORA_")}
     env.update(
@@ -132,6 +135,8 @@ def stack_environment(data_dir: Path) -> dict[str, str]:
         AGORA_NATS_PORT=str(free_port()),
         AGORA_GATEWAY_PORT=str(free_port()),
         AGORA_ENV="dev",
+        # Short enough for the expiry scenarios of the checkout tests, long enough to pay.
+        AGORA_ORDERS_INVOICE_EXPIRY_S=str(INVOICE_EXPIRY_S),
     )
     env.update({service.port_variable: str(free_port()) for service in GRPC_SERVICES})
     return env
