@@ -1,7 +1,8 @@
 """`agora bench checkout`: completed checkouts per second through the gateway.
 
 Each client loops: create cart → add a line → shipping address → shipping method → place order →
-invoice attached → pay with the dev provider → `orders.order.paid` seen on NATS. Latencies are
+invoice attached (`orders.order.awaiting_payment` seen on NATS) → pay with the dev provider →
+`orders.order.paid` seen on NATS. Latencies are
 recorded per step. Afterwards the zero-oversell property is checked: for every variant used, the
 stock that left the shelf equals the quantity of paid orders, and nothing is negative.
 """
@@ -22,10 +23,13 @@ import nats
 from nats.aio.msg import Msg
 
 from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
+from agora._proto.agora.orders.v1.events_pb2 import OrderAwaitingPayment
 
 STEPS = ("cart", "add_line", "address", "shipping", "place", "invoice", "pay", "paid")
 BENCH_STOCK = 1_000_000
 INVOICE_TIMEOUT_S = 10.0
+AWAITING_PAYMENT = "orders.order.awaiting_payment"
+PAID = "orders.order.paid"
 ADDRESS = {
     "name": "Ada Lovelace",
     "line1": "Hauptstr. 1",
@@ -62,26 +66,34 @@ class StockCheck:
     negative: int
 
 
-class PaidOrders:
-    """Futures resolved when `orders.order.paid` is seen for an order id."""
+class OrderEvents:
+    """Futures resolved by the saga's events on NATS, keyed by order id: the invoice attached
+    (`orders.order.awaiting_payment`, carrying the invoice id) and the order paid."""
 
     def __init__(self) -> None:
-        self._waiting: dict[str, asyncio.Future[None]] = {}
-        self._seen: set[str] = set()
+        self._waiting: dict[tuple[str, str], asyncio.Future[str]] = {}
+        self._seen: dict[tuple[str, str], str] = {}
 
-    def expect(self, order_id: str) -> asyncio.Future[None]:
-        future = asyncio.get_running_loop().create_future()
-        if order_id in self._seen:
-            future.set_result(None)
-        self._waiting[order_id] = future
+    def expect(self, subject: str, order_id: str) -> asyncio.Future[str]:
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        seen = self._seen.pop((subject, order_id), None)
+        if seen is not None:
+            future.set_result(seen)
+        else:
+            self._waiting[(subject, order_id)] = future
         return future
 
     async def on_message(self, message: Msg) -> None:
-        order_id = EventEnvelope.FromString(message.data).aggregate_id
-        self._seen.add(order_id)
-        future = self._waiting.pop(order_id, None)
-        if future is not None and not future.done():
-            future.set_result(None)
+        envelope = EventEnvelope.FromString(message.data)
+        value = envelope.aggregate_id
+        if message.subject == AWAITING_PAYMENT:
+            value = OrderAwaitingPayment.FromString(envelope.payload).invoice_id
+        key = (message.subject, envelope.aggregate_id)
+        future = self._waiting.pop(key, None)
+        if future is None:
+            self._seen[key] = value
+        elif not future.done():
+            future.set_result(value)
 
 
 async def _timed(run: CheckoutRun, step: str, call: Awaitable[httpx.Response]) -> dict[str, Any]:
@@ -94,7 +106,7 @@ async def _timed(run: CheckoutRun, step: str, call: Awaitable[httpx.Response]) -
 
 
 async def _checkout(
-    http: httpx.AsyncClient, run: CheckoutRun, paid: PaidOrders, variant: dict[str, Any]
+    http: httpx.AsyncClient, run: CheckoutRun, events: OrderEvents, variant: dict[str, Any]
 ) -> None:
     def key() -> str:
         return uuid.uuid4().hex
@@ -136,18 +148,16 @@ async def _checkout(
     )
     order_id = order["id"]
     started = time.perf_counter()
-    while not order.get("invoiceId"):
-        if time.perf_counter() - started > INVOICE_TIMEOUT_S:
-            raise TimeoutError(f"order {order_id} got no invoice")
-        await asyncio.sleep(0.005)
-        order = (await http.get(f"/v1/orders/{order_id}")).json()
+    invoice_id = order.get("invoiceId") or await asyncio.wait_for(
+        events.expect(AWAITING_PAYMENT, order_id), INVOICE_TIMEOUT_S
+    )
     run.latencies_ms["invoice"].append((time.perf_counter() - started) * 1000)
-    seen_paid = paid.expect(order_id)
+    seen_paid = events.expect(PAID, order_id)
     await _timed(
         run,
         "pay",
         http.post(
-            f"/v1/invoices/{order['invoiceId']}/dev:pay",
+            f"/v1/invoices/{invoice_id}/dev:pay",
             json={"action": "DEV_PAY_ACTION_PAY_FULL", "idempotencyKey": key()},
         ),
     )
@@ -160,14 +170,14 @@ async def _checkout(
 async def _client(
     base_url: str,
     run: CheckoutRun,
-    paid: PaidOrders,
+    events: OrderEvents,
     variants: list[dict[str, Any]],
     deadline: float,
 ) -> None:
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
         while time.perf_counter() < deadline:
             try:
-                await _checkout(http, run, paid, random.choice(variants))
+                await _checkout(http, run, events, random.choice(variants))
                 run.completed += 1
             except (httpx.HTTPError, TimeoutError):
                 run.failed += 1
@@ -206,9 +216,10 @@ async def run_checkout_bench(
     base_url: str, nats_url: str, *, clients: list[int], duration_s: float
 ) -> tuple[list[CheckoutRun], StockCheck]:
     """One run per client count; then the zero-oversell check over all runs."""
-    paid = PaidOrders()
+    events = OrderEvents()
     connection = await nats.connect(nats_url)
-    await connection.subscribe("orders.order.paid", cb=paid.on_message)
+    for subject in (AWAITING_PAYMENT, PAID):
+        await connection.subscribe(subject, cb=events.on_message)
     runs = []
     try:
         async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
@@ -218,7 +229,7 @@ async def run_checkout_bench(
                 run = CheckoutRun(clients=count, duration_s=duration_s)
                 deadline = time.perf_counter() + duration_s
                 await asyncio.gather(
-                    *(_client(base_url, run, paid, variants, deadline) for _ in range(count))
+                    *(_client(base_url, run, events, variants, deadline) for _ in range(count))
                 )
                 runs.append(run)
             await asyncio.sleep(2)  # let the last commits of the reservations land
