@@ -276,9 +276,9 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
     async def GetOrder(self, request: pb.GetOrderRequest, context: object) -> pb.Order:
         order_id = require_uuid(request.id, "id")
         async with self._reads.connect() as conn:
-            view = await store.order_view(conn, order_id)
+            view = await store.fresh_order_view(conn, order_id)
             if view is None:
-                # Not projected yet (just placed): the event store is the truth.
+                # Not projected yet (just placed or just changed): the event store is the truth.
                 history = await store.load(conn, order_id)
                 return order_pb(
                     history.order, placed_at=history.placed_at, updated_at=history.updated_at

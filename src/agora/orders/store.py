@@ -244,6 +244,21 @@ async def order_view(db: Db, order_id: str, *, for_update: bool = False) -> pb.O
     return None if detail is None else pb.Order.FromString(bytes(detail))
 
 
+async def fresh_order_view(db: Db, order_id: str) -> pb.Order | None:
+    """The order's view if it reflects the order's latest event, else None (not projected yet,
+    or behind: the caller folds the event store). One round trip."""
+    latest = (
+        sa.select(sa.func.max(order_events.c.version))
+        .where(order_events.c.order_id == order_id)
+        .scalar_subquery()
+    )
+    query = sa.select(order_details.c.detail).where(
+        order_details.c.order_id == order_id, order_details.c.version >= latest
+    )
+    detail = (await db.execute(query)).scalar_one_or_none()
+    return None if detail is None else pb.Order.FromString(bytes(detail))
+
+
 async def save_order_view(session: AsyncSession, view: pb.Order, row: dict[str, Any]) -> None:
     """Upsert the order's detail and its list row."""
     detail = {"order_id": view.id, "version": view.version, "detail": view.SerializeToString()}

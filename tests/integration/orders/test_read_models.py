@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import nats
@@ -10,12 +11,14 @@ from orders_support import TIMEOUT_S, eventually, key, product, ready_cart
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora._proto.agora.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
+from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
+from agora._proto.agora.orders.v1 import events_pb2 as ev
 from agora._proto.agora.orders.v1 import orders_pb2 as pb
 from agora._proto.agora.orders.v1.orders_pb2_grpc import OrdersServiceStub
 from agora.orders.events import STREAM
 from agora.orders.projections import OrderViews
 from agora.platform.bus.replay import rebuild
-from agora.platform.db import session_factory
+from agora.platform.db import session_factory, transaction
 
 
 async def snapshot(engine: AsyncEngine) -> tuple[list[Any], list[Any]]:
@@ -123,3 +126,52 @@ async def test_dropping_and_replaying_the_read_models_rebuilds_them_identically(
         await connection.close()
     await eventually(caught_up)
     assert await snapshot(orders_engine) == before
+
+
+async def test_a_view_behind_its_events_is_never_served_and_any_late_event_catches_it_up(
+    orders: OrdersServiceStub, catalog_stub: CatalogServiceStub, orders_engine: AsyncEngine
+) -> None:
+    product_id, variant_id = await product(catalog_stub)
+    cart = await ready_cart(orders, product_id, variant_id)
+    placed = await orders.PlaceOrder(
+        pb.PlaceOrderRequest(idempotency_key=key(), cart_token=cart.token), timeout=TIMEOUT_S
+    )
+    await orders.CancelOrder(
+        pb.CancelOrderRequest(idempotency_key=key(), id=placed.id), timeout=TIMEOUT_S
+    )
+
+    async def view_version() -> int | None:
+        async with orders_engine.connect() as conn:
+            query = sa.text("SELECT version FROM order_details WHERE order_id = :id")
+            return (await conn.execute(query, {"id": placed.id})).scalar_one_or_none()
+
+    async def projected() -> bool:
+        return await view_version() == 2
+
+    await eventually(projected)
+    cancelled = await orders.GetOrder(pb.GetOrderRequest(id=placed.id), timeout=TIMEOUT_S)
+    assert cancelled.status == pb.ORDER_STATUS_CANCELLED
+
+    # The view falls behind (its cancellation not projected yet): reads fold the events instead.
+    async with orders_engine.begin() as conn:
+        await conn.execute(
+            sa.text("UPDATE order_details SET version = 1, detail = :detail WHERE order_id = :id"),
+            {"id": placed.id, "detail": placed.SerializeToString()},
+        )
+    assert await orders.GetOrder(pb.GetOrderRequest(id=placed.id), timeout=TIMEOUT_S) == cancelled
+
+    # The view is lost, and the first event comes back late: the view is whole again at once.
+    async with orders_engine.begin() as conn:
+        await conn.execute(
+            sa.text("DELETE FROM order_details WHERE order_id = :id"), {"id": placed.id}
+        )
+    late = EventEnvelope(
+        event_id=str(uuid.uuid4()),
+        type=ev.OrderPlaced.DESCRIPTOR.full_name,
+        aggregate_id=placed.id,
+        aggregate_version=1,
+    )
+    async with transaction(session_factory(orders_engine)) as session:
+        await OrderViews().handle(session, late)
+    assert await view_version() == 2
+    assert await orders.GetOrder(pb.GetOrderRequest(id=placed.id), timeout=TIMEOUT_S) == cancelled
