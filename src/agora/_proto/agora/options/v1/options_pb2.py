@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61gora/options/v1/options.proto\x12\x10\x61gora.options.v1\x1a google/protobuf/descriptor.proto\"c\n\nMethodRule\x12\x0e\n\x06public\x18\x01 \x01(\x08\x12\x12\n\npermission\x18\x02 \x01(\t\x12\x19\n\x11\x63\x61\x63he_ttl_seconds\x18\x03 \x01(\r\x12\x16\n\x0einvalidated_by\x18\x04 \x03(\t:L\n\x04rule\x12\x1e.google.protobuf.MethodOptions\x18\xd1\x86\x03 \x01(\x0b\x32\x1c.agora.options.v1.MethodRuleb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61gora/options/v1/options.proto\x12\x10\x61gora.options.v1\x1a google/protobuf/descriptor.proto\"w\n\nMethodRule\x12\x0e\n\x06public\x18\x01 \x01(\x08\x12\x12\n\npermission\x18\x02 \x01(\t\x12\x19\n\x11\x63\x61\x63he_ttl_seconds\x18\x03 \x01(\r\x12\x16\n\x0einvalidated_by\x18\x04 \x03(\t\x12\x12\n\nrate_limit\x18\x05 \x01(\t:L\n\x04rule\x12\x1e.google.protobuf.MethodOptions\x18\xd1\x86\x03 \x01(\x0b\x32\x1c.agora.options.v1.MethodRuleb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,5 +33,5 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'agora.options.v1.options_pb
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_METHODRULE']._serialized_start=86
-  _globals['_METHODRULE']._serialized_end=185
+  _globals['_METHODRULE']._serialized_end=205
 # @@protoc_insertion_point(module_scope)

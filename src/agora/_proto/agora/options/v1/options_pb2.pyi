@@ -10,13 +10,15 @@ RULE_FIELD_NUMBER: _ClassVar[int]
 rule: _descriptor.FieldDescriptor
 
 class MethodRule(_message.Message):
-    __slots__ = ("public", "permission", "cache_ttl_seconds", "invalidated_by")
+    __slots__ = ("public", "permission", "cache_ttl_seconds", "invalidated_by", "rate_limit")
     PUBLIC_FIELD_NUMBER: _ClassVar[int]
     PERMISSION_FIELD_NUMBER: _ClassVar[int]
     CACHE_TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
     INVALIDATED_BY_FIELD_NUMBER: _ClassVar[int]
+    RATE_LIMIT_FIELD_NUMBER: _ClassVar[int]
     public: bool
     permission: str
     cache_ttl_seconds: int
     invalidated_by: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, public: _Optional[bool] = ..., permission: _Optional[str] = ..., cache_ttl_seconds: _Optional[int] = ..., invalidated_by: _Optional[_Iterable[str]] = ...) -> None: ...
+    rate_limit: str
+    def __init__(self, public: _Optional[bool] = ..., permission: _Optional[str] = ..., cache_ttl_seconds: _Optional[int] = ..., invalidated_by: _Optional[_Iterable[str]] = ..., rate_limit: _Optional[str] = ...) -> None: ...
