@@ -9,10 +9,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 from sqlalchemy import URL, make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -50,6 +52,26 @@ async def transaction(
     """A session inside one transaction: commits on success, rolls back on any error."""
     async with sessions() as session, session.begin():
         yield session
+
+
+async def driver_connection(db: AsyncSession | AsyncConnection) -> asyncpg.Connection:
+    """The asyncpg connection under `db`, inside `db`'s transaction.
+
+    For the hot paths (idempotency keys, inbox, outbox, event store): asyncpg runs a statement
+    from its per-connection prepared-statement cache for a fraction of the CPU SQLAlchemy spends
+    building and compiling one. SQLAlchemy's asyncpg adapter begins its transaction lazily, at
+    the first statement; it is begun here first so raw statements are never autocommitted
+    (tests/integration/platform/test_db_driver_connection.py guards this).
+    """
+    connection = await db.connection() if isinstance(db, AsyncSession) else db
+    pooled = await connection.get_raw_connection()
+    adapted: Any = pooled.dbapi_connection
+    if adapted is None:
+        raise RuntimeError("the session's connection is closed")
+    if adapted._transaction is None and not adapted.autocommit:
+        await adapted._start_transaction()
+    driver: asyncpg.Connection = pooled.driver_connection
+    return driver
 
 
 async def ensure_database(database_url: str) -> None:

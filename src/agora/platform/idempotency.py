@@ -13,13 +13,13 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
+import asyncpg
 import sqlalchemy as sa
 from alembic import op
 from google.protobuf.message import Message
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agora.platform.db import transaction
+from agora.platform.db import driver_connection, transaction
 from agora.platform.errors import IdempotencyKeyReused, InvalidArgument
 
 TABLE = "idempotency_keys"
@@ -93,44 +93,41 @@ async def run_idempotent(
     """
     require_idempotency_key(key)
     fingerprint = request_hash(request)
-    claimed = await session.execute(
-        insert(idempotency_keys)
-        .values(operation=operation, key=key, request_hash=fingerprint, status="pending")
-        .on_conflict_do_nothing(index_elements=["operation", "key"])
-        .returning(idempotency_keys.c.key)
-    )
-    if claimed.first() is None:
-        return await _stored_response(session, operation, key, fingerprint, response_type)
+    raw = await driver_connection(session)
+    if await raw.fetchval(_CLAIM, operation, key, fingerprint) is None:
+        return await _stored_response(raw, operation, key, fingerprint, response_type)
     response = await action()
-    await session.execute(
-        sa.update(idempotency_keys)
-        .where(idempotency_keys.c.operation == operation, idempotency_keys.c.key == key)
-        .values(response=response.SerializeToString(), status=COMPLETED)
-    )
+    await raw.execute(_COMPLETE, operation, key, response.SerializeToString())
     return response
 
 
+# Raw statements (asyncpg's prepared-statement cache): every mutating RPC runs them.
+_CLAIM = f"""
+    INSERT INTO {TABLE} (operation, key, request_hash, status) VALUES ($1, $2, $3, 'pending')
+    ON CONFLICT (operation, key) DO NOTHING RETURNING key
+"""
+_COMPLETE = f"""
+    UPDATE {TABLE} SET response = $3, status = '{COMPLETED}' WHERE operation = $1 AND key = $2
+"""
+_STORED = f"SELECT request_hash, response FROM {TABLE} WHERE operation = $1 AND key = $2"
+
+
 async def _stored_response(
-    session: AsyncSession,
+    raw: asyncpg.Connection,
     operation: str,
     key: str,
     fingerprint: bytes,
     response_type: type[ResponseT],
 ) -> ResponseT:
-    row = (
-        await session.execute(
-            sa.select(idempotency_keys.c.request_hash, idempotency_keys.c.response).where(
-                idempotency_keys.c.operation == operation, idempotency_keys.c.key == key
-            )
-        )
-    ).one()
-    if bytes(row.request_hash) != fingerprint:
+    row = await raw.fetchrow(_STORED, operation, key)
+    assert row is not None  # claimed by another transaction that committed: the row is there
+    if bytes(row["request_hash"]) != fingerprint:
         raise IdempotencyKeyReused(
             f"idempotency key {key!r} was already used for a different {operation} request",
             metadata={"operation": operation},
         )
     response = response_type()
-    response.ParseFromString(bytes(row.response or b""))
+    response.ParseFromString(bytes(row["response"] or b""))
     return response
 
 

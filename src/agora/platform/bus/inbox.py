@@ -6,12 +6,17 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import MetaData, delete
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.platform.bus.schema import inbox_table
+from agora.platform.db import driver_connection
 
 _INBOX = inbox_table(MetaData())
+# Raw (asyncpg's prepared-statement cache): every delivered event runs it.
+_REMEMBER = """
+    INSERT INTO inbox (consumer, event_id, stream_seq, stored_at) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id
+"""
 
 
 async def remember_event(
@@ -27,18 +32,8 @@ async def remember_event(
     A concurrent delivery of the same event blocks on the primary key until the first
     transaction ends, then sees the conflict: one handler runs, the other skips.
     """
-    statement = (
-        insert(_INBOX)
-        .values(
-            consumer=consumer,
-            event_id=uuid.UUID(event_id),
-            stream_seq=stream_seq,
-            stored_at=stored_at,
-        )
-        .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
-        .returning(_INBOX.c.event_id)
-    )
-    inserted = (await session.execute(statement)).scalar_one_or_none()
+    raw = await driver_connection(session)
+    inserted = await raw.fetchval(_REMEMBER, consumer, uuid.UUID(event_id), stream_seq, stored_at)
     return inserted is not None
 
 

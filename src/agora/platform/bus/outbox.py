@@ -6,35 +6,28 @@ rolled back. The relay (`agora.platform.bus.relay`) later publishes the row to J
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping
 
 from google.protobuf.message import Message
-from sqlalchemy import LargeBinary, bindparam, text
-from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
 from agora.platform.bus.envelope import new_envelope
+from agora.platform.db import driver_connection
 
 CHANNEL_PREFIX = "agora_outbox_"
 
 # One round trip: the row, plus a notification that PostgreSQL delivers only at commit (and folds
 # into one per transaction), so a relay LISTENing on the schema's channel wakes up at once.
-_RECORD = text(
-    """
+_RECORD = f"""
     WITH recorded AS (
-        INSERT INTO outbox (event_id, subject, payload, headers)
-        VALUES (:event_id, :subject, :payload, :headers)
+        INSERT INTO outbox (event_id, subject, payload, headers) VALUES ($1, $2, $3, $4)
         RETURNING seq
     )
-    SELECT pg_notify(:channel_prefix || current_schema(), '') FROM recorded
-    """
-).bindparams(
-    bindparam("event_id", type_=UUID(as_uuid=True)),
-    bindparam("payload", type_=LargeBinary),
-    bindparam("headers", type_=JSONB),
-)
+    SELECT pg_notify('{CHANNEL_PREFIX}' || current_schema(), '') FROM recorded
+"""
 
 
 def outbox_channel(schema: str) -> str:
@@ -64,14 +57,12 @@ async def record_event(
         aggregate_id=aggregate_id,
         aggregate_version=aggregate_version,
     )
-    await session.execute(
+    raw = await driver_connection(session)
+    await raw.execute(
         _RECORD,
-        {
-            "event_id": uuid.UUID(envelope.event_id),
-            "subject": subject,
-            "payload": envelope.SerializeToString(),
-            "headers": dict(headers or {}),
-            "channel_prefix": CHANNEL_PREFIX,
-        },
+        uuid.UUID(envelope.event_id),
+        subject,
+        envelope.SerializeToString(),
+        json.dumps(dict(headers or {})),
     )
     return envelope

@@ -20,13 +20,12 @@ import asyncpg
 import structlog
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
-from sqlalchemy import MetaData, delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agora.platform.bus.outbox import outbox_channel
-from agora.platform.bus.schema import outbox_table
+from agora.platform.bus.schema import OUTBOX
 from agora.platform.bus.streams import StreamSpec, ensure_stream
-from agora.platform.db import session_factory
+from agora.platform.db import driver_connection, session_factory
 from agora.platform.settings import to_libpq_url
 
 log = structlog.get_logger(__name__)
@@ -70,8 +69,10 @@ class OutboxRelay:
         poll_interval_s: float = 1.0,
         ack_timeout_s: float = 10.0,
         stream: StreamSpec | None = None,
+        extra_streams: Sequence[StreamSpec] = (),
     ) -> None:
-        """`stream`, when given, is created or updated before `run()` publishes anything."""
+        """`stream` and `extra_streams` (the `AUDIT` stream a service also writes to) are
+        created or updated before `run()` publishes anything."""
         if isinstance(engine_or_sessionmaker, AsyncEngine):
             self._sessions = session_factory(engine_or_sessionmaker)
         else:
@@ -81,8 +82,13 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
         self._ack_timeout_s = ack_timeout_s
-        self._stream = stream
-        self._outbox = outbox_table(MetaData(schema=schema))
+        self._streams = [spec for spec in (stream, *extra_streams) if spec is not None]
+        outbox = f'"{schema}".{OUTBOX}'
+        self._lock_sql = (
+            f"SELECT seq, event_id, subject, payload, headers FROM {outbox}"
+            " ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED"
+        )
+        self._delete_sql = f"DELETE FROM {outbox} WHERE seq = ANY($1::bigint[])"
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._stopped = asyncio.Event()
@@ -94,7 +100,7 @@ class OutboxRelay:
         """Publish until `stop()`: on every NOTIFY from a commit, and every poll interval."""
         self._stopping.clear()
         self._stopped.clear()
-        stream_ready = self._stream is None
+        stream_ready = not self._streams
         try:
             while not self._stopping.is_set():
                 stream_ready = stream_ready or await self._ensure_stream()
@@ -120,9 +126,8 @@ class OutboxRelay:
             if not events:
                 return 0
             acks = await self._publish(events)
-            await session.execute(
-                delete(self._outbox).where(self._outbox.c.seq.in_([e.seq for e in events]))
-            )
+            raw = await driver_connection(session)
+            await raw.execute(self._delete_sql, [e.seq for e in events])
         self._count(acks)
         return len(events)
 
@@ -134,20 +139,15 @@ class OutboxRelay:
         return total
 
     async def _lock_batch(self, session: AsyncSession) -> list[PendingEvent]:
-        table = self._outbox
-        rows = await session.execute(
-            select(table.c.seq, table.c.event_id, table.c.subject, table.c.payload, table.c.headers)
-            .order_by(table.c.seq)
-            .limit(self._batch_size)
-            .with_for_update(skip_locked=True)
-        )
+        raw = await driver_connection(session)
+        rows = await raw.fetch(self._lock_sql, self._batch_size)
         return [
             PendingEvent(
-                seq=row.seq,
-                event_id=str(row.event_id),
-                subject=row.subject,
-                payload=bytes(row.payload),
-                headers=dict(row.headers or {}),
+                seq=row["seq"],
+                event_id=str(row["event_id"]),
+                subject=row["subject"],
+                payload=bytes(row["payload"]),
+                headers=dict(row["headers"] or {}),  # decoded by the engine's jsonb codec
             )
             for row in rows
         ]
@@ -184,12 +184,12 @@ class OutboxRelay:
             return 0
 
     async def _ensure_stream(self) -> bool:
-        assert self._stream is not None
-        try:
-            await ensure_stream(self._js, self._stream)
-        except Exception as error:  # NATS not up yet: publishing fails too, and retries
-            log.warning("outbox_stream_unavailable", stream=self._stream.name, error=repr(error))
-            return False
+        for spec in self._streams:
+            try:
+                await ensure_stream(self._js, spec)
+            except Exception as error:  # NATS not up yet: publishing fails too, and retries
+                log.warning("outbox_stream_unavailable", stream=spec.name, error=repr(error))
+                return False
         return True
 
     async def _sleep_until_woken(self) -> None:
