@@ -50,6 +50,7 @@ from agora.catalog.domain import (
     next_product_status,
     next_reservation_status,
 )
+from agora.platform.db import driver_connection
 from agora.platform.errors import (
     AlreadyExists,
     Conflict,
@@ -194,9 +195,7 @@ _IN_CATEGORY_TREE = (
 
 async def _driver(db: Db) -> asyncpg.Connection:
     """The asyncpg connection under `db` (inside the session's transaction, if any)."""
-    connection = await db.connection() if isinstance(db, AsyncSession) else db
-    raw = await connection.get_raw_connection()
-    return raw.driver_connection
+    return await driver_connection(db)
 
 
 def _product(
@@ -691,27 +690,44 @@ async def set_stock(session: AsyncSession, variant_id: str, on_hand: int) -> tup
     return _stock(row), int(row.version)
 
 
-_RESERVE_LINE = (
-    sa.update(stock)
-    .where(
-        stock.c.variant_id == sa.bindparam("v"),
-        stock.c.on_hand - stock.c.reserved >= sa.bindparam("q"),
+# Raw statements (asyncpg's prepared-statement cache): every checkout runs them.
+_RESERVE_LINE = """
+    UPDATE stock SET reserved = reserved + $2, version = version + 1, updated_at = now()
+    WHERE variant_id = $1 AND on_hand - reserved >= $2
+    RETURNING variant_id
+"""
+_INSERT_RESERVATION = """
+    WITH reservation AS (
+        INSERT INTO reservations (id, reference, status, expires_at, created_at, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $5)
     )
-    .values(
-        reserved=stock.c.reserved + sa.bindparam("q"),
-        version=stock.c.version + 1,
-        updated_at=sa.func.now(),
-    )
-    .returning(stock.c.variant_id)
-)
+    INSERT INTO reservation_lines (reservation_id, variant_id, quantity)
+    SELECT $1, * FROM unnest($6::uuid[], $7::bigint[])
+"""
+_RESERVATION = """
+    SELECT r.id, r.reference, r.status, r.expires_at, r.created_at,
+        ARRAY(SELECT variant_id FROM reservation_lines l WHERE l.reservation_id = r.id
+              ORDER BY variant_id) AS variant_ids,
+        ARRAY(SELECT quantity FROM reservation_lines l WHERE l.reservation_id = r.id
+              ORDER BY variant_id) AS quantities
+    FROM reservations r WHERE r.id = $1
+"""
+# A reservation's lines never change once written, so reading them with the lock is safe.
+_RESERVATION_FOR_UPDATE = f"{_RESERVATION} FOR UPDATE OF r"
+_ADJUST_STOCK = """
+    UPDATE stock SET reserved = reserved - $2, on_hand = on_hand - $3, version = version + 1,
+        updated_at = now()
+    WHERE variant_id = $1
+"""
+_FINISH_RESERVATION = "UPDATE reservations SET status = $2, updated_at = $3 WHERE id = $1"
 
 
 async def reserve_stock(session: AsyncSession, plan: ReservationPlan) -> Reservation:
     """Hold every line of `plan` or none: Insufficient lists each short line's availability."""
+    raw = await driver_connection(session)
     shortages: list[Shortage] = []
     for line in plan.lines:
-        held = await session.execute(_RESERVE_LINE, {"v": line.variant_id, "q": line.quantity})
-        if held.first() is None:
+        if await raw.fetchval(_RESERVE_LINE, line.variant_id, line.quantity) is None:
             available = (await stock_of(session, line.variant_id)).available
             shortages.append(Shortage(line.variant_id, line.quantity, available))
     if shortages:
@@ -725,26 +741,15 @@ async def reserve_stock(session: AsyncSession, plan: ReservationPlan) -> Reserva
         expires_at=plan.expires_at,
         created_at=_now(),
     )
-    await session.execute(
-        sa.insert(reservations).values(
-            id=reservation.id,
-            reference=reservation.reference,
-            status=reservation.status.value,
-            expires_at=reservation.expires_at,
-            created_at=reservation.created_at,
-            updated_at=reservation.created_at,
-        )
-    )
-    await session.execute(
-        sa.insert(reservation_lines),
-        [
-            {
-                "reservation_id": reservation.id,
-                "variant_id": line.variant_id,
-                "quantity": line.quantity,
-            }
-            for line in plan.lines
-        ],
+    await raw.execute(
+        _INSERT_RESERVATION,
+        reservation.id,
+        reservation.reference,
+        reservation.status.value,
+        reservation.expires_at,
+        reservation.created_at,
+        [line.variant_id for line in plan.lines],
+        [line.quantity for line in plan.lines],
     )
     return reservation
 
@@ -779,29 +784,35 @@ def _reservation(
 async def reservation_by_id(
     db: Db, reservation_id: str, *, for_update: bool = False
 ) -> Reservation:
-    query = sa.select(reservations).where(reservations.c.id == reservation_id)
-    row = (await db.execute(query.with_for_update() if for_update else query)).first()
+    raw = await driver_connection(db)
+    row = await raw.fetchrow(
+        _RESERVATION_FOR_UPDATE if for_update else _RESERVATION, reservation_id
+    )
     if row is None:
         raise NotFound("reservation", reservation_id)
-    return _reservation(row, (await _lines_of(db, [reservation_id])).get(reservation_id, ()))
+    lines = tuple(
+        ReservationLine(str(variant_id), quantity)
+        for variant_id, quantity in zip(row["variant_ids"], row["quantities"], strict=True)
+    )
+    return Reservation(
+        id=str(row["id"]),
+        reference=row["reference"],
+        status=ReservationStatus(row["status"]),
+        lines=lines,
+        expires_at=row["expires_at"],
+        created_at=row["created_at"],
+    )
 
 
 async def _adjust_stock(
     session: AsyncSession, quantities: Mapping[str, int], *, leaves_stock: bool
 ) -> None:
-    """Give reserved quantities back (release) or take them out of stock (commit)."""
+    """Give reserved quantities back (release) or take them out of stock (commit); the rows
+    are locked in variant order, so two of these never deadlock."""
+    raw = await driver_connection(session)
     for variant_id in sorted(quantities):
         q = quantities[variant_id]
-        values: dict[str, Any] = {
-            "reserved": stock.c.reserved - q,
-            "version": stock.c.version + 1,
-            "updated_at": sa.func.now(),
-        }
-        if leaves_stock:
-            values["on_hand"] = stock.c.on_hand - q
-        await session.execute(
-            sa.update(stock).where(stock.c.variant_id == variant_id).values(**values)
-        )
+        await raw.execute(_ADJUST_STOCK, variant_id, q, q if leaves_stock else 0)
 
 
 async def finish_reservation(
@@ -817,11 +828,8 @@ async def finish_reservation(
         {line.variant_id: line.quantity for line in current.lines},
         leaves_stock=status is ReservationStatus.COMMITTED,
     )
-    await session.execute(
-        sa.update(reservations)
-        .where(reservations.c.id == reservation_id)
-        .values(status=status.value, updated_at=_now())
-    )
+    raw = await driver_connection(session)
+    await raw.execute(_FINISH_RESERVATION, reservation_id, status.value, _now())
     return Reservation(
         id=current.id,
         reference=current.reference,

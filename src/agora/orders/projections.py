@@ -36,8 +36,8 @@ class OrderViews:
         """Bring the order's view up to date (an event already reflected changes nothing)."""
         if envelope.type not in EVENT_TYPE_BY_NAME:
             return  # a newer producer's event this version does not know: nothing to show
-        current = await store.order_view(session, envelope.aggregate_id, for_update=True)
-        if current is not None and envelope.aggregate_version <= current.version:
+        current = await store.order_view_version(session, envelope.aggregate_id, for_update=True)
+        if current is not None and envelope.aggregate_version <= current:
             return
         history = await store.load(session, envelope.aggregate_id)
         view = order_pb(history.order, placed_at=history.placed_at, updated_at=history.updated_at)

@@ -53,26 +53,31 @@ _ENDED = (OrderStatus.CANCELLED, OrderStatus.EXPIRED)
 Decide = Callable[[Order], list[OrderEvent]]
 
 
-async def change_order(session: AsyncSession, order_id: str, decide: Decide) -> Order:
-    """Load the order, decide its new events, append them; on a concurrent append, reload and
-    decide again (in a savepoint, so the consumer's transaction and inbox record survive)."""
+async def change_order(
+    session: AsyncSession, order_id: str, decide: Decide, *, loaded: Order | None = None
+) -> Order:
+    """Load the order (or start from `loaded`), decide its new events, append them; on a
+    concurrent append, reload and decide again. A conflicting append writes nothing and leaves
+    the transaction usable (see `store.append`), so the inbox record survives it."""
+    order = loaded
     for _ in range(APPEND_ATTEMPTS):
-        order = (await store.load(session, order_id)).order
+        if order is None:
+            order = (await store.load(session, order_id)).order
         new_events = decide(order)
         if not new_events:
             return order
         try:
-            async with session.begin_nested():
-                return await store.append(
-                    session,
-                    order_id,
-                    new_events,
-                    expected_version=order.version,
-                    before=order,
-                    occurred_at=datetime.now(UTC),
-                )
+            return await store.append(
+                session,
+                order_id,
+                new_events,
+                expected_version=order.version,
+                before=order,
+                occurred_at=datetime.now(UTC),
+            )
         except Conflict:
             log.info("saga_append_conflict", order_id=order_id)
+            order = None
     raise Conflict(f"order {order_id} keeps changing concurrently")
 
 
@@ -96,9 +101,12 @@ class InvoiceRequest:
             invoice_id = await self._payments.create_invoice(order)
         except (InvalidArgument, FailedPrecondition, NotFound) as refusal:
             # Payments will never invoice this order: end it, so its stock is released.
-            await change_order(session, order_id, _cancel(f"no invoice: {refusal.message}"))
+            reason = f"no invoice: {refusal.message}"
+            await change_order(session, order_id, _cancel(reason), loaded=order)
             return
-        after = await change_order(session, order_id, _await_payment(invoice_id))
+        # The order as loaded before the call: a change meanwhile makes the append conflict,
+        # and change_order then decides again on the reloaded order.
+        after = await change_order(session, order_id, _await_payment(invoice_id), loaded=order)
         if after.status in _ENDED:
             # Cancelled while its invoice was being made: that invoice must not take money.
             await self._payments.cancel_invoice(order_id, invoice_id)

@@ -1,5 +1,6 @@
-"""Persistence of orders in their own schema (SQLAlchemy 2 Core over asyncpg): carts, the order
-event store, and the read models the projections keep.
+"""Persistence of orders in their own schema: carts, the order event store, and the read models
+the projections keep. The hot paths run raw asyncpg statements in the session's transaction
+(`driver_connection`); the listings use SQLAlchemy Core.
 
 The event store is append-only: `(order_id, version)` is the primary key, so two writers that
 loaded the same version race for the same row and the loser gets `Conflict` (optimistic
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -17,8 +19,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
-from sqlalchemy.exc import IntegrityError
+from google.protobuf.message import Message
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from agora._proto.agora.orders.v1 import orders_pb2 as pb
@@ -26,6 +28,7 @@ from agora.orders import events
 from agora.orders.aggregate import Order, OrderEvent
 from agora.orders.domain import Address, Cart, CartLine, CartStatus
 from agora.orders.translation import EVENT_TYPES, event_from_pb, event_pb, parse_event
+from agora.platform.db import driver_connection
 from agora.platform.errors import Conflict, InvalidArgument, NotFound
 
 Db = AsyncConnection | AsyncSession
@@ -96,68 +99,110 @@ order_list = sa.Table(
 
 
 async def insert_cart(session: AsyncSession, cart: Cart) -> None:
-    await session.execute(sa.insert(carts).values(**_cart_row(cart)))
+    raw = await driver_connection(session)
+    await raw.execute(_INSERT_CART, *_cart_values(cart))
 
 
 async def cart_by_token(db: Db, token: str, *, for_update: bool = False) -> Cart:
-    """The cart named by `token`; `for_update` locks it for the rest of the transaction."""
-    query = sa.select(carts).where(carts.c.token == token)
-    if for_update:
-        query = query.with_for_update()
-    row = (await db.execute(query)).first()
+    """The cart named by `token`; `for_update` locks it for the rest of the transaction.
+
+    The lines are read by a statement of their own after the lock is granted, so they are the
+    ones the previous holder of the lock committed."""
+    raw = await driver_connection(db)
+    row = await raw.fetchrow(_CART_FOR_UPDATE if for_update else _CART, token)
     if row is None:
         raise NotFound("cart", token)
-    lines = await db.execute(
-        sa.select(cart_lines)
-        .where(cart_lines.c.cart_id == row.id)
-        .order_by(cart_lines.c.position, cart_lines.c.variant_id)
-    )
+    lines = await raw.fetch(_CART_LINES, row["id"])
+    address = row["shipping_address"]
     return Cart(
-        id=row.id,
-        token=row.token,
-        currency=row.currency,
-        customer_id=row.customer_id,
-        status=CartStatus(row.status),
-        expires_at=row.expires_at,
-        lines=tuple(
-            CartLine(x.variant_id, x.product_id, x.sku, x.title, x.quantity, x.unit_price_minor)
-            for x in lines
-        ),
-        shipping_address=Address(**row.shipping_address) if row.shipping_address else None,
-        shipping_method=row.shipping_method,
-        order_id=row.order_id or "",
-        version=row.version,
+        id=str(row["id"]),
+        token=row["token"],
+        currency=row["currency"],
+        customer_id=row["customer_id"],
+        status=CartStatus(row["status"]),
+        expires_at=row["expires_at"],
+        lines=tuple(CartLine(str(x[0]), str(x[1]), x[2], x[3], x[4], x[5]) for x in lines),
+        shipping_address=Address(**address) if address else None,
+        shipping_method=row["shipping_method"],
+        order_id=str(row["order_id"]) if row["order_id"] else "",
+        version=row["version"],
     )
 
 
 async def save_cart(session: AsyncSession, cart: Cart) -> None:
-    """Write the cart and all its lines (the caller holds its row lock)."""
-    await session.execute(sa.update(carts).where(carts.c.id == cart.id).values(**_cart_row(cart)))
-    await session.execute(sa.delete(cart_lines).where(cart_lines.c.cart_id == cart.id))
-    if cart.lines:
-        await session.execute(
-            sa.insert(cart_lines),
-            [
-                {"cart_id": cart.id, "position": position, **asdict(line)}
-                for position, line in enumerate(cart.lines)
-            ],
+    """Write the cart and its lines (the caller holds its row lock), in one statement: lines
+    no longer in the cart are deleted, new or changed ones upserted, unchanged ones left be."""
+    lines = cart.lines
+    raw = await driver_connection(session)
+    await raw.execute(
+        _SAVE_CART,
+        *_cart_values(cart),
+        [x.variant_id for x in lines],
+        [x.product_id for x in lines],
+        [x.sku for x in lines],
+        [x.title for x in lines],
+        [x.quantity for x in lines],
+        [x.unit_price_minor for x in lines],
+        list(range(len(lines))),
+    )
+
+
+def _cart_values(cart: Cart) -> tuple[Any, ...]:
+    address = cart.shipping_address
+    return (
+        cart.id,
+        cart.token,
+        cart.currency,
+        cart.customer_id,
+        cart.status.value,
+        json.dumps(asdict(address)) if address else None,
+        cart.shipping_method,
+        cart.order_id or None,
+        cart.version,
+        cart.expires_at,
+    )
+
+
+# Raw statements (asyncpg's prepared-statement cache): every cart change runs them. jsonb goes in
+# as JSON text and comes back decoded (SQLAlchemy's codec on the connection).
+_CART_COLUMNS = """
+    id, token, currency, customer_id, status, shipping_address, shipping_method, order_id,
+    version, expires_at
+"""
+_INSERT_CART = f"""
+    INSERT INTO carts ({_CART_COLUMNS}, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, now())
+"""
+_CART = f"SELECT {_CART_COLUMNS} FROM carts WHERE token = $1"
+_CART_FOR_UPDATE = f"{_CART} FOR UPDATE"
+_CART_LINES = """
+    SELECT variant_id, product_id, sku, title, quantity, unit_price_minor FROM cart_lines
+    WHERE cart_id = $1 ORDER BY position, variant_id
+"""
+_SAVE_CART = """
+    WITH gone AS (
+        DELETE FROM cart_lines WHERE cart_id = $1 AND variant_id <> ALL($11::uuid[])
+    ), kept AS (
+        INSERT INTO cart_lines
+            (cart_id, variant_id, product_id, sku, title, quantity, unit_price_minor, position)
+        SELECT $1, * FROM unnest(
+            $11::uuid[], $12::uuid[], $13::text[], $14::text[], $15::int[], $16::bigint[],
+            $17::int[]
         )
-
-
-def _cart_row(cart: Cart) -> dict[str, Any]:
-    return {
-        "id": cart.id,
-        "token": cart.token,
-        "currency": cart.currency,
-        "customer_id": cart.customer_id,
-        "status": cart.status.value,
-        "shipping_address": asdict(cart.shipping_address) if cart.shipping_address else None,
-        "shipping_method": cart.shipping_method,
-        "order_id": cart.order_id or None,
-        "version": cart.version,
-        "expires_at": cart.expires_at,
-        "updated_at": sa.func.now(),
-    }
+        ON CONFLICT (cart_id, variant_id) DO UPDATE SET
+            product_id = excluded.product_id, sku = excluded.sku, title = excluded.title,
+            quantity = excluded.quantity, unit_price_minor = excluded.unit_price_minor,
+            position = excluded.position
+        WHERE (cart_lines.product_id, cart_lines.sku, cart_lines.title, cart_lines.quantity,
+               cart_lines.unit_price_minor, cart_lines.position)
+            IS DISTINCT FROM (excluded.product_id, excluded.sku, excluded.title,
+                              excluded.quantity, excluded.unit_price_minor, excluded.position)
+    )
+    UPDATE carts SET token = $2, currency = $3, customer_id = $4, status = $5,
+        shipping_address = $6::jsonb, shipping_method = $7, order_id = $8, version = $9,
+        expires_at = $10, updated_at = now()
+    WHERE id = $1
+"""
 
 
 # --- the event store -----------------------------------------------------------------------
@@ -184,48 +229,62 @@ async def append(
     """Append `new_events` after `expected_version` and record them in the outbox.
 
     `before` is the state at `expected_version` (None for a new order). Another writer that got
-    there first makes this raise Conflict; the caller's transaction then rolls back.
+    there first makes this raise Conflict, having written nothing: the events go in with
+    `ON CONFLICT DO NOTHING` (what this transaction did insert is deleted again), so the
+    caller's transaction stays usable without a savepoint.
     """
-    state = before
-    for offset, event in enumerate(new_events):
-        version = expected_version + offset + 1
-        message = event_pb(event, state)
-        event_type = EVENT_TYPES[type(event)]
-        try:
-            await session.execute(
-                sa.insert(order_events).values(
-                    order_id=order_id,
-                    version=version,
-                    type=event_type,
-                    payload=message.SerializeToString(),
-                    occurred_at=occurred_at,
-                )
-            )
-        except IntegrityError:
-            raise Conflict(
-                f"order {order_id} changed concurrently (expected version {expected_version})",
-                metadata={"orderId": order_id, "expectedVersion": str(expected_version)},
-            ) from None
-        await events.record(session, event_type, message, order_id=order_id, version=version)
-        state = Order.replay([event]) if state is None else state.apply(event)
-    if state is None:
+    if not new_events:
         raise ValueError("nothing to append")
+    state = before
+    rows: list[tuple[int, str, Message, Order]] = []
+    for offset, event in enumerate(new_events):
+        message = event_pb(event, state)
+        state = Order.replay([event]) if state is None else state.apply(event)
+        rows.append((expected_version + offset + 1, EVENT_TYPES[type(event)], message, state))
+    raw = await driver_connection(session)
+    inserted = await raw.fetch(
+        _APPEND,
+        order_id,
+        [version for version, _, _, _ in rows],
+        [event_type for _, event_type, _, _ in rows],
+        [message.SerializeToString() for _, _, message, _ in rows],
+        occurred_at,
+    )
+    if len(inserted) < len(rows):
+        if inserted:
+            await raw.execute(_UNDO_APPEND, order_id, [row[0] for row in inserted])
+        raise Conflict(
+            f"order {order_id} changed concurrently (expected version {expected_version})",
+            metadata={"orderId": order_id, "expectedVersion": str(expected_version)},
+        )
+    for version, event_type, message, _ in rows:
+        await events.record(session, event_type, message, order_id=order_id, version=version)
+    assert state is not None
     return state
 
 
 async def load(db: Db, order_id: str) -> History:
     """The order folded from its events, or NOT_FOUND."""
-    rows = (
-        await db.execute(
-            sa.select(order_events.c.type, order_events.c.payload, order_events.c.occurred_at)
-            .where(order_events.c.order_id == order_id)
-            .order_by(order_events.c.version)
-        )
-    ).all()
+    raw = await driver_connection(db)
+    rows = await raw.fetch(_EVENTS, order_id)
     if not rows:
         raise NotFound("order", order_id)
-    history = [event_from_pb(parse_event(row.type, bytes(row.payload))) for row in rows]
-    return History(Order.replay(history), rows[0].occurred_at, rows[-1].occurred_at)
+    history = [event_from_pb(parse_event(row[0], row[1])) for row in rows]
+    return History(Order.replay(history), rows[0][2], rows[-1][2])
+
+
+# Raw statements (asyncpg's prepared-statement cache): every order change runs them.
+_APPEND = """
+    INSERT INTO order_events (order_id, version, type, payload, occurred_at)
+    SELECT $1, e.version, e.type, e.payload, $5
+    FROM unnest($2::int[], $3::text[], $4::bytea[]) AS e (version, type, payload)
+    ON CONFLICT (order_id, version) DO NOTHING
+    RETURNING version
+"""
+_UNDO_APPEND = "DELETE FROM order_events WHERE order_id = $1 AND version = ANY($2::int[])"
+_EVENTS = """
+    SELECT type, payload, occurred_at FROM order_events WHERE order_id = $1 ORDER BY version
+"""
 
 
 async def event_count(db: Db, order_id: str) -> int:
@@ -237,41 +296,72 @@ async def event_count(db: Db, order_id: str) -> int:
 
 
 async def order_view(db: Db, order_id: str, *, for_update: bool = False) -> pb.Order | None:
-    query = sa.select(order_details.c.detail).where(order_details.c.order_id == order_id)
-    if for_update:
-        query = query.with_for_update()
-    detail = (await db.execute(query)).scalar_one_or_none()
-    return None if detail is None else pb.Order.FromString(bytes(detail))
+    raw = await driver_connection(db)
+    detail = await raw.fetchval(_VIEW_FOR_UPDATE if for_update else _VIEW, order_id)
+    return None if detail is None else pb.Order.FromString(detail)
+
+
+async def order_view_version(db: Db, order_id: str, *, for_update: bool = False) -> int | None:
+    """The version the order's view reflects (None: not projected yet); `for_update` locks the
+    view for the rest of the transaction."""
+    raw = await driver_connection(db)
+    query = _VIEW_VERSION_FOR_UPDATE if for_update else _VIEW_VERSION
+    version: int | None = await raw.fetchval(query, order_id)
+    return version
 
 
 async def fresh_order_view(db: Db, order_id: str) -> pb.Order | None:
     """The order's view if it reflects the order's latest event, else None (not projected yet,
     or behind: the caller folds the event store). One round trip."""
-    latest = (
-        sa.select(sa.func.max(order_events.c.version))
-        .where(order_events.c.order_id == order_id)
-        .scalar_subquery()
-    )
-    query = sa.select(order_details.c.detail).where(
-        order_details.c.order_id == order_id, order_details.c.version >= latest
-    )
-    detail = (await db.execute(query)).scalar_one_or_none()
-    return None if detail is None else pb.Order.FromString(bytes(detail))
+    raw = await driver_connection(db)
+    detail = await raw.fetchval(_FRESH_VIEW, order_id)
+    return None if detail is None else pb.Order.FromString(detail)
 
 
 async def save_order_view(session: AsyncSession, view: pb.Order, row: dict[str, Any]) -> None:
-    """Upsert the order's detail and its list row."""
-    detail = {"order_id": view.id, "version": view.version, "detail": view.SerializeToString()}
-    await session.execute(
-        insert(order_details)
-        .values(**detail)
-        .on_conflict_do_update(index_elements=["order_id"], set_=detail)
+    """Upsert the order's detail and its list row (one statement)."""
+    raw = await driver_connection(session)
+    await raw.execute(
+        _SAVE_VIEW,
+        view.id,
+        view.version,
+        view.SerializeToString(),
+        *(row[column] for column in _LIST_COLUMNS[1:]),
     )
-    await session.execute(
-        insert(order_list)
-        .values(**row)
-        .on_conflict_do_update(index_elements=["order_id"], set_=row)
+
+
+_VIEW = "SELECT detail FROM order_details WHERE order_id = $1"
+_VIEW_FOR_UPDATE = f"{_VIEW} FOR UPDATE"
+_VIEW_VERSION = "SELECT version FROM order_details WHERE order_id = $1"
+_VIEW_VERSION_FOR_UPDATE = f"{_VIEW_VERSION} FOR UPDATE"
+_FRESH_VIEW = """
+    SELECT detail FROM order_details WHERE order_id = $1
+    AND version >= (SELECT max(version) FROM order_events WHERE order_id = $1)
+"""
+_LIST_COLUMNS = (
+    "order_id",
+    "customer_id",
+    "status",
+    "currency",
+    "total_minor",
+    "item_count",
+    "customer_name",
+    "email",
+    "country",
+    "search_text",
+    "placed_at",
+    "updated_at",
+)
+_SAVE_VIEW = f"""
+    WITH detail AS (
+        INSERT INTO order_details (order_id, version, detail) VALUES ($1, $2, $3)
+        ON CONFLICT (order_id) DO UPDATE SET version = excluded.version, detail = excluded.detail
     )
+    INSERT INTO order_list ({", ".join(_LIST_COLUMNS)})
+    VALUES ($1, {", ".join(f"${i}" for i in range(4, 4 + len(_LIST_COLUMNS) - 1))})
+    ON CONFLICT (order_id) DO UPDATE SET
+        {", ".join(f"{c} = excluded.{c}" for c in _LIST_COLUMNS[1:])}
+"""
 
 
 async def clear_order_views(session: AsyncSession) -> None:

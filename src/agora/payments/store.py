@@ -1,4 +1,5 @@
-"""Persistence of payments in its own schema (SQLAlchemy 2 Core over asyncpg).
+"""Persistence of payments in its own schema (SQLAlchemy 2 Core over asyncpg; the invoice hot
+paths run raw asyncpg statements in the session's transaction).
 
 Writes take the session of the caller's transaction, so the state change, the idempotency
 record and the outbox event commit together. An invoice changes only under its row lock
@@ -8,7 +9,7 @@ neither is lost; the version check on update guards against any writer that forg
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from agora.payments.currencies import Money, Rate
 from agora.payments.domain import Invoice, InvoiceStatus, Payment, Refund
+from agora.platform.db import driver_connection
 from agora.platform.errors import Conflict, NotFound
 
 Db = AsyncConnection | AsyncSession
@@ -144,78 +146,114 @@ async def latest_rate(db: Db, base: str, quote: str) -> Rate | None:
 async def insert_invoice(
     session: AsyncSession, invoice: Invoice, *, pay_to: str, memo: str
 ) -> None:
-    await session.execute(
-        sa.insert(invoices).values(
-            id=invoice.id,
-            reference=invoice.reference,
-            price_amount=invoice.price.amount_minor,
-            price_currency=invoice.price.currency,
-            pay_currency=invoice.pay_currency,
-            rate_numerator=_number(invoice.rate.value.numerator),
-            rate_denominator=_number(invoice.rate.value.denominator),
-            rate_source=invoice.rate.source,
-            rate_as_of=invoice.rate.as_of,
-            due=_number(invoice.due),
-            tolerance_bp=invoice.tolerance_bp,
-            provider=invoice.provider,
-            confirmations_required=invoice.confirmations_required,
-            pay_to=pay_to,
-            memo=memo,
-            expires_at=invoice.expires_at,
-            created_at=invoice.created_at,
-            **_changing_columns(invoice),
-        )
+    raw = await driver_connection(session)
+    await raw.execute(
+        _INSERT_INVOICE,
+        invoice.id,
+        invoice.reference,
+        invoice.price.amount_minor,
+        invoice.price.currency,
+        invoice.pay_currency,
+        _number(invoice.rate.value.numerator),
+        _number(invoice.rate.value.denominator),
+        invoice.rate.source,
+        invoice.rate.as_of,
+        _number(invoice.due),
+        invoice.tolerance_bp,
+        invoice.provider,
+        invoice.confirmations_required,
+        pay_to,
+        memo,
+        invoice.expires_at,
+        invoice.created_at,
+        invoice.status.value,
+        invoice.paid_partial,
+        invoice.paid_late,
+        invoice.paid_over,
+        invoice.version,
     )
-
-
-def _changing_columns(invoice: Invoice) -> dict[str, Any]:
-    return {
-        "status": invoice.status.value,
-        "paid_partial": invoice.paid_partial,
-        "paid_late": invoice.paid_late,
-        "paid_over": invoice.paid_over,
-        "version": invoice.version,
-        "updated_at": sa.func.now(),
-    }
 
 
 async def save_invoice(session: AsyncSession, before: Invoice, after: Invoice) -> None:
-    """Write what changed from `before` to `after`: status, flags, payments, refunds."""
-    updated = await session.execute(
-        sa.update(invoices)
-        .where(invoices.c.id == after.id, invoices.c.version == before.version)
-        .values(**_changing_columns(after))
-        .returning(invoices.c.id)
-    )
-    if updated.first() is None:
-        raise Conflict(f"invoice {after.id} changed concurrently; retry")
+    """Write what changed from `before` to `after`: status, flags, payments, refunds (one
+    statement; nothing is written when the invoice is no longer at `before`'s version)."""
     changed = [p for p in after.payments if p not in before.payments]
-    for payment in changed:
-        await session.execute(
-            insert(invoice_payments)
-            .values(
-                invoice_id=after.id,
-                reference=payment.reference,
-                amount=_number(payment.amount),
-                confirmations=payment.confirmations,
-                received_at=payment.received_at,
-                late=payment.late,
-            )
-            .on_conflict_do_update(
-                index_elements=["invoice_id", "reference"],
-                set_={"confirmations": payment.confirmations},
-            )
-        )
-    for refund in after.refunds[len(before.refunds) :]:
-        await session.execute(
-            sa.insert(invoice_refunds).values(
-                id=refund.id,
-                invoice_id=after.id,
-                amount=_number(refund.amount),
-                reason=refund.reason,
-                created_at=refund.created_at,
-            )
-        )
+    refunds = after.refunds[len(before.refunds) :]
+    raw = await driver_connection(session)
+    updated = await raw.fetchval(
+        _SAVE_INVOICE,
+        after.id,
+        before.version,
+        after.status.value,
+        after.paid_partial,
+        after.paid_late,
+        after.paid_over,
+        after.version,
+        [p.reference for p in changed],
+        [_number(p.amount) for p in changed],
+        [p.confirmations for p in changed],
+        [p.received_at for p in changed],
+        [p.late for p in changed],
+        [r.id for r in refunds],
+        [_number(r.amount) for r in refunds],
+        [r.reason for r in refunds],
+        [r.created_at for r in refunds],
+    )
+    if not updated:
+        raise Conflict(f"invoice {after.id} changed concurrently; retry")
+
+
+# Raw statements (asyncpg's prepared-statement cache): every invoice change runs them.
+_INSERT_INVOICE = """
+    INSERT INTO invoices (
+        id, reference, price_amount, price_currency, pay_currency, rate_numerator,
+        rate_denominator, rate_source, rate_as_of, due, tolerance_bp, provider,
+        confirmations_required, pay_to, memo, expires_at, created_at, status, paid_partial,
+        paid_late, paid_over, version, updated_at
+    ) VALUES (
+        $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+        $20, $21, $22, now()
+    )
+"""
+_SAVE_INVOICE = """
+    WITH updated AS (
+        UPDATE invoices SET status = $3, paid_partial = $4, paid_late = $5, paid_over = $6,
+            version = $7, updated_at = now()
+        WHERE id = $1 AND version = $2
+        RETURNING id
+    ), paid AS (
+        INSERT INTO invoice_payments (invoice_id, reference, amount, confirmations, received_at,
+                                      late)
+        SELECT updated.id, p.* FROM updated, unnest(
+            $8::text[], $9::numeric[], $10::int[], $11::timestamptz[], $12::bool[]
+        ) AS p
+        ON CONFLICT (invoice_id, reference) DO UPDATE SET confirmations = excluded.confirmations
+    ), refunded AS (
+        INSERT INTO invoice_refunds (id, invoice_id, amount, reason, created_at)
+        SELECT r.id, updated.id, r.amount, r.reason, r.created_at FROM updated, unnest(
+            $13::uuid[], $14::numeric[], $15::text[], $16::timestamptz[]
+        ) AS r (id, amount, reason, created_at)
+    )
+    SELECT count(*) FROM updated
+"""
+_INVOICE_COLUMNS = """
+    id, reference, status, price_amount, price_currency, pay_currency, rate_numerator,
+    rate_denominator, rate_source, rate_as_of, due, tolerance_bp, provider,
+    confirmations_required, pay_to, memo, paid_partial, paid_late, paid_over, version,
+    expires_at, created_at
+"""
+_INVOICE = f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE id = $1"
+_INVOICE_FOR_UPDATE = f"{_INVOICE} FOR UPDATE"
+# An invoice's payments ('p') and refunds ('r'), each in the order the domain keeps them.
+_PAYMENTS_AND_REFUNDS = """
+    SELECT 'p' AS kind, reference AS ref, amount, confirmations, received_at AS at, late,
+        '' AS reason
+    FROM invoice_payments WHERE invoice_id = $1
+    UNION ALL
+    SELECT 'r', id::text, amount, 0, created_at, false, reason
+    FROM invoice_refunds WHERE invoice_id = $1
+    ORDER BY kind, at, ref
+"""
 
 
 async def _payments_of(db: Db, ids: Sequence[str]) -> dict[str, list[Payment]]:
@@ -244,33 +282,33 @@ async def _refunds_of(db: Db, ids: Sequence[str]) -> dict[str, list[Refund]]:
     return found
 
 
-def _invoice(row: Any, payments: list[Payment], refunds: list[Refund]) -> Invoice:
+def _invoice(row: Mapping[str, Any], payments: list[Payment], refunds: list[Refund]) -> Invoice:
     rate = Rate(
-        row.price_currency,
-        row.pay_currency,
-        Fraction(int(row.rate_numerator), int(row.rate_denominator)),
-        row.rate_source,
-        row.rate_as_of,
+        row["price_currency"],
+        row["pay_currency"],
+        Fraction(int(row["rate_numerator"]), int(row["rate_denominator"])),
+        row["rate_source"],
+        row["rate_as_of"],
     )
     return Invoice(
-        id=row.id,
-        reference=row.reference,
-        status=InvoiceStatus(row.status),
-        price=Money(row.price_amount, row.price_currency),
-        pay_currency=row.pay_currency,
+        id=str(row["id"]),
+        reference=row["reference"],
+        status=InvoiceStatus(row["status"]),
+        price=Money(row["price_amount"], row["price_currency"]),
+        pay_currency=row["pay_currency"],
         rate=rate,
-        due=int(row.due),
-        tolerance_bp=row.tolerance_bp,
-        provider=row.provider,
-        confirmations_required=row.confirmations_required,
-        expires_at=row.expires_at,
-        created_at=row.created_at,
+        due=int(row["due"]),
+        tolerance_bp=row["tolerance_bp"],
+        provider=row["provider"],
+        confirmations_required=row["confirmations_required"],
+        expires_at=row["expires_at"],
+        created_at=row["created_at"],
         payments=tuple(payments),
         refunds=tuple(refunds),
-        paid_partial=row.paid_partial,
-        paid_late=row.paid_late,
-        paid_over=row.paid_over,
-        version=row.version,
+        paid_partial=row["paid_partial"],
+        paid_late=row["paid_late"],
+        paid_over=row["paid_over"],
+        version=row["version"],
     )
 
 
@@ -279,7 +317,7 @@ async def _complete(db: Db, rows: Sequence[Any]) -> list[tuple[Invoice, Any]]:
     if not ids:
         return []
     payments, refunds = await _payments_of(db, ids), await _refunds_of(db, ids)
-    return [(_invoice(row, payments[row.id], refunds[row.id]), row) for row in rows]
+    return [(_invoice(row._mapping, payments[row.id], refunds[row.id]), row) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -292,12 +330,22 @@ class InvoiceRecord:
 
 
 async def invoice_by_id(db: Db, invoice_id: str, *, for_update: bool = False) -> InvoiceRecord:
-    query = sa.select(invoices).where(invoices.c.id == invoice_id)
-    rows = (await db.execute(query.with_for_update() if for_update else query)).all()
-    if not rows:
+    """The invoice; `for_update` locks it first, so the payments and refunds read after it are
+    the ones the previous holder of the lock committed."""
+    raw = await driver_connection(db)
+    row = await raw.fetchrow(_INVOICE_FOR_UPDATE if for_update else _INVOICE, invoice_id)
+    if row is None:
         raise NotFound("invoice", invoice_id)
-    ((invoice, row),) = await _complete(db, rows)
-    return InvoiceRecord(invoice, row.pay_to, row.memo)
+    payments: list[Payment] = []
+    refunds: list[Refund] = []
+    for x in await raw.fetch(_PAYMENTS_AND_REFUNDS, row["id"]):
+        if x["kind"] == "p":
+            payments.append(
+                Payment(x["ref"], int(x["amount"]), x["confirmations"], x["at"], x["late"])
+            )
+        else:
+            refunds.append(Refund(x["ref"], int(x["amount"]), x["reason"], x["at"]))
+    return InvoiceRecord(_invoice(row, payments, refunds), row["pay_to"], row["memo"])
 
 
 async def invoices_by_reference(db: Db, reference: str) -> list[InvoiceRecord]:

@@ -63,15 +63,29 @@ async def driver_connection(db: AsyncSession | AsyncConnection) -> asyncpg.Conne
     the first statement; it is begun here first so raw statements are never autocommitted
     (tests/integration/platform/test_db_driver_connection.py guards this).
     """
-    connection = await db.connection() if isinstance(db, AsyncSession) else db
+    if isinstance(db, AsyncSession):
+        # Cached per root transaction: one session's transaction keeps one connection.
+        began = db.sync_session.get_transaction()
+        cached = db.info.get(_DRIVER)
+        if began is not None and cached is not None and cached[0] is began:
+            driver: asyncpg.Connection = cached[1]
+            return driver
+        connection = await db.connection()
+    else:
+        connection = db
     pooled = await connection.get_raw_connection()
     adapted: Any = pooled.dbapi_connection
     if adapted is None:
         raise RuntimeError("the session's connection is closed")
     if adapted._transaction is None and not adapted.autocommit:
         await adapted._start_transaction()
-    driver: asyncpg.Connection = pooled.driver_connection
+    driver = pooled.driver_connection
+    if isinstance(db, AsyncSession):
+        db.info[_DRIVER] = (db.sync_session.get_transaction(), driver)
     return driver
+
+
+_DRIVER = "agora_driver_connection"
 
 
 async def ensure_database(database_url: str) -> None:
