@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.9
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-integration test-e2e lint fmt proto proto-check migrate bench clean doctor
+.PHONY: help install run run-bench test test-unit test-integration test-e2e lint fmt proto proto-check migrate bench clean doctor
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -25,6 +25,9 @@ install: $(STAMP)  ## create .venv and install pinned dependencies
 
 run: $(STAMP)  ## start embedded PostgreSQL + NATS and every service, seed demo data, print URLs
 	$(BIN)/agora up
+
+run-bench: $(STAMP)  ## `make run` without the gateway's rate limits (for `make bench`)
+	AGORA_GATEWAY_RATE_LIMIT_ENABLED=false $(BIN)/agora up
 
 test: $(STAMP)  ## the whole suite: unit, integration, end-to-end
 	$(BIN)/pytest
@@ -62,7 +65,7 @@ migrate: $(STAMP)  ## apply every service's migrations (to AGORA_DATABASE_URL or
 doctor: $(STAMP)  ## check the machine and the configured infrastructure
 	$(BIN)/agora doctor
 
-bench: $(STAMP)  ## catalog benchmark against a running stack (`make run` in another terminal)
+bench: $(STAMP)  ## catalog benchmark against a running stack (`make run-bench` in another terminal)
 	$(BIN)/agora bench catalog
 
 clean:  ## remove the virtual environment, data and caches

@@ -2,16 +2,23 @@
 
 Uses `AGORA_TEST_DATABASE_URL` / `AGORA_TEST_NATS_URL` when set, else starts the embedded
 PostgreSQL and NATS JetStream (the same packages `agora up` runs) on free ports.
+
+Every service checks tokens (docs/adr/0007): the session's test JWKS and service key are written
+to files named by `AGORA_AUTH_JWKS_FILE` / `AGORA_SERVICE_KEY_FILE` before any service starts.
+Mint tokens with `mint_token` (or `security_support`'s functions); `admin_authorization` is the
+`authorization` value of a caller holding every permission.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from security_support import RenewedToken, SecurityFiles, admin_authorization
+from security_support import mint_token as mint_test_token
 
 from agora.platform.embedded.infra import RunningInfra, embedded_infra
 from agora.platform.net import free_port
@@ -44,3 +51,29 @@ def database_url(infra: RunningInfra) -> str:
 @pytest.fixture(scope="session")
 def nats_url(infra: RunningInfra) -> str:
     return infra.nats_url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def security_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecurityFiles]:
+    """The test JWKS and service key, in the environment every service reads its settings from."""
+    files = SecurityFiles.write(Path(tmp_path_factory.mktemp("security")))
+    previous = {name: os.environ.get(name) for name in files.environment()}
+    os.environ.update(files.environment())
+    yield files
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def mint_token() -> Callable[..., str]:
+    """`mint_token(subject, roles=[...], permissions=[...], **claims)`: a valid access token."""
+    return mint_test_token
+
+
+@pytest.fixture(scope="session")
+def admin_bearer() -> RenewedToken:
+    """`Bearer <token>` of an admin (every permission), renewed as it ages."""
+    return admin_authorization()

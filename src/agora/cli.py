@@ -51,9 +51,17 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 events_app = typer.Typer(help="Event streams: replay a consumer.", no_args_is_help=True)
-bench_app = typer.Typer(help="Benchmarks against a running stack.", no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Benchmarks against a running stack. Start it with AGORA_GATEWAY_RATE_LIMIT_ENABLED=false"
+    " (`make run-bench`): the gateway's per-IP limit would otherwise throttle the load (429s).",
+    no_args_is_help=True,
+)
+auth_app = typer.Typer(help="Accounts and signing keys, on the auth schema.", no_args_is_help=True)
+mail_app = typer.Typer(help="Mail kept by the local SMTP sink of `agora up`.", no_args_is_help=True)
 app.add_typer(events_app, name="events")
 app.add_typer(bench_app, name="bench")
+app.add_typer(auth_app, name="auth")
+app.add_typer(mail_app, name="mail")
 
 
 @app.callback()
@@ -112,6 +120,7 @@ def up(
     """Start PostgreSQL, NATS and every service under one supervisor, until Ctrl-C."""
     settings = platform_settings(data_dir)
     refuse_second_supervisor(settings.data_dir)
+    ensure_service_key(settings)
     try:
         busy = busy_ports(settings)
     except ValueError as error:
@@ -124,6 +133,17 @@ def up(
             )
         raise typer.Exit(1)
     raise typer.Exit(asyncio.run(run_stack(settings, seed=not no_seed, verbose=verbose)))
+
+
+def ensure_service_key(settings: PlatformSettings) -> Path:
+    """The deployment's service key, created in dev and test (every service signs with it)."""
+    from agora.platform.security.service_identity import ServiceKeyError
+    from agora.platform.security.service_identity import ensure_service_key as ensure
+
+    try:
+        return ensure(settings)
+    except ServiceKeyError as error:
+        raise fail(str(error)) from None
 
 
 def refuse_second_supervisor(data_dir: Path) -> None:
@@ -224,6 +244,7 @@ def child_environment(settings: PlatformSettings) -> dict[str, str]:
     """The environment of every service: where the database and NATS are, every port."""
     env = dict(os.environ)
     env["AGORA_DATA_DIR"] = str(settings.data_dir)
+    env["AGORA_SERVICE_KEY_FILE"] = str(ensure_service_key(settings))
     env["AGORA_DATABASE_URL"] = settings.resolved_database_url
     env["AGORA_NATS_URL"] = settings.resolved_nats_url
     env["PYTHONUNBUFFERED"] = "1"
@@ -232,6 +253,7 @@ def child_environment(settings: PlatformSettings) -> dict[str, str]:
         env[service.port_variable] = str(port)
         env.setdefault(service.address_variable, f"127.0.0.1:{port}")
     env[GATEWAY.port_variable] = str(GATEWAY.port(env))
+    env.setdefault("AGORA_SMTP_URL", f"smtp://127.0.0.1:{mail_sink_port(env)}")
     return env
 
 
@@ -242,6 +264,8 @@ async def infrastructure_specs(settings: PlatformSettings) -> list[ProcessSpec]:
         specs.append(await postgres_spec(settings))
     if settings.embedded_nats:
         specs.append(nats_spec(settings))
+    if not os.environ.get("AGORA_SMTP_URL"):
+        specs.append(mail_sink_spec(settings))
     return specs
 
 
@@ -268,6 +292,26 @@ def nats_spec(settings: PlatformSettings) -> ProcessSpec:
 
     nats = EmbeddedNats(settings.data_dir / "nats", settings.nats_port)
     return ProcessSpec("nats", nats.command(), health=partial(tcp_open, nats.port), url=nats.url)
+
+
+def mail_sink_port(env: Mapping[str, str]) -> int:
+    from agora.platform.embedded.mail_sink import DEFAULT_SMTP_PORT
+
+    return int(env.get("AGORA_SMTP_PORT") or DEFAULT_SMTP_PORT)
+
+
+def mail_sink_spec(settings: PlatformSettings) -> ProcessSpec:
+    """The local SMTP sink keeping mail under `<data_dir>/mail` (`agora mail list`)."""
+    from agora.platform.embedded.mail_sink import mail_directory
+
+    port = mail_sink_port(os.environ)
+    command = [sys.executable, "-m", "agora.platform.embedded.mail_sink"]
+    return ProcessSpec(
+        "mail",
+        [*command, str(mail_directory(settings.data_dir)), str(port)],
+        health=partial(tcp_open, port),
+        url=f"smtp://127.0.0.1:{port}",
+    )
 
 
 def service_specs(env: Mapping[str, str], infrastructure: list[str]) -> list[ProcessSpec]:
@@ -308,7 +352,7 @@ async def seed_first_run(settings: PlatformSettings) -> tuple[str, float] | None
     began = time.monotonic()
     try:
         with console.status("Seeding the demo catalog…"):
-            report = await seed_catalog(grpc_service("catalog").address())
+            report = await seed_catalog(grpc_service("catalog").address(), settings)
     except asyncio.CancelledError as error:
         if cancellation_requested():
             raise
@@ -326,13 +370,25 @@ def seeding_failed(error: BaseException) -> None:
     errors.print("the stack keeps running; `agora seed` tries again")
 
 
-async def seed_catalog(address: str) -> str:
-    """Run the idempotent demo seeder against the catalog at `address`; what it holds."""
+async def seed_catalog(address: str, settings: PlatformSettings) -> str:
+    """Run the idempotent demo seeder against the catalog at `address`; what it holds.
+
+    It calls as `service:seed`, with the deployment's service key.
+    """
     import grpc
 
+    from agora.platform.rpc.interceptors import RequestIdChannel
+    from agora.platform.security.service_identity import (
+        ServiceIdentity,
+        load_service_key,
+        service_key_path,
+    )
     from agora.seed.catalog import seed_demo_catalog
 
-    async with grpc.aio.insecure_channel(address) as channel:
+    seeder = ServiceIdentity("seed", load_service_key(service_key_path(settings)))
+    async with RequestIdChannel(
+        grpc.aio.insecure_channel(address), seeder.authorization
+    ) as channel:
         report = await seed_demo_catalog(channel)
     return f"{report.products} products, {report.variants} variants, {report.categories} categories"
 
@@ -504,11 +560,15 @@ def seed(
     """Seed the demo catalog into a running catalog service (idempotent)."""
     import grpc
 
+    from agora.platform.security.service_identity import ServiceKeyError
+
     target = address or grpc_service("catalog").address()
     try:
-        report = asyncio.run(seed_catalog(target))
+        report = asyncio.run(seed_catalog(target, platform_settings()))
     except grpc.aio.AioRpcError as error:
         raise fail(f"the catalog at {target}: {error.code().name}: {error.details()}") from None
+    except ServiceKeyError as error:
+        raise fail(f"{error} (the seeder signs its calls with the service key)") from None
     console.print(f"seeded the demo catalog at {target}: {report}")
 
 
@@ -644,9 +704,16 @@ def bench_checkout(
     from nats.errors import Error as NatsError
 
     from agora.bench.checkout import markdown, run_checkout_bench
+    from agora.platform.security.service_identity import (
+        ServiceIdentity,
+        load_service_key,
+        service_key_path,
+    )
 
     base_url = url or GATEWAY.url()
     settings = platform_settings()
+    # Topping up and reading stock is staff work: the bench calls as `service:bench`.
+    operator = ServiceIdentity("bench", load_service_key(service_key_path(settings)))
     try:
         runs, check = asyncio.run(
             run_checkout_bench(
@@ -654,6 +721,7 @@ def bench_checkout(
                 settings.resolved_nats_url,
                 clients=clients or [8, 16],
                 duration_s=duration,
+                staff_authorization=operator.authorization,
             )
         )
     except (httpx.HTTPError, OSError, NatsError) as error:
@@ -661,6 +729,112 @@ def bench_checkout(
     console.print(markdown(runs, check))
     if check.oversold or check.negative:
         raise typer.Exit(1)
+
+
+# --- agora auth -------------------------------------------------------------------------------
+
+
+async def with_database(settings: PlatformSettings, work: Coroutine[Any, Any, Any]) -> Any:
+    """Run `work` against the configured database, starting the embedded one meanwhile if it is
+    not running."""
+    supervisor = Supervisor(settings.data_dir / "logs")
+    try:
+        if settings.embedded_database and port_is_free(settings.pg_port):
+            await supervisor.start([await postgres_spec(settings)])
+        return await work
+    finally:
+        work.close()
+        await supervisor.stop()
+
+
+@auth_app.command("rotate-keys")
+def auth_rotate_keys(data_dir: DataDirOption = None) -> None:
+    """Sign access tokens with a new key (after AGORA_AUTH_KEY_ACTIVATION_DELAY_S); the old key
+    verifies until its tokens expire."""
+    from agora.auth.commands import rotate_signing_keys
+
+    settings = platform_settings(data_dir)
+    try:
+        rotation = asyncio.run(
+            with_database(settings, rotate_signing_keys(settings.resolved_database_url))
+        )
+    except StartupFailed as failure:
+        report_startup_failure(failure)
+        raise typer.Exit(1) from None
+    local = f"{rotation.activates_at.astimezone():%H:%M:%S}"
+    console.print(f"key [bold]{rotation.new_kid}[/] is published and signs from {local}")
+    if rotation.previous_published_until is not None:
+        until = f"{rotation.previous_published_until.astimezone():%H:%M:%S}"
+        console.print(
+            f"key {rotation.previous_kid} signs until then and stays published until {until}"
+        )
+
+
+@auth_app.command("create-user")
+def auth_create_user(
+    email: Annotated[str, typer.Option(help="the account's email (verified at once)")],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, help="at least 12 characters")
+    ],
+    role: Annotated[
+        list[str] | None, typer.Option(help="repeatable: customer, support, staff, admin, …")
+    ] = None,
+    name: Annotated[str, typer.Option(help="display name")] = "",
+    data_dir: DataDirOption = None,
+) -> None:
+    """Create an account with roles (bootstrap of staff and admins in development)."""
+    from agora.auth.commands import create_user
+    from agora.platform.errors import DomainError
+
+    settings = platform_settings(data_dir)
+    work = create_user(
+        settings.resolved_database_url, email=email, password=password, roles=role or [], name=name
+    )
+    try:
+        user = asyncio.run(with_database(settings, work))
+    except DomainError as error:
+        raise fail(error.message) from None
+    except StartupFailed as failure:
+        report_startup_failure(failure)
+        raise typer.Exit(1) from None
+    console.print(f"created {user.email} ({user.id}) with roles {', '.join(user.roles)}")
+
+
+# --- agora mail -------------------------------------------------------------------------------
+
+
+@mail_app.command("list")
+def mail_list(data_dir: DataDirOption = None) -> None:
+    """The messages the local SMTP sink received, oldest first."""
+    from agora.platform.embedded.mail_sink import mail_directory, stored_mail
+
+    directory = mail_directory(platform_settings(data_dir).data_dir)
+    messages = stored_mail(directory)
+    if not messages:
+        console.print(f"no mail in {directory}")
+        return
+    table = Table("#", "received", "to", "subject")
+    for mail in messages:
+        received = f"{mail.received_at.astimezone():%Y-%m-%d %H:%M:%S}"
+        table.add_row(str(mail.number), received, mail.to, mail.subject)
+    console.print(table)
+
+
+@mail_app.command("show")
+def mail_show(
+    number: Annotated[int, typer.Argument(help="the # of `agora mail list`")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """One message of the local SMTP sink: its headers and text."""
+    from agora.platform.embedded.mail_sink import mail_directory, stored_mail
+
+    directory = mail_directory(platform_settings(data_dir).data_dir)
+    found = [mail for mail in stored_mail(directory) if mail.number == number]
+    if not found:
+        raise fail(f"no message #{number} in {directory} (see `agora mail list`)")
+    mail = found[0]
+    console.print(f"From: {mail.sender}\nTo: {mail.to}\nSubject: {mail.subject}\n", markup=False)
+    console.print(mail.body(), markup=False, soft_wrap=True)
 
 
 def main() -> None:

@@ -1,4 +1,10 @@
-"""`agora up` as a subprocess on ports and a data dir of its own, for the end-to-end tests."""
+"""`agora up` as a subprocess on ports and a data dir of its own, for the end-to-end tests.
+
+Tokens: `agora up` creates the deployment's service key in the data dir, and the services also
+trust the test JWKS (`AGORA_AUTH_JWKS_FILE`, written into the data dir from
+`security_support`), so a test mints its own tokens (`security_support.mint_token`) instead of
+logging in. `Stack.client()` sends an admin's token unless told otherwise.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from typing import Any
 import httpx
 import psutil
 import pytest
+from security_support import admin_authorization, jwks
 
 from agora.platform.net import free_port
 from agora.platform.services import GRPC_SERVICES
@@ -120,8 +127,22 @@ class Stack:
     def output(self) -> str:
         return self.output_path.read_text(errors="replace")
 
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.gateway, timeout=10)
+    def client(self, *, admin: bool = True) -> httpx.Client:
+        """An HTTP client of the gateway: an admin's (every permission) unless `admin=False`."""
+        return httpx.Client(
+            base_url=self.gateway, timeout=10, auth=AdminBearer() if admin else None
+        )
+
+
+class AdminBearer(httpx.Auth):
+    """`Authorization: Bearer <admin token>` on every request that sets none."""
+
+    def __init__(self) -> None:
+        self._authorization = admin_authorization()
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        request.headers.setdefault("Authorization", self._authorization())
+        yield request
 
 
 INVOICE_EXPIRY_S = 8
@@ -129,11 +150,16 @@ INVOICE_EXPIRY_S = 8
 
 def stack_environment(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGORA_")}
+    test_jwks = data_dir / "test-jwks.json"
+    test_jwks.write_text(json.dumps(jwks()))
     env.update(
         AGORA_DATA_DIR=str(data_dir),
+        # The services trust tokens minted by the tests (next to the auth service's own).
+        AGORA_AUTH_JWKS_FILE=str(test_jwks),
         AGORA_PG_PORT=str(free_port()),
         AGORA_NATS_PORT=str(free_port()),
         AGORA_GATEWAY_PORT=str(free_port()),
+        AGORA_SMTP_PORT=str(free_port()),  # the local mail sink
         AGORA_ENV="dev",
         # Short enough for the expiry scenarios of the checkout tests, long enough to pay.
         AGORA_ORDERS_INVOICE_EXPIRY_S=str(INVOICE_EXPIRY_S),

@@ -14,7 +14,7 @@ import random
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -213,16 +213,27 @@ async def stock_levels(
 
 
 async def run_checkout_bench(
-    base_url: str, nats_url: str, *, clients: list[int], duration_s: float
+    base_url: str,
+    nats_url: str,
+    *,
+    clients: list[int],
+    duration_s: float,
+    staff_authorization: Callable[[], str],
 ) -> tuple[list[CheckoutRun], StockCheck]:
-    """One run per client count; then the zero-oversell check over all runs."""
+    """One run per client count; then the zero-oversell check over all runs. Customers check
+    out as guests; stock is topped up and read with `staff_authorization()` (a bearer value)."""
     events = OrderEvents()
     connection = await nats.connect(nats_url)
     for subject in (AWAITING_PAYMENT, PAID):
         await connection.subscribe(subject, cb=events.on_message)
     runs = []
     try:
-        async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+
+        def as_staff(request: httpx.Request) -> httpx.Request:
+            request.headers["Authorization"] = staff_authorization()  # re-minted as it ages
+            return request
+
+        async with httpx.AsyncClient(base_url=base_url, timeout=30, auth=as_staff) as http:
             variants = await prepare_variants(http)
             before = await stock_levels(http, variants)
             for count in clients:

@@ -59,6 +59,7 @@ from agora.catalog.translation import (
     stock_pb,
     variant_pb,
 )
+from agora.platform.audit import record_audit
 from agora.platform.db import session_factory
 from agora.platform.idempotency import idempotent_mutation
 
@@ -244,8 +245,10 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
             variant_id = require_id(request.variant_id, "variantId")
             price_list = [money(m) for m in request.prices]
             raise_if_any(price_list_violations(price_list, "prices"))
+            before = variant_pb(await store.variant_by_id(session, variant_id))
             changed, version = await store.set_prices(session, variant_id, price_list)
             variant = variant_pb(changed)
+            await _audit(session, "prices_set", variant_id, before, variant)
             await record(
                 session,
                 PRICES_CHANGED,
@@ -289,9 +292,11 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
     async def SetStock(self, request: pb.SetStockRequest, context: object) -> pb.Stock:
         async def change(session: AsyncSession) -> pb.Stock:
             variant_id = require_id(request.variant_id, "variantId")
+            before = stock_pb(await store.stock_of(session, variant_id))
             counted, version = await store.set_stock(
                 session, variant_id, validate_on_hand(request.on_hand)
             )
+            await _audit(session, "stock_set", variant_id, before, stock_pb(counted))
             await record(
                 session,
                 STOCK_CHANGED,
@@ -341,3 +346,18 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
         self, request: pb.ReleaseReservationRequest, context: object
     ) -> pb.Reservation:
         return await self._finish("ReleaseReservation", request, ReservationAction.RELEASE)
+
+
+async def _audit(
+    session: AsyncSession, action: str, variant_id: str, before: Message, after: Message
+) -> None:
+    """Staff changes of what a variant costs or how many there are leave an audit entry."""
+    await record_audit(
+        session,
+        service="catalog",
+        action=action,
+        target_type="variant",
+        target_id=variant_id,
+        before=before,
+        after=after,
+    )

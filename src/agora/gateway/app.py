@@ -1,7 +1,9 @@
 """The gateway's ASGI application: REST transcoded to gRPC, OpenAPI, docs and health probes.
 
 `create_app` takes the descriptors and a way to get a channel per service; everything else
-(routes, message classes, the OpenAPI document) is derived from the descriptors at startup.
+(routes, message classes, rate limits, the OpenAPI document) is derived from the descriptors at
+startup. Every call carries the caller's credentials, IP and user agent to the backend as gRPC
+metadata; cookie-authenticated changes pass the CSRF check first (docs/adr/0007, "Edge").
 """
 
 from __future__ import annotations
@@ -29,7 +31,26 @@ from starlette.types import ASGIApp, Lifespan, Receive, Scope, Send
 from starlette.types import Message as AsgiMessage
 
 import agora
+from agora.gateway.browser_session import (
+    CLEARED_COOKIES,
+    SESSION_METHODS,
+    SessionRule,
+    csrf_matches,
+    session_cookies,
+    session_rules,
+    take_use_cookies,
+    tokens_of,
+    without_tokens,
+)
 from agora.gateway.cache import CachedResponse, ResponseCache, etag_of
+from agora.gateway.caller import (
+    REFRESH_COOKIE,
+    UNSAFE_METHODS,
+    Caller,
+    CallerReader,
+    is_metadata_safe,
+    token_digest,
+)
 from agora.gateway.descriptors import (
     SourceComments,
     files_of,
@@ -45,28 +66,34 @@ from agora.gateway.problem import (
     problem_from_domain_error,
     problem_from_rpc_error,
 )
+from agora.gateway.ratelimit import (
+    ACCOUNT_FIELD,
+    Limits,
+    RateLimiter,
+    account_limited,
+    method_limits,
+    normalized_account,
+)
+from agora.gateway.security_headers import with_security_headers
 from agora.gateway.settings import GatewaySettings
 from agora.gateway.transcoding import Match, NotAllowed, Route, RouteTable, build_routes
 from agora.platform.errors import DomainError
 from agora.platform.logging import bind_request_id
+from agora.platform.security.tokens import TokenVerifier
 
 ChannelFor = Callable[[str], grpc.aio.Channel]
 
 REQUEST_ID_HEADER = "x-request-id"
 REQUEST_ID_SCOPE_KEY = "agora.request_id"
+# gRPC metadata every call carries (docs/adr/0007).
+AUTHORIZATION_KEY = "authorization"
+CLIENT_IP_KEY = "x-agora-client-ip"
+USER_AGENT_KEY = "x-agora-user-agent"
 OPENAPI_PATH = "/api/openapi.json"
 # Served by the gateway itself; everything else is looked up among the transcoded routes.
 OWN_PATHS = frozenset({"/healthz", "/readyz"})
 OWN_PREFIX = "/api/"
 HEALTH_CHECK_METHOD = "/grpc.health.v1.Health/Check"
-API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"cross-origin-opener-policy", b"same-origin"),
-    (b"cross-origin-resource-policy", b"same-origin"),
-)
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 log = structlog.get_logger("agora.gateway")
@@ -80,6 +107,7 @@ class Gateway:
     settings: GatewaySettings
     cache: ResponseCache | None
     backends: tuple[str, ...]  # backend names (`catalog`), each checked by /readyz
+    rate_limiter: RateLimiter | None  # None: rate limits are off
 
 
 def create_app(
@@ -90,6 +118,7 @@ def create_app(
     cache: ResponseCache | None = None,
     descriptor_set: descriptor_pb2.FileDescriptorSet | None = None,
     lifespan: Lifespan[Starlette] | None = None,
+    token_verifier: TokenVerifier | None = None,
 ) -> Starlette:
     """The gateway app for every `google.api.http` method of the files in `descriptor_set`.
 
@@ -98,6 +127,8 @@ def create_app(
     `channel_for(backend)` returns the channel to a backend, named after the proto package
     (`agora.catalog.v1.CatalogService` is served by backend `catalog`, see `backend_name`).
     `cache` is used for methods with a `cache_ttl_seconds` rule when `settings.cache_enabled`.
+    `token_verifier` names the user of a token for per-user rate limits (without one, or for a
+    token it refuses, the user is a digest of the token); backends still check every token.
     """
     descriptor_set = descriptor_set or read_descriptor_set()
     populate_pool(descriptor_set, pool)
@@ -105,12 +136,23 @@ def create_app(
     table = RouteTable(routes)
     routed = {r.backend for r in routes}
     backends = tuple(sorted(routed if settings.backends is None else set(settings.backends)))
-    gateway = Gateway(table, settings, cache if settings.cache_enabled else None, backends)
+    limiter = (
+        RateLimiter(
+            per_ip=Limits.parse(settings.rate_limit),
+            per_user=Limits.parse(settings.rate_limit_user),
+            strategy=settings.rate_limit_strategy,
+            redis_url=settings.redis_url,
+        )
+        if settings.rate_limit_enabled
+        else None
+    )
+    gateway = Gateway(table, settings, cache if settings.cache_enabled else None, backends, limiter)
     spec = orjson.dumps(
         openapi_document(
             routes,
             SourceComments.from_descriptor_set(descriptor_set),
             version=agora.__version__,
+            session_methods=SESSION_METHODS,
         )
     )
 
@@ -135,7 +177,7 @@ def create_app(
     # EdgeHeaders sits inside Starlette's ServerErrorMiddleware: it turns any error into a
     # problem+json 500 itself, with the request id and security headers. It hands API calls
     # straight to the transcoder, past Starlette's router (the hot path).
-    edge = Middleware(EdgeHeaders, transcoder=Transcoder(gateway, channel_for))
+    edge = Middleware(EdgeHeaders, transcoder=Transcoder(gateway, channel_for, token_verifier))
     app = Starlette(routes=http_routes, middleware=[edge], lifespan=lifespan)
     app.state.gateway = gateway
     return app
@@ -168,12 +210,20 @@ async def _health(channel_for: ChannelFor, backend: str, timeout_s: float) -> st
 class Transcoder:
     """The ASGI endpoint of every transcoded route (a raw ASGI app: no per-method wrapper)."""
 
-    def __init__(self, gateway: Gateway, channel_for: ChannelFor) -> None:
+    def __init__(
+        self, gateway: Gateway, channel_for: ChannelFor, verifier: TokenVerifier | None = None
+    ) -> None:
         self.gateway = gateway
         self.channel_for = channel_for
         self.timeout_s = gateway.settings.backend_timeout_s
         self.max_body = gateway.settings.max_body_bytes
+        self.callers = CallerReader(gateway.settings.trusted_proxies)
+        self.limiter = gateway.rate_limiter
+        self.verifier = verifier
         self._callables: dict[Route, tuple[grpc.aio.Channel, Any]] = {}
+        self._method_limits = method_limits(gateway.routes.routes)
+        self._account_limited = account_limited(self._method_limits)
+        self._sessions = session_rules(gateway.routes.routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -181,25 +231,50 @@ class Transcoder:
         await response(scope, receive, send)
 
     async def respond(self, request: Request) -> Response:
-        request_id: str = request.scope.get(REQUEST_ID_SCOPE_KEY, "")
-        raw_path = request.scope.get("raw_path", request.scope["path"].encode()).decode("latin-1")
+        scope = request.scope
+        request_id: str = scope.get(REQUEST_ID_SCOPE_KEY, "")
+        caller = self.callers.read(scope)
+        if self.limiter is not None:
+            wait = await self.limiter.ip_wait(caller.client_ip)
+            if wait is None and caller.token:
+                wait = await self.limiter.user_wait(await self._user_of(caller.token))
+            if wait is not None:
+                return _too_many_requests(wait, request_id)
+        raw_path = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
         raw_path = raw_path.split("?", 1)[0]
         found = self.gateway.routes.match(request.method, raw_path)
         if found is None:
             return _no_route(request, request_id)
         if isinstance(found, NotAllowed):
             return _not_allowed(request, found, request_id)
+        route = found.route
+        if caller.authorization and not is_metadata_safe(caller.authorization):
+            return _unusable_credentials(request_id)
+        if caller.by_cookie and request.method in UNSAFE_METHODS and not csrf_matches(caller):
+            return _csrf_failed(request_id)
+        limits = self._method_limits.get(route)
+        if limits is not None and self.limiter is not None:
+            wait = await self.limiter.method_wait(
+                limits, route.method.full_name, "ip", caller.client_ip
+            )
+            if wait is not None:
+                return _too_many_requests(wait, request_id)
         try:
-            return await self._transcode(request, found, request_id)
+            session = self._sessions.get(route)
+            if session is not None:
+                return await self._session_call(request, found, caller, session, request_id)
+            return await self._transcode(request, found, caller, request_id)
         except DomainError as error:
-            return _with_status_log(problem_from_domain_error(error, request_id), found.route)
+            return _with_status_log(problem_from_domain_error(error, request_id), route)
         except grpc.RpcError as error:
-            return _with_status_log(problem_from_rpc_error(error, request_id), found.route)
+            return _with_status_log(problem_from_rpc_error(error, request_id), route)
 
-    async def _transcode(self, request: Request, found: Match, request_id: str) -> Response:
+    async def _transcode(
+        self, request: Request, found: Match, caller: Caller, request_id: str
+    ) -> Response:
         route = found.route
         query = parse_qsl(request.scope["query_string"].decode("latin-1"), keep_blank_values=True)
-        cache = self._cache_for(route, request)
+        cache = self._cache_for(route, caller)
         key = ""
         generation = 0
         if cache is not None:
@@ -212,7 +287,10 @@ class Transcoder:
         if isinstance(body, Response):
             return body
         message = route.build_request(found.variables, query, body)
-        answer = await self._call(route, message, request_id)
+        wait = await self._account_wait(route, message)
+        if wait is not None:
+            return _too_many_requests(wait, request_id)
+        answer = await self._call(route, message, caller, request_id)
         payload = route.encode_response(answer)
         if route.cache_ttl_s <= 0:
             return Response(payload, media_type="application/json")
@@ -227,12 +305,76 @@ class Transcoder:
         )
         return _cached_response(request, route, entry)
 
-    def _cache_for(self, route: Route, request: Request) -> ResponseCache | None:
+    async def _session_call(
+        self, request: Request, found: Match, caller: Caller, rule: SessionRule, request_id: str
+    ) -> Response:
+        """An auth method of the browser-session table (see `browser_session`)."""
+        route = found.route
+        query = parse_qsl(request.scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        body = await self._body(request, request_id) if route.has_body else None
+        if isinstance(body, Response):
+            return body
+        use_cookies = False
+        if rule.opt_in and body is not None:
+            body, use_cookies = take_use_cookies(body)
+        message: Any = route.build_request(found.variables, query, body)
+        wait = await self._account_wait(route, message)
+        if wait is not None:
+            return _too_many_requests(wait, request_id)
+        from_cookie = False
+        refresh_cookie = caller.cookies.get(REFRESH_COOKIE, "")
+        if rule.refresh_from_cookie and not message.refresh_token and refresh_cookie:
+            if not csrf_matches(caller):
+                return _csrf_failed(request_id)
+            message.refresh_token = refresh_cookie
+            use_cookies = from_cookie = True
+        if rule.follows_cookie_session and caller.by_cookie:
+            use_cookies = True
+        try:
+            answer = await self._call(route, message, caller, request_id)
+        except grpc.RpcError as error:
+            response = _with_status_log(problem_from_rpc_error(error, request_id), route)
+            # The session is gone either way: leave the browser no stale cookies.
+            if response.status_code == 401 and (rule.clears or from_cookie):
+                response.raw_headers.extend(CLEARED_COOKIES)
+            return response
+        tokens = tokens_of(answer, rule) if rule.issues and use_cookies else None
+        if tokens is None:
+            response = Response(route.encode_response(answer), media_type="application/json")
+            if rule.clears:
+                response.raw_headers.extend(CLEARED_COOKIES)
+            return response
+        document = without_tokens(route.encoder.to_dict(answer), rule)
+        response = Response(orjson.dumps(document), media_type="application/json")
+        response.raw_headers.extend(session_cookies(tokens))
+        return response
+
+    async def _user_of(self, token: str) -> str:
+        """Whose token this is, for per-user limits: the verified subject, else a digest (the
+        backend refuses a bad token; the digest still counts its repeated use)."""
+        if self.verifier is not None:
+            try:
+                return (await self.verifier.verify(token)).subject
+            except DomainError:  # invalid, expired, or no keys yet (auth unreachable)
+                pass
+        return token_digest(token)
+
+    async def _account_wait(self, route: Route, message: Message) -> int | None:
+        """The method's own limit per account (the request's `email`), when it has both."""
+        if self.limiter is None or route not in self._account_limited:
+            return None
+        account = normalized_account(getattr(message, ACCOUNT_FIELD))
+        if not account:
+            return None
+        limits = self._method_limits[route]
+        return await self.limiter.method_wait(limits, route.method.full_name, "account", account)
+
+    def _cache_for(self, route: Route, caller: Caller) -> ResponseCache | None:
         cache = self.gateway.cache
         if cache is None or route.cache_ttl_s <= 0 or not cache.active:
             return None
         # Answers of non-public methods may depend on who asks: never shared between callers.
-        if not route.policy.public and "authorization" in request.headers:
+        if not route.policy.public and caller.authorization:
             return None
         return cache
 
@@ -255,9 +397,17 @@ class Transcoder:
             return _unsupported_media_type("(none)", request_id)
         return body
 
-    async def _call(self, route: Route, message: Message, request_id: str) -> Message:
+    async def _call(
+        self, route: Route, message: Message, caller: Caller, request_id: str
+    ) -> Message:
         rpc = self._callable(route, self.channel_for(route.backend))
-        metadata = ((REQUEST_ID_HEADER, request_id),) if request_id else None
+        metadata: tuple[tuple[str, str], ...] = (
+            (REQUEST_ID_HEADER, request_id),
+            (CLIENT_IP_KEY, caller.client_ip),
+            (USER_AGENT_KEY, caller.user_agent),
+        )
+        if caller.authorization:
+            metadata += ((AUTHORIZATION_KEY, caller.authorization),)
         answer: Message = await rpc(message, timeout=self.timeout_s, metadata=metadata)
         return answer
 
@@ -354,6 +504,38 @@ def _unsupported_media_type(content_type: str, request_id: str) -> Response:
     ).response()
 
 
+def _too_many_requests(retry_after_s: int, request_id: str) -> Response:
+    return problem(
+        429,
+        f"Too many requests; try again in {retry_after_s} s.",
+        code=grpc.StatusCode.RESOURCE_EXHAUSTED,
+        reason="RATE_LIMITED",
+        request_id=request_id,
+        retry_after_s=retry_after_s,
+    ).response()
+
+
+def _csrf_failed(request_id: str) -> Response:
+    return problem(
+        403,
+        "A change authenticated by the session cookie needs the X-CSRF-Token header "
+        "equal to the agora_csrf cookie.",
+        code=grpc.StatusCode.PERMISSION_DENIED,
+        reason="CSRF_FAILED",
+        request_id=request_id,
+    ).response()
+
+
+def _unusable_credentials(request_id: str) -> Response:
+    return problem(
+        401,
+        "The credentials are not a well-formed bearer token.",
+        code=grpc.StatusCode.UNAUTHENTICATED,
+        reason="TOKEN_INVALID",
+        request_id=request_id,
+    ).response()
+
+
 def _with_status_log(found: Problem, route: Route) -> Response:
     if found.status >= 500:
         log.warning(
@@ -388,11 +570,15 @@ class EdgeHeaders:
         bind_request_id(request_id)
         started = False
 
+        request_id_header = request_id.encode("latin-1")
+
         async def send_with_headers(message: AsgiMessage) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message["headers"] = _edge_headers(list(message.get("headers", [])), request_id)
+                message["headers"] = with_security_headers(
+                    list(message.get("headers", [])), request_id_header
+                )
             await send(message)
 
         try:
@@ -417,14 +603,3 @@ def _request_id(scope: Scope) -> str:
 def _new_request_id() -> str:
     # 32 hex digits like a uuid4, without uuid.UUID's construction cost on every request.
     return os.urandom(16).hex()
-
-
-def _edge_headers(headers: list[tuple[bytes, bytes]], request_id: str) -> list[tuple[bytes, bytes]]:
-    present = {key.lower() for key, _ in headers}
-    headers.append((b"x-request-id", request_id.encode("latin-1")))
-    headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
-    if b"content-security-policy" not in present:
-        headers.append((b"content-security-policy", API_CSP.encode()))
-    if b"cache-control" not in present:
-        headers.append((b"cache-control", b"no-store"))
-    return headers

@@ -1,8 +1,9 @@
 """The gateway's composition root: granian workers, each with its app, channels and cache feed.
 
 `serve` runs granian (ASGI) with `settings.workers` processes; every worker builds its own app
-with `worker_app` (descriptor pool, channels to the backends, response cache) and, while it
-runs, keeps a NATS subscription that drops cached answers when their events arrive.
+with `worker_app` (descriptor pool, channels to the backends, response cache, the verifier that
+names the user of a token for per-user rate limits) and, while it runs, keeps a NATS
+subscription that drops cached answers when their events arrive.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from agora.platform.errors import Unavailable
 from agora.platform.logging import configure_logging
 from agora.platform.rpc.client import ServiceChannels
 from agora.platform.runtime import connect_nats, service_resolver
+from agora.platform.security.bootstrap import AUTH_SERVICE, user_key_source
+from agora.platform.security.tokens import TokenVerifier
 from agora.platform.services import GRPC_SERVICES
 from agora.platform.settings import PlatformSettings
 
@@ -78,8 +81,17 @@ def worker_app(platform: PlatformSettings, settings: GatewaySettings) -> Starlet
                 await feed.stop()
             await channels.close()
 
+    # Access tokens only: a service token has no business at the edge (its user is a digest).
+    verifier = TokenVerifier(
+        user_key_source(platform, lambda: channels.channel(AUTH_SERVICE)), service_keys={}
+    )
     return create_app(
-        default_pool(), channels.channel, settings=settings, cache=cache, lifespan=lifespan
+        default_pool(),
+        channels.channel,
+        settings=settings,
+        cache=cache,
+        lifespan=lifespan,
+        token_verifier=verifier,
     )
 
 

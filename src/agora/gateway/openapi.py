@@ -3,16 +3,20 @@
 Schemas follow the proto3 JSON mapping: lowerCamelCase properties, 64-bit integers as strings,
 enums as their value names, `Timestamp` as an RFC 3339 string, wrappers as nullable scalars.
 Summaries and descriptions come from the proto comments (source info of descriptors.binpb).
+Security comes from each method's rule: non-public operations require a bearer token (or a
+browser session's cookie) and name their permission in `x-permission`; methods with their own
+rate limit show it in `x-rate-limit`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from google.api import field_behavior_pb2
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 
+from agora.gateway.browser_session import USE_COOKIES_FIELD, SessionRule
 from agora.gateway.descriptors import SourceComments
 from agora.gateway.problem import PROBLEM_CONTENT_TYPE
 from agora.gateway.templates import PathTemplate, Segment, Variable
@@ -21,6 +25,10 @@ from agora.gateway.transcoding import WRAPPER_TYPES, Route
 OPENAPI_VERSION = "3.1.0"
 PROBLEM_SCHEMA = "Problem"
 PROBLEM_RESPONSE = {"$ref": "#/components/responses/Problem"}
+UNAUTHORIZED_RESPONSE = {"$ref": "#/components/responses/Unauthorized"}
+RATE_LIMITED_RESPONSE = {"$ref": "#/components/responses/TooManyRequests"}
+BEARER_SCHEME = "bearerAuth"
+COOKIE_SCHEME = "cookieAuth"
 Schema = dict[str, Any]
 
 _SCALARS: dict[int, Schema] = {
@@ -103,9 +111,10 @@ def openapi_document(
     *,
     title: str = "Agora API",
     version: str = "1",
+    session_methods: Mapping[str, SessionRule] | None = None,
 ) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of every route."""
-    builder = _Builder(comments or SourceComments())
+    """The OpenAPI 3.1 document of every route (`session_methods`: the browser-session table)."""
+    builder = _Builder(comments or SourceComments(), session_methods or {})
     paths: dict[str, dict[str, Any]] = {}
     tags: dict[str, dict[str, str]] = {}
     for route in routes:
@@ -124,17 +133,57 @@ def openapi_document(
         "components": {
             "schemas": {PROBLEM_SCHEMA: _PROBLEM, **dict(sorted(builder.schemas.items()))},
             "responses": {
-                "Problem": {
-                    "description": "The request failed (RFC 9457 problem details).",
-                    "content": {
-                        PROBLEM_CONTENT_TYPE: {
-                            "schema": {"$ref": f"#/components/schemas/{PROBLEM_SCHEMA}"}
+                "Problem": _problem_response("The request failed (RFC 9457 problem details)."),
+                "Unauthorized": _problem_response(
+                    "No valid token (reason TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED).",
+                    {"WWW-Authenticate": {"schema": {"type": "string"}}},
+                ),
+                "TooManyRequests": _problem_response(
+                    "A rate limit was exceeded (reason RATE_LIMITED) or the account is locked "
+                    "after failed logins.",
+                    {
+                        "Retry-After": {
+                            "description": "Seconds to wait before trying again.",
+                            "schema": {"type": "integer", "minimum": 1},
                         }
                     },
-                }
+                ),
             },
+            "securitySchemes": _SECURITY_SCHEMES,
         },
     }
+
+
+_SECURITY_SCHEMES: dict[str, Any] = {
+    BEARER_SCHEME: {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "An access token from /v1/auth/login (EdDSA JWT, 15 minutes).",
+    },
+    COOKIE_SCHEME: {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "agora_access",
+        "description": (
+            'A browser session from a login with `"useCookies": true`. POST, PUT, PATCH and '
+            "DELETE must send the `agora_csrf` cookie's value in `X-CSRF-Token` (else 403 "
+            "CSRF_FAILED)."
+        ),
+    },
+}
+
+
+def _problem_response(description: str, headers: dict[str, Any] | None = None) -> Schema:
+    response: Schema = {
+        "description": description,
+        "content": {
+            PROBLEM_CONTENT_TYPE: {"schema": {"$ref": f"#/components/schemas/{PROBLEM_SCHEMA}"}}
+        },
+    }
+    if headers:
+        response["headers"] = headers
+    return response
 
 
 _OPENAPI_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
@@ -147,8 +196,9 @@ def _tag(name: str, description: str) -> dict[str, str]:
 class _Builder:
     """Operations and component schemas, each message's schema emitted once."""
 
-    def __init__(self, comments: SourceComments) -> None:
+    def __init__(self, comments: SourceComments, sessions: Mapping[str, SessionRule]) -> None:
         self.comments = comments
+        self.sessions = sessions
         self.schemas: dict[str, Schema] = {}
 
     def operation(self, route: Route) -> tuple[str, dict[str, Any]]:
@@ -166,15 +216,28 @@ class _Builder:
             operation["parameters"] = parameters
         if route.rule.body:
             operation["requestBody"] = self._request_body(route)
-        operation["responses"] = {
-            "200": {
-                "description": "OK",
-                "content": {"application/json": {"schema": self._response_schema(route)}},
-            },
-            "400": PROBLEM_RESPONSE,
-            "503": PROBLEM_RESPONSE,
-            "default": PROBLEM_RESPONSE,
+        session = self.sessions.get(route.method.full_name)
+        ok: Schema = {
+            "description": "OK",
+            "content": {"application/json": {"schema": self._response_schema(route)}},
         }
+        if session is not None and (session.issues or session.clears):
+            ok["headers"] = {
+                "Set-Cookie": {"description": _cookie_note(session), "schema": {"type": "string"}}
+            }
+        responses: dict[str, Any] = {"200": ok, "400": PROBLEM_RESPONSE}
+        if not route.policy.public:
+            operation["security"] = [{BEARER_SCHEME: []}, {COOKIE_SCHEME: []}]
+            responses["401"] = UNAUTHORIZED_RESPONSE
+            responses["403"] = PROBLEM_RESPONSE
+        responses["429"] = RATE_LIMITED_RESPONSE
+        responses["503"] = PROBLEM_RESPONSE
+        responses["default"] = PROBLEM_RESPONSE
+        operation["responses"] = responses
+        if route.policy.permission:
+            operation["x-permission"] = route.policy.permission
+        if route.policy.rate_limit:
+            operation["x-rate-limit"] = route.policy.rate_limit
         operation["x-grpc-method"] = route.rpc_path
         return path, operation
 
@@ -238,6 +301,9 @@ class _Builder:
             schema = self.message(route.method.input_type)
         else:
             schema = self.field(route.body_field)
+        session = self.sessions.get(route.method.full_name)
+        if session is not None and session.opt_in:
+            schema = {"allOf": [schema, _USE_COOKIES_SCHEMA]}
         return {"required": True, "content": {"application/json": {"schema": schema}}}
 
     def _response_schema(self, route: Route) -> Schema:
@@ -313,6 +379,26 @@ class _Builder:
         if description:
             schema["description"] = description
         return schema
+
+
+_USE_COOKIES_SCHEMA: Schema = {
+    "type": "object",
+    "properties": {
+        USE_COOKIES_FIELD: {
+            "type": "boolean",
+            "description": (
+                "Browsers: the gateway keeps the tokens in HttpOnly cookies (agora_access, "
+                "agora_refresh), sets agora_csrf and leaves the tokens out of the answer."
+            ),
+        }
+    },
+}
+
+
+def _cookie_note(session: SessionRule) -> str:
+    if session.clears:
+        return "Clears the session cookies (agora_access, agora_refresh, agora_csrf)."
+    return "With useCookies (or a cookie session): agora_access, agora_refresh and agora_csrf."
 
 
 def _render_variable(variable: Variable) -> tuple[str, list[str]]:

@@ -3,7 +3,9 @@
 A failed gRPC call becomes a problem with the HTTP status of its code and reason
 (`agora.platform.errors.http_status`), the field violations and shortages from its status
 details, the gRPC code name and the request id. Backends that are down or too slow answer
-503/504 with `Retry-After`; anything unexpected is a 500 that reveals nothing internal.
+503/504 with `Retry-After`, so does a 429 (a rate limit, or a login lockout's RetryInfo); a 401
+names the Bearer scheme in `WWW-Authenticate` (RFC 6750); anything unexpected is a 500 that
+reveals nothing internal.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ TYPE_PREFIX = "urn:agora:problem:"
 # Codes that mean "the backend could not answer now": the client may try again shortly.
 RETRYABLE_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 DEFAULT_RETRY_AFTER_S = 1
+BEARER_CHALLENGE = 'Bearer realm="agora"'
+# Reasons of a token that was sent but is no good: RFC 6750's `invalid_token`.
+INVALID_TOKEN_REASONS = frozenset({"TOKEN_INVALID", "TOKEN_EXPIRED"})
 
 
 @dataclass(frozen=True)
@@ -84,12 +89,21 @@ class Problem:
         headers = dict(self.headers)
         if self.retry_after_s is not None:
             headers["Retry-After"] = str(self.retry_after_s)
+        if self.status == 401:
+            headers.setdefault("WWW-Authenticate", bearer_challenge(self.reason))
         return Response(
             orjson.dumps(self.body()),
             status_code=self.status,
             headers=headers,
             media_type=PROBLEM_CONTENT_TYPE,
         )
+
+
+def bearer_challenge(reason: str) -> str:
+    """The `WWW-Authenticate` value of a 401 with this reason."""
+    if reason in INVALID_TOKEN_REASONS:
+        return f'{BEARER_CHALLENGE}, error="invalid_token"'
+    return BEARER_CHALLENGE
 
 
 def problem_from_error_info(info: ErrorInfo, request_id: str = "") -> Problem:
@@ -147,8 +161,9 @@ def problem(
     reason: str,
     request_id: str = "",
     headers: Mapping[str, str] | None = None,
+    retry_after_s: int | None = None,
 ) -> Problem:
-    """A problem made at the edge, without a backend call (404 route, 405, 413, 415)."""
+    """A problem made at the edge, without a backend call (404 route, 405, 413, 415, 429…)."""
     return Problem(
         status=status,
         title=_title(status),
@@ -156,6 +171,7 @@ def problem(
         code=code.name,
         reason=reason,
         request_id=request_id,
+        retry_after_s=retry_after_s,
         headers=dict(headers or {}),
     )
 

@@ -1,17 +1,24 @@
-"""Gateway settings from `AGORA_GATEWAY_*`."""
+"""Gateway settings from `AGORA_GATEWAY_*` (and the deployment's `AGORA_REDIS_URL`)."""
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import ipaddress
+from typing import Annotated, Any, Literal
+
+from limits import parse_many
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from agora.platform.settings import DEFAULT_GATEWAY_PORT
 
 
 class GatewaySettings(BaseSettings):
-    """How the edge listens, how long it waits for backends, what it accepts and caches."""
+    """How the edge listens, how long it waits for backends, what it accepts, caches and
+    throttles."""
 
-    model_config = SettingsConfigDict(env_prefix="AGORA_GATEWAY_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="AGORA_GATEWAY_", extra="ignore", populate_by_name=True
+    )
 
     host: str | None = Field(default=None, description="listen address; unset: AGORA_HOST")
     port: int = Field(default=DEFAULT_GATEWAY_PORT, ge=0, le=65535)
@@ -27,3 +34,48 @@ class GatewaySettings(BaseSettings):
         default=None,
         description="backends /readyz requires (JSON list); unset: every backend with routes",
     )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "addresses or networks (comma-separated: `10.0.0.0/8,192.168.1.5`) of reverse "
+            "proxies whose X-Forwarded-For names the client; from anyone else it is ignored"
+        ),
+    )
+    rate_limit_enabled: bool = Field(
+        default=True, description="false turns every rate limit off (benchmarks)"
+    )
+    rate_limit: str = Field(
+        default="600/minute", description="per client IP on every API route (`limits` notation)"
+    )
+    rate_limit_user: str = Field(
+        default="1200/minute", description="per user (token subject) on every API route"
+    )
+    rate_limit_strategy: Literal["fixed-window", "moving-window"] = Field(
+        default="fixed-window",
+        description="of the per-IP and per-user limits (methods' own use a moving window)",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AGORA_REDIS_URL", "redis_url"),
+        description="Redis shared by the workers for rate limits; unset: memory of each worker",
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # raises ValueError naming the entry
+        return value
+
+    @field_validator("rate_limit", "rate_limit_user")
+    @classmethod
+    def _valid_limit(cls, value: str) -> str:
+        parse_many(value)  # raises ValueError on anything `limits` cannot read
+        return value

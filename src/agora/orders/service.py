@@ -21,6 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from agora._proto.agora.orders.v1 import orders_pb2 as pb
 from agora._proto.agora.orders.v1 import orders_pb2_grpc
 from agora.orders import store
+from agora.orders.access import (
+    ensure_changeable,
+    ensure_may_list,
+    ensure_readable,
+    new_cart_owner,
+    order_owner,
+)
 from agora.orders.aggregate import Order, OrderEvent, OrderLine, OrderPlaced
 from agora.orders.catalog_client import Catalog
 from agora.orders.domain import (
@@ -55,6 +62,7 @@ from agora.orders.translation import (
 from agora.platform.db import session_factory
 from agora.platform.errors import InvalidArgument
 from agora.platform.idempotency import idempotent_mutation
+from agora.platform.security.principal import current_principal
 
 ResponseT = TypeVar("ResponseT", bound=Message)
 Change = Callable[[AsyncSession], Awaitable[ResponseT]]
@@ -114,6 +122,7 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
         async def in_transaction(session: AsyncSession) -> pb.Cart:
             now = _now()
             cart = await store.cart_by_token(session, request.cart_token, for_update=True)
+            ensure_changeable(current_principal(), cart.customer_id, "cart", request.cart_token)
             ensure_open(cart, now)
             changed = touched(await change(cart), now, self._rules)
             await store.save_cart(session, changed)
@@ -127,17 +136,20 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
     async def _open_cart(self, token: str) -> Cart:
         async with self._reads.connect() as conn:
             cart = await store.cart_by_token(conn, token)
+        ensure_readable(current_principal(), cart.customer_id, "cart", token)
         ensure_open(cart, _now())
         return cart
 
     # --- carts ---------------------------------------------------------------------------
 
     async def CreateCart(self, request: pb.CreateCartRequest, context: object) -> pb.Cart:
+        customer_id = new_cart_owner(current_principal(), request.customer_id)
+
         async def change(session: AsyncSession) -> pb.Cart:
             cart = new_cart(
                 token=secrets.token_urlsafe(24),
                 currency=request.currency,
-                customer_id=request.customer_id,
+                customer_id=customer_id,
                 now=_now(),
                 rules=self._rules,
             )
@@ -149,6 +161,7 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
     async def GetCart(self, request: pb.GetCartRequest, context: object) -> pb.Cart:
         async with self._reads.connect() as conn:
             cart = await store.cart_by_token(conn, request.cart_token)
+        ensure_readable(current_principal(), cart.customer_id, "cart", request.cart_token)
         if cart.status is CartStatus.OPEN:
             ensure_open(cart, _now())
         return self._cart_pb(cart)
@@ -237,10 +250,12 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
         and gets the same reservation back (its idempotency key derives from the order id),
         and an abandoned reservation expires at the catalog on its own.
         """
+        principal = current_principal()
 
         async def change(session: AsyncSession) -> pb.Order:
             now = _now()
             cart = await store.cart_by_token(session, request.cart_token, for_update=True)
+            ensure_changeable(principal, cart.customer_id, "cart", request.cart_token)
             ensure_open(cart, now)
             shipping = ready_for_checkout(cart, self._rules)
             order_id = str(uuid.uuid5(ORDER_NAMESPACE, f"{cart.id}:{request.idempotency_key}"))
@@ -250,7 +265,7 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
             placed = OrderPlaced(
                 order_id=order_id,
                 cart_id=cart.id,
-                customer_id=cart.customer_id,
+                customer_id=order_owner(principal, cart.customer_id),
                 currency=cart.currency,
                 lines=tuple(
                     OrderLine(
@@ -280,9 +295,10 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
             if view is None:
                 # Not projected yet (just placed or just changed): the event store is the truth.
                 history = await store.load(conn, order_id)
-                return order_pb(
+                view = order_pb(
                     history.order, placed_at=history.placed_at, updated_at=history.updated_at
                 )
+        ensure_readable(current_principal(), view.customer_id, "order", order_id)
         return view
 
     async def ListOrders(
@@ -290,6 +306,7 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
     ) -> pb.ListOrdersResponse:
         if not request.customer_id.strip():
             raise InvalidArgument.for_field("customerId", "required")
+        ensure_may_list(current_principal(), request.customer_id.strip())
         query = store.OrderListQuery(
             customer_id=request.customer_id.strip(),
             page_size=_page_size(request.page_size),
@@ -324,11 +341,14 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
     async def CancelOrder(self, request: pb.CancelOrderRequest, context: object) -> pb.Order:
         """placed | awaiting_payment -> cancelled; the stock release follows from its event."""
         order_id = require_uuid(request.id, "id")
+        principal = current_principal()
+
+        def cancel(order: Order) -> list[OrderEvent]:
+            ensure_changeable(principal, order.placed.customer_id, "order", order_id)
+            return [order.cancel(request.reason)]
 
         async def change(session: AsyncSession) -> pb.Order:
-            return await self._apply(
-                session, order_id, lambda order: [order.cancel(request.reason)]
-            )
+            return await self._apply(session, order_id, cancel)
 
         return await self._mutate("CancelOrder", request, pb.Order, change)
 

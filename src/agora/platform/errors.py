@@ -116,14 +116,44 @@ class Gone(DomainError):
     reason = "EXPIRED"
 
 
+# Reasons of the security interceptor's refusals (docs/adr/0007), machine-readable.
+TOKEN_MISSING = "TOKEN_MISSING"
+TOKEN_INVALID = "TOKEN_INVALID"
+TOKEN_EXPIRED = "TOKEN_EXPIRED"
+PERMISSION_MISSING = "PERMISSION_MISSING"
+
+
 class Unauthenticated(DomainError):
+    """No valid token: 401. `reason` is TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED."""
+
     code = grpc.StatusCode.UNAUTHENTICATED
-    reason = "UNAUTHENTICATED"
+    reason = TOKEN_INVALID
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str = TOKEN_INVALID,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, metadata=metadata)
+        self.reason = reason
 
 
 class PermissionDenied(DomainError):
+    """The caller is known but may not do this: 403."""
+
     code = grpc.StatusCode.PERMISSION_DENIED
     reason = "PERMISSION_DENIED"
+
+    @classmethod
+    def missing(cls, permission: str) -> PermissionDenied:
+        """The caller's token lacks `permission` (reason PERMISSION_MISSING, named in metadata)."""
+        err = cls(
+            f"this call needs the permission {permission!r}", metadata={"permission": permission}
+        )
+        err.reason = PERMISSION_MISSING
+        return err
 
 
 class Unavailable(DomainError):
@@ -132,6 +162,19 @@ class Unavailable(DomainError):
 
     def __init__(self, message: str, *, retry_after_s: float = 1.0) -> None:
         super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class ResourceExhausted(DomainError):
+    """Too many attempts (a login lockout): RESOURCE_EXHAUSTED / 429, with when to retry."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    reason = "RESOURCE_EXHAUSTED"
+
+    def __init__(
+        self, message: str, *, retry_after_s: float, metadata: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message, metadata=metadata)
         self.retry_after_s = retry_after_s
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -20,7 +20,7 @@ from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora.platform.bus.relay import OutboxRelay
-from agora.platform.bus.streams import producer_stream
+from agora.platform.bus.streams import audit_stream, producer_stream
 from agora.platform.db import create_engine, session_factory, transaction
 from agora.platform.idempotency import purge_idempotency_keys
 from agora.platform.jobs import run_every
@@ -28,6 +28,9 @@ from agora.platform.migrations import migrate
 from agora.platform.rpc.client import ServiceChannels
 from agora.platform.rpc.discovery import Registration, Resolver
 from agora.platform.rpc.server import GrpcServer
+from agora.platform.security.bootstrap import ServiceSecurity, service_security, user_key_source
+from agora.platform.security.jwks import JwksSource
+from agora.platform.security.service_identity import ServiceIdentity
 from agora.platform.services import GrpcService
 from agora.platform.settings import (
     DEFAULT_GRPC_PORTS,
@@ -75,9 +78,16 @@ async def connect_nats(platform: PlatformSettings, name: str) -> NatsClient:
 
 @asynccontextmanager
 async def service_resolver(
-    platform: PlatformSettings, js: JetStreamContext | None
+    platform: PlatformSettings,
+    js: JetStreamContext | None,
+    *,
+    authorization: Callable[[], str] | None = None,
 ) -> AsyncIterator[ServiceChannels]:
-    """Channels to other services: static addresses, else discovery, else Kubernetes DNS."""
+    """Channels to other services: static addresses, else discovery, else Kubernetes DNS.
+
+    `authorization` supplies every call's credentials (a service's own token); the gateway
+    passes none and forwards its clients' instead.
+    """
     resolver = Resolver(
         js if platform.discovery else None,
         static=static_addresses(),
@@ -85,7 +95,9 @@ async def service_resolver(
         ttl_s=platform.instance_ttl_s,
     )
     await resolver.start()
-    channels = ServiceChannels(resolver, timeout_s=platform.rpc_timeout_s)
+    channels = ServiceChannels(
+        resolver, timeout_s=platform.rpc_timeout_s, authorization=authorization
+    )
     try:
         yield channels
     finally:
@@ -104,6 +116,7 @@ class ServiceHost:
     js: JetStreamContext
     server: GrpcServer
     channels: ServiceChannels
+    security: ServiceSecurity
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def background(self, work: Coroutine[Any, Any, None]) -> None:
@@ -145,19 +158,38 @@ async def _purge_keys(engine: AsyncEngine) -> int:
 
 @asynccontextmanager
 async def service_host(
-    name: str, platform: PlatformSettings, settings: ServiceSettings
+    name: str,
+    platform: PlatformSettings,
+    settings: ServiceSettings,
+    *,
+    user_keys: JwksSource | None = None,
 ) -> AsyncIterator[ServiceHost]:
-    """Migrate `name`'s schema and bring up everything around it; tear down on exit."""
+    """Migrate `name`'s schema and bring up everything around it; tear down on exit.
+
+    Every call to the server is checked against its method's rule, access tokens verified under
+    `user_keys` (default: the auth service's JWKS, see `user_key_source`); every call to another
+    service carries this service's own token.
+    """
+    identity = ServiceIdentity.of(name, platform)  # fails fast in prod without a service key
     database_url = platform.resolved_database_url
     await migrate(name, database_url)
     engine = create_engine(database_url, name, pool_size=settings.db_pool_size)
     nc = await connect_nats(platform, name)
     js = nc.jetstream()
-    relay = OutboxRelay(engine, js, schema=name, stream=producer_stream(name))
-    server = GrpcServer(name, platform.host, grpc_port(name, settings.port))
+    relay = OutboxRelay(
+        engine, js, schema=name, stream=producer_stream(name), extra_streams=[audit_stream()]
+    )
     try:
-        async with service_resolver(platform, js) as channels:
-            host = ServiceHost(name, platform, engine, nc, js, server, channels)
+        async with service_resolver(platform, js, authorization=identity.authorization) as channels:
+            keys = user_keys or user_key_source(platform, partial(channels.channel, "auth"))
+            security = service_security(identity, keys)
+            server = GrpcServer(
+                name,
+                platform.host,
+                grpc_port(name, settings.port),
+                authorization=security.interceptor,
+            )
+            host = ServiceHost(name, platform, engine, nc, js, server, channels, security)
             host.background(relay.run())
             host.background(
                 run_every(IDEMPOTENCY_PURGE_INTERVAL_S, partial(_purge_keys, engine), name="purge")

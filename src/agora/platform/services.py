@@ -84,6 +84,7 @@ GRPC_SERVICES: tuple[GrpcService, ...] = (
     GrpcService("catalog"),
     GrpcService("orders"),
     GrpcService("payments"),
+    GrpcService("auth"),
 )
 GATEWAY = Gateway()
 

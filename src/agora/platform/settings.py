@@ -50,6 +50,15 @@ class PlatformSettings(BaseSettings):
     rpc_timeout_s: float = Field(default=5.0, gt=0)
     discovery: bool = True
     instance_ttl_s: float = Field(default=10.0, gt=1)
+    service_key_file: Path | None = Field(
+        default=None,
+        description="the deployment's Ed25519 service key (PEM); default "
+        "<data_dir>/secrets/service-ed25519.pem, created in dev and test only",
+    )
+    auth_jwks_file: Path | None = Field(
+        default=None,
+        description="a JWKS file of access-token keys, trusted next to the auth service's",
+    )
 
     @property
     def advertised_host(self) -> str:

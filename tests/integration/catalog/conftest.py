@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
+from security_support import SecurityFiles, authorization_interceptor, authorized_channel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora._proto.agora.catalog.v1 import catalog_pb2_grpc
@@ -25,8 +26,15 @@ async def catalog_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture(scope="session")
-async def catalog_server(catalog_engine: AsyncEngine) -> AsyncIterator[GrpcServer]:
-    server = GrpcServer("catalog", "127.0.0.1", free_port())
+async def catalog_server(
+    catalog_engine: AsyncEngine, security_files: SecurityFiles
+) -> AsyncIterator[GrpcServer]:
+    server = GrpcServer(
+        "catalog",
+        "127.0.0.1",
+        free_port(),
+        authorization=authorization_interceptor(security_files),
+    )
     server.add(
         catalog_pb2_grpc.add_CatalogServiceServicer_to_server, CatalogService(catalog_engine)
     )
@@ -37,7 +45,8 @@ async def catalog_server(catalog_engine: AsyncEngine) -> AsyncIterator[GrpcServe
 
 @pytest.fixture(scope="session")
 async def catalog_channel(catalog_server: GrpcServer) -> AsyncIterator[grpc.aio.Channel]:
-    channel = grpc.aio.insecure_channel(catalog_server.address)
+    """A channel of an admin (every call carries an admin's token unless it sets its own)."""
+    channel = authorized_channel(catalog_server.address)
     yield channel
     await channel.close()
 

@@ -7,11 +7,11 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-import grpc
 import nats
 import pytest
 from catalog_support import TIMEOUT_S, create_product, key
 from nats.js import JetStreamContext
+from security_support import authorized_channel
 
 from agora._proto.agora.catalog.v1 import catalog_pb2 as pb
 from agora._proto.agora.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
@@ -30,7 +30,7 @@ async def served_catalog(database_url: str, nats_url: str) -> AsyncIterator[Cata
     platform = PlatformSettings(database_url=database_url, nats_url=nats_url)
     serving = asyncio.create_task(run(platform, CatalogSettings(port=port, expiry_interval_s=0.2)))
     await wait_for_port_async(port, timeout_s=30)
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    channel = authorized_channel(f"127.0.0.1:{port}")
     yield CatalogServiceStub(channel)
     await channel.close()
     serving.cancel()

@@ -1,4 +1,5 @@
-"""Fixtures of the gateway tests: the test shop backend and a gateway app in front of it."""
+"""Fixtures of the gateway tests: the test shop and the test door backends, a gateway app in
+front of the shop, and Agora's own services behind the real gateway (`edge`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 import grpc
 import httpx
 import pytest
+from door_backend import Door, compile_door_protos, start_door
+from edge_stack import EdgeStack, edge_stack
 from google.protobuf import descriptor_pb2
 from testshop_backend import (
     BACKEND_TIMEOUT_S,
@@ -72,3 +75,24 @@ async def client(
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
         yield http
+
+
+@pytest.fixture(scope="session")
+def door_descriptors(tmp_path_factory: pytest.TempPathFactory) -> descriptor_pb2.FileDescriptorSet:
+    return compile_door_protos(tmp_path_factory.mktemp("testdoor"))
+
+
+@pytest.fixture(scope="session")
+async def door(door_descriptors: descriptor_pb2.FileDescriptorSet) -> AsyncIterator[Door]:
+    server, running = await start_door(free_port())
+    yield running
+    await running.channel.close()
+    await server.stop(grace=None)
+
+
+@pytest.fixture(scope="module")
+async def edge(database_url: str, nats_url: str) -> AsyncIterator[EdgeStack]:
+    """Catalog, orders, payments and auth behind the gateway on granian, over HTTP (per module:
+    their event consumers must not outlive the tests that use them)."""
+    async with edge_stack(database_url, nats_url) as running:
+        yield running

@@ -10,8 +10,8 @@ import os
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
-import grpc
 import pytest
+from security_support import authorized_channel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora._proto.agora.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
@@ -26,14 +26,12 @@ from agora.platform.settings import PlatformSettings
 
 
 @contextlib.asynccontextmanager
-async def serving(work: Coroutine[Any, Any, None], port: int) -> AsyncIterator[grpc.aio.Channel]:
+async def serving(work: Coroutine[Any, Any, None], port: int) -> AsyncIterator[None]:
     task = asyncio.create_task(work)
     await wait_for_port_async(port, timeout_s=30)
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
     try:
-        yield channel
+        yield
     finally:
-        await channel.close()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, 15)
@@ -53,24 +51,31 @@ async def catalog_port(platform: PlatformSettings) -> AsyncIterator[int]:
 
 @pytest.fixture(scope="session")
 async def catalog_stub(catalog_port: int) -> AsyncIterator[CatalogServiceStub]:
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{catalog_port}")
+    channel = authorized_channel(f"127.0.0.1:{catalog_port}")
     yield CatalogServiceStub(channel)
     await channel.close()
 
 
 @pytest.fixture(scope="session")
-async def orders(platform: PlatformSettings, catalog_port: int) -> AsyncIterator[OrdersServiceStub]:
+async def orders_address(platform: PlatformSettings, catalog_port: int) -> AsyncIterator[str]:
     port = free_port()
     previous = os.environ.get("AGORA_CATALOG_ADDRESS")
     os.environ["AGORA_CATALOG_ADDRESS"] = f"127.0.0.1:{catalog_port}"
     try:
-        async with serving(run_orders(platform, OrdersSettings(port=port)), port) as channel:
-            yield OrdersServiceStub(channel)
+        async with serving(run_orders(platform, OrdersSettings(port=port)), port):
+            yield f"127.0.0.1:{port}"
     finally:
         if previous is None:
             os.environ.pop("AGORA_CATALOG_ADDRESS", None)
         else:
             os.environ["AGORA_CATALOG_ADDRESS"] = previous
+
+
+@pytest.fixture(scope="session")
+async def orders(orders_address: str) -> AsyncIterator[OrdersServiceStub]:
+    """Orders as an admin calls it (a call's own `authorization` metadata wins)."""
+    async with authorized_channel(orders_address) as channel:
+        yield OrdersServiceStub(channel)
 
 
 @pytest.fixture(scope="session")

@@ -15,10 +15,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import grpc
 import nats
 from nats.js.errors import NotFoundError
 from saga_support import own_jetstream, serving
+from security_support import authorized_channel
 
 from agora._proto.agora.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
 from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
@@ -31,6 +31,7 @@ from agora.platform.net import free_port, wait_for_port_async
 from agora.platform.settings import PlatformSettings
 
 START_TIMEOUT_S = 30.0
+SECURITY_VARIABLES = ("AGORA_AUTH_JWKS_FILE", "AGORA_SERVICE_KEY_FILE")
 
 
 @dataclass
@@ -104,6 +105,8 @@ def service_env(
         for name, value in os.environ.items()
         if not name.startswith("AGORA_")  # nothing of the test session's own configuration
     }
+    # The test session's JWKS and service key, so every process trusts the same tokens.
+    env.update({name: os.environ[name] for name in SECURITY_VARIABLES})
     env.update(
         AGORA_ENV="test",
         AGORA_DATABASE_URL=database_url,
@@ -157,8 +160,8 @@ async def crash_world(database_url: str, work_dir: Path) -> AsyncIterator[CrashW
                 await payments.start()
                 await orders.start()
                 async with (
-                    grpc.aio.insecure_channel(f"127.0.0.1:{payments_port}") as payments_channel,
-                    grpc.aio.insecure_channel(f"127.0.0.1:{orders_port}") as orders_channel,
+                    authorized_channel(f"127.0.0.1:{payments_port}") as payments_channel,
+                    authorized_channel(f"127.0.0.1:{orders_port}") as orders_channel,
                 ):
                     yield CrashWorld(
                         CatalogServiceStub(catalog_channel),

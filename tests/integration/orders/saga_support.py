@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import grpc
 from orders_support import TIMEOUT_S, key
+from security_support import authorized_channel
 
 from agora._proto.agora.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
 from agora._proto.agora.orders.v1 import orders_pb2 as pb
@@ -88,7 +89,7 @@ async def serving(work: Coroutine[Any, Any, None], port: int) -> AsyncIterator[g
     task = asyncio.create_task(work)
     try:
         await wait_for_port_async(port, timeout_s=30)
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        async with authorized_channel(f"127.0.0.1:{port}") as channel:  # an admin's
             yield channel
     finally:
         task.cancel()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import grpc
 import pytest
+from security_support import SecurityFiles, authorization_interceptor, authorized_channel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora._proto.agora.payments.v1 import payments_pb2_grpc
@@ -35,8 +35,15 @@ async def payments_service(payments_engine: AsyncEngine) -> PaymentsService:
 
 
 @pytest.fixture(scope="session")
-async def payments_server(payments_service: PaymentsService) -> AsyncIterator[GrpcServer]:
-    server = GrpcServer("payments", "127.0.0.1", free_port())
+async def payments_server(
+    payments_service: PaymentsService, security_files: SecurityFiles
+) -> AsyncIterator[GrpcServer]:
+    server = GrpcServer(
+        "payments",
+        "127.0.0.1",
+        free_port(),
+        authorization=authorization_interceptor(security_files),
+    )
     server.add(payments_pb2_grpc.add_PaymentsServiceServicer_to_server, payments_service)
     await server.start()
     yield server
@@ -47,6 +54,6 @@ async def payments_server(payments_service: PaymentsService) -> AsyncIterator[Gr
 async def payments(
     payments_server: GrpcServer,
 ) -> AsyncIterator[payments_pb2_grpc.PaymentsServiceStub]:
-    channel = grpc.aio.insecure_channel(payments_server.address)
+    channel = authorized_channel(payments_server.address)  # an admin's
     yield payments_pb2_grpc.PaymentsServiceStub(channel)
     await channel.close()

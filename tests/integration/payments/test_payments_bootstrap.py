@@ -7,11 +7,11 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-import grpc
 import nats
 import pytest
 from nats.js import JetStreamContext
 from payments_support import TIMEOUT_S, create_invoice, dev_pay, set_rate
+from security_support import authorized_channel
 
 from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
 from agora._proto.agora.payments.v1 import events_pb2 as events
@@ -31,7 +31,7 @@ async def served_payments(database_url: str, nats_url: str) -> AsyncIterator[Pay
     settings = PaymentsSettings(port=port, expiry_interval_s=0.2)
     serving = asyncio.create_task(run(platform, settings))
     await wait_for_port_async(port, timeout_s=30)
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    channel = authorized_channel(f"127.0.0.1:{port}")
     yield PaymentsServiceStub(channel)
     await channel.close()
     serving.cancel()

@@ -20,6 +20,7 @@ from agora.platform.errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    ResourceExhausted,
     Shortage,
     Unauthenticated,
     Unavailable,
@@ -50,6 +51,7 @@ ONE_OF_EACH: list[DomainError] = [
     Unauthenticated("token expired"),
     PermissionDenied("needs catalog:write"),
     Unavailable("database unreachable", retry_after_s=2.5),
+    ResourceExhausted("too many failed logins", retry_after_s=4),
 ]
 
 
@@ -121,6 +123,7 @@ def test_error_info_is_what_the_gateway_needs_for_problem_json(err: DomainError)
         (ONE_OF_EACH[6], 409),
         (ONE_OF_EACH[7], 410),
         (ONE_OF_EACH[10], 503),
+        (ONE_OF_EACH[11], 429),
     ],
     ids=lambda value: type(value).__name__ if isinstance(value, DomainError) else str(value),
 )

@@ -1,5 +1,6 @@
 """JetStream streams: one per producing service (`catalog` -> `CATALOG`, subjects `catalog.>`),
-plus `DEAD_LETTERS` (`dlq.>`) for messages no consumer could handle."""
+plus `DEAD_LETTERS` (`dlq.>`) for messages no consumer could handle and `AUDIT` (`audit.>`) for
+the audit entries every service records."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from nats.js.errors import BadRequestError
 REPLICAS_ENV = "AGORA_STREAM_REPLICAS"
 DEAD_LETTER_STREAM = "DEAD_LETTERS"
 DEAD_LETTER_SUBJECT_PREFIX = "dlq"
+AUDIT_STREAM = "AUDIT"
+AUDIT_SUBJECT_PREFIX = "audit"
 # JetStream's error code for "stream name already in use with a different configuration".
 _STREAM_NAME_IN_USE = 10058
 
@@ -82,6 +85,16 @@ def dead_letter_stream(*, replicas: int | None = None) -> StreamSpec:
         subjects=[f"{DEAD_LETTER_SUBJECT_PREFIX}.>"],
         replicas=replicas if replicas is not None else configured_replicas(),
         description="messages that consumers could not handle",
+    )
+
+
+def audit_stream(*, replicas: int | None = None) -> StreamSpec:
+    """The stream of audit entries, `audit.<service>.<action>`, kept forever (docs/adr/0007)."""
+    return StreamSpec(
+        name=AUDIT_STREAM,
+        subjects=[f"{AUDIT_SUBJECT_PREFIX}.>"],
+        replicas=replicas if replicas is not None else configured_replicas(),
+        description="audit entries of every service",
     )
 
 

@@ -160,12 +160,16 @@ class ServiceChannels:
         close_grace_s: float = DEFAULT_CLOSE_GRACE_S,
         propagate_request_id: bool = True,
         options: Sequence[tuple[str, Any]] = (),
+        authorization: Callable[[], str] | None = None,
     ) -> None:
+        """`authorization`, when given, supplies the `authorization` metadata of every call
+        that sets none (a service's own `Bearer <service token>`)."""
         self._resolver = resolver
         self._close_grace_s = close_grace_s
         config = json.dumps(service_config(timeout_s, timeouts, max_attempts))
         self._options = [*CHANNEL_OPTIONS, ("grpc.service_config", config), *options]
         self._propagate_request_id = propagate_request_id
+        self._authorization = authorization
         self._channels: dict[str, _ServiceChannel] = {}
         self._closing: set[asyncio.Task[None]] = set()
 
@@ -189,8 +193,8 @@ class ServiceChannels:
         if not addresses:
             raise Unavailable(f"no known address of service {service!r}")
         channel = grpc.aio.insecure_channel(channel_target(addresses), options=self._options)
-        if self._propagate_request_id:
-            channel = RequestIdChannel(channel)
+        if self._propagate_request_id or self._authorization is not None:
+            channel = RequestIdChannel(channel, self._authorization)
         self._channels[service] = _ServiceChannel(addresses, channel)
         if current is not None:
             self._close_later(current.channel)

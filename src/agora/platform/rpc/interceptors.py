@@ -29,6 +29,7 @@ from agora.platform.rpc.status import (
 )
 
 REQUEST_ID_HEADER = "x-request-id"
+AUTHORIZATION_HEADER = "authorization"
 # Health probes and reflection are logged at DEBUG: they would drown the access log.
 QUIET_METHOD_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 DEFAULT_SERVER_DEADLINE_S = 30.0
@@ -309,24 +310,42 @@ def with_request_id(metadata: Any) -> Any:
     return (*pairs, (REQUEST_ID_HEADER, request_id))
 
 
+def with_authorization(metadata: Any, authorization: Callable[[], str]) -> Any:
+    """`metadata` plus `authorization: <authorization()>`, unless the caller set one."""
+    pairs = tuple(metadata or ())
+    if any(key == AUTHORIZATION_HEADER for key, _ in pairs):
+        return pairs
+    return (*pairs, (AUTHORIZATION_HEADER, authorization()))
+
+
 class _RequestIdMultiCallable:
-    """A stub method that sends the caller's request id along."""
+    """A stub method that sends the caller's request id (and credentials, if any) along."""
 
-    __slots__ = ("_call",)
+    __slots__ = ("_authorization", "_call")
 
-    def __init__(self, call: Callable[..., Any]) -> None:
+    def __init__(
+        self, call: Callable[..., Any], authorization: Callable[[], str] | None = None
+    ) -> None:
         self._call = call
+        self._authorization = authorization
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        kwargs["metadata"] = with_request_id(kwargs.get("metadata"))
+        metadata = with_request_id(kwargs.get("metadata"))
+        if self._authorization is not None:
+            metadata = with_authorization(metadata, self._authorization)
+        kwargs["metadata"] = metadata
         return self._call(*args, **kwargs)
 
 
 class RequestIdChannel(grpc.aio.Channel):  # type: ignore[misc]
-    """A channel whose every call carries the caller's `x-request-id` (the client interceptor)."""
+    """A channel whose every call carries the caller's `x-request-id` (the client interceptor),
+    and `authorization: <authorization()>` when given (a service's own token)."""
 
-    def __init__(self, channel: grpc.aio.Channel) -> None:
+    def __init__(
+        self, channel: grpc.aio.Channel, authorization: Callable[[], str] | None = None
+    ) -> None:
         self.inner = channel
+        self._authorization = authorization
 
     async def __aenter__(self) -> RequestIdChannel:
         return self
@@ -347,13 +366,19 @@ class RequestIdChannel(grpc.aio.Channel):  # type: ignore[misc]
         await self.inner.channel_ready()
 
     def unary_unary(self, *args: Any, **kwargs: Any) -> Any:
-        return _RequestIdMultiCallable(self.inner.unary_unary(*args, **kwargs))
+        return _RequestIdMultiCallable(self.inner.unary_unary(*args, **kwargs), self._authorization)
 
     def unary_stream(self, *args: Any, **kwargs: Any) -> Any:
-        return _RequestIdMultiCallable(self.inner.unary_stream(*args, **kwargs))
+        return _RequestIdMultiCallable(
+            self.inner.unary_stream(*args, **kwargs), self._authorization
+        )
 
     def stream_unary(self, *args: Any, **kwargs: Any) -> Any:
-        return _RequestIdMultiCallable(self.inner.stream_unary(*args, **kwargs))
+        return _RequestIdMultiCallable(
+            self.inner.stream_unary(*args, **kwargs), self._authorization
+        )
 
     def stream_stream(self, *args: Any, **kwargs: Any) -> Any:
-        return _RequestIdMultiCallable(self.inner.stream_stream(*args, **kwargs))
+        return _RequestIdMultiCallable(
+            self.inner.stream_stream(*args, **kwargs), self._authorization
+        )

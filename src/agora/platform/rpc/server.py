@@ -84,11 +84,15 @@ class GrpcServer:
         default_deadline_s: float = DEFAULT_SERVER_DEADLINE_S,
         interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
         options: Sequence[tuple[str, Any]] = (),
+        authorization: grpc.aio.ServerInterceptor | None = None,
     ) -> None:
+        """`authorization` enforces each method's rule (`agora.platform.security.interceptor`);
+        it runs inside Agora's own interceptor, which maps its refusals to gRPC status."""
         self.service_name = service_name
         self.host = host
         self._requested_port = port
         self._interceptors = list(interceptors)
+        self._authorization = authorization
         self._default_deadline_s = default_deadline_s
         self._options = [*SERVER_OPTIONS, *options]
         self._registrations: list[_Registration] = []
@@ -123,6 +127,7 @@ class GrpcServer:
         interceptors = [
             *self._interceptors,
             ServerInterceptor(default_deadline_s=self._default_deadline_s),
+            *([self._authorization] if self._authorization is not None else []),
         ]
         server = grpc.aio.server(interceptors=interceptors, options=self._options)
         recorder = _NameRecorder(server)

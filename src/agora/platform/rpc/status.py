@@ -7,7 +7,7 @@ A `DomainError` leaves a server as a gRPC status whose `grpc-status-details-bin`
 - `BadRequest` field violations for `InvalidArgument`;
 - `ResourceInfo` for `NotFound`;
 - `PreconditionFailure` violations of type `INSUFFICIENT` for `Insufficient` shortages;
-- `RetryInfo` for `Unavailable`.
+- `RetryInfo` for `Unavailable` and `ResourceExhausted`.
 
 Callers read it back with `error_info_from_rpc_error` (the gateway, for problem+json) or
 `raise_for_rpc_error` (a service calling another one, to get domain exceptions back).
@@ -85,7 +85,7 @@ def _specific_details(err: DomainError) -> list[Message]:
         ]
     if isinstance(err, errors.Insufficient) and err.shortages:
         return [_precondition_failure(err.shortages)]
-    if isinstance(err, errors.Unavailable):
+    if isinstance(err, (errors.Unavailable, errors.ResourceExhausted)):
         return [error_details_pb2.RetryInfo(retry_delay=_duration(err.retry_after_s))]
     return []
 
@@ -226,6 +226,8 @@ def _domain_error(
             if retry_after_s is None:
                 return errors.Unavailable(info.message)
             return errors.Unavailable(info.message, retry_after_s=retry_after_s)
+        case errors.ResourceExhausted:
+            return errors.ResourceExhausted(info.message, retry_after_s=info.retry_after_s or 1.0)
         case _:
             return cls(info.message)
 
@@ -255,6 +257,7 @@ _DOMAIN_CLASSES: tuple[type[DomainError], ...] = (
     errors.Unauthenticated,
     errors.PermissionDenied,
     errors.Unavailable,
+    errors.ResourceExhausted,
 )
 _CLASS_BY_REASON: dict[str, type[DomainError]] = {cls.reason: cls for cls in _DOMAIN_CLASSES}
 # The most general class of each code, for reasons this process does not know.
@@ -267,4 +270,5 @@ _CLASS_BY_CODE: dict[grpc.StatusCode, type[DomainError]] = {
     grpc.StatusCode.UNAUTHENTICATED: errors.Unauthenticated,
     grpc.StatusCode.PERMISSION_DENIED: errors.PermissionDenied,
     grpc.StatusCode.UNAVAILABLE: errors.Unavailable,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: errors.ResourceExhausted,
 }

@@ -105,7 +105,9 @@ class OrdersServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def CreateCart(self, request, context):
-        """A new empty cart in `currency`; its `token` names it from now on.
+        """A new empty cart in `currency`; its `token` names it from now on. With a user token the
+        cart is that user's (`customer_id` is the token's subject, whatever the request says);
+        without one it is a guest cart, and only staff (`orders:write:any`) set `customer_id`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -161,20 +163,24 @@ class OrdersServiceServicer:
 
     def PlaceOrder(self, request, context):
         """Turns a ready cart into an order, holding its stock at the catalog: all lines or none
-        (409 INSUFFICIENT with each short variant and what is available).
+        (409 INSUFFICIENT with each short variant and what is available). Guests may check out; a
+        user token makes the order that user's (its `customer_id` is the token's subject).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetOrder(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A guest order (no `customer_id`) to anyone holding its id; a customer's order to that
+        customer and to staff only (NOT_FOUND for anyone else).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListOrders(self, request, context):
-        """A customer's orders, newest first.
+        """A customer's orders, newest first: the caller's own (`orders:read:own`), or any
+        customer's for staff (`orders:read:any`); another customer's list is PERMISSION_DENIED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -188,7 +194,8 @@ class OrdersServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CancelOrder(self, request, context):
-        """placed | awaiting_payment -> cancelled; its stock is released.
+        """placed | awaiting_payment -> cancelled; its stock is released. Who may: as for GetOrder,
+        staff needing `orders:write:any`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

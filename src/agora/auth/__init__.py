@@ -1,0 +1,1 @@
+"""The auth service: accounts, credentials, roles, sessions, signing keys, the audit log."""

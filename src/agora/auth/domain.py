@@ -1,0 +1,518 @@
+"""The rules of accounts and access: emails and passwords, roles and their permissions, login
+lockout, TOTP steps, recovery codes, one-time tokens, refresh-token rotation, what a login
+yields, and the claims of an access token. Pure: no I/O, no database, no gRPC.
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import hashlib
+import hmac
+import math
+import re
+import secrets
+import unicodedata
+import uuid
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+
+from agora.platform.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    ResourceExhausted,
+)
+
+ISSUER = "agora"
+AUDIENCE = "agora"
+ACCESS_TOKEN_TYPE = "at+jwt"
+
+# --- emails and passwords ----------------------------------------------------------------
+
+MAX_EMAIL_LENGTH = 254
+MIN_PASSWORD_LENGTH = 12
+# argon2 hashes any length, but an unbounded input is a cheap way to burn CPU.
+MAX_PASSWORD_LENGTH = 256
+MAX_NAME_LENGTH = 200
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+
+
+def normalize_email(raw: str, path: str = "email") -> str:
+    """The email as stored and compared: trimmed, lowercased; INVALID_ARGUMENT if malformed."""
+    email = unicodedata.normalize("NFKC", raw).strip().lower()
+    if not email:
+        raise InvalidArgument.for_field(path, "required")
+    if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.fullmatch(email):
+        raise InvalidArgument.for_field(path, "not an email address")
+    return email
+
+
+def password_violations(password: str, email: str, path: str = "password") -> list[FieldViolation]:
+    """NIST SP 800-63B rules: long enough, bounded, not the email; no composition rules."""
+    length = len(password)
+    if length < MIN_PASSWORD_LENGTH:
+        return [FieldViolation(path, f"at least {MIN_PASSWORD_LENGTH} characters")]
+    if length > MAX_PASSWORD_LENGTH:
+        return [FieldViolation(path, f"at most {MAX_PASSWORD_LENGTH} characters")]
+    if not password.strip():
+        return [FieldViolation(path, "must not be only spaces")]
+    lowered = password.lower()
+    if email and (lowered == email or lowered == email.partition("@")[0]):
+        return [FieldViolation(path, "must not be the email address")]
+    return []
+
+
+def validate_password(password: str, email: str, path: str = "password") -> str:
+    """The password, or INVALID_ARGUMENT naming what is wrong with it."""
+    violations = password_violations(password, email, path)
+    if violations:
+        raise InvalidArgument(f"{path}: {violations[0].description}", violations)
+    return password
+
+
+def validate_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if len(cleaned) > MAX_NAME_LENGTH:
+        raise InvalidArgument.for_field("name", f"at most {MAX_NAME_LENGTH} characters")
+    return cleaned
+
+
+def require_uuid(value: str, path: str) -> str:
+    """`value` as a canonical UUID string, or INVALID_ARGUMENT naming `path`."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise InvalidArgument.for_field(path, "not a valid id") from None
+
+
+# --- secrets: opaque tokens and their digests ---------------------------------------------
+
+
+def new_opaque_token() -> str:
+    """32 random bytes, urlsafe base64 without padding (refresh, mail and challenge tokens)."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
+
+
+def token_digest(token: str) -> bytes:
+    """What is stored of an opaque token: its SHA-256 (the token has 256 bits of entropy)."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+# --- roles and permissions ----------------------------------------------------------------
+
+CUSTOMER = "customer"
+SUPPORT = "support"
+STAFF = "staff"
+ADMIN = "admin"
+BUILTIN_ROLES: tuple[str, ...] = (CUSTOMER, SUPPORT, STAFF, ADMIN)
+DEFAULT_2FA_ROLES: tuple[str, ...] = (SUPPORT, STAFF, ADMIN)
+
+# Built-in roles are patterns over the permission registry (every `permission` declared in a
+# proto rule), so a permission added to an RPC reaches the right roles without a migration.
+# Customers get the permissions scoped to their own things (`orders:read:own`).
+BUILTIN_ROLE_PATTERNS: Mapping[str, tuple[str, ...]] = {
+    CUSTOMER: ("*:own",),
+    SUPPORT: ("orders:*read*", "payments:*read*", "catalog:*read*", "auth:users:read"),
+    STAFF: ("catalog:*", "orders:*", "payments:*", "auth:users:read"),
+    ADMIN: ("*",),
+}
+BUILTIN_ROLE_DESCRIPTIONS: Mapping[str, str] = {
+    CUSTOMER: "a shopper: their own orders and carts",
+    SUPPORT: "reads orders, invoices and customers",
+    STAFF: "manages the catalog, orders and payments",
+    ADMIN: "every permission",
+}
+_ROLE_NAME = re.compile(r"[a-z][a-z0-9_-]{1,39}")
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    description: str
+    permissions: frozenset[str]
+    builtin: bool
+
+
+def builtin_role(name: str, registry: Collection[str]) -> Role:
+    """A built-in role with its permissions expanded from the registry."""
+    patterns = BUILTIN_ROLE_PATTERNS[name]
+    granted = frozenset(p for p in registry if any(fnmatch.fnmatchcase(p, g) for g in patterns))
+    return Role(name, BUILTIN_ROLE_DESCRIPTIONS[name], granted, builtin=True)
+
+
+def builtin_roles(registry: Collection[str]) -> dict[str, Role]:
+    return {name: builtin_role(name, registry) for name in BUILTIN_ROLES}
+
+
+def validate_new_role(
+    name: str, description: str, permissions: Iterable[str], registry: Collection[str]
+) -> Role:
+    """A custom role: a fresh, well-formed name and only permissions of the registry."""
+    violations: list[FieldViolation] = []
+    if not _ROLE_NAME.fullmatch(name):
+        violations.append(
+            FieldViolation("name", "2-40 of a-z, 0-9, '-', '_', starting with a letter")
+        )
+    elif name in BUILTIN_ROLES:
+        violations.append(FieldViolation("name", f"{name!r} is a built-in role"))
+    wanted = sorted(set(permissions))
+    if not wanted:
+        violations.append(FieldViolation("permissions", "at least one permission"))
+    for index, permission in enumerate(wanted):
+        if permission not in registry:
+            violations.append(
+                FieldViolation(f"permissions[{index}]", f"unknown permission {permission!r}")
+            )
+    if len(description) > 500:
+        violations.append(FieldViolation("description", "at most 500 characters"))
+    if violations:
+        raise InvalidArgument(f"{violations[0].field}: {violations[0].description}", violations)
+    return Role(name, description.strip(), frozenset(wanted), builtin=False)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a session's token carries: role names and their permissions, flattened."""
+
+    roles: tuple[str, ...]
+    permissions: tuple[str, ...]
+    withheld_roles: tuple[str, ...] = ()
+
+
+def session_grant(
+    user_roles: Iterable[str],
+    roles: Mapping[str, Role],
+    *,
+    amr: Sequence[str],
+    require_2fa_roles: Collection[str],
+) -> Grant:
+    """The roles (and permissions) a session may use: roles that require 2FA only when the
+    session proved a second factor (`otp` in its methods); unknown roles grant nothing."""
+    second_factor = "otp" in amr
+    kept: list[str] = []
+    withheld: list[str] = []
+    for name in sorted(set(user_roles)):
+        if name not in roles:
+            continue
+        if name in require_2fa_roles and not second_factor:
+            withheld.append(name)
+        else:
+            kept.append(name)
+    permissions = sorted({p for name in kept for p in roles[name].permissions})
+    return Grant(tuple(kept), tuple(permissions), tuple(withheld))
+
+
+# --- what a correct password leads to -----------------------------------------------------
+
+
+class LoginNext(Enum):
+    """The step after a correct password (or a completed OIDC flow)."""
+
+    TOKENS = "tokens"
+    MFA_CHALLENGE = "mfa_challenge"
+    # Tokens without the 2FA roles' permissions, and the client is told to enroll.
+    ENROLL_MFA = "enroll_mfa"
+
+
+def next_login_step(
+    user_roles: Iterable[str], *, totp_enabled: bool, require_2fa_roles: Collection[str]
+) -> LoginNext:
+    """Accounts with TOTP always answer a challenge; accounts whose role requires 2FA and that
+    have none yet get a restricted session and must enroll; everyone else gets tokens."""
+    if totp_enabled:
+        return LoginNext.MFA_CHALLENGE
+    if any(role in require_2fa_roles for role in user_roles):
+        return LoginNext.ENROLL_MFA
+    return LoginNext.TOKENS
+
+
+# --- login lockout ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LockoutPolicy:
+    """Failures allowed before any delay, then a delay doubling per failure up to a ceiling."""
+
+    free_attempts: int = 5
+    base_delay_s: float = 1.0
+    max_delay_s: float = 900.0
+
+    def delay_s(self, failures: int) -> float:
+        """Seconds the counter stays locked after its `failures`-th consecutive failure."""
+        over = failures - self.free_attempts
+        if over < 0:
+            return 0.0
+        return float(min(self.max_delay_s, self.base_delay_s * 2.0 ** min(over, 62)))
+
+
+@dataclass(frozen=True)
+class FailureCount:
+    """Consecutive failed logins counted under one key (an account, or an account and an IP)."""
+
+    failures: int
+    last_failure_at: datetime
+
+    def locked_for_s(self, policy: LockoutPolicy, now: datetime) -> float:
+        """Seconds until the next attempt is allowed (0: allowed now)."""
+        until = self.last_failure_at + timedelta(seconds=policy.delay_s(self.failures))
+        return max(0.0, (until - now).total_seconds())
+
+
+def account_key(email: str) -> str:
+    """The lockout counter of an account; keyed by email so unknown ones behave alike."""
+    return f"account:{email}"
+
+
+def account_ip_key(email: str, client_ip: str) -> str:
+    return f"account-ip:{email}|{client_ip or '-'}"
+
+
+def ensure_not_locked(counts: Iterable[tuple[FailureCount, LockoutPolicy]], now: datetime) -> None:
+    """RESOURCE_EXHAUSTED with the longest remaining wait when any counter is locked."""
+    wait = max((count.locked_for_s(policy, now) for count, policy in counts), default=0.0)
+    if wait > 0:
+        seconds = math.ceil(wait)
+        raise ResourceExhausted(
+            "too many failed logins: try again later",
+            retry_after_s=seconds,
+            metadata={"retry_after_s": str(seconds)},
+        )
+
+
+# --- TOTP ---------------------------------------------------------------------------------
+
+TOTP_PERIOD_S = 30
+TOTP_DIGITS = 6
+TOTP_WINDOW = 1
+_TOTP_CODE = re.compile(r"\d{6}")
+
+
+def totp_step(at: datetime, period_s: int = TOTP_PERIOD_S) -> int:
+    """The RFC 6238 time step containing `at`."""
+    return int(at.timestamp()) // period_s
+
+
+def candidate_steps(at: datetime, window: int = TOTP_WINDOW) -> list[int]:
+    """Steps whose code is accepted at `at`: the current one and `window` on each side, the
+    current first (clocks are usually right)."""
+    now = totp_step(at)
+    return [now, *(s for d in range(1, window + 1) for s in (now - d, now + d))]
+
+
+def accept_totp_step(matched_step: int | None, last_used_step: int | None) -> int:
+    """The step a code matched, if it is newer than the last one used (replay protection)."""
+    if matched_step is None:
+        raise InvalidArgument.for_field("code", "wrong code")
+    if last_used_step is not None and matched_step <= last_used_step:
+        raise InvalidArgument.for_field("code", "this code was already used: wait for the next")
+    return matched_step
+
+
+def clean_totp_code(code: str) -> str:
+    """The code without spaces, or INVALID_ARGUMENT when it is not 6 digits."""
+    cleaned = "".join(code.split())
+    if not _TOTP_CODE.fullmatch(cleaned):
+        raise InvalidArgument.for_field("code", "6 digits")
+    return cleaned
+
+
+def codes_equal(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+# --- recovery codes -----------------------------------------------------------------------
+
+RECOVERY_CODE_COUNT = 10
+_RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
+_RECOVERY_GROUPS = 4
+_RECOVERY_GROUP_LENGTH = 4
+
+
+def new_recovery_codes(count: int = RECOVERY_CODE_COUNT) -> list[str]:
+    """`count` codes like `k7mq-2xpa-9vte-4hnc` (16 symbols of 31: ~79 bits each)."""
+    return [
+        "-".join(
+            "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(_RECOVERY_GROUP_LENGTH))
+            for _ in range(_RECOVERY_GROUPS)
+        )
+        for _ in range(count)
+    ]
+
+
+def normalize_recovery_code(code: str) -> str:
+    """Case, spaces and dashes do not matter when a code is typed back."""
+    return "".join(c for c in code.lower() if c.isalnum())
+
+
+def recovery_code_digest(code: str) -> bytes:
+    """Stored form of a recovery code; its ~79 random bits make a plain SHA-256 sufficient."""
+    return hashlib.sha256(normalize_recovery_code(code).encode()).digest()
+
+
+# --- one-time tokens (email verification, password reset, MFA challenge) ------------------
+
+
+class TokenPurpose(Enum):
+    VERIFY_EMAIL = "verify_email"
+    RESET_PASSWORD = "reset_password"
+
+
+@dataclass(frozen=True)
+class OneTimeToken:
+    user_id: str
+    purpose: TokenPurpose
+    expires_at: datetime
+    used_at: datetime | None
+
+
+def check_one_time_token(
+    token: OneTimeToken | None, purpose: TokenPurpose, now: datetime
+) -> OneTimeToken:
+    """The token if it may be used now: known, for this purpose, unused and unexpired.
+
+    Every refusal reads the same, so a guesser learns nothing about which tokens exist."""
+    if (
+        token is None
+        or token.purpose is not purpose
+        or token.used_at is not None
+        or token.expires_at <= now
+    ):
+        raise FailedPrecondition("the link is invalid or has expired: ask for a new one")
+    return token
+
+
+# --- refresh-token rotation ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RefreshTokenState:
+    session_id: str
+    user_id: str
+    expires_at: datetime
+    used_at: datetime | None
+    session_revoked: bool
+
+
+class RefreshVerdict(Enum):
+    ROTATE = "rotate"
+    # A used token came back: whoever holds the family may be a thief; end the session.
+    REUSED = "reused"
+    REJECTED = "rejected"
+
+
+def judge_refresh(token: RefreshTokenState | None, now: datetime) -> RefreshVerdict:
+    """What presenting this refresh token leads to."""
+    if token is None or token.session_revoked:
+        return RefreshVerdict.REJECTED
+    if token.used_at is not None:
+        return RefreshVerdict.REUSED
+    if token.expires_at <= now:
+        return RefreshVerdict.REJECTED
+    return RefreshVerdict.ROTATE
+
+
+# --- access-token claims ------------------------------------------------------------------
+
+
+def access_claims(
+    *,
+    user_id: str,
+    session_id: str,
+    grant: Grant,
+    amr: Sequence[str],
+    now: datetime,
+    ttl_s: int,
+    jti: str,
+) -> dict[str, object]:
+    """The claims of an access token exactly as ADR 0007 lists them."""
+    issued = int(now.timestamp())
+    return {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": user_id,
+        "sid": session_id,
+        "roles": list(grant.roles),
+        "perms": sorted(grant.permissions),
+        "amr": list(amr),
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + ttl_s,
+        "jti": jti,
+    }
+
+
+# --- signing keys -------------------------------------------------------------------------
+
+# Verifiers allow 30 s of clock leeway (ADR 0007) and look for an unknown `kid` at most every
+# 10 s: a new key is published before it signs, an old one stays published past its last token.
+VERIFIER_LEEWAY_S = 30
+VERIFIER_REFRESH_INTERVAL_S = 10
+
+
+@dataclass(frozen=True)
+class SigningKeySlot:
+    """When a key signs (from `activates_at` until a newer key does) and until when it is
+    published (None: until a successor is scheduled)."""
+
+    kid: str
+    created_at: datetime
+    activates_at: datetime
+    published_until: datetime | None
+
+
+def signing_key(keys: Iterable[SigningKeySlot], now: datetime) -> SigningKeySlot | None:
+    """The key that signs at `now`: the newest of those already active."""
+    active = [key for key in keys if key.activates_at <= now]
+    return max(active, key=lambda key: key.created_at, default=None)
+
+
+def published_keys(keys: Iterable[SigningKeySlot], now: datetime) -> list[SigningKeySlot]:
+    """Keys a verifier needs at `now` (a scheduled one included), newest first."""
+    live = [k for k in keys if k.published_until is None or k.published_until > now]
+    return sorted(live, key=lambda key: key.created_at, reverse=True)
+
+
+def retired_key_published_until(retired_at: datetime, access_ttl_s: int) -> datetime:
+    """A key replaced at `retired_at` signed its last token then: publish it until that token
+    has expired for every verifier."""
+    return retired_at + timedelta(seconds=access_ttl_s + 2 * VERIFIER_LEEWAY_S)
+
+
+def successor_schedule(
+    now: datetime, *, activation_delay_s: float, access_ttl_s: int
+) -> tuple[datetime, datetime]:
+    """(when a key added at `now` starts signing, until when its predecessor stays published)."""
+    activates_at = now + timedelta(seconds=activation_delay_s)
+    return activates_at, retired_key_published_until(activates_at, access_ttl_s)
+
+
+# --- keyset pagination --------------------------------------------------------------------
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+def page_size(requested: int) -> int:
+    if requested < 0:
+        raise InvalidArgument.for_field("pageSize", "must not be negative")
+    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def encode_page_token(*parts: str) -> str:
+    return base64.urlsafe_b64encode("\x1f".join(parts).encode()).decode()
+
+
+def decode_page_token(token: str, count: int) -> list[str] | None:
+    """The parts of a page token (None for the first page); INVALID_ARGUMENT if mangled."""
+    if not token:
+        return None
+    try:
+        parts = base64.urlsafe_b64decode(token.encode()).decode().split("\x1f")
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidArgument.for_field("pageToken", "not a token this service issued") from None
+    if len(parts) != count:
+        raise InvalidArgument.for_field("pageToken", "not a token this service issued")
+    return parts

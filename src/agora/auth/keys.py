@@ -1,0 +1,150 @@
+"""The signing keys of access tokens: Ed25519 pairs kept in the auth schema. One key signs at a
+time; a rotation schedules a successor that is published at once but signs only after a delay
+(so every verifier can learn it first), and the predecessor stays published until the last
+token it signed has expired.
+
+The private key is stored as PKCS8 PEM in `signing_keys.private_pem`; in production a KMS would
+wrap it (envelope encryption) so a database dump alone cannot mint tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from joserfc.jwk import OKPKey
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from agora.auth.domain import (
+    ACCESS_TOKEN_TYPE,
+    SigningKeySlot,
+    published_keys,
+    signing_key,
+    successor_schedule,
+)
+from agora.platform.security.tokens import ALGORITHM, sign_token
+
+# Taken by every process that creates or rotates keys, so two never create a current key each.
+_KEYS_LOCK = "agora-auth-signing-keys"
+
+
+@dataclass(frozen=True)
+class Rotation:
+    new_kid: str
+    activates_at: datetime
+    # The key that signs until then, and until when it stays published ("" on the first key).
+    previous_kid: str
+    previous_published_until: datetime | None
+
+
+def new_key_pair() -> tuple[str, str, dict[str, Any]]:
+    """A fresh Ed25519 pair: (kid, private PKCS8 PEM, public JWK)."""
+    key = OKPKey.generate_key("Ed25519")
+    public = key.as_dict(private=False)
+    # The kid names the public key: stable, and different for every pair.
+    kid = hashlib.sha256(str(public["x"]).encode()).hexdigest()[:16]
+    public.update(kid=kid, alg=ALGORITHM, use="sig")
+    pem = key.as_pem(private=True)
+    return kid, pem.decode() if isinstance(pem, bytes) else str(pem), public
+
+
+async def _lock(session: AsyncSession) -> None:
+    await session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": _KEYS_LOCK})
+
+
+async def _slots(db: AsyncSession | AsyncConnection) -> list[SigningKeySlot]:
+    rows = await db.execute(
+        sa.text("SELECT kid, created_at, activates_at, published_until FROM signing_keys")
+    )
+    return [
+        SigningKeySlot(row.kid, row.created_at, row.activates_at, row.published_until)
+        for row in rows
+    ]
+
+
+async def _insert(session: AsyncSession, activates_at: datetime) -> str:
+    kid, pem, public = new_key_pair()
+    await session.execute(
+        sa.text(
+            "INSERT INTO signing_keys (kid, private_pem, public_jwk, created_at, activates_at) "
+            "VALUES (:kid, :pem, CAST(:jwk AS jsonb), clock_timestamp(), :activates_at)"
+        ),
+        {"kid": kid, "pem": pem, "jwk": json.dumps(public), "activates_at": activates_at},
+    )
+    return kid
+
+
+async def ensure_current_key(session: AsyncSession, now: datetime) -> str:
+    """The kid of the key signing at `now`; the first key is created on first use."""
+    current = signing_key(await _slots(session), now)
+    if current is not None:
+        return current.kid
+    await _lock(session)
+    current = signing_key(await _slots(session), now)
+    return current.kid if current is not None else await _insert(session, now)
+
+
+async def rotate_keys(
+    session: AsyncSession, *, now: datetime, access_ttl_s: int, activation_delay_s: float
+) -> Rotation:
+    """Schedule a new key: published now, signing after `activation_delay_s`; the key it
+    replaces stays published until its last token has expired."""
+    await _lock(session)
+    activates_at, previous_until = successor_schedule(
+        now, activation_delay_s=activation_delay_s, access_ttl_s=access_ttl_s
+    )
+    open_ended = [slot for slot in await _slots(session) if slot.published_until is None]
+    for slot in open_ended:
+        await session.execute(
+            sa.text("UPDATE signing_keys SET published_until = :until WHERE kid = :kid"),
+            {"until": previous_until, "kid": slot.kid},
+        )
+    previous = max(open_ended, key=lambda slot: slot.created_at, default=None)
+    return Rotation(
+        new_kid=await _insert(session, activates_at),
+        activates_at=activates_at,
+        previous_kid=previous.kid if previous else "",
+        previous_published_until=previous_until if previous else None,
+    )
+
+
+async def jwks_keys(db: AsyncConnection, now: datetime) -> list[dict[str, Any]]:
+    """Public JWKs that verify live tokens (and the next key), newest first."""
+    wanted = [slot.kid for slot in published_keys(await _slots(db), now)]
+    rows = await db.execute(
+        sa.text("SELECT kid, public_jwk FROM signing_keys WHERE kid = ANY(:kids)"),
+        {"kids": wanted},
+    )
+    by_kid = {row.kid: dict(row.public_jwk) for row in rows}
+    return [by_kid[kid] for kid in wanted if kid in by_kid]
+
+
+async def purge_expired_keys(session: AsyncSession, now: datetime) -> int:
+    """Delete keys past their publication window (they can verify nothing any more)."""
+    result = await session.execute(
+        sa.text("DELETE FROM signing_keys WHERE published_until < :now"), {"now": now}
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+class TokenSigner:
+    """Signs access tokens with the key signing at the time, read from the database on each
+    signing so a rotation by another process (`agora auth rotate-keys`) takes effect."""
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, OKPKey] = {}
+
+    async def sign(self, db: AsyncSession, claims: dict[str, object], now: datetime) -> str:
+        kid = await ensure_current_key(db, now)
+        key = self._parsed.get(kid)
+        if key is None:
+            row = await db.execute(
+                sa.text("SELECT private_pem FROM signing_keys WHERE kid = :kid"), {"kid": kid}
+            )
+            key = OKPKey.import_key(row.scalar_one())
+            self._parsed[kid] = key
+        return sign_token(claims, key=key, kid=kid, typ=ACCESS_TOKEN_TYPE)

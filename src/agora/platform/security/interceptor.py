@@ -1,0 +1,135 @@
+"""The server interceptor that enforces every method's `(agora.options.v1.rule)` (docs/adr/0007).
+
+For each call it reads the `authorization: Bearer <jwt>` metadata and the method's rule:
+
+- `public`: no token needed; a token that is sent must still be valid;
+- `permission`: a valid token whose permissions include it;
+- neither: any valid token.
+
+A refusal is raised as `Unauthenticated` (TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED) or
+`PermissionDenied` (PERMISSION_MISSING with the permission in metadata), which the platform's
+own interceptor (outside this one) turns into the gRPC status with its details. The handler runs
+with the verified principal as `current_principal()` and the client's origin as
+`current_origin()`. Tokens are never logged.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any, Protocol, cast
+
+import grpc
+import structlog
+
+from agora.platform.errors import TOKEN_MISSING, PermissionDenied, Unauthenticated
+from agora.platform.security.origin import coming_from, origin_of
+from agora.platform.security.permissions import Rule, rule_of
+from agora.platform.security.principal import ANONYMOUS, Principal, acting_as
+from agora.platform.security.tokens import invalid
+
+AUTHORIZATION = "authorization"
+_BEARER = "bearer "
+
+log = structlog.get_logger("agora.security")
+
+Behaviour = Callable[..., Any]
+Continuation = Callable[[grpc.HandlerCallDetails], Any]
+
+
+class Verifier(Protocol):
+    async def verify(self, token: str) -> Principal: ...
+
+
+def bearer_token(metadata: Any) -> str | None:
+    """The token of the call's `authorization: Bearer <token>` (None when there is none).
+
+    Any other form (another scheme, an empty token, the header twice) is TOKEN_INVALID.
+    """
+    found: str | None = None
+    for key, value in metadata or ():
+        if key != AUTHORIZATION:
+            continue
+        if found is not None:
+            raise invalid("more than one authorization header")
+        if not isinstance(value, str) or not value[: len(_BEARER)].lower() == _BEARER:
+            raise invalid("the authorization header must be 'Bearer <token>'")
+        found = value[len(_BEARER) :].strip()
+        if not found:
+            raise invalid("the bearer token is empty")
+    return found
+
+
+class AuthorizationInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Checks each call against its method's rule and runs the handler as the caller."""
+
+    def __init__(self, verifier: Verifier, *, rules: Callable[[str], Rule] = rule_of) -> None:
+        self._verifier = verifier
+        self._rules = rules
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+
+    async def intercept_service(
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return cast(grpc.RpcMethodHandler, None)
+        method = handler_call_details.method
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._wrap(method, handler)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    async def authorize(
+        self, method: str, rule: Rule, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> Principal:
+        """The caller of this call, allowed by `rule`; else the refusal is raised."""
+        metadata = context.invocation_metadata()
+        try:
+            token = bearer_token(metadata)
+            if token is None:
+                if rule.public:
+                    return ANONYMOUS
+                raise Unauthenticated("this call needs a bearer token", reason=TOKEN_MISSING)
+            principal = await self._verifier.verify(token)
+            if rule.permission and not principal.can(rule.permission):
+                raise PermissionDenied.missing(rule.permission)
+        except (Unauthenticated, PermissionDenied) as refusal:
+            log.info("rpc_refused", method=method, reason=refusal.reason, detail=refusal.message)
+            raise
+        return principal
+
+    def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        rule = self._rules(method)
+        h = cast(Any, handler)
+        for kind in ("unary_unary", "unary_stream", "stream_unary", "stream_stream"):
+            behaviour = getattr(h, kind)
+            if behaviour is not None:
+                return cast(
+                    grpc.RpcMethodHandler,
+                    h._replace(**{kind: self._guarded(method, rule, behaviour)}),
+                )
+        return handler
+
+    def _guarded(self, method: str, rule: Rule, behaviour: Behaviour) -> Behaviour:
+        authorize = self.authorize
+        if inspect.isasyncgenfunction(behaviour):
+
+            async def generate(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+                principal = await authorize(method, rule, context)
+                origin = origin_of(context.invocation_metadata() or (), context.peer())
+                with acting_as(principal), coming_from(origin):
+                    async for response in behaviour(request, context):
+                        yield response
+
+            return generate
+
+        async def run(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            principal = await authorize(method, rule, context)
+            origin = origin_of(context.invocation_metadata() or (), context.peer())
+            with acting_as(principal), coming_from(origin):
+                return await behaviour(request, context)
+
+        return run
