@@ -116,13 +116,13 @@ DEFAULT_2FA_ROLES: tuple[str, ...] = (SUPPORT, STAFF, ADMIN)
 BUILTIN_ROLE_PATTERNS: Mapping[str, tuple[str, ...]] = {
     CUSTOMER: ("*:own",),
     SUPPORT: ("orders:*read*", "payments:*read*", "catalog:*read*", "auth:users:read"),
-    STAFF: ("catalog:*", "orders:*", "payments:*", "auth:users:read"),
+    STAFF: ("catalog:*", "orders:*", "payments:*", "auth:users:read", "audit:read"),
     ADMIN: ("*",),
 }
 BUILTIN_ROLE_DESCRIPTIONS: Mapping[str, str] = {
     CUSTOMER: "a shopper: their own orders and carts",
     SUPPORT: "reads orders, invoices and customers",
-    STAFF: "manages the catalog, orders and payments",
+    STAFF: "manages the catalog, orders and payments; reads the audit log",
     ADMIN: "every permission",
 }
 _ROLE_NAME = re.compile(r"[a-z][a-z0-9_-]{1,39}")
