@@ -84,7 +84,7 @@ from agora.platform.errors import (
     Unauthenticated,
 )
 from agora.platform.idempotency import idempotent_mutation
-from agora.platform.security.origin import Origin, origin_of
+from agora.platform.security.origin import Origin, current_origin
 from agora.platform.security.permissions import all_declared_permissions
 from agora.platform.security.principal import Principal, current_principal
 
@@ -261,7 +261,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
     # --- registration, verification, password reset ----------------------------------------
 
     async def Register(self, request: pb.RegisterRequest, context: Any) -> pb.RegisterResponse:
-        origin = origin_of(context.invocation_metadata() or (), context.peer())
+        origin = current_origin()
         email = normalize_email(request.email)
         validate_password(request.password, email)
         name = validate_name(request.name)
@@ -336,7 +336,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
     async def VerifyEmail(
         self, request: pb.VerifyEmailRequest, context: Any
     ) -> pb.VerifyEmailResponse:
-        origin = origin_of(context.invocation_metadata() or (), context.peer())
+        origin = current_origin()
         if not request.token:
             raise InvalidArgument.for_field("token", "required")
 
@@ -364,7 +364,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
     async def RequestPasswordReset(
         self, request: pb.RequestPasswordResetRequest, context: Any
     ) -> pb.RequestPasswordResetResponse:
-        origin = origin_of(context.invocation_metadata() or (), context.peer())
+        origin = current_origin()
         email = normalize_email(request.email)
         outbox: list[Mail] = []
 
@@ -404,7 +404,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
     async def ResetPassword(
         self, request: pb.ResetPasswordRequest, context: Any
     ) -> pb.ResetPasswordResponse:
-        origin = origin_of(context.invocation_metadata() or (), context.peer())
+        origin = current_origin()
         if not request.token:
             raise InvalidArgument.for_field("token", "required")
         validate_password(request.new_password, "", "newPassword")
@@ -442,7 +442,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
     # --- login, second factor, refresh -------------------------------------------------------
 
     async def Login(self, request: pb.LoginRequest, context: Any) -> pb.LoginResponse:
-        origin = origin_of(context.invocation_metadata() or (), context.peer())
+        origin = current_origin()
         email = normalize_email(request.email)
         lockout = self._lockout(email, origin)
         keys = [key for key, _ in lockout]
@@ -487,7 +487,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
     async def VerifyLoginTotp(
         self, request: pb.VerifyLoginTotpRequest, context: Any
     ) -> pb.LoginResponse:
-        origin = origin_of(context.invocation_metadata() or (), context.peer())
+        origin = current_origin()
         if not request.mfa_token:
             raise InvalidArgument.for_field("mfaToken", "required")
         if not request.code and not request.recovery_code:
@@ -565,7 +565,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         return "otp"
 
     async def Refresh(self, request: pb.RefreshRequest, context: Any) -> pb.Tokens:
-        origin = origin_of(context.invocation_metadata() or (), context.peer())
+        origin = current_origin()
         if not request.refresh_token:
             raise InvalidArgument.for_field("refreshToken", "required")
         refusal: DomainError
@@ -616,7 +616,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
 
     async def Logout(self, request: pb.LogoutRequest, context: Any) -> pb.LogoutResponse:
         caller = self._caller()
-        origin = origin_of(context.invocation_metadata() or (), context.peer())
+        origin = current_origin()
 
         async def change(session: AsyncSession) -> pb.LogoutResponse:
             revoked = 0
@@ -644,7 +644,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         self, request: pb.LogoutEverywhereRequest, context: Any
     ) -> pb.LogoutResponse:
         caller = self._caller()
-        origin = origin_of(context.invocation_metadata() or (), context.peer())
+        origin = current_origin()
 
         async def change(session: AsyncSession) -> pb.LogoutResponse:
             revoked = await store.revoke_user_sessions(
@@ -677,7 +677,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         self, request: pb.RevokeSessionRequest, context: Any
     ) -> pb.LogoutResponse:
         caller = self._caller()
-        origin = origin_of(context.invocation_metadata() or (), context.peer())
+        origin = current_origin()
         session_id = require_uuid(request.session_id, "sessionId")
 
         async def change(session: AsyncSession) -> pb.LogoutResponse:
@@ -718,7 +718,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         self, request: pb.EnrollTotpRequest, context: Any
     ) -> pb.EnrollTotpResponse:
         caller = self._caller()
-        origin = origin_of(context.invocation_metadata() or (), context.peer())
+        origin = current_origin()
 
         async def change(session: AsyncSession) -> pb.EnrollTotpResponse:
             user = await store.user_by_id(session, caller.subject, for_update=True)
@@ -745,7 +745,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         self, request: pb.ConfirmTotpRequest, context: Any
     ) -> pb.ConfirmTotpResponse:
         caller = self._caller()
-        origin = origin_of(context.invocation_metadata() or (), context.peer())
+        origin = current_origin()
 
         async def change(session: AsyncSession) -> pb.ConfirmTotpResponse:
             user = await store.user_by_id(session, caller.subject, for_update=True)
@@ -785,7 +785,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         self, request: pb.DisableTotpRequest, context: Any
     ) -> pb.DisableTotpResponse:
         caller = self._caller()
-        origin = origin_of(context.invocation_metadata() or (), context.peer())
+        origin = current_origin()
 
         async def change(session: AsyncSession) -> pb.DisableTotpResponse:
             user = await store.user_by_id(session, caller.subject, for_update=True)
@@ -812,7 +812,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         self, request: pb.RegenerateRecoveryCodesRequest, context: Any
     ) -> pb.RecoveryCodes:
         caller = self._caller()
-        origin = origin_of(context.invocation_metadata() or (), context.peer())
+        origin = current_origin()
 
         async def change(session: AsyncSession) -> pb.RecoveryCodes:
             user = await store.user_by_id(session, caller.subject, for_update=True)
@@ -855,7 +855,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
 
     async def CreateRole(self, request: pb.CreateRoleRequest, context: Any) -> pb.Role:
         actor = self._actor()
-        origin = origin_of(context.invocation_metadata() or (), context.peer())
+        origin = current_origin()
         role = validate_new_role(
             request.name, request.description, request.permissions, self._registry
         )
@@ -891,7 +891,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         grant: bool,
     ) -> pb.User:
         actor = self._actor()
-        origin = origin_of(context.invocation_metadata() or (), context.peer())
+        origin = current_origin()
         user_id = require_uuid(request.user_id, "userId")
 
         async def change(session: AsyncSession) -> pb.User:
@@ -1024,7 +1024,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         self, request: pb.FinishOidcLoginRequest, context: Any
     ) -> pb.LoginResponse:
         client = self._oidc_client()
-        origin = origin_of(context.invocation_metadata() or (), context.peer())
+        origin = current_origin()
         if not request.state or not request.code:
             raise InvalidArgument.for_field("code", "state and code are required")
         async with transaction(self._sessions) as session:

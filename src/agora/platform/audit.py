@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -22,14 +23,32 @@ from agora._proto.agora.events.v1.audit_pb2 import AuditEntry
 from agora.platform.bus.outbox import record_event
 from agora.platform.bus.streams import AUDIT_SUBJECT_PREFIX
 from agora.platform.logging import current_request_id
-from agora.platform.security.origin import current_origin
-from agora.platform.security.principal import current_principal
+from agora.platform.security.origin import Origin, current_origin
+from agora.platform.security.principal import Principal, current_principal
 
 Outcome = Literal["success", "denied", "failed"]
 OUTCOMES: tuple[Outcome, ...] = ("success", "denied", "failed")
 _TOKEN = re.compile(r"[a-z][a-z0-9_]*")
 
 Snapshot = Mapping[str, Any] | Message | None
+
+
+@dataclass(frozen=True)
+class AuditActor:
+    """Who an entry names: by default the call's principal; a service may name another (a
+    login's actor is the account logging in, not the anonymous caller; the CLI an operator)."""
+
+    subject: str
+    kind: str
+    session_id: str = ""
+
+    @classmethod
+    def of(cls, principal: Principal) -> AuditActor:
+        return cls(principal.subject, principal.kind, principal.session_id)
+
+    @classmethod
+    def user(cls, user_id: str, session_id: str = "") -> AuditActor:
+        return cls(user_id, "user", session_id)
 
 
 def audit_subject(service: str, action: str) -> str:
@@ -51,16 +70,19 @@ def audit_entry(
     after: Snapshot = None,
     detail: str = "",
     occurred_at: datetime | None = None,
+    actor: AuditActor | None = None,
+    origin: Origin | None = None,
 ) -> AuditEntry:
-    """The entry for the call being served (actor, origin and request id from its context)."""
+    """The entry for the call being served (actor, origin and request id from its context,
+    unless `actor` / `origin` name them)."""
     if outcome not in OUTCOMES:
         raise ValueError(f"audit outcome {outcome!r} is not one of {OUTCOMES}")
-    principal = current_principal()
-    origin = current_origin()
+    actor = actor or AuditActor.of(current_principal())
+    origin = origin or current_origin()
     entry = AuditEntry(
         action=f"{service}.{action}",
-        actor_subject=principal.subject,
-        actor_kind=principal.kind,
+        actor_subject=actor.subject,
+        actor_kind=actor.kind,
         target_type=target_type,
         target_id=target_id,
         outcome=outcome,
@@ -70,7 +92,7 @@ def audit_entry(
         after_json=snapshot_json(after),
         detail=detail,
         service=service,
-        session_id=principal.session_id,
+        session_id=actor.session_id,
         request_id=current_request_id() or "",
     )
     entry.occurred_at.FromDatetime(occurred_at or datetime.now(UTC))
@@ -88,6 +110,8 @@ async def record_audit(
     before: Snapshot = None,
     after: Snapshot = None,
     detail: str = "",
+    actor: AuditActor | None = None,
+    origin: Origin | None = None,
 ) -> AuditEntry:
     """Record an audit entry in `session`'s transaction (the outbox of `service`'s schema).
 
@@ -104,6 +128,8 @@ async def record_audit(
         before=before,
         after=after,
         detail=detail,
+        actor=actor,
+        origin=origin,
     )
     await record_event(
         session,

@@ -63,8 +63,12 @@ SQUATTER = ProviderUser(
 LATECOMER = ProviderUser(
     subject=f"late-{RUN}", email=f"unconfirmed-{RUN}@example.com", name="Lea Late"
 )
+# Unverified at the provider, and no local account has the address.
+UNVERIFIED = ProviderUser(
+    subject=f"unverified-{RUN}", email=f"unverified-{RUN}@example.com", email_verified=False
+)
 SETUP = ProviderSetup(
-    users=(NEWCOMER, OWNER, SQUATTER, LATECOMER),
+    users=(NEWCOMER, OWNER, SQUATTER, LATECOMER, UNVERIFIED),
     clients=(
         ProviderClient("agora", "agora-secret", (REDIRECT_URI,)),
         ProviderClient("forger", "forger-secret", (REDIRECT_URI,), forge_id_tokens=True),
@@ -252,3 +256,12 @@ async def test_unknown_provider_is_an_invalid_argument(oidc_auth: AuthServiceStu
 
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert [v.field for v in failure(refused.value).violations] == ["provider"]
+
+
+async def test_an_unverified_email_makes_an_account_whose_email_stays_unverified(
+    oidc_auth: AuthServiceStub,
+) -> None:
+    account = await me(oidc_auth, (await sign_in(oidc_auth, UNVERIFIED)).tokens)
+
+    assert account.email == UNVERIFIED.email
+    assert not account.email_verified
