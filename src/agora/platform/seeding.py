@@ -1,0 +1,171 @@
+"""The seed plan: what `agora seed` generates, handed to each service's own bulk writer.
+
+`agora.seed` (the tool) builds a `SeedPlan` from a profile, a random seed and a scale; every
+service writes its part with its `<service>.seeding` module, through its own tables and rules,
+so seeded data keeps the invariants the service's API keeps. The plan is plain data: no I/O.
+
+Every seeded row's id is `seed_id(profile, entity, n)`: a UUIDv5 in Agora's seed namespace. A run
+is recorded (profile, data version, seed, scale), so `agora seed clean` can regenerate exactly the
+ids that run created and delete those, and nothing else.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
+
+import asyncpg
+
+SEED_NAMESPACE = uuid.UUID("6f1d4c8e-2b7a-5e0f-9a3c-4d5e6f708192")
+
+OrderOutcome = Literal[
+    "placed",
+    "awaiting_payment",
+    "paid",
+    "fulfilled",
+    "shipped",
+    "delivered",
+    "cancelled",
+    "expired",
+    "refunded",
+]
+
+
+def seed_id(profile: str, entity: str, n: int | str) -> str:
+    """The id of the `n`-th `entity` a profile seeds: the same in every run of that profile."""
+    return str(uuid.uuid5(SEED_NAMESPACE, f"{profile}:{entity}:{n}"))
+
+
+@dataclass(frozen=True)
+class SeedCategory:
+    id: str
+    slug: str
+    name: str
+    parent_id: str | None
+
+
+@dataclass(frozen=True)
+class SeedVariant:
+    id: str
+    product_id: str
+    sku: str
+    title: str
+    options: Mapping[str, str]
+    # Minor units per currency code (EUR, USD, JPY, …).
+    prices: Mapping[str, int]
+    # Units on the shelf after every seeded order (initial minus committed; see SeedPlan).
+    on_hand: int
+    weight_g: int = 500
+
+
+@dataclass(frozen=True)
+class SeedProduct:
+    id: str
+    slug: str
+    title: str
+    description: str
+    category_id: str
+    attributes: Mapping[str, str]
+    image_urls: tuple[str, ...]
+    variants: tuple[SeedVariant, ...]
+    published: bool = True
+    # Planted structure, documented in docs/seed-data.md: "bestseller", "seasonal:<month>",
+    # "bundle:<bundle id>".
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SeedAddress:
+    name: str
+    line1: str
+    city: str
+    postal_code: str
+    country: str
+    email: str
+    line2: str = ""
+    region: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class SeedUser:
+    id: str
+    email: str
+    name: str
+    roles: tuple[str, ...]
+    address: SeedAddress
+    # Argon2id hash, computed once per distinct password and shared by the users that have it.
+    password_hash: str
+    created_at: datetime
+    # TOTP secret for staff/admin development accounts ("" for none).
+    totp_secret: str = ""
+
+
+@dataclass(frozen=True)
+class SeedOrderLine:
+    variant_id: str
+    product_id: str
+    sku: str
+    title: str
+    quantity: int
+    unit_price_minor: int
+
+
+@dataclass(frozen=True)
+class SeedOrder:
+    """An order and where its life ended; the orders writer replays it through the aggregate's
+    commands (placed → awaiting_payment → paid → …) at the times in `steps`."""
+
+    id: str
+    customer_id: str
+    currency: str
+    lines: tuple[SeedOrderLine, ...]
+    address: SeedAddress
+    shipping_method: str
+    outcome: OrderOutcome
+    placed_at: datetime
+    # When each later step happened, in order (awaiting_payment, paid, fulfilled, …).
+    steps: tuple[datetime, ...]
+    reservation_id: str
+    invoice_id: str
+    # Refunded amount for "refunded" orders (the whole total or part of it).
+    refunded_minor: int = 0
+
+
+@dataclass
+class SeedPlan:
+    profile: str
+    data_version: int
+    seed: int
+    scale: float
+    # The plan's clock: "now" for minimal/full, a fixed instant for the deterministic test profile.
+    now: datetime
+    categories: list[SeedCategory] = field(default_factory=list)
+    products: list[SeedProduct] = field(default_factory=list)
+    users: list[SeedUser] = field(default_factory=list)
+    orders: list[SeedOrder] = field(default_factory=list)
+    # Development credentials to print once (email → password), staff and admin only.
+    credentials: dict[str, str] = field(default_factory=dict)
+
+
+Progress = Callable[[str, int], None]
+"""`progress(entity, rows_written_since_last_call)`: the tool's progress bars."""
+
+
+class ServiceSeeder(Protocol):
+    """A service's bulk writer (`agora.<service>.seeding.SEEDER`): writes and removes its part of
+    a plan in its own schema, in the caller's transaction (an asyncpg connection whose
+    search_path is the service's schema)."""
+
+    service: str
+
+    async def write(
+        self, conn: asyncpg.Connection, plan: SeedPlan, progress: Progress
+    ) -> dict[str, int]:
+        """Write the plan's rows; returns rows written per entity."""
+
+    async def clean(self, conn: asyncpg.Connection, plan: SeedPlan) -> dict[str, int]:
+        """Delete exactly the rows `write` made for this plan; returns rows deleted per entity."""
