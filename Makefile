@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.9
 
 .DEFAULT_GOAL := help
-.PHONY: help install run run-bench test test-unit test-integration test-e2e lint fmt proto proto-check migrate bench clean doctor
+.PHONY: help install run seed run-bench test test-unit test-integration test-e2e lint fmt proto proto-check migrate bench clean doctor
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -25,6 +25,10 @@ install: $(STAMP)  ## create .venv and install pinned dependencies
 
 run: $(STAMP)  ## start embedded PostgreSQL + NATS and every service, seed demo data, print URLs
 	$(BIN)/agora up
+
+PROFILE ?= minimal
+seed: $(STAMP)  ## seed demo data into the configured database: make seed PROFILE=minimal|full|test
+	$(BIN)/agora seed --profile $(PROFILE)
 
 run-bench: $(STAMP)  ## `make run` without the gateway's rate limits (for `make bench`)
 	AGORA_GATEWAY_RATE_LIMIT_ENABLED=false $(BIN)/agora up

@@ -75,7 +75,6 @@ def agora() -> None:
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
 
-SEEDED_MARKER = ".seeded"
 READY_MESSAGE = "Agora is ready"
 
 DataDirOption = Annotated[
@@ -345,14 +344,24 @@ def service_specs(env: Mapping[str, str], infrastructure: list[str]) -> list[Pro
 
 
 async def seed_first_run(settings: PlatformSettings) -> tuple[str, float] | None:
-    """Seed the demo catalog unless this data dir was seeded before; (report, seconds)."""
-    marker = settings.data_dir / SEEDED_MARKER
-    if marker.exists():
-        return None
+    """Seed the minimal profile unless this database was ever seeded; (report, seconds)."""
+    from agora.seed import runs
+    from agora.seed.runner import credentials_table, seed_database
+
     began = time.monotonic()
+    url = settings.resolved_database_url
     try:
-        with console.status("Seeding the demo catalog…"):
-            report = await seed_catalog(grpc_service("catalog").address(), settings)
+        with console.status("Seeding the minimal profile…"):
+            control = await asyncpg_connect(url)
+            try:
+                seeded_before = await runs.any_run(control)
+            finally:
+                await control.close()
+            if seeded_before:
+                return None
+            outcome = await seed_database(
+                url, "minimal", seed=1, scale=1.0, console=Console(quiet=True)
+            )
     except asyncio.CancelledError as error:
         if cancellation_requested():
             raise
@@ -361,36 +370,22 @@ async def seed_first_run(settings: PlatformSettings) -> tuple[str, float] | None
     except Exception as error:  # the shop still runs; the user can seed again later
         seeding_failed(error)
         return None
-    marker.write_text(f"{datetime.now().astimezone().isoformat()}\n")
+    assert outcome.plan is not None
+    console.print(credentials_table(outcome.plan))
+    plan = outcome.plan
+    report = f"{len(plan.products)} products, {len(plan.users)} accounts, {len(plan.orders)} orders"
     return report, time.monotonic() - began
 
 
+async def asyncpg_connect(database_url: str) -> Any:
+    import asyncpg
+
+    return await asyncpg.connect(to_libpq_url(database_url))
+
+
 def seeding_failed(error: BaseException) -> None:
-    errors.print(f"[bold yellow]warning:[/] seeding the demo catalog failed: {error!r}")
+    errors.print(f"[bold yellow]warning:[/] seeding the minimal profile failed: {error!r}")
     errors.print("the stack keeps running; `agora seed` tries again")
-
-
-async def seed_catalog(address: str, settings: PlatformSettings) -> str:
-    """Run the idempotent demo seeder against the catalog at `address`; what it holds.
-
-    It calls as `service:seed`, with the deployment's service key.
-    """
-    import grpc
-
-    from agora.platform.rpc.interceptors import RequestIdChannel
-    from agora.platform.security.service_identity import (
-        ServiceIdentity,
-        load_service_key,
-        service_key_path,
-    )
-    from agora.seed.catalog import seed_demo_catalog
-
-    seeder = ServiceIdentity("seed", load_service_key(service_key_path(settings)))
-    async with RequestIdChannel(
-        grpc.aio.insecure_channel(address), seeder.authorization
-    ) as channel:
-        report = await seed_demo_catalog(channel)
-    return f"{report.products} products, {report.variants} variants, {report.categories} categories"
 
 
 def announce(
@@ -422,7 +417,7 @@ def announce(
     console.print(table)
     if seeding is not None:
         report, seconds = seeding
-        console.print(f"Seeded the demo catalog in {seconds:.1f} s: {report}")
+        console.print(f"Seeded the minimal profile in {seconds:.1f} s: {report}")
     console.print(
         f"[bold green]{READY_MESSAGE}[/]: all processes healthy in {healthy_after:.1f} s. "
         "Ctrl-C stops it."
@@ -551,25 +546,86 @@ async def migrate_services(names: list[str], database_url: str) -> None:
         console.print(f"migrated [bold]{name}[/]")
 
 
-@app.command()
+seed_app = typer.Typer(
+    help="Demo data: `agora seed --profile minimal|full|test`, `agora seed clean`.",
+    invoke_without_command=True,
+)
+app.add_typer(seed_app, name="seed")
+
+
+def _check_seed_input(profile: str | None, scale: float = 1.0) -> None:
+    """Bad input is a usage error (exit 2) before anything touches the database."""
+    from agora.seed.profiles import PROFILES
+
+    if profile is not None and profile not in PROFILES:
+        raise typer.BadParameter(
+            f"unknown profile {profile!r} (known: {', '.join(PROFILES)})", param_hint="--profile"
+        )
+    if scale <= 0:
+        raise typer.BadParameter(f"must be positive, not {scale:g}", param_hint="--scale")
+
+
+@seed_app.callback()
 def seed(
-    address: Annotated[
-        str | None, typer.Option(help="catalog gRPC address [AGORA_CATALOG_ADDRESS]")
-    ] = None,
+    ctx: typer.Context,
+    profile: Annotated[str, typer.Option(help="minimal, full or test")] = "minimal",
+    seed_value: Annotated[int, typer.Option("--seed", help="random seed")] = 1,
+    scale: Annotated[float, typer.Option(help="multiply the profile's sizes")] = 1.0,
+    data_dir: DataDirOption = None,
 ) -> None:
-    """Seed the demo catalog into a running catalog service (idempotent)."""
-    import grpc
+    """Seed realistic demo data into every service's schema (idempotent per run)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    _check_seed_input(profile, scale)
+    from agora.seed.runner import credentials_table, seed_database, summary_table
 
-    from agora.platform.security.service_identity import ServiceKeyError
+    settings = platform_settings(data_dir)
+    outcome = run_seeding(
+        settings,
+        seed_database(
+            settings.resolved_database_url,
+            profile,
+            seed=seed_value,
+            scale=scale,
+            console=console,
+        ),
+    )
+    if outcome.written:
+        assert outcome.plan is not None
+        console.print(summary_table(outcome))
+        console.print(credentials_table(outcome.plan))
 
-    target = address or grpc_service("catalog").address()
+
+@seed_app.command("clean")
+def seed_clean(
+    profile: Annotated[str | None, typer.Option(help="only this profile's runs")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Remove exactly the rows seeding wrote (of every recorded run, or of one profile)."""
+    _check_seed_input(profile)
+    from agora.seed.runner import clean_database
+
+    settings = platform_settings(data_dir)
+    removed = run_seeding(
+        settings, clean_database(settings.resolved_database_url, profile, console=console)
+    )
+    table = Table("entity", "rows removed")
+    for entity, rows in removed.items():
+        table.add_row(entity, f"{rows:,}")
+    console.print(table)
+
+
+def run_seeding(settings: PlatformSettings, work: Coroutine[Any, Any, Any]) -> Any:
+    """Run a seeding coroutine against the database; a clear message when it cannot start."""
+    from agora.seed.runner import SeedError
+
     try:
-        report = asyncio.run(seed_catalog(target, platform_settings()))
-    except grpc.aio.AioRpcError as error:
-        raise fail(f"the catalog at {target}: {error.code().name}: {error.details()}") from None
-    except ServiceKeyError as error:
-        raise fail(f"{error} (the seeder signs its calls with the service key)") from None
-    console.print(f"seeded the demo catalog at {target}: {report}")
+        return asyncio.run(with_database(settings, work))
+    except StartupFailed as failure:
+        report_startup_failure(failure)
+        raise typer.Exit(1) from None
+    except SeedError as error:
+        raise fail(str(error)) from None
 
 
 @app.command()

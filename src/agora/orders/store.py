@@ -13,7 +13,7 @@ import base64
 import binascii
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -367,6 +367,51 @@ _SAVE_VIEW = f"""
 async def clear_order_views(session: AsyncSession) -> None:
     await session.execute(sa.delete(order_details))
     await session.execute(sa.delete(order_list))
+
+
+async def histories(session: AsyncSession, *, batch: int = 1000) -> AsyncIterator[list[History]]:
+    """Every order of the event store folded, `batch` orders at a time (by order id)."""
+    raw = await driver_connection(session)
+    after = "00000000-0000-0000-0000-000000000000"
+    while ids := [row[0] for row in await raw.fetch(_NEXT_ORDER_IDS, after, batch)]:
+        folded: list[History] = []
+        events: list[Any] = []
+        rows = await raw.fetch(_EVENTS_OF_ORDERS, ids)
+        for index, row in enumerate(rows):
+            events.append(event_from_pb(parse_event(row[1], row[2])))
+            if index + 1 == len(rows) or rows[index + 1][0] != row[0]:
+                first = rows[index - len(events) + 1]
+                folded.append(History(Order.replay(events), first[3], row[3]))
+                events = []
+        yield folded
+        after = ids[-1]
+
+
+async def insert_order_views(
+    session: AsyncSession, views: Sequence[tuple[pb.Order, dict[str, Any]]]
+) -> None:
+    """COPY the details and list rows of orders that have none yet (a rebuild)."""
+    raw = await driver_connection(session)
+    await raw.copy_records_to_table(
+        "order_details",
+        records=[(v.id, v.version, v.SerializeToString()) for v, _ in views],
+        columns=["order_id", "version", "detail"],
+    )
+    await raw.copy_records_to_table(
+        "order_list",
+        records=[tuple(row[c] for c in _LIST_COLUMNS) for _, row in views],
+        columns=list(_LIST_COLUMNS),
+    )
+
+
+_NEXT_ORDER_IDS = """
+    SELECT DISTINCT order_id FROM order_events WHERE order_id > $1::uuid
+    ORDER BY order_id LIMIT $2
+"""
+_EVENTS_OF_ORDERS = """
+    SELECT order_id, type, payload, occurred_at FROM order_events
+    WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, version
+"""
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,1 @@
-"""Demo data, created only through the services' public gRPC APIs."""
+"""`agora seed`: realistic demo data written through each service's own bulk writer."""

@@ -39,7 +39,6 @@ SERVICE_PERMISSIONS: Mapping[str, frozenset[str]] = {
     ),
     "payments": frozenset(),
     "auth": frozenset(),
-    "seed": frozenset({"catalog:read", "catalog:write", "catalog:stock:write"}),
     # `agora bench checkout` tops up and reads the stock it sells.
     "bench": frozenset({"catalog:stock:read", "catalog:stock:write"}),
 }

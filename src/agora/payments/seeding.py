@@ -1,0 +1,304 @@
+"""The payments part of `agora seed`: the invoice of every planned order that got one, with its
+payment and refund, made by the payments domain as CreateInvoice, DevPay, the expiry loop,
+CancelInvoice and RefundInvoice would have made them, then written by COPY.
+
+An order's invoice is opened when it starts awaiting payment (`steps[0]`): its price is the
+order's total (`SeedOrder.total_minor`, computed by the orders domain; payments never imports
+orders) payable in the order's own currency, so the locked rate is the identity rate (1, source
+`identity`, as `resolve_rate` gives it) and `due` is the price. It lives the configured invoice
+lifetime (`AGORA_PAYMENTS_INVOICE_TTL_S`; orders asks for its `invoice_expiry_s`, 900 s by
+default in both). Then, by the order's outcome:
+
+- awaiting_payment: new;
+- paid and beyond, refunded: settled by one confirmed dev payment of `due` at `steps[1]`
+  (which must come before the invoice expires); refunded orders also get their refund, of the
+  order's refunded amount (the whole total when the plan says 0) at the last step;
+- expired after invoicing: expired at `steps[1]` (not before the invoice's expiry);
+- cancelled after invoicing: invalid (the orders saga cancels the invoice of a cancelled order).
+
+Orders placed, cancelled or expired before any invoice have none. As for orders (see
+`agora.orders.seeding`), seeded invoices are history: nothing goes to the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from contextlib import aclosing
+from datetime import datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import asyncpg
+
+from agora.payments.currencies import Money, Rate
+from agora.payments.domain import (
+    Invoice,
+    InvoicePolicy,
+    InvoiceStatus,
+    NewInvoice,
+    PaymentReport,
+    cancel,
+    expire,
+    open_invoice,
+    receive_payment,
+    refund,
+    with_refund,
+)
+from agora.payments.providers import DevProvider, PaymentInstructions
+from agora.payments.rates import IDENTITY
+from agora.payments.settings import PaymentsSettings
+from agora.platform.seeding import (
+    Progress,
+    SeedOrder,
+    SeedPlan,
+    built_ahead,
+    paused_collector,
+    seed_id,
+)
+
+SERVICE = "payments"
+BATCH = 10_000
+REFUND_REASON = "refunded to the customer"
+_SETTLED_OUTCOMES = frozenset({"paid", "fulfilled", "shipped", "delivered", "refunded"})
+
+_INVOICE_COLUMNS = (
+    "id",
+    "reference",
+    "status",
+    "price_amount",
+    "price_currency",
+    "pay_currency",
+    "rate_numerator",
+    "rate_denominator",
+    "rate_source",
+    "rate_as_of",
+    "due",
+    "tolerance_bp",
+    "provider",
+    "confirmations_required",
+    "pay_to",
+    "memo",
+    "paid_partial",
+    "paid_late",
+    "paid_over",
+    "version",
+    "expires_at",
+    "created_at",
+    "updated_at",
+)
+_PAYMENT_COLUMNS = ("invoice_id", "reference", "amount", "confirmations", "received_at", "late")
+_REFUND_COLUMNS = ("id", "invoice_id", "amount", "reason", "created_at")
+
+
+class _SeededHistory:
+    """The dev provider's recorder while seeding: payments are written as rows, never
+    reported, so a report here is a bug."""
+
+    async def record_payment(self, invoice_id: str, report: PaymentReport) -> Invoice:
+        raise RuntimeError(f"seeding does not record payments (invoice {invoice_id})")
+
+
+def invoiced(order: SeedOrder) -> bool:
+    """Whether the order got an invoice: it reached awaiting_payment."""
+    if order.outcome == "placed":
+        return False
+    return order.outcome not in ("cancelled", "expired") or len(order.steps) == 2
+
+
+def seeded_invoice(
+    order: SeedOrder, profile: str, policy: InvoicePolicy
+) -> tuple[Invoice, datetime]:
+    """The order's invoice as the payments domain leaves it, and when it last changed."""
+    if order.total_minor <= 0:
+        raise ValueError(
+            f"order {order.id} has no total_minor: fill it with agora.orders.seeding.with_totals"
+        )
+    created_at = order.steps[0]
+    code = order.currency
+    invoice = open_invoice(
+        NewInvoice(
+            reference=order.id,
+            price=Money(order.total_minor, code),
+            pay_currency=code,
+            provider=DevProvider.name,
+        ),
+        invoice_id=order.invoice_id,
+        rate=Rate(code, code, Fraction(1), IDENTITY, created_at),
+        confirmations_required=DevProvider.confirmations_required,
+        policy=policy,
+        now=created_at,
+    )
+    if order.outcome in _SETTLED_OUTCOMES:
+        paid_at = order.steps[1]
+        report = PaymentReport(
+            _payment_reference(profile, order),
+            invoice.due,
+            DevProvider.confirmations_required,
+            paid_at,
+        )
+        invoice = receive_payment(invoice, report).invoice
+        if invoice.status is not InvoiceStatus.SETTLED:
+            raise ValueError(
+                f"order {order.id} is paid at {paid_at.isoformat()}, after its invoice expired "
+                f"at {invoice.expires_at.isoformat()}"
+            )
+        if order.outcome == "refunded":
+            refunded_at = order.steps[-1]
+            made = refund(
+                invoice,
+                refund_id=seed_id(profile, "refund", order.id),
+                amount=order.refunded_minor or invoice.paid,
+                reason=REFUND_REASON,
+                now=refunded_at,
+            )
+            return with_refund(invoice, made), refunded_at
+        return invoice, paid_at
+    if order.outcome == "expired":
+        return expire(invoice, order.steps[1]).invoice, order.steps[1]
+    if order.outcome == "cancelled":
+        return cancel(invoice).invoice, order.steps[1]
+    return invoice, created_at
+
+
+def _payment_reference(profile: str, order: SeedOrder) -> str:
+    """A dev payment's reference (`dev-<hex>`), the same in every run of the profile."""
+    return f"dev-{uuid.UUID(seed_id(profile, 'payment', order.id)).hex}"
+
+
+def invoice_rows(
+    invoice: Invoice, instructions: PaymentInstructions, updated_at: datetime
+) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The invoice's row in `invoices` and its rows in `invoice_payments` and
+    `invoice_refunds`, as `store.insert_invoice` and `store.save_invoice` write them."""
+    rate = invoice.rate
+    row = (
+        invoice.id,
+        invoice.reference,
+        invoice.status.value,
+        invoice.price.amount_minor,
+        invoice.price.currency,
+        invoice.pay_currency,
+        Decimal(rate.value.numerator),
+        Decimal(rate.value.denominator),
+        rate.source,
+        rate.as_of,
+        Decimal(invoice.due),
+        invoice.tolerance_bp,
+        invoice.provider,
+        invoice.confirmations_required,
+        instructions.pay_to,
+        instructions.memo,
+        invoice.paid_partial,
+        invoice.paid_late,
+        invoice.paid_over,
+        invoice.version,
+        invoice.expires_at,
+        invoice.created_at,
+        updated_at,
+    )
+    payments = [
+        (invoice.id, p.reference, Decimal(p.amount), p.confirmations, p.received_at, p.late)
+        for p in invoice.payments
+    ]
+    refunds = [
+        (r.id, invoice.id, Decimal(r.amount), r.reason, r.created_at) for r in invoice.refunds
+    ]
+    return row, payments, refunds
+
+
+def _policy() -> InvoicePolicy:
+    settings = PaymentsSettings()
+    return InvoicePolicy(
+        ttl=timedelta(seconds=settings.invoice_ttl_s), tolerance_bp=settings.payment_tolerance_bp
+    )
+
+
+Rows = list[tuple[Any, ...]]
+
+
+def build_batch(
+    orders: Sequence[SeedOrder], context: tuple[str, InvoicePolicy]
+) -> tuple[Rows, Rows, Rows]:
+    """The `invoices`, `invoice_payments` and `invoice_refunds` rows of `orders`' invoices
+    (`context`: the plan's profile and the invoice policy)."""
+    return asyncio.run(_build_batch(orders, *context))
+
+
+async def _build_batch(
+    orders: Sequence[SeedOrder], profile: str, policy: InvoicePolicy
+) -> tuple[Rows, Rows, Rows]:
+    provider = DevProvider(_SeededHistory())
+    invoices: Rows = []
+    payments: Rows = []
+    refunds: Rows = []
+    for order in orders:
+        invoice, updated_at = seeded_invoice(order, profile, policy)
+        instructions = await provider.create_payment_request(invoice)
+        row, paid, refunded = invoice_rows(invoice, instructions, updated_at)
+        invoices.append(row)
+        payments.extend(paid)
+        refunds.extend(refunded)
+    return invoices, payments, refunds
+
+
+_DELETES = (
+    ("invoice_refunds", "DELETE FROM invoice_refunds WHERE invoice_id = ANY($1::uuid[])"),
+    ("invoice_payments", "DELETE FROM invoice_payments WHERE invoice_id = ANY($1::uuid[])"),
+    ("invoices", "DELETE FROM invoices WHERE id = ANY($1::uuid[])"),
+)
+
+
+class PaymentsSeeder:
+    """Writes the invoices of a plan's orders, with their payments and refunds, by COPY."""
+
+    service = SERVICE
+
+    def __init__(self, policy: InvoicePolicy | None = None, *, batch_size: int = BATCH) -> None:
+        self._policy = policy
+        self._batch_size = batch_size
+
+    async def write(
+        self, conn: asyncpg.Connection, plan: SeedPlan, progress: Progress
+    ) -> dict[str, int]:
+        """Write the invoices; rows of an earlier run of the same plan are replaced.
+
+        Batches are built in worker processes while the previous one is copied."""
+        policy = self._policy or _policy()
+        await self.clean(conn, plan)
+        written = {"invoices": 0, "invoice_payments": 0, "invoice_refunds": 0}
+        orders = [order for order in plan.orders if invoiced(order)]
+        size = self._batch_size
+        batches = [orders[start : start + size] for start in range(0, len(orders), size)]
+        with paused_collector():
+            built = aclosing(built_ahead(build_batch, batches, (plan.profile, policy)))
+            async with built as batches_built:
+                async for invoices, payments, refunds in batches_built:
+                    await conn.copy_records_to_table(
+                        "invoices", records=invoices, columns=_INVOICE_COLUMNS
+                    )
+                    await conn.copy_records_to_table(
+                        "invoice_payments", records=payments, columns=_PAYMENT_COLUMNS
+                    )
+                    await conn.copy_records_to_table(
+                        "invoice_refunds", records=refunds, columns=_REFUND_COLUMNS
+                    )
+                    written["invoices"] += len(invoices)
+                    written["invoice_payments"] += len(payments)
+                    written["invoice_refunds"] += len(refunds)
+                    progress("invoices", len(invoices))
+        return written
+
+    async def clean(self, conn: asyncpg.Connection, plan: SeedPlan) -> dict[str, int]:
+        """Delete the invoices of the plan's orders with their payments and refunds."""
+        ids = [order.invoice_id for order in plan.orders if order.invoice_id]
+        deleted: dict[str, int] = {}
+        for table, statement in _DELETES:
+            status = await conn.execute(statement, ids)
+            deleted[table] = int(status.split()[-1])
+        return deleted
+
+
+SEEDER = PaymentsSeeder()
