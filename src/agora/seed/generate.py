@@ -247,7 +247,7 @@ class _Builder:
             slug = f"{_slugify(title)}-{n + 1}"
             sentence = fake.sentence(nb_words=10, ext_word_list=list(leaf.words))
             description = (
-                f"A {material.lower()} {noun.lower()} from the {collection} collection. "
+                f"{material} {noun.lower()} from the {collection} collection. "
                 f"{sentence} {fake.sentence(nb_words=8, ext_word_list=list(leaf.words))}"
             )
             product_id = self._id("product", n)
