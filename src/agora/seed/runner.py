@@ -164,7 +164,16 @@ async def _remove(
     database_url: str, control: asyncpg.Connection, run: runs.Run, seeders: Sequence[ServiceSeeder]
 ) -> dict[str, int]:
     """Delete a recorded run's rows (its plan generated again), last writer first."""
-    plan = build_plan(run.profile, seed=run.seed, scale=run.scale, now=run.plan_now)
+    try:
+        plan = build_plan(
+            run.profile,
+            seed=run.seed,
+            scale=run.scale,
+            now=run.plan_now,
+            data_version=run.data_version,
+        )
+    except ValueError as error:
+        raise SeedError(f"cannot remove the recorded {run.profile} run: {error}") from None
 
     async def clean(seeder: ServiceSeeder, conn: asyncpg.Connection) -> dict[str, int]:
         return await seeder.clean(conn, plan)

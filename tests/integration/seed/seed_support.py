@@ -56,3 +56,11 @@ async def count(database_url: str, sql: str, *args: object) -> int:
         return int(await conn.fetchval(sql, *args))
     finally:
         await conn.close()
+
+
+async def execute(database_url: str, sql: str, *args: object) -> None:
+    conn = await asyncpg.connect(to_libpq_url(database_url))
+    try:
+        await conn.execute(sql, *args)
+    finally:
+        await conn.close()

@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 from rich.console import Console
-from seed_support import count, dump, fresh_database_url, migrated_database
+from seed_support import count, dump, execute, fresh_database_url, migrated_database
 from typer.testing import CliRunner
 
 from agora.catalog import store
@@ -18,7 +18,7 @@ from agora.platform.db import create_engine, ensure_database, session_factory, t
 from agora.platform.seeding import seed_id
 from agora.seed.checks import check_consistency
 from agora.seed.generate import build_plan
-from agora.seed.runner import clean_database, seed_database
+from agora.seed.runner import SeedError, clean_database, seed_database
 
 QUIET = Console(quiet=True)
 
@@ -110,6 +110,20 @@ async def test_a_new_seed_replaces_the_recorded_run_in_place(database_url: str) 
     assert replaced.removed_runs == 1
     assert replaced.plan is not None
     assert await check_consistency(url, replaced.plan) == []
+    assert await count(url, "SELECT count(*) FROM catalog.products") == 24
+    assert await count(url, "SELECT count(*) FROM seed.runs WHERE status = 'finished'") == 1
+
+
+async def test_a_run_whose_data_version_has_no_generator_is_refused_not_half_cleaned(
+    database_url: str,
+) -> None:
+    url = await migrated_database(database_url)
+    await seed_database(url, "test", seed=1, scale=1.0, console=QUIET)
+    await execute(url, "UPDATE seed.runs SET data_version = 0")
+
+    with pytest.raises(SeedError, match="seed data version 0 has no generator"):
+        await seed_database(url, "test", seed=2, scale=1.0, console=QUIET)
+
     assert await count(url, "SELECT count(*) FROM catalog.products") == 24
     assert await count(url, "SELECT count(*) FROM seed.runs WHERE status = 'finished'") == 1
 
