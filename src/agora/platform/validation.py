@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from google.api import field_behavior_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -34,7 +34,7 @@ MAX_VIOLATIONS = 20
 FIELD_RULE: Any = options_pb2.field
 
 UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-EMAIL_PATTERN = "^[^@\\s]+@[^@\\s]+\\.[^@\\s.]+$"
+EMAIL_PATTERN = "^[^@\\s\\u0000]+@[^@\\s\\u0000]+\\.[^@\\s.\\u0000]+$"
 CURRENCY_PATTERN = "^[A-Z]{3}$"
 COUNTRY_PATTERN = "^[A-Za-z]{2}$"
 # Format -> (pattern a set value matches, what the violation says).
@@ -125,7 +125,7 @@ class RequestValidator:
     def _walk(self, message: Message, prefix: str, found: _Violations) -> None:
         plan = self._plans.get(message.DESCRIPTOR.full_name)
         if plan is None:
-            plan = self._compile(message.DESCRIPTOR)
+            plan = self._compile(cast(Descriptor, message.DESCRIPTOR))
         for check in plan:
             if len(found) >= MAX_VIOLATIONS:
                 return
@@ -226,9 +226,7 @@ class RequestValidator:
             if key_field.type == FieldDescriptor.TYPE_STRING
             else None
         )
-        value_text = (
-            _text_check(rule) if value_field.type == FieldDescriptor.TYPE_STRING else None
-        )
+        value_text = _text_check(rule) if value_field.type == FieldDescriptor.TYPE_STRING else None
         walk = self._walk if value_field.message_type is not None else None
 
         def map_check(message: Message, prefix: str, found: _Violations) -> None:

@@ -45,9 +45,12 @@ def test_prices_above_the_shop_maximum_are_refused() -> None:
     found = RequestValidator().violations(request)
     assert fields_of(found) == ["prices[0].amountMinor"]
     at_most = catalog_pb2.Money(amount_minor=MAX_AMOUNT_MINOR, currency="EUR")
-    assert RequestValidator().violations(
-        catalog_pb2.SetPricesRequest(variant_id=VARIANT, prices=[at_most])
-    ) == []
+    assert (
+        RequestValidator().violations(
+            catalog_pb2.SetPricesRequest(variant_id=VARIANT, prices=[at_most])
+        )
+        == []
+    )
 
 
 def test_ids_formats_ranges_and_required_fields_are_checked() -> None:
