@@ -12,7 +12,7 @@ import base64
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from google.api import annotations_pb2, http_pb2
@@ -633,5 +633,5 @@ def _merge_json_body(request: Message, body: bytes, body_field: FieldDescriptor 
     try:
         json_format.ParseDict(document, request)
     except json_format.ParseError as error:
-        violation = violation_from_parse_error(str(error), request.DESCRIPTOR)
+        violation = violation_from_parse_error(str(error), cast(Descriptor, request.DESCRIPTOR))
         raise InvalidArgument(f"{violation.field}: {violation.description}", [violation]) from error
