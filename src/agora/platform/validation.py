@@ -27,8 +27,8 @@ from agora.platform.errors import FieldViolation, InvalidArgument
 # The shop-wide largest amount of money, in minor units (10 billion in a 2-decimal currency):
 # prices and every total computed from them stay below it, so int64 arithmetic never overflows.
 MAX_AMOUNT_MINOR = 10**12
-# Violations reported at most per request (a list of 10,000 bad items gives 20, not 10,000).
-MAX_VIOLATIONS = 20
+# Violations reported at most per request (a list of 10,000 bad items gives 10, not 10,000).
+MAX_VIOLATIONS = 10
 
 # The generated stubs type the extension as a plain FieldDescriptor (see transcoding._RULE).
 FIELD_RULE: Any = options_pb2.field
