@@ -526,8 +526,9 @@ _FAILED_FIELD = re.compile(r"^Failed to parse (?P<name>\S+) field: ")
 _UNKNOWN_FIELD = re.compile(r'has no field named "(?P<name>[^"]*)" at "(?P<path>[^"]*)"')
 _AT_PATH = re.compile(r" at (?P<path>[A-Za-z_][\w]*(?:\.[\w]+|\[[^\]]*\])*)\.?$")
 _NOT_A_LIST = "must be in []"
-# A member name longer than this is not repeated in an error.
+# A member name (or field path) longer than this is not repeated in an error.
 MAX_ECHOED_NAME = 64
+MAX_ECHOED_PATH = 200
 _PRINTABLE_NAME = re.compile(r"[A-Za-z0-9_.\[\]-]+")
 
 
@@ -551,6 +552,8 @@ def violation_from_parse_error(message: str, root: Descriptor | None = None) -> 
         return FieldViolation(field_path, "unknown field")
     at = _AT_PATH.search(rest.rstrip("."))
     field_path = (_without_root(at["path"]) if at is not None else "") or ".".join(names)
+    if len(field_path) > MAX_ECHOED_PATH:  # a huge map key inside the path: name the map
+        field_path = field_path[:MAX_ECHOED_PATH].split("[", 1)[0]
     if not field_path:
         return FieldViolation("body", "not a valid request")
     leaf = _field_at(root, field_path) if root is not None else None
