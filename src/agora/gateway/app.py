@@ -461,10 +461,18 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in candidates or any(c.removeprefix("W/") == etag for c in candidates)
 
 
+# The most characters of the request line an error repeats: input is unbounded, answers not.
+MAX_ECHOED_CHARS = 200
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= MAX_ECHOED_CHARS else text[:MAX_ECHOED_CHARS] + "…"
+
+
 def _no_route(request: Request, request_id: str) -> Response:
     return problem(
         404,
-        f"No API route matches {request.method} {request.url.path}.",
+        f"No API route matches {_shown(request.method)} {_shown(request.url.path)}.",
         code=grpc.StatusCode.NOT_FOUND,
         reason="ROUTE_NOT_FOUND",
         request_id=request_id,
@@ -475,7 +483,8 @@ def _not_allowed(request: Request, found: NotAllowed, request_id: str) -> Respon
     allowed = ", ".join(found.allowed)
     return problem(
         405,
-        f"{request.method} is not allowed on {request.url.path}; allowed: {allowed}.",
+        f"{_shown(request.method)} is not allowed on {_shown(request.url.path)}; "
+        f"allowed: {allowed}.",
         code=grpc.StatusCode.UNIMPLEMENTED,
         reason="METHOD_NOT_ALLOWED",
         request_id=request_id,

@@ -2,6 +2,10 @@
 
 Schemas follow the proto3 JSON mapping: lowerCamelCase properties, 64-bit integers as strings,
 enums as their value names, `Timestamp` as an RFC 3339 string, wrappers as nullable scalars.
+Constraints come from the fields' rules (`agora.options.v1.field`, docs/adr/0008), the ones the
+services and the gateway enforce: `required`, lengths, formats and patterns, integer ranges (a
+pattern for 64-bit integers written as strings), list sizes, no unknown members, no NUL
+characters. Path parameters get simple lowerCamel names (`{productId}` for `{product.id}`).
 Summaries and descriptions come from the proto comments (source info of descriptors.binpb).
 Security comes from each method's rule: non-public operations require a bearer token (or a
 browser session's cookie) and name their permission in `x-permission`; methods with their own
@@ -10,17 +14,20 @@ rate limit show it in `x-rate-limit`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from google.api import field_behavior_pb2
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 
+from agora._proto.agora.options.v1 import options_pb2
 from agora.gateway.browser_session import USE_COOKIES_FIELD, SessionRule
 from agora.gateway.descriptors import SourceComments
 from agora.gateway.problem import PROBLEM_CONTENT_TYPE
 from agora.gateway.templates import PathTemplate, Segment, Variable
 from agora.gateway.transcoding import WRAPPER_TYPES, Route
+from agora.platform.validation import FORMATS, field_rule, is_map
 
 OPENAPI_VERSION = "3.1.0"
 PROBLEM_SCHEMA = "Problem"
@@ -114,7 +121,7 @@ def openapi_document(
     session_methods: Mapping[str, SessionRule] | None = None,
 ) -> dict[str, Any]:
     """The OpenAPI 3.1 document of every route (`session_methods`: the browser-session table)."""
-    builder = _Builder(comments or SourceComments(), session_methods or {})
+    builder = _Builder(comments or SourceComments(), session_methods or {}, _path_names(routes))
     paths: dict[str, dict[str, Any]] = {}
     tags: dict[str, dict[str, str]] = {}
     for route in routes:
@@ -196,9 +203,15 @@ def _tag(name: str, description: str) -> dict[str, str]:
 class _Builder:
     """Operations and component schemas, each message's schema emitted once."""
 
-    def __init__(self, comments: SourceComments, sessions: Mapping[str, SessionRule]) -> None:
+    def __init__(
+        self,
+        comments: SourceComments,
+        sessions: Mapping[str, SessionRule],
+        path_names: Mapping[tuple[str, str], str],
+    ) -> None:
         self.comments = comments
         self.sessions = sessions
+        self.path_names = path_names
         self.schemas: dict[str, Schema] = {}
 
     def operation(self, route: Route) -> tuple[str, dict[str, Any]]:
@@ -225,15 +238,9 @@ class _Builder:
             ok["headers"] = {
                 "Set-Cookie": {"description": _cookie_note(session), "schema": {"type": "string"}}
             }
-        responses: dict[str, Any] = {"200": ok, "400": PROBLEM_RESPONSE}
+        operation["responses"] = {"200": ok, **_error_responses(route)}
         if not route.policy.public:
             operation["security"] = [{BEARER_SCHEME: []}, {COOKIE_SCHEME: []}]
-            responses["401"] = UNAUTHORIZED_RESPONSE
-            responses["403"] = PROBLEM_RESPONSE
-        responses["429"] = RATE_LIMITED_RESPONSE
-        responses["503"] = PROBLEM_RESPONSE
-        responses["default"] = PROBLEM_RESPONSE
-        operation["responses"] = responses
         if route.policy.permission:
             operation["x-permission"] = route.policy.permission
         if route.policy.rate_limit:
@@ -249,26 +256,34 @@ class _Builder:
             if isinstance(part, Segment):
                 pieces.append(part.literal or "*")
                 continue
-            rendered, names = _render_variable(part)
+            field_path = route.path_fields[part.name]
+            name = self.path_names.get((template.source, part.name), parameter_name(field_path))
+            rendered, names = _render_variable(part, name)
             pieces.append(rendered)
-            leaf = route.path_fields[part.name][-1]
             for name in names:
-                parameters.append(self._path_parameter(name, part, leaf))
+                parameters.append(self._path_parameter(name, part, field_path[-1]))
         path = "/" + "/".join(pieces) + (f":{template.verb}" if template.verb else "")
         return path, parameters
 
     def _path_parameter(self, name: str, variable: Variable, leaf: FieldDescriptor) -> Schema:
         description = self.comments.of(leaf.full_name)
-        if name != variable.name or len(variable.segments) > 1:
+        if len(variable.segments) > 1:
             pattern = "/".join(s.literal or s.wildcard or "" for s in variable.segments)
             description = f"Part of `{variable.name}`, which takes the form `{pattern}`. " + (
                 description
             )
+        schema = self._single(leaf)
+        if len(variable.segments) == 1:
+            schema = _constrained(schema, leaf, field_rule(leaf))
+        # A path segment is never empty; the gateway bounds every parameter's length.
+        if schema.get("type") == "string":
+            schema.setdefault("minLength", 1)
+            schema.setdefault("maxLength", MAX_PARAMETER_CHARS)
         parameter: dict[str, Any] = {
             "name": name,
             "in": "path",
             "required": True,
-            "schema": self._single(leaf),
+            "schema": schema,
         }
         if description.strip():
             parameter["description"] = description.strip()
@@ -285,7 +300,7 @@ class _Builder:
             parameter: dict[str, Any] = {
                 "name": ".".join(f.json_name for f in path),
                 "in": "query",
-                "required": _is_required(leaf),
+                "required": len(path) == 1 and _is_required(leaf),
                 "schema": self.field(leaf),
             }
             if leaf.is_repeated:
@@ -298,13 +313,32 @@ class _Builder:
 
     def _request_body(self, route: Route) -> dict[str, Any]:
         if route.body_field is None:
+            bound = {path[0].json_name for path in route.path_fields.values() if len(path) == 1}
             schema = self.message(route.method.input_type)
+            session = self.sessions.get(route.method.full_name)
+            if bound or (session is not None and session.opt_in):
+                # The path binds some fields (they are not body members), or the browser
+                # session adds `useCookies`: the body's own schema, inline.
+                schema = self._body_object(route.method.input_type, bound)
+                if session is not None and session.opt_in:
+                    schema["properties"][USE_COOKIES_FIELD] = dict(_USE_COOKIES_PROPERTY)
         else:
             schema = self.field(route.body_field)
-        session = self.sessions.get(route.method.full_name)
-        if session is not None and session.opt_in:
-            schema = {"allOf": [schema, _USE_COOKIES_SCHEMA]}
         return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+    def _body_object(self, message: Descriptor, bound: set[str]) -> Schema:
+        self.message(message)
+        whole = self.schemas[message.full_name]
+        schema = {
+            **whole,
+            "properties": {k: v for k, v in whole["properties"].items() if k not in bound},
+        }
+        required = [name for name in whole.get("required", []) if name not in bound]
+        if required:
+            schema["required"] = required
+        else:
+            schema.pop("required", None)
+        return schema
 
     def _response_schema(self, route: Route) -> Schema:
         if route.response_field is not None:
@@ -312,17 +346,40 @@ class _Builder:
         return self.message(route.method.output_type)
 
     def field(self, field_desc: FieldDescriptor) -> Schema:
-        """The schema of a field: map, repeated or single, with its comment."""
+        """The schema of a field: map, repeated or single, with its rule's constraints."""
+        rule = field_rule(field_desc)
         message = field_desc.message_type
-        if message is not None and message.GetOptions().map_entry:
+        if message is not None and is_map(field_desc):
+            key = _constrained(
+                {"type": "string"},
+                message.fields_by_name["key"],
+                options_pb2.FieldRule(max_len=rule.max_key_len),
+            )
             schema: Schema = {
                 "type": "object",
-                "additionalProperties": self._single(message.fields_by_name["value"]),
+                "additionalProperties": _constrained(
+                    self._single(message.fields_by_name["value"]),
+                    message.fields_by_name["value"],
+                    rule,
+                ),
+                "propertyNames": key,
             }
+            if rule.max_items:
+                schema["maxProperties"] = rule.max_items
         elif field_desc.is_repeated:
-            schema = {"type": "array", "items": self._single(field_desc)}
+            item_rule = options_pb2.FieldRule()
+            item_rule.CopyFrom(rule)
+            item_rule.required = False  # `required` asks for a non-empty list, not items
+            schema = {
+                "type": "array",
+                "items": _constrained(self._single(field_desc), field_desc, item_rule),
+            }
+            if rule.max_items:
+                schema["maxItems"] = rule.max_items
+            if rule.required:
+                schema["minItems"] = 1
         else:
-            schema = self._single(field_desc)
+            schema = _constrained(self._single(field_desc), field_desc, rule)
         return schema
 
     def _single(self, field_desc: FieldDescriptor) -> Schema:
@@ -369,10 +426,11 @@ class _Builder:
                 schema["description"] = description
             if _has_behavior(field_desc, field_behavior_pb2.OUTPUT_ONLY):
                 schema["readOnly"] = True
-            if _is_required(field_desc):
+            if _must_be_sent(field_desc):
                 required.append(field_desc.json_name)
             properties[field_desc.json_name] = schema
-        schema = {"type": "object", "properties": properties}
+        # The gateway refuses members that are not fields (400): say so.
+        schema = {"type": "object", "properties": properties, "additionalProperties": False}
         if required:
             schema["required"] = required
         description = self.comments.of(message.full_name)
@@ -381,17 +439,165 @@ class _Builder:
         return schema
 
 
-_USE_COOKIES_SCHEMA: Schema = {
-    "type": "object",
-    "properties": {
-        USE_COOKIES_FIELD: {
-            "type": "boolean",
-            "description": (
-                "Browsers: the gateway keeps the tokens in HttpOnly cookies (agora_access, "
-                "agora_refresh), sets agora_csrf and leaves the tokens out of the answer."
-            ),
-        }
-    },
+# The most characters of a path parameter (the gateway's bound; a field's rule may be stricter).
+MAX_PARAMETER_CHARS = 2048
+# Every string of a request is NUL-free (PostgreSQL refuses NUL): the pattern of free text.
+NUL_FREE_PATTERN = "^[^\\u0000]*$"
+
+
+def _path_names(routes: Sequence[Route]) -> dict[tuple[str, str], str]:
+    """(template, variable) -> its parameter name. Templates of one shape (`/v1/products/{slug}`
+    and `/v1/products/{product.id}`) are one OpenAPI path, so they share one name per position:
+    the common name, else the common field name (`slug` for `slug` and `item.slug`), else the
+    names joined (`slugOrProductId`)."""
+    by_shape: dict[tuple[str, int], list[tuple[str, str]]] = {}
+    places: dict[tuple[str, str], tuple[str, int]] = {}
+    for route in routes:
+        template = route.rule.template
+        shape = re.sub(r"\{[^}]*\}", "{}", template.source)
+        for index, variable in enumerate(template.variables):
+            field_path = route.path_fields[variable.name]
+            named = (parameter_name(field_path), parameter_name(field_path[-1:]))
+            names = by_shape.setdefault((shape, index), [])
+            if named not in names:
+                names.append(named)
+            places[(template.source, variable.name)] = (shape, index)
+    return {key: _shared_name(by_shape[place]) for key, place in places.items()}
+
+
+def _shared_name(names: list[tuple[str, str]]) -> str:
+    if len({full for full, _ in names}) == 1:
+        return names[0][0]
+    if len({leaf for _, leaf in names}) == 1:
+        return names[0][1]
+    full = [n for n, _ in names]
+    return full[0] + "".join("Or" + n[:1].upper() + n[1:] for n in full[1:])
+
+
+def parameter_name(field_path: Sequence[FieldDescriptor]) -> str:
+    """A path parameter's simple name: lowerCamel, without dots (`productId` for `product.id`)."""
+    joined = "_".join(f.name for f in field_path)
+    head, *rest = joined.split("_")
+    return head + "".join(word[:1].upper() + word[1:] for word in rest)
+
+
+def _constrained(
+    schema: Schema, field_desc: FieldDescriptor, rule: options_pb2.FieldRule
+) -> Schema:
+    """`schema` of one value with the rule's constraints (and NUL-freedom for strings)."""
+    if "$ref" in schema:
+        return schema
+    kind = field_desc.type
+    if kind == FieldDescriptor.TYPE_STRING:
+        schema = dict(schema)
+        min_len = max(rule.min_len, 1 if rule.required else 0)
+        if min_len:
+            schema["minLength"] = min_len
+        if rule.max_len:
+            schema["maxLength"] = rule.max_len
+        pattern, _ = FORMATS.get(rule.format, ("", ""))
+        if rule.pattern:
+            pattern = rule.pattern
+        if rule.format in _OPENAPI_FORMATS:
+            schema["format"] = _OPENAPI_FORMATS[rule.format]
+        # Rule patterns exclude NUL already (they name the characters they allow).
+        schema["pattern"] = pattern or NUL_FREE_PATTERN
+        return schema
+    if schema.get("type") == "integer":
+        schema = dict(schema)
+        if rule.HasField("min"):
+            schema["minimum"] = max(rule.min, schema.get("minimum", rule.min))
+        if rule.HasField("max"):
+            schema["maximum"] = min(rule.max, schema.get("maximum", rule.max))
+        return schema
+    if schema.get("type") == "string" and schema.get("format") in ("int64", "uint64"):
+        low = rule.min if rule.HasField("min") else None
+        high = rule.max if rule.HasField("max") else None
+        if low is not None and high is None:
+            high = _INT64_MAX
+        if low is not None and high is not None and low >= 0:
+            # proto3 JSON writes 64-bit integers as strings: the range becomes a pattern.
+            return {
+                **schema,
+                "pattern": integer_range_pattern(low, high),
+                "description": f"An integer from {low} to {high}.",
+            }
+    return schema
+
+
+_INT64_MAX = 2**63 - 1
+_OPENAPI_FORMATS = {options_pb2.FORMAT_UUID: "uuid", options_pb2.FORMAT_EMAIL: "email"}
+
+
+def integer_range_pattern(low: int, high: int) -> str:
+    """A regular expression of the decimal integers from `low` to `high` (0 <= low <= high),
+    without leading zeros."""
+    alternatives: list[str] = []
+    for digits in range(len(str(low)), len(str(high)) + 1):
+        first = low if digits == len(str(low)) else 10 ** (digits - 1)
+        last = high if digits == len(str(high)) else 10**digits - 1
+        if digits > 1 and (first, last) == (10 ** (digits - 1), 10**digits - 1):
+            alternatives.append("[1-9][0-9]" + (f"{{{digits - 1}}}" if digits > 2 else ""))
+        else:
+            alternatives.extend(_same_length(str(first), str(last)))
+    return "^(?:" + "|".join(alternatives) + ")$"
+
+
+def _same_length(low: str, high: str) -> list[str]:
+    if not low:
+        return [""]
+    if low == high:
+        return [low]
+    if set(low) == {"0"} and set(high) == {"9"}:
+        return ["[0-9]" + (f"{{{len(low)}}}" if len(low) > 1 else "")]
+    a, b = int(low[0]), int(high[0])
+    rest = len(low) - 1
+    if a == b:
+        return [low[0] + _group(_same_length(low[1:], high[1:]))]
+    parts = [low[0] + _group(_same_length(low[1:], "9" * rest))]
+    if b - a > 1:
+        middle = f"[{a + 1}-{b - 1}]" if b - a > 2 else f"[{a + 1}]"
+        parts.append(middle + ("[0-9]" + (f"{{{rest}}}" if rest > 1 else "") if rest else ""))
+    parts.append(high[0] + _group(_same_length("0" * rest, high[1:])))
+    return parts
+
+
+def _group(alternatives: list[str]) -> str:
+    if alternatives == [""]:
+        return ""
+    if len(alternatives) == 1:
+        return alternatives[0]
+    return "(?:" + "|".join(alternatives) + ")"
+
+
+def _error_responses(route: Route) -> dict[str, Any]:
+    """The problems an operation can answer with (RFC 9457 problem details)."""
+    responses: dict[str, Any] = {"400": PROBLEM_RESPONSE}
+    if not route.policy.public:
+        responses["401"] = UNAUTHORIZED_RESPONSE
+        responses["403"] = PROBLEM_RESPONSE
+    if route.path_fields:
+        responses["404"] = PROBLEM_RESPONSE
+    mutates = route.rule.http_method != "GET"
+    if mutates:
+        # State conflicts and reused idempotency keys.
+        responses["409"] = PROBLEM_RESPONSE
+    if route.path_fields:
+        responses["410"] = PROBLEM_RESPONSE  # an expired cart or invoice
+    if mutates:
+        responses["422"] = PROBLEM_RESPONSE
+    responses["429"] = RATE_LIMITED_RESPONSE
+    responses["503"] = PROBLEM_RESPONSE
+    responses["default"] = PROBLEM_RESPONSE
+    return responses
+
+
+_USE_COOKIES_PROPERTY: Schema = {
+    "type": "boolean",
+    "description": (
+        "Browsers: the gateway keeps the tokens in HttpOnly cookies (agora_access, "
+        "agora_refresh), sets agora_csrf and leaves the tokens out of the answer."
+    ),
 }
 
 
@@ -401,16 +607,12 @@ def _cookie_note(session: SessionRule) -> str:
     return "With useCookies (or a cookie session): agora_access, agora_refresh and agora_csrf."
 
 
-def _render_variable(variable: Variable) -> tuple[str, list[str]]:
+def _render_variable(variable: Variable, name: str) -> tuple[str, list[str]]:
     """A variable as OpenAPI path text: `{slug}`, or `shelves/{name}` for `{name=shelves/*}`."""
     wildcards = [s for s in variable.segments if s.wildcard]
     if len(variable.segments) == 1 and wildcards:
-        return "{" + variable.name + "}", [variable.name]
-    names = (
-        [variable.name]
-        if len(wildcards) == 1
-        else [f"{variable.name}_{i + 1}" for i in range(len(wildcards))]
-    )
+        return "{" + name + "}", [name]
+    names = [name] if len(wildcards) == 1 else [f"{name}{i + 1}" for i in range(len(wildcards))]
     pieces: list[str] = []
     index = 0
     for segment in variable.segments:
@@ -433,4 +635,16 @@ def _has_behavior(field_desc: FieldDescriptor, behavior: int) -> bool:
 
 
 def _is_required(field_desc: FieldDescriptor) -> bool:
-    return _has_behavior(field_desc, field_behavior_pb2.REQUIRED)
+    return field_rule(field_desc).required
+
+
+def _must_be_sent(field_desc: FieldDescriptor) -> bool:
+    """Required, or a number without presence whose range excludes its unset value 0."""
+    rule = field_rule(field_desc)
+    if rule.required:
+        return True
+    if field_desc.has_presence or field_desc.is_repeated:
+        return False
+    low = rule.min if rule.HasField("min") else None
+    high = rule.max if rule.HasField("max") else None
+    return (low is not None and low > 0) or (high is not None and high < 0)

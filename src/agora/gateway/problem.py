@@ -128,15 +128,32 @@ def problem_from_error_info(info: ErrorInfo, request_id: str = "") -> Problem:
 def problem_from_rpc_error(error: grpc.RpcError, request_id: str = "") -> Problem:
     """The problem for a failed gRPC call, details read from its status trailer."""
     info = error_info_from_rpc_error(error)
-    if info.code in RETRYABLE_CODES and rpc_status_from_rpc_error(error) is None:
-        # Transport failures carry gRPC core's wording (addresses, errno): keep it out.
-        info = ErrorInfo(
+    if rpc_status_from_rpc_error(error) is None:
+        # Agora's servers always send status details: without them the failure is gRPC core's
+        # (unreachable, limits exceeded), whose wording (addresses, errno, metadata sizes) and
+        # codes are transport facts, never the API's. Say it in the API's words.
+        info = _transport_failure(info)
+    return problem_from_error_info(info, request_id)
+
+
+def _transport_failure(info: ErrorInfo) -> ErrorInfo:
+    if info.code in RETRYABLE_CODES:
+        return ErrorInfo(
             code=info.code,
             message=_UNREACHABLE_DETAIL[info.code],
             reason=info.reason or info.code.name,
             retry_after_s=info.retry_after_s,
         )
-    return problem_from_error_info(info, request_id)
+    if info.code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        # A message or metadata size limit between the gateway and a service: not a rate limit
+        # (a 429 would invite a retry that fails the same way).
+        return ErrorInfo(
+            code=grpc.StatusCode.INVALID_ARGUMENT,
+            message="The request is too large for the service.",
+            reason="REQUEST_TOO_LARGE",
+        )
+    # The status stays; the detail becomes its HTTP title.
+    return ErrorInfo(code=info.code, message="", reason=info.reason or info.code.name)
 
 
 def problem_from_domain_error(error: DomainError, request_id: str = "") -> Problem:

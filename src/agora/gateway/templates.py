@@ -23,6 +23,8 @@ from urllib.parse import unquote
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SINGLE = "[^/]+"
 _MULTI = ".+"
+_LAST_SINGLE = "[^/:]+"
+_LAST_MULTI = "(?:.+/)?[^/:]+"
 _ENCODED_SLASH = re.compile("%2F", re.IGNORECASE)
 
 
@@ -109,7 +111,8 @@ def parse_template(source: str) -> PathTemplate:
     body, verb = _split_verb(source)
     parts = tuple(_parse_parts(body[1:], source))
     _check_multi_segment_is_last(parts, source)
-    regex = "/" + "/".join(_part_regex(p) for p in parts)
+    last = len(parts) - 1
+    regex = "/" + "/".join(_part_regex(p, last=i == last) for i, p in enumerate(parts))
     if verb is not None:
         regex += ":" + re.escape(verb)
     return PathTemplate(source=source, parts=parts, verb=verb, pattern=re.compile(regex))
@@ -203,17 +206,26 @@ def _check_multi_segment_is_last(parts: tuple[Part, ...], source: str) -> None:
             raise TemplateError(f"template {source!r}: '**' must be the last segment")
 
 
-def _part_regex(part: Part) -> str:
+def _part_regex(part: Part, *, last: bool) -> str:
     if isinstance(part, Variable):
-        return "(" + "/".join(_segment_regex(s) for s in part.segments) + ")"
-    return _segment_regex(part)
+        final = len(part.segments) - 1
+        return (
+            "("
+            + "/".join(
+                _segment_regex(s, last=last and i == final) for i, s in enumerate(part.segments)
+            )
+            + ")"
+        )
+    return _segment_regex(part, last=last)
 
 
-def _segment_regex(segment: Segment) -> str:
+def _segment_regex(segment: Segment, *, last: bool) -> str:
+    # In the last segment a ':' starts the verb (google/api/http.proto): a variable there never
+    # swallows it, so `/v1/orders/{id}` does not match `/v1/orders/7:cancel`.
     if segment.wildcard == "*":
-        return _SINGLE
+        return _LAST_SINGLE if last else _SINGLE
     if segment.wildcard == "**":
-        return _MULTI
+        return _LAST_MULTI if last else _MULTI
     return re.escape(segment.literal or "")
 
 

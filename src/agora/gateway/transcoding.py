@@ -12,7 +12,7 @@ import base64
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from google.api import annotations_pb2, http_pb2
@@ -29,6 +29,7 @@ from agora._proto.agora.options.v1 import options_pb2
 from agora.gateway.proto_json import ProtoJsonEncoder
 from agora.gateway.templates import PathTemplate, parse_template
 from agora.platform.errors import FieldViolation, InvalidArgument
+from agora.platform.validation import RequestValidator
 
 FieldPath = tuple[FieldDescriptor, ...]
 
@@ -71,6 +72,24 @@ _INT_TYPES = frozenset(
 )
 
 
+# Longest path variable or query value the edge binds (any field rule may be stricter), and the
+# most query parameters one request may carry.
+MAX_PARAMETER_CHARS = 2048
+MAX_QUERY_PARAMETERS = 100
+
+
+def _check_parameter(name: str, value: str) -> None:
+    if len(value) > MAX_PARAMETER_CHARS:
+        raise InvalidArgument.for_field(name, f"at most {MAX_PARAMETER_CHARS} characters")
+
+
+def _echoable(name: str, instead: str) -> str:
+    """`name` when it is short, printable text; else `instead` (input is never echoed whole)."""
+    if len(name) <= MAX_ECHOED_NAME and _PRINTABLE_NAME.fullmatch(name):
+        return name
+    return instead
+
+
 class RouteError(ValueError):
     """An annotation that cannot be served (bad template, unknown field): fails startup."""
 
@@ -101,6 +120,7 @@ class Route:
     response_field: FieldDescriptor | None
     query_fields: dict[str, FieldPath]
     encoder: ProtoJsonEncoder
+    validator: RequestValidator
 
     @property
     def rpc_path(self) -> str:
@@ -133,16 +153,28 @@ class Route:
         Raises InvalidArgument naming the offending field.
         """
         request = self.request_class()
-        if self.rule.body:
-            _merge_json_body(request, body or b"", self.body_field)
+        # Bounded before anything is bound: parameters end up in messages, logs and errors.
+        for name, value in variables.items():
+            _check_parameter(name, value)
+        if len(query) > MAX_QUERY_PARAMETERS:
+            raise InvalidArgument.for_field("query", f"at most {MAX_QUERY_PARAMETERS} parameters")
         for key, value in query:
             path = self.query_fields.get(key)
             if path is None:
-                raise InvalidArgument.for_field(key, "unknown query parameter")
-            bind_text(request, path, value, name=key)
+                raise InvalidArgument.for_field(_echoable(key, "query"), "unknown query parameter")
+            _check_parameter(key, value)
+        if self.rule.body:
+            _merge_json_body(request, body or b"", self.body_field)
+        for key, value in query:
+            bind_text(request, self.query_fields[key], value, name=key)
         # Path variables win over anything the body or query said about the same field.
         for name, path in self.path_fields.items():
             bind_text(request, path, variables[name], name=name)
+        # The backend's own field rules, checked here too: a 400 without a round trip. A method
+        # that needs a token is left to its backend, which refuses an unknown caller (401/403)
+        # before it judges the request, then applies the same rules.
+        if self.policy.public:
+            self.validator.check(request)
         return request
 
     def encode_response(self, response: Message) -> bytes:
@@ -234,15 +266,18 @@ def backend_name(service_full_name: str) -> str:
 def build_routes(files: Iterable[FileDescriptor]) -> list[Route]:
     """Routes for every method with a `google.api.http` option in `files`."""
     encoder = ProtoJsonEncoder()
+    validator = RequestValidator()
     routes: list[Route] = []
     for file in files:
         for service in file.services_by_name.values():
             for method in service.methods:
-                routes.extend(routes_of(method, encoder))
+                routes.extend(routes_of(method, encoder, validator))
     return routes
 
 
-def routes_of(method: MethodDescriptor, encoder: ProtoJsonEncoder) -> list[Route]:
+def routes_of(
+    method: MethodDescriptor, encoder: ProtoJsonEncoder, validator: RequestValidator | None = None
+) -> list[Route]:
     """The routes of one method (its binding and additional bindings)."""
     options = method.GetOptions()
     if not options.HasExtension(annotations_pb2.http):
@@ -254,8 +289,16 @@ def routes_of(method: MethodDescriptor, encoder: ProtoJsonEncoder) -> list[Route
     if options.HasExtension(_RULE):
         policy.CopyFrom(options.Extensions[_RULE])
     base_id = f"{method.containing_service.name}_{method.name}"
+    validator = validator or RequestValidator()
     return [
-        _route(method, rule, policy, base_id if index == 0 else f"{base_id}_{index}", encoder)
+        _route(
+            method,
+            rule,
+            policy,
+            base_id if index == 0 else f"{base_id}_{index}",
+            encoder,
+            validator,
+        )
         for index, rule in enumerate(rules)
     ]
 
@@ -291,6 +334,7 @@ def _route(
     policy: options_pb2.MethodRule,
     operation_id: str,
     encoder: ProtoJsonEncoder,
+    validator: RequestValidator,
 ) -> Route:
     where = f"{method.full_name} ({rule.http_method} {rule.template.source})"
     request_type, response_type = method.input_type, method.output_type
@@ -324,6 +368,7 @@ def _route(
         response_field=response_field,
         query_fields=query_fields,
         encoder=encoder,
+        validator=validator,
     )
 
 
@@ -408,7 +453,7 @@ def bind_text(request: Message, path: FieldPath, text: str, *, name: str) -> Non
         else:
             setattr(target, leaf.name, value)
     except (ValueError, TypeError, json_format.ParseError) as error:
-        raise InvalidArgument.for_field(name, _describe_text_error(leaf, text, error)) from error
+        raise InvalidArgument.for_field(name, _describe_text_error(leaf, error)) from error
 
 
 def value_from_text(field_desc: FieldDescriptor, text: str) -> Any:
@@ -464,23 +509,32 @@ def _bytes_from_text(text: str) -> bytes:
     return base64.urlsafe_b64decode(urlsafe + "=" * (-len(urlsafe) % 4))
 
 
-def _describe_text_error(leaf: FieldDescriptor, text: str, error: Exception) -> str:
+def _describe_text_error(leaf: FieldDescriptor, error: Exception) -> str:
+    # Never the value itself: it is the caller's input (and json_format's wording names types).
     if leaf.type in _INT_TYPES:
-        return f"expected an integer, got {text!r}"
-    if leaf.type in (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT):
-        return f"expected a number, got {text!r}"
-    return str(error)
+        return "expected an integer"
+    if leaf.type == FieldDescriptor.TYPE_BOOL:
+        return "expected true or false"
+    return expected_value(leaf)
 
 
 # json_format wraps nested errors as "Failed to parse <name> field: <inner>." and may end the
 # innermost message with " at <Type>.<path>"; unknown fields read "... no field named "x" at "T"".
+# Its wording names proto types and lists fields: only the field path is taken from it, the
+# description is said again in the API's words from the field's descriptor.
 _FAILED_FIELD = re.compile(r"^Failed to parse (?P<name>\S+) field: ")
-_UNKNOWN_FIELD = re.compile(r'has no field named "(?P<name>[^"]+)" at "(?P<path>[^"]*)"')
-_AT_PATH = re.compile(r" at (?P<path>[A-Za-z_][\w]*(?:\.[\w]+|\[[^\]]*\])*)$")
+_UNKNOWN_FIELD = re.compile(r'has no field named "(?P<name>[^"]*)" at "(?P<path>[^"]*)"')
+_AT_PATH = re.compile(r" at (?P<path>[A-Za-z_][\w]*(?:\.[\w]+|\[[^\]]*\])*)\.?$")
+_NOT_A_LIST = "must be in []"
+# A member name (or field path) longer than this is not repeated in an error.
+MAX_ECHOED_NAME = 64
+MAX_ECHOED_PATH = 200
+_PRINTABLE_NAME = re.compile(r"[A-Za-z0-9_.\[\]-]+")
 
 
-def violation_from_parse_error(message: str) -> FieldViolation:
-    """The field a json_format.ParseError is about, as a lowerCamel JSON path."""
+def violation_from_parse_error(message: str, root: Descriptor | None = None) -> FieldViolation:
+    """The field a json_format.ParseError is about, as a lowerCamel JSON path, described
+    from `root` (the request's descriptor) without json_format's internal wording."""
     names: list[str] = []
     rest = message
     while found := _FAILED_FIELD.match(rest):
@@ -489,16 +543,71 @@ def violation_from_parse_error(message: str) -> FieldViolation:
     unknown = _UNKNOWN_FIELD.search(rest)
     if unknown is not None:
         parent = _without_root(unknown["path"])
-        field_path = f"{parent}.{unknown['name']}" if parent else unknown["name"]
-        return FieldViolation(field_path, f"unknown field {unknown['name']!r}")
-    description = rest.rstrip(".")
-    at = _AT_PATH.search(description)
-    if at is not None:
-        description = description[: at.start()]
-        field_path = _without_root(at["path"]) or ".".join(names)
-    else:
-        field_path = ".".join(names)
-    return FieldViolation(field_path or "body", description)
+        name = unknown["name"]
+        if not name:
+            return FieldViolation(parent or "body", "a member has an empty name")
+        if len(name) > MAX_ECHOED_NAME or not _PRINTABLE_NAME.fullmatch(name):
+            return FieldViolation(parent or "body", "a member is not a field of this request")
+        field_path = f"{parent}.{name}" if parent else name
+        return FieldViolation(field_path, "unknown field")
+    at = _AT_PATH.search(rest.rstrip("."))
+    field_path = (_without_root(at["path"]) if at is not None else "") or ".".join(names)
+    if len(field_path) > MAX_ECHOED_PATH:  # a huge map key inside the path: name the map
+        field_path = field_path[:MAX_ECHOED_PATH].split("[", 1)[0]
+    if not field_path:
+        return FieldViolation("body", "not a valid request")
+    leaf = _field_at(root, field_path) if root is not None else None
+    if leaf is None:
+        return FieldViolation(field_path, "invalid value")
+    return FieldViolation(field_path, expected_value(leaf, as_list=_NOT_A_LIST in rest))
+
+
+def _field_at(root: Descriptor, json_path: str) -> FieldDescriptor | None:
+    """The field at a lowerCamel JSON path (`lines[0].quantity`), or None."""
+    current: Descriptor | None = root
+    found: FieldDescriptor | None = None
+    for step in re.sub(r"\[[^\]]*\]", "", json_path).split("."):
+        if current is None:
+            return None
+        found = next((f for f in current.fields if step in (f.json_name, f.name)), None)
+        if found is None:
+            return None
+        current = found.message_type
+    return found
+
+
+def expected_value(field_desc: FieldDescriptor, *, as_list: bool = False) -> str:
+    """What a JSON value of this field must be, in the API's words."""
+    if as_list:
+        return "expected a list"
+    if _is_map(field_desc):
+        assert field_desc.message_type is not None
+        value = expected_value(field_desc.message_type.fields_by_name["value"])
+        return f"expected an object, each value {value.removeprefix('expected ')}"
+    message_type = field_desc.message_type
+    if message_type is not None:
+        name = message_type.full_name
+        if name in WRAPPER_TYPES:
+            return expected_value(message_type.fields_by_name["value"])
+        return _EXPECTED_TEXT.get(name, "expected an object")
+    if field_desc.enum_type is not None:
+        return "expected one of " + ", ".join(field_desc.enum_type.values_by_name)
+    return _EXPECTED_SCALAR.get(field_desc.type, "invalid value")
+
+
+_EXPECTED_TEXT = {
+    "google.protobuf.Timestamp": "expected an RFC 3339 date-time",
+    "google.protobuf.Duration": "expected a duration in seconds like '1.5s'",
+    "google.protobuf.FieldMask": "expected comma-separated field names",
+}
+_EXPECTED_SCALAR = {
+    **dict.fromkeys(_INT_TYPES, "expected an integer (64-bit ones may be strings)"),
+    FieldDescriptor.TYPE_STRING: "expected a string",
+    FieldDescriptor.TYPE_BOOL: "expected true or false",
+    FieldDescriptor.TYPE_DOUBLE: "expected a number",
+    FieldDescriptor.TYPE_FLOAT: "expected a number",
+    FieldDescriptor.TYPE_BYTES: "expected base64 text",
+}
 
 
 def _without_root(path: str) -> str:
@@ -515,6 +624,7 @@ def _merge_json_body(request: Message, body: bytes, body_field: FieldDescriptor 
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as error:
+        # orjson says where (line, column, character); it never repeats the document.
         raise InvalidArgument(
             f"malformed JSON: {error}", [FieldViolation("body", f"malformed JSON: {error}")]
         ) from error
@@ -526,5 +636,5 @@ def _merge_json_body(request: Message, body: bytes, body_field: FieldDescriptor 
     try:
         json_format.ParseDict(document, request)
     except json_format.ParseError as error:
-        violation = violation_from_parse_error(str(error))
+        violation = violation_from_parse_error(str(error), cast(Descriptor, request.DESCRIPTOR))
         raise InvalidArgument(f"{violation.field}: {violation.description}", [violation]) from error

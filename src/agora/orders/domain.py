@@ -31,6 +31,7 @@ from agora.platform.errors import (
     Gone,
     InvalidArgument,
 )
+from agora.platform.validation import MAX_AMOUNT_MINOR
 
 # ISO 4217 codes an order may be in (the catalog's list).
 CURRENCIES: frozenset[str] = frozenset(
@@ -475,9 +476,9 @@ def with_line(cart: Cart, line: CartLine) -> Cart:
         if len(cart.lines) >= MAX_CART_LINES:
             raise FailedPrecondition(f"a cart holds at most {MAX_CART_LINES} lines")
         require_quantity(line.quantity)
-        return replace(cart, lines=(*cart.lines, line))
+        return _within_largest_amount(replace(cart, lines=(*cart.lines, line)))
     merged = replace(line, quantity=require_quantity(existing.quantity + line.quantity))
-    return _replace_line(cart, merged)
+    return _within_largest_amount(_replace_line(cart, merged))
 
 
 def with_quantity(cart: Cart, variant_id: str, quantity: int, unit_price_minor: int) -> Cart:
@@ -488,7 +489,18 @@ def with_quantity(cart: Cart, variant_id: str, quantity: int, unit_price_minor: 
     updated = replace(
         existing, quantity=require_quantity(quantity), unit_price_minor=unit_price_minor
     )
-    return _replace_line(cart, updated)
+    return _within_largest_amount(_replace_line(cart, updated))
+
+
+def _within_largest_amount(cart: Cart, path: str = "quantity") -> Cart:
+    """`cart` if its goods stay within the shop's largest amount (docs/adr/0008): totals,
+    taxes and the invoice then never leave int64, whatever the prices and quantities."""
+    goods = sum(line.unit_price_minor * line.quantity for line in cart.lines)
+    if goods > MAX_AMOUNT_MINOR:
+        raise InvalidArgument.for_field(
+            path, f"the cart would exceed the largest amount of {MAX_AMOUNT_MINOR} minor units"
+        )
+    return cart
 
 
 def without_line(cart: Cart, variant_id: str) -> Cart:
@@ -570,12 +582,18 @@ def totals(
     def shown(amount: Taxed) -> int:
         return amount.gross if prices_include_tax else amount.net
 
+    total = sum(x.amount.gross for x in line_totals) + shipping.gross
+    if total > MAX_AMOUNT_MINOR:
+        # Tax added to net prices, or shipping, can carry a cart at the limit over it.
+        raise InvalidArgument.for_field(
+            "totals.total", f"more than the largest amount of {MAX_AMOUNT_MINOR} minor units"
+        )
     return Totals(
         currency=currency,
         subtotal=sum(shown(x.amount) for x in line_totals),
         shipping=shown(shipping),
         tax=sum(x.amount.tax for x in line_totals) + shipping.tax,
-        total=sum(x.amount.gross for x in line_totals) + shipping.gross,
+        total=total,
         prices_include_tax=prices_include_tax,
         tax_rate_bp=tax_rate_bp,
         lines=line_totals,

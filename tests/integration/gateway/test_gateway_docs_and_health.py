@@ -30,7 +30,8 @@ async def test_openapi_lists_every_annotated_route_and_validates(
         ("get", "/v1/items/{slug}"): "ShopService_GetItem",
         ("get", "/v1/items"): "ShopService_ListItems",
         ("post", "/v1/items"): "ShopService_CreateItem",
-        ("patch", "/v1/items/{item.slug}"): "ShopService_UpdateItem",
+        # `{item.slug}` has the shape of `{slug}`: one OpenAPI path, one simple name.
+        ("patch", "/v1/items/{slug}"): "ShopService_UpdateItem",
         ("delete", "/v1/items/{slug}"): "ShopService_DeleteItem",
         ("post", "/v1/items/{slug}:reserve"): "ShopService_ReserveItem",
         ("get", "/v1/items/{slug}/price"): "ShopService_GetItemPrice",
@@ -59,8 +60,13 @@ async def test_openapi_schemas_follow_the_proto3_json_mapping(client: httpx.Asyn
     assert schemas["agora.testshop.v1.Money"]["properties"]["amountMinor"]["format"] == "int64"
     assert item["createdAt"]["format"] == "date-time"
     assert item["createdAt"]["readOnly"] is True
-    assert item["tags"] == {"type": "array", "items": {"type": "string"}}
-    assert item["attributes"] == {"type": "object", "additionalProperties": {"type": "string"}}
+    nul_free = {"type": "string", "pattern": "^[^\\u0000]*$"}
+    assert item["tags"] == {"type": "array", "items": nul_free}
+    assert item["attributes"] == {
+        "type": "object",
+        "additionalProperties": nul_free,
+        "propertyNames": nul_free,
+    }
     assert item["rating"]["type"] == ["integer", "null"]
     assert item["kind"]["$ref"] == "#/components/schemas/agora.testshop.v1.Kind"
     assert schemas["agora.testshop.v1.Kind"]["enum"] == [
@@ -79,7 +85,7 @@ async def test_openapi_parameters_and_bodies_match_the_bindings(client: httpx.As
     assert {"pageSize", "tags", "kind", "inStock", "price.minMinor", "createdAfter"} <= set(names)
     assert names["tags"]["schema"]["type"] == "array"
     assert "requestBody" not in listing
-    update = paths["/v1/items/{item.slug}"]["patch"]
+    update = paths["/v1/items/{slug}"]["patch"]
     assert update["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/agora.testshop.v1.Item"
     }

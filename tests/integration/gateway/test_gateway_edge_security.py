@@ -408,8 +408,9 @@ def test_agoras_own_openapi_declares_security_cookies_and_login_limits() -> None
     assert "security" not in login
     assert login["x-rate-limit"] == "5/minute"
     assert "Set-Cookie" in login["responses"]["200"]["headers"]
-    use_cookies = login["requestBody"]["content"]["application/json"]["schema"]["allOf"][1]
-    assert use_cookies["properties"]["useCookies"]["type"] == "boolean"
+    body = login["requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["useCookies"]["type"] == "boolean"
+    assert body["additionalProperties"] is False
     assert "Set-Cookie" in paths["/v1/auth/logout"]["post"]["responses"]["200"]["headers"]
     assert paths["/v1/auth/me"]["get"]["security"] == [{"bearerAuth": []}, {"cookieAuth": []}]
     assert paths["/v1/auth/roles"]["get"]["x-permission"] == "auth:roles:read"

@@ -83,7 +83,7 @@ async def test_unknown_json_field_is_400_naming_it(client: httpx.AsyncClient) ->
     assert response.status_code == 400
     error = response.json()["errors"][0]
     assert error["field"] == "item.colour"
-    assert "colour" in error["description"]
+    assert error["description"] == "unknown field"
 
 
 async def test_json_that_is_not_an_object_is_400(client: httpx.AsyncClient) -> None:
@@ -102,7 +102,7 @@ async def test_bad_query_values_are_400_naming_the_parameter(client: httpx.Async
     assert [r.status_code for r in (not_int, not_enum, unknown, bad_time)] == [400] * 4
     assert not_int.json()["errors"][0] == {
         "field": "pageSize",
-        "description": "expected an integer, got 'ten'",
+        "description": "expected an integer",
     }
     assert "KIND_BOOK" in not_enum.json()["errors"][0]["description"]
     assert unknown.json()["errors"][0]["field"] == "colour"

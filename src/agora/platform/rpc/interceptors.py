@@ -285,7 +285,7 @@ async def _abort(
     status = to_rpc_status(err)
     await context.abort(
         err.code,
-        err.message,
+        status.message,  # bounded, unlike err.message
         ((DETAILS_KEY, status.SerializeToString()), (REQUEST_ID_HEADER, request_id)),
     )
     raise AssertionError("context.abort returned")  # pragma: no cover - abort always raises

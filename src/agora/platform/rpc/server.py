@@ -19,6 +19,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from agora.platform.rpc.interceptors import DEFAULT_SERVER_DEADLINE_S, ServerInterceptor
+from agora.platform.rpc.validation import RequestValidationInterceptor
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
@@ -128,6 +129,8 @@ class GrpcServer:
             *self._interceptors,
             ServerInterceptor(default_deadline_s=self._default_deadline_s),
             *([self._authorization] if self._authorization is not None else []),
+            # Innermost: requests meet their fields' rules before any handler (docs/adr/0008).
+            RequestValidationInterceptor(),
         ]
         server = grpc.aio.server(interceptors=interceptors, options=self._options)
         recorder = _NameRecorder(server)

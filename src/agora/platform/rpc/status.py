@@ -62,7 +62,7 @@ def to_rpc_status(err: DomainError) -> status_pb2.Status:
         error_details_pb2.ErrorInfo(reason=err.reason, domain=ERROR_DOMAIN, metadata=err.metadata)
     ]
     details.extend(_specific_details(err))
-    status = status_pb2.Status(code=err.code.value[0], message=err.message)
+    status = status_pb2.Status(code=err.code.value[0], message=_bounded(err.message, MAX_MESSAGE))
     for detail in details:
         status.details.add().Pack(detail)
     return status
@@ -80,7 +80,8 @@ def _specific_details(err: DomainError) -> list[Message]:
     if isinstance(err, errors.NotFound):
         return [
             error_details_pb2.ResourceInfo(
-                resource_type=err.resource_type, resource_name=err.resource_name
+                resource_type=err.resource_type,
+                resource_name=_bounded(err.resource_name, MAX_DETAIL),
             )
         ]
     if isinstance(err, errors.Insufficient) and err.shortages:
@@ -92,9 +93,24 @@ def _specific_details(err: DomainError) -> list[Message]:
 
 def _bad_request(violations: Iterable[FieldViolation]) -> error_details_pb2.BadRequest:
     request = error_details_pb2.BadRequest()
-    for violation in violations:
-        request.field_violations.add(field=violation.field, description=violation.description)
+    for violation in list(violations)[:MAX_VIOLATIONS]:
+        request.field_violations.add(
+            field=_bounded(violation.field, MAX_DETAIL),
+            description=_bounded(violation.description, MAX_DETAIL),
+        )
     return request
+
+
+# Status messages and details travel as metadata (trailers), which gRPC limits (8 KiB by
+# default): whatever a handler put in them, they stay far below, and an input echoed into an
+# error never turns it into a transport failure.
+MAX_MESSAGE = 500
+MAX_DETAIL = 150
+MAX_VIOLATIONS = 10
+
+
+def _bounded(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _precondition_failure(shortages: Iterable[Shortage]) -> error_details_pb2.PreconditionFailure:

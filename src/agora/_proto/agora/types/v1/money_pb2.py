@@ -22,17 +22,26 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from agora._proto.agora.options.v1 import options_pb2 as agora_dot_options_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x61gora/types/v1/money.proto\x12\x0e\x61gora.types.v1\"/\n\x05Money\x12\x14\n\x0c\x61mount_minor\x18\x01 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x02 \x01(\t\"C\n\x0c\x43ryptoAmount\x12\x12\n\nbase_units\x18\x01 \x01(\t\x12\r\n\x05\x61sset\x18\x02 \x01(\t\x12\x10\n\x08\x64\x65\x63imals\x18\x03 \x01(\rb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x61gora/types/v1/money.proto\x12\x0e\x61gora.types.v1\x1a\x1e\x61gora/options/v1/options.proto\"H\n\x05Money\x12#\n\x0c\x61mount_minor\x18\x01 \x01(\x03\x42\r\x92\xb5\x18\t(\x00\x30\x80\xa0\x94\xa5\x8d\x1d\x12\x1a\n\x08\x63urrency\x18\x02 \x01(\tB\x08\x92\xb5\x18\x04\x08\x01\x18\n\"]\n\x0c\x43ryptoAmount\x12$\n\nbase_units\x18\x01 \x01(\tB\x10\x92\xb5\x18\x0c\x18PJ\x08^[0-9]+$\x12\x15\n\x05\x61sset\x18\x02 \x01(\tB\x06\x92\xb5\x18\x02\x18\n\x12\x10\n\x08\x64\x65\x63imals\x18\x03 \x01(\rb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'agora.types.v1.money_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MONEY']._serialized_start=46
-  _globals['_MONEY']._serialized_end=93
-  _globals['_CRYPTOAMOUNT']._serialized_start=95
-  _globals['_CRYPTOAMOUNT']._serialized_end=162
+  _globals['_MONEY'].fields_by_name['amount_minor']._loaded_options = None
+  _globals['_MONEY'].fields_by_name['amount_minor']._serialized_options = b'\222\265\030\t(\0000\200\240\224\245\215\035'
+  _globals['_MONEY'].fields_by_name['currency']._loaded_options = None
+  _globals['_MONEY'].fields_by_name['currency']._serialized_options = b'\222\265\030\004\010\001\030\n'
+  _globals['_CRYPTOAMOUNT'].fields_by_name['base_units']._loaded_options = None
+  _globals['_CRYPTOAMOUNT'].fields_by_name['base_units']._serialized_options = b'\222\265\030\014\030PJ\010^[0-9]+$'
+  _globals['_CRYPTOAMOUNT'].fields_by_name['asset']._loaded_options = None
+  _globals['_CRYPTOAMOUNT'].fields_by_name['asset']._serialized_options = b'\222\265\030\002\030\n'
+  _globals['_MONEY']._serialized_start=78
+  _globals['_MONEY']._serialized_end=150
+  _globals['_CRYPTOAMOUNT']._serialized_start=152
+  _globals['_CRYPTOAMOUNT']._serialized_end=245
 # @@protoc_insertion_point(module_scope)
