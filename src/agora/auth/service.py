@@ -813,7 +813,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             pb.ConfirmTotpResponse,
             change,
             secret_answer="TOTP is on; its recovery codes and tokens were shown once and are "
-            "not kept: create new codes with RegenerateRecoveryCodes, new tokens with Refresh",
+            "not kept: regenerate the recovery codes, and refresh for new tokens",
         )
 
     async def DisableTotp(

@@ -86,7 +86,7 @@ async def test_a_replayed_confirmation_says_its_codes_are_not_kept(
     assert replayed.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     info = failure(replayed.value)
     assert info.reason == "IDEMPOTENT_ANSWER_WITHHELD"
-    assert "RegenerateRecoveryCodes" in info.message
+    assert "regenerate the recovery codes" in info.message
 
 
 async def test_a_guest_registering_with_a_guessable_key_is_refused(auth: AuthServiceStub) -> None:
