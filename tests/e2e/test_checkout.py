@@ -23,7 +23,7 @@ ADDRESS = {
 
 
 def key() -> str:
-    return uuid.uuid4().hex
+    return str(uuid.uuid4())
 
 
 def ok(response: httpx.Response) -> dict[str, Any]:

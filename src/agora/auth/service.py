@@ -83,7 +83,7 @@ from agora.platform.errors import (
     NotFound,
     Unauthenticated,
 )
-from agora.platform.idempotency import idempotent_mutation
+from agora.platform.idempotency import Capability, idempotent_mutation
 from agora.platform.security.origin import Origin, current_origin
 from agora.platform.security.permissions import all_declared_permissions
 from agora.platform.security.principal import Principal, current_principal
@@ -141,19 +141,32 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
     # --- plumbing ----------------------------------------------------------------------------
 
     async def _mutate(
-        self, operation: str, request: Any, response_type: type[ResponseT], change: Change[Any]
+        self,
+        operation: str,
+        request: Any,
+        response_type: type[ResponseT],
+        change: Change[Any],
+        *,
+        guest_token: str | None = None,
+        secret_answer: str | None = None,
     ) -> ResponseT:
         """One transaction: claim the idempotency key, make the change, record its events.
 
-        Keys are scoped to the caller, so two accounts never share each other's answers."""
-        principal = current_principal()
-        scope = f":{principal.subject}" if principal.is_authenticated else ""
+        Keys are scoped to the caller (the platform's `key_scope`); a guest's to the mailed
+        one-time token they act on (`guest_token`), or, with none, to all guests, whose keys
+        must then be UUIDs. Who may call was checked before (`_caller`, `_actor`, the
+        interceptor's permissions) and is checked again on a replay, so there is nothing more
+        to re-check. `secret_answer`: the answer holds secrets and is not stored; a replay is
+        refused with this explanation."""
         return await idempotent_mutation(
             self._sessions,
-            operation=f"auth.{operation}{scope}",
+            operation=f"auth.{operation}",
             request=request,
             response_type=response_type,
             change=change,
+            guest_capability=None if guest_token is None else Capability("token", guest_token),
+            authorize_replay=None,
+            secret_answer=secret_answer,
         )
 
     def _caller(self) -> Principal:
@@ -359,7 +372,9 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 )
             return pb.VerifyEmailResponse(email=user.email)
 
-        return await self._mutate("VerifyEmail", request, pb.VerifyEmailResponse, change)
+        return await self._mutate(
+            "VerifyEmail", request, pb.VerifyEmailResponse, change, guest_token=request.token
+        )
 
     async def RequestPasswordReset(
         self, request: pb.RequestPasswordResetRequest, context: Any
@@ -437,7 +452,13 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         fingerprint = pb.ResetPasswordRequest(
             idempotency_key=request.idempotency_key, token=request.token
         )
-        return await self._mutate("ResetPassword", fingerprint, pb.ResetPasswordResponse, change)
+        return await self._mutate(
+            "ResetPassword",
+            fingerprint,
+            pb.ResetPasswordResponse,
+            change,
+            guest_token=request.token,
+        )
 
     # --- login, second factor, refresh -------------------------------------------------------
 
@@ -739,7 +760,14 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 secret=secret, otpauth_uri=uri, qr_png_base64=totp.qr_png_base64(uri)
             )
 
-        return await self._mutate("EnrollTotp", request, pb.EnrollTotpResponse, change)
+        return await self._mutate(
+            "EnrollTotp",
+            request,
+            pb.EnrollTotpResponse,
+            change,
+            secret_answer="enrolment was started, but its secret is shown once and not kept: "
+            "start again with a new idempotency key",
+        )
 
     async def ConfirmTotp(
         self, request: pb.ConfirmTotpRequest, context: Any
@@ -779,7 +807,14 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 response.tokens.CopyFrom(await self._tokens(session, enabled, current.id, amr))
             return response
 
-        return await self._mutate("ConfirmTotp", request, pb.ConfirmTotpResponse, change)
+        return await self._mutate(
+            "ConfirmTotp",
+            request,
+            pb.ConfirmTotpResponse,
+            change,
+            secret_answer="TOTP is on; its recovery codes and tokens were shown once and are "
+            "not kept: regenerate the recovery codes, and refresh for new tokens",
+        )
 
     async def DisableTotp(
         self, request: pb.DisableTotpRequest, context: Any
@@ -829,7 +864,14 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             )
             return pb.RecoveryCodes(codes=codes)
 
-        return await self._mutate("RegenerateRecoveryCodes", request, pb.RecoveryCodes, change)
+        return await self._mutate(
+            "RegenerateRecoveryCodes",
+            request,
+            pb.RecoveryCodes,
+            change,
+            secret_answer="new recovery codes were made, shown once and not kept: regenerate "
+            "them again with a new idempotency key",
+        )
 
     # --- keys --------------------------------------------------------------------------------
 

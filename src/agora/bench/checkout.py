@@ -109,7 +109,7 @@ async def _checkout(
     http: httpx.AsyncClient, run: CheckoutRun, events: OrderEvents, variant: dict[str, Any]
 ) -> None:
     def key() -> str:
-        return uuid.uuid4().hex
+        return str(uuid.uuid4())
 
     cart = await _timed(
         run, "cart", http.post("/v1/carts", json={"currency": "EUR", "idempotencyKey": key()})
@@ -197,7 +197,7 @@ async def prepare_variants(http: httpx.AsyncClient, count: int = 20) -> list[dic
     for variant in variants:
         response = await http.put(
             f"/v1/variants/{variant['id']}/stock",
-            json={"onHand": str(BENCH_STOCK), "idempotencyKey": uuid.uuid4().hex},
+            json={"onHand": str(BENCH_STOCK), "idempotencyKey": str(uuid.uuid4())},
         )
         response.raise_for_status()
     return variants

@@ -87,13 +87,19 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
         response_type: type[ResponseT],
         change: Change[ResponseT],
     ) -> ResponseT:
-        """One transaction: claim the idempotency key, make the change, record its event."""
+        """One transaction: claim the idempotency key, make the change, record its event.
+
+        Every catalog mutation needs a permission (staff or a service), which the interceptor
+        checks on every call, replays included: there is no guest capability and no ownership
+        to re-check."""
         return await idempotent_mutation(
             self._sessions,
             operation=f"catalog.{operation}",
             request=request,
             response_type=response_type,
             change=change,
+            guest_capability=None,
+            authorize_replay=None,
         )
 
     # --- storefront reads ----------------------------------------------------------------

@@ -61,7 +61,7 @@ from agora.orders.translation import (
 )
 from agora.platform.db import session_factory
 from agora.platform.errors import InvalidArgument
-from agora.platform.idempotency import idempotent_mutation
+from agora.platform.idempotency import AuthorizeReplay, Capability, idempotent_mutation
 from agora.platform.security.principal import current_principal
 
 ResponseT = TypeVar("ResponseT", bound=Message)
@@ -108,15 +108,42 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
         request: Any,
         response_type: type[ResponseT],
         change: Change[ResponseT],
+        *,
+        guest_capability: Capability | None,
+        authorize_replay: AuthorizeReplay | None,
     ) -> ResponseT:
-        """One transaction: claim the idempotency key, make the change, record its events."""
+        """One transaction: claim the idempotency key, make the change, record its events.
+
+        A guest's key is scoped to the cart or order they act on; a replay re-runs the
+        ownership check that `change` makes (`authorize_replay`) before the stored answer."""
         return await idempotent_mutation(
             self._sessions,
             operation=f"orders.{operation}",
             request=request,
             response_type=response_type,
             change=change,
+            guest_capability=guest_capability,
+            authorize_replay=authorize_replay,
         )
+
+    def _cart_owner_check(self, token: str) -> AuthorizeReplay:
+        """On a replay: the caller may still change the cart (`ensure_changeable`)."""
+
+        async def check(session: AsyncSession) -> None:
+            cart = await store.cart_by_token(session, token)
+            ensure_changeable(current_principal(), cart.customer_id, "cart", token)
+
+        return check
+
+    def _order_owner_check(self, order_id: str) -> AuthorizeReplay:
+        """On a replay: the caller may still change the order (`ensure_changeable`)."""
+
+        async def check(session: AsyncSession) -> None:
+            history = await store.load(session, order_id)
+            customer_id = history.order.placed.customer_id
+            ensure_changeable(current_principal(), customer_id, "order", order_id)
+
+        return check
 
     async def _change_cart(self, operation: str, request: Any, change: CartChange) -> pb.Cart:
         async def in_transaction(session: AsyncSession) -> pb.Cart:
@@ -128,7 +155,14 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
             await store.save_cart(session, changed)
             return self._cart_pb(changed)
 
-        return await self._mutate(operation, request, pb.Cart, in_transaction)
+        return await self._mutate(
+            operation,
+            request,
+            pb.Cart,
+            in_transaction,
+            guest_capability=Capability("cart", request.cart_token),
+            authorize_replay=self._cart_owner_check(request.cart_token),
+        )
 
     def _cart_pb(self, cart: Cart) -> pb.Cart:
         return cart_pb(cart, cart_totals(cart, self._rules), chosen_shipping(cart, self._rules))
@@ -156,7 +190,11 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
             await store.insert_cart(session, cart)
             return self._cart_pb(cart)
 
-        return await self._mutate("CreateCart", request, pb.Cart, change)
+        # A guest has nothing to act on yet: their key must be a UUID. The owner was decided
+        # above, outside `change`, so a replay decides it (and checks staff's right) again.
+        return await self._mutate(
+            "CreateCart", request, pb.Cart, change, guest_capability=None, authorize_replay=None
+        )
 
     async def GetCart(self, request: pb.GetCartRequest, context: object) -> pb.Cart:
         async with self._reads.connect() as conn:
@@ -286,7 +324,14 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
             await store.save_cart(session, replace(ordered, version=cart.version + 1))
             return order_pb(order, placed_at=now, updated_at=now)
 
-        return await self._mutate("PlaceOrder", request, pb.Order, change)
+        return await self._mutate(
+            "PlaceOrder",
+            request,
+            pb.Order,
+            change,
+            guest_capability=Capability("cart", request.cart_token),
+            authorize_replay=self._cart_owner_check(request.cart_token),
+        )
 
     async def GetOrder(self, request: pb.GetOrderRequest, context: object) -> pb.Order:
         order_id = require_uuid(request.id, "id")
@@ -350,7 +395,14 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
         async def change(session: AsyncSession) -> pb.Order:
             return await self._apply(session, order_id, cancel)
 
-        return await self._mutate("CancelOrder", request, pb.Order, change)
+        return await self._mutate(
+            "CancelOrder",
+            request,
+            pb.Order,
+            change,
+            guest_capability=Capability("order", order_id),
+            authorize_replay=self._order_owner_check(order_id),
+        )
 
     async def _apply(
         self, session: AsyncSession, order_id: str, decide: Callable[[Order], list[OrderEvent]]

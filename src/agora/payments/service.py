@@ -57,7 +57,7 @@ from agora.payments.translation import (
 )
 from agora.platform.db import session_factory, transaction
 from agora.platform.errors import FailedPrecondition, InvalidArgument
-from agora.platform.idempotency import idempotent_mutation
+from agora.platform.idempotency import Capability, idempotent_mutation
 
 ResponseT = TypeVar("ResponseT", bound=Message)
 Change = Callable[[AsyncSession], Awaitable[ResponseT]]
@@ -96,14 +96,25 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
         request: Any,
         response_type: type[ResponseT],
         change: Change[ResponseT],
+        *,
+        guest_invoice: str | None,
     ) -> ResponseT:
-        """One transaction: claim the idempotency key, make the change, record its events."""
+        """One transaction: claim the idempotency key, make the change, record its events.
+
+        A guest's key is scoped to `guest_invoice`, the invoice id they act on (None: a call
+        only staff or services make). Authorization is by permission (the interceptor checks
+        it on every call, replays included) or by holding the invoice id, which the scope
+        already requires of a replay."""
         return await idempotent_mutation(
             self._sessions,
             operation=f"payments.{operation}",
             request=request,
             response_type=response_type,
             change=change,
+            guest_capability=None
+            if guest_invoice is None
+            else Capability("invoice", guest_invoice),
+            authorize_replay=None,
         )
 
     # --- providers report payments here ---------------------------------------------------
@@ -168,7 +179,7 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
             )
             return message
 
-        return await self._mutate("CreateInvoice", request, pb.Invoice, change)
+        return await self._mutate("CreateInvoice", request, pb.Invoice, change, guest_invoice=None)
 
     async def GetInvoice(self, request: pb.GetInvoiceRequest, context: object) -> pb.Invoice:
         invoice_id = _require_id(request.id, "id")
@@ -196,7 +207,9 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
                 await record_status_entered(session, status, message)
             return message
 
-        return await self._mutate("CancelInvoice", request, pb.Invoice, change)
+        return await self._mutate(
+            "CancelInvoice", request, pb.Invoice, change, guest_invoice=request.id
+        )
 
     async def RefundInvoice(
         self, request: pb.RefundInvoiceRequest, context: object
@@ -225,7 +238,9 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
             )
             return pb.RefundInvoiceResponse(invoice=message, refund=refund_message)
 
-        return await self._mutate("RefundInvoice", request, pb.RefundInvoiceResponse, change)
+        return await self._mutate(
+            "RefundInvoice", request, pb.RefundInvoiceResponse, change, guest_invoice=request.id
+        )
 
     # --- the dev provider -----------------------------------------------------------------
 
@@ -256,7 +271,9 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
             _, message = await self._apply_payment(session, current, outcome)
             return pb.DevPayResponse(invoice=message, payment_reference=outcome.reference)
 
-        return await self._mutate("DevPay", request, pb.DevPayResponse, change)
+        return await self._mutate(
+            "DevPay", request, pb.DevPayResponse, change, guest_invoice=request.id
+        )
 
     # --- currencies and rates -------------------------------------------------------------
 
@@ -289,7 +306,9 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
             )
             return message
 
-        return await self._mutate("SetExchangeRate", request, pb.ExchangeRate, change)
+        return await self._mutate(
+            "SetExchangeRate", request, pb.ExchangeRate, change, guest_invoice=None
+        )
 
     async def ImportEcbRates(
         self, request: pb.ImportEcbRatesRequest, context: object
@@ -311,7 +330,9 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
                 )
             return pb.ImportEcbRatesResponse(rates=[rate_pb(r) for r in published])
 
-        return await self._mutate("ImportEcbRates", request, pb.ImportEcbRatesResponse, change)
+        return await self._mutate(
+            "ImportEcbRates", request, pb.ImportEcbRatesResponse, change, guest_invoice=None
+        )
 
 
 def policy_of(ttl_s: int, tolerance_bp: int) -> InvoicePolicy:

@@ -75,10 +75,35 @@ class Conflict(DomainError):
 
 
 class IdempotencyKeyReused(DomainError):
-    """An idempotency key was sent again with a different request."""
+    """An idempotency key was sent again with a different request: 422 at the HTTP edge (as
+    the IETF Idempotency-Key draft answers). FAILED_PRECONDITION, not ALREADY_EXISTS: a client
+    must not take it for "already done", it needs a new key."""
 
-    code = grpc.StatusCode.ALREADY_EXISTS
+    code = grpc.StatusCode.FAILED_PRECONDITION
     reason = "IDEMPOTENCY_KEY_REUSED"
+
+
+class IdempotencyKeyInFlight(DomainError):
+    """The first request with this idempotency key is still running: retry shortly (409 with
+    Retry-After at the HTTP edge; ABORTED, retry at a higher level, on gRPC)."""
+
+    code = grpc.StatusCode.ABORTED
+    reason = "IDEMPOTENCY_KEY_IN_FLIGHT"
+
+    def __init__(
+        self, message: str, *, retry_after_s: float = 1.0, metadata: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message, metadata=metadata)
+        self.retry_after_s = retry_after_s
+
+
+class IdempotentAnswerWithheld(DomainError):
+    """A repeat of a request whose first answer held secrets (recovery codes, a TOTP secret,
+    tokens), which are never stored: the change is done, its answer cannot be given again
+    (409 at the HTTP edge; the message says what to do instead)."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "IDEMPOTENT_ANSWER_WITHHELD"
 
 
 class FailedPrecondition(DomainError):
@@ -216,7 +241,9 @@ HTTP_STATUS_BY_CODE: dict[grpc.StatusCode, int] = {
 HTTP_STATUS_BY_REASON: dict[str, int] = {
     Insufficient.reason: 409,
     Gone.reason: 410,
-    IdempotencyKeyReused.reason: 409,
+    IdempotencyKeyReused.reason: 422,
+    IdempotencyKeyInFlight.reason: 409,
+    IdempotentAnswerWithheld.reason: 409,
 }
 
 

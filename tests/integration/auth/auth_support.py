@@ -37,7 +37,7 @@ _TOKEN = re.compile(r"token=([A-Za-z0-9_-]+)")
 
 
 def key() -> str:
-    return uuid.uuid4().hex
+    return str(uuid.uuid4())
 
 
 def unique_email(prefix: str = "user") -> str:

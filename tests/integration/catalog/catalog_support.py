@@ -24,7 +24,7 @@ def unique(prefix: str) -> str:
 
 
 def key() -> str:
-    return uuid.uuid4().hex
+    return str(uuid.uuid4())
 
 
 def eur(amount_minor: int) -> pb.Money:

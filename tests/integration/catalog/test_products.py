@@ -116,7 +116,7 @@ async def test_reusing_a_key_for_another_request_is_refused(catalog: CatalogServ
             pb.CreateProductRequest(idempotency_key=shared, slug=unique("b"), title="Other Kettle")
         )
     )
-    assert code == grpc.StatusCode.ALREADY_EXISTS
+    assert code == grpc.StatusCode.FAILED_PRECONDITION
     assert info.reason == "IDEMPOTENCY_KEY_REUSED"
 
 
@@ -129,10 +129,17 @@ async def test_concurrent_retries_of_one_create_make_one_product(
         idempotency_key=key(), slug=unique("race"), title="Raced Vase"
     )
     results = await asyncio.gather(
-        *(catalog.CreateProduct(request, timeout=TIMEOUT_S) for _ in range(8))
+        *(catalog.CreateProduct(request, timeout=TIMEOUT_S) for _ in range(8)),
+        return_exceptions=True,
     )
-    assert len({r.id for r in results}) == 1
-    assert await outbox_subjects(catalog_engine, results[0].id) == ["catalog.product.created"]
+    made = [r for r in results if isinstance(r, pb.Product)]
+    # The others were told at once that the first is still running (they do not wait on it).
+    in_flight = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
+    assert all(e.code() == grpc.StatusCode.ABORTED for e in in_flight)
+    assert len(made) + len(in_flight) == 8
+    retried = await catalog.CreateProduct(request, timeout=TIMEOUT_S)
+    assert len({r.id for r in [*made, retried]}) == 1
+    assert await outbox_subjects(catalog_engine, retried.id) == ["catalog.product.created"]
 
 
 async def test_a_taken_slug_is_already_exists(catalog: CatalogServiceStub) -> None:

@@ -28,7 +28,7 @@ BERLIN = pb.Address(
 
 
 def key() -> str:
-    return uuid.uuid4().hex
+    return str(uuid.uuid4())
 
 
 async def product(

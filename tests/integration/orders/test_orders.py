@@ -69,10 +69,31 @@ async def test_a_retried_placement_returns_the_same_order_and_holds_stock_once(
     product_id, variant_id = await product(catalog_stub, on_hand=10)
     cart = await ready_cart(orders, product_id, variant_id, quantity=2)
     same_key = key()
-    first, again = await asyncio.gather(
-        place(orders, cart, same_key), place(orders, cart, same_key)
-    )
+    first = await place(orders, cart, same_key)
+    again = await place(orders, cart, same_key)
     assert first == again
+    assert (await stock(catalog_stub, variant_id)).reserved == 2
+
+
+async def test_a_duplicate_placement_while_the_first_runs_is_told_so_and_not_blocked(
+    orders: OrdersServiceStub, catalog_stub: CatalogServiceStub, orders_engine: AsyncEngine
+) -> None:
+    product_id, variant_id = await product(catalog_stub, on_hand=10)
+    cart = await ready_cart(orders, product_id, variant_id, quantity=2)
+    same_key = key()
+    async with orders_engine.connect() as conn, conn.begin():
+        # Someone else changes the cart: the first placement holds its key and waits for this.
+        await conn.execute(
+            sa.text("SELECT 1 FROM carts WHERE token = :t FOR UPDATE"), {"t": cart.token}
+        )
+        first = asyncio.create_task(place(orders, cart, same_key))
+        await asyncio.sleep(0.5)
+        code, info = await error_of(place(orders, cart, same_key))
+        assert (code, info.reason) == (grpc.StatusCode.ABORTED, "IDEMPOTENCY_KEY_IN_FLIGHT")
+        assert (info.retry_after_s or 0) > 0
+        assert not first.done()
+    placed = await first
+    assert await place(orders, cart, same_key) == placed
     assert (await stock(catalog_stub, variant_id)).reserved == 2
 
 

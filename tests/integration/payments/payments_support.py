@@ -20,7 +20,7 @@ TIMEOUT_S = 10.0
 
 
 def key() -> str:
-    return uuid.uuid4().hex
+    return str(uuid.uuid4())
 
 
 def order_reference() -> str:

@@ -63,7 +63,7 @@ async def admin(address: str) -> AsyncIterator[CatalogServiceStub]:
 
 
 def key() -> str:
-    return uuid.uuid4().hex
+    return str(uuid.uuid4())
 
 
 def new_product() -> pb.CreateProductRequest:

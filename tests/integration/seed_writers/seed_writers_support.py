@@ -90,7 +90,7 @@ async def place_order(catalog: CatalogServiceStub, orders: OrdersServiceStub) ->
     """An order placed through the API, for a product made through the catalog's API."""
 
     def key() -> str:
-        return uuid.uuid4().hex
+        return str(uuid.uuid4())
 
     created = await catalog.CreateProduct(
         cpb.CreateProductRequest(

@@ -15,7 +15,9 @@ from agora.platform.errors import (
     FailedPrecondition,
     FieldViolation,
     Gone,
+    IdempotencyKeyInFlight,
     IdempotencyKeyReused,
+    IdempotentAnswerWithheld,
     Insufficient,
     InvalidArgument,
     NotFound,
@@ -52,6 +54,8 @@ ONE_OF_EACH: list[DomainError] = [
     PermissionDenied("needs catalog:write"),
     Unavailable("database unreachable", retry_after_s=2.5),
     ResourceExhausted("too many failed logins", retry_after_s=4),
+    IdempotencyKeyInFlight("the first request is still running", retry_after_s=1.0),
+    IdempotentAnswerWithheld("its answer held secrets", metadata={"operation": "auth.X"}),
 ]
 
 
@@ -119,11 +123,13 @@ def test_error_info_is_what_the_gateway_needs_for_problem_json(err: DomainError)
     [
         (ONE_OF_EACH[0], 400),
         (ONE_OF_EACH[1], 404),
-        (ONE_OF_EACH[4], 409),
+        (ONE_OF_EACH[4], 422),
         (ONE_OF_EACH[6], 409),
         (ONE_OF_EACH[7], 410),
         (ONE_OF_EACH[10], 503),
         (ONE_OF_EACH[11], 429),
+        (ONE_OF_EACH[12], 409),
+        (ONE_OF_EACH[13], 409),
     ],
     ids=lambda value: type(value).__name__ if isinstance(value, DomainError) else str(value),
 )

@@ -7,7 +7,7 @@ A `DomainError` leaves a server as a gRPC status whose `grpc-status-details-bin`
 - `BadRequest` field violations for `InvalidArgument`;
 - `ResourceInfo` for `NotFound`;
 - `PreconditionFailure` violations of type `INSUFFICIENT` for `Insufficient` shortages;
-- `RetryInfo` for `Unavailable` and `ResourceExhausted`.
+- `RetryInfo` for `Unavailable`, `ResourceExhausted` and `IdempotencyKeyInFlight`.
 
 Callers read it back with `error_info_from_rpc_error` (the gateway, for problem+json) or
 `raise_for_rpc_error` (a service calling another one, to get domain exceptions back).
@@ -86,7 +86,9 @@ def _specific_details(err: DomainError) -> list[Message]:
         ]
     if isinstance(err, errors.Insufficient) and err.shortages:
         return [_precondition_failure(err.shortages)]
-    if isinstance(err, (errors.Unavailable, errors.ResourceExhausted)):
+    if isinstance(
+        err, (errors.Unavailable, errors.ResourceExhausted, errors.IdempotencyKeyInFlight)
+    ):
         return [error_details_pb2.RetryInfo(retry_delay=_duration(err.retry_after_s))]
     return []
 
@@ -244,6 +246,10 @@ def _domain_error(
             return errors.Unavailable(info.message, retry_after_s=retry_after_s)
         case errors.ResourceExhausted:
             return errors.ResourceExhausted(info.message, retry_after_s=info.retry_after_s or 1.0)
+        case errors.IdempotencyKeyInFlight:
+            return errors.IdempotencyKeyInFlight(
+                info.message, retry_after_s=info.retry_after_s or 1.0
+            )
         case _:
             return cls(info.message)
 
@@ -267,6 +273,8 @@ _DOMAIN_CLASSES: tuple[type[DomainError], ...] = (
     errors.AlreadyExists,
     errors.Conflict,
     errors.IdempotencyKeyReused,
+    errors.IdempotencyKeyInFlight,
+    errors.IdempotentAnswerWithheld,
     errors.FailedPrecondition,
     errors.Insufficient,
     errors.Gone,

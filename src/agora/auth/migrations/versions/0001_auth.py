@@ -199,7 +199,7 @@ def upgrade() -> None:
     for statement in _statements(TABLES):
         op.execute(statement)
     create_bus_tables()
-    create_idempotency_table()
+    create_idempotency_table(scoped=False)
 
 
 def downgrade() -> None:

@@ -89,7 +89,7 @@ def upgrade() -> None:
         if statement.strip():
             op.execute(statement)
     create_bus_tables()
-    create_idempotency_table()
+    create_idempotency_table(scoped=False)
 
 
 def downgrade() -> None:
