@@ -245,9 +245,7 @@ async def test_a_guest_orders_access_token_is_kept_only_as_its_digest(
             )
         }
         stored = await conn.execute(
-            sa.text(
-                "SELECT count(*) FROM idempotency_keys WHERE position(:token in response) > 0"
-            ),
+            sa.text("SELECT count(*) FROM idempotency_keys WHERE position(:token in response) > 0"),
             {"token": first.access_token.encode()},
         )
     assert retried.id == first.id
