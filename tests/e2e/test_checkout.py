@@ -1,5 +1,8 @@
 """Checkout through the gateway against `agora up`, paid with the dev provider: cart → address
-→ shipping → place order → invoice (attached by the saga) → payment → order state and stock."""
+→ shipping → place order → invoice (attached by the saga) → payment → order state and stock.
+
+The shopper is a guest (no token): the order is read with the access token PlaceOrder gave, the
+invoice through its public payment view; staff (an admin's client) set up the catalog."""
 
 from __future__ import annotations
 
@@ -48,7 +51,15 @@ def eventually(
 
 @pytest.fixture
 def http(stack: Stack) -> httpx.Client:
+    """Staff: the catalog, stock levels, full invoices."""
     with stack.client() as client:
+        yield client
+
+
+@pytest.fixture
+def guest(stack: Stack) -> httpx.Client:
+    """A shopper with no account and no token."""
+    with stack.client(admin=False) as client:
         yield client
 
 
@@ -107,10 +118,18 @@ def place_order(http: httpx.Client, variant: dict[str, Any], quantity: int = 2) 
             json={"code": "de-standard", "idempotencyKey": key()},
         )
     )
-    order = ok(http.post("/v1/orders", json={"cartToken": token, "idempotencyKey": key()}))
-    return eventually(
-        lambda: ok(http.get(f"/v1/orders/{order['id']}")), lambda o: bool(o.get("invoiceId"))
-    )
+    placed = ok(http.post("/v1/orders", json={"cartToken": token, "idempotencyKey": key()}))
+    access = placed["accessToken"]
+    order = eventually(lambda: read_order(http, placed, access), lambda o: bool(o.get("invoiceId")))
+    return {**order, "accessToken": access}
+
+
+def read_order(
+    http: httpx.Client, order: dict[str, Any], access: str | None = None
+) -> dict[str, Any]:
+    """The guest order, read with its access token."""
+    token = order["accessToken"] if access is None else access
+    return ok(http.get(f"/v1/orders/{order['id']}", params={"accessToken": token}))
 
 
 def pay(http: httpx.Client, order: dict[str, Any], action: str, amount: str = "") -> httpx.Response:
@@ -122,8 +141,7 @@ def pay(http: httpx.Client, order: dict[str, Any], action: str, amount: str = ""
 
 def order_status(http: httpx.Client, order: dict[str, Any], status: str) -> dict[str, Any]:
     return eventually(
-        lambda: ok(http.get(f"/v1/orders/{order['id']}")),
-        lambda o: o["status"] == f"ORDER_STATUS_{status}",
+        lambda: read_order(http, order), lambda o: o["status"] == f"ORDER_STATUS_{status}"
     )
 
 
@@ -132,13 +150,15 @@ def stock(http: httpx.Client, variant: dict[str, Any]) -> dict[str, int]:
     return {name: int(level.get(name, 0)) for name in ("onHand", "reserved")}
 
 
-def test_a_paid_order_commits_its_stock(http: httpx.Client, variant: dict[str, Any]) -> None:
-    order = place_order(http, variant)
+def test_a_paid_order_commits_its_stock(
+    http: httpx.Client, guest: httpx.Client, variant: dict[str, Any]
+) -> None:
+    order = place_order(guest, variant)
     assert stock(http, variant) == {"onHand": 5, "reserved": 2}
 
-    ok(pay(http, order, "PAY_FULL"))
+    ok(pay(guest, order, "PAY_FULL"))
 
-    order_status(http, order, "PAID")
+    order_status(guest, order, "PAID")
     assert eventually(lambda: stock(http, variant), lambda s: s["reserved"] == 0) == {
         "onHand": 3,
         "reserved": 0,
@@ -146,60 +166,61 @@ def test_a_paid_order_commits_its_stock(http: httpx.Client, variant: dict[str, A
 
 
 def test_a_partial_payment_then_the_rest_pays_the_order(
-    http: httpx.Client, variant: dict[str, Any]
+    guest: httpx.Client, variant: dict[str, Any]
 ) -> None:
-    order = place_order(http, variant)
-    first = ok(pay(http, order, "PAY_PARTIAL"))
+    order = place_order(guest, variant)
+    first = ok(pay(guest, order, "PAY_PARTIAL"))
 
-    assert first["invoice"]["status"] == "INVOICE_STATUS_PROCESSING"
-    assert ok(http.get(f"/v1/orders/{order['id']}"))["status"] == "ORDER_STATUS_AWAITING_PAYMENT"
-    ok(pay(http, order, "PAY_FULL"))
-    order_status(http, order, "PAID")
+    assert first["payment"]["status"] == "INVOICE_STATUS_PROCESSING"
+    assert read_order(guest, order)["status"] == "ORDER_STATUS_AWAITING_PAYMENT"
+    ok(pay(guest, order, "PAY_FULL"))
+    order_status(guest, order, "PAID")
 
 
 def test_an_unpaid_order_expires_and_releases_its_stock(
-    http: httpx.Client, variant: dict[str, Any]
+    http: httpx.Client, guest: httpx.Client, variant: dict[str, Any]
 ) -> None:
-    order = place_order(http, variant)
+    order = place_order(guest, variant)
 
-    order_status(http, order, "EXPIRED")
+    order_status(guest, order, "EXPIRED")
     assert eventually(
         lambda: stock(http, variant), lambda s: s["reserved"] == 0, timeout_s=INVOICE_EXPIRY_S + 20
     ) == {"onHand": 5, "reserved": 0}
 
 
-def test_a_declined_payment_changes_nothing(http: httpx.Client, variant: dict[str, Any]) -> None:
-    order = place_order(http, variant)
+def test_a_declined_payment_changes_nothing(
+    http: httpx.Client, guest: httpx.Client, variant: dict[str, Any]
+) -> None:
+    order = place_order(guest, variant)
 
-    declined = ok(pay(http, order, "DECLINE"))
+    declined = ok(pay(guest, order, "DECLINE"))
 
     assert declined["declined"] is True
-    assert ok(http.get(f"/v1/orders/{order['id']}"))["status"] == "ORDER_STATUS_AWAITING_PAYMENT"
+    assert read_order(guest, order)["status"] == "ORDER_STATUS_AWAITING_PAYMENT"
     assert stock(http, variant) == {"onHand": 5, "reserved": 2}
 
 
 def test_a_late_payment_leaves_the_order_expired_and_the_invoice_flagged(
-    http: httpx.Client, variant: dict[str, Any]
+    http: httpx.Client, guest: httpx.Client, variant: dict[str, Any]
 ) -> None:
-    order = place_order(http, variant)
-    order_status(http, order, "EXPIRED")
+    order = place_order(guest, variant)
+    order_status(guest, order, "EXPIRED")
 
-    late = ok(pay(http, order, "PAY_LATE"))
+    late = ok(pay(guest, order, "PAY_LATE"))
+    invoice = ok(http.get(f"/v1/invoices/{order['invoiceId']}"))  # staff see it in full
 
-    assert (late["invoice"]["status"], late["invoice"]["paidLate"]) == (
-        "INVOICE_STATUS_EXPIRED",
-        True,
-    )
-    assert ok(http.get(f"/v1/orders/{order['id']}"))["status"] == "ORDER_STATUS_EXPIRED"
+    assert late["payment"]["status"] == "INVOICE_STATUS_EXPIRED"
+    assert (invoice["status"], invoice["paidLate"]) == ("INVOICE_STATUS_EXPIRED", True)
+    assert read_order(guest, order)["status"] == "ORDER_STATUS_EXPIRED"
 
 
 def test_paying_a_settled_invoice_again_is_a_conflict(
-    http: httpx.Client, variant: dict[str, Any]
+    guest: httpx.Client, variant: dict[str, Any]
 ) -> None:
-    order = place_order(http, variant)
-    ok(pay(http, order, "PAY_FULL"))
+    order = place_order(guest, variant)
+    ok(pay(guest, order, "PAY_FULL"))
 
-    again = pay(http, order, "PAY_FULL")
+    again = pay(guest, order, "PAY_FULL")
 
     assert again.status_code == 409
     assert again.headers["content-type"] == "application/problem+json"
@@ -240,3 +261,22 @@ def test_ordering_more_than_is_in_stock_is_409_with_the_available_quantity(
         {"subject": variant["id"], "requested": 6, "available": 5}
     ]
     assert stock(http, variant) == {"onHand": 5, "reserved": 0}
+
+
+def test_a_guest_reaches_their_order_with_its_access_token_and_the_invoice_as_a_payment_view(
+    guest: httpx.Client, variant: dict[str, Any]
+) -> None:
+    order = place_order(guest, variant)
+
+    by_id_only = guest.get(f"/v1/orders/{order['id']}")
+    wrong_token = guest.get(f"/v1/orders/{order['id']}", params={"accessToken": key() + key()})
+    full_invoice = guest.get(f"/v1/invoices/{order['invoiceId']}")
+    payment = ok(guest.get(f"/v1/invoices/{order['invoiceId']}/payment"))
+
+    assert (by_id_only.status_code, wrong_token.status_code) == (404, 404)
+    assert read_order(guest, order)["id"] == order["id"]
+    assert full_invoice.status_code == 401
+    assert payment["status"] == "INVOICE_STATUS_NEW"
+    assert payment["due"]["asset"] == "EUR"
+    assert order["id"] not in str(payment)
+    assert ADDRESS["email"] not in str(payment)

@@ -61,10 +61,12 @@ from agora.catalog.translation import (
 )
 from agora.platform.audit import record_audit
 from agora.platform.db import session_factory
+from agora.platform.errors import InvalidArgument
 from agora.platform.idempotency import idempotent_mutation
 
 ResponseT = TypeVar("ResponseT", bound=Message)
 Change = Callable[[AsyncSession], Awaitable[ResponseT]]
+MAX_PRODUCTS_BY_ID = 100
 
 _STATUS_EVENTS = {
     ProductAction.PUBLISH: PRODUCT_PUBLISHED,
@@ -126,6 +128,16 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
         product_id = require_id(request.id, "id")
         async with self._reads.connect() as conn:
             return product_pb(await store.product_by_id(conn, product_id))
+
+    async def GetProductsById(
+        self, request: pb.GetProductsByIdRequest, context: object
+    ) -> pb.GetProductsByIdResponse:
+        if len(request.ids) > MAX_PRODUCTS_BY_ID:
+            raise InvalidArgument.for_field("ids", f"at most {MAX_PRODUCTS_BY_ID} ids")
+        ids = sorted({require_id(value, "ids") for value in request.ids})
+        async with self._reads.connect() as conn:
+            found = await store.products_by_ids(conn, ids)
+        return pb.GetProductsByIdResponse(products=[product_pb(p) for p in found])
 
     async def ListCategories(
         self, request: pb.ListCategoriesRequest, context: object

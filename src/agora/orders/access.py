@@ -1,12 +1,18 @@
 """Who may see and change carts and orders (docs/adr/0007).
 
-A guest cart or guest order (no `customer_id`) belongs to whoever holds its unguessable token or
-id. A customer's belongs to that customer (`orders:read:own`) and to staff (`orders:read:any` to
-read, `orders:write:any` to change). Anyone else is told it does not exist (NOT_FOUND), so an id
-never reveals that someone else's order exists.
+A guest cart (no `customer_id`) belongs to whoever holds its unguessable token. A guest order
+belongs to whoever holds its access token, a capability made at checkout and handed to the guest
+once (only its SHA-256 is kept); its id alone is no credential, since it travels in invoices,
+events and links. A customer's cart or order belongs to that customer (`orders:read:own`) and to
+staff (`orders:read:any` to read, `orders:write:any` to change). Anyone else is told it does not
+exist (NOT_FOUND), so an id never reveals that someone else's order exists.
 """
 
 from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
 
 from agora.platform.errors import NotFound, PermissionDenied
 from agora.platform.security.permissions import ORDERS_READ_ANY, ORDERS_READ_OWN, ORDERS_WRITE_ANY
@@ -39,6 +45,37 @@ def ensure_changeable(principal: Principal, customer_id: str, resource: str, nam
     """NOT_FOUND unless `principal` may change the cart or order of `customer_id`."""
     if not may_change(principal, customer_id):
         raise NotFound(resource, name)
+
+
+@dataclass(frozen=True)
+class OrderCapability:
+    """A guest order's access token (given to the guest) and its digest (kept)."""
+
+    token: str
+    digest: bytes
+
+
+def new_order_capability() -> OrderCapability:
+    """256 random bits, URL-safe: the storefront puts it in the order's link."""
+    token = secrets.token_urlsafe(32)
+    return OrderCapability(token, token_digest(token))
+
+
+def token_digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def may_read_order(principal: Principal, customer_id: str, *, holds_token: bool) -> bool:
+    """A customer's order as for carts; a guest order to staff and the access token's holder."""
+    if customer_id:
+        return may_read(principal, customer_id)
+    return holds_token or principal.can(ORDERS_READ_ANY)
+
+
+def may_change_order(principal: Principal, customer_id: str, *, holds_token: bool) -> bool:
+    if customer_id:
+        return may_change(principal, customer_id)
+    return holds_token or principal.can(ORDERS_WRITE_ANY)
 
 
 def ensure_may_list(principal: Principal, customer_id: str) -> None:

@@ -65,13 +65,28 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderCommand], OrderStatus] = {
 }
 
 
+# What a refused command would have done, in the API's words (for error messages).
+_REFUSED: dict[OrderCommand, str] = {
+    C.AWAIT_PAYMENT: "wait for a payment",
+    C.MARK_PAID: "be paid",
+    C.FULFIL: "be fulfilled",
+    C.SHIP: "be shipped",
+    C.DELIVER: "be delivered",
+    C.CANCEL: "be cancelled",
+    C.EXPIRE: "expire",
+    C.REFUND_PARTIALLY: "be refunded",
+    C.REFUND_FULLY: "be refunded",
+}
+
+
 def next_status(status: OrderStatus, command: OrderCommand) -> OrderStatus:
-    """The state `command` leads to from `status`, or FAILED_PRECONDITION."""
+    """The state `command` leads to from `status`, or FAILED_PRECONDITION saying why in the
+    API's words (metadata `status`: the `ORDER_STATUS_…` name)."""
     target = TRANSITIONS.get((status, command))
     if target is None:
         raise FailedPrecondition(
-            f"an order that is {status.value} cannot {command.value.replace('_', ' ')}",
-            metadata={"status": status.value, "command": command.value},
+            f"the order is {status.value.replace('_', ' ')} and cannot {_REFUSED[command]}",
+            metadata={"status": f"ORDER_STATUS_{status.name}"},
         )
     return target
 

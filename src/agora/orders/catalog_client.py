@@ -1,5 +1,6 @@
 """What orders asks of the catalog, over its gRPC API: the offer of a variant (published, priced
-in the cart's currency), and holding or releasing an order's stock.
+in the cart's currency), the variants of a cart as they are now (one call at checkout), and
+holding or releasing an order's stock.
 
 Catalog errors come back as domain errors (`raise_for_rpc_error`), so an out-of-stock
 reservation reaches the orders client as the catalog's INSUFFICIENT with its shortages.
@@ -15,7 +16,7 @@ import grpc
 
 from agora._proto.agora.catalog.v1 import catalog_pb2 as cpb
 from agora._proto.agora.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
-from agora.orders.domain import CartLine
+from agora.orders.domain import CartLine, CatalogVariant
 from agora.platform.errors import (
     FailedPrecondition,
     Gone,
@@ -73,6 +74,27 @@ class Catalog:
             )
         title = product.title if not variant.title else f"{product.title} ({variant.title})"
         return Offer(product.id, variant.id, variant.sku, title, price.amount_minor)
+
+    async def variants_now(self, product_ids: Sequence[str]) -> dict[str, CatalogVariant]:
+        """The variants of `product_ids` as the catalog has them now, by variant id, in one
+        call: a variant is for sale while its product is published; a product or variant that
+        no longer exists is absent."""
+        request = cpb.GetProductsByIdRequest(ids=sorted(set(product_ids)))
+        try:
+            found: cpb.GetProductsByIdResponse = await self._stub().GetProductsById(
+                request, timeout=self._timeout_s
+            )
+        except grpc.aio.AioRpcError as error:
+            raise_for_call(error, "catalog")
+        return {
+            variant.id: CatalogVariant(
+                variant.id,
+                product.status == cpb.PRODUCT_STATUS_PUBLISHED,
+                {price.currency: price.amount_minor for price in variant.prices},
+            )
+            for product in found.products
+            for variant in product.variants
+        }
 
     async def _product(self, product_id: str) -> cpb.Product:
         try:

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from agora.platform.errors import (
+    Conflict,
     FailedPrecondition,
     FieldViolation,
     Gone,
@@ -664,3 +665,88 @@ def ready_for_checkout(cart: Cart, rules: ShopRules) -> ShippingOption:
     if chosen is None:
         raise FailedPrecondition("choose a shipping method offered for this cart")
     return chosen
+
+
+# --- re-checking a cart against the catalog ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CatalogVariant:
+    """A variant as the catalog has it now: whether it may be sold, and its prices."""
+
+    variant_id: str
+    for_sale: bool
+    prices: Mapping[str, int]
+
+
+class LineProblem(Enum):
+    """Why a cart line can no longer be ordered as it stands."""
+
+    NOT_FOR_SALE = "no longer for sale"
+    UNPRICED = "no longer priced in the cart's currency"
+    PRICE_CHANGED = "price changed"
+
+
+@dataclass(frozen=True)
+class LineChange:
+    """A cart line the catalog no longer agrees with; `new_price_minor` for a new price."""
+
+    variant_id: str
+    problem: LineProblem
+    old_price_minor: int
+    new_price_minor: int | None = None
+
+    def describe(self, currency: str) -> str:
+        if self.problem is LineProblem.PRICE_CHANGED:
+            return f"price changed from {self.old_price_minor} to {self.new_price_minor} {currency}"
+        if self.problem is LineProblem.UNPRICED:
+            return f"no longer priced in {currency}"
+        return str(self.problem.value)
+
+
+class CartChanged(Conflict):
+    """The catalog changed under a cart's lines since they were added: 409 at the HTTP edge,
+    naming each line (metadata: variant id -> what changed). The cart has been updated."""
+
+    reason = "CART_CHANGED"
+
+    def __init__(self, changes: Sequence[LineChange], currency: str) -> None:
+        described = {c.variant_id: c.describe(currency) for c in changes}
+        summary = "; ".join(f"{variant}: {what}" for variant, what in described.items())
+        super().__init__(
+            f"the cart changed since its lines were added, check the new total: {summary}",
+            metadata=described,
+        )
+        self.changes = tuple(changes)
+
+
+def catalog_changes(cart: Cart, catalog: Mapping[str, CatalogVariant]) -> list[LineChange]:
+    """The lines of `cart` the catalog now disagrees with: a product archived or withdrawn, a
+    variant gone, a price removed or changed in the cart's currency."""
+    changes = []
+    for line in cart.lines:
+        now = catalog.get(line.variant_id)
+        price = now.prices.get(cart.currency) if now is not None else None
+        was = line.unit_price_minor
+        if now is None or not now.for_sale:
+            changes.append(LineChange(line.variant_id, LineProblem.NOT_FOR_SALE, was))
+        elif price is None:
+            changes.append(LineChange(line.variant_id, LineProblem.UNPRICED, was))
+        elif price != was:
+            changes.append(LineChange(line.variant_id, LineProblem.PRICE_CHANGED, was, price))
+    return changes
+
+
+def with_catalog_changes(cart: Cart, changes: Sequence[LineChange]) -> Cart:
+    """The cart as the customer may still order it: repriced lines at their new price, lines
+    that can no longer be sold removed."""
+    updated = cart
+    for change in changes:
+        if change.new_price_minor is None:
+            updated = without_line(updated, change.variant_id)
+        else:
+            line = _line_of(updated, change.variant_id)
+            if line is not None:
+                repriced = replace(line, unit_price_minor=change.new_price_minor)
+                updated = _replace_line(updated, repriced)
+    return updated

@@ -33,7 +33,8 @@ class Payments:
         self._timeout_s = timeout_s
 
     async def create_invoice(self, order: Order) -> str:
-        """The id of the order's invoice: its total, payable in the order's currency.
+        """The id of the order's invoice: its total, payable in the order's currency; the
+        order's customer (none for a guest) is the one who may read it in full.
 
         An outage raises `Unavailable` (retried by the consumer without limit); a refusal
         (INVALID_ARGUMENT, FAILED_PRECONDITION) comes back as that domain error.
@@ -44,6 +45,7 @@ class Payments:
             price=Money(amount_minor=order.total_minor, currency=order.placed.currency),
             pay_currency=order.placed.currency,
             expires_in_seconds=self._invoice_expiry_s,
+            customer_id=order.placed.customer_id,
         )
         try:
             invoice: ppb.Invoice = await self._stub().CreateInvoice(

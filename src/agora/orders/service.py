@@ -25,17 +25,23 @@ from agora.orders.access import (
     ensure_changeable,
     ensure_may_list,
     ensure_readable,
+    may_change_order,
+    may_read_order,
     new_cart_owner,
+    new_order_capability,
     order_owner,
+    token_digest,
 )
 from agora.orders.aggregate import Order, OrderEvent, OrderLine, OrderPlaced
 from agora.orders.catalog_client import Catalog
 from agora.orders.domain import (
     Cart,
+    CartChanged,
     CartLine,
     CartStatus,
     ShopRules,
     cart_totals,
+    catalog_changes,
     chosen_shipping,
     ensure_open,
     new_cart,
@@ -44,6 +50,7 @@ from agora.orders.domain import (
     require_quantity,
     shipping_options,
     touched,
+    with_catalog_changes,
     with_line,
     with_quantity,
     with_shipping_address,
@@ -59,8 +66,8 @@ from agora.orders.translation import (
     shipping_method_pb,
     timestamp,
 )
-from agora.platform.db import session_factory
-from agora.platform.errors import InvalidArgument
+from agora.platform.db import session_factory, transaction
+from agora.platform.errors import InvalidArgument, NotFound
 from agora.platform.idempotency import AuthorizeReplay, Capability, idempotent_mutation
 from agora.platform.security.principal import current_principal
 
@@ -135,13 +142,16 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
 
         return check
 
-    def _order_owner_check(self, order_id: str) -> AuthorizeReplay:
-        """On a replay: the caller may still change the order (`ensure_changeable`)."""
+    def _order_owner_check(self, order_id: str, access_token: str) -> AuthorizeReplay:
+        """On a replay: the caller may still change the order (its customer, staff, or for a
+        guest order the holder of its access token)."""
 
         async def check(session: AsyncSession) -> None:
             history = await store.load(session, order_id)
             customer_id = history.order.placed.customer_id
-            ensure_changeable(current_principal(), customer_id, "order", order_id)
+            holds_token = await self._holds_access(session, order_id, access_token)
+            if not may_change_order(current_principal(), customer_id, holds_token=holds_token):
+                raise NotFound("order", order_id)
 
         return check
 
@@ -283,10 +293,17 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
     async def PlaceOrder(self, request: pb.PlaceOrderRequest, context: object) -> pb.Order:
         """The cart becomes an order in state `placed`, its stock held at the catalog.
 
-        The catalog call happens inside the transaction: if it fails (out of stock), nothing is
-        written; if the commit fails after it, a retry with the same key names the same order
-        and gets the same reservation back (its idempotency key derives from the order id),
-        and an abandoned reservation expires at the catalog on its own.
+        The catalog calls happen inside the transaction, under the cart's lock: first every line
+        is checked against the catalog as it is now (one call); a line archived, unpriced or
+        repriced since it was added refuses the order (CART_CHANGED, nothing written) and then
+        the cart is brought up to date in a transaction of its own. Then the stock is reserved:
+        if that fails (out of stock), nothing is written; if the commit fails after it, a retry
+        with the same key names the same order and gets the same reservation back (its
+        idempotency key derives from the order id), and an abandoned reservation expires at the
+        catalog on its own.
+
+        A guest order's access token is made after the order is stored, for this answer only
+        (first call or retry: each gets a token of its own), so no stored answer holds one.
         """
         principal = current_principal()
 
@@ -296,6 +313,9 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
             ensure_changeable(principal, cart.customer_id, "cart", request.cart_token)
             ensure_open(cart, now)
             shipping = ready_for_checkout(cart, self._rules)
+            catalog = await self._catalog.variants_now([x.product_id for x in cart.lines])
+            if changes := catalog_changes(cart, catalog):
+                raise CartChanged(changes, cart.currency)
             order_id = str(uuid.uuid5(ORDER_NAMESPACE, f"{cart.id}:{request.idempotency_key}"))
             reservation_id = await self._catalog.reserve(
                 order_id, cart.lines, self._reservation_ttl_s
@@ -324,14 +344,43 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
             await store.save_cart(session, replace(ordered, version=cart.version + 1))
             return order_pb(order, placed_at=now, updated_at=now)
 
-        return await self._mutate(
-            "PlaceOrder",
-            request,
-            pb.Order,
-            change,
-            guest_capability=Capability("cart", request.cart_token),
-            authorize_replay=self._cart_owner_check(request.cart_token),
-        )
+        try:
+            placed = await self._mutate(
+                "PlaceOrder",
+                request,
+                pb.Order,
+                change,
+                guest_capability=Capability("cart", request.cart_token),
+                authorize_replay=self._cart_owner_check(request.cart_token),
+            )
+        except CartChanged as changed:
+            await self._bring_up_to_date(request.cart_token, changed)
+            raise
+        if not placed.customer_id:
+            placed.access_token = await self._grant_access(placed.id)
+        return placed
+
+    async def _bring_up_to_date(self, cart_token: str, changed: CartChanged) -> None:
+        """Reprice or remove the lines the catalog refused, so the cart shows what an order
+        would cost now (a cart that became an order meanwhile stays as it is)."""
+        async with transaction(self._sessions) as session:
+            cart = await store.cart_by_token(session, cart_token, for_update=True)
+            if cart.status is not CartStatus.OPEN:
+                return
+            updated = with_catalog_changes(cart, changed.changes)
+            await store.save_cart(session, touched(updated, _now(), self._rules))
+
+    async def _grant_access(self, order_id: str) -> str:
+        capability = new_order_capability()
+        async with transaction(self._sessions) as session:
+            await store.insert_order_access(session, order_id, capability.digest)
+        return capability.token
+
+    async def _holds_access(self, db: store.Db, order_id: str, token: str) -> bool:
+        """True when `token` is an access token given for the guest order."""
+        if not token:
+            return False
+        return await store.order_access_granted(db, order_id, token_digest(token))
 
     async def GetOrder(self, request: pb.GetOrderRequest, context: object) -> pb.Order:
         order_id = require_uuid(request.id, "id")
@@ -343,7 +392,11 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
                 view = order_pb(
                     history.order, placed_at=history.placed_at, updated_at=history.updated_at
                 )
-        ensure_readable(current_principal(), view.customer_id, "order", order_id)
+            holds_token = not view.customer_id and await self._holds_access(
+                conn, order_id, request.access_token
+            )
+        if not may_read_order(current_principal(), view.customer_id, holds_token=holds_token):
+            raise NotFound("order", order_id)
         return view
 
     async def ListOrders(
@@ -388,11 +441,15 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
         order_id = require_uuid(request.id, "id")
         principal = current_principal()
 
-        def cancel(order: Order) -> list[OrderEvent]:
-            ensure_changeable(principal, order.placed.customer_id, "order", order_id)
-            return [order.cancel(request.reason)]
-
         async def change(session: AsyncSession) -> pb.Order:
+            holds_token = await self._holds_access(session, order_id, request.access_token)
+
+            def cancel(order: Order) -> list[OrderEvent]:
+                owner = order.placed.customer_id
+                if not may_change_order(principal, owner, holds_token=holds_token):
+                    raise NotFound("order", order_id)
+                return [order.cancel(request.reason)]
+
             return await self._apply(session, order_id, cancel)
 
         return await self._mutate(
@@ -401,7 +458,7 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
             pb.Order,
             change,
             guest_capability=Capability("order", order_id),
-            authorize_replay=self._order_owner_check(order_id),
+            authorize_replay=self._order_owner_check(order_id, request.access_token),
         )
 
     async def _apply(

@@ -287,6 +287,25 @@ _EVENTS = """
 """
 
 
+# --- guest order access --------------------------------------------------------------------
+
+
+async def insert_order_access(session: AsyncSession, order_id: str, token_sha256: bytes) -> None:
+    """Keep the digest of a guest order's access token (the token itself is never stored)."""
+    raw = await driver_connection(session)
+    await raw.execute(_INSERT_ACCESS, order_id, token_sha256)
+
+
+async def order_access_granted(db: Db, order_id: str, token_sha256: bytes) -> bool:
+    """True when a token of this digest was given for the order."""
+    raw = await driver_connection(db)
+    return bool(await raw.fetchval(_ACCESS, order_id, token_sha256))
+
+
+_INSERT_ACCESS = "INSERT INTO order_access (order_id, token_sha256) VALUES ($1, $2)"
+_ACCESS = "SELECT true FROM order_access WHERE order_id = $1 AND token_sha256 = $2"
+
+
 async def event_count(db: Db, order_id: str) -> int:
     query = sa.select(sa.func.count()).where(order_events.c.order_id == order_id)
     return int((await db.execute(query)).scalar_one())

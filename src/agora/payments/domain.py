@@ -77,18 +77,40 @@ class InvoiceSettled(Conflict):
     reason = "INVOICE_SETTLED"
 
 
+# How errors name a status: the API's words (INVOICE_STATUS_INVALID is a cancelled invoice).
+STATUS_WORDS: Mapping[InvoiceStatus, str] = {
+    _S.NEW: "new",
+    _S.PROCESSING: "processing",
+    _S.SETTLED: "settled",
+    _S.EXPIRED: "expired",
+    _S.INVALID: "cancelled",
+}
+# What a refused trigger would have done, as the caller asked for it.
+_REFUSED: Mapping[InvoiceTrigger, str] = {
+    _T.RECEIVE_PARTIAL: "cannot be paid",
+    _T.RECEIVE_UNCONFIRMED: "cannot be paid",
+    _T.RECEIVE_SETTLING: "cannot be paid",
+    _T.RECEIVE_LATE: "cannot be paid",
+    _T.EXPIRE: "cannot expire",
+    _T.CANCEL: "cannot be cancelled",
+}
+
+
+def status_metadata(status: InvoiceStatus) -> dict[str, str]:
+    """Error metadata naming the invoice's status as the API does (`INVOICE_STATUS_…`)."""
+    return {"status": f"INVOICE_STATUS_{status.name}"}
+
+
 def next_invoice_status(status: InvoiceStatus, trigger: InvoiceTrigger) -> InvoiceStatus:
     """The status after `trigger`, or the error that explains why it cannot happen."""
     try:
         return INVOICE_TRANSITIONS[(status, trigger)]
     except KeyError:
         pass
-    metadata = {"status": status.value, "trigger": trigger.value}
+    message = f"the invoice is {STATUS_WORDS[status]} and {_REFUSED[trigger]}"
     if status is InvoiceStatus.SETTLED and trigger.value.startswith("receive"):
-        raise InvoiceSettled("the invoice is already settled", metadata=metadata)
-    raise FailedPrecondition(
-        f"cannot {trigger.value.replace('_', ' ')} on a {status.value} invoice", metadata=metadata
-    )
+        raise InvoiceSettled("the invoice is already settled", metadata=status_metadata(status))
+    raise FailedPrecondition(message, metadata=status_metadata(status))
 
 
 @dataclass(frozen=True)
@@ -136,6 +158,7 @@ class NewInvoice:
     provider: str
     expires_in_seconds: int | None = None
     tolerance_bp: int | None = None
+    customer_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -158,6 +181,8 @@ class Invoice:
     paid_late: bool = False
     paid_over: bool = False
     version: int = 1
+    # The customer the invoice is for, who may read it (empty: a guest's).
+    customer_id: str = ""
 
     @property
     def paid(self) -> int:
@@ -252,6 +277,7 @@ def open_invoice(
         confirmations_required=confirmations_required,
         expires_at=now + ttl,
         created_at=now,
+        customer_id=new.customer_id.strip(),
     )
 
 
@@ -367,8 +393,8 @@ def refund(invoice: Invoice, *, refund_id: str, amount: int, reason: str, now: d
         raise InvalidArgument.for_field("amount", "must be positive")
     if invoice.status not in REFUNDABLE:
         raise FailedPrecondition(
-            f"a {invoice.status.value} invoice cannot be refunded yet",
-            metadata={"status": invoice.status.value},
+            f"the invoice is {STATUS_WORDS[invoice.status]} and cannot be refunded yet",
+            metadata=status_metadata(invoice.status),
         )
     if amount > invoice.refundable:
         raise FailedPrecondition(

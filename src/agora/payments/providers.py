@@ -79,7 +79,8 @@ class DevProvider(PaymentProvider):
     confirmations_required = 1
 
     async def create_payment_request(self, invoice: Invoice) -> PaymentInstructions:
-        return PaymentInstructions(pay_to=f"dev://invoices/{invoice.id}", memo=invoice.reference)
+        # The memo names the invoice, never the order: payers see it on the public payment view.
+        return PaymentInstructions(pay_to=f"dev://invoices/{invoice.id}", memo=invoice.id)
 
     def simulate(
         self, invoice: Invoice, action: DevAction, amount: int | None, now: datetime

@@ -88,6 +88,7 @@ _INVOICE_COLUMNS = (
     "expires_at",
     "created_at",
     "updated_at",
+    "customer_id",
 )
 _PAYMENT_COLUMNS = ("invoice_id", "reference", "amount", "confirmations", "received_at", "late")
 _REFUND_COLUMNS = ("id", "invoice_id", "amount", "reason", "created_at")
@@ -124,6 +125,7 @@ def seeded_invoice(
             price=Money(order.total_minor, code),
             pay_currency=code,
             provider=DevProvider.name,
+            customer_id=order.customer_id,
         ),
         invoice_id=order.invoice_id,
         rate=Rate(code, code, Fraction(1), IDENTITY, created_at),
@@ -198,6 +200,7 @@ def invoice_rows(
         invoice.expires_at,
         invoice.created_at,
         updated_at,
+        invoice.customer_id,
     )
     payments = [
         (invoice.id, p.reference, Decimal(p.amount), p.confirmations, p.received_at, p.late)

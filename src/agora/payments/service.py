@@ -50,17 +50,20 @@ from agora.payments.store import InvoiceRecord
 from agora.payments.translation import (
     currency_pb,
     dev_action,
+    invoice_payment_pb,
     invoice_pb,
     new_invoice,
     rate_pb,
     refund_pb,
 )
 from agora.platform.db import session_factory, transaction
-from agora.platform.errors import FailedPrecondition, InvalidArgument
+from agora.platform.errors import FailedPrecondition, InvalidArgument, NotFound
 from agora.platform.idempotency import Capability, idempotent_mutation
+from agora.platform.security.principal import Principal, current_principal
 
 ResponseT = TypeVar("ResponseT", bound=Message)
 Change = Callable[[AsyncSession], Awaitable[ResponseT]]
+INVOICES_READ = "payments:invoices:read"
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,11 @@ def _require_id(value: str, field: str) -> str:
         return str(uuid.UUID(value))
     except ValueError:
         raise InvalidArgument.for_field(field, "not an invoice id") from None
+
+
+def may_see_in_full(principal: Principal, invoice: pb.Invoice) -> bool:
+    """An invoice in full (its order reference, its customer) is for staff and its customer."""
+    return principal.can(INVOICES_READ) or principal.owns(invoice.customer_id)
 
 
 class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
@@ -184,7 +192,17 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
     async def GetInvoice(self, request: pb.GetInvoiceRequest, context: object) -> pb.Invoice:
         invoice_id = _require_id(request.id, "id")
         async with self._reads.connect() as conn:
-            return invoice_pb(await store.invoice_by_id(conn, invoice_id))
+            found = invoice_pb(await store.invoice_by_id(conn, invoice_id))
+        if not may_see_in_full(current_principal(), found):
+            raise NotFound("invoice", invoice_id)  # as if absent: nothing told to others
+        return found
+
+    async def GetInvoicePayment(
+        self, request: pb.GetInvoicePaymentRequest, context: object
+    ) -> pb.InvoicePayment:
+        invoice_id = _require_id(request.id, "id")
+        async with self._reads.connect() as conn:
+            return invoice_payment_pb(invoice_pb(await store.invoice_by_id(conn, invoice_id)))
 
     async def ListInvoices(
         self, request: pb.ListInvoicesRequest, context: object
@@ -271,9 +289,16 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
             _, message = await self._apply_payment(session, current, outcome)
             return pb.DevPayResponse(invoice=message, payment_reference=outcome.reference)
 
-        return await self._mutate(
+        response = await self._mutate(
             "DevPay", request, pb.DevPayResponse, change, guest_invoice=request.id
         )
+        # The answer as stored serves every retry; who sees the full invoice is decided per call.
+        shown = pb.DevPayResponse()
+        shown.CopyFrom(response)
+        shown.payment.CopyFrom(invoice_payment_pb(response.invoice))
+        if not may_see_in_full(current_principal(), response.invoice):
+            shown.ClearField("invoice")
+        return shown
 
     # --- currencies and rates -------------------------------------------------------------
 

@@ -70,6 +70,7 @@ invoices = sa.Table(
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("customer_id", sa.Text, nullable=False),
 )
 
 invoice_payments = sa.Table(
@@ -171,6 +172,7 @@ async def insert_invoice(
         invoice.paid_late,
         invoice.paid_over,
         invoice.version,
+        invoice.customer_id,
     )
 
 
@@ -209,10 +211,10 @@ _INSERT_INVOICE = """
         id, reference, price_amount, price_currency, pay_currency, rate_numerator,
         rate_denominator, rate_source, rate_as_of, due, tolerance_bp, provider,
         confirmations_required, pay_to, memo, expires_at, created_at, status, paid_partial,
-        paid_late, paid_over, version, updated_at
+        paid_late, paid_over, version, customer_id, updated_at
     ) VALUES (
         $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-        $20, $21, $22, now()
+        $20, $21, $22, $23, now()
     )
 """
 _SAVE_INVOICE = """
@@ -240,7 +242,7 @@ _INVOICE_COLUMNS = """
     id, reference, status, price_amount, price_currency, pay_currency, rate_numerator,
     rate_denominator, rate_source, rate_as_of, due, tolerance_bp, provider,
     confirmations_required, pay_to, memo, paid_partial, paid_late, paid_over, version,
-    expires_at, created_at
+    expires_at, created_at, customer_id
 """
 _INVOICE = f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE id = $1"
 _INVOICE_FOR_UPDATE = f"{_INVOICE} FOR UPDATE"
@@ -309,6 +311,7 @@ def _invoice(row: Mapping[str, Any], payments: list[Payment], refunds: list[Refu
         paid_late=row["paid_late"],
         paid_over=row["paid_over"],
         version=row["version"],
+        customer_id=row["customer_id"],
     )
 
 

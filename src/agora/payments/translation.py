@@ -106,6 +106,23 @@ def invoice_pb(record: InvoiceRecord, invoice: Invoice | None = None) -> pb.Invo
         expires_at=timestamp(invoice.expires_at),
         created_at=timestamp(invoice.created_at),
         version=invoice.version,
+        customer_id=invoice.customer_id,
+    )
+
+
+def invoice_payment_pb(invoice: pb.Invoice) -> pb.InvoicePayment:
+    """The public view of `invoice`: what a payment page needs, nothing about who or what for."""
+    return pb.InvoicePayment(
+        id=invoice.id,
+        status=invoice.status,
+        price=invoice.price,
+        pay_currency=invoice.pay_currency,
+        due=invoice.due,
+        accepted_minimum=invoice.accepted_minimum,
+        paid=invoice.paid,
+        confirmations_required=invoice.confirmations_required,
+        instructions=invoice.instructions,
+        expires_at=invoice.expires_at,
     )
 
 
@@ -121,6 +138,7 @@ def new_invoice(request: pb.CreateInvoiceRequest, default_provider: str) -> NewI
         tolerance_bp=(
             request.payment_tolerance_bp if request.HasField("payment_tolerance_bp") else None
         ),
+        customer_id=request.customer_id,
     )
 
 

@@ -253,3 +253,28 @@ async def test_categories_form_a_tree_listed_parents_first(catalog: CatalogServi
     )
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert [v.field for v in info.violations] == ["parentId"]
+
+
+async def test_products_by_id_come_in_one_call_whatever_their_status(
+    catalog: CatalogServiceStub,
+) -> None:
+    published = await create_product(catalog, "Brass Lamp", price_lists=[prices(2500)])
+    archived = await create_product(catalog, "Old Lamp")
+    await catalog.ArchiveProduct(pb.ArchiveProductRequest(idempotency_key=key(), id=archived.id))
+    unknown = "00000000-0000-4000-8000-000000000000"
+
+    found = await catalog.GetProductsById(
+        pb.GetProductsByIdRequest(ids=[published.id, archived.id, unknown, published.id]),
+        timeout=TIMEOUT_S,
+    )
+    code, info = await error_of(
+        catalog.GetProductsById(pb.GetProductsByIdRequest(ids=[unknown] * 101))
+    )
+
+    by_id = {p.id: p for p in found.products}
+    assert set(by_id) == {published.id, archived.id}
+    assert by_id[archived.id].status == pb.PRODUCT_STATUS_ARCHIVED
+    assert [(m.currency, m.amount_minor) for m in by_id[published.id].variants[0].prices] == [
+        ("EUR", 2500)
+    ]
+    assert (code, info.violations[0].field) == (grpc.StatusCode.INVALID_ARGUMENT, "ids")

@@ -8,14 +8,19 @@ TOKEN_MISSING, and a caller without the declared permission with 403 PERMISSION_
 "Let through" means the answer is not a refusal: whatever the service then says about the
 request itself (400 for an empty body, 404 for a made-up id) is not a 401 or a 403. A path that
 names a customer names the caller (a customer's own orders); another customer's are refused in
-code, beyond the declared rule: `test_a_customer_lists_only_their_own_orders`.
+code, beyond the declared rule: `test_a_customer_lists_only_their_own_orders`; a guest order is
+reached only with the access token its checkout gave (or by staff), and an invoice in full only
+by its customer and staff, everyone else getting its payment view:
+`test_guest_orders_and_invoices_by_id_need_the_capability_the_owner_or_staff`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -184,6 +189,148 @@ async def test_a_customer_lists_only_their_own_orders(
     assert other.status_code == 403
     assert other.json()["reason"] == "PERMISSION_MISSING"
     assert by_support.status_code == 200, by_support.text
+
+
+BERLIN = {
+    "name": "Ada Lovelace",
+    "line1": "Hauptstr. 1",
+    "city": "Berlin",
+    "postalCode": "10115",
+    "country": "DE",
+    "email": "ada@example.com",
+    "phone": "+49 30 1234567",
+}
+
+
+async def _json(response: Any) -> dict[str, Any]:
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def _variant(http: httpx.AsyncClient, as_admin: dict[str, str]) -> tuple[str, str]:
+    slug = f"matrix-{uuid.uuid4().hex[:10]}"
+    product = await _json(
+        await http.post(
+            "/v1/products",
+            headers=as_admin,
+            json={
+                "idempotencyKey": str(uuid.uuid4()),
+                "title": "Matrix Lamp",
+                "slug": slug,
+                "variants": [
+                    {
+                        "sku": slug.upper(),
+                        "title": "Brass",
+                        "prices": [{"amountMinor": "900", "currency": "EUR"}],
+                    }
+                ],
+            },
+        )
+    )
+    variant_id = product["variants"][0]["id"]
+    stock = {"idempotencyKey": str(uuid.uuid4()), "onHand": "10"}
+    await _json(await http.put(f"/v1/variants/{variant_id}/stock", headers=as_admin, json=stock))
+    publish = {"idempotencyKey": str(uuid.uuid4())}
+    path = f"/v1/products/{product['id']}:publish"
+    await _json(await http.post(path, headers=as_admin, json=publish))
+    return product["id"], variant_id
+
+
+async def _checkout(
+    http: httpx.AsyncClient, variant: tuple[str, str], headers: dict[str, str]
+) -> dict[str, Any]:
+    """An order placed through the REST API by whoever `headers` name (none: a guest)."""
+
+    def body(**fields: Any) -> dict[str, Any]:
+        return {"idempotencyKey": str(uuid.uuid4()), **fields}
+
+    cart = await _json(await http.post("/v1/carts", headers=headers, json=body(currency="EUR")))
+    lines = body(productId=variant[0], variantId=variant[1], quantity=1)
+    at = f"/v1/carts/{cart['token']}"
+    await _json(await http.post(f"{at}/lines", headers=headers, json=lines))
+    address = {"idempotencyKey": str(uuid.uuid4())}
+    await _json(
+        await http.put(f"{at}/shipping-address", headers=headers, params=address, json=BERLIN)
+    )
+    method = body(code="de-standard")
+    await _json(await http.put(f"{at}/shipping-method", headers=headers, json=method))
+    return await _json(
+        await http.post("/v1/orders", headers=headers, json=body(cartToken=cart["token"]))
+    )
+
+
+async def _invoice_of(
+    http: httpx.AsyncClient, order: dict[str, Any], headers: dict[str, str]
+) -> str:
+    """The invoice the checkout saga attaches to the order, read as `headers` allow."""
+    params = {"accessToken": order["accessToken"]} if order.get("accessToken") else {}
+    for _ in range(300):
+        found = await _json(
+            await http.get(f"/v1/orders/{order['id']}", headers=headers, params=params)
+        )
+        if found.get("invoiceId"):
+            return str(found["invoiceId"])
+        await asyncio.sleep(0.1)
+    raise AssertionError("no invoice was attached to the order")
+
+
+async def test_guest_orders_and_invoices_by_id_need_the_capability_the_owner_or_staff(
+    edge: EdgeStack, mint_token: Callable[..., str], role_subjects: dict[str, str]
+) -> None:
+    ada = role_subjects["customer"]
+    as_ada = {"Authorization": _bearer(mint_token, "customer", ada)}
+    as_other = {"Authorization": _bearer(mint_token, "customer", str(uuid.uuid4()))}
+    as_support = {"Authorization": _bearer(mint_token, "support", role_subjects["support"])}
+    as_admin = {"Authorization": _bearer(mint_token, "admin", role_subjects["admin"])}
+    async with edge.client("198.18.100.1") as http:
+        variant = await _variant(http, as_admin)
+        guest_order = await _checkout(http, variant, {})
+        adas_order = await _checkout(http, variant, as_ada)
+        guest_invoice = await _invoice_of(http, guest_order, {})
+        adas_invoice = await _invoice_of(http, adas_order, as_ada)
+        order_at = f"/v1/orders/{guest_order['id']}"
+        capability = {"accessToken": guest_order["accessToken"]}
+        orders = {
+            "anonymous by id": await http.get(order_at),
+            "another customer by id": await http.get(order_at, headers=as_other),
+            "a made-up token": await http.get(order_at, params={"accessToken": "x" * 43}),
+            "the capability": await http.get(order_at, params=capability),
+            "support": await http.get(order_at, headers=as_support),
+        }
+        invoices = {
+            "anonymous": await http.get(f"/v1/invoices/{guest_invoice}"),
+            "another customer": await http.get(f"/v1/invoices/{adas_invoice}", headers=as_other),
+            "a customer, a guest's": await http.get(
+                f"/v1/invoices/{guest_invoice}", headers=as_ada
+            ),
+            "its customer": await http.get(f"/v1/invoices/{adas_invoice}", headers=as_ada),
+            "support": await http.get(f"/v1/invoices/{guest_invoice}", headers=as_support),
+        }
+        payment_view = await http.get(f"/v1/invoices/{guest_invoice}/payment")
+
+    assert {name: r.status_code for name, r in orders.items()} == {
+        "anonymous by id": 404,
+        "another customer by id": 404,
+        "a made-up token": 404,
+        "the capability": 200,
+        "support": 200,
+    }
+    assert orders["the capability"].json().get("accessToken", "") == ""
+    assert {name: r.status_code for name, r in invoices.items()} == {
+        "anonymous": 401,
+        "another customer": 404,
+        "a customer, a guest's": 404,
+        "its customer": 200,
+        "support": 200,
+    }
+    assert invoices["its customer"].json()["customerId"] == ada
+    assert invoices["support"].json()["reference"] == guest_order["id"]
+    view = await _json(payment_view)
+    assert view["id"] == guest_invoice
+    assert {"reference", "customerId", "payments"}.isdisjoint(view)
+    for private in (guest_order["id"], BERLIN["email"], BERLIN["phone"]):
+        assert private not in payment_view.text
 
 
 def _bearer(mint_token: Callable[..., str], role: str, subject: str) -> str:

@@ -1,16 +1,20 @@
 """Customers see and change only their own carts and orders; staff see all; guests keep what
-their unguessable cart token or order id gives them (docs/adr/0007). Someone else's cart or
-order is NOT_FOUND, so an id never tells whether it exists."""
+their unguessable cart token, or the access token their order was placed with, gives them
+(docs/adr/0007); an order id alone gives nothing. Someone else's cart or order is NOT_FOUND, so
+an id never tells whether it exists."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import AsyncIterator
 
 import grpc
 import pytest
+import sqlalchemy as sa
 from orders_support import BERLIN, TIMEOUT_S, error_of, key, product
 from security_support import customer_token, mint_token, with_token
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora._proto.agora.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
 from agora._proto.agora.orders.v1 import orders_pb2 as pb
@@ -171,14 +175,91 @@ async def test_a_customer_cannot_cancel_another_customers_order(
     assert cancelled.status == pb.ORDER_STATUS_CANCELLED
 
 
-async def test_a_guest_order_is_read_by_whoever_holds_its_id(
+async def not_found(call: object) -> bool:
+    code, _ = await error_of(call)  # type: ignore[arg-type]
+    return code == grpc.StatusCode.NOT_FOUND
+
+
+async def test_a_guest_order_is_not_read_by_its_id_alone_only_with_its_access_token(
+    anonymous: OrdersServiceStub, lamp: tuple[str, str]
+) -> None:
+    order = await placed_order(anonymous, lamp, None)
+    other = await placed_order(anonymous, lamp, None)
+    _, as_customer = customer()
+
+    def get(order_id: str, token: str = "", metadata: Metadata | None = None) -> object:
+        request = pb.GetOrderRequest(id=order_id, access_token=token)
+        return anonymous.GetOrder(request, metadata=metadata, timeout=TIMEOUT_S)
+
+    assert len(order.access_token) >= 43  # 256 random bits, URL-safe
+    assert await not_found(get(order.id))
+    assert await not_found(get(order.id, metadata=as_customer))
+    assert await not_found(get(order.id, "x" * 43))
+    assert await not_found(get(order.id, other.access_token))
+    assert await not_found(get(str(uuid.uuid4()), order.access_token))
+    found = await get(order.id, order.access_token)  # type: ignore[misc]
+    assert (found.id, found.customer_id, found.access_token) == (order.id, "", "")
+
+
+async def test_staff_read_a_guest_order_without_its_access_token(
+    anonymous: OrdersServiceStub, lamp: tuple[str, str]
+) -> None:
+    order = await placed_order(anonymous, lamp, None)
+    support = with_token(mint_token(roles=["support"], permissions=["orders:read:any"]))
+
+    found = await anonymous.GetOrder(
+        pb.GetOrderRequest(id=order.id), metadata=support, timeout=TIMEOUT_S
+    )
+
+    assert found.id == order.id
+
+
+async def test_a_guest_cancels_their_order_with_its_access_token_only(
     anonymous: OrdersServiceStub, lamp: tuple[str, str]
 ) -> None:
     order = await placed_order(anonymous, lamp, None)
 
-    found = await anonymous.GetOrder(pb.GetOrderRequest(id=order.id), timeout=TIMEOUT_S)
+    def cancel(token: str) -> object:
+        request = pb.CancelOrderRequest(idempotency_key=key(), id=order.id, access_token=token)
+        return anonymous.CancelOrder(request, timeout=TIMEOUT_S)
 
-    assert (found.id, found.customer_id) == (order.id, "")
+    assert await not_found(cancel(""))
+    cancelled = await cancel(order.access_token)  # type: ignore[misc]
+    assert cancelled.status == pb.ORDER_STATUS_CANCELLED
+
+
+async def test_a_guest_orders_access_token_is_kept_only_as_its_digest(
+    anonymous: OrdersServiceStub, orders_engine: AsyncEngine, lamp: tuple[str, str]
+) -> None:
+    token = await ready_cart(anonymous, lamp, None)
+    request = pb.PlaceOrderRequest(idempotency_key=key(), cart_token=token)
+    first = await anonymous.PlaceOrder(request, timeout=TIMEOUT_S)
+    retried = await anonymous.PlaceOrder(request, timeout=TIMEOUT_S)
+
+    async with orders_engine.connect() as conn:
+        digests = {
+            bytes(row[0])
+            for row in await conn.execute(
+                sa.text("SELECT token_sha256 FROM order_access WHERE order_id = :id"),
+                {"id": first.id},
+            )
+        }
+        stored = await conn.execute(
+            sa.text("SELECT count(*) FROM idempotency_keys WHERE position(:token in response) > 0"),
+            {"token": first.access_token.encode()},
+        )
+    assert retried.id == first.id
+    assert retried.access_token not in ("", first.access_token)  # a retry gets its own
+    assert digests == {
+        hashlib.sha256(first.access_token.encode()).digest(),
+        hashlib.sha256(retried.access_token.encode()).digest(),
+    }
+    assert stored.scalar_one() == 0
+    for held in (first.access_token, retried.access_token):
+        found = await anonymous.GetOrder(
+            pb.GetOrderRequest(id=first.id, access_token=held), timeout=TIMEOUT_S
+        )
+        assert found.id == first.id
 
 
 async def test_customers_list_their_own_orders_only(

@@ -13,10 +13,15 @@ from agora.orders.domain import (
     DEFAULT_SHIPPING,
     Address,
     Cart,
+    CartChanged,
     CartLine,
     CartStatus,
+    CatalogVariant,
+    LineChange,
+    LineProblem,
     ShopRules,
     cart_totals,
+    catalog_changes,
     divide_half_even,
     ensure_open,
     new_cart,
@@ -26,13 +31,14 @@ from agora.orders.domain import (
     taxed,
     totals,
     validate_address,
+    with_catalog_changes,
     with_line,
     with_quantity,
     with_shipping_address,
     with_shipping_method,
     without_line,
 )
-from agora.platform.errors import FailedPrecondition, Gone, InvalidArgument
+from agora.platform.errors import FailedPrecondition, Gone, InvalidArgument, http_status
 
 NOW = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
 RULES = ShopRules()
@@ -370,3 +376,58 @@ def test_checkout_needs_lines_an_address_and_an_offered_method() -> None:
         ready_for_checkout(addressed, RULES)
     chosen = ready_for_checkout(with_shipping_method(addressed, "de-standard", RULES), RULES)
     assert chosen.price_minor == 490
+
+
+# --- re-checking a cart against the catalog ------------------------------------------------
+
+
+def offered(variant: str, *, for_sale: bool = True, **prices: int) -> CatalogVariant:
+    return CatalogVariant(variant, for_sale, prices)
+
+
+def test_a_cart_the_catalog_still_agrees_with_has_no_changes() -> None:
+    checked = cart(line("v-1", price=1_000))
+
+    assert catalog_changes(checked, {"v-1": offered("v-1", EUR=1_000, USD=1_100)}) == []
+
+
+def test_each_line_the_catalog_no_longer_agrees_with_is_named_with_what_changed() -> None:
+    checked = cart(line("gone"), line("archived"), line("unpriced"), line("dearer"), line("same"))
+    catalog = {
+        "archived": offered("archived", for_sale=False, EUR=1_000),
+        "unpriced": offered("unpriced", USD=1_000),
+        "dearer": offered("dearer", EUR=1_250),
+        "same": offered("same", EUR=1_000),
+    }
+
+    changes = catalog_changes(checked, catalog)
+
+    assert {c.variant_id: c.describe("EUR") for c in changes} == {
+        "gone": "no longer for sale",
+        "archived": "no longer for sale",
+        "unpriced": "no longer priced in EUR",
+        "dearer": "price changed from 1000 to 1250 EUR",
+    }
+
+
+def test_the_cart_brought_up_to_date_keeps_repriced_lines_and_drops_unsellable_ones() -> None:
+    checked = cart(line("archived", quantity=2), line("dearer", quantity=3), line("same"))
+    changes = catalog_changes(
+        checked,
+        {"dearer": offered("dearer", EUR=1_250), "same": offered("same", EUR=1_000)},
+    )
+
+    updated = with_catalog_changes(checked, changes)
+
+    assert [(x.variant_id, x.quantity, x.unit_price_minor) for x in updated.lines] == [
+        ("dearer", 3, 1_250),
+        ("same", 1, 1_000),
+    ]
+    assert cart_totals(updated, RULES).subtotal == 3 * 1_250 + 1_000
+
+
+def test_a_changed_cart_is_a_409_cart_changed_naming_each_line() -> None:
+    error = CartChanged([LineChange("v-9", LineProblem.UNPRICED, 1_000)], "JPY")
+
+    assert (error.reason, error.metadata) == ("CART_CHANGED", {"v-9": "no longer priced in JPY"})
+    assert http_status(error.code, error.reason) == 409

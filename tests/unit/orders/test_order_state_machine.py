@@ -139,10 +139,23 @@ def test_the_table_allows_exactly_the_documented_transitions() -> None:
     }
 
 
-def test_an_illegal_transition_names_the_state_and_command() -> None:
+def test_an_illegal_transition_says_why_in_the_api_words() -> None:
     with pytest.raises(FailedPrecondition) as error:
-        next_status(S.DELIVERED, C.CANCEL)
-    assert error.value.metadata == {"status": "delivered", "command": "cancel"}
+        next_status(S.AWAITING_PAYMENT, C.REFUND_PARTIALLY)
+    assert str(error.value) == "the order is awaiting payment and cannot be refunded"
+    assert error.value.metadata == {"status": "ORDER_STATUS_AWAITING_PAYMENT"}
+
+
+@pytest.mark.parametrize(
+    ("status", "command"),
+    [pair for pair in itertools.product(OrderStatus, OrderCommand) if pair not in TRANSITIONS],
+)
+def test_no_refusal_names_an_internal_state_or_command(
+    status: OrderStatus, command: OrderCommand
+) -> None:
+    with pytest.raises(FailedPrecondition) as error:
+        next_status(status, command)
+    assert "_" not in str(error.value)
 
 
 def test_partial_refunds_keep_the_state_and_the_last_one_refunds_fully() -> None:

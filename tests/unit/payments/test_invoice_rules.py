@@ -90,7 +90,24 @@ def test_every_illegal_transition_is_refused(
 ) -> None:
     with pytest.raises((FailedPrecondition, Conflict)) as error:
         next_invoice_status(status, trigger)
-    assert error.value.metadata == {"status": status.value, "trigger": trigger.value}
+    assert error.value.metadata == {"status": f"INVOICE_STATUS_{status.name}"}
+    assert "_" not in str(error.value)
+    assert not str(error.value).startswith("cannot")
+
+
+def test_paying_a_cancelled_invoice_says_it_is_cancelled_and_cannot_be_paid() -> None:
+    cancelled = cancel(invoice()).invoice
+    report = PaymentReport("dev-1", cancelled.due, 1, cancelled.created_at)
+    with pytest.raises(FailedPrecondition) as error:
+        receive_payment(cancelled, report)
+    assert str(error.value) == "the invoice is cancelled and cannot be paid"
+    assert error.value.metadata == {"status": "INVOICE_STATUS_INVALID"}
+
+
+def test_refusing_a_refund_of_an_open_invoice_names_its_status_in_words() -> None:
+    with pytest.raises(FailedPrecondition) as error:
+        refund(invoice(), refund_id="r", amount=1, reason="", now=invoice().created_at)
+    assert str(error.value) == "the invoice is new and cannot be refunded yet"
 
 
 def test_the_table_has_eleven_legal_moves_and_nineteen_illegal_ones() -> None:

@@ -55,7 +55,7 @@ def simulate(current: Invoice, action: DevAction, amount: int | None = None) -> 
 
 async def test_dev_instructions_point_at_the_invoice() -> None:
     instructions = await DEV.create_payment_request(invoice())
-    assert (instructions.pay_to, instructions.memo) == ("dev://invoices/inv-9", "order-9")
+    assert (instructions.pay_to, instructions.memo) == ("dev://invoices/inv-9", "inv-9")
 
 
 def test_pay_full_pays_what_is_still_due_confirmed() -> None:

@@ -49,6 +49,11 @@ class CatalogServiceStub:
                 request_serializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.GetProductByIdRequest.SerializeToString,
                 response_deserializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.Product.FromString,
                 _registered_method=True)
+        self.GetProductsById = channel.unary_unary(
+                '/agora.catalog.v1.CatalogService/GetProductsById',
+                request_serializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.GetProductsByIdRequest.SerializeToString,
+                response_deserializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.GetProductsByIdResponse.FromString,
+                _registered_method=True)
         self.CreateProduct = channel.unary_unary(
                 '/agora.catalog.v1.CatalogService/CreateProduct',
                 request_serializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.CreateProductRequest.SerializeToString,
@@ -145,6 +150,14 @@ class CatalogServiceServicer:
 
     def GetProductById(self, request, context):
         """Any product (drafts and archived too) by id, for staff.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetProductsById(self, request, context):
+        """Products by id, whatever their status (at most 100; unknown ids are left out): the orders
+        service re-checks a cart's lines with one call. No REST route: services only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -269,6 +282,11 @@ def add_CatalogServiceServicer_to_server(servicer, server):
                     servicer.GetProductById,
                     request_deserializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.GetProductByIdRequest.FromString,
                     response_serializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.Product.SerializeToString,
+            ),
+            'GetProductsById': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetProductsById,
+                    request_deserializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.GetProductsByIdRequest.FromString,
+                    response_serializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.GetProductsByIdResponse.SerializeToString,
             ),
             'CreateProduct': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateProduct,
@@ -427,6 +445,33 @@ class CatalogService:
             '/agora.catalog.v1.CatalogService/GetProductById',
             agora_dot_catalog_dot_v1_dot_catalog__pb2.GetProductByIdRequest.SerializeToString,
             agora_dot_catalog_dot_v1_dot_catalog__pb2.Product.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetProductsById(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.catalog.v1.CatalogService/GetProductsById',
+            agora_dot_catalog_dot_v1_dot_catalog__pb2.GetProductsByIdRequest.SerializeToString,
+            agora_dot_catalog_dot_v1_dot_catalog__pb2.GetProductsByIdResponse.FromString,
             options,
             channel_credentials,
             insecure,

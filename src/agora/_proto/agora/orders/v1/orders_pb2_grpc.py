@@ -163,16 +163,21 @@ class OrdersServiceServicer:
 
     def PlaceOrder(self, request, context):
         """Turns a ready cart into an order, holding its stock at the catalog: all lines or none
-        (409 INSUFFICIENT with each short variant and what is available). Guests may check out; a
-        user token makes the order that user's (its `customer_id` is the token's subject).
+        (409 INSUFFICIENT with each short variant and what is available). Every line is checked
+        against the catalog first: a product no longer for sale, or a price changed or withdrawn in
+        the cart's currency, is 409 CART_CHANGED naming each such variant (metadata: variant id ->
+        what changed), and the cart is brought up to date (lines repriced or removed) so the
+        customer sees the new total before placing again. Guests may check out and get the order's
+        `access_token` in this answer only; a user token makes the order that user's (its
+        `customer_id` is the token's subject).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetOrder(self, request, context):
-        """A guest order (no `customer_id`) to anyone holding its id; a customer's order to that
-        customer and to staff only (NOT_FOUND for anyone else).
+        """A guest order (no `customer_id`) to the holder of its `access_token` and to staff; a
+        customer's order to that customer and to staff only (NOT_FOUND for anyone else).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -194,8 +199,8 @@ class OrdersServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CancelOrder(self, request, context):
-        """placed | awaiting_payment -> cancelled; its stock is released. Who may: as for GetOrder,
-        staff needing `orders:write:any`.
+        """placed | awaiting_payment -> cancelled; its stock is released. Who may: as for GetOrder
+        (a guest with the order's `access_token`), staff needing `orders:write:any`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -96,7 +96,7 @@ class PaymentInstructions(_message.Message):
     def __init__(self, provider: _Optional[str] = ..., pay_to: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., memo: _Optional[str] = ...) -> None: ...
 
 class Invoice(_message.Message):
-    __slots__ = ("id", "reference", "status", "price", "pay_currency", "rate", "due", "accepted_minimum", "payment_tolerance_bp", "paid", "refunded", "paid_partial", "paid_late", "paid_over", "provider", "confirmations_required", "instructions", "payments", "refunds", "expires_at", "created_at", "version")
+    __slots__ = ("id", "reference", "status", "price", "pay_currency", "rate", "due", "accepted_minimum", "payment_tolerance_bp", "paid", "refunded", "paid_partial", "paid_late", "paid_over", "provider", "confirmations_required", "instructions", "payments", "refunds", "expires_at", "created_at", "version", "customer_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     REFERENCE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -119,6 +119,7 @@ class Invoice(_message.Message):
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     reference: str
     status: InvoiceStatus
@@ -141,10 +142,35 @@ class Invoice(_message.Message):
     expires_at: _timestamp_pb2.Timestamp
     created_at: _timestamp_pb2.Timestamp
     version: int
-    def __init__(self, id: _Optional[str] = ..., reference: _Optional[str] = ..., status: _Optional[_Union[InvoiceStatus, str]] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., pay_currency: _Optional[str] = ..., rate: _Optional[_Union[ExchangeRate, _Mapping]] = ..., due: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., accepted_minimum: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., payment_tolerance_bp: _Optional[int] = ..., paid: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., refunded: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., paid_partial: _Optional[bool] = ..., paid_late: _Optional[bool] = ..., paid_over: _Optional[bool] = ..., provider: _Optional[str] = ..., confirmations_required: _Optional[int] = ..., instructions: _Optional[_Union[PaymentInstructions, _Mapping]] = ..., payments: _Optional[_Iterable[_Union[Payment, _Mapping]]] = ..., refunds: _Optional[_Iterable[_Union[Refund, _Mapping]]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ...) -> None: ...
+    customer_id: str
+    def __init__(self, id: _Optional[str] = ..., reference: _Optional[str] = ..., status: _Optional[_Union[InvoiceStatus, str]] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., pay_currency: _Optional[str] = ..., rate: _Optional[_Union[ExchangeRate, _Mapping]] = ..., due: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., accepted_minimum: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., payment_tolerance_bp: _Optional[int] = ..., paid: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., refunded: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., paid_partial: _Optional[bool] = ..., paid_late: _Optional[bool] = ..., paid_over: _Optional[bool] = ..., provider: _Optional[str] = ..., confirmations_required: _Optional[int] = ..., instructions: _Optional[_Union[PaymentInstructions, _Mapping]] = ..., payments: _Optional[_Iterable[_Union[Payment, _Mapping]]] = ..., refunds: _Optional[_Iterable[_Union[Refund, _Mapping]]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., customer_id: _Optional[str] = ...) -> None: ...
+
+class InvoicePayment(_message.Message):
+    __slots__ = ("id", "status", "price", "pay_currency", "due", "accepted_minimum", "paid", "confirmations_required", "instructions", "expires_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    PAY_CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    DUE_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_MINIMUM_FIELD_NUMBER: _ClassVar[int]
+    PAID_FIELD_NUMBER: _ClassVar[int]
+    CONFIRMATIONS_REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    INSTRUCTIONS_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    status: InvoiceStatus
+    price: _money_pb2.Money
+    pay_currency: str
+    due: _money_pb2.CryptoAmount
+    accepted_minimum: _money_pb2.CryptoAmount
+    paid: _money_pb2.CryptoAmount
+    confirmations_required: int
+    instructions: PaymentInstructions
+    expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., status: _Optional[_Union[InvoiceStatus, str]] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., pay_currency: _Optional[str] = ..., due: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., accepted_minimum: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., paid: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., confirmations_required: _Optional[int] = ..., instructions: _Optional[_Union[PaymentInstructions, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CreateInvoiceRequest(_message.Message):
-    __slots__ = ("idempotency_key", "reference", "price", "pay_currency", "expires_in_seconds", "payment_tolerance_bp", "provider")
+    __slots__ = ("idempotency_key", "reference", "price", "pay_currency", "expires_in_seconds", "payment_tolerance_bp", "provider", "customer_id")
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     REFERENCE_FIELD_NUMBER: _ClassVar[int]
     PRICE_FIELD_NUMBER: _ClassVar[int]
@@ -152,6 +178,7 @@ class CreateInvoiceRequest(_message.Message):
     EXPIRES_IN_SECONDS_FIELD_NUMBER: _ClassVar[int]
     PAYMENT_TOLERANCE_BP_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     idempotency_key: str
     reference: str
     price: _money_pb2.Money
@@ -159,9 +186,16 @@ class CreateInvoiceRequest(_message.Message):
     expires_in_seconds: int
     payment_tolerance_bp: int
     provider: str
-    def __init__(self, idempotency_key: _Optional[str] = ..., reference: _Optional[str] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., pay_currency: _Optional[str] = ..., expires_in_seconds: _Optional[int] = ..., payment_tolerance_bp: _Optional[int] = ..., provider: _Optional[str] = ...) -> None: ...
+    customer_id: str
+    def __init__(self, idempotency_key: _Optional[str] = ..., reference: _Optional[str] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., pay_currency: _Optional[str] = ..., expires_in_seconds: _Optional[int] = ..., payment_tolerance_bp: _Optional[int] = ..., provider: _Optional[str] = ..., customer_id: _Optional[str] = ...) -> None: ...
 
 class GetInvoiceRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class GetInvoicePaymentRequest(_message.Message):
     __slots__ = ("id",)
     ID_FIELD_NUMBER: _ClassVar[int]
     id: str
@@ -272,11 +306,13 @@ class DevPayRequest(_message.Message):
     def __init__(self, idempotency_key: _Optional[str] = ..., id: _Optional[str] = ..., action: _Optional[_Union[DevPayAction, str]] = ..., amount: _Optional[str] = ...) -> None: ...
 
 class DevPayResponse(_message.Message):
-    __slots__ = ("invoice", "declined", "payment_reference")
+    __slots__ = ("invoice", "declined", "payment_reference", "payment")
     INVOICE_FIELD_NUMBER: _ClassVar[int]
     DECLINED_FIELD_NUMBER: _ClassVar[int]
     PAYMENT_REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_FIELD_NUMBER: _ClassVar[int]
     invoice: Invoice
     declined: bool
     payment_reference: str
-    def __init__(self, invoice: _Optional[_Union[Invoice, _Mapping]] = ..., declined: _Optional[bool] = ..., payment_reference: _Optional[str] = ...) -> None: ...
+    payment: InvoicePayment
+    def __init__(self, invoice: _Optional[_Union[Invoice, _Mapping]] = ..., declined: _Optional[bool] = ..., payment_reference: _Optional[str] = ..., payment: _Optional[_Union[InvoicePayment, _Mapping]] = ...) -> None: ...

@@ -44,6 +44,11 @@ class PaymentsServiceStub:
                 request_serializer=agora_dot_payments_dot_v1_dot_payments__pb2.GetInvoiceRequest.SerializeToString,
                 response_deserializer=agora_dot_payments_dot_v1_dot_payments__pb2.Invoice.FromString,
                 _registered_method=True)
+        self.GetInvoicePayment = channel.unary_unary(
+                '/agora.payments.v1.PaymentsService/GetInvoicePayment',
+                request_serializer=agora_dot_payments_dot_v1_dot_payments__pb2.GetInvoicePaymentRequest.SerializeToString,
+                response_deserializer=agora_dot_payments_dot_v1_dot_payments__pb2.InvoicePayment.FromString,
+                _registered_method=True)
         self.ListInvoices = channel.unary_unary(
                 '/agora.payments.v1.PaymentsService/ListInvoices',
                 request_serializer=agora_dot_payments_dot_v1_dot_payments__pb2.ListInvoicesRequest.SerializeToString,
@@ -97,7 +102,16 @@ class PaymentsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetInvoice(self, request, context):
-        """One invoice by id (ids are unguessable: the checkout page shows it to the payer).
+        """One invoice in full (with its reference to the order), to the customer it is for and to
+        staff (`payments:invoices:read`); NOT_FOUND for anyone else.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetInvoicePayment(self, request, context):
+        """What a payment page needs to pay an invoice, to anyone holding its id: amount due,
+        currency, status, expiry, where to pay. No order reference, no customer data.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -171,6 +185,11 @@ def add_PaymentsServiceServicer_to_server(servicer, server):
                     servicer.GetInvoice,
                     request_deserializer=agora_dot_payments_dot_v1_dot_payments__pb2.GetInvoiceRequest.FromString,
                     response_serializer=agora_dot_payments_dot_v1_dot_payments__pb2.Invoice.SerializeToString,
+            ),
+            'GetInvoicePayment': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInvoicePayment,
+                    request_deserializer=agora_dot_payments_dot_v1_dot_payments__pb2.GetInvoicePaymentRequest.FromString,
+                    response_serializer=agora_dot_payments_dot_v1_dot_payments__pb2.InvoicePayment.SerializeToString,
             ),
             'ListInvoices': grpc.unary_unary_rpc_method_handler(
                     servicer.ListInvoices,
@@ -267,6 +286,33 @@ class PaymentsService:
             '/agora.payments.v1.PaymentsService/GetInvoice',
             agora_dot_payments_dot_v1_dot_payments__pb2.GetInvoiceRequest.SerializeToString,
             agora_dot_payments_dot_v1_dot_payments__pb2.Invoice.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInvoicePayment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.payments.v1.PaymentsService/GetInvoicePayment',
+            agora_dot_payments_dot_v1_dot_payments__pb2.GetInvoicePaymentRequest.SerializeToString,
+            agora_dot_payments_dot_v1_dot_payments__pb2.InvoicePayment.FromString,
             options,
             channel_credentials,
             insecure,
