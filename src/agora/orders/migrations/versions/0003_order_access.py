@@ -2,7 +2,7 @@
 (a retried checkout is given a token of its own, so an order may have several).
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-02
 """
 

@@ -1,7 +1,7 @@
 """Invoices know the customer they are for: the customer may read the invoice in full.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-02
 """
 
