@@ -46,6 +46,7 @@ from agora.auth.domain import (
     page_size,
     recovery_code_digest,
     require_uuid,
+    second_factor_key,
     session_grant,
     validate_name,
     validate_new_role,
@@ -81,6 +82,7 @@ from agora.platform.errors import (
     FailedPrecondition,
     InvalidArgument,
     NotFound,
+    ResourceExhausted,
     Unauthenticated,
 )
 from agora.platform.idempotency import idempotent_mutation
@@ -92,6 +94,7 @@ if TYPE_CHECKING:  # the OIDC client is optional: the bootstrap builds it when c
     from agora.auth.oidc import OidcClient, OidcIdentity
 
 ResponseT = TypeVar("ResponseT", bound=Message)
+CheckedT = TypeVar("CheckedT")
 Change = Callable[[AsyncSession], Awaitable[ResponseT]]
 Clock = Callable[[], datetime]
 
@@ -508,20 +511,16 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             user = await store.user_by_id(session, challenge.user_id, for_update=True)
             try:
                 method = await self._second_factor(
-                    session, user, request.code, request.recovery_code
+                    session,
+                    user,
+                    request.code,
+                    request.recovery_code,
+                    step="login",
+                    actor=Actor.user(user.id),
                 )
             except InvalidArgument as wrong:
+                # Counted and audited on the account already; the challenge counts it too.
                 await store.count_mfa_attempt(session, request.mfa_token)
-                await audit(
-                    session,
-                    "login_mfa_failed",
-                    actor=Actor.user(user.id),
-                    origin=origin,
-                    outcome=FAILED,
-                    target_type="user",
-                    target_id=user.id,
-                    detail=wrong.message,
-                )
                 refusal = Unauthenticated(wrong.message, reason=MFA_CODE_INVALID)
             else:
                 await store.use_mfa_challenge(session, request.mfa_token, now)
@@ -545,24 +544,90 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         raise refusal
 
     async def _second_factor(
-        self, session: AsyncSession, user: UserRecord, code: str, recovery_code: str
+        self,
+        session: AsyncSession,
+        user: UserRecord,
+        code: str,
+        recovery_code: str,
+        *,
+        step: str,
+        actor: Actor,
     ) -> str:
         """Check a TOTP code (remembering its step) or spend a recovery code; "otp" or
-        "recovery". A wrong code is INVALID_ARGUMENT on `code` / `recoveryCode`."""
-        if user.totp_secret is None:
+        "recovery". A wrong code is INVALID_ARGUMENT on `code` / `recoveryCode`, counted on the
+        account (`_counted_code_check`)."""
+        secret = user.totp_secret
+        if secret is None:
             raise FailedPrecondition("this account has no TOTP")
-        if recovery_code:
-            used = await store.use_recovery_code(
-                session, user.id, recovery_code_digest(recovery_code), self._now()
+
+        async def check() -> str:
+            if recovery_code:
+                used = await store.use_recovery_code(
+                    session, user.id, recovery_code_digest(recovery_code), self._now()
+                )
+                if not used:
+                    raise InvalidArgument.for_field("recoveryCode", "unknown or already used")
+                return "recovery"
+            matched = accept_totp_step(
+                totp.matching_step(secret, code, self._now()), user.totp_last_step
             )
-            if not used:
-                raise InvalidArgument.for_field("recoveryCode", "unknown or already used")
-            return "recovery"
-        step = accept_totp_step(
-            totp.matching_step(user.totp_secret, code, self._now()), user.totp_last_step
-        )
-        await store.set_totp_last_step(session, user.id, step)
-        return "otp"
+            await store.set_totp_last_step(session, user.id, matched)
+            return "otp"
+
+        return await self._counted_code_check(session, user.id, check, step=step, actor=actor)
+
+    async def _counted_code_check(
+        self,
+        session: AsyncSession,
+        user_id: str,
+        check: Callable[[], Awaitable[CheckedT]],
+        *,
+        step: str,
+        actor: Actor,
+    ) -> CheckedT:
+        """Run `check` of a TOTP or recovery code under the account's second-factor counter:
+        refused with RESOURCE_EXHAUSTED (and a retry-after) while locked, each wrong code
+        counted and audited, the counter cleared by a right one.
+
+        Every caller holds the account's row lock (`user_by_id(…, for_update=True)`), so checks
+        of one account queue up and each sees the failures the previous one committed."""
+        key = second_factor_key(user_id)
+        counts = await store.failure_counts(session, [key])
+        policy = self._settings.second_factor_lockout()
+        try:
+            ensure_not_locked(
+                [(counts[key], policy)] if key in counts else [], self._now(), what="wrong codes"
+            )
+        except ResourceExhausted as locked:
+            await self._code_refused(user_id, step, actor, locked.message, counted=False)
+            raise
+        try:
+            checked = await check()
+        except InvalidArgument as wrong:
+            await self._code_refused(user_id, step, actor, wrong.message, counted=True)
+            raise
+        if key in counts:
+            await store.clear_failures(session, [key])
+        return checked
+
+    async def _code_refused(
+        self, user_id: str, step: str, actor: Actor, detail: str, *, counted: bool
+    ) -> None:
+        """Count and audit a refused code in a transaction of its own, committed before the
+        refusal rolls back the call's transaction (and before the account's lock is released)."""
+        async with transaction(self._sessions) as own:
+            if counted:
+                await store.count_failure(own, [second_factor_key(user_id)], self._now())
+            await audit(
+                own,
+                "second_factor_failed" if counted else "second_factor_locked",
+                actor=actor,
+                origin=current_origin(),
+                outcome=FAILED if counted else DENIED,
+                target_type="user",
+                target_id=user_id,
+                detail=f"{step}: {detail}",
+            )
 
     async def Refresh(self, request: pb.RefreshRequest, context: Any) -> pb.Tokens:
         origin = current_origin()
@@ -753,8 +818,15 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 raise FailedPrecondition("TOTP is already on")
             if user.totp_pending_secret is None:
                 raise FailedPrecondition("start with EnrollTotp")
-            step = accept_totp_step(
-                totp.matching_step(user.totp_pending_secret, request.code, self._now()), None
+            pending = user.totp_pending_secret
+
+            async def check() -> int:
+                return accept_totp_step(
+                    totp.matching_step(pending, request.code, self._now()), None
+                )
+
+            step = await self._counted_code_check(
+                session, user.id, check, step="totp_confirm", actor=Actor.of(caller)
             )
             await store.enable_totp(session, user.id, step=step, now=self._now())
             codes = new_recovery_codes()
@@ -794,7 +866,14 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 raise FailedPrecondition(
                     f"the role {required[0]!r} requires 2FA: it cannot be turned off"
                 )
-            await self._second_factor(session, user, request.code, request.recovery_code)
+            await self._second_factor(
+                session,
+                user,
+                request.code,
+                request.recovery_code,
+                step="totp_disable",
+                actor=Actor.of(caller),
+            )
             await store.disable_totp(session, user.id)
             await audit(
                 session,
@@ -816,7 +895,14 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
 
         async def change(session: AsyncSession) -> pb.RecoveryCodes:
             user = await store.user_by_id(session, caller.subject, for_update=True)
-            await self._second_factor(session, user, request.code, "")
+            await self._second_factor(
+                session,
+                user,
+                request.code,
+                "",
+                step="recovery_codes_regenerate",
+                actor=Actor.of(caller),
+            )
             codes = new_recovery_codes()
             await store.replace_recovery_codes(session, user.id, map(recovery_code_digest, codes))
             await audit(
