@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import structlog
 from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -89,6 +90,7 @@ from agora.platform.idempotency import idempotent_mutation
 from agora.platform.security.origin import Origin, current_origin
 from agora.platform.security.permissions import all_declared_permissions
 from agora.platform.security.principal import Principal, current_principal
+from agora.platform.security.revocation import RevocationPublisher
 
 if TYPE_CHECKING:  # the OIDC client is optional: the bootstrap builds it when configured
     from agora.auth.oidc import OidcClient, OidcIdentity
@@ -108,6 +110,8 @@ REFRESH_TOKEN_INVALID = "REFRESH_TOKEN_INVALID"
 REFRESH_TOKEN_REUSED = "REFRESH_TOKEN_REUSED"
 OIDC_STATE_INVALID = "OIDC_STATE_INVALID"
 
+log = structlog.get_logger("agora.auth")
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -125,6 +129,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         passwords: Passwords | None = None,
         oidc: OidcClient | None = None,
         permissions: Iterable[str] | None = None,
+        revocations: RevocationPublisher | None = None,
         clock: Clock = utc_now,
     ) -> None:
         self._sessions = session_factory(engine)
@@ -139,6 +144,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         self._builtin_roles = builtin_roles(self._registry)
         self._require_2fa = frozenset(settings.require_2fa_roles)
         self._signer = TokenSigner()
+        self._revocations = revocations
         self._now = clock
 
     # --- plumbing ----------------------------------------------------------------------------
@@ -175,6 +181,18 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
     def _send(self, outbox: Sequence[Mail]) -> None:
         for mail in outbox:
             self._mailer.send_later(mail)
+
+    async def _announce_revoked(self, session_ids: Sequence[str]) -> None:
+        """Tell every token verifier, once committed, that these sessions have ended.
+
+        A failure (NATS away) does not fail the call: the revocation is committed, and
+        `republish_revocations` writes it again until it is older than any token."""
+        if not session_ids or self._revocations is None:
+            return
+        try:
+            await self._revocations.publish(session_ids)
+        except Exception as error:
+            log.warning("revocation_not_published", sessions=len(session_ids), error=repr(error))
 
     def _link(self, path: str, token: str) -> str:
         return f"{self._settings.public_base_url.rstrip('/')}{path}?token={token}"
@@ -426,6 +444,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             revoked = await store.revoke_user_sessions(
                 session, user.id, reason="password_reset", now=now
             )
+            ended.extend(revoked)
             await audit(
                 session,
                 "password_reset",
@@ -433,14 +452,19 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 origin=origin,
                 target_type="user",
                 target_id=user.id,
-                detail=f"sessions revoked: {revoked}",
+                detail=f"sessions revoked: {len(revoked)}",
             )
             return pb.ResetPasswordResponse()
 
+        ended: list[str] = []
         fingerprint = pb.ResetPasswordRequest(
             idempotency_key=request.idempotency_key, token=request.token
         )
-        return await self._mutate("ResetPassword", fingerprint, pb.ResetPasswordResponse, change)
+        response = await self._mutate(
+            "ResetPassword", fingerprint, pb.ResetPasswordResponse, change
+        )
+        await self._announce_revoked(ended)
+        return response
 
     # --- login, second factor, refresh -------------------------------------------------------
 
@@ -634,6 +658,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         if not request.refresh_token:
             raise InvalidArgument.for_field("refreshToken", "required")
         refusal: DomainError
+        ended: list[str] = []
         async with transaction(self._sessions) as session:
             now = self._now()
             state = await store.refresh_token_state(session, request.refresh_token)
@@ -653,7 +678,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                     return await self._tokens(session, user, state.session_id, current.amr)
                 case RefreshVerdict.REUSED:
                     assert state is not None
-                    await store.revoke_session(
+                    ended = await store.revoke_session(
                         session, state.session_id, reason="refresh_token_reused", now=now
                     )
                     await audit(
@@ -675,6 +700,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                         "the refresh token is invalid or has expired",
                         reason=REFRESH_TOKEN_INVALID,
                     )
+        await self._announce_revoked(ended)
         raise refusal
 
     # --- sessions ----------------------------------------------------------------------------
@@ -684,7 +710,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         origin = current_origin()
 
         async def change(session: AsyncSession) -> pb.LogoutResponse:
-            revoked = 0
+            revoked: list[str] = []
             if caller.session_id:
                 revoked = await store.revoke_session(
                     session,
@@ -693,6 +719,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                     now=self._now(),
                     user_id=caller.subject,
                 )
+            ended.extend(revoked)
             await audit(
                 session,
                 "logout",
@@ -701,9 +728,12 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 target_type="session",
                 target_id=caller.session_id,
             )
-            return pb.LogoutResponse(revoked=revoked)
+            return pb.LogoutResponse(revoked=len(revoked))
 
-        return await self._mutate("Logout", request, pb.LogoutResponse, change)
+        ended: list[str] = []
+        response = await self._mutate("Logout", request, pb.LogoutResponse, change)
+        await self._announce_revoked(ended)
+        return response
 
     async def LogoutEverywhere(
         self, request: pb.LogoutEverywhereRequest, context: Any
@@ -715,6 +745,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             revoked = await store.revoke_user_sessions(
                 session, caller.subject, reason="logout_everywhere", now=self._now()
             )
+            ended.extend(revoked)
             await audit(
                 session,
                 "logout_everywhere",
@@ -722,11 +753,14 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 origin=origin,
                 target_type="user",
                 target_id=caller.subject,
-                detail=f"sessions revoked: {revoked}",
+                detail=f"sessions revoked: {len(revoked)}",
             )
-            return pb.LogoutResponse(revoked=revoked)
+            return pb.LogoutResponse(revoked=len(revoked))
 
-        return await self._mutate("LogoutEverywhere", request, pb.LogoutResponse, change)
+        ended: list[str] = []
+        response = await self._mutate("LogoutEverywhere", request, pb.LogoutResponse, change)
+        await self._announce_revoked(ended)
+        return response
 
     async def ListSessions(
         self, request: pb.ListSessionsRequest, context: Any
@@ -755,6 +789,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             )
             if not revoked:
                 raise NotFound("session", session_id)
+            ended.extend(revoked)
             await audit(
                 session,
                 "session_revoked",
@@ -763,9 +798,12 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 target_type="session",
                 target_id=session_id,
             )
-            return pb.LogoutResponse(revoked=revoked)
+            return pb.LogoutResponse(revoked=len(revoked))
 
-        return await self._mutate("RevokeSession", request, pb.LogoutResponse, change)
+        ended: list[str] = []
+        response = await self._mutate("RevokeSession", request, pb.LogoutResponse, change)
+        await self._announce_revoked(ended)
+        return response
 
     async def GetMe(self, request: pb.GetMeRequest, context: Any) -> pb.User:
         caller = self._caller()

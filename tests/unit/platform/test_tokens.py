@@ -345,3 +345,30 @@ def test_the_edge_reads_a_tokens_type_without_trusting_it() -> None:
     assert token_type(token()) == "at+jwt"
     assert token_type("not-a-token") == ""
     assert token_type(f"{b64(b'[1]')}.x.y") == ""
+
+
+# --- revoked sessions -------------------------------------------------------------------------
+
+
+class Revoked:
+    def __init__(self) -> None:
+        self.sessions: set[str] = set()
+
+    def is_revoked(self, session_id: str) -> bool:
+        return session_id in self.sessions
+
+
+async def test_a_token_of_a_revoked_session_is_refused_even_from_the_verified_cache() -> None:
+    revoked = Revoked()
+    checking = TokenVerifier(
+        user_keys(), service_identity("any").verification_keys(), clock=Clock(), revoked=revoked
+    )
+    value = token(sid="session-9")
+    assert (await checking.verify(value)).session_id == "session-9"  # now cached
+
+    revoked.sessions.add("session-9")
+
+    with pytest.raises(Unauthenticated) as caught:
+        await checking.verify(value)
+    assert caught.value.reason == TOKEN_INVALID
+    assert (await checking.verify(token(sid="session-10"))).session_id == "session-10"
