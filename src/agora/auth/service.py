@@ -5,8 +5,10 @@ Each mutation is one transaction with its idempotency record, its state change, 
 its audit entries (both through the outbox). Calls that must record a refusal (a failed login,
 a reused refresh token) commit that record and raise afterwards. Mail goes out after commit, in
 the background, so an answer never waits for (nor reveals) the SMTP exchange. Who calls comes
-from `current_principal()` (set by the security interceptor), from where out of the gateway's
-`x-agora-client-ip` / `x-agora-user-agent` metadata.
+from `current_principal()` (set by the security interceptor), from where from `current_origin()`
+(what the gateway reports, believed only under its proof). Wrong second-factor codes count per
+account and are recorded in a transaction of their own (`_counted_code_check`); revoked sessions
+are announced to every token verifier once committed (`_announce_revoked`).
 """
 
 from __future__ import annotations
