@@ -14,7 +14,8 @@ are announced to every token verifier once committed (`_announce_revoked`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -522,7 +523,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         if not request.code and not request.recovery_code:
             raise InvalidArgument.for_field("code", "a code or a recovery code is required")
         refusal: DomainError | None = None
-        async with transaction(self._sessions) as session:
+        async with self._code_refusals() as refusals, transaction(self._sessions) as session:
             now = self._now()
             challenge = await store.mfa_challenge(session, request.mfa_token)
             if (
@@ -543,6 +544,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                     request.recovery_code,
                     step="login",
                     actor=Actor.user(user.id),
+                    refusals=refusals,
                 )
             except InvalidArgument as wrong:
                 # Counted and audited on the account already; the challenge counts it too.
@@ -578,6 +580,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         *,
         step: str,
         actor: Actor,
+        refusals: AsyncSession,
     ) -> str:
         """Check a TOTP code (remembering its step) or spend a recovery code; "otp" or
         "recovery". A wrong code is INVALID_ARGUMENT on `code` / `recoveryCode`, counted on the
@@ -600,7 +603,9 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             await store.set_totp_last_step(session, user.id, matched)
             return "otp"
 
-        return await self._counted_code_check(session, user.id, check, step=step, actor=actor)
+        return await self._counted_code_check(
+            session, user.id, check, step=step, actor=actor, refusals=refusals
+        )
 
     async def _counted_code_check(
         self,
@@ -610,13 +615,15 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         *,
         step: str,
         actor: Actor,
+        refusals: AsyncSession,
     ) -> CheckedT:
         """Run `check` of a TOTP or recovery code under the account's second-factor counter:
         refused with RESOURCE_EXHAUSTED (and a retry-after) while locked, each wrong code
         counted and audited, the counter cleared by a right one.
 
         Every caller holds the account's row lock (`user_by_id(…, for_update=True)`), so checks
-        of one account queue up and each sees the failures the previous one committed."""
+        of one account queue up and each sees the failures the previous one committed (in
+        `refusals`, see `_code_refusals`)."""
         key = second_factor_key(user_id)
         counts = await store.failure_counts(session, [key])
         policy = self._settings.second_factor_lockout()
@@ -625,35 +632,51 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 [(counts[key], policy)] if key in counts else [], self._now(), what="wrong codes"
             )
         except ResourceExhausted as locked:
-            await self._code_refused(user_id, step, actor, locked.message, counted=False)
+            await self._code_refused(refusals, user_id, step, actor, locked.message, counted=False)
             raise
         try:
             checked = await check()
         except InvalidArgument as wrong:
-            await self._code_refused(user_id, step, actor, wrong.message, counted=True)
+            await self._code_refused(refusals, user_id, step, actor, wrong.message, counted=True)
             raise
         if key in counts:
             await store.clear_failures(session, [key])
         return checked
 
+    @asynccontextmanager
+    async def _code_refusals(self) -> AsyncIterator[AsyncSession]:
+        """A session of its own for recording refused codes, its connection taken before the
+        call locks the account: the refusal rolls the call's transaction back, its record must
+        survive, and a lock holder must never wait for the pool while others wait for it."""
+        async with self._sessions() as refusals:
+            await refusals.connection()
+            yield refusals
+
     async def _code_refused(
-        self, user_id: str, step: str, actor: Actor, detail: str, *, counted: bool
+        self,
+        refusals: AsyncSession,
+        user_id: str,
+        step: str,
+        actor: Actor,
+        detail: str,
+        *,
+        counted: bool,
     ) -> None:
-        """Count and audit a refused code in a transaction of its own, committed before the
-        refusal rolls back the call's transaction (and before the account's lock is released)."""
-        async with transaction(self._sessions) as own:
-            if counted:
-                await store.count_failure(own, [second_factor_key(user_id)], self._now())
-            await audit(
-                own,
-                "second_factor_failed" if counted else "second_factor_locked",
-                actor=actor,
-                origin=current_origin(),
-                outcome=FAILED if counted else DENIED,
-                target_type="user",
-                target_id=user_id,
-                detail=f"{step}: {detail}",
-            )
+        """Count and audit a refused code, committed before the refusal rolls back the call's
+        transaction (and so before the account's lock is released)."""
+        if counted:
+            await store.count_failure(refusals, [second_factor_key(user_id)], self._now())
+        await audit(
+            refusals,
+            "second_factor_failed" if counted else "second_factor_locked",
+            actor=actor,
+            origin=current_origin(),
+            outcome=FAILED if counted else DENIED,
+            target_type="user",
+            target_id=user_id,
+            detail=f"{step}: {detail}",
+        )
+        await refusals.commit()
 
     async def Refresh(self, request: pb.RefreshRequest, context: Any) -> pb.Tokens:
         origin = current_origin()
@@ -866,7 +889,12 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 )
 
             step = await self._counted_code_check(
-                session, user.id, check, step="totp_confirm", actor=Actor.of(caller)
+                session,
+                user.id,
+                check,
+                step="totp_confirm",
+                actor=Actor.of(caller),
+                refusals=refusals,
             )
             await store.enable_totp(session, user.id, step=step, now=self._now())
             codes = new_recovery_codes()
@@ -891,7 +919,8 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 response.tokens.CopyFrom(await self._tokens(session, enabled, current.id, amr))
             return response
 
-        return await self._mutate("ConfirmTotp", request, pb.ConfirmTotpResponse, change)
+        async with self._code_refusals() as refusals:
+            return await self._mutate("ConfirmTotp", request, pb.ConfirmTotpResponse, change)
 
     async def DisableTotp(
         self, request: pb.DisableTotpRequest, context: Any
@@ -913,6 +942,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 request.recovery_code,
                 step="totp_disable",
                 actor=Actor.of(caller),
+                refusals=refusals,
             )
             await store.disable_totp(session, user.id)
             await audit(
@@ -925,7 +955,8 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             )
             return pb.DisableTotpResponse()
 
-        return await self._mutate("DisableTotp", request, pb.DisableTotpResponse, change)
+        async with self._code_refusals() as refusals:
+            return await self._mutate("DisableTotp", request, pb.DisableTotpResponse, change)
 
     async def RegenerateRecoveryCodes(
         self, request: pb.RegenerateRecoveryCodesRequest, context: Any
@@ -942,6 +973,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 "",
                 step="recovery_codes_regenerate",
                 actor=Actor.of(caller),
+                refusals=refusals,
             )
             codes = new_recovery_codes()
             await store.replace_recovery_codes(session, user.id, map(recovery_code_digest, codes))
@@ -955,7 +987,8 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             )
             return pb.RecoveryCodes(codes=codes)
 
-        return await self._mutate("RegenerateRecoveryCodes", request, pb.RecoveryCodes, change)
+        async with self._code_refusals() as refusals:
+            return await self._mutate("RegenerateRecoveryCodes", request, pb.RecoveryCodes, change)
 
     # --- keys --------------------------------------------------------------------------------
 

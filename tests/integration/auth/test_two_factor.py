@@ -3,6 +3,7 @@ requires 2FA."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -297,3 +298,22 @@ async def test_wrong_codes_count_across_password_logins_and_a_right_one_resets_t
         with pytest.raises(grpc.aio.AioRpcError) as typo:
             await second_factor(auth, third.mfa_token, code=wrong_code(secret))
         assert failure(typo.value).reason == "MFA_CODE_INVALID"
+
+
+async def test_concurrent_guesses_get_no_more_than_the_free_attempts(
+    auth: AuthServiceStub, mail_dir: Path
+) -> None:
+    _, tokens = await logged_in(auth, mail_dir)
+    secret, _, _ = await enroll(auth, tokens.access_token)
+
+    async def guess() -> grpc.StatusCode:
+        try:
+            await disable_totp(auth, tokens.access_token, wrong_code(secret))
+        except grpc.aio.AioRpcError as refused:
+            return refused.code()
+        return grpc.StatusCode.OK
+
+    codes = await asyncio.gather(*(guess() for _ in range(25)))
+
+    assert codes.count(grpc.StatusCode.INVALID_ARGUMENT) == 5
+    assert codes.count(grpc.StatusCode.RESOURCE_EXHAUSTED) == 20
