@@ -34,7 +34,7 @@ from agora.platform.security.origin import (
 )
 from agora.platform.security.permissions import Rule, rule_of
 from agora.platform.security.principal import ANONYMOUS, Principal, acting_as
-from agora.platform.security.tokens import invalid
+from agora.platform.security.tokens import SERVICE_TOKEN_TYPE, invalid, token_type
 
 AUTHORIZATION = "authorization"
 _BEARER = "bearer "
@@ -114,7 +114,8 @@ class AuthorizationInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc
         metadata = context.invocation_metadata() or ()
         proof = gateway_proof(metadata)
         from_gateway = False
-        if proof:
+        # Only a service token can be the proof: anything else never reaches the user-key source.
+        if proof and token_type(proof) == SERVICE_TOKEN_TYPE:
             try:
                 from_gateway = (await self._verifier.verify(proof)).subject == GATEWAY_SUBJECT
             except Unauthenticated as refusal:
