@@ -159,6 +159,18 @@ def service_identity(name: str) -> ServiceIdentity:
     return ServiceIdentity(name, SERVICE_KEY)
 
 
+def from_gateway(
+    client_ip: str = "203.0.113.7", user_agent: str = "pytest-browser/1.0"
+) -> list[tuple[str, str]]:
+    """Metadata as the gateway sends it: the client's IP and user agent, and the gateway's own
+    service token proving it is the gateway (without it, services ignore the first two)."""
+    return [
+        ("x-agora-client-ip", client_ip),
+        ("x-agora-user-agent", user_agent),
+        ("x-agora-gateway", service_identity("gateway").token()),
+    ]
+
+
 def authorized_channel(
     address: str, authorization: Callable[[], str] | None = None
 ) -> grpc.aio.Channel:

@@ -1,13 +1,17 @@
 """The auth service's composition root: the platform's service host, the auth servicer with its
-mailer and (when configured) OIDC client, a current signing key, the audit-log consumer of the
-AUDIT stream and the housekeeping loop."""
+mailer, (when configured) OIDC client and the publisher of revoked sessions, a current signing
+key, the audit-log consumer of the AUDIT stream and the housekeeping loops."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from agora._proto.agora.auth.v1 import auth_pb2_grpc
+from agora.auth import store
 from agora.auth.handlers import Housekeeping, audit_log_consumer
 from agora.auth.keys import ensure_current_key
 from agora.auth.mail import Mailer
@@ -15,13 +19,16 @@ from agora.auth.service import AuthService
 from agora.auth.settings import AuthSettings
 from agora.platform.bus.streams import audit_stream, ensure_stream
 from agora.platform.db import session_factory, transaction
+from agora.platform.jobs import run_every
 from agora.platform.runtime import service_host
+from agora.platform.security.revocation import RevocationPublisher
 from agora.platform.settings import PlatformSettings
 
 if TYPE_CHECKING:
     from agora.auth.oidc import OidcClient
 
 SERVICE = "auth"
+REPUBLISH_INTERVAL_S = 60.0
 
 
 def oidc_client(settings: AuthSettings) -> OidcClient | None:
@@ -31,6 +38,18 @@ def oidc_client(settings: AuthSettings) -> OidcClient | None:
     from agora.auth.oidc import OidcClient, providers_from_settings
 
     return OidcClient(providers_from_settings(settings.oidc_providers))
+
+
+async def republish_revocations(
+    engine: AsyncEngine, publisher: RevocationPublisher, settings: AuthSettings
+) -> int:
+    """Write again every session revoked while its access tokens may still be alive, so a
+    revocation whose first publication failed (NATS away) still reaches every verifier."""
+    window = timedelta(seconds=settings.access_token_ttl_s + REPUBLISH_INTERVAL_S)
+    async with engine.connect() as conn:
+        revoked = await store.sessions_revoked_since(conn, datetime.now(UTC) - window)
+    await publisher.publish(revoked)
+    return len(revoked)
 
 
 async def run(platform: PlatformSettings, settings: AuthSettings | None = None) -> None:
@@ -44,12 +63,15 @@ async def run(platform: PlatformSettings, settings: AuthSettings | None = None) 
             async with transaction(sessions) as session:
                 await ensure_current_key(session, datetime.now(UTC))
             await ensure_stream(host.js, audit_stream())
+            revocations = RevocationPublisher(host.js)
             host.server.add(
                 auth_pb2_grpc.add_AuthServiceServicer_to_server,
-                AuthService(host.engine, settings, mailer, oidc=oidc),
+                AuthService(host.engine, settings, mailer, oidc=oidc, revocations=revocations),
             )
             host.background(audit_log_consumer(host.js, sessions).run())
             host.background(Housekeeping(host.engine).run())
+            republish = partial(republish_revocations, host.engine, revocations, settings)
+            host.background(run_every(REPUBLISH_INTERVAL_S, republish, name="revocations"))
             await host.serve_forever()
     finally:
         await mailer.drain()

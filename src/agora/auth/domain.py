@@ -270,13 +270,25 @@ def account_ip_key(email: str, client_ip: str) -> str:
     return f"account-ip:{email}|{client_ip or '-'}"
 
 
-def ensure_not_locked(counts: Iterable[tuple[FailureCount, LockoutPolicy]], now: datetime) -> None:
+def second_factor_key(user_id: str) -> str:
+    """The counter of failed second-factor checks of an account: every TOTP and recovery code
+    checked anywhere (login, turning TOTP on or off, new recovery codes) counts on it, across
+    login challenges, so a fresh password login buys no new guesses."""
+    return f"second-factor:{user_id}"
+
+
+def ensure_not_locked(
+    counts: Iterable[tuple[FailureCount, LockoutPolicy]],
+    now: datetime,
+    *,
+    what: str = "failed logins",
+) -> None:
     """RESOURCE_EXHAUSTED with the longest remaining wait when any counter is locked."""
     wait = max((count.locked_for_s(policy, now) for count, policy in counts), default=0.0)
     if wait > 0:
         seconds = math.ceil(wait)
         raise ResourceExhausted(
-            "too many failed logins: try again later",
+            f"too many {what}: try again later",
             retry_after_s=seconds,
             metadata={"retry_after_s": str(seconds)},
         )

@@ -5,17 +5,21 @@ Each mutation is one transaction with its idempotency record, its state change, 
 its audit entries (both through the outbox). Calls that must record a refusal (a failed login,
 a reused refresh token) commit that record and raise afterwards. Mail goes out after commit, in
 the background, so an answer never waits for (nor reveals) the SMTP exchange. Who calls comes
-from `current_principal()` (set by the security interceptor), from where out of the gateway's
-`x-agora-client-ip` / `x-agora-user-agent` metadata.
+from `current_principal()` (set by the security interceptor), from where from `current_origin()`
+(what the gateway reports, believed only under its proof). Wrong second-factor codes count per
+account and are recorded in a transaction of their own (`_counted_code_check`); revoked sessions
+are announced to every token verifier once committed (`_announce_revoked`).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import structlog
 from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -46,6 +50,7 @@ from agora.auth.domain import (
     page_size,
     recovery_code_digest,
     require_uuid,
+    second_factor_key,
     session_grant,
     validate_name,
     validate_new_role,
@@ -81,17 +86,20 @@ from agora.platform.errors import (
     FailedPrecondition,
     InvalidArgument,
     NotFound,
+    ResourceExhausted,
     Unauthenticated,
 )
 from agora.platform.idempotency import Capability, idempotent_mutation
 from agora.platform.security.origin import Origin, current_origin
 from agora.platform.security.permissions import all_declared_permissions
 from agora.platform.security.principal import Principal, current_principal
+from agora.platform.security.revocation import RevocationPublisher
 
 if TYPE_CHECKING:  # the OIDC client is optional: the bootstrap builds it when configured
     from agora.auth.oidc import OidcClient, OidcIdentity
 
 ResponseT = TypeVar("ResponseT", bound=Message)
+CheckedT = TypeVar("CheckedT")
 Change = Callable[[AsyncSession], Awaitable[ResponseT]]
 Clock = Callable[[], datetime]
 
@@ -104,6 +112,8 @@ MFA_CODE_INVALID = "MFA_CODE_INVALID"
 REFRESH_TOKEN_INVALID = "REFRESH_TOKEN_INVALID"
 REFRESH_TOKEN_REUSED = "REFRESH_TOKEN_REUSED"
 OIDC_STATE_INVALID = "OIDC_STATE_INVALID"
+
+log = structlog.get_logger("agora.auth")
 
 
 def utc_now() -> datetime:
@@ -122,6 +132,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         passwords: Passwords | None = None,
         oidc: OidcClient | None = None,
         permissions: Iterable[str] | None = None,
+        revocations: RevocationPublisher | None = None,
         clock: Clock = utc_now,
     ) -> None:
         self._sessions = session_factory(engine)
@@ -136,6 +147,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         self._builtin_roles = builtin_roles(self._registry)
         self._require_2fa = frozenset(settings.require_2fa_roles)
         self._signer = TokenSigner()
+        self._revocations = revocations
         self._now = clock
 
     # --- plumbing ----------------------------------------------------------------------------
@@ -185,6 +197,18 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
     def _send(self, outbox: Sequence[Mail]) -> None:
         for mail in outbox:
             self._mailer.send_later(mail)
+
+    async def _announce_revoked(self, session_ids: Sequence[str]) -> None:
+        """Tell every token verifier, once committed, that these sessions have ended.
+
+        A failure (NATS away) does not fail the call: the revocation is committed, and
+        `republish_revocations` writes it again until it is older than any token."""
+        if not session_ids or self._revocations is None:
+            return
+        try:
+            await self._revocations.publish(session_ids)
+        except Exception as error:
+            log.warning("revocation_not_published", sessions=len(session_ids), error=repr(error))
 
     def _link(self, path: str, token: str) -> str:
         return f"{self._settings.public_base_url.rstrip('/')}{path}?token={token}"
@@ -438,6 +462,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             revoked = await store.revoke_user_sessions(
                 session, user.id, reason="password_reset", now=now
             )
+            ended.extend(revoked)
             await audit(
                 session,
                 "password_reset",
@@ -445,20 +470,23 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 origin=origin,
                 target_type="user",
                 target_id=user.id,
-                detail=f"sessions revoked: {revoked}",
+                detail=f"sessions revoked: {len(revoked)}",
             )
             return pb.ResetPasswordResponse()
 
+        ended: list[str] = []
         fingerprint = pb.ResetPasswordRequest(
             idempotency_key=request.idempotency_key, token=request.token
         )
-        return await self._mutate(
+        response = await self._mutate(
             "ResetPassword",
             fingerprint,
             pb.ResetPasswordResponse,
             change,
             guest_token=request.token,
         )
+        await self._announce_revoked(ended)
+        return response
 
     # --- login, second factor, refresh -------------------------------------------------------
 
@@ -514,7 +542,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         if not request.code and not request.recovery_code:
             raise InvalidArgument.for_field("code", "a code or a recovery code is required")
         refusal: DomainError | None = None
-        async with transaction(self._sessions) as session:
+        async with self._code_refusals() as refusals, transaction(self._sessions) as session:
             now = self._now()
             challenge = await store.mfa_challenge(session, request.mfa_token)
             if (
@@ -529,20 +557,17 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             user = await store.user_by_id(session, challenge.user_id, for_update=True)
             try:
                 method = await self._second_factor(
-                    session, user, request.code, request.recovery_code
+                    session,
+                    user,
+                    request.code,
+                    request.recovery_code,
+                    step="login",
+                    actor=Actor.user(user.id),
+                    refusals=refusals,
                 )
             except InvalidArgument as wrong:
+                # Counted and audited on the account already; the challenge counts it too.
                 await store.count_mfa_attempt(session, request.mfa_token)
-                await audit(
-                    session,
-                    "login_mfa_failed",
-                    actor=Actor.user(user.id),
-                    origin=origin,
-                    outcome=FAILED,
-                    target_type="user",
-                    target_id=user.id,
-                    detail=wrong.message,
-                )
                 refusal = Unauthenticated(wrong.message, reason=MFA_CODE_INVALID)
             else:
                 await store.use_mfa_challenge(session, request.mfa_token, now)
@@ -566,30 +591,118 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         raise refusal
 
     async def _second_factor(
-        self, session: AsyncSession, user: UserRecord, code: str, recovery_code: str
+        self,
+        session: AsyncSession,
+        user: UserRecord,
+        code: str,
+        recovery_code: str,
+        *,
+        step: str,
+        actor: Actor,
+        refusals: AsyncSession,
     ) -> str:
         """Check a TOTP code (remembering its step) or spend a recovery code; "otp" or
-        "recovery". A wrong code is INVALID_ARGUMENT on `code` / `recoveryCode`."""
-        if user.totp_secret is None:
+        "recovery". A wrong code is INVALID_ARGUMENT on `code` / `recoveryCode`, counted on the
+        account (`_counted_code_check`)."""
+        secret = user.totp_secret
+        if secret is None:
             raise FailedPrecondition("this account has no TOTP")
-        if recovery_code:
-            used = await store.use_recovery_code(
-                session, user.id, recovery_code_digest(recovery_code), self._now()
+
+        async def check() -> str:
+            if recovery_code:
+                used = await store.use_recovery_code(
+                    session, user.id, recovery_code_digest(recovery_code), self._now()
+                )
+                if not used:
+                    raise InvalidArgument.for_field("recoveryCode", "unknown or already used")
+                return "recovery"
+            matched = accept_totp_step(
+                totp.matching_step(secret, code, self._now()), user.totp_last_step
             )
-            if not used:
-                raise InvalidArgument.for_field("recoveryCode", "unknown or already used")
-            return "recovery"
-        step = accept_totp_step(
-            totp.matching_step(user.totp_secret, code, self._now()), user.totp_last_step
+            await store.set_totp_last_step(session, user.id, matched)
+            return "otp"
+
+        return await self._counted_code_check(
+            session, user.id, check, step=step, actor=actor, refusals=refusals
         )
-        await store.set_totp_last_step(session, user.id, step)
-        return "otp"
+
+    async def _counted_code_check(
+        self,
+        session: AsyncSession,
+        user_id: str,
+        check: Callable[[], Awaitable[CheckedT]],
+        *,
+        step: str,
+        actor: Actor,
+        refusals: AsyncSession,
+    ) -> CheckedT:
+        """Run `check` of a TOTP or recovery code under the account's second-factor counter:
+        refused with RESOURCE_EXHAUSTED (and a retry-after) while locked, each wrong code
+        counted and audited, the counter cleared by a right one.
+
+        Every caller holds the account's row lock (`user_by_id(…, for_update=True)`), so checks
+        of one account queue up and each sees the failures the previous one committed (in
+        `refusals`, see `_code_refusals`)."""
+        key = second_factor_key(user_id)
+        counts = await store.failure_counts(session, [key])
+        policy = self._settings.second_factor_lockout()
+        try:
+            ensure_not_locked(
+                [(counts[key], policy)] if key in counts else [], self._now(), what="wrong codes"
+            )
+        except ResourceExhausted as locked:
+            await self._code_refused(refusals, user_id, step, actor, locked.message, counted=False)
+            raise
+        try:
+            checked = await check()
+        except InvalidArgument as wrong:
+            await self._code_refused(refusals, user_id, step, actor, wrong.message, counted=True)
+            raise
+        if key in counts:
+            await store.clear_failures(session, [key])
+        return checked
+
+    @asynccontextmanager
+    async def _code_refusals(self) -> AsyncIterator[AsyncSession]:
+        """A session of its own for recording refused codes, its connection taken before the
+        call locks the account: the refusal rolls the call's transaction back, its record must
+        survive, and a lock holder must never wait for the pool while others wait for it."""
+        async with self._sessions() as refusals:
+            await refusals.connection()
+            yield refusals
+
+    async def _code_refused(
+        self,
+        refusals: AsyncSession,
+        user_id: str,
+        step: str,
+        actor: Actor,
+        detail: str,
+        *,
+        counted: bool,
+    ) -> None:
+        """Count and audit a refused code, committed before the refusal rolls back the call's
+        transaction (and so before the account's lock is released)."""
+        if counted:
+            await store.count_failure(refusals, [second_factor_key(user_id)], self._now())
+        await audit(
+            refusals,
+            "second_factor_failed" if counted else "second_factor_locked",
+            actor=actor,
+            origin=current_origin(),
+            outcome=FAILED if counted else DENIED,
+            target_type="user",
+            target_id=user_id,
+            detail=f"{step}: {detail}",
+        )
+        await refusals.commit()
 
     async def Refresh(self, request: pb.RefreshRequest, context: Any) -> pb.Tokens:
         origin = current_origin()
         if not request.refresh_token:
             raise InvalidArgument.for_field("refreshToken", "required")
         refusal: DomainError
+        ended: list[str] = []
         async with transaction(self._sessions) as session:
             now = self._now()
             state = await store.refresh_token_state(session, request.refresh_token)
@@ -609,7 +722,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                     return await self._tokens(session, user, state.session_id, current.amr)
                 case RefreshVerdict.REUSED:
                     assert state is not None
-                    await store.revoke_session(
+                    ended = await store.revoke_session(
                         session, state.session_id, reason="refresh_token_reused", now=now
                     )
                     await audit(
@@ -631,6 +744,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                         "the refresh token is invalid or has expired",
                         reason=REFRESH_TOKEN_INVALID,
                     )
+        await self._announce_revoked(ended)
         raise refusal
 
     # --- sessions ----------------------------------------------------------------------------
@@ -640,7 +754,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         origin = current_origin()
 
         async def change(session: AsyncSession) -> pb.LogoutResponse:
-            revoked = 0
+            revoked: list[str] = []
             if caller.session_id:
                 revoked = await store.revoke_session(
                     session,
@@ -649,6 +763,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                     now=self._now(),
                     user_id=caller.subject,
                 )
+            ended.extend(revoked)
             await audit(
                 session,
                 "logout",
@@ -657,9 +772,12 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 target_type="session",
                 target_id=caller.session_id,
             )
-            return pb.LogoutResponse(revoked=revoked)
+            return pb.LogoutResponse(revoked=len(revoked))
 
-        return await self._mutate("Logout", request, pb.LogoutResponse, change)
+        ended: list[str] = []
+        response = await self._mutate("Logout", request, pb.LogoutResponse, change)
+        await self._announce_revoked(ended)
+        return response
 
     async def LogoutEverywhere(
         self, request: pb.LogoutEverywhereRequest, context: Any
@@ -671,6 +789,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             revoked = await store.revoke_user_sessions(
                 session, caller.subject, reason="logout_everywhere", now=self._now()
             )
+            ended.extend(revoked)
             await audit(
                 session,
                 "logout_everywhere",
@@ -678,11 +797,14 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 origin=origin,
                 target_type="user",
                 target_id=caller.subject,
-                detail=f"sessions revoked: {revoked}",
+                detail=f"sessions revoked: {len(revoked)}",
             )
-            return pb.LogoutResponse(revoked=revoked)
+            return pb.LogoutResponse(revoked=len(revoked))
 
-        return await self._mutate("LogoutEverywhere", request, pb.LogoutResponse, change)
+        ended: list[str] = []
+        response = await self._mutate("LogoutEverywhere", request, pb.LogoutResponse, change)
+        await self._announce_revoked(ended)
+        return response
 
     async def ListSessions(
         self, request: pb.ListSessionsRequest, context: Any
@@ -711,6 +833,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             )
             if not revoked:
                 raise NotFound("session", session_id)
+            ended.extend(revoked)
             await audit(
                 session,
                 "session_revoked",
@@ -719,9 +842,12 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 target_type="session",
                 target_id=session_id,
             )
-            return pb.LogoutResponse(revoked=revoked)
+            return pb.LogoutResponse(revoked=len(revoked))
 
-        return await self._mutate("RevokeSession", request, pb.LogoutResponse, change)
+        ended: list[str] = []
+        response = await self._mutate("RevokeSession", request, pb.LogoutResponse, change)
+        await self._announce_revoked(ended)
+        return response
 
     async def GetMe(self, request: pb.GetMeRequest, context: Any) -> pb.User:
         caller = self._caller()
@@ -781,8 +907,20 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 raise FailedPrecondition("TOTP is already on")
             if user.totp_pending_secret is None:
                 raise FailedPrecondition("start with EnrollTotp")
-            step = accept_totp_step(
-                totp.matching_step(user.totp_pending_secret, request.code, self._now()), None
+            pending = user.totp_pending_secret
+
+            async def check() -> int:
+                return accept_totp_step(
+                    totp.matching_step(pending, request.code, self._now()), None
+                )
+
+            step = await self._counted_code_check(
+                session,
+                user.id,
+                check,
+                step="totp_confirm",
+                actor=Actor.of(caller),
+                refusals=refusals,
             )
             await store.enable_totp(session, user.id, step=step, now=self._now())
             codes = new_recovery_codes()
@@ -807,14 +945,15 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 response.tokens.CopyFrom(await self._tokens(session, enabled, current.id, amr))
             return response
 
-        return await self._mutate(
-            "ConfirmTotp",
-            request,
-            pb.ConfirmTotpResponse,
-            change,
-            secret_answer="TOTP is on; its recovery codes and tokens were shown once and are "
-            "not kept: regenerate the recovery codes, and refresh for new tokens",
-        )
+        async with self._code_refusals() as refusals:
+            return await self._mutate(
+                "ConfirmTotp",
+                request,
+                pb.ConfirmTotpResponse,
+                change,
+                secret_answer="TOTP is on; its recovery codes and tokens were shown once and are "
+                "not kept: regenerate the recovery codes, and refresh for new tokens",
+            )
 
     async def DisableTotp(
         self, request: pb.DisableTotpRequest, context: Any
@@ -829,7 +968,15 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 raise FailedPrecondition(
                     f"the role {required[0]!r} requires 2FA: it cannot be turned off"
                 )
-            await self._second_factor(session, user, request.code, request.recovery_code)
+            await self._second_factor(
+                session,
+                user,
+                request.code,
+                request.recovery_code,
+                step="totp_disable",
+                actor=Actor.of(caller),
+                refusals=refusals,
+            )
             await store.disable_totp(session, user.id)
             await audit(
                 session,
@@ -841,7 +988,8 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             )
             return pb.DisableTotpResponse()
 
-        return await self._mutate("DisableTotp", request, pb.DisableTotpResponse, change)
+        async with self._code_refusals() as refusals:
+            return await self._mutate("DisableTotp", request, pb.DisableTotpResponse, change)
 
     async def RegenerateRecoveryCodes(
         self, request: pb.RegenerateRecoveryCodesRequest, context: Any
@@ -851,7 +999,15 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
 
         async def change(session: AsyncSession) -> pb.RecoveryCodes:
             user = await store.user_by_id(session, caller.subject, for_update=True)
-            await self._second_factor(session, user, request.code, "")
+            await self._second_factor(
+                session,
+                user,
+                request.code,
+                "",
+                step="recovery_codes_regenerate",
+                actor=Actor.of(caller),
+                refusals=refusals,
+            )
             codes = new_recovery_codes()
             await store.replace_recovery_codes(session, user.id, map(recovery_code_digest, codes))
             await audit(
@@ -864,14 +1020,15 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             )
             return pb.RecoveryCodes(codes=codes)
 
-        return await self._mutate(
-            "RegenerateRecoveryCodes",
-            request,
-            pb.RecoveryCodes,
-            change,
-            secret_answer="new recovery codes were made, shown once and not kept: regenerate "
-            "them again with a new idempotency key",
-        )
+        async with self._code_refusals() as refusals:
+            return await self._mutate(
+                "RegenerateRecoveryCodes",
+                request,
+                pb.RecoveryCodes,
+                change,
+                secret_answer="new recovery codes were made, shown once and not kept: "
+                "regenerate them again with a new idempotency key",
+            )
 
     # --- keys --------------------------------------------------------------------------------
 

@@ -33,6 +33,11 @@ class AuthSettings(ServiceSettings):
     lockout_account_free_attempts: int = Field(default=10, ge=1)
     lockout_base_delay_s: float = Field(default=1.0, gt=0)
     lockout_max_delay_s: float = Field(default=900.0, gt=0)
+    # Wrong TOTP / recovery codes per account, across challenges and endpoints: a few typos are
+    # free, then checks are locked for a wait that doubles per failure (a million codes to guess).
+    second_factor_free_attempts: int = Field(default=5, ge=1, le=20)
+    second_factor_base_delay_s: float = Field(default=30.0, gt=0)
+    second_factor_max_delay_s: float = Field(default=3600.0, gt=0)
     oidc_providers: str = Field(
         default="",
         description="JSON list of identity providers: see agora.auth.oidc.providers_from_settings",
@@ -61,4 +66,11 @@ class AuthSettings(ServiceSettings):
             self.lockout_account_free_attempts,
             self.lockout_base_delay_s,
             self.lockout_max_delay_s,
+        )
+
+    def second_factor_lockout(self) -> LockoutPolicy:
+        return LockoutPolicy(
+            self.second_factor_free_attempts,
+            self.second_factor_base_delay_s,
+            self.second_factor_max_delay_s,
         )

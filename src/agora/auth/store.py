@@ -378,8 +378,8 @@ async def live_sessions(db: Db, user_id: str) -> list[SessionRecord]:
 
 async def revoke_session(
     session: AsyncSession, session_id: str, *, reason: str, now: datetime, user_id: str = ""
-) -> int:
-    """End one session (only the account's own when `user_id` is given); 0 or 1."""
+) -> list[str]:
+    """End one session (only the account's own when `user_id` is given); the id if it ended."""
     owner = " AND user_id = :user_id" if user_id else ""
     params: dict[str, Any] = {"id": uuid.UUID(session_id), "reason": reason, "now": now}
     if user_id:
@@ -387,24 +387,33 @@ async def revoke_session(
     result = await session.execute(
         _q(
             "UPDATE sessions SET revoked_at = :now, revoked_reason = :reason "
-            f"WHERE id = :id AND revoked_at IS NULL{owner}"
+            f"WHERE id = :id AND revoked_at IS NULL{owner} RETURNING id"
         ),
         params,
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return [str(row.id) for row in result]
 
 
 async def revoke_user_sessions(
     session: AsyncSession, user_id: str, *, reason: str, now: datetime
-) -> int:
+) -> list[str]:
+    """End every live session of the account; the ids of those that ended."""
     result = await session.execute(
         _q(
             "UPDATE sessions SET revoked_at = :now, revoked_reason = :reason "
-            "WHERE user_id = :id AND revoked_at IS NULL"
+            "WHERE user_id = :id AND revoked_at IS NULL RETURNING id"
         ),
         {"id": uuid.UUID(user_id), "reason": reason, "now": now},
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return [str(row.id) for row in result]
+
+
+async def sessions_revoked_since(db: Db, since: datetime) -> list[str]:
+    """Ids of the sessions revoked at or after `since` (their tokens may still be alive)."""
+    rows = await db.execute(
+        _q("SELECT id FROM sessions WHERE revoked_at >= :since"), {"since": since}
+    )
+    return [str(row.id) for row in rows]
 
 
 async def issue_refresh_token(

@@ -79,7 +79,8 @@ from agora.gateway.settings import GatewaySettings
 from agora.gateway.transcoding import Match, NotAllowed, Route, RouteTable, build_routes
 from agora.platform.errors import DomainError
 from agora.platform.logging import bind_request_id
-from agora.platform.security.tokens import TokenVerifier
+from agora.platform.security.origin import GATEWAY_PROOF_HEADER
+from agora.platform.security.tokens import SERVICE_TOKEN_TYPE, TokenVerifier, token_type
 
 ChannelFor = Callable[[str], grpc.aio.Channel]
 
@@ -119,6 +120,7 @@ def create_app(
     descriptor_set: descriptor_pb2.FileDescriptorSet | None = None,
     lifespan: Lifespan[Starlette] | None = None,
     token_verifier: TokenVerifier | None = None,
+    gateway_proof: Callable[[], str] | None = None,
 ) -> Starlette:
     """The gateway app for every `google.api.http` method of the files in `descriptor_set`.
 
@@ -129,6 +131,8 @@ def create_app(
     `cache` is used for methods with a `cache_ttl_seconds` rule when `settings.cache_enabled`.
     `token_verifier` names the user of a token for per-user rate limits (without one, or for a
     token it refuses, the user is a digest of the token); backends still check every token.
+    `gateway_proof` gives the gateway's own service token, sent as `x-agora-gateway` so services
+    believe the client IP and user agent it reports (docs/adr/0007).
     """
     descriptor_set = descriptor_set or read_descriptor_set()
     populate_pool(descriptor_set, pool)
@@ -177,7 +181,8 @@ def create_app(
     # EdgeHeaders sits inside Starlette's ServerErrorMiddleware: it turns any error into a
     # problem+json 500 itself, with the request id and security headers. It hands API calls
     # straight to the transcoder, past Starlette's router (the hot path).
-    edge = Middleware(EdgeHeaders, transcoder=Transcoder(gateway, channel_for, token_verifier))
+    transcoder = Transcoder(gateway, channel_for, token_verifier, gateway_proof)
+    edge = Middleware(EdgeHeaders, transcoder=transcoder)
     app = Starlette(routes=http_routes, middleware=[edge], lifespan=lifespan)
     app.state.gateway = gateway
     return app
@@ -211,9 +216,15 @@ class Transcoder:
     """The ASGI endpoint of every transcoded route (a raw ASGI app: no per-method wrapper)."""
 
     def __init__(
-        self, gateway: Gateway, channel_for: ChannelFor, verifier: TokenVerifier | None = None
+        self,
+        gateway: Gateway,
+        channel_for: ChannelFor,
+        verifier: TokenVerifier | None = None,
+        gateway_proof: Callable[[], str] | None = None,
     ) -> None:
         self.gateway = gateway
+        # The gateway's own service token: what makes services believe the origin it reports.
+        self.gateway_proof = gateway_proof
         self.channel_for = channel_for
         self.timeout_s = gateway.settings.backend_timeout_s
         self.max_body = gateway.settings.max_body_bytes
@@ -250,6 +261,8 @@ class Transcoder:
         route = found.route
         if caller.authorization and not is_metadata_safe(caller.authorization):
             return _unusable_credentials(request_id)
+        if caller.token and token_type(caller.token) == SERVICE_TOKEN_TYPE:
+            return _service_token_refused(request_id)
         if caller.by_cookie and request.method in UNSAFE_METHODS and not csrf_matches(caller):
             return _csrf_failed(request_id)
         limits = self._method_limits.get(route)
@@ -408,6 +421,8 @@ class Transcoder:
         )
         if caller.authorization:
             metadata += ((AUTHORIZATION_KEY, caller.authorization),)
+        if self.gateway_proof is not None:
+            metadata += ((GATEWAY_PROOF_HEADER, self.gateway_proof()),)
         answer: Message = await rpc(message, timeout=self.timeout_s, metadata=metadata)
         return answer
 
@@ -539,6 +554,17 @@ def _unusable_credentials(request_id: str) -> Response:
     return problem(
         401,
         "The credentials are not a well-formed bearer token.",
+        code=grpc.StatusCode.UNAUTHENTICATED,
+        reason="TOKEN_INVALID",
+        request_id=request_id,
+    ).response()
+
+
+def _service_token_refused(request_id: str) -> Response:
+    # Service tokens are for calls between services inside the deployment, never from outside.
+    return problem(
+        401,
+        "Service tokens are not accepted here: use a user's access token.",
         code=grpc.StatusCode.UNAUTHENTICATED,
         reason="TOKEN_INVALID",
         request_id=request_id,

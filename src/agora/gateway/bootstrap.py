@@ -31,6 +31,7 @@ from agora.platform.logging import configure_logging
 from agora.platform.rpc.client import ServiceChannels
 from agora.platform.runtime import connect_nats, service_resolver
 from agora.platform.security.bootstrap import AUTH_SERVICE, user_key_source
+from agora.platform.security.service_identity import ServiceIdentity
 from agora.platform.security.tokens import TokenVerifier
 from agora.platform.services import GRPC_SERVICES
 from agora.platform.settings import PlatformSettings
@@ -60,6 +61,8 @@ def worker_app(platform: PlatformSettings, settings: GatewaySettings) -> Starlet
         # Ready means: the services this deployment runs answer (APIs of others answer 503).
         settings = settings.model_copy(update={"backends": [s.name for s in GRPC_SERVICES]})
     channels = BackendChannels(platform)
+    # Fails fast in prod without the service key, like every service.
+    identity = ServiceIdentity.of("gateway", platform)
     cache = (
         ResponseCache(max_entries=settings.cache_max_entries, max_ttl_s=settings.cache_max_ttl_s)
         if settings.cache_enabled
@@ -92,6 +95,7 @@ def worker_app(platform: PlatformSettings, settings: GatewaySettings) -> Starlet
         cache=cache,
         lifespan=lifespan,
         token_verifier=verifier,
+        gateway_proof=identity.token,
     )
 
 

@@ -30,6 +30,7 @@ from agora.platform.rpc.discovery import Registration, Resolver
 from agora.platform.rpc.server import GrpcServer
 from agora.platform.security.bootstrap import ServiceSecurity, service_security, user_key_source
 from agora.platform.security.jwks import JwksSource
+from agora.platform.security.revocation import RevokedSessionSet
 from agora.platform.security.service_identity import ServiceIdentity
 from agora.platform.services import GrpcService
 from agora.platform.settings import (
@@ -167,8 +168,9 @@ async def service_host(
     """Migrate `name`'s schema and bring up everything around it; tear down on exit.
 
     Every call to the server is checked against its method's rule, access tokens verified under
-    `user_keys` (default: the auth service's JWKS, see `user_key_source`); every call to another
-    service carries this service's own token.
+    `user_keys` (default: the auth service's JWKS, see `user_key_source`) and refused once their
+    session is revoked (the revoked sessions are loaded before serving, then watched); every
+    call to another service carries this service's own token.
     """
     identity = ServiceIdentity.of(name, platform)  # fails fast in prod without a service key
     database_url = platform.resolved_database_url
@@ -179,10 +181,12 @@ async def service_host(
     relay = OutboxRelay(
         engine, js, schema=name, stream=producer_stream(name), extra_streams=[audit_stream()]
     )
+    revoked = RevokedSessionSet(js)
     try:
+        await revoked.start()
         async with service_resolver(platform, js, authorization=identity.authorization) as channels:
             keys = user_keys or user_key_source(platform, partial(channels.channel, "auth"))
-            security = service_security(identity, keys)
+            security = service_security(identity, keys, revoked)
             server = GrpcServer(
                 name,
                 platform.host,
@@ -201,6 +205,7 @@ async def service_host(
                 await relay.stop()
                 await host._stop_background()
     finally:
+        await revoked.stop()
         with contextlib.suppress(Exception):
             await nc.drain()
         await engine.dispose()

@@ -16,7 +16,7 @@ from typing import Any
 import grpc
 from joserfc import jwt
 from joserfc.jwk import KeySet
-from security_support import SecurityFiles, bearer, service_identity
+from security_support import SecurityFiles, bearer, from_gateway, service_identity
 
 from agora._proto.agora.auth.v1 import auth_pb2 as pb
 from agora._proto.agora.auth.v1 import auth_pb2_grpc
@@ -60,8 +60,8 @@ class Clock:
 def origin(
     ip: str = "203.0.113.7", user_agent: str = "pytest-browser/1.0"
 ) -> list[tuple[str, str]]:
-    """Metadata as the gateway sends it: the client's IP and user agent."""
-    return [("x-agora-client-ip", ip), ("x-agora-user-agent", user_agent)]
+    """Metadata as the gateway sends it: the client's IP and user agent, with its proof."""
+    return from_gateway(ip, user_agent)
 
 
 def as_user(access_token: str, **where: str) -> list[tuple[str, str]]:

@@ -333,3 +333,49 @@ async def test_another_ip_is_locked_out_only_by_the_account_counter(
             await login(auth, email, "not the password at all", ip="198.51.100.66")
 
     assert (await login(auth, email, ip="198.51.100.77")).tokens.access_token
+
+
+# --- only the gateway reports where a call comes from ---------------------------------------
+
+
+def forged_origin(ip: str) -> list[tuple[str, str]]:
+    """What a direct gRPC caller can send: the gateway's headers without its proof."""
+    return [("x-agora-client-ip", ip), ("x-agora-user-agent", "Forged/1")]
+
+
+async def test_a_direct_caller_cannot_choose_the_address_a_session_records(
+    auth: AuthServiceStub, mail_dir: Path
+) -> None:
+    email = await verified_account(auth, mail_dir)
+
+    signed_in = await auth.Login(
+        pb.LoginRequest(email=email, password=PASSWORD),
+        metadata=forged_origin("203.0.113.250"),
+        timeout=TIMEOUT_S,
+    )
+    listed = await auth.ListSessions(
+        pb.ListSessionsRequest(),
+        metadata=as_user(signed_in.tokens.access_token),
+        timeout=TIMEOUT_S,
+    )
+
+    assert [(s.client_ip, s.user_agent) for s in listed.sessions] == [("127.0.0.1", "")]
+
+
+async def test_a_direct_caller_cannot_escape_the_address_lockout_by_forging_addresses(
+    auth: AuthServiceStub, mail_dir: Path
+) -> None:
+    email = await verified_account(auth, mail_dir)
+    codes = []
+    for attempt in range(6):  # the account alone locks only after six failures
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await auth.Login(
+                pb.LoginRequest(email=email, password="not the password at all"),
+                metadata=forged_origin(f"203.0.113.{attempt + 1}"),
+                timeout=TIMEOUT_S,
+            )
+        codes.append(refused.value.code())
+
+    # Every attempt counted on the one real address, locked after three.
+    assert codes[:3] == [grpc.StatusCode.UNAUTHENTICATED] * 3
+    assert grpc.StatusCode.RESOURCE_EXHAUSTED in codes

@@ -3,7 +3,9 @@ requires 2FA."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 from auth_support import (
     PASSWORD,
     TIMEOUT_S,
+    Clock,
     as_user,
     failure,
     key,
@@ -204,3 +207,113 @@ async def test_staff_without_totp_get_a_restricted_session_until_they_enroll(
     done = await second_factor(auth, later.mfa_token, code=code_at(secret, +1))
     _, claims = await verified_claims(auth, done.tokens.access_token)
     assert claims["roles"] == ["staff"]
+
+
+# --- guessing is bounded per account, across challenges and endpoints -----------------------
+
+
+def wrong_code(secret: str) -> str:
+    """A well-formed code that no step near now accepts."""
+    near = {code_at(secret, offset) for offset in range(-2, 3)}
+    return next(
+        c for c in ("000000", "111111", "222222", "333333", "444444", "555555") if c not in near
+    )
+
+
+async def disable_totp(auth: AuthServiceStub, access_token: str, code: str) -> None:
+    await auth.DisableTotp(
+        pb.DisableTotpRequest(idempotency_key=key(), code=code),
+        metadata=as_user(access_token, ip="198.51.100.77"),
+        timeout=TIMEOUT_S,
+    )
+
+
+async def test_eight_wrong_codes_lock_totp_disable_so_the_right_code_is_refused(
+    auth: AuthServiceStub,
+    mail_dir: Path,
+    admin: list[tuple[str, str]],
+    flush_audit: Callable[[], Awaitable[None]],
+) -> None:
+    email, tokens = await logged_in(auth, mail_dir)
+    secret, _, _ = await enroll(auth, tokens.access_token)
+    refusals = []
+    for _ in range(8):
+        with pytest.raises(grpc.aio.AioRpcError) as wrong:
+            await disable_totp(auth, tokens.access_token, wrong_code(secret))
+        refusals.append(wrong.value.code())
+
+    with pytest.raises(grpc.aio.AioRpcError) as locked:
+        await disable_totp(auth, tokens.access_token, code_at(secret, +1))
+
+    assert (
+        refusals
+        == [grpc.StatusCode.INVALID_ARGUMENT] * 5 + [grpc.StatusCode.RESOURCE_EXHAUSTED] * 3
+    )
+    assert locked.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert failure(locked.value).retry_after_s is not None
+    assert (await login(auth, email)).mfa_required  # TOTP is still on
+    await flush_audit()
+    me = await auth.GetMe(pb.GetMeRequest(), metadata=as_user(tokens.access_token))
+    entries = (
+        await auth.ListAuditEntries(
+            pb.ListAuditEntriesRequest(actor_subject=me.id, action_prefix="auth.second_factor_"),
+            metadata=admin,
+        )
+    ).entries
+    failed = [e for e in entries if e.action == "auth.second_factor_failed"]
+    assert len(failed) == 5
+    assert all(e.outcome == "failed" and e.detail.startswith("totp_disable:") for e in failed)
+    assert {e.client_ip for e in failed} == {"198.51.100.77"}
+    assert sum(e.action == "auth.second_factor_locked" for e in entries) == 4
+
+
+async def test_wrong_codes_count_across_password_logins_and_a_right_one_resets_them(
+    auth: AuthServiceStub, mail_dir: Path, clock: Clock
+) -> None:
+    email, tokens = await logged_in(auth, mail_dir)
+    secret, _, confirmed = await enroll(auth, tokens.access_token)
+    first = await login(auth, email)
+    for _ in range(3):
+        with pytest.raises(grpc.aio.AioRpcError):
+            await second_factor(auth, first.mfa_token, code=wrong_code(secret))
+    second = await login(auth, email)  # a fresh challenge buys no fresh guesses
+    for _ in range(2):
+        with pytest.raises(grpc.aio.AioRpcError):
+            await second_factor(auth, second.mfa_token, code=wrong_code(secret))
+
+    with pytest.raises(grpc.aio.AioRpcError) as locked:
+        await second_factor(auth, second.mfa_token, code=code_at(secret, +1))
+    with pytest.raises(grpc.aio.AioRpcError) as locked_recovery:
+        await second_factor(auth, second.mfa_token, recovery_code=confirmed.recovery_codes.codes[0])
+
+    assert locked.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert locked_recovery.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    clock.advance(31)  # past the first lock (30 s)
+    recovered = await second_factor(
+        auth, second.mfa_token, recovery_code=confirmed.recovery_codes.codes[0]
+    )
+    assert recovered.tokens.access_token
+    third = await login(auth, email)
+    for _ in range(4):  # the right code cleared the count: four typos are free again
+        with pytest.raises(grpc.aio.AioRpcError) as typo:
+            await second_factor(auth, third.mfa_token, code=wrong_code(secret))
+        assert failure(typo.value).reason == "MFA_CODE_INVALID"
+
+
+async def test_concurrent_guesses_get_no_more_than_the_free_attempts(
+    auth: AuthServiceStub, mail_dir: Path
+) -> None:
+    _, tokens = await logged_in(auth, mail_dir)
+    secret, _, _ = await enroll(auth, tokens.access_token)
+
+    async def guess() -> grpc.StatusCode:
+        try:
+            await disable_totp(auth, tokens.access_token, wrong_code(secret))
+        except grpc.aio.AioRpcError as refused:
+            return refused.code()
+        return grpc.StatusCode.OK
+
+    codes = await asyncio.gather(*(guess() for _ in range(25)))
+
+    assert codes.count(grpc.StatusCode.INVALID_ARGUMENT) == 5
+    assert codes.count(grpc.StatusCode.RESOURCE_EXHAUSTED) == 20

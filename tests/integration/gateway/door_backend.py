@@ -16,6 +16,7 @@ from google.api import http_pb2
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import Message
 from grpc_tools import protoc
+from security_support import service_identity
 from starlette.applications import Starlette
 
 from agora.gateway.app import create_app
@@ -34,7 +35,13 @@ HERE = Path(__file__).parent
 REPO = HERE.parents[2]
 SERVICE = "agora.testdoor.v1.DoorService"
 # Metadata the door echoes (gRPC adds its own, e.g. user-agent of the channel).
-ECHOED = ("authorization", "x-agora-client-ip", "x-agora-user-agent", "x-request-id")
+ECHOED = (
+    "authorization",
+    "x-agora-client-ip",
+    "x-agora-user-agent",
+    "x-agora-gateway",
+    "x-request-id",
+)
 
 
 def compile_door_protos(out: Path) -> descriptor_pb2.FileDescriptorSet:
@@ -130,6 +137,7 @@ def door_app(
         settings=settings,
         descriptor_set=descriptors,
         token_verifier=token_verifier,
+        gateway_proof=service_identity("gateway").token,
     )
 
 

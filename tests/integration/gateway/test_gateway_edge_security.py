@@ -10,6 +10,7 @@ import pytest
 from door_backend import Door, door_app, gateway_client
 from google.protobuf import descriptor_pb2, descriptor_pool
 from openapi_spec_validator import validate
+from security_support import service_identity
 from starlette.applications import Starlette
 from testshop_backend import RunningShop, build_app
 
@@ -26,6 +27,7 @@ from agora.gateway.openapi import openapi_document
 from agora.gateway.settings import GatewaySettings
 from agora.gateway.transcoding import build_routes
 from agora.platform.net import free_port
+from agora.platform.security.tokens import TokenVerifier
 
 PROBLEM = "application/problem+json"
 TOKEN = "header.payload.signature"
@@ -60,7 +62,12 @@ async def test_every_call_carries_credentials_client_ip_and_user_agent(
         )
 
     assert response.status_code == 200, response.text
-    assert response.json()["metadata"] == {
+    metadata = response.json()["metadata"]
+    proof = await TokenVerifier(None, service_identity("gateway").verification_keys()).verify(
+        metadata.pop("x-agora-gateway")
+    )
+    assert proof.subject == "service:gateway"
+    assert metadata == {
         "authorization": f"Bearer {TOKEN}",
         "x-agora-client-ip": "198.51.100.20",
         "x-agora-user-agent": "Mozilla/5.0 (X11; Linux) Firefox/140.0",
@@ -132,6 +139,24 @@ async def test_a_token_that_cannot_travel_is_refused_at_the_edge(
     assert response.status_code == 401
     assert response.json()["reason"] == "TOKEN_INVALID"
     assert response.headers["www-authenticate"] == 'Bearer realm="agora", error="invalid_token"'
+    assert len(door.calls) == calls
+
+
+@pytest.mark.parametrize("by_cookie", [False, True], ids=["bearer", "cookie"])
+async def test_a_service_token_from_outside_is_refused_at_the_edge(
+    app: Starlette, door: Door, by_cookie: bool
+) -> None:
+    calls = len(door.calls)
+    token = service_identity("orders").token()
+    header = (
+        ("Cookie", f"agora_access={token}") if by_cookie else ("Authorization", f"Bearer {token}")
+    )
+    async with gateway_client(app) as http:
+        response = await http.get("/v1/door", headers=dict([header]))
+
+    assert response.status_code == 401
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["reason"] == "TOKEN_INVALID"
     assert len(door.calls) == calls
 
 

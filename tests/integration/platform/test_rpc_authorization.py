@@ -15,8 +15,10 @@ import nats
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from security_support import (
+    SERVICE_KEY,
     authorized_channel,
     customer_token,
+    from_gateway,
     mint_token,
     service_identity,
     with_token,
@@ -32,6 +34,7 @@ from agora.platform.bus import decode
 from agora.platform.errors import ErrorInfo
 from agora.platform.net import free_port, wait_for_port_async
 from agora.platform.rpc.status import error_info_from_rpc_error
+from agora.platform.security.service_identity import ServiceIdentity
 from agora.platform.settings import PlatformSettings
 
 TIMEOUT_S = 10.0
@@ -258,7 +261,7 @@ async def test_a_staff_price_change_is_audited_with_who_from_where_before_and_af
     variant_id = product.variants[0].id
     staff = str(uuid.uuid4())
     token = mint_token(staff, roles=["staff"], permissions=["catalog:write"], sid="session-7")
-    origin = (("x-agora-client-ip", "203.0.113.9"), ("x-agora-user-agent", "Firefox/140"))
+    origin = from_gateway("203.0.113.9", "Firefox/140")
 
     await anonymous.SetPrices(
         pb.SetPricesRequest(
@@ -281,3 +284,50 @@ async def test_a_staff_price_change_is_audited_with_who_from_where_before_and_af
     assert (entry.target_type, entry.target_id) == ("variant", variant_id)
     assert '"amount_minor":"900"' in entry.before_json
     assert '"amount_minor":"1250"' in entry.after_json
+
+
+@pytest.mark.parametrize(
+    "proof",
+    [(), (("x-agora-gateway", "forged"),), "orders-service-token"],
+    ids=["no-proof", "garbage-proof", "another-services-token"],
+)
+async def test_a_direct_caller_cannot_report_someone_elses_address(
+    anonymous: CatalogServiceStub, admin: CatalogServiceStub, nats_url: str, proof: object
+) -> None:
+    product = await admin.CreateProduct(new_product(), timeout=TIMEOUT_S)
+    variant_id = product.variants[0].id
+    token = mint_token(str(uuid.uuid4()), roles=["staff"], permissions=["catalog:write"])
+    if proof == "orders-service-token":
+        proof = (("x-agora-gateway", service_identity("orders").token()),)
+    reported = (("x-agora-client-ip", "198.51.100.66"), ("x-agora-user-agent", "Forged/1"))
+
+    await anonymous.SetPrices(
+        pb.SetPricesRequest(
+            idempotency_key=key(),
+            variant_id=variant_id,
+            prices=[pb.Money(amount_minor=1300, currency="EUR")],
+        ),
+        metadata=(*with_token(token), *reported, *proof),  # type: ignore[misc]
+        timeout=TIMEOUT_S,
+    )
+    entry = await audit_entry_on(nats_url, "audit.catalog.prices_set", variant_id)
+
+    assert (entry.client_ip, entry.user_agent) == ("127.0.0.1", "")
+
+
+async def test_a_service_token_claiming_more_than_its_service_holds_is_refused(
+    anonymous: CatalogServiceStub,
+) -> None:
+    forged = ServiceIdentity(
+        "orders",
+        SERVICE_KEY,
+        permissions=frozenset({"catalog:reservations:write", "catalog:write"}),
+    )
+
+    refused = await refusal(
+        anonymous.CreateProduct(
+            new_product(), metadata=with_token(forged.token()), timeout=TIMEOUT_S
+        )
+    )
+
+    assert (refused.code, refused.reason) == (grpc.StatusCode.UNAUTHENTICATED, "TOKEN_INVALID")

@@ -105,7 +105,13 @@ def test_the_subject_is_audit_service_action() -> None:
     ],
     ids=["edge-headers", "ipv4-peer", "ipv6-peer", "bad-header"],
 )
-def test_the_origin_is_what_the_edge_reports_else_the_peer(
+def test_from_the_gateway_the_origin_is_what_it_reports_else_the_peer(
     metadata: list[tuple[str, str]], peer: str | None, expected: Origin
 ) -> None:
-    assert origin_of(metadata, peer) == expected
+    assert origin_of(metadata, peer, from_gateway=True) == expected
+
+
+def test_from_anyone_else_the_reported_origin_is_ignored_for_the_peer() -> None:
+    reported = [("x-agora-client-ip", "203.0.113.5"), ("x-agora-user-agent", "Safari")]
+
+    assert origin_of(reported, "ipv4:10.0.0.2:1", from_gateway=False) == Origin("10.0.0.2", "")

@@ -26,7 +26,7 @@ from security_support import (
 from agora.platform.errors import TOKEN_EXPIRED, TOKEN_INVALID, Unauthenticated, Unavailable
 from agora.platform.security.jwks import RefreshingJwks
 from agora.platform.security.service_identity import ServiceIdentity
-from agora.platform.security.tokens import SERVICE_TOKEN_TYPE, TokenVerifier
+from agora.platform.security.tokens import SERVICE_TOKEN_TYPE, TokenVerifier, token_type
 
 NOW = 1_900_000_000.0
 USER = "7c0a4f0e-3a52-4d8e-9d0b-0f1e2d3c4b5a"
@@ -305,3 +305,70 @@ def test_jwks_entries_that_are_not_ed25519_signature_keys_are_ignored() -> None:
     }
 
     assert set(parse_jwks(document)) == {TEST_USER_KID}
+
+
+# --- service tokens hold at most what their service is declared to hold ---------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "claimed"),
+    [
+        ("orders", {"catalog:read", "catalog:write"}),
+        ("catalog", {"payments:refund"}),
+        ("unknown-service", {"catalog:read"}),
+        ("gateway", {"orders:read:any"}),
+    ],
+    ids=["orders-plus-catalog-write", "catalog-with-any", "undeclared-service", "gateway-acting"],
+)
+async def test_a_service_token_claiming_more_than_its_declared_permissions_is_refused(
+    name: str, claimed: set[str]
+) -> None:
+    forged = ServiceIdentity(name, SERVICE_KEY, permissions=frozenset(claimed), clock=Clock())
+
+    error = await refused(forged.token())
+
+    assert "not declared" in error.message
+
+
+async def test_a_service_token_within_its_declared_permissions_is_accepted() -> None:
+    fewer = ServiceIdentity(
+        "orders", SERVICE_KEY, permissions=frozenset({"catalog:read"}), clock=Clock()
+    )
+
+    principal = await verifier().verify(fewer.token())
+
+    assert principal.permissions == {"catalog:read"}
+
+
+def test_the_edge_reads_a_tokens_type_without_trusting_it() -> None:
+    assert token_type(service_identity("orders").token()) == SERVICE_TOKEN_TYPE
+    assert token_type(token()) == "at+jwt"
+    assert token_type("not-a-token") == ""
+    assert token_type(f"{b64(b'[1]')}.x.y") == ""
+
+
+# --- revoked sessions -------------------------------------------------------------------------
+
+
+class Revoked:
+    def __init__(self) -> None:
+        self.sessions: set[str] = set()
+
+    def is_revoked(self, session_id: str) -> bool:
+        return session_id in self.sessions
+
+
+async def test_a_token_of_a_revoked_session_is_refused_even_from_the_verified_cache() -> None:
+    revoked = Revoked()
+    checking = TokenVerifier(
+        user_keys(), service_identity("any").verification_keys(), clock=Clock(), revoked=revoked
+    )
+    value = token(sid="session-9")
+    assert (await checking.verify(value)).session_id == "session-9"  # now cached
+
+    revoked.sessions.add("session-9")
+
+    with pytest.raises(Unauthenticated) as caught:
+        await checking.verify(value)
+    assert caught.value.reason == TOKEN_INVALID
+    assert (await checking.verify(token(sid="session-10"))).session_id == "session-10"

@@ -11,7 +11,7 @@ import grpc
 from agora.platform.security.interceptor import AuthorizationInterceptor
 from agora.platform.security.jwks import GrpcJwksSource, JwksChain, JwksSource, StaticJwksSource
 from agora.platform.security.service_identity import ServiceIdentity
-from agora.platform.security.tokens import TokenVerifier
+from agora.platform.security.tokens import RevokedSessions, TokenVerifier
 from agora.platform.settings import PlatformSettings
 
 AUTH_SERVICE = "auth"
@@ -36,7 +36,10 @@ def user_key_source(
     return JwksChain([StaticJwksSource(platform.auth_jwks_file), from_auth])
 
 
-def service_security(identity: ServiceIdentity, user_keys: JwksSource | None) -> ServiceSecurity:
-    """A verifier trusting `user_keys` for access tokens and the identity's key for services."""
-    verifier = TokenVerifier(user_keys, identity.verification_keys())
+def service_security(
+    identity: ServiceIdentity, user_keys: JwksSource | None, revoked: RevokedSessions | None = None
+) -> ServiceSecurity:
+    """A verifier trusting `user_keys` for access tokens and the identity's key for services,
+    refusing tokens of the `revoked` sessions."""
+    verifier = TokenVerifier(user_keys, identity.verification_keys(), revoked=revoked)
     return ServiceSecurity(identity, verifier, AuthorizationInterceptor(verifier))

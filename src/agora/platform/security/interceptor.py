@@ -10,7 +10,9 @@ A refusal is raised as `Unauthenticated` (TOKEN_MISSING, TOKEN_INVALID, TOKEN_EX
 `PermissionDenied` (PERMISSION_MISSING with the permission in metadata), which the platform's
 own interceptor (outside this one) turns into the gRPC status with its details. The handler runs
 with the verified principal as `current_principal()` and the client's origin as
-`current_origin()`. Tokens are never logged.
+`current_origin()`: the origin the gateway reports when the call carries the gateway's valid
+service token in `x-agora-gateway`, else the peer's address (see `origin`). Tokens are never
+logged.
 """
 
 from __future__ import annotations
@@ -23,10 +25,16 @@ import grpc
 import structlog
 
 from agora.platform.errors import TOKEN_MISSING, PermissionDenied, Unauthenticated
-from agora.platform.security.origin import coming_from, origin_of
+from agora.platform.security.origin import (
+    GATEWAY_SUBJECT,
+    Origin,
+    coming_from,
+    gateway_proof,
+    origin_of,
+)
 from agora.platform.security.permissions import Rule, rule_of
 from agora.platform.security.principal import ANONYMOUS, Principal, acting_as
-from agora.platform.security.tokens import invalid
+from agora.platform.security.tokens import SERVICE_TOKEN_TYPE, invalid, token_type
 
 AUTHORIZATION = "authorization"
 _BEARER = "bearer "
@@ -101,6 +109,19 @@ class AuthorizationInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc
             raise
         return principal
 
+    async def origin(self, context: grpc.aio.ServicerContext[Any, Any]) -> Origin:
+        """Where the call comes from: the reported origin only under a valid gateway proof."""
+        metadata = context.invocation_metadata() or ()
+        proof = gateway_proof(metadata)
+        from_gateway = False
+        # Only a service token can be the proof: anything else never reaches the user-key source.
+        if proof and token_type(proof) == SERVICE_TOKEN_TYPE:
+            try:
+                from_gateway = (await self._verifier.verify(proof)).subject == GATEWAY_SUBJECT
+            except Unauthenticated as refusal:
+                log.info("gateway_proof_refused", reason=refusal.reason, detail=refusal.message)
+        return origin_of(metadata, context.peer(), from_gateway=from_gateway)
+
     def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         rule = self._rules(method)
         h = cast(Any, handler)
@@ -115,11 +136,12 @@ class AuthorizationInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc
 
     def _guarded(self, method: str, rule: Rule, behaviour: Behaviour) -> Behaviour:
         authorize = self.authorize
+        origin_of_call = self.origin
         if inspect.isasyncgenfunction(behaviour):
 
             async def generate(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
                 principal = await authorize(method, rule, context)
-                origin = origin_of(context.invocation_metadata() or (), context.peer())
+                origin = await origin_of_call(context)
                 with acting_as(principal), coming_from(origin):
                     async for response in behaviour(request, context):
                         yield response
@@ -128,7 +150,7 @@ class AuthorizationInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc
 
         async def run(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             principal = await authorize(method, rule, context)
-            origin = origin_of(context.invocation_metadata() or (), context.peer())
+            origin = await origin_of_call(context)
             with acting_as(principal), coming_from(origin):
                 return await behaviour(request, context)
 

@@ -1,6 +1,12 @@
-"""Where the RPC being served comes from: the client's address and user agent, as the gateway
-reports them (`x-agora-client-ip`, `x-agora-user-agent`), else the gRPC peer. Bound by the
-security interceptor for audit entries and sessions."""
+"""Where the RPC being served comes from: the client's address and user agent.
+
+The gateway reports them (`x-agora-client-ip`, `x-agora-user-agent`) next to a proof that it is
+the gateway: its own short-lived service token (`service:gateway`) in `x-agora-gateway`, since
+`authorization` carries the user's token. Services believe the reported origin only with a
+valid proof; from any other caller the gRPC peer's address stands and no user agent is known, so
+a direct caller cannot write someone else's address into audit entries or lockout keys. Bound
+by the security interceptor for audit entries and sessions.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,8 @@ from dataclasses import dataclass
 
 CLIENT_IP_HEADER = "x-agora-client-ip"
 USER_AGENT_HEADER = "x-agora-user-agent"
+GATEWAY_PROOF_HEADER = "x-agora-gateway"
+GATEWAY_SUBJECT = "service:gateway"
 MAX_USER_AGENT = 512
 _CLIENT_IP = re.compile(r"[0-9A-Fa-f:.]{2,45}")
 _PEER = re.compile(r"ipv[46]:(?P<host>\[?[0-9A-Fa-f:.]+\]?):\d+")
@@ -45,8 +53,25 @@ def coming_from(origin: Origin) -> Iterator[Origin]:
         _current.reset(token)
 
 
-def origin_of(metadata: Iterable[tuple[str, str | bytes]], peer: str | None) -> Origin:
-    """The origin a call's metadata reports, the peer's address standing in for a missing IP."""
+def gateway_proof(metadata: Iterable[tuple[str, str | bytes]]) -> str:
+    """The gateway's service token a call carries ("" when none, or more than one)."""
+    found = [v for k, v in metadata if k == GATEWAY_PROOF_HEADER and isinstance(v, str)]
+    return found[0] if len(found) == 1 else ""
+
+
+def peer_address(peer: str | None) -> str:
+    """The IP address of a gRPC peer (`ipv4:10.0.0.2:5123` -> `10.0.0.2`; "" when unknown)."""
+    match = _PEER.fullmatch(peer or "")
+    return match.group("host").strip("[]") if match else ""
+
+
+def origin_of(
+    metadata: Iterable[tuple[str, str | bytes]], peer: str | None, *, from_gateway: bool
+) -> Origin:
+    """The origin of a call: what the metadata reports when the gateway sent it (a verified
+    proof), the peer's address standing in for a missing IP; else the peer's address alone."""
+    if not from_gateway:
+        return Origin(peer_address(peer), "")
     client_ip = ""
     user_agent = ""
     for key, value in metadata:
@@ -56,8 +81,4 @@ def origin_of(metadata: Iterable[tuple[str, str | bytes]], peer: str | None) -> 
             client_ip = value
         elif key == USER_AGENT_HEADER:
             user_agent = value[:MAX_USER_AGENT]
-    if not client_ip and peer:
-        match = _PEER.fullmatch(peer)
-        if match:
-            client_ip = match.group("host").strip("[]")
-    return Origin(client_ip, user_agent)
+    return Origin(client_ip or peer_address(peer), user_agent)

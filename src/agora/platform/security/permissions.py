@@ -39,6 +39,9 @@ SERVICE_PERMISSIONS: Mapping[str, frozenset[str]] = {
     ),
     "payments": frozenset(),
     "auth": frozenset(),
+    # The edge proves itself with its own token only so services trust the origin it reports
+    # (`x-agora-gateway`); it acts with its clients' tokens, never its own.
+    "gateway": frozenset(),
     # `agora bench checkout` tops up and reads the stock it sells.
     "bench": frozenset({"catalog:stock:read", "catalog:stock:write"}),
 }

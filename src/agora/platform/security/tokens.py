@@ -4,11 +4,17 @@ Only `EdDSA` over Ed25519 keys is accepted, whatever the header says (so `alg: n
 keyed with a public key, RS/ES algorithms all fail); access tokens (`typ: at+jwt`) verify only
 under the auth service's published keys, service tokens (`typ: svc+jwt`) only under the
 deployment's service key; `iss` and `aud` must be `agora`; `exp` and `nbf` allow 30 s of clock
-skew. Every refusal is an `Unauthenticated` with a machine-readable reason.
+skew. A service token's permissions must lie within what that service is declared to hold
+(`SERVICE_PERMISSIONS`): the service key signs for every process, so the claims alone prove
+nothing beyond "some process of this deployment". A token whose session (`sid`) has been revoked
+is refused as soon as the revocation reaches this process (`agora.platform.security.revocation`).
+Every refusal is an `Unauthenticated` with a machine-readable reason.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import time
 from collections import OrderedDict
@@ -24,6 +30,7 @@ from joserfc.jws import JWSRegistry
 from joserfc.jwt import ClaimsOption
 
 from agora.platform.errors import TOKEN_EXPIRED, TOKEN_INVALID, Unauthenticated
+from agora.platform.security.permissions import service_permissions
 from agora.platform.security.principal import Principal
 
 ISSUER = "agora"
@@ -65,6 +72,14 @@ class UserKeys(Protocol):
         ...
 
 
+class RevokedSessions(Protocol):
+    """Sessions ended before their tokens expire (`agora.platform.security.revocation`)."""
+
+    def is_revoked(self, session_id: str) -> bool:
+        """True when the session `session_id` has been revoked."""
+        ...
+
+
 def sign_token(claims: Mapping[str, Any], *, key: OKPKey, kid: str, typ: str) -> str:
     """A compact JWS of `claims` signed with the Ed25519 private `key`."""
     header = {"alg": ALGORITHM, "kid": kid, "typ": typ}
@@ -85,8 +100,10 @@ class TokenVerifier:
         *,
         leeway_s: int = LEEWAY_S,
         clock: Callable[[], float] = time.time,
+        revoked: RevokedSessions | None = None,
     ) -> None:
         self._user_keys = user_keys
+        self._revoked = revoked
         self._service_keys = dict(service_keys)
         self._leeway_s = leeway_s
         self._clock = clock
@@ -96,12 +113,22 @@ class TokenVerifier:
         """The principal of a valid token; `Unauthenticated` (TOKEN_INVALID, TOKEN_EXPIRED)."""
         now = self._clock()
         cached = self._verified.get(token)
-        if cached is not None:
-            if now < cached[1]:
-                return cached[0]
+        if cached is not None and now >= cached[1]:
             del self._verified[token]
-        principal, expires_at = await self._verify(token, now)
-        self._remember(token, principal, min(expires_at + self._leeway_s, now + VERIFIED_CACHE_S))
+            cached = None
+        if cached is not None:
+            principal = cached[0]
+        else:
+            principal, expires_at = await self._verify(token, now)
+            until = min(expires_at + self._leeway_s, now + VERIFIED_CACHE_S)
+            self._remember(token, principal, until)
+        # Checked on every call, cached tokens included: a revocation applies at once.
+        if (
+            principal.session_id
+            and self._revoked
+            and self._revoked.is_revoked(principal.session_id)
+        ):
+            raise invalid("the session of this token has ended: log in again")
         return principal
 
     async def _verify(self, token: str, now: float) -> tuple[Principal, float]:
@@ -190,11 +217,16 @@ def _principal(typ: str, claims: Mapping[str, Any]) -> Principal:
         raise invalid("the token's subject does not match its type")
     if is_service and len(subject) == len(SERVICE_SUBJECT_PREFIX):
         raise invalid("the service token names no service")
+    permissions = frozenset(_strings(claims, "perms"))
+    if is_service:
+        declared = service_permissions(subject[len(SERVICE_SUBJECT_PREFIX) :])
+        if not permissions <= declared:
+            raise invalid("the service token claims permissions its service is not declared")
     return Principal(
         subject=subject,
         kind="service" if is_service else "user",
         roles=frozenset(_strings(claims, "roles")),
-        permissions=frozenset(_strings(claims, "perms")),
+        permissions=permissions,
         session_id=_string(claims, "sid"),
         auth_methods=tuple(_strings(claims, "amr")),
     )
@@ -212,3 +244,19 @@ def _string(claims: Mapping[str, Any], name: str) -> str:
     if not isinstance(value, str):
         raise invalid(f"the token's {name!r} claim must be a string")
     return value
+
+
+def token_type(token: str) -> str:
+    """The `typ` a compact JWS's header names, unverified ("" when there is none).
+
+    For routing decisions only (the edge refusing service tokens): never for trust.
+    """
+    header = token.split(".", 1)[0]
+    if not header or len(header) > MAX_TOKEN_BYTES:
+        return ""
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
+    except (ValueError, binascii.Error):
+        return ""
+    typ = decoded.get("typ") if isinstance(decoded, dict) else None
+    return typ if isinstance(typ, str) else ""
