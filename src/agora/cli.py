@@ -381,6 +381,7 @@ def service_specs(env: Mapping[str, str], infrastructure: list[str]) -> list[Pro
 
 async def seed_first_run(settings: PlatformSettings) -> tuple[str, float] | None:
     """Seed the minimal profile unless this database was ever seeded; (report, seconds)."""
+    from agora.platform.security.envelope import secret_box
     from agora.seed import runs
     from agora.seed.runner import seed_database
 
@@ -395,15 +396,14 @@ async def seed_first_run(settings: PlatformSettings) -> tuple[str, float] | None
                 await control.close()
             if seeded_before:
                 return None
-            staff, box = development_logins(settings)
             outcome = await seed_database(
                 url,
                 "minimal",
                 seed=1,
                 scale=1.0,
                 console=Console(quiet=True),
-                staff=staff,
-                secrets=box,
+                staff=partial(development_logins, settings),
+                secrets=secret_box(settings),
             )
     except asyncio.CancelledError as error:
         if cancellation_requested():
@@ -414,20 +414,19 @@ async def seed_first_run(settings: PlatformSettings) -> tuple[str, float] | None
         seeding_failed(error)
         return None
     assert outcome.plan is not None
-    print_logins(staff)
+    assert outcome.staff is not None
+    print_logins(outcome.staff)
     plan = outcome.plan
     report = f"{len(plan.products)} products, {len(plan.users)} accounts, {len(plan.orders)} orders"
     return report, time.monotonic() - began
 
 
-def development_logins(settings: PlatformSettings) -> tuple[StaffLogins, SecretBox]:
-    """The data dir's staff logins (made on first use) and the box sealing their TOTP."""
-    from agora.platform.security.envelope import secret_box
+def development_logins(settings: PlatformSettings) -> StaffLogins:
+    """The data dir's staff logins, made on first use."""
     from agora.seed.generate import STAFF_ACCOUNTS
     from agora.seed.logins import logins_path, staff_logins
 
-    emails = [email for email, _ in STAFF_ACCOUNTS]
-    return staff_logins(logins_path(settings), emails), secret_box(settings)
+    return staff_logins(logins_path(settings), [email for email, _ in STAFF_ACCOUNTS])
 
 
 def print_logins(staff: StaffLogins) -> None:
@@ -645,15 +644,10 @@ def seed(
     if ctx.invoked_subcommand is not None:
         return
     _check_seed_input(profile, scale)
-    from agora.platform.security.envelope import KekError
     from agora.seed.runner import seed_database, summary_table
 
     settings = platform_settings(data_dir)
     refuse_seeding_outside_development(settings)
-    try:
-        staff, box = development_logins(settings)
-    except KekError as error:
-        raise fail(str(error)) from None
     outcome = run_seeding(
         settings,
         seed_database(
@@ -662,13 +656,14 @@ def seed(
             seed=seed_value,
             scale=scale,
             console=console,
-            staff=staff,
-            secrets=box,
+            staff=partial(development_logins, settings),
+            secrets=open_secret_box(settings),
         ),
     )
     if outcome.written:
         console.print(summary_table(outcome))
-    print_logins(staff)
+    if outcome.staff is not None:
+        print_logins(outcome.staff)
 
 
 @seed_app.command("clean")

@@ -46,6 +46,8 @@ class Outcome:
     entities: dict[str, tuple[int, float]] = field(default_factory=dict)
     seconds: float = 0.0
     removed_runs: int = 0
+    # The staff logins the plan gave its staff and admin accounts.
+    staff: StaffLogins | None = None
 
 
 def service_seeders(secrets: SecretBox | None = None) -> list[ServiceSeeder]:
@@ -197,13 +199,14 @@ async def seed_database(
     scale: float,
     console: Console,
     seeders: Sequence[ServiceSeeder] | None = None,
-    staff: StaffLogins | None = None,
+    staff: Callable[[], StaffLogins] | None = None,
     secrets: SecretBox | None = None,
 ) -> Outcome:
     """Seed `profile` into a migrated database (a no-op when this very run is recorded).
 
-    The staff and admin accounts get the `staff` logins (their TOTP secrets sealed with
-    `secrets`); without them they get no password and no TOTP.
+    The staff and admin accounts get the logins `staff()` gives (asked only when a plan is
+    written; their TOTP secrets sealed with `secrets`); without them they get no password and
+    no TOTP.
     """
     profile_named(profile)
     if scale <= 0:
@@ -231,7 +234,7 @@ async def _seed_locked(
     scale: float,
     console: Console,
     seeders: list[ServiceSeeder],
-    staff: StaffLogins | None,
+    staff_source: Callable[[], StaffLogins] | None,
 ) -> Outcome:
     began = time.perf_counter()
     live = await runs.live_runs(control)
@@ -248,6 +251,7 @@ async def _seed_locked(
             f" data version {run.data_version}, seed {run.seed}, scale {run.scale:g})"
         )
         await _remove(database_url, control, run, seeders)
+    staff = staff_source() if staff_source is not None else None
     with console.status(f"generating the {profile} plan…"):
         plan = build_plan(
             profile, seed=seed, scale=scale, staff_logins=staff.by_email if staff else None
@@ -283,6 +287,7 @@ async def _seed_locked(
         entities={"plan (generated)": (0, generated), **entities},
         seconds=time.perf_counter() - began,
         removed_runs=len(live),
+        staff=staff,
     )
 
 

@@ -28,8 +28,8 @@ from agora.platform.db import create_engine, session_factory
 from agora.platform.embedded.mail_sink import running_mail_sink
 from agora.platform.migrations import migrate
 from agora.platform.net import free_port
-from agora.platform.security.envelope import KekFile, SecretBox
 from agora.platform.rpc.server import GrpcServer
+from agora.platform.security.envelope import KekFile, SecretBox
 
 
 @pytest.fixture(scope="session")

@@ -43,8 +43,8 @@ from agora.auth import store
 from agora.auth.bootstrap import oidc_client
 from agora.auth.mail import Mailer
 from agora.auth.service import AuthService
-from agora.platform.security.envelope import SecretBox
 from agora.auth.settings import AuthSettings
+from agora.platform.security.envelope import SecretBox
 
 REDIRECT_URI = "http://shop.test/auth/oidc/callback"
 RUN = uuid.uuid4().hex[:8]
