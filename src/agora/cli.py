@@ -431,12 +431,13 @@ def development_logins(settings: PlatformSettings) -> StaffLogins:
 
 def print_logins(staff: StaffLogins) -> None:
     """The staff logins in full when just made; otherwise only where they are kept."""
-    from agora.seed.runner import credentials_table
+    from agora.seed.runner import credentials_lines
 
     if staff.created:
-        console.print(credentials_table(staff))
+        for line in credentials_lines(staff):
+            console.print(line, soft_wrap=True, markup=False)
     else:
-        console.print(f"development logins of staff and admin: {staff.path}")
+        console.print(f"development logins of staff and admin: {staff.path}", soft_wrap=True)
 
 
 async def asyncpg_connect(database_url: str) -> Any:

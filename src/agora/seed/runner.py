@@ -329,21 +329,14 @@ def summary_table(outcome: Outcome) -> Table:
     return table
 
 
-def credentials_table(staff: StaffLogins) -> Table:
-    """Development staff logins: email, password, TOTP secret and otpauth URI (printed when
-    they are made; kept in the data dir's secrets)."""
+def credentials_lines(staff: StaffLogins) -> list[str]:
+    """Development staff logins as lines to copy (no table: a folded cell breaks a password):
+    email, password, TOTP secret, then the otpauth URI for an authenticator app."""
     from agora.auth.totp import otpauth_uri
 
-    table = Table(
-        "account",
-        "password",
-        "TOTP secret",
-        "otpauth URI",
-        title="development logins (printed once; kept in " + str(staff.path) + ")",
-    )
+    lines = [f"development logins (printed once; kept in {staff.path}):"]
     for email, _ in STAFF_ACCOUNTS:
         login = staff.by_email[email]
-        table.add_row(
-            email, login.password, login.totp_secret, otpauth_uri(login.totp_secret, email)
-        )
-    return table
+        lines.append(f"  {email}  password {login.password}  TOTP secret {login.totp_secret}")
+        lines.append(f"    {otpauth_uri(login.totp_secret, email)}")
+    return lines
