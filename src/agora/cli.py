@@ -963,6 +963,30 @@ def secrets_rotate_kek(
     console.print(f"KEK [bold]{box.current_kek_id}[/] now wraps every secret in {kek_file.path}")
 
 
+@secrets_app.command("rewrap")
+def secrets_rewrap(data_dir: DataDirOption = None) -> None:
+    """Re-wrap every secret at rest under the first KEK of AGORA_KEK_FILE (or AGORA_KEK): for a
+    KEK file you manage (a mounted secret), put the new key first and the old ones after it,
+    roll it out, run this, then remove the old keys."""
+    from agora.auth.commands import rewrap_secrets
+    from agora.platform.security.envelope import SecretUnreadable
+
+    settings = platform_settings(data_dir)
+    box = open_secret_box(settings)
+    try:
+        counts = asyncio.run(
+            with_database(settings, rewrap_secrets(settings.resolved_database_url, box))
+        )
+    except SecretUnreadable as error:
+        raise fail(str(error)) from None
+    except StartupFailed as failure:
+        report_startup_failure(failure)
+        raise typer.Exit(1) from None
+    for column, rows in counts.items():
+        console.print(f"{column}: {rows:,} re-wrapped")
+    console.print(f"KEK [bold]{box.current_kek_id}[/] now wraps every secret")
+
+
 @auth_app.command("create-user")
 def auth_create_user(
     email: Annotated[str, typer.Option(help="the account's email (verified at once)")],

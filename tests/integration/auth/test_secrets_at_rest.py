@@ -39,8 +39,8 @@ from agora import cli
 from agora._proto.agora.auth.v1 import auth_pb2 as pb
 from agora._proto.agora.auth.v1.auth_pb2_grpc import AuthServiceStub
 from agora.auth.bootstrap import run
-from agora.auth.commands import create_user
-from agora.auth.keys import new_key_pair
+from agora.auth.commands import create_user, rotate_signing_keys
+from agora.auth.keys import new_key_pair, signing_key_context
 from agora.auth.mail import Mailer
 from agora.auth.passwords import Passwords
 from agora.auth.secrets_at_rest import WrongKek
@@ -309,3 +309,33 @@ async def test_clear_secrets_of_an_older_database_are_sealed_when_the_service_st
     assert len(values) == 2
     assert all(is_sealed(value) for value in values)
     assert header["kid"] == kid  # the key stored in clear signs, now sealed
+
+
+async def test_rewrap_moves_every_secret_to_the_first_key_of_a_managed_kek_file(
+    database_url: str, tmp_path: Path
+) -> None:
+    url = fresh_database_url(database_url)
+    path = kek_file(tmp_path)
+    old = KekFile(path).key_lines()
+    await rotate_signing_keys(url, SecretBox(KekFile(path)))
+    KekFile(path).write([new_key_line(), *old])  # the operator's rollout: new key first
+
+    result = await asyncio.to_thread(
+        CliRunner().invoke,
+        cli.app,
+        ["secrets", "rewrap"],
+        env={"AGORA_DATABASE_URL": url, "AGORA_KEK_FILE": str(path)},
+    )
+
+    assert result.exit_code == 0, result.output
+    KekFile(path).write(KekFile(path).key_lines()[:1])  # the old key dropped
+    box = SecretBox(KekFile(path))
+    engine = create_engine(url, "auth", pool_size=1)
+    try:
+        values = await stored_values(engine)
+        async with engine.connect() as conn:
+            kid = (await conn.execute(sa.text("SELECT kid FROM signing_keys"))).scalar_one()
+    finally:
+        await engine.dispose()
+    assert [box.kek_id_of(value) for value in values] == [box.current_kek_id]
+    assert b"PRIVATE KEY" in box.open(values[0], signing_key_context(kid))
