@@ -10,6 +10,7 @@ so a wrong KEK stops it at once with a clear message instead of failing logins.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -29,20 +30,21 @@ _SEALING_LOCK = "agora-auth-sealing"
 
 @dataclass(frozen=True)
 class _Column:
+    """A column of sealed values, the key of its rows, and what a row's value is sealed for."""
+
     table: str
     key: str
     column: str
+    sealed_for: Callable[[str], str]
 
     def context(self, key: object) -> str:
-        if self.table == "users":
-            return totp_context(str(key))
-        return signing_key_context(str(key))
+        return self.sealed_for(str(key))
 
 
 COLUMNS = (
-    _Column("users", "id", "totp_secret"),
-    _Column("users", "id", "totp_pending_secret"),
-    _Column("signing_keys", "kid", "private_pem"),
+    _Column("users", "id", "totp_secret", totp_context),
+    _Column("users", "id", "totp_pending_secret", totp_context),
+    _Column("signing_keys", "kid", "private_pem", signing_key_context),
 )
 
 
