@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from joserfc.jwk import OKPKey
 
 from agora.platform.rpc.interceptors import RequestIdChannel
+from agora.platform.security.envelope import new_key_line
 from agora.platform.security.interceptor import AuthorizationInterceptor
 from agora.platform.security.jwks import StaticJwksSource
 from agora.platform.security.permissions import all_declared_permissions
@@ -66,6 +67,8 @@ class SecurityFiles:
 
     jwks_path: Path
     service_key_path: Path
+    # The key-encryption key of secrets at rest (`AGORA_KEK_FILE`).
+    kek_path: Path
 
     @classmethod
     def write(cls, directory: Path) -> SecurityFiles:
@@ -81,12 +84,16 @@ class SecurityFiles:
             )
         )
         service_key_path.chmod(0o600)
-        return cls(jwks_path, service_key_path)
+        kek_path = directory / "kek"
+        kek_path.write_text(new_key_line() + "\n")
+        kek_path.chmod(0o600)
+        return cls(jwks_path, service_key_path, kek_path)
 
     def environment(self) -> dict[str, str]:
         return {
             "AGORA_AUTH_JWKS_FILE": str(self.jwks_path),
             "AGORA_SERVICE_KEY_FILE": str(self.service_key_path),
+            "AGORA_KEK_FILE": str(self.kek_path),
         }
 
 

@@ -18,7 +18,7 @@ from collections.abc import Coroutine, Mapping
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import psutil
 import typer
@@ -44,6 +44,10 @@ from agora.platform.supervisor import (
     cancellation_requested,
 )
 
+if TYPE_CHECKING:
+    from agora.platform.security.envelope import SecretBox
+    from agora.seed.logins import StaffLogins
+
 app = typer.Typer(
     name="agora",
     no_args_is_help=True,
@@ -57,10 +61,14 @@ bench_app = typer.Typer(
     no_args_is_help=True,
 )
 auth_app = typer.Typer(help="Accounts and signing keys, on the auth schema.", no_args_is_help=True)
+secrets_app = typer.Typer(
+    help="Secrets at rest: the key-encryption key (KEK).", no_args_is_help=True
+)
 mail_app = typer.Typer(help="Mail kept by the local SMTP sink of `agora up`.", no_args_is_help=True)
 app.add_typer(events_app, name="events")
 app.add_typer(bench_app, name="bench")
 app.add_typer(auth_app, name="auth")
+app.add_typer(secrets_app, name="secrets")
 app.add_typer(mail_app, name="mail")
 
 
@@ -118,8 +126,11 @@ def up(
 ) -> None:
     """Start PostgreSQL, NATS and every service under one supervisor, until Ctrl-C."""
     settings = platform_settings(data_dir)
+    if not no_seed:
+        refuse_seeding_outside_development(settings)
     refuse_second_supervisor(settings.data_dir)
     ensure_service_key(settings)
+    ensure_kek(settings)
     try:
         busy = busy_ports(settings)
     except ValueError as error:
@@ -143,6 +154,28 @@ def ensure_service_key(settings: PlatformSettings) -> Path:
         return ensure(settings)
     except ServiceKeyError as error:
         raise fail(str(error)) from None
+
+
+def ensure_kek(settings: PlatformSettings) -> Path | None:
+    """The KEK file of secrets at rest, created in dev and test (None when `AGORA_KEK` gives
+    the keys)."""
+    from agora.platform.security.envelope import KekError, ensure_kek_file, keyring_source
+
+    try:
+        keyring_source(settings).keyring()
+        return None if settings.kek else ensure_kek_file(settings)
+    except KekError as error:
+        raise fail(str(error)) from None
+
+
+def refuse_seeding_outside_development(settings: PlatformSettings) -> None:
+    """Exit 1 with `AGORA_ENV=prod`, before anything is started or written."""
+    from agora.seed.logins import SeedingRefused, refuse_outside_development
+
+    try:
+        refuse_outside_development(settings)
+    except SeedingRefused as error:
+        raise fail(f"{error} (`agora up --no-seed` starts without demo data)") from None
 
 
 def refuse_second_supervisor(data_dir: Path) -> None:
@@ -244,6 +277,9 @@ def child_environment(settings: PlatformSettings) -> dict[str, str]:
     env = dict(os.environ)
     env["AGORA_DATA_DIR"] = str(settings.data_dir)
     env["AGORA_SERVICE_KEY_FILE"] = str(ensure_service_key(settings))
+    kek_file = ensure_kek(settings)
+    if kek_file is not None:
+        env["AGORA_KEK_FILE"] = str(kek_file)
     env["AGORA_DATABASE_URL"] = settings.resolved_database_url
     env["AGORA_NATS_URL"] = settings.resolved_nats_url
     env["PYTHONUNBUFFERED"] = "1"
@@ -345,8 +381,9 @@ def service_specs(env: Mapping[str, str], infrastructure: list[str]) -> list[Pro
 
 async def seed_first_run(settings: PlatformSettings) -> tuple[str, float] | None:
     """Seed the minimal profile unless this database was ever seeded; (report, seconds)."""
+    from agora.platform.security.envelope import secret_box
     from agora.seed import runs
-    from agora.seed.runner import credentials_table, seed_database
+    from agora.seed.runner import seed_database
 
     began = time.monotonic()
     url = settings.resolved_database_url
@@ -360,7 +397,13 @@ async def seed_first_run(settings: PlatformSettings) -> tuple[str, float] | None
             if seeded_before:
                 return None
             outcome = await seed_database(
-                url, "minimal", seed=1, scale=1.0, console=Console(quiet=True)
+                url,
+                "minimal",
+                seed=1,
+                scale=1.0,
+                console=Console(quiet=True),
+                staff=partial(development_logins, settings),
+                secrets=secret_box(settings),
             )
     except asyncio.CancelledError as error:
         if cancellation_requested():
@@ -371,10 +414,30 @@ async def seed_first_run(settings: PlatformSettings) -> tuple[str, float] | None
         seeding_failed(error)
         return None
     assert outcome.plan is not None
-    console.print(credentials_table(outcome.plan))
+    assert outcome.staff is not None
+    print_logins(outcome.staff)
     plan = outcome.plan
     report = f"{len(plan.products)} products, {len(plan.users)} accounts, {len(plan.orders)} orders"
     return report, time.monotonic() - began
+
+
+def development_logins(settings: PlatformSettings) -> StaffLogins:
+    """The data dir's staff logins, made on first use."""
+    from agora.seed.generate import STAFF_ACCOUNTS
+    from agora.seed.logins import logins_path, staff_logins
+
+    return staff_logins(logins_path(settings), [email for email, _ in STAFF_ACCOUNTS])
+
+
+def print_logins(staff: StaffLogins) -> None:
+    """The staff logins in full when just made; otherwise only where they are kept."""
+    from agora.seed.runner import credentials_lines
+
+    if staff.created:
+        for line in credentials_lines(staff):
+            console.print(line, soft_wrap=True, markup=False)
+    else:
+        console.print(f"development logins of staff and admin: {staff.path}", soft_wrap=True)
 
 
 async def asyncpg_connect(database_url: str) -> Any:
@@ -471,7 +534,12 @@ def serve(
     except ValueError as error:
         raise fail(str(error)) from None
     configure_logging(service, settings.log_level, settings.log_format)
-    asyncio.run(run_until_signalled(runner.run(settings)))
+    from agora.platform.security.envelope import KekError, SecretUnreadable
+
+    try:
+        asyncio.run(run_until_signalled(runner.run(settings)))
+    except (KekError, SecretUnreadable) as error:
+        raise fail(f"{service} cannot start: {error}") from None
 
 
 def serve_gateway(settings: PlatformSettings) -> None:
@@ -577,9 +645,10 @@ def seed(
     if ctx.invoked_subcommand is not None:
         return
     _check_seed_input(profile, scale)
-    from agora.seed.runner import credentials_table, seed_database, summary_table
+    from agora.seed.runner import seed_database, summary_table
 
     settings = platform_settings(data_dir)
+    refuse_seeding_outside_development(settings)
     outcome = run_seeding(
         settings,
         seed_database(
@@ -588,12 +657,14 @@ def seed(
             seed=seed_value,
             scale=scale,
             console=console,
+            staff=partial(development_logins, settings),
+            secrets=open_secret_box(settings),
         ),
     )
     if outcome.written:
-        assert outcome.plan is not None
         console.print(summary_table(outcome))
-        console.print(credentials_table(outcome.plan))
+    if outcome.staff is not None:
+        print_logins(outcome.staff)
 
 
 @seed_app.command("clean")
@@ -810,9 +881,10 @@ def auth_rotate_keys(data_dir: DataDirOption = None) -> None:
     from agora.auth.commands import rotate_signing_keys
 
     settings = platform_settings(data_dir)
+    box = open_secret_box(settings)
     try:
         rotation = asyncio.run(
-            with_database(settings, rotate_signing_keys(settings.resolved_database_url))
+            with_database(settings, rotate_signing_keys(settings.resolved_database_url, box))
         )
     except StartupFailed as failure:
         report_startup_failure(failure)
@@ -824,6 +896,95 @@ def auth_rotate_keys(data_dir: DataDirOption = None) -> None:
         console.print(
             f"key {rotation.previous_kid} signs until then and stays published until {until}"
         )
+
+
+def open_secret_box(settings: PlatformSettings) -> SecretBox:
+    """The deployment's SecretBox; exit 1 with the reason when its KEK cannot be read."""
+    from agora.platform.security.envelope import KekError, secret_box
+
+    try:
+        return secret_box(settings)
+    except KekError as error:
+        raise fail(str(error)) from None
+
+
+@secrets_app.command("rotate-kek")
+def secrets_rotate_kek(
+    data_dir: DataDirOption = None,
+    grace_s: Annotated[
+        float,
+        typer.Option(
+            "--grace-s", help="wait before the last pass, for writes sealed under the old KEK"
+        ),
+    ] = 2.0,
+) -> None:
+    """A new KEK in the KEK file; every secret at rest re-wrapped under it; then the old KEKs
+    leave the file. Until then they stay readable, so running services keep working."""
+    from agora.auth.commands import rewrap_secrets
+    from agora.platform.security.envelope import (
+        KekError,
+        KekFile,
+        SecretBox,
+        SecretUnreadable,
+        ensure_kek_file,
+        new_key_line,
+    )
+
+    settings = platform_settings(data_dir)
+    if settings.kek:
+        raise fail("AGORA_KEK gives the keys: rotation rewrites a KEK file (AGORA_KEK_FILE)")
+    open_secret_box(settings)  # the current keys must read before a new one joins them
+    kek_file = KekFile(ensure_kek_file(settings))
+    try:
+        retired = kek_file.key_lines()
+        new_key = new_key_line()
+        kek_file.write([new_key, *retired])  # the new KEK wraps; the old ones still open
+        box = SecretBox(kek_file)
+        url = settings.resolved_database_url
+
+        async def rewrap_twice() -> dict[str, int]:
+            counts = await rewrap_secrets(url, box)
+            await asyncio.sleep(grace_s)
+            for column, rows in (await rewrap_secrets(url, box)).items():
+                counts[column] = counts.get(column, 0) + rows
+            return counts
+
+        counts = asyncio.run(with_database(settings, rewrap_twice()))
+        kek_file.write([new_key])
+    except (KekError, SecretUnreadable) as error:
+        raise fail(f"{error} (the KEK file keeps every key until a rotation completes)") from None
+    except StartupFailed as failure:
+        report_startup_failure(failure)
+        raise typer.Exit(1) from None
+    table = Table("secrets", "re-wrapped")
+    for column, rows in counts.items():
+        table.add_row(column, f"{rows:,}")
+    console.print(table)
+    console.print(f"KEK [bold]{box.current_kek_id}[/] now wraps every secret in {kek_file.path}")
+
+
+@secrets_app.command("rewrap")
+def secrets_rewrap(data_dir: DataDirOption = None) -> None:
+    """Re-wrap every secret at rest under the first KEK of AGORA_KEK_FILE (or AGORA_KEK): for a
+    KEK file you manage (a mounted secret), put the new key first and the old ones after it,
+    roll it out, run this, then remove the old keys."""
+    from agora.auth.commands import rewrap_secrets
+    from agora.platform.security.envelope import SecretUnreadable
+
+    settings = platform_settings(data_dir)
+    box = open_secret_box(settings)
+    try:
+        counts = asyncio.run(
+            with_database(settings, rewrap_secrets(settings.resolved_database_url, box))
+        )
+    except SecretUnreadable as error:
+        raise fail(str(error)) from None
+    except StartupFailed as failure:
+        report_startup_failure(failure)
+        raise typer.Exit(1) from None
+    for column, rows in counts.items():
+        console.print(f"{column}: {rows:,} re-wrapped")
+    console.print(f"KEK [bold]{box.current_kek_id}[/] now wraps every secret")
 
 
 @auth_app.command("create-user")

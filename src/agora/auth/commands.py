@@ -1,5 +1,6 @@
 """What `agora auth …` does, straight on the auth schema (the service need not run): rotate the
-signing keys, create an account with roles (development bootstrap of staff and admins)."""
+signing keys, create an account with roles (development bootstrap of staff and admins), and
+re-wrap the secrets at rest under the current KEK (`agora secrets rotate-kek`)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from agora.auth.domain import CUSTOMER, builtin_roles, normalize_email, validate
 from agora.auth.events import CLI_ACTOR, USER_REGISTERED, audit, record
 from agora.auth.keys import Rotation, rotate_keys
 from agora.auth.passwords import Passwords
+from agora.auth.secrets_at_rest import rewrap_all
 from agora.auth.settings import AuthSettings
 from agora.auth.translation import timestamp
 from agora.platform.db import create_engine, session_factory, transaction
 from agora.platform.errors import AlreadyExists, InvalidArgument
 from agora.platform.migrations import migrate
+from agora.platform.security.envelope import SecretBox
 from agora.platform.security.origin import Origin
 from agora.platform.security.permissions import all_declared_permissions
 
@@ -24,7 +27,9 @@ SERVICE = "auth"
 LOCAL = Origin("", "agora-cli")
 
 
-async def rotate_signing_keys(database_url: str, settings: AuthSettings | None = None) -> Rotation:
+async def rotate_signing_keys(
+    database_url: str, box: SecretBox, settings: AuthSettings | None = None
+) -> Rotation:
     """Schedule a new signing key (published now, signing after the activation delay); the old
     one stays in the JWKS until its tokens have expired."""
     settings = settings or AuthSettings()
@@ -34,6 +39,7 @@ async def rotate_signing_keys(database_url: str, settings: AuthSettings | None =
         async with transaction(session_factory(engine)) as session:
             rotation = await rotate_keys(
                 session,
+                box,
                 now=datetime.now(UTC),
                 access_ttl_s=settings.access_token_ttl_s,
                 activation_delay_s=settings.key_activation_delay_s,
@@ -52,6 +58,27 @@ async def rotate_signing_keys(database_url: str, settings: AuthSettings | None =
     finally:
         await engine.dispose()
     return rotation
+
+
+async def rewrap_secrets(database_url: str, box: SecretBox) -> dict[str, int]:
+    """Re-wrap every secret at rest not wrapped by the current KEK; rows changed per column."""
+    await migrate(SERVICE, database_url)
+    engine = create_engine(database_url, SERVICE, pool_size=1)
+    try:
+        async with transaction(session_factory(engine)) as session:
+            counts = await rewrap_all(session, box)
+            await audit(
+                session,
+                "secrets_rewrapped",
+                actor=CLI_ACTOR,
+                origin=LOCAL,
+                target_type="kek",
+                target_id=box.current_kek_id,
+                detail=", ".join(f"{column}: {rows}" for column, rows in counts.items()),
+            )
+    finally:
+        await engine.dispose()
+    return counts
 
 
 async def create_user(

@@ -3,8 +3,9 @@ time; a rotation schedules a successor that is published at once but signs only 
 (so every verifier can learn it first), and the predecessor stays published until the last
 token it signed has expired.
 
-The private key is stored as PKCS8 PEM in `signing_keys.private_pem`; in production a KMS would
-wrap it (envelope encryption) so a database dump alone cannot mint tokens.
+The private key (PKCS8 PEM) is stored sealed in `signing_keys.private_pem` (envelope encryption
+bound to its kid, `agora.platform.security.envelope`), so a database dump alone cannot mint
+tokens.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from agora.auth.domain import (
     signing_key,
     successor_schedule,
 )
+from agora.platform.security.envelope import SecretBox
 from agora.platform.security.tokens import ALGORITHM, sign_token
 
 # Taken by every process that creates or rotates keys, so two never create a current key each.
@@ -52,6 +54,11 @@ def new_key_pair() -> tuple[str, str, dict[str, Any]]:
     return kid, pem.decode() if isinstance(pem, bytes) else str(pem), public
 
 
+def signing_key_context(kid: str) -> str:
+    """What a private key is sealed for: its own kid (a key moved to another row does not open)."""
+    return f"auth.signing_keys:{kid}"
+
+
 async def _lock(session: AsyncSession) -> None:
     await session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": _KEYS_LOCK})
 
@@ -66,30 +73,36 @@ async def _slots(db: AsyncSession | AsyncConnection) -> list[SigningKeySlot]:
     ]
 
 
-async def _insert(session: AsyncSession, activates_at: datetime) -> str:
+async def _insert(session: AsyncSession, activates_at: datetime, box: SecretBox) -> str:
     kid, pem, public = new_key_pair()
+    sealed = box.seal(pem, signing_key_context(kid))
     await session.execute(
         sa.text(
             "INSERT INTO signing_keys (kid, private_pem, public_jwk, created_at, activates_at) "
             "VALUES (:kid, :pem, CAST(:jwk AS jsonb), clock_timestamp(), :activates_at)"
         ),
-        {"kid": kid, "pem": pem, "jwk": json.dumps(public), "activates_at": activates_at},
+        {"kid": kid, "pem": sealed, "jwk": json.dumps(public), "activates_at": activates_at},
     )
     return kid
 
 
-async def ensure_current_key(session: AsyncSession, now: datetime) -> str:
+async def ensure_current_key(session: AsyncSession, now: datetime, box: SecretBox) -> str:
     """The kid of the key signing at `now`; the first key is created on first use."""
     current = signing_key(await _slots(session), now)
     if current is not None:
         return current.kid
     await _lock(session)
     current = signing_key(await _slots(session), now)
-    return current.kid if current is not None else await _insert(session, now)
+    return current.kid if current is not None else await _insert(session, now, box)
 
 
 async def rotate_keys(
-    session: AsyncSession, *, now: datetime, access_ttl_s: int, activation_delay_s: float
+    session: AsyncSession,
+    box: SecretBox,
+    *,
+    now: datetime,
+    access_ttl_s: int,
+    activation_delay_s: float,
 ) -> Rotation:
     """Schedule a new key: published now, signing after `activation_delay_s`; the key it
     replaces stays published until its last token has expired."""
@@ -105,7 +118,7 @@ async def rotate_keys(
         )
     previous = max(open_ended, key=lambda slot: slot.created_at, default=None)
     return Rotation(
-        new_kid=await _insert(session, activates_at),
+        new_kid=await _insert(session, activates_at, box),
         activates_at=activates_at,
         previous_kid=previous.kid if previous else "",
         previous_published_until=previous_until if previous else None,
@@ -135,16 +148,18 @@ class TokenSigner:
     """Signs access tokens with the key signing at the time, read from the database on each
     signing so a rotation by another process (`agora auth rotate-keys`) takes effect."""
 
-    def __init__(self) -> None:
+    def __init__(self, box: SecretBox) -> None:
+        self._box = box
         self._parsed: dict[str, OKPKey] = {}
 
     async def sign(self, db: AsyncSession, claims: dict[str, object], now: datetime) -> str:
-        kid = await ensure_current_key(db, now)
+        kid = await ensure_current_key(db, now, self._box)
         key = self._parsed.get(kid)
         if key is None:
             row = await db.execute(
                 sa.text("SELECT private_pem FROM signing_keys WHERE kid = :kid"), {"kid": kid}
             )
-            key = OKPKey.import_key(row.scalar_one())
+            pem = self._box.open(row.scalar_one(), signing_key_context(kid))
+            key = OKPKey.import_key(pem)
             self._parsed[kid] = key
         return sign_token(claims, key=key, kid=kid, typ=ACCESS_TOKEN_TYPE)

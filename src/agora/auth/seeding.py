@@ -1,9 +1,9 @@
 """Auth's part of a seed plan: accounts and their roles, written with COPY into its own tables.
 
 Seeded accounts are what registration and email verification leave: an argon2id hash (made
-once per distinct password by the tool), a verified email, built-in roles. Development staff
-and admin accounts also get TOTP switched on (their secrets are printed with the credentials),
-since 2FA is required for those roles: a developer logs in with password and code at once.
+by the tool), a verified email, built-in roles. Development staff and admin accounts also get
+TOTP switched on (their random logins are printed once, `agora.seed.logins`), since 2FA is
+required for those roles; their TOTP secrets are sealed here, as the service seals them.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from agora.auth.totp import TotpSecrets
+from agora.platform.security.envelope import SecretBox
 from agora.platform.seeding import Progress, SeedPlan
 
 BATCH = 20_000
@@ -33,6 +35,16 @@ class AuthSeeder:
 
     service = "auth"
 
+    def __init__(self, secrets: SecretBox | None = None) -> None:
+        self._totp = TotpSecrets(secrets) if secrets is not None else None
+
+    def _sealed_totp(self, user_id: str, secret: str) -> str | None:
+        if not secret:
+            return None
+        if self._totp is None:
+            raise ValueError("a plan with TOTP secrets needs the auth seeder's SecretBox")
+        return self._totp.seal(user_id, secret)
+
     async def write(
         self, conn: asyncpg.Connection, plan: SeedPlan, progress: Progress
     ) -> dict[str, int]:
@@ -43,7 +55,7 @@ class AuthSeeder:
                 u.name,
                 u.password_hash,
                 u.created_at,
-                u.totp_secret or None,
+                self._sealed_totp(u.id, u.totp_secret),
                 u.created_at if u.totp_secret else None,
                 u.created_at,
                 u.created_at,

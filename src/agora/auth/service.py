@@ -78,6 +78,7 @@ from agora.auth.mail import (
 from agora.auth.passwords import Passwords
 from agora.auth.settings import AuthSettings
 from agora.auth.store import UserRecord
+from agora.auth.totp import TotpSecrets
 from agora.auth.translation import audit_entry_pb, role_pb, session_pb, timestamp, user_pb
 from agora.platform.db import session_factory, transaction
 from agora.platform.errors import (
@@ -90,6 +91,7 @@ from agora.platform.errors import (
     Unauthenticated,
 )
 from agora.platform.idempotency import Capability, idempotent_mutation
+from agora.platform.security.envelope import SecretBox
 from agora.platform.security.origin import Origin, current_origin
 from agora.platform.security.permissions import all_declared_permissions
 from agora.platform.security.principal import Principal, current_principal
@@ -129,6 +131,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         settings: AuthSettings,
         mailer: Mailer,
         *,
+        secrets: SecretBox,
         passwords: Passwords | None = None,
         oidc: OidcClient | None = None,
         permissions: Iterable[str] | None = None,
@@ -146,7 +149,9 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         )
         self._builtin_roles = builtin_roles(self._registry)
         self._require_2fa = frozenset(settings.require_2fa_roles)
-        self._signer = TokenSigner()
+        self._secrets = secrets
+        self._totp = TotpSecrets(secrets)
+        self._signer = TokenSigner(secrets)
         self._revocations = revocations
         self._now = clock
 
@@ -617,7 +622,8 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                     raise InvalidArgument.for_field("recoveryCode", "unknown or already used")
                 return "recovery"
             matched = accept_totp_step(
-                totp.matching_step(secret, code, self._now()), user.totp_last_step
+                totp.matching_step(self._totp.open(user.id, secret), code, self._now()),
+                user.totp_last_step,
             )
             await store.set_totp_last_step(session, user.id, matched)
             return "otp"
@@ -872,7 +878,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             if user.totp_enabled:
                 raise FailedPrecondition("TOTP is already on: disable it before enrolling again")
             secret = totp.new_secret()
-            await store.set_pending_totp(session, user.id, secret)
+            await store.set_pending_totp(session, user.id, self._totp.seal(user.id, secret))
             await audit(
                 session,
                 "totp_enrollment_started",
@@ -907,7 +913,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 raise FailedPrecondition("TOTP is already on")
             if user.totp_pending_secret is None:
                 raise FailedPrecondition("start with EnrollTotp")
-            pending = user.totp_pending_secret
+            pending = self._totp.open(user.id, user.totp_pending_secret)
 
             async def check() -> int:
                 return accept_totp_step(
@@ -1037,7 +1043,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             keys = await jwks_keys(conn, self._now())
         if not keys:
             async with transaction(self._sessions) as session:
-                await ensure_current_key(session, self._now())
+                await ensure_current_key(session, self._now(), self._secrets)
             async with self._reads.connect() as conn:
                 keys = await jwks_keys(conn, self._now())
         fields = ("kty", "crv", "x", "kid", "alg", "use")

@@ -1,5 +1,6 @@
 """TOTP (RFC 6238) with pyotp: secrets, otpauth URIs, QR codes, and matching a code to a step
-(the rules, window and replay protection, are in the domain)."""
+(the rules, window and replay protection, are in the domain). Secrets are stored sealed
+(`TotpSecrets`): a database dump alone gives no second factor."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from agora.auth.domain import (
     clean_totp_code,
     codes_equal,
 )
+from agora.platform.security.envelope import SecretBox
 
 ISSUER = "Agora"
 
@@ -52,3 +54,21 @@ def matching_step(secret: str, code: str, at: datetime | None = None) -> int | N
         if codes_equal(cleaned, code_at_step(secret, step)):
             return step
     return None
+
+
+def totp_context(user_id: str) -> str:
+    """What a TOTP secret is sealed for: its account (pending and enabled secrets alike)."""
+    return f"auth.users.totp:{user_id}"
+
+
+class TotpSecrets:
+    """Seals an account's TOTP secret for storage and opens it to check a code."""
+
+    def __init__(self, box: SecretBox) -> None:
+        self._box = box
+
+    def seal(self, user_id: str, secret: str) -> str:
+        return self._box.seal(secret, totp_context(user_id))
+
+    def open(self, user_id: str, sealed: str) -> str:
+        return self._box.open_text(sealed, totp_context(user_id))

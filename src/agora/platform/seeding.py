@@ -158,10 +158,11 @@ class SeedUser:
     name: str
     roles: tuple[str, ...]
     address: SeedAddress
-    # Argon2id hash, computed once per distinct password and shared by the users that have it.
-    password_hash: str
+    # Argon2id hash (customers share one, computed once); None: no password login.
+    password_hash: str | None
     created_at: datetime
-    # TOTP secret for staff/admin development accounts ("" for none).
+    # TOTP secret of a staff/admin development account, in clear ("" for none): the auth
+    # writer seals it before it reaches a table.
     totp_secret: str = ""
 
 
@@ -211,8 +212,6 @@ class SeedPlan:
     products: list[SeedProduct] = field(default_factory=list)
     users: list[SeedUser] = field(default_factory=list)
     orders: list[SeedOrder] = field(default_factory=list)
-    # Development credentials to print once (email → password), staff and admin only.
-    credentials: dict[str, str] = field(default_factory=dict)
 
 
 Progress = Callable[[str, int], None]

@@ -55,6 +55,16 @@ class PlatformSettings(BaseSettings):
         description="the deployment's Ed25519 service key (PEM); default "
         "<data_dir>/secrets/service-ed25519.pem, created in dev and test only",
     )
+    kek_file: Path | None = Field(
+        default=None,
+        description="the key-encryption key of secrets at rest (base64 lines, current first); "
+        "default <data_dir>/secrets/kek, created in dev and test only",
+    )
+    kek: str | None = Field(
+        default=None,
+        description="dev and test only: the KEK lines (base64, comma-separated) instead of a file",
+        repr=False,
+    )
     auth_jwks_file: Path | None = Field(
         default=None,
         description="a JWKS file of access-token keys, trusted next to the auth service's",

@@ -11,13 +11,14 @@ orders in November and December.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import itertools
+import os
 import random
 import unicodedata
 import zlib
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -48,6 +49,7 @@ from agora.platform.seeding import (
     SeedUser,
     SeedVariant,
 )
+from agora.seed.logins import StaffLogin
 from agora.seed.profiles import DATA_VERSION, OPEN_ORDER_SHARE, profile_named
 from agora.seed.vocabulary import MATERIALS, OPTION_VALUES, SEASONAL, TREE, Leaf
 
@@ -70,10 +72,11 @@ CURRENCIES = ("EUR", "USD", "GBP", "CHF", "JPY")
 PER_EUR_CENT = {"EUR": 1.0, "USD": 1.08, "GBP": 0.86, "CHF": 0.95, "JPY": 1.6}
 EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
 
-# Development accounts; their passwords are printed once, at the first run.
+# Staff accounts: their passwords and TOTP secrets are random per data directory
+# (`agora.seed.logins`), handed to `build_plan`; without them the accounts get neither.
 ADMIN_EMAIL = "admin@agora.localhost"
 STAFF_EMAIL = "staff@agora.localhost"
-DEV_PASSWORDS = {ADMIN_EMAIL: "agora-admin-dev", STAFF_EMAIL: "agora-staff-dev"}
+STAFF_ACCOUNTS = ((ADMIN_EMAIL, "admin"), (STAFF_EMAIL, "staff"))
 CUSTOMER_PASSWORD = "agora-customer-dev"
 
 POOL_SIZE = 400
@@ -149,8 +152,12 @@ def build_plan(
     scale: float,
     now: datetime | None = None,
     data_version: int = DATA_VERSION,
+    staff_logins: Mapping[str, StaffLogin] | None = None,
 ) -> SeedPlan:
     """The plan of a profile: the same inputs give the same plan (the clock included).
+
+    `staff_logins` (by email) give the staff and admin accounts their password and TOTP secret;
+    without them those accounts have no password and no TOTP, so nobody can log in as them.
 
     `data_version` names the generator: a recorded run is cleaned by generating its plan again
     with the version that wrote it, so a new version keeps the old one's generator reachable here
@@ -165,7 +172,7 @@ def build_plan(
         raise ValueError("scale must be positive")
     clock = profile.fixed_now or (now or datetime.now(UTC)).replace(microsecond=0)
     sizes = profile.sizes(scale)
-    builder = _Builder(profile.name, seed, clock)
+    builder = _Builder(profile.name, seed, clock, staff_logins or {})
     plan = SeedPlan(
         profile=profile.name, data_version=data_version, seed=seed, scale=scale, now=clock
     )
@@ -174,7 +181,6 @@ def build_plan(
     plan.users = builder.users(sizes.customers)
     plan.orders = builder.orders(sizes.orders, drafts, plan.users)
     plan.products = builder.finish_products(drafts, plan.orders)
-    plan.credentials = dict(DEV_PASSWORDS)
     return with_totals(plan)
 
 
@@ -211,10 +217,13 @@ class _Person:
 
 
 class _Builder:
-    def __init__(self, profile: str, seed: int, now: datetime) -> None:
+    def __init__(
+        self, profile: str, seed: int, now: datetime, staff_logins: Mapping[str, StaffLogin]
+    ) -> None:
         self.profile = profile
         self.seed = seed
         self.now = now
+        self.staff_logins = staff_logins
         self.random = random.Random(f"{profile}:{seed}")
         self.leaves: dict[str, tuple[Leaf, str]] = {}
 
@@ -370,14 +379,12 @@ class _Builder:
 
     def users(self, customers: int) -> list[SeedUser]:
         pools = self._people()
-        hashes = {
-            password: password_hash(password, self.profile, self.seed)
-            for password in (*DEV_PASSWORDS.values(), CUSTOMER_PASSWORD)
-        }
+        customer_hash = password_hash(CUSTOMER_PASSWORD, self.profile, self.seed)
         joined = self.now - timedelta(days=800)
         users = []
-        for n, (email, role) in enumerate(((ADMIN_EMAIL, "admin"), (STAFF_EMAIL, "staff"))):
+        for n, (email, role) in enumerate(STAFF_ACCOUNTS):
             person = pools["DE"][n]
+            login = self.staff_logins.get(email)
             users.append(
                 SeedUser(
                     id=self._id("user", email),
@@ -385,9 +392,9 @@ class _Builder:
                     name=f"{person.first} {person.last}",
                     roles=(role,),
                     address=person.address,
-                    password_hash=hashes[DEV_PASSWORDS[email]],
+                    password_hash=staff_password_hash(login.password) if login else None,
                     created_at=joined,
-                    totp_secret=totp_secret(email, self.profile, self.seed),
+                    totp_secret=login.totp_secret if login else "",
                 )
             )
         countries = list(COUNTRIES)
@@ -414,7 +421,7 @@ class _Builder:
                         region=person.address.region,
                         phone=person.address.phone,
                     ),
-                    password_hash=hashes[CUSTOMER_PASSWORD],
+                    password_hash=customer_hash,
                     created_at=joined + timedelta(seconds=self.random.randint(0, 86_400 * 300)),
                 )
             )
@@ -667,10 +674,17 @@ def password_hash(password: str, profile: str, seed: int) -> str:
     ).decode()
 
 
-def totp_secret(email: str, profile: str, seed: int) -> str:
-    """A base32 TOTP secret (160 bits) for a development account, the same in every run."""
-    digest = hashlib.sha256(f"agora-seed-totp:{profile}:{seed}:{email}".encode()).digest()
-    return base64.b32encode(digest[:20]).decode()
+def staff_password_hash(password: str) -> str:
+    """argon2id with the auth service's parameters and a random salt."""
+    return hash_secret(
+        password.encode(),
+        os.urandom(16),
+        time_cost=OWASP_TIME_COST,
+        memory_cost=OWASP_MEMORY_KIB,
+        parallelism=OWASP_PARALLELISM,
+        hash_len=32,
+        type=Type.ID,
+    ).decode()
 
 
 def _slugify(text: str) -> str:

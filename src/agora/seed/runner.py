@@ -20,10 +20,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from agora.platform.security.envelope import SecretBox
 from agora.platform.seeding import SeedPlan, ServiceSeeder
 from agora.platform.settings import to_libpq_url
 from agora.seed import runs
-from agora.seed.generate import build_plan
+from agora.seed.generate import STAFF_ACCOUNTS, build_plan
+from agora.seed.logins import StaffLogins
 from agora.seed.profiles import DATA_VERSION, profile_named
 
 # Writers run in this order (accounts and products before the orders that name them).
@@ -44,11 +46,17 @@ class Outcome:
     entities: dict[str, tuple[int, float]] = field(default_factory=dict)
     seconds: float = 0.0
     removed_runs: int = 0
+    # The staff logins the plan gave its staff and admin accounts.
+    staff: StaffLogins | None = None
 
 
-def service_seeders() -> list[ServiceSeeder]:
-    """Every service's `agora.<service>.seeding.SEEDER`, in writing order."""
-    return [importlib.import_module(f"agora.{s}.seeding").SEEDER for s in SERVICES]
+def service_seeders(secrets: SecretBox | None = None) -> list[ServiceSeeder]:
+    """Every service's `agora.<service>.seeding.SEEDER`, in writing order; auth's seals the
+    staff accounts' TOTP secrets with `secrets`."""
+    from agora.auth.seeding import AuthSeeder
+
+    seeders = [importlib.import_module(f"agora.{s}.seeding").SEEDER for s in SERVICES]
+    return [AuthSeeder(secrets) if s.service == "auth" else s for s in seeders]
 
 
 async def _connect(database_url: str, schema: str | None = None) -> asyncpg.Connection:
@@ -191,18 +199,27 @@ async def seed_database(
     scale: float,
     console: Console,
     seeders: Sequence[ServiceSeeder] | None = None,
+    staff: Callable[[], StaffLogins] | None = None,
+    secrets: SecretBox | None = None,
 ) -> Outcome:
-    """Seed `profile` into a migrated database (a no-op when this very run is recorded)."""
+    """Seed `profile` into a migrated database (a no-op when this very run is recorded).
+
+    The staff and admin accounts get the logins `staff()` gives (asked only when a plan is
+    written; their TOTP secrets sealed with `secrets`); without them they get no password and
+    no TOTP.
+    """
     profile_named(profile)
     if scale <= 0:
         raise ValueError("scale must be positive")
-    seeders = list(seeders) if seeders is not None else service_seeders()
+    seeders = list(seeders) if seeders is not None else service_seeders(secrets)
     control = await _connect(database_url)
     try:
         await ensure_migrated(control, database_url)
         await runs.prepare(control)
         try:
-            return await _seed_locked(database_url, control, profile, seed, scale, console, seeders)
+            return await _seed_locked(
+                database_url, control, profile, seed, scale, console, seeders, staff
+            )
         finally:
             await runs.release(control)
     finally:
@@ -217,6 +234,7 @@ async def _seed_locked(
     scale: float,
     console: Console,
     seeders: list[ServiceSeeder],
+    staff_source: Callable[[], StaffLogins] | None,
 ) -> Outcome:
     began = time.perf_counter()
     live = await runs.live_runs(control)
@@ -233,8 +251,11 @@ async def _seed_locked(
             f" data version {run.data_version}, seed {run.seed}, scale {run.scale:g})"
         )
         await _remove(database_url, control, run, seeders)
+    staff = staff_source() if staff_source is not None else None
     with console.status(f"generating the {profile} plan…"):
-        plan = build_plan(profile, seed=seed, scale=scale)
+        plan = build_plan(
+            profile, seed=seed, scale=scale, staff_logins=staff.by_email if staff else None
+        )
     generated = time.perf_counter() - began
     run_id = await runs.start(
         control,
@@ -266,6 +287,7 @@ async def _seed_locked(
         entities={"plan (generated)": (0, generated), **entities},
         seconds=time.perf_counter() - began,
         removed_runs=len(live),
+        staff=staff,
     )
 
 
@@ -307,13 +329,14 @@ def summary_table(outcome: Outcome) -> Table:
     return table
 
 
-def credentials_table(plan: SeedPlan) -> Table:
-    """Development accounts: email, password, TOTP secret (printed once, at seeding)."""
+def credentials_lines(staff: StaffLogins) -> list[str]:
+    """Development staff logins as lines to copy (no table: a folded cell breaks a password):
+    email, password, TOTP secret, then the otpauth URI for an authenticator app."""
     from agora.auth.totp import otpauth_uri
 
-    secrets = {u.email: u.totp_secret for u in plan.users}
-    table = Table("account", "password", "TOTP secret", "otpauth URI", title="development logins")
-    for email, password in plan.credentials.items():
-        secret = secrets.get(email, "")
-        table.add_row(email, password, secret, otpauth_uri(secret, email) if secret else "")
-    return table
+    lines = [f"development logins (printed once; kept in {staff.path}):"]
+    for email, _ in STAFF_ACCOUNTS:
+        login = staff.by_email[email]
+        lines.append(f"  {email}  password {login.password}  TOTP secret {login.totp_secret}")
+        lines.append(f"    {otpauth_uri(login.totp_secret, email)}")
+    return lines

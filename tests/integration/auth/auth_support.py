@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import pyotp
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from security_support import SecurityFiles, bearer, from_gateway, service_identity
@@ -178,3 +179,32 @@ async def serve_auth(
     server.add(auth_pb2_grpc.add_AuthServiceServicer_to_server, service)
     await server.start()
     return server, jwks_channel
+
+
+def totp_code(secret: str, offset_steps: int = 0) -> str:
+    """The TOTP code of `secret` now, or `offset_steps` steps of 30 s away."""
+    at = datetime.now(UTC) + timedelta(seconds=30 * offset_steps)
+    return str(pyotp.TOTP(secret).at(at))
+
+
+async def enroll_totp(auth: AuthServiceStub, access_token: str) -> str:
+    """TOTP enrolled and confirmed with the current code; the secret."""
+    enrolled = await auth.EnrollTotp(
+        pb.EnrollTotpRequest(idempotency_key=key()),
+        metadata=as_user(access_token),
+        timeout=TIMEOUT_S,
+    )
+    await auth.ConfirmTotp(
+        pb.ConfirmTotpRequest(idempotency_key=key(), code=totp_code(enrolled.secret)),
+        metadata=as_user(access_token),
+        timeout=TIMEOUT_S,
+    )
+    return enrolled.secret
+
+
+async def second_factor(auth: AuthServiceStub, mfa_token: str, code: str) -> pb.LoginResponse:
+    return await auth.VerifyLoginTotp(
+        pb.VerifyLoginTotpRequest(mfa_token=mfa_token, code=code),
+        metadata=origin(),
+        timeout=TIMEOUT_S,
+    )

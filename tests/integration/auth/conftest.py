@@ -29,6 +29,7 @@ from agora.platform.embedded.mail_sink import running_mail_sink
 from agora.platform.migrations import migrate
 from agora.platform.net import free_port
 from agora.platform.rpc.server import GrpcServer
+from agora.platform.security.envelope import KekFile, SecretBox
 
 
 @pytest.fixture(scope="session")
@@ -83,14 +84,23 @@ async def mailer(auth_settings: AuthSettings) -> AsyncIterator[Mailer]:
 
 
 @pytest.fixture(scope="session")
+def auth_secrets(security_files: SecurityFiles) -> SecretBox:
+    """The box sealing auth's secrets at rest, over the session's KEK file."""
+    return SecretBox(KekFile(security_files.kek_path))
+
+
+@pytest.fixture(scope="session")
 async def auth_server(
     auth_engine: AsyncEngine,
     auth_settings: AuthSettings,
     mailer: Mailer,
     clock_source: Clock,
     security_files: SecurityFiles,
+    auth_secrets: SecretBox,
 ) -> AsyncIterator[GrpcServer]:
-    service = AuthService(auth_engine, auth_settings, mailer, clock=clock_source)
+    service = AuthService(
+        auth_engine, auth_settings, mailer, secrets=auth_secrets, clock=clock_source
+    )
     server, jwks_channel = await serve_auth(service, security_files)
     yield server
     await server.stop(0)

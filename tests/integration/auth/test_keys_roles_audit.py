@@ -29,6 +29,7 @@ from agora._proto.agora.auth.v1 import auth_pb2 as pb
 from agora._proto.agora.auth.v1.auth_pb2_grpc import AuthServiceStub
 from agora.auth.commands import rotate_signing_keys
 from agora.auth.settings import AuthSettings
+from agora.platform.security.envelope import SecretBox
 
 Metadata = list[tuple[str, str]]
 Flush = Callable[[], Awaitable[None]]
@@ -39,12 +40,18 @@ async def user_id_of(auth: AuthServiceStub, access_token: str) -> str:
 
 
 async def test_a_rotated_key_is_published_first_then_signs_and_old_tokens_stay_valid(
-    auth: AuthServiceStub, mail_dir: Path, database_url: str, clock: Clock
+    auth: AuthServiceStub,
+    mail_dir: Path,
+    database_url: str,
+    clock: Clock,
+    auth_secrets: SecretBox,
 ) -> None:
     email, before = await logged_in(auth, mail_dir)
     old_header, _ = await verified_claims(auth, before.access_token)
 
-    rotation = await rotate_signing_keys(database_url, AuthSettings(key_activation_delay_s=12))
+    rotation = await rotate_signing_keys(
+        database_url, auth_secrets, AuthSettings(key_activation_delay_s=12)
+    )
 
     published = kids(await auth.GetJwks(pb.GetJwksRequest(), timeout=TIMEOUT_S))
     assert published[0] == rotation.new_kid

@@ -44,6 +44,7 @@ from agora.auth.bootstrap import oidc_client
 from agora.auth.mail import Mailer
 from agora.auth.service import AuthService
 from agora.auth.settings import AuthSettings
+from agora.platform.security.envelope import SecretBox
 
 REDIRECT_URI = "http://shop.test/auth/oidc/callback"
 RUN = uuid.uuid4().hex[:8]
@@ -89,6 +90,7 @@ async def oidc_auth(
     auth_settings: AuthSettings,
     mailer: Mailer,
     security_files: SecurityFiles,
+    auth_secrets: SecretBox,
 ) -> AsyncIterator[AuthServiceStub]:
     """The auth service with the local provider configured as `local` (and a forging `forged`)."""
     providers = [
@@ -109,7 +111,7 @@ async def oidc_auth(
     oidc = oidc_client(settings)
     assert oidc is not None
     server, jwks_channel = await serve_auth(
-        AuthService(auth_engine, settings, mailer, oidc=oidc), security_files
+        AuthService(auth_engine, settings, mailer, secrets=auth_secrets, oidc=oidc), security_files
     )
     channel = grpc.aio.insecure_channel(server.address)
     yield AuthServiceStub(channel)
