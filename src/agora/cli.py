@@ -461,24 +461,33 @@ def serve(
     """Run one service in the foreground until SIGTERM/SIGINT."""
     settings = platform_settings()
     from agora.platform.logging import configure_logging
+    from agora.platform.settings import ProductionDefaultsRefused
 
-    if service == GATEWAY.name:
-        configure_logging(service, settings.log_level, settings.log_format)
-        serve_gateway(settings)
-        return
     try:
-        runner = importlib.import_module(grpc_service(service).runner)
-    except ValueError as error:
-        raise fail(str(error)) from None
-    configure_logging(service, settings.log_level, settings.log_format)
-    asyncio.run(run_until_signalled(runner.run(settings)))
+        if service == GATEWAY.name:
+            configure_logging(service, settings.log_level, settings.log_format)
+            serve_gateway(settings)
+            return
+        try:
+            runner = importlib.import_module(grpc_service(service).runner)
+        except ValueError as error:
+            raise fail(str(error)) from None
+        configure_logging(service, settings.log_level, settings.log_format)
+        asyncio.run(run_until_signalled(runner.run(settings)))
+    except ProductionDefaultsRefused as refused:
+        raise fail(str(refused)) from None
 
 
 def serve_gateway(settings: PlatformSettings) -> None:
     from agora.gateway.bootstrap import serve as serve_http
     from agora.gateway.settings import GatewaySettings
 
-    serve_http(settings, GatewaySettings())
+    try:
+        gateway = GatewaySettings()
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise fail(f"invalid gateway settings: {problems}") from None
+    serve_http(settings, gateway)
 
 
 async def run_until_signalled(work: Coroutine[Any, Any, None]) -> None:

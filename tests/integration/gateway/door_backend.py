@@ -35,6 +35,8 @@ REPO = HERE.parents[2]
 SERVICE = "agora.testdoor.v1.DoorService"
 # Metadata the door echoes (gRPC adds its own, e.g. user-agent of the channel).
 ECHOED = ("authorization", "x-agora-client-ip", "x-agora-user-agent", "x-request-id")
+# The door's gateway signs session-bound CSRF tokens with this key (tests make tokens with it).
+CSRF_KEY = b"door-csrf-key-of-the-edge-tests-0123456789"
 
 
 def compile_door_protos(out: Path) -> descriptor_pb2.FileDescriptorSet:
@@ -130,6 +132,7 @@ def door_app(
         settings=settings,
         descriptor_set=descriptors,
         token_verifier=token_verifier,
+        csrf_key=CSRF_KEY,
     )
 
 
