@@ -252,7 +252,8 @@ def child_environment(settings: PlatformSettings) -> dict[str, str]:
         env[service.port_variable] = str(port)
         env.setdefault(service.address_variable, f"127.0.0.1:{port}")
     env[GATEWAY.port_variable] = str(GATEWAY.port(env))
-    env.setdefault("AGORA_SMTP_URL", f"smtp://127.0.0.1:{mail_sink_port(env)}")
+    if settings.env != "prod":  # prod names its mail server (auth refuses to start without)
+        env.setdefault("AGORA_SMTP_URL", f"smtp://127.0.0.1:{mail_sink_port(env)}")
     return env
 
 
@@ -263,7 +264,7 @@ async def infrastructure_specs(settings: PlatformSettings) -> list[ProcessSpec]:
         specs.append(await postgres_spec(settings))
     if settings.embedded_nats:
         specs.append(nats_spec(settings))
-    if not os.environ.get("AGORA_SMTP_URL"):
+    if not os.environ.get("AGORA_SMTP_URL") and settings.env != "prod":
         specs.append(mail_sink_spec(settings))
     return specs
 

@@ -40,6 +40,7 @@ COOKIE_TOKEN = (
     + ".cookie-signature"
 )
 CSRF = CsrfTokens(CSRF_KEY).for_session(SESSION)
+OTHER_SESSION_CSRF = CsrfTokens(CSRF_KEY).for_session("0b9e4c1d-5a3f-4e2b-8c7d-6f5e4d3c2b1a")
 ACCESS = "__Host-agora_access"
 CSRF_COOKIE = "__Host-agora_csrf"
 EXPECTED_HEADERS = {
@@ -160,8 +161,12 @@ async def test_a_token_that_cannot_travel_is_refused_at_the_edge(
         ({ACCESS: COOKIE_TOKEN, CSRF_COOKIE: CSRF}, "another-value"),
         ({ACCESS: COOKIE_TOKEN, CSRF_COOKIE: CSRF}, ""),
         ({ACCESS: COOKIE_TOKEN}, CSRF),
+        # Another session's genuine token, planted as the cookie too: double submit alone passes.
+        ({ACCESS: COOKIE_TOKEN, CSRF_COOKIE: OTHER_SESSION_CSRF}, OTHER_SESSION_CSRF),
+        # This session's token, but the access cookie names no session.
+        ({ACCESS: "x.e30.y", CSRF_COOKIE: CSRF}, CSRF),
     ],
-    ids=["missing", "mismatched", "empty", "no-csrf-cookie"],
+    ids=["missing", "mismatched", "empty", "no-csrf-cookie", "other-session", "no-session"],
 )
 async def test_a_cookie_authenticated_change_without_the_csrf_token_is_403(
     app: Starlette,
