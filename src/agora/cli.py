@@ -462,6 +462,7 @@ def serve(
     """Run one service in the foreground until SIGTERM/SIGINT."""
     settings = platform_settings()
     from agora.platform.logging import configure_logging
+    from agora.platform.security.service_identity import ServiceKeyError
     from agora.platform.settings import ProductionDefaultsRefused
 
     try:
@@ -475,7 +476,7 @@ def serve(
             raise fail(str(error)) from None
         configure_logging(service, settings.log_level, settings.log_format)
         asyncio.run(run_until_signalled(runner.run(settings)))
-    except ProductionDefaultsRefused as refused:
+    except (ProductionDefaultsRefused, ServiceKeyError) as refused:
         raise fail(str(refused)) from None
 
 
