@@ -3,10 +3,13 @@ a clear message naming each variable to set, exit status 1."""
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from typer.testing import CliRunner
 
 from agora import cli
@@ -25,6 +28,19 @@ def production_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     monkeypatch.setenv("AGORA_DATABASE_URL", f"postgresql://db@127.0.0.1:{free_port()}/agora")
     monkeypatch.setenv("AGORA_NATS_URL", f"nats://127.0.0.1:{free_port()}")
     monkeypatch.setattr(cli.errors, "width", 400)
+
+
+@pytest.fixture(autouse=True)
+def logging_restored() -> Iterator[None]:
+    """`agora serve` configures logging onto the runner's stream, closed after the test: later
+    tests must log where they did before."""
+    saved = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    structlog.configure(**saved)
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def one_line(text: str) -> str:
