@@ -288,7 +288,8 @@ def child_environment(settings: PlatformSettings) -> dict[str, str]:
         env[service.port_variable] = str(port)
         env.setdefault(service.address_variable, f"127.0.0.1:{port}")
     env[GATEWAY.port_variable] = str(GATEWAY.port(env))
-    env.setdefault("AGORA_SMTP_URL", f"smtp://127.0.0.1:{mail_sink_port(env)}")
+    if settings.env != "prod":  # prod names its mail server (auth refuses to start without)
+        env.setdefault("AGORA_SMTP_URL", f"smtp://127.0.0.1:{mail_sink_port(env)}")
     return env
 
 
@@ -299,7 +300,7 @@ async def infrastructure_specs(settings: PlatformSettings) -> list[ProcessSpec]:
         specs.append(await postgres_spec(settings))
     if settings.embedded_nats:
         specs.append(nats_spec(settings))
-    if not os.environ.get("AGORA_SMTP_URL"):
+    if not os.environ.get("AGORA_SMTP_URL") and settings.env != "prod":
         specs.append(mail_sink_spec(settings))
     return specs
 
@@ -524,20 +525,23 @@ def serve(
     """Run one service in the foreground until SIGTERM/SIGINT."""
     settings = platform_settings()
     from agora.platform.logging import configure_logging
-
-    if service == GATEWAY.name:
-        configure_logging(service, settings.log_level, settings.log_format)
-        serve_gateway(settings)
-        return
-    try:
-        runner = importlib.import_module(grpc_service(service).runner)
-    except ValueError as error:
-        raise fail(str(error)) from None
-    configure_logging(service, settings.log_level, settings.log_format)
     from agora.platform.security.envelope import KekError, SecretUnreadable
+    from agora.platform.security.service_identity import ServiceKeyError
+    from agora.platform.settings import ProductionDefaultsRefused
 
     try:
+        if service == GATEWAY.name:
+            configure_logging(service, settings.log_level, settings.log_format)
+            serve_gateway(settings)
+            return
+        try:
+            runner = importlib.import_module(grpc_service(service).runner)
+        except ValueError as error:
+            raise fail(str(error)) from None
+        configure_logging(service, settings.log_level, settings.log_format)
         asyncio.run(run_until_signalled(runner.run(settings)))
+    except (ProductionDefaultsRefused, ServiceKeyError) as refused:
+        raise fail(str(refused)) from None
     except (KekError, SecretUnreadable) as error:
         raise fail(f"{service} cannot start: {error}") from None
 
@@ -546,7 +550,12 @@ def serve_gateway(settings: PlatformSettings) -> None:
     from agora.gateway.bootstrap import serve as serve_http
     from agora.gateway.settings import GatewaySettings
 
-    serve_http(settings, GatewaySettings())
+    try:
+        gateway = GatewaySettings()
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise fail(f"invalid gateway settings: {problems}") from None
+    serve_http(settings, gateway)
 
 
 async def run_until_signalled(work: Coroutine[Any, Any, None]) -> None:

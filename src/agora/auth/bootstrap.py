@@ -40,7 +40,10 @@ def oidc_client(settings: AuthSettings) -> OidcClient | None:
         return None
     from agora.auth.oidc import OidcClient, providers_from_settings
 
-    return OidcClient(providers_from_settings(settings.oidc_providers))
+    return OidcClient(
+        providers_from_settings(settings.oidc_providers),
+        redirect_uris=settings.allowed_redirect_uris,
+    )
 
 
 async def republish_revocations(

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from ipaddress import ip_address
 from types import MappingProxyType
@@ -219,6 +219,8 @@ class _Keys:
 class OidcClient:
     """The relying party for every configured provider (discovery and JWKS cached per provider).
 
+    `redirect_uris` are the only URLs a sign-in may send the browser back to (compared exactly):
+    any other would let a crafted link deliver the provider's code to someone else's site.
     `http` carries discovery, JWKS and user-info calls (an own client with a 10 s timeout when
     omitted); the code exchange runs on Authlib's `AsyncOAuth2Client` with the same timeout.
     """
@@ -227,9 +229,11 @@ class OidcClient:
         self,
         providers: Mapping[str, OidcProviderConfig],
         *,
+        redirect_uris: Collection[str],
         http: httpx.AsyncClient | None = None,
     ) -> None:
         self._providers = dict(providers)
+        self._redirect_uris = frozenset(redirect_uris)
         self._owns_http = http is None
         self._http = http if http is not None else httpx.AsyncClient(timeout=HTTP_TIMEOUT_S)
         self._endpoints: dict[str, _Endpoints] = {}
@@ -245,7 +249,12 @@ class OidcClient:
             await self._http.aclose()
 
     async def start(self, provider: str, redirect_uri: str) -> OidcStart:
-        """The authorization URL to send the user to, with fresh `state`, `nonce` and PKCE."""
+        """The authorization URL to send the user to, with fresh `state`, `nonce` and PKCE.
+
+        Raises InvalidArgument (400) for a `redirect_uri` outside the configured allow-list.
+        """
+        if redirect_uri not in self._redirect_uris:
+            raise InvalidArgument.for_field("redirectUri", "not an allowed redirect URI")
         config = self._config(provider)
         endpoints = await self._endpoints_of(config)
         state = secrets.token_urlsafe(32)

@@ -34,9 +34,11 @@ import agora
 from agora.gateway.browser_session import (
     CLEARED_COOKIES,
     SESSION_METHODS,
+    CsrfTokens,
     SessionRule,
-    csrf_matches,
+    refresh_cookie_parts,
     session_cookies,
+    session_of_access_token,
     session_rules,
     take_use_cookies,
     tokens_of,
@@ -121,6 +123,7 @@ def create_app(
     lifespan: Lifespan[Starlette] | None = None,
     token_verifier: TokenVerifier | None = None,
     gateway_proof: Callable[[], str] | None = None,
+    csrf_key: bytes | None = None,
 ) -> Starlette:
     """The gateway app for every `google.api.http` method of the files in `descriptor_set`.
 
@@ -132,7 +135,9 @@ def create_app(
     `token_verifier` names the user of a token for per-user rate limits (without one, or for a
     token it refuses, the user is a digest of the token); backends still check every token.
     `gateway_proof` gives the gateway's own service token, sent as `x-agora-gateway` so services
-    believe the client IP and user agent it reports (docs/adr/0007).
+    believe the client IP and user agent it reports (docs/adr/0007). `csrf_key` signs the
+    session-bound CSRF tokens; every worker and replica must share it (when omitted, a random
+    key good for this one app: tests).
     """
     descriptor_set = descriptor_set or read_descriptor_set()
     populate_pool(descriptor_set, pool)
@@ -181,7 +186,8 @@ def create_app(
     # EdgeHeaders sits inside Starlette's ServerErrorMiddleware: it turns any error into a
     # problem+json 500 itself, with the request id and security headers. It hands API calls
     # straight to the transcoder, past Starlette's router (the hot path).
-    transcoder = Transcoder(gateway, channel_for, token_verifier, gateway_proof)
+    csrf = CsrfTokens(csrf_key if csrf_key is not None else os.urandom(32))
+    transcoder = Transcoder(gateway, channel_for, token_verifier, csrf, gateway_proof)
     edge = Middleware(EdgeHeaders, transcoder=transcoder)
     app = Starlette(routes=http_routes, middleware=[edge], lifespan=lifespan)
     app.state.gateway = gateway
@@ -219,7 +225,8 @@ class Transcoder:
         self,
         gateway: Gateway,
         channel_for: ChannelFor,
-        verifier: TokenVerifier | None = None,
+        verifier: TokenVerifier | None,
+        csrf: CsrfTokens,
         gateway_proof: Callable[[], str] | None = None,
     ) -> None:
         self.gateway = gateway
@@ -231,6 +238,7 @@ class Transcoder:
         self.callers = CallerReader(gateway.settings.trusted_proxies)
         self.limiter = gateway.rate_limiter
         self.verifier = verifier
+        self.csrf = csrf
         self._callables: dict[Route, tuple[grpc.aio.Channel, Any]] = {}
         self._method_limits = method_limits(gateway.routes.routes)
         self._account_limited = account_limited(self._method_limits)
@@ -263,7 +271,11 @@ class Transcoder:
             return _unusable_credentials(request_id)
         if caller.token and token_type(caller.token) == SERVICE_TOKEN_TYPE:
             return _service_token_refused(request_id)
-        if caller.by_cookie and request.method in UNSAFE_METHODS and not csrf_matches(caller):
+        if (
+            caller.by_cookie
+            and request.method in UNSAFE_METHODS
+            and not self.csrf.matches(caller, session_of_access_token(caller.token))
+        ):
             return _csrf_failed(request_id)
         limits = self._method_limits.get(route)
         if limits is not None and self.limiter is not None:
@@ -337,9 +349,10 @@ class Transcoder:
         from_cookie = False
         refresh_cookie = caller.cookies.get(REFRESH_COOKIE, "")
         if rule.refresh_from_cookie and not message.refresh_token and refresh_cookie:
-            if not csrf_matches(caller):
+            session_id, refresh_token = refresh_cookie_parts(refresh_cookie)
+            if not self.csrf.matches(caller, session_id):
                 return _csrf_failed(request_id)
-            message.refresh_token = refresh_cookie
+            message.refresh_token = refresh_token
             use_cookies = from_cookie = True
         if rule.follows_cookie_session and caller.by_cookie:
             use_cookies = True
@@ -359,7 +372,7 @@ class Transcoder:
             return response
         document = without_tokens(route.encoder.to_dict(answer), rule)
         response = Response(orjson.dumps(document), media_type="application/json")
-        response.raw_headers.extend(session_cookies(tokens))
+        response.raw_headers.extend(session_cookies(tokens, self.csrf))
         return response
 
     async def _user_of(self, token: str) -> str:
@@ -543,7 +556,7 @@ def _csrf_failed(request_id: str) -> Response:
     return problem(
         403,
         "A change authenticated by the session cookie needs the X-CSRF-Token header "
-        "equal to the agora_csrf cookie.",
+        "equal to this session's __Host-agora_csrf cookie.",
         code=grpc.StatusCode.PERMISSION_DENIED,
         reason="CSRF_FAILED",
         request_id=request_id,

@@ -1,6 +1,7 @@
 """The gateway's composition root: granian workers, each with its app, channels and cache feed.
 
-`serve` runs granian (ASGI) with `settings.workers` processes; every worker builds its own app
+`serve` runs granian (ASGI) with `settings.workers` processes (and, with several and no Redis
+configured, an embedded Redis for their shared rate-limit counters); every worker builds its own app
 with `worker_app` (descriptor pool, channels to the backends, response cache, the verifier that
 names the user of a token for per-user rate limits) and, while it runs, keeps a NATS
 subscription that drops cached answers when their events arrive.
@@ -10,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterable
+import hashlib
+import hmac
+from collections.abc import AsyncIterator, Iterable, Iterator
 from functools import partial
 
 import grpc
 import nats
 import structlog
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from granian import Granian
 from granian.constants import Interfaces
 from nats.aio.client import Client as NatsClient
@@ -31,18 +35,60 @@ from agora.platform.logging import configure_logging
 from agora.platform.rpc.client import ServiceChannels
 from agora.platform.runtime import connect_nats, service_resolver
 from agora.platform.security.bootstrap import AUTH_SERVICE, user_key_source
-from agora.platform.security.service_identity import ServiceIdentity
+from agora.platform.security.service_identity import (
+    ServiceIdentity,
+    ensure_service_key,
+    load_service_key,
+)
 from agora.platform.security.tokens import TokenVerifier
 from agora.platform.services import GRPC_SERVICES
-from agora.platform.settings import PlatformSettings
+from agora.platform.settings import PlatformSettings, refuse_development_defaults
 
 log = structlog.get_logger("agora.gateway")
 
 NATS_RETRY_S = 2.0
+CSRF_KEY_CONTEXT = b"agora-gateway-csrf-key-v1"
 
 
 def serve(platform: PlatformSettings, settings: GatewaySettings) -> None:
-    """Serve the gateway until SIGINT/SIGTERM (blocks)."""
+    """Serve the gateway until SIGINT/SIGTERM (blocks).
+
+    Refuses development defaults under `AGORA_ENV=prod` (ProductionDefaultsRefused). With
+    several workers and no `AGORA_REDIS_URL`, the workers count rate limits in an embedded Redis
+    started here, so a limit means the same with one worker or many.
+    """
+    refuse_development_defaults(platform, settings)
+    key = csrf_key(platform)  # fails fast in prod without a service key
+    with shared_counters(platform, settings) as settings:
+        _serve(platform, settings, key)
+
+
+def csrf_key(platform: PlatformSettings) -> bytes:
+    """The key of the session-bound CSRF tokens, the same in every worker and replica: derived
+    from the deployment's service key, the one secret they already share (a new service key
+    asks browsers for a new login or refresh, nothing else)."""
+    private = load_service_key(ensure_service_key(platform))
+    raw = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    return hmac.new(raw, CSRF_KEY_CONTEXT, hashlib.sha256).digest()
+
+
+@contextlib.contextmanager
+def shared_counters(
+    platform: PlatformSettings, settings: GatewaySettings
+) -> Iterator[GatewaySettings]:
+    """`settings`, with the URL of an embedded Redis while the block runs when the workers
+    would otherwise count in their own memory (each letting the whole limit through)."""
+    if not settings.needs_shared_counters:
+        yield settings
+        return
+    from agora.platform.embedded.redis import embedded_redis
+
+    with embedded_redis(platform.data_dir) as url:
+        log.info("rate_limits_shared", store="embedded redis", workers=settings.workers)
+        yield settings.model_copy(update={"redis_url": url})
+
+
+def _serve(platform: PlatformSettings, settings: GatewaySettings, csrf: bytes) -> None:
     server = Granian(
         "agora.gateway.bootstrap:worker_app",
         address=settings.host or platform.host,
@@ -51,10 +97,10 @@ def serve(platform: PlatformSettings, settings: GatewaySettings) -> None:
         workers=settings.workers,
         log_access=False,
     )
-    server.serve(target_loader=partial(worker_app, platform, settings), wrap_loader=False)
+    server.serve(target_loader=partial(worker_app, platform, settings, csrf), wrap_loader=False)
 
 
-def worker_app(platform: PlatformSettings, settings: GatewaySettings) -> Starlette:
+def worker_app(platform: PlatformSettings, settings: GatewaySettings, csrf: bytes) -> Starlette:
     """The app of one worker process (called by granian in the worker)."""
     configure_logging("gateway", platform.log_level, platform.log_format)
     if settings.backends is None:
@@ -96,6 +142,7 @@ def worker_app(platform: PlatformSettings, settings: GatewaySettings) -> Starlet
         lifespan=lifespan,
         token_verifier=verifier,
         gateway_proof=identity.token,
+        csrf_key=csrf,
     )
 
 

@@ -2,17 +2,23 @@
 
 A browser logs in with `"useCookies": true` in the JSON body of Login, VerifyLoginTotp or
 FinishOidcLogin (Refresh too): the gateway then moves the answer's tokens into HttpOnly cookies
-(`agora_access`, `agora_refresh`), sets a script-readable `agora_csrf` for the double-submit
-check, and leaves the tokens out of the body. A Refresh without a token in the body uses the
-`agora_refresh` cookie; ConfirmTotp of a cookie session renews its cookies; Logout and
-LogoutEverywhere clear them. What happens around each method is the table
-`SESSION_METHODS`, keyed by full method name: no hand-written route.
+(`__Host-agora_access`, `__Host-agora_refresh`), sets a script-readable `__Host-agora_csrf` for
+the CSRF check, and leaves the tokens out of the body. A Refresh without a token in the body
+uses the refresh cookie; ConfirmTotp of a cookie session renews its cookies; Logout and
+LogoutEverywhere clear them. What happens around each method is the table `SESSION_METHODS`,
+keyed by full method name: no hand-written route.
+
+The CSRF token is bound to the session (`CsrfTokens`): an HMAC of the session id under a key
+only the gateway holds. A cookie-authenticated change must send it in `X-CSRF-Token`, equal to
+the CSRF cookie *and* to the HMAC of the session its credential names, so a token taken from
+another session (the attacker's own, planted in a victim's browser) is refused.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -26,9 +32,14 @@ from agora.gateway.transcoding import Route, RouteError
 from agora.platform.errors import InvalidArgument
 
 USE_COOKIES_FIELD = "useCookies"
-REFRESH_COOKIE_PATH = "/v1/auth"
 REFRESH_COOKIE_MAX_AGE_S = 30 * 24 * 3600
-_ATTRIBUTES = "Secure; SameSite=Lax"
+# `__Host-` cookies must be Secure with Path=/ and no Domain. Browsers treat http://127.0.0.1
+# and http://localhost as secure, so development over plain http keeps working.
+_ATTRIBUTES = "Path=/; Secure; SameSite=Lax"
+_CSRF_CONTEXT = b"agora-gateway-csrf-v1:"
+# The refresh cookie is `<session id>.<refresh token>`: the CSRF check of a Refresh needs the
+# session, and the refresh token itself is opaque (neither part contains a dot).
+_REFRESH_SEPARATOR = "."
 _TOKEN_FIELDS = ("accessToken", "refreshToken")
 _TOKENS_MESSAGE_FIELDS = frozenset({"access_token", "refresh_token", "expires_in"})
 
@@ -108,13 +119,60 @@ def take_use_cookies(body: bytes) -> tuple[bytes, bool]:
     return orjson.dumps(document), flag
 
 
-def csrf_matches(caller: Caller) -> bool:
-    """The double-submit check: `X-CSRF-Token` equals the `agora_csrf` cookie."""
-    expected = caller.cookies.get(CSRF_COOKIE, "")
-    sent = caller.csrf_header
-    if not expected or not sent:
-        return False
-    return hmac.compare_digest(sent.encode("latin-1"), expected.encode("latin-1"))
+class CsrfTokens:
+    """CSRF tokens bound to a session: HMAC-SHA256 of its id under the gateway's key.
+
+    Every worker and replica must hold the same key (`worker_app` derives it from the
+    deployment's service key); without the key, no one can make the token of a session.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 32:
+            raise ValueError("the CSRF key needs at least 32 bytes")
+        self._key = key
+
+    def for_session(self, session_id: str) -> str:
+        """The CSRF token of the session `session_id`."""
+        digest = hmac.new(self._key, _CSRF_CONTEXT + session_id.encode(), hashlib.sha256)
+        return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
+
+    def matches(self, caller: Caller, session_id: str) -> bool:
+        """`X-CSRF-Token` equals the CSRF cookie (double submit) and the session's token."""
+        sent = caller.csrf_header
+        cookie = caller.cookies.get(CSRF_COOKIE, "")
+        if not session_id or not sent or not cookie:
+            return False
+        sent_bytes = sent.encode("latin-1")
+        expected = self.for_session(session_id).encode("latin-1")
+        return hmac.compare_digest(sent_bytes, cookie.encode("latin-1")) and hmac.compare_digest(
+            sent_bytes, expected
+        )
+
+
+def session_of_access_token(token: str) -> str:
+    """The `sid` claim of an access token, read without verifying it.
+
+    Enough for the CSRF check: it only asks which session the cookie names. The backend verifies
+    the token itself, so a forged token naming another session fails there.
+    """
+    parts = token.split(".")
+    if len(parts) != 3:
+        return ""
+    payload = parts[1]
+    try:
+        claims: Any = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except ValueError:  # bad base64 (binascii.Error) or bad JSON (orjson.JSONDecodeError)
+        return ""
+    sid = claims.get("sid") if isinstance(claims, dict) else None
+    return sid if isinstance(sid, str) else ""
+
+
+def refresh_cookie_parts(value: str) -> tuple[str, str]:
+    """The session id and the refresh token of a refresh cookie (empty strings when malformed)."""
+    session_id, separator, token = value.partition(_REFRESH_SEPARATOR)
+    if not separator or not session_id or not token:
+        return "", ""
+    return session_id, token
 
 
 def tokens_of(answer: Message, rule: SessionRule) -> Message | None:
@@ -132,17 +190,17 @@ def without_tokens(document: dict[str, Any], rule: SessionRule) -> dict[str, Any
     return document
 
 
-def session_cookies(tokens: Any) -> list[tuple[bytes, bytes]]:
-    """`Set-Cookie` headers for new tokens: access, refresh and a fresh CSRF value."""
-    csrf = secrets.token_urlsafe(32)
+def session_cookies(tokens: Any, csrf: CsrfTokens) -> list[tuple[bytes, bytes]]:
+    """`Set-Cookie` headers for new tokens: access, refresh and the session's CSRF token."""
+    session_id = session_of_access_token(tokens.access_token)
     max_age = max(0, int(tokens.expires_in))
+    refresh = f"{session_id}{_REFRESH_SEPARATOR}{tokens.refresh_token}"
     return [
-        _set_cookie(f"{ACCESS_COOKIE}={tokens.access_token}; Path=/; Max-Age={max_age}; HttpOnly"),
+        _set_cookie(f"{ACCESS_COOKIE}={tokens.access_token}; Max-Age={max_age}; HttpOnly"),
+        _set_cookie(f"{REFRESH_COOKIE}={refresh}; Max-Age={REFRESH_COOKIE_MAX_AGE_S}; HttpOnly"),
         _set_cookie(
-            f"{REFRESH_COOKIE}={tokens.refresh_token}; Path={REFRESH_COOKIE_PATH}; "
-            f"Max-Age={REFRESH_COOKIE_MAX_AGE_S}; HttpOnly"
+            f"{CSRF_COOKIE}={csrf.for_session(session_id)}; Max-Age={REFRESH_COOKIE_MAX_AGE_S}"
         ),
-        _set_cookie(f"{CSRF_COOKIE}={csrf}; Path=/; Max-Age={REFRESH_COOKIE_MAX_AGE_S}"),
     ]
 
 
@@ -151,7 +209,7 @@ def _set_cookie(text: str) -> tuple[bytes, bytes]:
 
 
 CLEARED_COOKIES: tuple[tuple[bytes, bytes], ...] = (
-    _set_cookie(f'{ACCESS_COOKIE}=""; Path=/; Max-Age=0; HttpOnly'),
-    _set_cookie(f'{REFRESH_COOKIE}=""; Path={REFRESH_COOKIE_PATH}; Max-Age=0; HttpOnly'),
-    _set_cookie(f'{CSRF_COOKIE}=""; Path=/; Max-Age=0'),
+    _set_cookie(f'{ACCESS_COOKIE}=""; Max-Age=0; HttpOnly'),
+    _set_cookie(f'{REFRESH_COOKIE}=""; Max-Age=0; HttpOnly'),
+    _set_cookie(f'{CSRF_COOKIE}=""; Max-Age=0'),
 )

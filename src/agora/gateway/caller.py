@@ -3,7 +3,7 @@
 Read in one pass over the raw ASGI headers. The client IP is the socket peer, or, when the peer
 is a trusted reverse proxy (`AGORA_GATEWAY_TRUSTED_PROXIES`), the nearest address in
 `X-Forwarded-For` that is not itself a trusted proxy. Credentials are a bearer token from
-`Authorization`, else the `agora_access` cookie a browser session holds (docs/adr/0007).
+`Authorization`, else the `__Host-agora_access` cookie a browser session holds (docs/adr/0007).
 """
 
 from __future__ import annotations
@@ -15,9 +15,12 @@ from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 
 from starlette.types import Scope
 
-ACCESS_COOKIE = "agora_access"
-REFRESH_COOKIE = "agora_refresh"
-CSRF_COOKIE = "agora_csrf"
+# `__Host-`: the browser accepts these only with Secure, Path=/ and no Domain, so a sibling
+# subdomain (or a plain-http page) can never plant or overwrite them.
+COOKIE_PREFIX = "__Host-agora_"
+ACCESS_COOKIE = COOKIE_PREFIX + "access"
+REFRESH_COOKIE = COOKIE_PREFIX + "refresh"
+CSRF_COOKIE = COOKIE_PREFIX + "csrf"
 CSRF_HEADER = "x-csrf-token"
 BEARER_PREFIX = "Bearer "
 MAX_USER_AGENT = 512
@@ -120,7 +123,7 @@ def _agora_cookies(headers: list[bytes]) -> dict[str, str]:
         for pair in header.decode("latin-1").split(";"):
             name, sep, value = pair.partition("=")
             name = name.strip()
-            if sep and name.startswith("agora_"):
+            if sep and name.startswith(COOKIE_PREFIX):
                 found[name] = value.strip().strip('"')
     return found
 

@@ -171,10 +171,10 @@ _SECURITY_SCHEMES: dict[str, Any] = {
     COOKIE_SCHEME: {
         "type": "apiKey",
         "in": "cookie",
-        "name": "agora_access",
+        "name": "__Host-agora_access",
         "description": (
             'A browser session from a login with `"useCookies": true`. POST, PUT, PATCH and '
-            "DELETE must send the `agora_csrf` cookie's value in `X-CSRF-Token` (else 403 "
+            "DELETE must send the `__Host-agora_csrf` cookie's value in `X-CSRF-Token` (else 403 "
             "CSRF_FAILED)."
         ),
     },
@@ -595,16 +595,16 @@ def _error_responses(route: Route) -> dict[str, Any]:
 _USE_COOKIES_PROPERTY: Schema = {
     "type": "boolean",
     "description": (
-        "Browsers: the gateway keeps the tokens in HttpOnly cookies (agora_access, "
-        "agora_refresh), sets agora_csrf and leaves the tokens out of the answer."
+        "Browsers: the gateway keeps the tokens in HttpOnly cookies (__Host-agora_access, "
+        "__Host-agora_refresh), sets __Host-agora_csrf and leaves the tokens out of the answer."
     ),
 }
 
 
 def _cookie_note(session: SessionRule) -> str:
     if session.clears:
-        return "Clears the session cookies (agora_access, agora_refresh, agora_csrf)."
-    return "With useCookies (or a cookie session): agora_access, agora_refresh and agora_csrf."
+        return "Clears the session cookies (__Host-agora_access, _refresh and _csrf)."
+    return "With useCookies (or a cookie session): __Host-agora_access, _refresh and _csrf."
 
 
 def _render_variable(variable: Variable, name: str) -> tuple[str, list[str]]:

@@ -29,7 +29,9 @@ class GatewaySettings(BaseSettings):
     cache_enabled: bool = True
     cache_max_entries: int = Field(default=10_000, ge=1)
     cache_max_ttl_s: float = Field(default=300.0, gt=0)
-    docs_enabled: bool = True
+    docs_enabled: bool = Field(
+        default=True, description="serve /api/docs; in prod only when set explicitly"
+    )
     backends: list[str] | None = Field(
         default=None,
         description="backends /readyz requires (JSON list); unset: every backend with routes",
@@ -57,8 +59,31 @@ class GatewaySettings(BaseSettings):
     redis_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("AGORA_REDIS_URL", "redis_url"),
-        description="Redis shared by the workers for rate limits; unset: memory of each worker",
+        description=(
+            "Redis shared by every worker and replica for rate limits (required in prod); "
+            "unset in dev/test: an embedded Redis when workers > 1, else the worker's memory"
+        ),
     )
+
+    @property
+    def needs_shared_counters(self) -> bool:
+        """Rate limits are counted by more than one process, with no Redis configured."""
+        return self.rate_limit_enabled and self.redis_url is None and self.workers > 1
+
+    def development_defaults(self) -> list[str]:
+        """What `AGORA_ENV=prod` refuses (see `refuse_development_defaults`)."""
+        refused = []
+        if self.docs_enabled and "docs_enabled" not in self.model_fields_set:
+            refused.append(
+                "API docs on by default: set AGORA_GATEWAY_DOCS_ENABLED=false "
+                "(or =true to publish /api/docs deliberately)"
+            )
+        if self.rate_limit_enabled and self.redis_url is None:
+            refused.append(
+                "no shared rate-limit store: set AGORA_REDIS_URL (every worker and replica "
+                "must count against the same limits)"
+            )
+        return refused
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

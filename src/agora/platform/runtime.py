@@ -38,6 +38,7 @@ from agora.platform.settings import (
     PlatformSettings,
     ServiceSettings,
     grpc_port,
+    refuse_development_defaults,
 )
 
 SHUTDOWN_GRACE_S = 5.0
@@ -172,6 +173,7 @@ async def service_host(
     session is revoked (the revoked sessions are loaded before serving, then watched); every
     call to another service carries this service's own token.
     """
+    refuse_development_defaults(platform, settings)
     identity = ServiceIdentity.of(name, platform)  # fails fast in prod without a service key
     database_url = platform.resolved_database_url
     await migrate(name, database_url)

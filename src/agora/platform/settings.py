@@ -6,8 +6,11 @@ configuration; any `AGORA_*` variable replaces the part it names.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from ipaddress import ip_address
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,6 +29,42 @@ DEFAULT_GRPC_PORTS = {
     "admin": 8717,
 }
 DEFAULT_DATABASE = "agora"
+
+
+class ProductionDefaultsRefused(ValueError):
+    """Settings left at a development default that `AGORA_ENV=prod` refuses to start with."""
+
+    def __init__(self, refused: Sequence[str]) -> None:
+        self.refused = tuple(refused)
+        super().__init__(
+            "AGORA_ENV=prod refuses development defaults (see README, Deployment):\n  - "
+            + "\n  - ".join(self.refused)
+        )
+
+
+class ProductionChecked(Protocol):
+    def development_defaults(self) -> list[str]: ...
+
+
+def refuse_development_defaults(platform: PlatformSettings, *settings: ProductionChecked) -> None:
+    """Under `AGORA_ENV=prod`, raise ProductionDefaultsRefused naming every setting of
+    `settings` still at a development default (each says what to set instead)."""
+    if platform.env != "prod":
+        return
+    refused = [line for each in settings for line in each.development_defaults()]
+    if refused:
+        raise ProductionDefaultsRefused(refused)
+
+
+def is_loopback_url(url: str) -> bool:
+    """True when `url` points at this machine (`localhost`, `*.localhost`, 127.0.0.0/8, ::1)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class PlatformSettings(BaseSettings):
@@ -116,6 +155,11 @@ class ServiceSettings(BaseSettings):
         default=None, description="static address other services use; wins over discovery"
     )
     db_pool_size: int = Field(default=10, ge=1, le=200)
+
+    def development_defaults(self) -> list[str]:
+        """Settings left at a development default that production must set, one line each
+        (refused under `AGORA_ENV=prod` by `refuse_development_defaults`)."""
+        return []
 
 
 def service_settings_config(service: str) -> SettingsConfigDict:

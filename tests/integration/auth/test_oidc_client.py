@@ -77,7 +77,7 @@ def configs(provider: RunningProvider) -> dict[str, OidcProviderConfig]:
 
 @pytest.fixture
 async def oidc(provider: RunningProvider) -> AsyncIterator[OidcClient]:
-    client = OidcClient(configs(provider))
+    client = OidcClient(configs(provider), redirect_uris={REDIRECT_URI})
     yield client
     await client.aclose()
 
@@ -229,7 +229,10 @@ async def test_unknown_provider_is_an_invalid_argument(oidc: OidcClient) -> None
 
 async def test_unreachable_provider_is_unavailable() -> None:
     nowhere = f"http://127.0.0.1:{free_port()}/.well-known/openid-configuration"
-    oidc = OidcClient({"down": OidcProviderConfig("down", nowhere, "agora", "agora-secret")})
+    oidc = OidcClient(
+        {"down": OidcProviderConfig("down", nowhere, "agora", "agora-secret")},
+        redirect_uris={REDIRECT_URI},
+    )
     try:
         with pytest.raises(Unavailable):
             await oidc.start("down", REDIRECT_URI)
@@ -239,7 +242,7 @@ async def test_unreachable_provider_is_unavailable() -> None:
 
 async def test_provider_gone_before_the_code_exchange_is_unavailable(tmp_path: Path) -> None:
     async with serve_oidc_provider(SETUP, tmp_path) as running:
-        oidc = OidcClient(configs(running))
+        oidc = OidcClient(configs(running), redirect_uris={REDIRECT_URI})
         start = await oidc.start("local", REDIRECT_URI)
         callback = await authorize(start)
     try:
@@ -262,7 +265,7 @@ async def test_discovery_and_jwks_are_fetched_once(provider: RunningProvider) ->
         fetched.append(request.url.path)
 
     async with httpx.AsyncClient(event_hooks={"request": [record]}) as http:
-        oidc = OidcClient(configs(provider), http=http)
+        oidc = OidcClient(configs(provider), redirect_uris={REDIRECT_URI}, http=http)
         await sign_in(oidc, "local")
         await sign_in(oidc, "local")
 

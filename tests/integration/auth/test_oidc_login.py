@@ -267,3 +267,28 @@ async def test_an_unverified_email_makes_an_account_whose_email_stays_unverified
 
     assert account.email == UNVERIFIED.email
     assert not account.email_verified
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "https://attacker.example/auth/oidc/callback",
+        "http://shop.test/auth/oidc/callback/../../elsewhere",
+        "http://shop.test.attacker.example/auth/oidc/callback",
+        "http://shop.test/auth/oidc/callback?next=https://attacker.example",
+    ],
+)
+async def test_redirect_uri_outside_the_allow_list_is_refused(
+    oidc_auth: AuthServiceStub, redirect_uri: str
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await oidc_auth.StartOidcLogin(
+            pb.StartOidcLoginRequest(
+                idempotency_key=key(), provider="local", redirect_uri=redirect_uri
+            ),
+            metadata=origin(),
+            timeout=TIMEOUT_S,
+        )
+
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in failure(refused.value).violations] == ["redirectUri"]

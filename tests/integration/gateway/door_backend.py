@@ -42,6 +42,8 @@ ECHOED = (
     "x-agora-gateway",
     "x-request-id",
 )
+# The door's gateway signs session-bound CSRF tokens with this key (tests make tokens with it).
+CSRF_KEY = b"door-csrf-key-of-the-edge-tests-0123456789"
 
 
 def compile_door_protos(out: Path) -> descriptor_pb2.FileDescriptorSet:
@@ -138,6 +140,7 @@ def door_app(
         descriptor_set=descriptors,
         token_verifier=token_verifier,
         gateway_proof=service_identity("gateway").token,
+        csrf_key=CSRF_KEY,
     )
 
 

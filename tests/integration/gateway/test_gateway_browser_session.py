@@ -17,6 +17,11 @@ from agora.auth.domain import totp_step
 from agora.auth.totp import code_at_step
 
 PASSWORD = "correct horse battery staple"
+# `__Host-` names: browsers keep them only with Secure, Path=/ and no Domain (httpx's cookie jar
+# drops Secure cookies over http, so these tests send the Cookie header by hand).
+ACCESS = "__Host-agora_access"
+REFRESH = "__Host-agora_refresh"
+CSRF = "__Host-agora_csrf"
 REFRESH_MAX_AGE = str(30 * 24 * 3600)
 
 
@@ -44,7 +49,7 @@ def set_cookies(response: httpx.Response) -> dict[str, SetCookie]:
     return found
 
 
-def cookie_header(**cookies: str) -> dict[str, str]:
+def cookie_header(cookies: dict[str, str]) -> dict[str, str]:
     return {"Cookie": "; ".join(f"{name}={value}" for name, value in cookies.items())}
 
 
@@ -70,22 +75,24 @@ async def test_a_browser_login_moves_the_tokens_into_cookies(
             "/v1/auth/login", json={"email": customer, "password": PASSWORD, "useCookies": True}
         )
         cookies = set_cookies(login)
-        me = await http.get(
-            "/v1/auth/me", headers=cookie_header(agora_access=cookies["agora_access"].value)
-        )
+        me = await http.get("/v1/auth/me", headers=cookie_header({ACCESS: cookies[ACCESS].value}))
 
     assert login.status_code == 200, login.text
     tokens = login.json()["tokens"]
     assert "accessToken" not in tokens
     assert "refreshToken" not in tokens
     assert tokens["expiresIn"] > 0
-    access, refresh, csrf = cookies["agora_access"], cookies["agora_refresh"], cookies["agora_csrf"]
+    access, refresh, csrf = cookies[ACCESS], cookies[REFRESH], cookies[CSRF]
     assert access.value.count(".") == 2  # the JWT itself
     assert access.attributes["Path"] == "/"
     assert access.attributes["Max-Age"] == str(tokens["expiresIn"])
     assert {"httponly", "secure"} <= access.flags
     assert access.attributes["SameSite"] == "Lax"
-    assert refresh.attributes["Path"] == "/v1/auth"
+    assert set(cookies) == {"__Host-agora_access", "__Host-agora_refresh", "__Host-agora_csrf"}
+    for cookie in (access, refresh, csrf):
+        assert cookie.attributes["Path"] == "/"
+        assert "domain" not in cookie.flags
+    assert refresh.attributes["Path"] == "/"
     assert refresh.attributes["Max-Age"] == REFRESH_MAX_AGE
     assert {"httponly", "secure"} <= refresh.flags
     assert refresh.attributes["SameSite"] == "Lax"
@@ -120,40 +127,32 @@ async def test_a_cookie_session_refreshes_and_logs_out_with_the_csrf_token(
                 json={"email": customer, "password": PASSWORD, "useCookies": True},
             )
         )
-        access, refresh, csrf = (
-            login[n].value for n in ("agora_access", "agora_refresh", "agora_csrf")
-        )
-        session = cookie_header(agora_access=access, agora_refresh=refresh, agora_csrf=csrf)
+        access, refresh, csrf = (login[n].value for n in (ACCESS, REFRESH, CSRF))
+        session = cookie_header({ACCESS: access, REFRESH: refresh, CSRF: csrf})
 
         logout_without_csrf = await http.post("/v1/auth/logout", json={}, headers=session)
         refresh_without_csrf = await http.post(
-            "/v1/auth/refresh", headers=cookie_header(agora_refresh=refresh, agora_csrf=csrf)
+            "/v1/auth/refresh", headers=cookie_header({REFRESH: refresh, CSRF: csrf})
         )
         refreshed = await http.post(
             "/v1/auth/refresh",
-            headers={**cookie_header(agora_refresh=refresh, agora_csrf=csrf), "X-CSRF-Token": csrf},
+            headers={**cookie_header({REFRESH: refresh, CSRF: csrf}), "X-CSRF-Token": csrf},
         )
         renewed = set_cookies(refreshed)
-        new_access, new_refresh, new_csrf = (
-            renewed[n].value for n in ("agora_access", "agora_refresh", "agora_csrf")
-        )
-        sessions = await http.get(
-            "/v1/auth/sessions", headers=cookie_header(agora_access=new_access)
-        )
+        new_access, new_refresh, new_csrf = (renewed[n].value for n in (ACCESS, REFRESH, CSRF))
+        sessions = await http.get("/v1/auth/sessions", headers=cookie_header({ACCESS: new_access}))
         logout = await http.post(
             "/v1/auth/logout",
             json={"idempotencyKey": str(uuid.uuid4())},
             headers={
-                **cookie_header(
-                    agora_access=new_access, agora_refresh=new_refresh, agora_csrf=new_csrf
-                ),
+                **cookie_header({ACCESS: new_access, REFRESH: new_refresh, CSRF: new_csrf}),
                 "X-CSRF-Token": new_csrf,
             },
         )
         after_logout = await http.post(
             "/v1/auth/refresh",
             headers={
-                **cookie_header(agora_refresh=new_refresh, agora_csrf=new_csrf),
+                **cookie_header({REFRESH: new_refresh, CSRF: new_csrf}),
                 "X-CSRF-Token": new_csrf,
             },
         )
@@ -167,7 +166,7 @@ async def test_a_cookie_session_refreshes_and_logs_out_with_the_csrf_token(
     assert "refreshToken" not in refreshed.json()
     assert new_access != access
     assert new_refresh != refresh
-    assert new_csrf != csrf
+    assert new_csrf == csrf, "the CSRF token is the session's, and a refresh keeps the session"
     # Auth saw the client's address and browser through the gateway.
     assert sessions.status_code == 200, sessions.text
     (current,) = [s for s in sessions.json()["sessions"] if s["current"]]
@@ -176,13 +175,13 @@ async def test_a_cookie_session_refreshes_and_logs_out_with_the_csrf_token(
     assert logout.status_code == 200, logout.text
     cleared = set_cookies(logout)
     assert {name: c.attributes["Max-Age"] for name, c in cleared.items()} == {
-        "agora_access": "0",
-        "agora_refresh": "0",
-        "agora_csrf": "0",
+        ACCESS: "0",
+        REFRESH: "0",
+        CSRF: "0",
     }
-    assert cleared["agora_refresh"].attributes["Path"] == "/v1/auth"
+    assert cleared[REFRESH].attributes["Path"] == "/"
     assert after_logout.status_code == 401
-    assert set_cookies(after_logout)["agora_refresh"].attributes["Max-Age"] == "0"
+    assert set_cookies(after_logout)[REFRESH].attributes["Max-Age"] == "0"
 
 
 async def test_an_access_cookie_change_without_the_csrf_token_never_reaches_auth(
@@ -195,12 +194,12 @@ async def test_an_access_cookie_change_without_the_csrf_token_never_reaches_auth
                 json={"email": customer, "password": PASSWORD, "useCookies": True},
             )
         )
-        access, csrf = login["agora_access"].value, login["agora_csrf"].value
+        access, csrf = login[ACCESS].value, login[CSRF].value
         mismatched = await http.post(
             "/v1/auth/logout-everywhere",
             json={"idempotencyKey": str(uuid.uuid4())},
             headers={
-                **cookie_header(agora_access=access, agora_csrf=csrf),
+                **cookie_header({ACCESS: access, CSRF: csrf}),
                 "X-CSRF-Token": "x" + csrf,
             },
         )
@@ -214,6 +213,53 @@ async def test_an_access_cookie_change_without_the_csrf_token_never_reaches_auth
     assert mismatched.json()["reason"] == "CSRF_FAILED"
     assert as_bearer.status_code == 200, as_bearer.text
     assert as_bearer.json()["revoked"] >= 1, "the session was still alive after the refusal"
+
+
+async def test_a_csrf_token_of_another_session_is_refused(edge: EdgeStack, customer: str) -> None:
+    """An attacker's own session token, planted as the CSRF cookie and sent in the header, passes
+    a plain double-submit check; bound to the session, it opens neither the victim's access
+    cookie nor their refresh cookie."""
+    async with edge.client(client_ip()) as http:
+        victim, attacker = [
+            set_cookies(
+                await http.post(
+                    "/v1/auth/login",
+                    json={"email": customer, "password": PASSWORD, "useCookies": True},
+                )
+            )
+            for _ in range(2)
+        ]
+        planted = attacker[CSRF].value
+        change = await http.post(
+            "/v1/auth/logout-everywhere",
+            json={"idempotencyKey": str(uuid.uuid4())},
+            headers={
+                **cookie_header({ACCESS: victim[ACCESS].value, CSRF: planted}),
+                "X-CSRF-Token": planted,
+            },
+        )
+        refresh = await http.post(
+            "/v1/auth/refresh",
+            headers={
+                **cookie_header({REFRESH: victim[REFRESH].value, CSRF: planted}),
+                "X-CSRF-Token": planted,
+            },
+        )
+        own = victim[CSRF].value
+        own_refresh = await http.post(
+            "/v1/auth/refresh",
+            headers={
+                **cookie_header({REFRESH: victim[REFRESH].value, CSRF: own}),
+                "X-CSRF-Token": own,
+            },
+        )
+
+    assert victim[CSRF].value != planted
+    assert change.status_code == 403, change.text
+    assert change.json()["reason"] == "CSRF_FAILED"
+    assert refresh.status_code == 403, refresh.text
+    assert refresh.json()["reason"] == "CSRF_FAILED"
+    assert own_refresh.status_code == 200, own_refresh.text
 
 
 async def test_use_cookies_must_be_a_boolean(edge: EdgeStack, customer: str) -> None:
@@ -286,9 +332,9 @@ async def test_second_factor_steps_keep_the_session_in_cookies(
                 json={"email": customer, "password": PASSWORD, "useCookies": True},
             )
         )
-        csrf = first["agora_csrf"].value
+        csrf = first[CSRF].value
         session = {
-            **cookie_header(agora_access=first["agora_access"].value, agora_csrf=csrf),
+            **cookie_header({ACCESS: first[ACCESS].value, CSRF: csrf}),
             "X-CSRF-Token": csrf,
         }
         enrolled = await http.post(
@@ -317,12 +363,12 @@ async def test_second_factor_steps_keep_the_session_in_cookies(
     assert confirmed.status_code == 200, confirmed.text
     assert "accessToken" not in confirmed.json()["tokens"]
     renewed = set_cookies(confirmed)
-    assert renewed["agora_access"].value != first["agora_access"].value
-    assert "httponly" in renewed["agora_refresh"].flags
+    assert renewed[ACCESS].value != first[ACCESS].value
+    assert "httponly" in renewed[REFRESH].flags
     # A login that must answer a TOTP challenge sets no cookie yet.
     assert challenge.status_code == 200, challenge.text
     assert challenge.json()["mfaRequired"] is True
     assert "set-cookie" not in challenge.headers
     assert verified.status_code == 200, verified.text
     assert "accessToken" not in verified.json()["tokens"]
-    assert set(set_cookies(verified)) == {"agora_access", "agora_refresh", "agora_csrf"}
+    assert set(set_cookies(verified)) == {ACCESS, REFRESH, CSRF}

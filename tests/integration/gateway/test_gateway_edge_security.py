@@ -4,10 +4,13 @@ every answer and the security the OpenAPI document declares."""
 
 from __future__ import annotations
 
+import base64
+import json
+
 import grpc
 import httpx
 import pytest
-from door_backend import Door, door_app, gateway_client
+from door_backend import CSRF_KEY, Door, door_app, gateway_client
 from google.protobuf import descriptor_pb2, descriptor_pool
 from openapi_spec_validator import validate
 from security_support import service_identity
@@ -15,7 +18,7 @@ from starlette.applications import Starlette
 from testshop_backend import RunningShop, build_app
 
 from agora.gateway.app import create_app
-from agora.gateway.browser_session import SESSION_METHODS
+from agora.gateway.browser_session import SESSION_METHODS, CsrfTokens
 from agora.gateway.cache import ResponseCache
 from agora.gateway.descriptors import (
     SourceComments,
@@ -31,8 +34,17 @@ from agora.platform.security.tokens import TokenVerifier
 
 PROBLEM = "application/problem+json"
 TOKEN = "header.payload.signature"
-COOKIE_TOKEN = "cookie-header.cookie-payload.cookie-signature"
-CSRF = "csrf-value-of-this-session"
+SESSION = "6f1c2a4e-0b7d-4f3a-9e55-1d2c3b4a5f60"
+# Shaped as an access token of SESSION (the door never verifies it; the CSRF check reads `sid`).
+COOKIE_TOKEN = (
+    "e30."
+    + base64.urlsafe_b64encode(json.dumps({"sid": SESSION}).encode()).rstrip(b"=").decode()
+    + ".cookie-signature"
+)
+CSRF = CsrfTokens(CSRF_KEY).for_session(SESSION)
+OTHER_SESSION_CSRF = CsrfTokens(CSRF_KEY).for_session("0b9e4c1d-5a3f-4e2b-8c7d-6f5e4d3c2b1a")
+ACCESS = "__Host-agora_access"
+CSRF_COOKIE = "__Host-agora_csrf"
 EXPECTED_HEADERS = {
     "strict-transport-security": "max-age=63072000; includeSubDomains",
     "x-content-type-options": "nosniff",
@@ -86,7 +98,7 @@ async def test_an_anonymous_call_carries_no_authorization(app: Starlette, door: 
 
 async def test_the_access_cookie_is_sent_on_as_a_bearer_token(app: Starlette, door: Door) -> None:
     async with gateway_client(app) as http:
-        response = await http.get("/v1/door", headers={"Cookie": f"agora_access={COOKIE_TOKEN}"})
+        response = await http.get("/v1/door", headers={"Cookie": f"{ACCESS}={COOKIE_TOKEN}"})
 
     assert response.status_code == 200
     assert door.last_metadata()["authorization"] == f"Bearer {COOKIE_TOKEN}"
@@ -170,12 +182,16 @@ async def test_a_service_token_from_outside_is_refused_at_the_edge(
 @pytest.mark.parametrize(
     ("cookies", "csrf_header"),
     [
-        ({"agora_access": COOKIE_TOKEN, "agora_csrf": CSRF}, None),
-        ({"agora_access": COOKIE_TOKEN, "agora_csrf": CSRF}, "another-value"),
-        ({"agora_access": COOKIE_TOKEN, "agora_csrf": CSRF}, ""),
-        ({"agora_access": COOKIE_TOKEN}, CSRF),
+        ({ACCESS: COOKIE_TOKEN, CSRF_COOKIE: CSRF}, None),
+        ({ACCESS: COOKIE_TOKEN, CSRF_COOKIE: CSRF}, "another-value"),
+        ({ACCESS: COOKIE_TOKEN, CSRF_COOKIE: CSRF}, ""),
+        ({ACCESS: COOKIE_TOKEN}, CSRF),
+        # Another session's genuine token, planted as the cookie too: double submit alone passes.
+        ({ACCESS: COOKIE_TOKEN, CSRF_COOKIE: OTHER_SESSION_CSRF}, OTHER_SESSION_CSRF),
+        # This session's token, but the access cookie names no session.
+        ({ACCESS: "x.e30.y", CSRF_COOKIE: CSRF}, CSRF),
     ],
-    ids=["missing", "mismatched", "empty", "no-csrf-cookie"],
+    ids=["missing", "mismatched", "empty", "no-csrf-cookie", "other-session", "no-session"],
 )
 async def test_a_cookie_authenticated_change_without_the_csrf_token_is_403(
     app: Starlette,
@@ -209,7 +225,7 @@ async def test_a_cookie_authenticated_change_with_the_csrf_token_goes_through(
             path,
             json={},
             headers={
-                "Cookie": f"theme=dark; agora_access={COOKIE_TOKEN}; agora_csrf={CSRF}",
+                "Cookie": f"theme=dark; {ACCESS}={COOKIE_TOKEN}; {CSRF_COOKIE}={CSRF}",
                 "X-CSRF-Token": CSRF,
             },
         )
@@ -227,7 +243,7 @@ async def test_a_bearer_authenticated_change_needs_no_csrf_token(
             json={},
             headers={
                 "Authorization": f"Bearer {TOKEN}",
-                "Cookie": f"agora_access={COOKIE_TOKEN}; agora_csrf={CSRF}",
+                "Cookie": f"{ACCESS}={COOKIE_TOKEN}; {CSRF_COOKIE}={CSRF}",
             },
         )
 
@@ -237,7 +253,7 @@ async def test_a_bearer_authenticated_change_needs_no_csrf_token(
 
 async def test_a_cookie_authenticated_read_needs_no_csrf_token(app: Starlette) -> None:
     async with gateway_client(app) as http:
-        response = await http.get("/v1/door", headers={"Cookie": f"agora_access={COOKIE_TOKEN}"})
+        response = await http.get("/v1/door", headers={"Cookie": f"{ACCESS}={COOKIE_TOKEN}"})
 
     assert response.status_code == 200
 
@@ -325,8 +341,8 @@ async def test_every_answer_carries_the_security_headers(
             await http.get("/api/docs/init.js"),
             await http.get("/api/docs/assets/swagger-ui.css"),
             await http.get("/api/nothing-here"),
-            await http.get("/v1/items", headers={"Cookie": "agora_access=x"}),
-            await http.delete("/v1/items/kettle", headers={"Cookie": "agora_access=x"}),
+            await http.get("/v1/items", headers={"Cookie": f"{ACCESS}=x"}),
+            await http.delete("/v1/items/kettle", headers={"Cookie": f"{ACCESS}=x"}),
         ]
         while (limited := await http.get("/v1/items/kettle")).status_code != 429:
             pass
@@ -385,7 +401,7 @@ async def test_openapi_declares_who_may_call_each_operation(app: Starlette) -> N
         "description": schemes["bearerAuth"]["description"],
     }
     assert schemes["cookieAuth"]["in"] == "cookie"
-    assert schemes["cookieAuth"]["name"] == "agora_access"
+    assert schemes["cookieAuth"]["name"] == "__Host-agora_access"
     paths = spec["paths"]
     peek, sign_in = paths["/v1/door"]["get"], paths["/v1/door/sign-in"]["post"]
     knock, open_door = paths["/v1/door:knock"]["post"], paths["/v1/door"]["put"]

@@ -85,12 +85,14 @@ async def test_transcoding_over_real_http(granian_gateway: str, shop: RunningSho
 
 
 async def test_bootstrap_serves_agora_protos_with_granian_workers(
-    shop: RunningShop, nats_url: str
+    shop: RunningShop, nats_url: str, tmp_path: Path
 ) -> None:
     port = free_port()
     backends = {r.backend for r in build_routes(files_of(read_descriptor_set(), default_pool()))}
     env = {
         **os.environ,
+        # Two workers share an embedded Redis for their rate limits, kept under the data dir.
+        "AGORA_DATA_DIR": str(tmp_path / "var"),
         "AGORA_NATS_URL": nats_url,
         "AGORA_GATEWAY_PORT": str(port),
         "AGORA_GATEWAY_WORKERS": "2",

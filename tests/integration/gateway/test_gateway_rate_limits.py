@@ -70,7 +70,9 @@ async def test_a_user_over_its_limit_gets_429_from_any_address(make_app: AppFact
         anonymous = [await home.get("/v1/door") for _ in range(3)]
     async with gateway_client(app, "198.51.100.2") as office:
         # The same token from a browser cookie counts for the same user.
-        second = await office.get("/v1/door", headers={"Cookie": "agora_access=ada.token.sig"})
+        second = await office.get(
+            "/v1/door", headers={"Cookie": "__Host-agora_access=ada.token.sig"}
+        )
         third = await office.get("/v1/door", headers=ada)
         bob = await office.get("/v1/door", headers={"Authorization": "Bearer bob.token.sig"})
 
