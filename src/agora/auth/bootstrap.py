@@ -25,7 +25,7 @@ from agora.platform.jobs import run_every
 from agora.platform.runtime import service_host
 from agora.platform.security.envelope import secret_box
 from agora.platform.security.revocation import RevocationPublisher
-from agora.platform.settings import PlatformSettings
+from agora.platform.settings import PlatformSettings, refuse_development_defaults
 
 if TYPE_CHECKING:
     from agora.auth.oidc import OidcClient
@@ -61,6 +61,7 @@ async def republish_revocations(
 async def run(platform: PlatformSettings, settings: AuthSettings | None = None) -> None:
     """Serve auth until cancelled."""
     settings = settings or AuthSettings()
+    refuse_development_defaults(platform, settings)  # before a KEK is read, or made in dev
     box = secret_box(platform)  # a missing KEK stops the start here (KekError)
     oidc = oidc_client(settings)
     mailer = Mailer(settings.resolved_smtp_url, settings.mail_from)

@@ -20,6 +20,7 @@ from testshop_backend import RunningShop, build_app
 from agora.gateway.app import create_app
 from agora.gateway.browser_session import SESSION_METHODS, CsrfTokens
 from agora.gateway.cache import ResponseCache
+from agora.gateway.caller import ACCESS_COOKIE
 from agora.gateway.descriptors import (
     SourceComments,
     default_pool,
@@ -161,7 +162,9 @@ async def test_a_service_token_from_outside_is_refused_at_the_edge(
     calls = len(door.calls)
     token = service_identity("orders").token()
     header = (
-        ("Cookie", f"agora_access={token}") if by_cookie else ("Authorization", f"Bearer {token}")
+        ("Cookie", f"{ACCESS_COOKIE}={token}")
+        if by_cookie
+        else ("Authorization", f"Bearer {token}")
     )
     async with gateway_client(app) as http:
         response = await http.get("/v1/door", headers=dict([header]))
