@@ -836,6 +836,7 @@ def bench_checkout(
     ] = None,
 ) -> None:
     """Completed checkouts/s: cart → place order → dev pay → `orders.order.paid` seen."""
+    import grpc
     import httpx
     from nats.errors import Error as NatsError
 
@@ -848,19 +849,20 @@ def bench_checkout(
 
     base_url = url or GATEWAY.url()
     settings = platform_settings()
-    # Topping up and reading stock is staff work: the bench calls as `service:bench`.
+    # Topping up and reading stock is staff work: the bench calls the catalog as `service:bench`.
     operator = ServiceIdentity("bench", load_service_key(service_key_path(settings)))
     try:
         runs, check = asyncio.run(
             run_checkout_bench(
                 base_url,
                 settings.resolved_nats_url,
+                catalog_address=grpc_service("catalog").address(),
                 clients=clients or [8, 16],
                 duration_s=duration,
                 staff_authorization=operator.authorization,
             )
         )
-    except (httpx.HTTPError, OSError, NatsError) as error:
+    except (httpx.HTTPError, OSError, NatsError, grpc.RpcError) as error:
         raise fail(f"no running shop at {base_url} ({error}); start it with `make run`") from None
     console.print(markdown(runs, check))
     if check.oversold or check.negative:

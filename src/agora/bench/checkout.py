@@ -18,10 +18,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import grpc
 import httpx
 import nats
 from nats.aio.msg import Msg
 
+from agora._proto.agora.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
 from agora._proto.agora.orders.v1.events_pb2 import OrderAwaitingPayment
 
@@ -183,59 +185,75 @@ async def _client(
                 run.failed += 1
 
 
-async def prepare_variants(http: httpx.AsyncClient, count: int = 20) -> list[dict[str, Any]]:
+class StockDesk:
+    """Stock top-ups and reads, straight to the catalog over gRPC as `service:bench`: service
+    tokens belong between services, and the public edge refuses them."""
+
+    def __init__(self, catalog_address: str, authorization: Callable[[], str]) -> None:
+        self._channel = grpc.aio.insecure_channel(catalog_address)
+        self._catalog = catalog_pb2_grpc.CatalogServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        self._authorization = authorization
+
+    def _metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", self._authorization()),)  # re-minted as it ages
+
+    async def top_up(self, variant_id: str) -> None:
+        request = catalog_pb2.SetStockRequest(
+            idempotency_key=str(uuid.uuid4()), variant_id=variant_id, on_hand=BENCH_STOCK
+        )
+        await self._catalog.SetStock(request, metadata=self._metadata(), timeout=10)
+
+    async def levels(self, variants: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+        levels = {}
+        for variant in variants:
+            request = catalog_pb2.GetStockRequest(variant_id=variant["id"])
+            stock = await self._catalog.GetStock(request, metadata=self._metadata(), timeout=10)
+            levels[variant["id"]] = {"onHand": stock.on_hand, "reserved": stock.reserved}
+        return levels
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+
+async def prepare_variants(
+    http: httpx.AsyncClient, desk: StockDesk, count: int = 20
+) -> list[dict[str, Any]]:
     """Published variants priced in EUR, their stock topped up for the run."""
-    products = (await http.get("/v1/products", params={"pageSize": 50, "currency": "EUR"})).json()[
-        "products"
-    ]
+    listing = await http.get("/v1/products", params={"pageSize": 50, "currency": "EUR"})
+    listing.raise_for_status()
     variants = [
         {**v, "productId": p["id"]}
-        for p in products
+        for p in listing.json()["products"]
         for v in p["variants"]
         if any(price["currency"] == "EUR" for price in v["prices"])
     ][:count]
     for variant in variants:
-        response = await http.put(
-            f"/v1/variants/{variant['id']}/stock",
-            json={"onHand": str(BENCH_STOCK), "idempotencyKey": str(uuid.uuid4())},
-        )
-        response.raise_for_status()
+        await desk.top_up(variant["id"])
     return variants
-
-
-async def stock_levels(
-    http: httpx.AsyncClient, variants: list[dict[str, Any]]
-) -> dict[str, dict[str, Any]]:
-    levels = {}
-    for variant in variants:
-        levels[variant["id"]] = (await http.get(f"/v1/variants/{variant['id']}/stock")).json()
-    return levels
 
 
 async def run_checkout_bench(
     base_url: str,
     nats_url: str,
     *,
+    catalog_address: str,
     clients: list[int],
     duration_s: float,
     staff_authorization: Callable[[], str],
 ) -> tuple[list[CheckoutRun], StockCheck]:
     """One run per client count; then the zero-oversell check over all runs. Customers check
-    out as guests; stock is topped up and read with `staff_authorization()` (a bearer value)."""
+    out as guests through the gateway; stock is topped up and read at the catalog with
+    `staff_authorization()` (a bearer value of the bench's service token)."""
     events = OrderEvents()
     connection = await nats.connect(nats_url)
     for subject in (AWAITING_PAYMENT, PAID):
         await connection.subscribe(subject, cb=events.on_message)
+    desk = StockDesk(catalog_address, staff_authorization)
     runs = []
     try:
-
-        def as_staff(request: httpx.Request) -> httpx.Request:
-            request.headers["Authorization"] = staff_authorization()  # re-minted as it ages
-            return request
-
-        async with httpx.AsyncClient(base_url=base_url, timeout=30, auth=as_staff) as http:
-            variants = await prepare_variants(http)
-            before = await stock_levels(http, variants)
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+            variants = await prepare_variants(http, desk)
+            before = await desk.levels(variants)
             for count in clients:
                 run = CheckoutRun(clients=count, duration_s=duration_s)
                 deadline = time.perf_counter() + duration_s
@@ -244,8 +262,9 @@ async def run_checkout_bench(
                 )
                 runs.append(run)
             await asyncio.sleep(2)  # let the last commits of the reservations land
-            after = await stock_levels(http, variants)
+            after = await desk.levels(variants)
     finally:
+        await desk.close()
         await connection.close()
     return runs, _check_stock(runs, before, after)
 
