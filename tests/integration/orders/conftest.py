@@ -10,7 +10,9 @@ import os
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
+import grpc
 import pytest
+from orders_support import product
 from security_support import authorized_channel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -83,3 +85,16 @@ async def orders_engine(orders: OrdersServiceStub, database_url: str) -> AsyncIt
     engine = create_engine(database_url, "orders", pool_size=5)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+async def anonymous(orders_address: str) -> AsyncIterator[OrdersServiceStub]:
+    """Orders called with no token (unless a call sets one)."""
+    async with grpc.aio.insecure_channel(orders_address) as channel:
+        yield OrdersServiceStub(channel)
+
+
+@pytest.fixture(scope="module")
+async def lamp(catalog_stub: CatalogServiceStub) -> tuple[str, str]:
+    """A published product's (product id, variant id), in stock, priced in EUR."""
+    return await product(catalog_stub)

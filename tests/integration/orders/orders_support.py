@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 import grpc
+from security_support import customer_token, with_token
 
 from agora._proto.agora.catalog.v1 import catalog_pb2 as cpb
 from agora._proto.agora.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
@@ -117,3 +118,12 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 20
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("the condition never came true")
         await asyncio.sleep(0.1)
+
+
+Metadata = tuple[tuple[str, str], ...]
+
+
+def customer() -> tuple[str, Metadata]:
+    """A new customer's id and the call metadata of their token."""
+    subject = str(uuid.uuid4())
+    return subject, with_token(customer_token(subject))

@@ -5,35 +5,14 @@ and a replay checks again that the caller may see what the first call did."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-from orders_support import BERLIN, TIMEOUT_S, error_of, key, product
-from security_support import customer_token, mint_token, with_token
+from orders_support import BERLIN, TIMEOUT_S, Metadata, customer, error_of, key
+from security_support import mint_token, with_token
 
-from agora._proto.agora.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
 from agora._proto.agora.orders.v1 import orders_pb2 as pb
 from agora._proto.agora.orders.v1.orders_pb2_grpc import OrdersServiceStub
-
-Metadata = tuple[tuple[str, str], ...]
-
-
-@pytest.fixture(scope="module")
-async def anonymous(orders_address: str) -> AsyncIterator[OrdersServiceStub]:
-    """Orders called with no token (unless a call sets one)."""
-    async with grpc.aio.insecure_channel(orders_address) as channel:
-        yield OrdersServiceStub(channel)
-
-
-@pytest.fixture(scope="module")
-async def lamp(catalog_stub: CatalogServiceStub) -> tuple[str, str]:
-    return await product(catalog_stub)
-
-
-def customer() -> tuple[str, Metadata]:
-    subject = str(uuid.uuid4())
-    return subject, with_token(customer_token(subject))
 
 
 async def new_cart(
