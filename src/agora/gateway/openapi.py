@@ -107,6 +107,23 @@ _PROBLEM: Schema = {
                 "required": ["subject", "requested", "available"],
             },
         },
+        "preconditions": {
+            "type": "array",
+            "description": "the request's unmet preconditions (e.g. CART_CHANGED: each cart line "
+            "the catalog changed, by variant id)",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "type": {
+                        "type": "string",
+                        "description": "machine-readable, e.g. PRICE_CHANGED",
+                    },
+                    "subject": {"type": "string", "description": "what it is about"},
+                    "description": {"type": "string"},
+                },
+                "required": ["type", "subject", "description"],
+            },
+        },
     },
     "required": ["type", "title", "status"],
 }

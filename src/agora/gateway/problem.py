@@ -26,6 +26,7 @@ from agora.platform.errors import (
     FieldViolation,
     Insufficient,
     InvalidArgument,
+    PreconditionViolation,
     Shortage,
     Unavailable,
     http_status,
@@ -54,6 +55,7 @@ class Problem:
     request_id: str = ""
     errors: Sequence[FieldViolation] = ()
     shortages: Sequence[Shortage] = ()
+    preconditions: Sequence[PreconditionViolation] = ()
     retry_after_s: int | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
 
@@ -79,6 +81,11 @@ class Problem:
             document["shortages"] = [
                 {"subject": s.subject, "requested": s.requested, "available": s.available}
                 for s in self.shortages
+            ]
+        if self.preconditions:
+            document["preconditions"] = [
+                {"type": p.type, "subject": p.subject, "description": p.description}
+                for p in self.preconditions
             ]
         if self.request_id:
             document["requestId"] = self.request_id
@@ -121,6 +128,7 @@ def problem_from_error_info(info: ErrorInfo, request_id: str = "") -> Problem:
         request_id=request_id,
         errors=list(info.violations),
         shortages=list(info.shortages),
+        preconditions=list(info.preconditions),
         retry_after_s=retry_after,
     )
 
@@ -164,6 +172,7 @@ def problem_from_domain_error(error: DomainError, request_id: str = "") -> Probl
         reason=error.reason,
         violations=list(error.violations) if isinstance(error, InvalidArgument) else [],
         shortages=list(error.shortages) if isinstance(error, Insufficient) else [],
+        preconditions=list(error.preconditions),
         metadata=dict(error.metadata),
         retry_after_s=error.retry_after_s if isinstance(error, Unavailable) else None,
     )

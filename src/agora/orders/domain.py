@@ -31,6 +31,7 @@ from agora.platform.errors import (
     FieldViolation,
     Gone,
     InvalidArgument,
+    PreconditionViolation,
 )
 from agora.platform.validation import MAX_AMOUNT_MINOR
 
@@ -706,16 +707,20 @@ class LineChange:
 
 class CartChanged(Conflict):
     """The catalog changed under a cart's lines since they were added: 409 at the HTTP edge,
-    naming each line (metadata: variant id -> what changed). The cart has been updated."""
+    naming each line as a precondition (type NOT_FOR_SALE, UNPRICED or PRICE_CHANGED; subject
+    the variant id; what changed in words). The cart has been updated."""
 
     reason = "CART_CHANGED"
 
     def __init__(self, changes: Sequence[LineChange], currency: str) -> None:
-        described = {c.variant_id: c.describe(currency) for c in changes}
-        summary = "; ".join(f"{variant}: {what}" for variant, what in described.items())
+        unmet = [
+            PreconditionViolation(c.problem.name, c.variant_id, c.describe(currency))
+            for c in changes
+        ]
+        summary = "; ".join(f"{p.subject}: {p.description}" for p in unmet)
         super().__init__(
             f"the cart changed since its lines were added, check the new total: {summary}",
-            metadata=described,
+            preconditions=unmet,
         )
         self.changes = tuple(changes)
 

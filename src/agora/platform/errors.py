@@ -21,16 +21,33 @@ class FieldViolation:
     description: str
 
 
+@dataclass(frozen=True)
+class PreconditionViolation:
+    """One unmet precondition of a refused request: `type` says which (`PRICE_CHANGED`),
+    `subject` what it is about (a variant id), `description` says it in words."""
+
+    type: str
+    subject: str
+    description: str
+
+
 class DomainError(Exception):
     """Base of every error a service reports to its callers on purpose."""
 
     code: grpc.StatusCode = grpc.StatusCode.UNKNOWN
     reason: str = "ERROR"
 
-    def __init__(self, message: str, *, metadata: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        preconditions: Sequence[PreconditionViolation] = (),
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.metadata: dict[str, str] = dict(metadata or {})
+        self.preconditions = list(preconditions)
 
 
 class InvalidArgument(DomainError):
@@ -212,6 +229,7 @@ class ErrorInfo:
     reason: str
     violations: list[FieldViolation] = field(default_factory=list)
     shortages: list[Shortage] = field(default_factory=list)
+    preconditions: list[PreconditionViolation] = field(default_factory=list)
     metadata: dict[str, str] = field(default_factory=dict)
     retry_after_s: float | None = None
 

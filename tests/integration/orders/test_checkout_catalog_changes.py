@@ -12,7 +12,7 @@ from agora._proto.agora.catalog.v1 import catalog_pb2 as cpb
 from agora._proto.agora.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
 from agora._proto.agora.orders.v1 import orders_pb2 as pb
 from agora._proto.agora.orders.v1.orders_pb2_grpc import OrdersServiceStub
-from agora.platform.errors import ErrorInfo, http_status
+from agora.platform.errors import ErrorInfo, PreconditionViolation, http_status
 
 
 async def set_prices(catalog: CatalogServiceStub, variant_id: str, **minor: int) -> None:
@@ -52,7 +52,9 @@ async def test_a_product_archived_after_it_went_into_the_cart_is_not_ordered(
 
     info = await refused_placement(orders, cart)
 
-    assert info.metadata == {variant_id: "no longer for sale"}
+    assert info.preconditions == [
+        PreconditionViolation("NOT_FOR_SALE", variant_id, "no longer for sale")
+    ]
     assert variant_id in info.message
     assert (await stock(catalog_stub, variant_id)).reserved == 0
     after = await cart_now(orders, cart)
@@ -73,7 +75,9 @@ async def test_a_changed_price_refuses_the_order_shows_the_new_total_and_then_pl
         pb.PlaceOrderRequest(idempotency_key=key(), cart_token=cart.token), timeout=TIMEOUT_S
     )
 
-    assert info.metadata == {variant_id: "price changed from 1190 to 1490 EUR"}
+    assert info.preconditions == [
+        PreconditionViolation("PRICE_CHANGED", variant_id, "price changed from 1190 to 1490 EUR")
+    ]
     assert updated.lines[0].unit_price.amount_minor == 1_490
     assert updated.totals.total.amount_minor == cart.totals.total.amount_minor + 2 * 300
     assert placed.lines[0].unit_price.amount_minor == 1_490
@@ -90,7 +94,9 @@ async def test_a_price_withdrawn_in_the_carts_currency_refuses_the_order(
 
     info = await refused_placement(orders, cart)
 
-    assert info.metadata == {variant_id: "no longer priced in EUR"}
+    assert info.preconditions == [
+        PreconditionViolation("UNPRICED", variant_id, "no longer priced in EUR")
+    ]
     assert (await stock(catalog_stub, variant_id)).reserved == 0
     assert list((await cart_now(orders, cart)).lines) == []
 
@@ -117,6 +123,8 @@ async def test_only_the_changed_lines_are_named_and_the_others_stay(
 
     info = await refused_placement(orders, cart)
 
-    assert info.metadata == {gone_variant: "no longer for sale"}
+    assert info.preconditions == [
+        PreconditionViolation("NOT_FOR_SALE", gone_variant, "no longer for sale")
+    ]
     assert [line.variant_id for line in (await cart_now(orders, cart)).lines] == [kept_variant]
     assert (await stock(catalog_stub, kept_variant)).reserved == 0

@@ -13,11 +13,13 @@ from agora.gateway.problem import (
     problem_from_error_info,
 )
 from agora.platform.errors import (
+    Conflict,
     ErrorInfo,
     FieldViolation,
     Insufficient,
     InvalidArgument,
     NotFound,
+    PreconditionViolation,
     Shortage,
     Unavailable,
 )
@@ -83,6 +85,29 @@ def test_field_violations_and_shortages_are_listed() -> None:
     ]
     assert "shortages" not in invalid.body()
     assert short.body()["shortages"] == [{"subject": "SKU-1", "requested": 3, "available": 1}]
+
+
+def test_unmet_preconditions_are_listed_by_type_and_subject() -> None:
+    changed = Conflict(
+        "the cart changed",
+        preconditions=[
+            PreconditionViolation("PRICE_CHANGED", "v-1", "price changed from 100 to 120 EUR"),
+            PreconditionViolation("NOT_FOR_SALE", "v-2", "no longer for sale"),
+        ],
+    )
+
+    body = problem_from_domain_error(changed).body()
+
+    assert body["status"] == 409
+    assert body["preconditions"] == [
+        {
+            "type": "PRICE_CHANGED",
+            "subject": "v-1",
+            "description": "price changed from 100 to 120 EUR",
+        },
+        {"type": "NOT_FOR_SALE", "subject": "v-2", "description": "no longer for sale"},
+    ]
+    assert "preconditions" not in problem_from_domain_error(Conflict("changed")).body()
 
 
 def test_the_body_is_problem_json_with_type_title_and_request_id() -> None:

@@ -38,7 +38,13 @@ from agora.orders.domain import (
     with_shipping_method,
     without_line,
 )
-from agora.platform.errors import FailedPrecondition, Gone, InvalidArgument, http_status
+from agora.platform.errors import (
+    FailedPrecondition,
+    Gone,
+    InvalidArgument,
+    PreconditionViolation,
+    http_status,
+)
 
 NOW = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
 RULES = ShopRules()
@@ -429,5 +435,8 @@ def test_the_cart_brought_up_to_date_keeps_repriced_lines_and_drops_unsellable_o
 def test_a_changed_cart_is_a_409_cart_changed_naming_each_line() -> None:
     error = CartChanged([LineChange("v-9", LineProblem.UNPRICED, 1_000)], "JPY")
 
-    assert (error.reason, error.metadata) == ("CART_CHANGED", {"v-9": "no longer priced in JPY"})
+    assert error.reason == "CART_CHANGED"
+    assert error.preconditions == [
+        PreconditionViolation("UNPRICED", "v-9", "no longer priced in JPY")
+    ]
     assert http_status(error.code, error.reason) == 409

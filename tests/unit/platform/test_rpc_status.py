@@ -22,6 +22,7 @@ from agora.platform.errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    PreconditionViolation,
     ResourceExhausted,
     Shortage,
     Unauthenticated,
@@ -45,7 +46,11 @@ ONE_OF_EACH: list[DomainError] = [
     ),
     NotFound("product", "blue-shoe"),
     AlreadyExists("sku A-1 exists", metadata={"sku": "A-1"}),
-    Conflict("order changed meanwhile", metadata={"version": "7"}),
+    Conflict(
+        "order changed meanwhile",
+        metadata={"version": "7"},
+        preconditions=[PreconditionViolation("PRICE_CHANGED", "v-1", "from 100 to 120 EUR")],
+    ),
     IdempotencyKeyReused("key k-1 was used for another request"),
     FailedPrecondition("order is not paid"),
     Insufficient("not enough stock", [Shortage("sku:A-1", 5, 3), Shortage("sku:B-2", 2, 0)]),
@@ -100,7 +105,14 @@ def test_domain_error_survives_the_round_trip(err: DomainError) -> None:
 
 
 def specific_fields(err: DomainError) -> dict[str, Any]:
-    names = ("violations", "shortages", "retry_after_s", "resource_type", "resource_name")
+    names = (
+        "violations",
+        "shortages",
+        "preconditions",
+        "retry_after_s",
+        "resource_type",
+        "resource_name",
+    )
     return {name: getattr(err, name) for name in names if hasattr(err, name)}
 
 
@@ -115,6 +127,7 @@ def test_error_info_is_what_the_gateway_needs_for_problem_json(err: DomainError)
     )
     assert info.violations == getattr(err, "violations", [])
     assert info.shortages == getattr(err, "shortages", [])
+    assert info.preconditions == err.preconditions
     assert info.retry_after_s == getattr(err, "retry_after_s", None)
 
 

@@ -6,7 +6,8 @@ A `DomainError` leaves a server as a gRPC status whose `grpc-status-details-bin`
 - always `ErrorInfo(reason, domain="agora", metadata)`;
 - `BadRequest` field violations for `InvalidArgument`;
 - `ResourceInfo` for `NotFound`;
-- `PreconditionFailure` violations of type `INSUFFICIENT` for `Insufficient` shortages;
+- `PreconditionFailure` violations of type `INSUFFICIENT` for `Insufficient` shortages, and
+  of their own types for any error's `preconditions`;
 - `RetryInfo` for `Unavailable`, `ResourceExhausted` and `IdempotencyKeyInFlight`.
 
 Callers read it back with `error_info_from_rpc_error` (the gateway, for problem+json) or
@@ -27,7 +28,7 @@ from google.protobuf.message import DecodeError, Message
 from google.rpc import error_details_pb2, status_pb2
 
 from agora.platform import errors
-from agora.platform.errors import DomainError, FieldViolation, Shortage
+from agora.platform.errors import DomainError, FieldViolation, PreconditionViolation, Shortage
 
 DETAILS_KEY = "grpc-status-details-bin"
 ERROR_DOMAIN = "agora"
@@ -75,6 +76,13 @@ def to_grpc_status(err: DomainError) -> grpc.Status:
 
 
 def _specific_details(err: DomainError) -> list[Message]:
+    details = _kind_details(err)
+    if err.preconditions:
+        details.append(_unmet_preconditions(err.preconditions))
+    return details
+
+
+def _kind_details(err: DomainError) -> list[Message]:
     if isinstance(err, errors.InvalidArgument) and err.violations:
         return [_bad_request(err.violations)]
     if isinstance(err, errors.NotFound):
@@ -109,6 +117,7 @@ def _bad_request(violations: Iterable[FieldViolation]) -> error_details_pb2.BadR
 MAX_MESSAGE = 500
 MAX_DETAIL = 150
 MAX_VIOLATIONS = 10
+MAX_PRECONDITIONS = 20
 
 
 def _bounded(text: str, limit: int) -> str:
@@ -122,6 +131,19 @@ def _precondition_failure(shortages: Iterable[Shortage]) -> error_details_pb2.Pr
             type=SHORTAGE_TYPE,
             subject=shortage.subject,
             description=f"requested={shortage.requested} available={shortage.available}",
+        )
+    return failure
+
+
+def _unmet_preconditions(
+    preconditions: Iterable[PreconditionViolation],
+) -> error_details_pb2.PreconditionFailure:
+    failure = error_details_pb2.PreconditionFailure()
+    for violation in list(preconditions)[:MAX_PRECONDITIONS]:
+        failure.violations.add(
+            type=_bounded(violation.type, MAX_DETAIL),
+            subject=_bounded(violation.subject, MAX_DETAIL),
+            description=_bounded(violation.description, MAX_DETAIL),
         )
     return failure
 
@@ -164,6 +186,7 @@ def domain_error_from_rpc_error(e: grpc.RpcError) -> DomainError:
     info = read.info
     err = _domain_error(info, read.resource)
     err.metadata = dict(info.metadata)
+    err.preconditions = list(info.preconditions)
     # A subclass unknown here (another service's own reason) keeps its reason on the way up.
     err.reason = info.reason
     return err
@@ -204,7 +227,16 @@ def _with_detail(read: _Read, detail: any_pb2.Any) -> _Read:
     elif detail.Is(error_details_pb2.PreconditionFailure.DESCRIPTOR):
         failure = _unpack(detail, error_details_pb2.PreconditionFailure())
         shortages = [_shortage(v) for v in failure.violations if v.type == SHORTAGE_TYPE]
-        info = replace(info, shortages=[*info.shortages, *(s for s in shortages if s)])
+        unmet = [
+            PreconditionViolation(v.type, v.subject, v.description)
+            for v in failure.violations
+            if v.type != SHORTAGE_TYPE
+        ]
+        info = replace(
+            info,
+            shortages=[*info.shortages, *(s for s in shortages if s)],
+            preconditions=[*info.preconditions, *unmet],
+        )
     elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
         delay = _unpack(detail, error_details_pb2.RetryInfo()).retry_delay
         info = replace(info, retry_after_s=delay.seconds + delay.nanos / 1e9)
