@@ -165,8 +165,8 @@ class OrdersServiceServicer:
         """Turns a ready cart into an order, holding its stock at the catalog: all lines or none
         (409 INSUFFICIENT with each short variant and what is available). Every line is checked
         against the catalog first: a product no longer for sale, or a price changed or withdrawn in
-        the cart's currency, is 409 CART_CHANGED naming each such variant (metadata: variant id ->
-        what changed), and the cart is brought up to date (lines repriced or removed) so the
+        the cart's currency, is 409 CART_CHANGED naming each such variant (a PreconditionFailure
+        violation: type NOT_FOR_SALE, UNPRICED or PRICE_CHANGED, subject the variant id), and the cart is brought up to date (lines repriced or removed) so the
         customer sees the new total before placing again. Guests may check out and get the order's
         `access_token` in this answer only; a user token makes the order that user's (its
         `customer_id` is the token's subject).
