@@ -12,7 +12,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
-from sqlalchemy import URL, make_url
+from sqlalchemy import URL, event, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -21,15 +22,24 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from agora.platform.errors import Unavailable
+from agora.platform.outages import is_database_outage, is_outage
 from agora.platform.settings import to_libpq_url
+
+DATABASE_UNAVAILABLE = "the database is not reachable now"
 
 
 def create_engine(database_url: str, schema: str, *, pool_size: int = 10) -> AsyncEngine:
-    """An engine whose connections live in `schema` (then `public`)."""
-    return create_async_engine(
+    """An engine whose connections live in `schema` (then `public`).
+
+    A pooled connection the server closed is never handed out: see `_discard_closed`.
+    """
+    engine = create_async_engine(
         database_url,
         pool_size=pool_size,
         max_overflow=pool_size,
+        # SQLAlchemy's asyncpg ping is BEGIN, `;`, ROLLBACK: three round trips per checkout.
+        # `_discard_closed` catches what the ping would, for none.
         pool_pre_ping=False,
         pool_timeout=10,
         connect_args={
@@ -39,6 +49,20 @@ def create_engine(database_url: str, schema: str, *, pool_size: int = 10) -> Asy
             "statement_cache_size": 256,
         },
     )
+    event.listen(engine.sync_engine, "checkout", _discard_closed)
+    return engine
+
+
+def _discard_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Refuse a pooled connection asyncpg knows is closed: the pool then discards it and checks
+    out a fresh one (up to three attempts), before the transaction has done anything.
+
+    asyncpg notices a server-side close (restart, crash, terminated backend) as soon as the
+    event loop reads the socket's end, so after a PostgreSQL restart every idle connection is
+    replaced here, whatever path (ORM, Core, raw driver) the work then takes.
+    """
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -49,9 +73,21 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 async def transaction(
     sessions: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[AsyncSession]:
-    """A session inside one transaction: commits on success, rolls back on any error."""
-    async with sessions() as session, session.begin():
-        yield session
+    """A session inside one transaction: commits on success, rolls back on any error.
+
+    A database outage (the connection lost mid-transaction) invalidates the session's
+    connections, so none goes back to the pool; the error goes on to the caller, who classifies
+    it with `is_outage`. The work is not retried here: it may have done things outside the
+    database.
+    """
+    async with sessions() as session:
+        try:
+            async with session.begin():
+                yield session
+        except Exception as error:
+            if is_database_outage(error):
+                await session.invalidate()
+            raise
 
 
 async def driver_connection(db: AsyncSession | AsyncConnection) -> asyncpg.Connection:
@@ -78,7 +114,14 @@ async def driver_connection(db: AsyncSession | AsyncConnection) -> asyncpg.Conne
     if adapted is None:
         raise RuntimeError("the session's connection is closed")
     if adapted._transaction is None and not adapted.autocommit:
-        await adapted._start_transaction()
+        try:
+            await adapted._start_transaction()
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            # Closed under us after checkout: never hand this connection out again.
+            await connection.invalidate()
+            raise Unavailable(DATABASE_UNAVAILABLE) from error
     driver = pooled.driver_connection
     if isinstance(db, AsyncSession):
         db.info[_DRIVER] = (db.sync_session.get_transaction(), driver)

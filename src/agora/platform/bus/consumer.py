@@ -21,7 +21,6 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, ConsumerInfo, DeliverPolicy
 from nats.js.errors import NotFoundError
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
@@ -30,7 +29,7 @@ from agora.platform.bus.dead_letters import dead_letter_headers, dead_letter_sub
 from agora.platform.bus.inbox import remember_event
 from agora.platform.bus.streams import dead_letter_stream, ensure_stream
 from agora.platform.db import transaction
-from agora.platform.errors import Unavailable
+from agora.platform.outages import is_outage
 
 log = structlog.get_logger(__name__)
 
@@ -235,7 +234,7 @@ class EventConsumer:
 
     async def _failed(self, message: Msg, error: Exception) -> None:
         deliveries = message.metadata.num_delivered
-        if _is_outage(error):
+        if is_outage(error):
             log.warning("consumer_outage", consumer=self.durable, error=repr(error))
             await message.nak(delay=self._backoff.delay_s(deliveries))
         elif isinstance(error, DeadLetterReason) or deliveries >= self._max_deliver:
@@ -291,11 +290,3 @@ def _open(message: Msg) -> EventEnvelope:
         raise DeadLetterReason(f"event id {envelope.event_id!r} is not a UUID") from None
     return envelope
 
-
-def _is_outage(error: Exception) -> bool:
-    """Errors of the infrastructure, not of the message: retried without limit."""
-    if isinstance(error, DBAPIError):
-        return bool(error.connection_invalidated) or isinstance(
-            error.orig, (OSError, ConnectionError)
-        )
-    return isinstance(error, (OSError, TimeoutError, Unavailable))

@@ -25,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from agora.platform.bus.outbox import outbox_channel
 from agora.platform.bus.schema import OUTBOX
 from agora.platform.bus.streams import StreamSpec, ensure_stream
-from agora.platform.db import driver_connection, session_factory
+from agora.platform.db import driver_connection, session_factory, transaction
+from agora.platform.outages import is_outage
 from agora.platform.settings import to_libpq_url
 
 log = structlog.get_logger(__name__)
@@ -121,7 +122,8 @@ class OutboxRelay:
 
     async def publish_pending_once(self) -> int:
         """Publish one batch of the oldest unpublished events; return how many."""
-        async with self._sessions() as session, session.begin():
+        # `transaction`: a connection lost mid-batch is invalidated, not pooled again.
+        async with transaction(self._sessions) as session:
             events = await self._lock_batch(session)
             if not events:
                 return 0
@@ -180,7 +182,8 @@ class OutboxRelay:
         try:
             return await self.publish_pending_once()
         except Exception as error:  # the relay must outlive a NATS or database outage
-            log.warning("outbox_relay_failed", schema=self._schema, error=repr(error))
+            event = "outbox_relay_outage" if is_outage(error) else "outbox_relay_failed"
+            log.warning(event, schema=self._schema, error=repr(error))
             return 0
 
     async def _ensure_stream(self) -> bool:

@@ -19,8 +19,9 @@ from typing import Any, NoReturn, cast
 import grpc
 import structlog
 
-from agora.platform.errors import DomainError
+from agora.platform.errors import DomainError, Unavailable
 from agora.platform.logging import bind_request_id, current_request_id
+from agora.platform.outages import is_outage
 from agora.platform.rpc.status import (
     DETAILS_KEY,
     RpcFailure,
@@ -34,6 +35,7 @@ AUTHORIZATION_HEADER = "authorization"
 QUIET_METHOD_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 DEFAULT_SERVER_DEADLINE_S = 30.0
 INTERNAL_MESSAGE = "internal error"
+UNAVAILABLE_MESSAGE = "a backing service is not reachable now; retry shortly"
 # A caller's request id is trusted only when it looks like one (no log injection, bounded size).
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
@@ -69,7 +71,8 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
       retryable by the client's retry policy) and at the start of every stream;
     - logs one `rpc` line per call with method, code and duration (DEBUG for health checks);
     - turns a `DomainError` (and a failed call to another service) into its gRPC status with
-      details, and any other exception into INTERNAL with a generic message, the traceback
+      details, an infrastructure outage (`agora.platform.outages`) into UNAVAILABLE, and any
+      other exception into INTERNAL with a generic message, the traceback
       going to the log only;
     - bounds unary calls that came without a deadline (or a longer one) to `default_deadline_s`.
     """
@@ -275,6 +278,10 @@ def _as_domain_error(exc: Exception, method: str) -> DomainError:
     if isinstance(exc, grpc.RpcError):
         # A call to another service failed and the handler let it through: pass its status on.
         return domain_error_from_rpc_error(exc)
+    if is_outage(exc):
+        # The database or NATS is away: the caller may retry; the driver's text stays in the log.
+        log.warning("rpc_outage", method=method, error=repr(exc))
+        return Unavailable(UNAVAILABLE_MESSAGE)
     log.exception("rpc_failed", method=method)
     return RpcFailure(grpc.StatusCode.INTERNAL, grpc.StatusCode.INTERNAL.name, INTERNAL_MESSAGE)
 
