@@ -7,66 +7,24 @@ and restart it under an engine that has connections pooled.
 from __future__ import annotations
 
 import asyncio
-import signal
-import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from postgres_support import RestartablePostgres, restartable_postgres
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora.platform.db import create_engine, driver_connection, session_factory, transaction
-from agora.platform.embedded.postgres import EmbeddedPostgres
-from agora.platform.net import free_port
 from agora.platform.outages import is_outage
-from agora.platform.settings import to_asyncpg_url
 
 HEALED_WITHIN_S = 2.0
 
 
-class RestartablePostgres:
-    """A dedicated embedded PostgreSQL that a test can stop and start again on the same port."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.server = EmbeddedPostgres(data_dir, free_port())
-        self.server.initialise()
-        self._log = data_dir.parent / "postgres.log"
-        self._process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def database_url(self) -> str:
-        return to_asyncpg_url(self.server.url)
-
-    def start(self) -> None:
-        with self._log.open("ab") as log:
-            self._process = subprocess.Popen(
-                self.server.command(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                **self.server.popen_kwargs(),
-            )
-        self.server.wait_until_ready()
-
-    def stop(self) -> None:
-        """Fast shutdown: the server closes every client connection, as a restart does."""
-        process, self._process = self._process, None
-        if process is not None:
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=30)
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-
 @pytest.fixture
 def postgres(tmp_path: Path) -> Iterator[RestartablePostgres]:
-    server = RestartablePostgres(tmp_path / "pgdata")
-    server.start()
-    yield server
-    server.stop()
+    yield from restartable_postgres(tmp_path)
 
 
 @pytest.fixture
@@ -141,10 +99,12 @@ async def test_a_connection_lost_mid_transaction_is_an_outage_and_never_pooled_a
     await write_across_the_restart()
     await asyncio.to_thread(postgres.start)
 
-    assert len(lost) == 1 and is_outage(lost[0]), lost
+    assert len(lost) == 1
+    assert is_outage(lost[0]), lost
     # The first attempt after PostgreSQL returns already succeeds: no dead connection is reused.
     await asyncio.gather(*(note_raw(engine, "after") for _ in range(3)))
     async with engine.connect() as conn:
         bodies = (await conn.execute(sa.text("SELECT body FROM notes"))).scalars().all()
-    assert "lost" not in bodies and "started" not in bodies
+    assert "lost" not in bodies
+    assert "started" not in bodies
     assert bodies.count("after") == 3

@@ -289,4 +289,3 @@ def _open(message: Msg) -> EventEnvelope:
     except ValueError:
         raise DeadLetterReason(f"event id {envelope.event_id!r} is not a UUID") from None
     return envelope
-
