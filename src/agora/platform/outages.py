@@ -53,8 +53,17 @@ BROKER_OUTAGES: tuple[type[BaseException], ...] = (
     nats.js.errors.NoStreamResponseError,
 )
 
-# The standard library's view of a lost peer (asyncpg and nats-py let these through raw).
+# The standard library's view of a lost peer (asyncpg and nats-py let these through raw). Plain
+# OSError too: asyncio reports a refused connect to several addresses as one without an errno.
 NETWORK_OUTAGES: tuple[type[BaseException], ...] = (OSError, TimeoutError)
+# OSErrors of the local file system: a fault of the code or its setup, not of a peer.
+NOT_NETWORK: tuple[type[BaseException], ...] = (
+    FileNotFoundError,
+    FileExistsError,
+    PermissionError,
+    IsADirectoryError,
+    NotADirectoryError,
+)
 
 OUTAGES: tuple[type[BaseException], ...] = (
     Unavailable,
@@ -78,6 +87,8 @@ def is_outage(error: BaseException) -> bool:
         return is_outage(error.__cause__)  # raised by the adapter outside a SQLAlchemy call
     if isinstance(error, asyncpg.exceptions.InterfaceError):
         return any(text in str(error) for text in CLOSED_CONNECTION_TEXT)
+    if isinstance(error, NOT_NETWORK):
+        return False
     return isinstance(error, (*OUTAGES, sa.DisconnectionError, sa.TimeoutError))
 
 

@@ -64,6 +64,7 @@ OUTAGES: list[BaseException] = [
     ConnectionResetError(),
     ConnectionRefusedError(),
     OSError("Network is unreachable"),
+    OSError("Multiple exceptions: [Errno 111] Connect call failed ('::1', 5432, 0, 0), ..."),
     TimeoutError(),
     Unavailable("the database is not reachable now"),
 ]
@@ -76,6 +77,8 @@ NOT_OUTAGES: list[BaseException] = [
     asyncpg.exceptions.InterfaceError("the number of query arguments cannot exceed 32767"),
     wrapped(asyncpg.exceptions.UniqueViolationError("duplicate key"), sa.IntegrityError),
     wrapped(asyncpg.exceptions.DivisionByZeroError("division by zero"), sa.DataError),
+    FileNotFoundError("/etc/agora/key.pem"),
+    PermissionError("/var/agora"),
     nats.js.errors.BadRequestError(),
     nats.js.errors.NotFoundError(),
 ]
