@@ -54,8 +54,9 @@ def create_engine(database_url: str, schema: str, *, pool_size: int = 10) -> Asy
 
 
 def _discard_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-    """Refuse a pooled connection asyncpg knows is closed: the pool then discards it and checks
-    out a fresh one (up to three attempts), before the transaction has done anything.
+    """Refuse a pooled connection asyncpg knows is closed: the pool then discards it and hands
+    out a freshly connected one instead, before the transaction has done anything (the safe
+    retry; if PostgreSQL is still down, the connect error is an outage).
 
     asyncpg notices a server-side close (restart, crash, terminated backend) as soon as the
     event loop reads the socket's end, so after a PostgreSQL restart every idle connection is
