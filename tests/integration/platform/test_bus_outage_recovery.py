@@ -66,3 +66,33 @@ async def test_an_event_arriving_while_postgresql_restarts_is_handled_once_it_re
     dead = await bed.js.stream_info(DEAD_LETTER_STREAM, subjects_filter=f"dlq.{consumer.durable}.>")
     assert not dead.state.subjects
     assert await bed.inbox_rows(consumer.durable) == 1
+
+
+async def test_an_event_whose_handler_loses_postgresql_is_handled_once_it_returns(
+    bed: BusTestbed, postgres: RestartablePostgres
+) -> None:
+    envelope = await bed.record(value="invoice settled")
+    await bed.relay().publish_all_pending()
+    attempts: list[int] = []
+
+    async def handler(session: AsyncSession, event: EventEnvelope) -> None:
+        attempts.append(1)
+        raw = await driver_connection(session)
+        if len(attempts) == 1:
+            await asyncio.to_thread(postgres.stop)  # the connection dies under the handler
+        await raw.execute(
+            "INSERT INTO notes VALUES ($1, $2)", event.event_id, decode(event, StringValue).value
+        )
+
+    consumer = bed.consumer("settled", handler, max_deliver=1)
+    await consume_until(consumer, lambda: len(attempts) == 1)
+    for _ in range(3):  # deliveries while PostgreSQL is down
+        await consumer.consume_once(timeout_s=0.2)
+    await asyncio.to_thread(postgres.start)
+    await consume_until(consumer, lambda: len(attempts) >= 2, timeout_s=5)
+
+    async with bed.sessions() as session:
+        rows = (await session.execute(text("SELECT event_id, body FROM notes"))).all()
+    assert [tuple(row) for row in rows] == [(envelope.event_id, "invoice settled")]
+    dead = await bed.js.stream_info(DEAD_LETTER_STREAM, subjects_filter=f"dlq.{consumer.durable}.>")
+    assert not dead.state.subjects
