@@ -9,7 +9,12 @@ from bus_support import BusTestbed, bus_testbed, consume_until
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.platform.bus import EventEnvelope
-from agora.platform.bus.dead_letters import DeadLetter, dead_letter, list_dead_letters, retry_dead_letter
+from agora.platform.bus.dead_letters import (
+    DeadLetter,
+    dead_letter,
+    list_dead_letters,
+    retry_dead_letter,
+)
 from agora.platform.errors import NotFound
 
 

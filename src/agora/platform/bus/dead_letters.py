@@ -124,7 +124,7 @@ class DeadLetter:
         return envelope
 
     def redelivery_headers(self) -> dict[str, str]:
-        """The original headers, named so that retrying the same dead letter twice is stored once."""
+        """The original headers, with an id that makes a repeated retry of it be stored once."""
         headers = {k: v for k, v in self.headers.items() if k not in _DEAD_LETTER_ONLY}
         headers[RETRY_OF] = str(self.seq)
         headers[MSG_ID] = f"retry:{self.consumer}:{self.original_stream}:{self.original_stream_seq}"
