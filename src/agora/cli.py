@@ -14,11 +14,11 @@ import signal
 import sys
 import time
 import warnings
-from collections.abc import Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import psutil
 import typer
@@ -44,7 +44,11 @@ from agora.platform.supervisor import (
     cancellation_requested,
 )
 
+T = TypeVar("T")
+
 if TYPE_CHECKING:
+    from nats.js import JetStreamContext
+
     from agora.platform.security.envelope import SecretBox
     from agora.seed.logins import StaffLogins
 
@@ -54,7 +58,14 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-events_app = typer.Typer(help="Event streams: replay a consumer.", no_args_is_help=True)
+events_app = typer.Typer(
+    help="Event streams: replay a consumer, re-drive dead letters.", no_args_is_help=True
+)
+dead_letters_app = typer.Typer(
+    help="Messages consumers gave up on: list, show, retry once the cause is fixed.",
+    no_args_is_help=True,
+)
+events_app.add_typer(dead_letters_app, name="dead-letters")
 bench_app = typer.Typer(
     help="Benchmarks against a running stack. Start it with AGORA_GATEWAY_RATE_LIMIT_ENABLED=false"
     " (`make run-bench`): the gateway's per-IP limit would otherwise throttle the load (429s).",
@@ -790,6 +801,95 @@ def events_replay(
         ) from None
     start = f"sequence {from_seq}" if from_seq is not None else f"{since:%Y-%m-%d %H:%M:%S %Z}"
     console.print(f"consumer {info.name} on {info.stream_name} now delivers from {start}")
+
+
+def _on_dead_letters(nats_url: str, action: Callable[[JetStreamContext], Awaitable[T]]) -> T:
+    """Run `action` on JetStream at `nats_url`; NATS errors and domain errors end the command."""
+    from nats.errors import Error as NatsError
+
+    from agora.platform.bus.dead_letters import dead_letters_at
+    from agora.platform.errors import DomainError
+
+    async def run() -> T:
+        async with dead_letters_at(nats_url) as js:
+            return await action(js)
+
+    try:
+        return asyncio.run(run())
+    except DomainError as error:
+        raise fail(error.message) from None
+    except (OSError, TimeoutError, NatsError) as error:
+        raise fail(f"NATS at {nats_url}: {error or type(error).__name__}") from None
+
+
+@dead_letters_app.command("list")
+def dead_letters_list(
+    consumer: Annotated[
+        str | None, typer.Option(help="only this durable consumer's dead letters")
+    ] = None,
+) -> None:
+    """The dead-lettered messages, oldest first."""
+    from agora.platform.bus.dead_letters import list_dead_letters
+
+    settings = platform_settings()
+    letters = _on_dead_letters(
+        settings.resolved_nats_url, lambda js: list_dead_letters(js, consumer)
+    )
+    if not letters:
+        console.print("no dead letters")
+        return
+    table = Table("seq", "consumer", "subject", "attempts", "error")
+    for letter in letters:
+        attempts = str(letter.deliveries) if letter.deliveries is not None else "?"
+        table.add_row(
+            str(letter.seq), letter.consumer, letter.original_subject, attempts, letter.error
+        )
+    console.print(table)
+
+
+@dead_letters_app.command("show")
+def dead_letters_show(
+    seq: Annotated[int, typer.Argument(help="sequence in the DEAD_LETTERS stream (see list)")],
+) -> None:
+    """One dead letter in full: where it came from, why it failed, the event it carries."""
+    from google.protobuf.json_format import MessageToDict
+
+    from agora.platform.bus.dead_letters import dead_letter
+
+    settings = platform_settings()
+    letter = _on_dead_letters(settings.resolved_nats_url, lambda js: dead_letter(js, seq))
+    envelope = letter.envelope()
+    shown = {
+        "seq": letter.seq,
+        "consumer": letter.consumer,
+        "subject": letter.original_subject,
+        "stream": letter.original_stream,
+        "stream_seq": letter.original_stream_seq,
+        "attempts": letter.deliveries,
+        "error": letter.error,
+        "headers": letter.headers,
+        "envelope": MessageToDict(envelope) if envelope is not None else None,
+        "bytes": len(letter.data),
+    }
+    console.print_json(data=shown)
+
+
+@dead_letters_app.command("retry")
+def dead_letters_retry(
+    seq: Annotated[int, typer.Argument(help="sequence in the DEAD_LETTERS stream (see list)")],
+) -> None:
+    """Deliver a dead letter again (after fixing its cause) and remove it from the dead letters.
+
+    Its consumer handles it once; consumers that handled the event already skip it.
+    """
+    from agora.platform.bus.dead_letters import retry_dead_letter
+
+    settings = platform_settings()
+    letter = _on_dead_letters(settings.resolved_nats_url, lambda js: retry_dead_letter(js, seq))
+    console.print(
+        f"dead letter {letter.seq} published again on {letter.original_subject} "
+        f"for {letter.consumer}"
+    )
 
 
 # --- agora bench ------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Events between services: transactional outbox, relay to JetStream, idempotent durable
-consumers with an inbox, dead letters, and replay.
+consumers with an inbox, dead letters (and their retry), and replay.
 
 Producer side: `create_bus_tables()` in a migration, `record_event(session, ...)` in the
 transaction of the state change, and an `OutboxRelay` per process. Consumer side: an
@@ -9,7 +9,13 @@ transaction of the state change, and an `OutboxRelay` per process. Consumer side
 from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
 from agora.platform.bus.backoff import RedeliveryBackoff
 from agora.platform.bus.consumer import EventConsumer, EventHandler, consumer_config
-from agora.platform.bus.dead_letters import dead_letter_subject
+from agora.platform.bus.dead_letters import (
+    DeadLetter,
+    dead_letter,
+    dead_letter_subject,
+    list_dead_letters,
+    retry_dead_letter,
+)
 from agora.platform.bus.envelope import decode, new_envelope, subject_belongs_to
 from agora.platform.bus.inbox import forget_processed, remember_event
 from agora.platform.bus.outbox import outbox_channel, record_event
@@ -28,6 +34,7 @@ from agora.platform.bus.streams import (
 
 __all__ = [
     "DEAD_LETTER_STREAM",
+    "DeadLetter",
     "EventConsumer",
     "EventEnvelope",
     "EventHandler",
@@ -39,6 +46,7 @@ __all__ = [
     "configured_replicas",
     "consumer_config",
     "create_bus_tables",
+    "dead_letter",
     "dead_letter_stream",
     "dead_letter_subject",
     "decode",
@@ -46,6 +54,7 @@ __all__ = [
     "ensure_stream",
     "forget_processed",
     "inbox_table",
+    "list_dead_letters",
     "new_envelope",
     "outbox_channel",
     "outbox_table",
@@ -55,6 +64,7 @@ __all__ = [
     "remember_event",
     "replay",
     "replay_consumer",
+    "retry_dead_letter",
     "stream_name",
     "subject_belongs_to",
 ]

@@ -5,6 +5,9 @@ and puts it again every third of the bucket's TTL; a stopped instance deletes it
 one ages out of the bucket after the TTL. A `Resolver` watches the bucket and answers
 `addresses(service)`: static addresses from configuration first, then the live instances, then
 a fallback (the Kubernetes DNS name).
+
+The bucket is file-backed, so it survives a NATS restart; should it be gone all the same (a
+server with a fresh store), the next heartbeat re-creates it and registers again.
 """
 
 from __future__ import annotations
@@ -64,13 +67,14 @@ class Instance:
 async def instance_bucket(
     js: JetStreamContext, bucket: str = INSTANCES_BUCKET, ttl_s: float = DEFAULT_TTL_S
 ) -> KeyValue:
-    """The instances bucket, created on first use (in memory, history 1, entries live `ttl_s`).
+    """The instances bucket, created on first use (on file, history 1, entries live `ttl_s`).
 
-    An existing bucket is used as it is, whatever its TTL.
+    An existing bucket is used as it is, whatever its TTL. On file, because a bucket in memory
+    is gone after a NATS restart and with it every registration.
     """
     with contextlib.suppress(BucketNotFoundError):
         return await js.key_value(bucket)
-    config = api.KeyValueConfig(bucket=bucket, history=1, ttl=ttl_s, storage=api.StorageType.MEMORY)
+    config = api.KeyValueConfig(bucket=bucket, history=1, ttl=ttl_s, storage=api.StorageType.FILE)
     try:
         # Delete markers tell watchers when an entry ages out (NATS server 2.11+).
         return await js.create_key_value(config, limit_marker_ttl=ttl_s)
@@ -116,7 +120,7 @@ class Registration:
         self._kv = await instance_bucket(self._js, self._bucket, self._ttl_s)
         interval_s = await bucket_ttl_s(self._kv, self._ttl_s) / 3
         await self._kv.put(self.instance.key, self.instance.to_json())
-        self._heartbeat = asyncio.create_task(self._beat(self._kv, interval_s))
+        self._heartbeat = asyncio.create_task(self._beat(interval_s))
         log.info("instance_registered", key=self.instance.key, address=self.instance.address)
 
     async def set_healthy(self, healthy: bool) -> None:
@@ -125,14 +129,26 @@ class Registration:
         if self._kv is not None:
             await self._kv.put(self.instance.key, self.instance.to_json())
 
-    async def _beat(self, kv: KeyValue, interval_s: float) -> None:
+    async def _beat(self, interval_s: float) -> None:
         while True:
             await asyncio.sleep(interval_s)
             try:
-                await kv.put(self.instance.key, self.instance.to_json())
-            except Exception:
+                await self._put()
+            except Exception as error:
                 # NATS away for a moment: the next beat tries again before the TTL runs out.
-                log.warning("heartbeat_failed", key=self.instance.key, exc_info=True)
+                log.warning("heartbeat_failed", key=self.instance.key, error=repr(error))
+
+    async def _put(self) -> None:
+        """Put the instance; when the bucket is gone (`stream not found`), re-create it first."""
+        if self._kv is None:
+            self._kv = await instance_bucket(self._js, self._bucket, self._ttl_s)
+        try:
+            await self._kv.put(self.instance.key, self.instance.to_json())
+        except Exception:
+            # Re-created here on `stream not found` or `no responders`; looked up on anything else.
+            self._kv = await instance_bucket(self._js, self._bucket, self._ttl_s)
+            await self._kv.put(self.instance.key, self.instance.to_json())
+            log.info("instance_registered_again", key=self.instance.key)
 
     async def stop(self) -> None:
         """Stop the heartbeat and delete the key, so resolvers drop the instance at once."""
@@ -181,32 +197,47 @@ class Resolver:
         self._seen: dict[str, _Seen] = {}
         self._live: dict[str, list[str]] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._kv: KeyValue | None = None
         self._watcher: KeyValue.KeyWatcher | None = None
+        self._watch_task: asyncio.Task[None] | None = None
+        self._last_update = time.monotonic()
 
     async def start(self) -> None:
         """Watch the bucket; returns once the instances registered so far are known."""
         if self._js is None:
             return
-        kv = await instance_bucket(self._js, self._bucket, self._ttl_s)
-        self._ttl_s = await bucket_ttl_s(kv, self._ttl_s)
-        self._watcher = await kv.watchall()
-        caught_up = asyncio.Event()
-        self._tasks = [
-            asyncio.create_task(self._watch(self._watcher, caught_up)),
-            asyncio.create_task(self._expire_silent()),
-        ]
-        await caught_up.wait()
+        self._kv = await instance_bucket(self._js, self._bucket, self._ttl_s)
+        self._ttl_s = await bucket_ttl_s(self._kv, self._ttl_s)
+        await self._watch_anew()
+        self._tasks.append(asyncio.create_task(self._expire_silent()))
 
     async def stop(self) -> None:
         """Stop watching."""
-        if self._watcher is not None:
-            with contextlib.suppress(Exception):
-                await self._watcher.stop()  # type: ignore[no-untyped-call]
-            self._watcher = None
+        await self._stop_watching()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+
+    async def _watch_anew(self) -> None:
+        """(Re)start the watch; returns once the entries the bucket holds now are known."""
+        assert self._kv is not None
+        await self._stop_watching()
+        self._watcher = await self._kv.watchall()
+        self._last_update = time.monotonic()
+        caught_up = asyncio.Event()
+        self._watch_task = asyncio.create_task(self._watch(self._watcher, caught_up))
+        await caught_up.wait()
+
+    async def _stop_watching(self) -> None:
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            with contextlib.suppress(Exception):
+                await watcher.stop()  # type: ignore[no-untyped-call]
+        task, self._watch_task = self._watch_task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     def addresses(self, service: str) -> list[str]:
         """The addresses to call `service` at, sorted; empty when none is known."""
@@ -229,6 +260,7 @@ class Resolver:
 
     async def _watch(self, watcher: KeyValue.KeyWatcher, caught_up: asyncio.Event) -> None:
         async for entry in watcher:
+            self._last_update = time.monotonic()
             if entry is None:  # the end of the entries that existed when the watch began
                 caught_up.set()
                 continue
@@ -255,9 +287,19 @@ class Resolver:
             self._rebuild()
 
     async def _expire_silent(self) -> None:
-        """Drop instances whose heartbeat stopped, should the bucket's expiry marker not come."""
+        """Drop instances whose heartbeat stopped, should the bucket's expiry marker not come.
+
+        A watch silent for half the TTL (live instances put every third of it) may have died
+        with a NATS restart (its consumer is gone): it is started anew first, which delivers
+        the entries the bucket holds now.
+        """
         while True:
             await asyncio.sleep(self._ttl_s / 4)
+            if time.monotonic() - self._last_update > self._ttl_s / 2:
+                try:
+                    await asyncio.wait_for(self._watch_anew(), self._ttl_s)
+                except Exception as error:  # NATS still away: try again next round
+                    log.warning("discovery_watch_failed", error=repr(error))
             now = time.monotonic()
             for key in [key for key, seen in self._seen.items() if seen.expires_at < now]:
                 self._forget(key)

@@ -39,10 +39,15 @@ log = structlog.get_logger("agora.security")
 
 
 async def revoked_sessions_bucket(js: JetStreamContext) -> KeyValue:
-    """The bucket of revoked session ids (created on first use, file-backed)."""
+    """The bucket of revoked session ids (created on first use, on file: survives a restart)."""
     with contextlib.suppress(BucketNotFoundError):
         return await js.key_value(REVOKED_SESSIONS_BUCKET)
-    config = api.KeyValueConfig(bucket=REVOKED_SESSIONS_BUCKET, history=1, ttl=RETENTION_S)
+    config = api.KeyValueConfig(
+        bucket=REVOKED_SESSIONS_BUCKET,
+        history=1,
+        ttl=RETENTION_S,
+        storage=api.StorageType.FILE,
+    )
     return await js.create_key_value(config)
 
 
