@@ -17,6 +17,7 @@ import nats
 import structlog
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora.platform.bus.relay import OutboxRelay
@@ -43,6 +44,8 @@ from agora.platform.settings import (
 
 SHUTDOWN_GRACE_S = 5.0
 IDEMPOTENCY_PURGE_INTERVAL_S = 3600.0
+READINESS_PROBE_INTERVAL_S = 1.0
+READINESS_PROBE_TIMEOUT_S = 1.0
 
 log = structlog.get_logger("agora.runtime")
 
@@ -128,6 +131,7 @@ class ServiceHost:
     async def serve_forever(self) -> None:
         """Start serving, register for discovery, and wait until cancelled."""
         await self.server.start()
+        self.background(self._watch_readiness())
         registration = Registration(
             self.js,
             self.name,
@@ -144,12 +148,48 @@ class ServiceHost:
                 with contextlib.suppress(Exception):
                     await registration.stop()
 
+    async def unreachable_backend(self) -> str | None:
+        """`database` or `nats` when that one cannot serve this process now, else None."""
+        return await unreachable_backend(self.engine, self.nats, READINESS_PROBE_TIMEOUT_S)
+
+    async def _watch_readiness(self) -> None:
+        """Report NOT_SERVING on the health protocol while the database or NATS is unreachable
+        (the gateway's /readyz and `agora up` read it), SERVING again once both answer."""
+        serving = True
+        while True:
+            await asyncio.sleep(READINESS_PROBE_INTERVAL_S)
+            backend = await self.unreachable_backend()
+            if (backend is None) != serving:
+                serving = backend is None
+                await self.server.set_serving(serving)
+                if serving:
+                    log.info("backends_reachable", service=self.name)
+                else:
+                    log.warning("backend_unreachable", service=self.name, backend=backend)
+
     async def _stop_background(self) -> None:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+async def unreachable_backend(
+    engine: AsyncEngine, nc: NatsClient, timeout_s: float = READINESS_PROBE_TIMEOUT_S
+) -> str | None:
+    """`nats` while the client is not connected (it reconnects on its own), `database` while the
+    pool cannot answer `SELECT 1` within `timeout_s`; None when both are reachable."""
+    if not nc.is_connected:
+        return "nats"
+    try:
+        async with asyncio.timeout(timeout_s), engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # any failure of the probe means "not reachable now"
+        return "database"
+    return None
 
 
 async def _purge_keys(engine: AsyncEngine) -> int:
