@@ -225,18 +225,17 @@ class Supervisor:
             offset = log.tell()
             log.write(f"--- agora: starting {spec.name} ({time.ctime()}) ---\n".encode())
             log.flush()
+            argv, popen_kwargs = _spawn_command(spec)
             try:
-                # No preexec_fn: with one, subprocess must fork() and run Python in the child.
                 managed.process = await asyncio.create_subprocess_exec(
-                    *_die_with_parent(spec.stop_signal),
-                    *spec.argv,
+                    *argv,
                     stdin=asyncio.subprocess.DEVNULL,
                     stdout=log,
                     stderr=asyncio.subprocess.STDOUT,
                     env=dict(spec.env) if spec.env is not None else None,
                     cwd=spec.cwd,
                     start_new_session=True,
-                    **spec.popen_kwargs,
+                    **popen_kwargs,
                 )
             except OSError as error:
                 return f"cannot start {spec.argv[0]}: {error}"
@@ -422,11 +421,30 @@ def _signal_name(returncode: int | None) -> str | None:
         return f"signal {-returncode}"
 
 
-def _die_with_parent(sig: signal.Signals) -> list[str]:
-    """An argv prefix asking Linux to signal the child when the supervisor dies, even by SIGKILL,
-    so no service outlives `agora up`. `setpriv` (util-linux) sets it, then execs the child: a
-    pre-exec hook would need fork() (see the module docstring)."""
+def _spawn_command(spec: ProcessSpec) -> tuple[list[str], dict[str, Any]]:
+    """The argv and Popen arguments that start `spec` without forking this process.
+
+    Python vforks (no fork handlers, no Python in the child) unless given a pre-exec hook or a
+    user/group to switch to; both are done by `setpriv` (util-linux) in the child instead: it
+    switches user, then asks Linux to signal the child when the supervisor dies (even by
+    SIGKILL, so no service outlives `agora up`), then execs the command.
+    """
+    kwargs = dict(spec.popen_kwargs)
     setpriv = shutil.which("setpriv") if sys.platform == "linux" else None
     if setpriv is None:
-        return []
-    return [setpriv, f"--pdeathsig={sig.name}", "--"]
+        return list(spec.argv), kwargs
+    options = []
+    group = kwargs.pop("group", None)
+    if group is not None:
+        options.append(f"--regid={group}")
+    extra_groups = kwargs.pop("extra_groups", None)
+    user = kwargs.pop("user", None)
+    if extra_groups is not None:
+        groups = ",".join(str(g) for g in extra_groups)
+        options.append(f"--groups={groups}" if groups else "--clear-groups")
+    elif user is not None or group is not None:
+        options.append("--keep-groups")
+    if user is not None:
+        options.append(f"--reuid={user}")
+    options.append(f"--pdeathsig={spec.stop_signal.name}")  # after the switch, which clears it
+    return [setpriv, *options, "--", *spec.argv], kwargs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
 import os
 import signal
@@ -432,15 +433,42 @@ async def test_a_failed_restart_attempt_is_recorded_with_its_exit_code(
     assert reasons[1] == "restart failed: exited with code 3 before it was healthy"
 
 
-async def test_children_are_started_without_forking_the_supervisor(supervisor: Supervisor) -> None:
-    """Forking while grpc's threads run (the supervisor probes gRPC health in-process) skips
-    grpc's fork handlers and crashed `agora up` once: children must start by vfork/exec, which
-    runs no fork handlers at all (a pre-exec hook would force a real fork)."""
-    forks: list[int] = []
-    os.register_at_fork(before=lambda: forks.append(os.getpid()))
-    spec = ProcessSpec("plain", ["sleep", "300"], health=lambda: asyncio.sleep(0, result=True))
-    await supervisor.start([spec])
-    os.kill(supervisor.snapshot()[0]["pid"], signal.SIGKILL)
-    await wait_until(lambda: supervisor.snapshot()[0]["restarts"] == 1)
+_FORK_HANDLER = ctypes.CFUNCTYPE(None)
+_forks: list[int] = []
+_note_fork = _FORK_HANDLER(lambda: _forks.append(os.getpid()))  # kept alive: glibc holds it
 
-    assert forks == []
+
+@pytest.fixture(scope="module")
+def fork_count() -> Callable[[], int]:
+    """How many times this process has called fork(), counted by a glibc fork handler: the
+    kind grpc registers, which vfork (and posix_spawn) never run."""
+    assert ctypes.CDLL(None).__register_atfork(_note_fork, None, None, None) == 0
+    return lambda: len(_forks)
+
+
+async def test_children_are_started_without_forking_the_supervisor(
+    supervisor: Supervisor, fork_count: Callable[[], int]
+) -> None:
+    """Forking while grpc's threads run (the supervisor probes gRPC health in-process) skips
+    grpc's fork handlers and crashed `agora up` once, restarting PostgreSQL (started as another
+    user): children, whatever user they run as, must start without a fork()."""
+    forks_before = fork_count()
+    own = {"user": os.getuid(), "group": os.getgid(), "extra_groups": []}
+    specs = [
+        ProcessSpec("plain", ["sleep", "300"], health=lambda: asyncio.sleep(0, result=True)),
+        ProcessSpec(
+            "as_user",
+            ["sleep", "300"],
+            health=lambda: asyncio.sleep(0, result=True),
+            popen_kwargs=own,
+        ),
+    ]
+    await supervisor.start(specs)
+    for row in supervisor.snapshot():
+        os.kill(row["pid"], signal.SIGKILL)
+    await wait_until(lambda: all(row["restarts"] == 1 for row in supervisor.snapshot()))
+    await wait_until(lambda: all(row["state"] == "healthy" for row in supervisor.snapshot()))
+
+    assert fork_count() == forks_before
+    for row in supervisor.snapshot():
+        assert psutil.Process(row["pid"]).uids().real == os.getuid()
