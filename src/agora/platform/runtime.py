@@ -46,6 +46,9 @@ SHUTDOWN_GRACE_S = 5.0
 IDEMPOTENCY_PURGE_INTERVAL_S = 3600.0
 READINESS_PROBE_INTERVAL_S = 1.0
 READINESS_PROBE_TIMEOUT_S = 1.0
+# Failed probes in a row before NOT_SERVING: one stale pooled connection or a moment's pool
+# saturation is not an outage.
+READINESS_FAILURES_TO_UNREADY = 2
 
 log = structlog.get_logger("agora.runtime")
 
@@ -155,17 +158,19 @@ class ServiceHost:
     async def _watch_readiness(self) -> None:
         """Report NOT_SERVING on the health protocol while the database or NATS is unreachable
         (the gateway's /readyz and `agora up` read it), SERVING again once both answer."""
-        serving = True
+        serving, failures = True, 0
         while True:
             await asyncio.sleep(READINESS_PROBE_INTERVAL_S)
             backend = await self.unreachable_backend()
-            if (backend is None) != serving:
-                serving = backend is None
-                await self.server.set_serving(serving)
-                if serving:
-                    log.info("backends_reachable", service=self.name)
-                else:
-                    log.warning("backend_unreachable", service=self.name, backend=backend)
+            failures = 0 if backend is None else failures + 1
+            if serving and failures >= READINESS_FAILURES_TO_UNREADY:
+                serving = False
+                await self.server.set_serving(False)
+                log.warning("backend_unreachable", service=self.name, backend=backend)
+            elif not serving and backend is None:
+                serving = True
+                await self.server.set_serving(True)
+                log.info("backends_reachable", service=self.name)
 
     async def _stop_background(self) -> None:
         for task in self._tasks:
