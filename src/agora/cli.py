@@ -500,9 +500,10 @@ def announce(
 
 
 def status_table(rows: list[dict[str, Any]]) -> Table:
-    """Name, pid, state, restarts and URL of each supervised process."""
+    """Name, pid, state, restarts, how it last exited and why it was last restarted, and URL
+    of each supervised process."""
     colours = {"healthy": "green", "unhealthy": "red", "backoff": "yellow", "starting": "yellow"}
-    table = Table("name", "pid", "state", "restarts", "url")
+    table = Table("name", "pid", "state", "restarts", "last exit", "last restart", "url")
     for row in rows:
         colour = colours.get(row["state"], "white")
         table.add_row(
@@ -510,9 +511,18 @@ def status_table(rows: list[dict[str, Any]]) -> Table:
             str(row["pid"] or "-"),
             f"[{colour}]{row['state']}[/]",
             str(row["restarts"]),
+            _last_exit(row),
+            row.get("restart_reason") or "-",
             row["url"],
         )
     return table
+
+
+def _last_exit(row: dict[str, Any]) -> str:
+    if row.get("exit_signal"):
+        return str(row["exit_signal"])
+    code = row.get("exit_code")
+    return "-" if code is None else f"code {code}"
 
 
 def report_startup_failure(failure: StartupFailed) -> None:

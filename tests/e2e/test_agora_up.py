@@ -199,6 +199,8 @@ def test_a_dead_catalog_is_a_fast_503_then_it_is_restarted(stack: Stack) -> None
     restarted = stack.process_row("catalog")
     assert restarted["restarts"] == restarts_before + 1
     assert restarted["pid"] != catalog["pid"]
+    assert restarted["exit_signal"] == "SIGKILL"
+    assert restarted["restart_reason"] == "killed by SIGKILL"
     assert not alive(catalog["pid"])
 
 

@@ -86,7 +86,15 @@ def test_status_lists_the_processes_of_a_running_agora(tmp_path: Path) -> None:
     supervisor = subprocess.Popen(["sleep", "60"])
     status_file = tmp_path / "var" / "run" / "status.json"
     status_file.parent.mkdir(parents=True)
-    row = {"pid": 4242, "state": "healthy", "restarts": 2, "url": "grpc://127.0.0.1:1"}
+    row = {
+        "pid": 4242,
+        "state": "healthy",
+        "restarts": 2,
+        "url": "grpc://127.0.0.1:1",
+        "exit_code": -9,
+        "exit_signal": "SIGKILL",
+        "restart_reason": "killed by SIGKILL",
+    }
     status_file.write_text(
         json.dumps(
             {
@@ -103,7 +111,10 @@ def test_status_lists_the_processes_of_a_running_agora(tmp_path: Path) -> None:
         supervisor.wait()
 
     assert result.exit_code == 0
-    assert "catalog │ 4242 │ healthy │ 2 │ grpc://127.0.0.1:1" in one_line(result.output)
+    assert (
+        "catalog │ 4242 │ healthy │ 2 │ SIGKILL │ killed by SIGKILL │ grpc://127.0.0.1:1"
+        in one_line(result.output)
+    )
     assert f"supervisor pid {supervisor.pid}, ready" in result.output
 
 

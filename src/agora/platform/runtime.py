@@ -17,6 +17,7 @@ import nats
 import structlog
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora.platform.bus.relay import OutboxRelay
@@ -43,6 +44,11 @@ from agora.platform.settings import (
 
 SHUTDOWN_GRACE_S = 5.0
 IDEMPOTENCY_PURGE_INTERVAL_S = 3600.0
+READINESS_PROBE_INTERVAL_S = 1.0
+READINESS_PROBE_TIMEOUT_S = 1.0
+# Failed probes in a row before NOT_SERVING: one stale pooled connection or a moment's pool
+# saturation is not an outage.
+READINESS_FAILURES_TO_UNREADY = 2
 
 log = structlog.get_logger("agora.runtime")
 
@@ -128,6 +134,7 @@ class ServiceHost:
     async def serve_forever(self) -> None:
         """Start serving, register for discovery, and wait until cancelled."""
         await self.server.start()
+        self.background(self._watch_readiness())
         registration = Registration(
             self.js,
             self.name,
@@ -144,12 +151,50 @@ class ServiceHost:
                 with contextlib.suppress(Exception):
                     await registration.stop()
 
+    async def unreachable_backend(self) -> str | None:
+        """`database` or `nats` when that one cannot serve this process now, else None."""
+        return await unreachable_backend(self.engine, self.nats, READINESS_PROBE_TIMEOUT_S)
+
+    async def _watch_readiness(self) -> None:
+        """Report NOT_SERVING on the health protocol while the database or NATS is unreachable
+        (the gateway's /readyz and `agora up` read it), SERVING again once both answer."""
+        serving, failures = True, 0
+        while True:
+            await asyncio.sleep(READINESS_PROBE_INTERVAL_S)
+            backend = await self.unreachable_backend()
+            failures = 0 if backend is None else failures + 1
+            if serving and failures >= READINESS_FAILURES_TO_UNREADY:
+                serving = False
+                await self.server.set_serving(False)
+                log.warning("backend_unreachable", service=self.name, backend=backend)
+            elif not serving and backend is None:
+                serving = True
+                await self.server.set_serving(True)
+                log.info("backends_reachable", service=self.name)
+
     async def _stop_background(self) -> None:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+async def unreachable_backend(
+    engine: AsyncEngine, nc: NatsClient, timeout_s: float = READINESS_PROBE_TIMEOUT_S
+) -> str | None:
+    """`nats` while the client is not connected (it reconnects on its own), `database` while the
+    pool cannot answer `SELECT 1` within `timeout_s`; None when both are reachable."""
+    if not nc.is_connected:
+        return "nats"
+    try:
+        async with asyncio.timeout(timeout_s), engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # any failure of the probe means "not reachable now"
+        return "database"
+    return None
 
 
 async def _purge_keys(engine: AsyncEngine) -> int:

@@ -3,16 +3,21 @@
 Each process runs in its own session (process group), so stopping it reaches every process it
 forked (PostgreSQL backends, granian workers). Processes start as soon as their dependencies are
 healthy, a crashed one restarts with exponential backoff, and everything stops in reverse order.
+
+Children are created without forking this process (vfork+exec, no Python code runs in the child):
+the supervisor probes gRPC health in-process, and forking while grpc's threads run skips its fork
+handlers and can crash. Each exit (code or signal) and the reason for each restart is recorded in
+the status file that `agora status` shows.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import graphlib
 import json
 import os
+import shutil
 import signal
 import sys
 import time
@@ -25,7 +30,7 @@ from typing import Any
 HealthCheck = Callable[[], Awaitable[bool]]
 LogEcho = Callable[[str, str], None]
 
-_PR_SET_PDEATHSIG = 1
+RESTARTS_KEPT = 10  # the last restarts' reasons shown by `agora status`
 
 
 class ProcessState(StrEnum):
@@ -86,6 +91,7 @@ class _Managed:
     next_delay_s: float = 0.0
     healthy: asyncio.Event = field(default_factory=asyncio.Event)
     echoing: bool = False
+    restart_log: list[dict[str, Any]] = field(default_factory=list)  # {"at", "reason"}, newest last
 
     @property
     def pid(self) -> int | None:
@@ -140,7 +146,8 @@ class Supervisor:
         self.write_status()
 
     def snapshot(self) -> list[dict[str, Any]]:
-        """One row per process: name, pid, state, restarts, url, log, exit code."""
+        """One row per process: name, pid, state, restarts, url, log, how it last exited
+        (`exit_code`, or `exit_signal` when a signal ended it) and why it was last restarted."""
         return [
             {
                 "name": m.spec.name,
@@ -151,6 +158,9 @@ class Supervisor:
                 "url": m.spec.url,
                 "log": str(m.log_path),
                 "exit_code": m.exit_code,
+                "exit_signal": _signal_name(m.exit_code),
+                "restart_reason": m.restart_log[-1]["reason"] if m.restart_log else None,
+                "restart_log": list(m.restart_log),
             }
             for m in self._procs.values()
         ]
@@ -215,17 +225,17 @@ class Supervisor:
             offset = log.tell()
             log.write(f"--- agora: starting {spec.name} ({time.ctime()}) ---\n".encode())
             log.flush()
+            argv, popen_kwargs = _spawn_command(spec)
             try:
                 managed.process = await asyncio.create_subprocess_exec(
-                    *spec.argv,
+                    *argv,
                     stdin=asyncio.subprocess.DEVNULL,
                     stdout=log,
                     stderr=asyncio.subprocess.STDOUT,
                     env=dict(spec.env) if spec.env is not None else None,
                     cwd=spec.cwd,
                     start_new_session=True,
-                    preexec_fn=_die_with_parent(spec.stop_signal),
-                    **spec.popen_kwargs,
+                    **popen_kwargs,
                 )
             except OSError as error:
                 return f"cannot start {spec.argv[0]}: {error}"
@@ -250,7 +260,7 @@ class Supervisor:
         while time.monotonic() < deadline:
             if process.returncode is not None:
                 managed.exit_code = process.returncode
-                return f"exited with code {process.returncode} before it was healthy"
+                return f"{describe_exit(process.returncode)} before it was healthy"
             if await self._probe(managed):
                 return None
             await asyncio.sleep(pause)
@@ -277,13 +287,17 @@ class Supervisor:
             if self._stopping:
                 return
             self._kill_group(managed, signal.SIGKILL)  # leftovers of the dead process
+            reason = describe_exit(managed.exit_code)
             while not self._stopping:
                 delay = self._next_backoff(managed)
+                self._note_restart(managed, reason)
                 self._set_state(managed, ProcessState.BACKOFF)
                 await asyncio.sleep(delay)
                 managed.restarts += 1
-                if await self._launch(managed) is None:
+                failure = await self._launch(managed)
+                if failure is None:
                     break
+                reason = f"restart failed: {failure}"
 
     async def _watch_until_exit(self, managed: _Managed) -> None:
         process = managed.process
@@ -298,6 +312,11 @@ class Supervisor:
         finally:
             exited.cancel()
         managed.exit_code = process.returncode
+
+    @staticmethod
+    def _note_restart(managed: _Managed, reason: str) -> None:
+        managed.restart_log.append({"at": time.time(), "reason": reason})
+        del managed.restart_log[:-RESTARTS_KEPT]
 
     def _record_probe(self, managed: _Managed, healthy: bool) -> None:
         if healthy and managed.state is not ProcessState.HEALTHY:
@@ -385,15 +404,47 @@ def _group_alive(pgid: int | None) -> bool:
     return True
 
 
-def _die_with_parent(sig: signal.Signals) -> Callable[[], None] | None:
-    """A pre-exec hook asking Linux to signal the child when the supervisor dies, even by
-    SIGKILL, so no service outlives `agora up`."""
-    if sys.platform != "linux":
+def describe_exit(returncode: int | None) -> str:
+    """`exited with code 3`, `killed by SIGKILL`: how a child ended, for people."""
+    if returncode is None:
+        return "exited"
+    name = _signal_name(returncode)
+    return f"killed by {name}" if name is not None else f"exited with code {returncode}"
+
+
+def _signal_name(returncode: int | None) -> str | None:
+    if returncode is None or returncode >= 0:
         return None
-    libc = ctypes.CDLL(None, use_errno=True)
-    prctl = libc.prctl
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"
 
-    def request_death_signal() -> None:
-        prctl(_PR_SET_PDEATHSIG, int(sig))
 
-    return request_death_signal
+def _spawn_command(spec: ProcessSpec) -> tuple[list[str], dict[str, Any]]:
+    """The argv and Popen arguments that start `spec` without forking this process.
+
+    Python vforks (no fork handlers, no Python in the child) unless given a pre-exec hook or a
+    user/group to switch to; both are done by `setpriv` (util-linux) in the child instead: it
+    switches user, then asks Linux to signal the child when the supervisor dies (even by
+    SIGKILL, so no service outlives `agora up`), then execs the command.
+    """
+    kwargs = dict(spec.popen_kwargs)
+    setpriv = shutil.which("setpriv") if sys.platform == "linux" else None
+    if setpriv is None:
+        return list(spec.argv), kwargs
+    options = []
+    group = kwargs.pop("group", None)
+    if group is not None:
+        options.append(f"--regid={group}")
+    extra_groups = kwargs.pop("extra_groups", None)
+    user = kwargs.pop("user", None)
+    if extra_groups is not None:
+        groups = ",".join(str(g) for g in extra_groups)
+        options.append(f"--groups={groups}" if groups else "--clear-groups")
+    elif user is not None or group is not None:
+        options.append("--keep-groups")
+    if user is not None:
+        options.append(f"--reuid={user}")
+    options.append(f"--pdeathsig={spec.stop_signal.name}")  # after the switch, which clears it
+    return [setpriv, *options, "--", *spec.argv], kwargs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
 import os
 import signal
@@ -379,3 +380,95 @@ async def test_a_process_failing_its_probe_is_marked_unhealthy_not_restarted(
 
     assert supervisor.snapshot()[0]["pid"] == pid
     assert supervisor.snapshot()[0]["restarts"] == 0
+
+
+async def test_a_child_killed_by_a_signal_shows_it_and_the_restart_reason(
+    tmp_path: Path, supervisor: Supervisor
+) -> None:
+    spec = ProcessSpec("victim", ["sleep", "300"], health=lambda: asyncio.sleep(0, result=True))
+    await supervisor.start([spec])
+    first = supervisor.snapshot()[0]["pid"]
+
+    os.kill(first, signal.SIGKILL)
+    await wait_until(
+        lambda: (
+            supervisor.snapshot()[0]["restarts"] == 1
+            and supervisor.snapshot()[0]["state"] == "healthy"
+        )
+    )
+
+    (row,) = json.loads((tmp_path / "run" / "status.json").read_text())["processes"]
+    assert row["pid"] != first
+    assert row["exit_code"] == -signal.SIGKILL
+    assert row["exit_signal"] == "SIGKILL"
+    assert row["restart_reason"] == "killed by SIGKILL"
+    assert [entry["reason"] for entry in row["restart_log"]] == ["killed by SIGKILL"]
+
+
+async def test_a_failed_restart_attempt_is_recorded_with_its_exit_code(
+    tmp_path: Path, supervisor: Supervisor
+) -> None:
+    broken, ready = tmp_path / "broken", tmp_path / "ready"
+    spec = ProcessSpec(
+        "fragile",
+        python(f"""
+            import pathlib, sys, time
+            if pathlib.Path({str(broken)!r}).exists():
+                sys.exit(3)
+            pathlib.Path({str(ready)!r}).touch()
+            time.sleep(300)
+        """),
+        health=file_exists(ready),
+    )
+    await supervisor.start([spec])
+    broken.touch()
+    ready.unlink()
+    os.kill(supervisor.snapshot()[0]["pid"], signal.SIGTERM)
+    await wait_until(lambda: len(supervisor.snapshot()[0]["restart_log"]) >= 2)
+    broken.unlink()
+    await wait_until(lambda: supervisor.snapshot()[0]["state"] == "healthy")
+
+    reasons = [entry["reason"] for entry in supervisor.snapshot()[0]["restart_log"]]
+    assert reasons[0] == "killed by SIGTERM"
+    assert reasons[1] == "restart failed: exited with code 3 before it was healthy"
+
+
+_FORK_HANDLER = ctypes.CFUNCTYPE(None)
+_forks: list[int] = []
+_note_fork = _FORK_HANDLER(lambda: _forks.append(os.getpid()))  # kept alive: glibc holds it
+
+
+@pytest.fixture(scope="module")
+def fork_count() -> Callable[[], int]:
+    """How many times this process has called fork(), counted by a glibc fork handler: the
+    kind grpc registers, which vfork (and posix_spawn) never run."""
+    assert ctypes.CDLL(None).__register_atfork(_note_fork, None, None, None) == 0
+    return lambda: len(_forks)
+
+
+async def test_children_are_started_without_forking_the_supervisor(
+    supervisor: Supervisor, fork_count: Callable[[], int]
+) -> None:
+    """Forking while grpc's threads run (the supervisor probes gRPC health in-process) skips
+    grpc's fork handlers and crashed `agora up` once, restarting PostgreSQL (started as another
+    user): children, whatever user they run as, must start without a fork()."""
+    forks_before = fork_count()
+    own = {"user": os.getuid(), "group": os.getgid(), "extra_groups": []}
+    specs = [
+        ProcessSpec("plain", ["sleep", "300"], health=lambda: asyncio.sleep(0, result=True)),
+        ProcessSpec(
+            "as_user",
+            ["sleep", "300"],
+            health=lambda: asyncio.sleep(0, result=True),
+            popen_kwargs=own,
+        ),
+    ]
+    await supervisor.start(specs)
+    for row in supervisor.snapshot():
+        os.kill(row["pid"], signal.SIGKILL)
+    await wait_until(lambda: all(row["restarts"] == 1 for row in supervisor.snapshot()))
+    await wait_until(lambda: all(row["state"] == "healthy" for row in supervisor.snapshot()))
+
+    assert fork_count() == forks_before
+    for row in supervisor.snapshot():
+        assert psutil.Process(row["pid"]).uids().real == os.getuid()
