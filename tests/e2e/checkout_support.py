@@ -75,7 +75,8 @@ def new_variant(http: httpx.Client, on_hand: int = 5) -> dict[str, Any]:
     return {**chosen, "productId": product["id"]}
 
 
-def place_order(http: httpx.Client, variant: dict[str, Any], quantity: int = 2) -> dict[str, Any]:
+def ready_cart(http: httpx.Client, variant: dict[str, Any], quantity: int = 2) -> str:
+    """A cart's token, with `quantity` of `variant`, a Berlin address and standard shipping."""
     token = ok(http.post("/v1/carts", json={"currency": "EUR", "idempotencyKey": key()}))["token"]
     ok(
         http.post(
@@ -99,6 +100,12 @@ def place_order(http: httpx.Client, variant: dict[str, Any], quantity: int = 2) 
             json={"code": "de-standard", "idempotencyKey": key()},
         )
     )
+    return str(token)
+
+
+def place_order(http: httpx.Client, variant: dict[str, Any], quantity: int = 2) -> dict[str, Any]:
+    """A guest order of a ready cart, once the saga attached its invoice."""
+    token = ready_cart(http, variant, quantity)
     placed = ok(http.post("/v1/orders", json={"cartToken": token, "idempotencyKey": key()}))
     access = placed["accessToken"]
     order = eventually(lambda: read_order(http, placed, access), lambda o: bool(o.get("invoiceId")))

@@ -21,6 +21,7 @@ from checkout_support import (
     pay,
     place_order,
     read_order,
+    ready_cart,
     stock,
 )
 
@@ -125,29 +126,7 @@ def test_paying_a_settled_invoice_again_is_a_conflict(
 def test_ordering_more_than_is_in_stock_is_409_with_the_available_quantity(
     http: httpx.Client, variant: dict[str, Any]
 ) -> None:
-    token = ok(http.post("/v1/carts", json={"currency": "EUR", "idempotencyKey": key()}))["token"]
-    ok(
-        http.post(
-            f"/v1/carts/{token}/lines",
-            json={
-                "productId": variant["productId"],
-                "variantId": variant["id"],
-                "quantity": 6,
-                "idempotencyKey": key(),
-            },
-        )
-    )
-    ok(
-        http.put(
-            f"/v1/carts/{token}/shipping-address", params={"idempotencyKey": key()}, json=ADDRESS
-        )
-    )
-    ok(
-        http.put(
-            f"/v1/carts/{token}/shipping-method",
-            json={"code": "de-standard", "idempotencyKey": key()},
-        )
-    )
+    token = ready_cart(http, variant, quantity=6)
 
     refused = http.post("/v1/orders", json={"cartToken": token, "idempotencyKey": key()})
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -16,41 +15,14 @@ from pathlib import Path
 
 import grpc
 import pytest
+from postgres_support import RestartablePostgres, restartable_postgres
 
 from agora.catalog.bootstrap import run
 from agora.catalog.settings import CatalogSettings
 from agora.gateway.app import backend_states
 from agora.platform.embedded.nats import EmbeddedNats
-from agora.platform.embedded.postgres import EmbeddedPostgres
 from agora.platform.net import free_port, wait_for_port, wait_for_port_async
-from agora.platform.settings import PlatformSettings, to_asyncpg_url
-
-
-class DedicatedPostgres:
-    """A PostgreSQL server only this test uses, so stopping it disturbs no one else."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.server = EmbeddedPostgres(data_dir, free_port())
-        self.server.initialise()
-        self._log = data_dir.parent / "postgres.log"
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self._log.open("ab") as log:
-            self._process = subprocess.Popen(
-                self.server.command(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                **self.server.popen_kwargs(),
-            )
-        self.server.wait_until_ready()
-
-    def stop(self) -> None:
-        if self._process is None:
-            return
-        self._process.send_signal(signal.SIGINT)  # fast shutdown: every backend goes too
-        self._process.wait(timeout=30)
-        self._process = None
+from agora.platform.settings import PlatformSettings
 
 
 class DedicatedNats:
@@ -77,11 +49,8 @@ class DedicatedNats:
 
 
 @pytest.fixture
-def dedicated_postgres(tmp_path: Path) -> Iterator[DedicatedPostgres]:
-    postgres = DedicatedPostgres(tmp_path / "pgdata")
-    postgres.start()
-    yield postgres
-    postgres.stop()
+def dedicated_postgres(tmp_path: Path) -> Iterator[RestartablePostgres]:
+    yield from restartable_postgres(tmp_path)
 
 
 @pytest.fixture
@@ -124,9 +93,9 @@ async def until_readiness(channel: grpc.aio.Channel, wanted: str, timeout_s: flo
 
 
 async def test_health_is_not_serving_while_the_database_is_down_and_serving_once_back(
-    dedicated_postgres: DedicatedPostgres, nats_url: str
+    dedicated_postgres: RestartablePostgres, nats_url: str
 ) -> None:
-    database_url = to_asyncpg_url(dedicated_postgres.server.url)
+    database_url = dedicated_postgres.database_url
     async with served_catalog(database_url, nats_url) as channel:
         await until_readiness(channel, "SERVING")
 

@@ -127,3 +127,52 @@ def customer() -> tuple[str, Metadata]:
     """A new customer's id and the call metadata of their token."""
     subject = str(uuid.uuid4())
     return subject, with_token(customer_token(subject))
+
+
+async def addressed_cart(
+    orders: OrdersServiceStub, lamp: tuple[str, str], metadata: Metadata | None
+) -> str:
+    """The token of a cart filled and addressed by whoever `metadata` names (none: a guest)."""
+    cart = await orders.CreateCart(
+        pb.CreateCartRequest(idempotency_key=key(), currency="EUR"),
+        metadata=metadata,
+        timeout=TIMEOUT_S,
+    )
+    product_id, variant_id = lamp
+    token = cart.token
+    await orders.AddCartLine(
+        pb.AddCartLineRequest(
+            idempotency_key=key(),
+            cart_token=token,
+            product_id=product_id,
+            variant_id=variant_id,
+            quantity=1,
+        ),
+        metadata=metadata,
+        timeout=TIMEOUT_S,
+    )
+    await orders.SetShippingAddress(
+        pb.SetShippingAddressRequest(idempotency_key=key(), cart_token=token, address=BERLIN),
+        metadata=metadata,
+        timeout=TIMEOUT_S,
+    )
+    await orders.SetShippingMethod(
+        pb.SetShippingMethodRequest(idempotency_key=key(), cart_token=token, code="de-standard"),
+        metadata=metadata,
+        timeout=TIMEOUT_S,
+    )
+    return token
+
+
+async def place(orders: OrdersServiceStub, token: str, metadata: Metadata | None) -> pb.Order:
+    return await orders.PlaceOrder(
+        pb.PlaceOrderRequest(idempotency_key=key(), cart_token=token),
+        metadata=metadata,
+        timeout=TIMEOUT_S,
+    )
+
+
+async def placed_order(
+    orders: OrdersServiceStub, lamp: tuple[str, str], metadata: Metadata | None
+) -> pb.Order:
+    return await place(orders, await addressed_cart(orders, lamp, metadata), metadata)

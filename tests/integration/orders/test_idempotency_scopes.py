@@ -8,7 +8,14 @@ import uuid
 
 import grpc
 import pytest
-from orders_support import BERLIN, TIMEOUT_S, Metadata, customer, error_of, key
+from orders_support import (
+    TIMEOUT_S,
+    Metadata,
+    customer,
+    error_of,
+    key,
+    placed_order,
+)
 from security_support import mint_token, with_token
 
 from agora._proto.agora.orders.v1 import orders_pb2 as pb
@@ -42,28 +49,6 @@ async def add_lamp(
             variant_id=variant_id,
             quantity=quantity,
         ),
-        metadata=metadata,
-        timeout=TIMEOUT_S,
-    )
-
-
-async def placed_order(
-    orders: OrdersServiceStub, lamp: tuple[str, str], metadata: Metadata | None
-) -> pb.Order:
-    token = (await new_cart(orders, metadata)).token
-    await add_lamp(orders, lamp, token, metadata, key())
-    await orders.SetShippingAddress(
-        pb.SetShippingAddressRequest(idempotency_key=key(), cart_token=token, address=BERLIN),
-        metadata=metadata,
-        timeout=TIMEOUT_S,
-    )
-    await orders.SetShippingMethod(
-        pb.SetShippingMethodRequest(idempotency_key=key(), cart_token=token, code="de-standard"),
-        metadata=metadata,
-        timeout=TIMEOUT_S,
-    )
-    return await orders.PlaceOrder(
-        pb.PlaceOrderRequest(idempotency_key=key(), cart_token=token),
         metadata=metadata,
         timeout=TIMEOUT_S,
     )

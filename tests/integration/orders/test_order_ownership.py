@@ -10,61 +10,21 @@ import uuid
 
 import grpc
 import sqlalchemy as sa
-from orders_support import BERLIN, TIMEOUT_S, Metadata, customer, error_of, key
+from orders_support import (
+    TIMEOUT_S,
+    Metadata,
+    addressed_cart,
+    customer,
+    error_of,
+    key,
+    place,
+    placed_order,
+)
 from security_support import mint_token, with_token
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora._proto.agora.orders.v1 import orders_pb2 as pb
 from agora._proto.agora.orders.v1.orders_pb2_grpc import OrdersServiceStub
-
-
-async def ready_cart(
-    orders: OrdersServiceStub, lamp: tuple[str, str], metadata: Metadata | None
-) -> str:
-    """The token of a cart filled and addressed by whoever `metadata` names (none: a guest)."""
-    cart = await orders.CreateCart(
-        pb.CreateCartRequest(idempotency_key=key(), currency="EUR"),
-        metadata=metadata,
-        timeout=TIMEOUT_S,
-    )
-    product_id, variant_id = lamp
-    token = cart.token
-    await orders.AddCartLine(
-        pb.AddCartLineRequest(
-            idempotency_key=key(),
-            cart_token=token,
-            product_id=product_id,
-            variant_id=variant_id,
-            quantity=1,
-        ),
-        metadata=metadata,
-        timeout=TIMEOUT_S,
-    )
-    await orders.SetShippingAddress(
-        pb.SetShippingAddressRequest(idempotency_key=key(), cart_token=token, address=BERLIN),
-        metadata=metadata,
-        timeout=TIMEOUT_S,
-    )
-    await orders.SetShippingMethod(
-        pb.SetShippingMethodRequest(idempotency_key=key(), cart_token=token, code="de-standard"),
-        metadata=metadata,
-        timeout=TIMEOUT_S,
-    )
-    return token
-
-
-async def place(orders: OrdersServiceStub, token: str, metadata: Metadata | None) -> pb.Order:
-    return await orders.PlaceOrder(
-        pb.PlaceOrderRequest(idempotency_key=key(), cart_token=token),
-        metadata=metadata,
-        timeout=TIMEOUT_S,
-    )
-
-
-async def placed_order(
-    orders: OrdersServiceStub, lamp: tuple[str, str], metadata: Metadata | None
-) -> pb.Order:
-    return await place(orders, await ready_cart(orders, lamp, metadata), metadata)
 
 
 async def test_a_customers_cart_is_theirs_whatever_the_request_says(
@@ -209,7 +169,7 @@ async def test_a_guest_cancels_their_order_with_its_access_token_only(
 async def test_a_guest_orders_access_token_is_kept_only_as_its_digest(
     anonymous: OrdersServiceStub, orders_engine: AsyncEngine, lamp: tuple[str, str]
 ) -> None:
-    token = await ready_cart(anonymous, lamp, None)
+    token = await addressed_cart(anonymous, lamp, None)
     request = pb.PlaceOrderRequest(idempotency_key=key(), cart_token=token)
     first = await anonymous.PlaceOrder(request, timeout=TIMEOUT_S)
     retried = await anonymous.PlaceOrder(request, timeout=TIMEOUT_S)
@@ -271,7 +231,7 @@ async def test_a_guest_cart_checked_out_by_a_customer_becomes_their_order(
     anonymous: OrdersServiceStub, lamp: tuple[str, str]
 ) -> None:
     subject, as_customer = customer()
-    token = await ready_cart(anonymous, lamp, None)
+    token = await addressed_cart(anonymous, lamp, None)
 
     order = await place(anonymous, token, as_customer)
 
@@ -283,7 +243,7 @@ async def test_a_customers_cart_cannot_be_checked_out_by_someone_else(
 ) -> None:
     _, as_owner = customer()
     _, as_other = customer()
-    token = await ready_cart(anonymous, lamp, as_owner)
+    token = await addressed_cart(anonymous, lamp, as_owner)
 
     for metadata in (as_other, None):
         code, _ = await error_of(place(anonymous, token, metadata))
