@@ -62,9 +62,8 @@ from agora.gateway.descriptors import (
 from agora.gateway.docs import docs_routes
 from agora.gateway.openapi import openapi_document
 from agora.gateway.problem import (
+    EdgeProblem,
     Problem,
-    internal_problem,
-    problem,
     problem_from_domain_error,
     problem_from_rpc_error,
 )
@@ -258,32 +257,39 @@ class Transcoder:
             if wait is None and caller.token:
                 wait = await self.limiter.user_wait(await self._user_of(caller.token))
             if wait is not None:
-                return _too_many_requests(wait, request_id)
+                return EdgeProblem.RATE_LIMITED.response(request_id, retry_after_s=wait)
         raw_path = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
         raw_path = raw_path.split("?", 1)[0]
         found = self.gateway.routes.match(request.method, raw_path)
         if found is None:
-            return _no_route(request, request_id)
+            return EdgeProblem.ROUTE_NOT_FOUND.response(
+                request_id, method=_shown(request.method), path=_shown(request.url.path)
+            )
         if isinstance(found, NotAllowed):
-            return _not_allowed(request, found, request_id)
+            return EdgeProblem.METHOD_NOT_ALLOWED.response(
+                request_id,
+                method=_shown(request.method),
+                path=_shown(request.url.path),
+                allowed=", ".join(found.allowed),
+            )
         route = found.route
         if caller.authorization and not is_metadata_safe(caller.authorization):
-            return _unusable_credentials(request_id)
+            return EdgeProblem.MALFORMED_CREDENTIALS.response(request_id)
         if caller.token and token_type(caller.token) == SERVICE_TOKEN_TYPE:
-            return _service_token_refused(request_id)
+            return EdgeProblem.SERVICE_TOKEN_REFUSED.response(request_id)
         if (
             caller.by_cookie
             and request.method in UNSAFE_METHODS
             and not self.csrf.matches(caller, session_of_access_token(caller.token))
         ):
-            return _csrf_failed(request_id)
+            return EdgeProblem.CSRF_FAILED.response(request_id)
         limits = self._method_limits.get(route)
         if limits is not None and self.limiter is not None:
             wait = await self.limiter.method_wait(
                 limits, route.method.full_name, "ip", caller.client_ip
             )
             if wait is not None:
-                return _too_many_requests(wait, request_id)
+                return EdgeProblem.RATE_LIMITED.response(request_id, retry_after_s=wait)
         try:
             session = self._sessions.get(route)
             if session is not None:
@@ -314,7 +320,7 @@ class Transcoder:
         message = route.build_request(found.variables, query, body)
         wait = await self._account_wait(route, message)
         if wait is not None:
-            return _too_many_requests(wait, request_id)
+            return EdgeProblem.RATE_LIMITED.response(request_id, retry_after_s=wait)
         answer = await self._call(route, message, caller, request_id)
         payload = route.encode_response(answer)
         if route.cache_ttl_s <= 0:
@@ -345,13 +351,13 @@ class Transcoder:
         message: Any = route.build_request(found.variables, query, body)
         wait = await self._account_wait(route, message)
         if wait is not None:
-            return _too_many_requests(wait, request_id)
+            return EdgeProblem.RATE_LIMITED.response(request_id, retry_after_s=wait)
         from_cookie = False
         refresh_cookie = caller.cookies.get(REFRESH_COOKIE, "")
         if rule.refresh_from_cookie and not message.refresh_token and refresh_cookie:
             session_id, refresh_token = refresh_cookie_parts(refresh_cookie)
             if not self.csrf.matches(caller, session_id):
-                return _csrf_failed(request_id)
+                return EdgeProblem.CSRF_FAILED.response(request_id)
             message.refresh_token = refresh_token
             use_cookies = from_cookie = True
         if rule.follows_cookie_session and caller.by_cookie:
@@ -408,19 +414,21 @@ class Transcoder:
         content_type = request.headers.get("content-type")
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:
-            return _too_large(self.max_body, request_id)
+            return EdgeProblem.BODY_TOO_LARGE.response(request_id, limit=self.max_body)
         if content_type is not None and not _is_json(content_type):
-            return _unsupported_media_type(content_type, request_id)
+            return EdgeProblem.UNSUPPORTED_MEDIA_TYPE.response(
+                request_id, content_type=content_type
+            )
         chunks: list[bytes] = []
         size = 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > self.max_body:
-                return _too_large(self.max_body, request_id)
+                return EdgeProblem.BODY_TOO_LARGE.response(request_id, limit=self.max_body)
             chunks.append(chunk)
         body = b"".join(chunks)
         if body.strip() and content_type is None:
-            return _unsupported_media_type("(none)", request_id)
+            return EdgeProblem.UNSUPPORTED_MEDIA_TYPE.response(request_id, content_type="(none)")
         return body
 
     async def _call(
@@ -497,93 +505,6 @@ def _shown(text: str) -> str:
     return text if len(text) <= MAX_ECHOED_CHARS else text[:MAX_ECHOED_CHARS] + "…"
 
 
-def _no_route(request: Request, request_id: str) -> Response:
-    return problem(
-        404,
-        f"No API route matches {_shown(request.method)} {_shown(request.url.path)}.",
-        code=grpc.StatusCode.NOT_FOUND,
-        reason="ROUTE_NOT_FOUND",
-        request_id=request_id,
-    ).response()
-
-
-def _not_allowed(request: Request, found: NotAllowed, request_id: str) -> Response:
-    allowed = ", ".join(found.allowed)
-    return problem(
-        405,
-        f"{_shown(request.method)} is not allowed on {_shown(request.url.path)}; "
-        f"allowed: {allowed}.",
-        code=grpc.StatusCode.UNIMPLEMENTED,
-        reason="METHOD_NOT_ALLOWED",
-        request_id=request_id,
-        headers={"Allow": allowed},
-    ).response()
-
-
-def _too_large(limit: int, request_id: str) -> Response:
-    return problem(
-        413,
-        f"The request body is larger than {limit} bytes.",
-        code=grpc.StatusCode.INVALID_ARGUMENT,
-        reason="BODY_TOO_LARGE",
-        request_id=request_id,
-    ).response()
-
-
-def _unsupported_media_type(content_type: str, request_id: str) -> Response:
-    return problem(
-        415,
-        f"The request body must be application/json, not {content_type}.",
-        code=grpc.StatusCode.INVALID_ARGUMENT,
-        reason="UNSUPPORTED_MEDIA_TYPE",
-        request_id=request_id,
-        headers={"Accept": "application/json"},
-    ).response()
-
-
-def _too_many_requests(retry_after_s: int, request_id: str) -> Response:
-    return problem(
-        429,
-        f"Too many requests; try again in {retry_after_s} s.",
-        code=grpc.StatusCode.RESOURCE_EXHAUSTED,
-        reason="RATE_LIMITED",
-        request_id=request_id,
-        retry_after_s=retry_after_s,
-    ).response()
-
-
-def _csrf_failed(request_id: str) -> Response:
-    return problem(
-        403,
-        "A change authenticated by the session cookie needs the X-CSRF-Token header "
-        "equal to this session's __Host-agora_csrf cookie.",
-        code=grpc.StatusCode.PERMISSION_DENIED,
-        reason="CSRF_FAILED",
-        request_id=request_id,
-    ).response()
-
-
-def _unusable_credentials(request_id: str) -> Response:
-    return problem(
-        401,
-        "The credentials are not a well-formed bearer token.",
-        code=grpc.StatusCode.UNAUTHENTICATED,
-        reason="TOKEN_INVALID",
-        request_id=request_id,
-    ).response()
-
-
-def _service_token_refused(request_id: str) -> Response:
-    # Service tokens are for calls between services inside the deployment, never from outside.
-    return problem(
-        401,
-        "Service tokens are not accepted here: use a user's access token.",
-        code=grpc.StatusCode.UNAUTHENTICATED,
-        reason="TOKEN_INVALID",
-        request_id=request_id,
-    ).response()
-
-
 def _with_status_log(found: Problem, route: Route) -> Response:
     if found.status >= 500:
         log.warning(
@@ -635,7 +556,7 @@ class EdgeHeaders:
             log.exception("unhandled_error", path=scope.get("path"))
             if started:
                 raise
-            await internal_problem(request_id).response()(scope, receive, send_with_headers)
+            await EdgeProblem.INTERNAL.response(request_id)(scope, receive, send_with_headers)
 
 
 def _request_id(scope: Scope) -> str:

@@ -1,8 +1,9 @@
 """Errors at the HTTP edge as RFC 9457 `application/problem+json`.
 
-A failed gRPC call becomes a problem with the HTTP status of its code and reason
-(`agora.platform.errors.http_status`), the field violations and shortages from its status
-details, the gRPC code name and the request id. Backends that are down or too slow answer
+A failed gRPC call becomes a problem with the HTTP status of its code and reason (`http_status`,
+the one HTTP mapping), the field violations and shortages from its status details, the gRPC
+code name and the request id; the gateway's own refusals (no route, 405, 413, 415, 429, CSRF,
+unusable credentials) are the rows of `EdgeProblem`. Backends that are down or too slow answer
 503/504 with `Retry-After`, so does a 429 (a rate limit, or a login lockout's RetryInfo); a 401
 names the Bearer scheme in `WWW-Authenticate` (RFC 6750); anything unexpected is a 500 that
 reveals nothing internal.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from http import HTTPStatus
 from typing import Any
 
@@ -22,16 +24,21 @@ from starlette.responses import Response
 
 from agora.platform.errors import (
     DomainError,
-    ErrorInfo,
     FieldViolation,
+    Gone,
+    IdempotencyKeyInFlight,
+    IdempotencyKeyReused,
+    IdempotentAnswerWithheld,
     Insufficient,
-    InvalidArgument,
     PreconditionViolation,
     Shortage,
-    Unavailable,
-    http_status,
 )
-from agora.platform.rpc.status import error_info_from_rpc_error, rpc_status_from_rpc_error
+from agora.platform.rpc.status import (
+    ErrorInfo,
+    error_info,
+    error_info_from_rpc_error,
+    rpc_status_from_rpc_error,
+)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:agora:problem:"
@@ -41,6 +48,41 @@ DEFAULT_RETRY_AFTER_S = 1
 BEARER_CHALLENGE = 'Bearer realm="agora"'
 # Reasons of a token that was sent but is no good: RFC 6750's `invalid_token`.
 INVALID_TOKEN_REASONS = frozenset({"TOKEN_INVALID", "TOKEN_EXPIRED"})
+
+_C = grpc.StatusCode
+# The one HTTP mapping: a gRPC code's status as in google.rpc.Code's documented mapping...
+HTTP_STATUS_BY_CODE: Mapping[grpc.StatusCode, int] = {
+    _C.OK: 200,
+    _C.CANCELLED: 499,
+    _C.UNKNOWN: 500,
+    _C.INVALID_ARGUMENT: 400,
+    _C.DEADLINE_EXCEEDED: 504,
+    _C.NOT_FOUND: 404,
+    _C.ALREADY_EXISTS: 409,
+    _C.PERMISSION_DENIED: 403,
+    _C.UNAUTHENTICATED: 401,
+    _C.RESOURCE_EXHAUSTED: 429,
+    _C.FAILED_PRECONDITION: 400,
+    _C.ABORTED: 409,
+    _C.OUT_OF_RANGE: 400,
+    _C.UNIMPLEMENTED: 501,
+    _C.INTERNAL: 500,
+    _C.UNAVAILABLE: 503,
+    _C.DATA_LOSS: 500,
+}
+# ...made more precise by reason where HTTP has a closer status than gRPC.
+HTTP_STATUS_BY_REASON: Mapping[str, int] = {
+    Insufficient.reason: 409,
+    Gone.reason: 410,
+    IdempotencyKeyReused.reason: 422,
+    IdempotencyKeyInFlight.reason: 409,
+    IdempotentAnswerWithheld.reason: 409,
+}
+
+
+def http_status(code: grpc.StatusCode, reason: str = "") -> int:
+    """The HTTP status of a gRPC error (its reason first, then its code)."""
+    return HTTP_STATUS_BY_REASON.get(reason) or HTTP_STATUS_BY_CODE.get(code, 500)
 
 
 @dataclass(frozen=True)
@@ -166,51 +208,94 @@ def _transport_failure(info: ErrorInfo) -> ErrorInfo:
 
 def problem_from_domain_error(error: DomainError, request_id: str = "") -> Problem:
     """The problem for a domain error raised at the edge (bad JSON, unknown query field…)."""
-    info = ErrorInfo(
-        code=error.code,
-        message=error.message,
-        reason=error.reason,
-        violations=list(error.violations) if isinstance(error, InvalidArgument) else [],
-        shortages=list(error.shortages) if isinstance(error, Insufficient) else [],
-        preconditions=list(error.preconditions),
-        metadata=dict(error.metadata),
-        retry_after_s=error.retry_after_s if isinstance(error, Unavailable) else None,
+    return problem_from_error_info(error_info(error), request_id)
+
+
+@dataclass(frozen=True)
+class EdgeAnswer:
+    """A problem the gateway answers itself: its HTTP status, the gRPC code its body names,
+    its reason, its detail and headers (templates over the request's words)."""
+
+    status: int
+    code: grpc.StatusCode
+    reason: str
+    detail: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+class EdgeProblem(Enum):
+    """Every problem the gateway answers without a backend call."""
+
+    ROUTE_NOT_FOUND = EdgeAnswer(
+        404, _C.NOT_FOUND, "ROUTE_NOT_FOUND", "No API route matches {method} {path}."
     )
-    return problem_from_error_info(info, request_id)
-
-
-def problem(
-    status: int,
-    detail: str,
-    *,
-    code: grpc.StatusCode,
-    reason: str,
-    request_id: str = "",
-    headers: Mapping[str, str] | None = None,
-    retry_after_s: int | None = None,
-) -> Problem:
-    """A problem made at the edge, without a backend call (404 route, 405, 413, 415, 429…)."""
-    return Problem(
-        status=status,
-        title=_title(status),
-        detail=detail,
-        code=code.name,
-        reason=reason,
-        request_id=request_id,
-        retry_after_s=retry_after_s,
-        headers=dict(headers or {}),
+    METHOD_NOT_ALLOWED = EdgeAnswer(
+        405,
+        _C.UNIMPLEMENTED,
+        "METHOD_NOT_ALLOWED",
+        "{method} is not allowed on {path}; allowed: {allowed}.",
+        (("Allow", "{allowed}"),),
     )
-
-
-def internal_problem(request_id: str = "") -> Problem:
-    """A 500 that says nothing about the cause (which goes to the log)."""
-    return problem(
-        500,
-        "The server could not handle the request.",
-        code=grpc.StatusCode.INTERNAL,
-        reason="INTERNAL",
-        request_id=request_id,
+    BODY_TOO_LARGE = EdgeAnswer(
+        413, _C.INVALID_ARGUMENT, "BODY_TOO_LARGE", "The request body is larger than {limit} bytes."
     )
+    UNSUPPORTED_MEDIA_TYPE = EdgeAnswer(
+        415,
+        _C.INVALID_ARGUMENT,
+        "UNSUPPORTED_MEDIA_TYPE",
+        "The request body must be application/json, not {content_type}.",
+        (("Accept", "application/json"),),
+    )
+    RATE_LIMITED = EdgeAnswer(
+        429,
+        _C.RESOURCE_EXHAUSTED,
+        "RATE_LIMITED",
+        "Too many requests; try again in {retry_after_s} s.",
+    )
+    CSRF_FAILED = EdgeAnswer(
+        403,
+        _C.PERMISSION_DENIED,
+        "CSRF_FAILED",
+        "A change authenticated by the session cookie needs the X-CSRF-Token header "
+        "equal to this session's __Host-agora_csrf cookie.",
+    )
+    MALFORMED_CREDENTIALS = EdgeAnswer(
+        401,
+        _C.UNAUTHENTICATED,
+        "TOKEN_INVALID",
+        "The credentials are not a well-formed bearer token.",
+    )
+    # Service tokens are for calls between services inside the deployment, never from outside.
+    SERVICE_TOKEN_REFUSED = EdgeAnswer(
+        401,
+        _C.UNAUTHENTICATED,
+        "TOKEN_INVALID",
+        "Service tokens are not accepted here: use a user's access token.",
+    )
+    # A 500 that says nothing about the cause (which goes to the log).
+    INTERNAL = EdgeAnswer(500, _C.INTERNAL, "INTERNAL", "The server could not handle the request.")
+
+    def problem(
+        self, request_id: str = "", *, retry_after_s: int | None = None, **words: object
+    ) -> Problem:
+        """This problem, its templates filled with `words` (and `retry_after_s`)."""
+        answer: EdgeAnswer = self.value
+        return Problem(
+            status=answer.status,
+            title=_title(answer.status),
+            detail=answer.detail.format(retry_after_s=retry_after_s, **words),
+            code=answer.code.name,
+            reason=answer.reason,
+            request_id=request_id,
+            retry_after_s=retry_after_s,
+            headers={name: value.format(**words) for name, value in answer.headers},
+        )
+
+    def response(
+        self, request_id: str = "", *, retry_after_s: int | None = None, **words: object
+    ) -> Response:
+        """This problem as an HTTP response (see `problem`)."""
+        return self.problem(request_id, retry_after_s=retry_after_s, **words).response()
 
 
 _UNREACHABLE_DETAIL = {

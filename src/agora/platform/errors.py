@@ -1,16 +1,15 @@
-"""Domain errors, mapped once to gRPC status (and, at the gateway, to HTTP problem+json).
+"""Domain errors: what went wrong, in the shop's words, with no transport attached.
 
-Services raise these from their domain and store code; the server interceptor turns them into a
-gRPC status with a `google.rpc.Status` detail (field violations, resource info, retry info) in
-the `grpc-status-details-bin` trailer, which the gateway reads back into a problem+json body.
+Services raise these from their domain and store code. Each class names its machine-readable
+`reason`; the transports map them once, at the edge: `agora.platform.rpc.status` to a gRPC
+status with typed details, `agora.gateway.problem` to an HTTP problem+json. Pure (standard
+library only), so domain modules may raise them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-
-import grpc
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,6 @@ class PreconditionViolation:
 class DomainError(Exception):
     """Base of every error a service reports to its callers on purpose."""
 
-    code: grpc.StatusCode = grpc.StatusCode.UNKNOWN
     reason: str = "ERROR"
 
     def __init__(
@@ -51,7 +49,6 @@ class DomainError(Exception):
 
 
 class InvalidArgument(DomainError):
-    code = grpc.StatusCode.INVALID_ARGUMENT
     reason = "INVALID_ARGUMENT"
 
     def __init__(
@@ -70,7 +67,6 @@ class InvalidArgument(DomainError):
 
 
 class NotFound(DomainError):
-    code = grpc.StatusCode.NOT_FOUND
     reason = "NOT_FOUND"
 
     def __init__(self, resource_type: str, name: str) -> None:
@@ -80,14 +76,12 @@ class NotFound(DomainError):
 
 
 class AlreadyExists(DomainError):
-    code = grpc.StatusCode.ALREADY_EXISTS
     reason = "ALREADY_EXISTS"
 
 
 class Conflict(DomainError):
     """The request conflicts with the current state (optimistic concurrency)."""
 
-    code = grpc.StatusCode.ABORTED
     reason = "CONFLICT"
 
 
@@ -96,7 +90,6 @@ class IdempotencyKeyReused(DomainError):
     the IETF Idempotency-Key draft answers). FAILED_PRECONDITION, not ALREADY_EXISTS: a client
     must not take it for "already done", it needs a new key."""
 
-    code = grpc.StatusCode.FAILED_PRECONDITION
     reason = "IDEMPOTENCY_KEY_REUSED"
 
 
@@ -104,7 +97,6 @@ class IdempotencyKeyInFlight(DomainError):
     """The first request with this idempotency key is still running: retry shortly (409 with
     Retry-After at the HTTP edge; ABORTED, retry at a higher level, on gRPC)."""
 
-    code = grpc.StatusCode.ABORTED
     reason = "IDEMPOTENCY_KEY_IN_FLIGHT"
 
     def __init__(
@@ -119,12 +111,10 @@ class IdempotentAnswerWithheld(DomainError):
     tokens), which are never stored: the change is done, its answer cannot be given again
     (409 at the HTTP edge; the message says what to do instead)."""
 
-    code = grpc.StatusCode.FAILED_PRECONDITION
     reason = "IDEMPOTENT_ANSWER_WITHHELD"
 
 
 class FailedPrecondition(DomainError):
-    code = grpc.StatusCode.FAILED_PRECONDITION
     reason = "FAILED_PRECONDITION"
 
 
@@ -140,10 +130,9 @@ class Shortage:
 class Insufficient(DomainError):
     """Less of something is available than asked for (stock): carries what is available.
 
-    FAILED_PRECONDITION on gRPC; 409 at the HTTP edge (see HTTP_STATUS_BY_REASON).
+    FAILED_PRECONDITION on gRPC; 409 at the HTTP edge.
     """
 
-    code = grpc.StatusCode.FAILED_PRECONDITION
     reason = "INSUFFICIENT"
 
     def __init__(self, message: str, shortages: Sequence[Shortage] = ()) -> None:
@@ -154,7 +143,6 @@ class Insufficient(DomainError):
 class Gone(DomainError):
     """The resource existed but has expired (a cart, an invoice): 410 at the HTTP edge."""
 
-    code = grpc.StatusCode.FAILED_PRECONDITION
     reason = "EXPIRED"
 
 
@@ -168,7 +156,6 @@ PERMISSION_MISSING = "PERMISSION_MISSING"
 class Unauthenticated(DomainError):
     """No valid token: 401. `reason` is TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED."""
 
-    code = grpc.StatusCode.UNAUTHENTICATED
     reason = TOKEN_INVALID
 
     def __init__(
@@ -185,7 +172,6 @@ class Unauthenticated(DomainError):
 class PermissionDenied(DomainError):
     """The caller is known but may not do this: 403."""
 
-    code = grpc.StatusCode.PERMISSION_DENIED
     reason = "PERMISSION_DENIED"
 
     @classmethod
@@ -199,7 +185,6 @@ class PermissionDenied(DomainError):
 
 
 class Unavailable(DomainError):
-    code = grpc.StatusCode.UNAVAILABLE
     reason = "UNAVAILABLE"
 
     def __init__(self, message: str, *, retry_after_s: float = 1.0) -> None:
@@ -210,7 +195,6 @@ class Unavailable(DomainError):
 class ResourceExhausted(DomainError):
     """Too many attempts (a login lockout): RESOURCE_EXHAUSTED / 429, with when to retry."""
 
-    code = grpc.StatusCode.RESOURCE_EXHAUSTED
     reason = "RESOURCE_EXHAUSTED"
 
     def __init__(
@@ -218,53 +202,3 @@ class ResourceExhausted(DomainError):
     ) -> None:
         super().__init__(message, metadata=metadata)
         self.retry_after_s = retry_after_s
-
-
-@dataclass(frozen=True)
-class ErrorInfo:
-    """What callers learn of an error, independent of transport."""
-
-    code: grpc.StatusCode
-    message: str
-    reason: str
-    violations: list[FieldViolation] = field(default_factory=list)
-    shortages: list[Shortage] = field(default_factory=list)
-    preconditions: list[PreconditionViolation] = field(default_factory=list)
-    metadata: dict[str, str] = field(default_factory=dict)
-    retry_after_s: float | None = None
-
-
-# gRPC status -> HTTP status, as in google.rpc.Code's documented mapping.
-HTTP_STATUS_BY_CODE: dict[grpc.StatusCode, int] = {
-    grpc.StatusCode.OK: 200,
-    grpc.StatusCode.CANCELLED: 499,
-    grpc.StatusCode.UNKNOWN: 500,
-    grpc.StatusCode.INVALID_ARGUMENT: 400,
-    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
-    grpc.StatusCode.NOT_FOUND: 404,
-    grpc.StatusCode.ALREADY_EXISTS: 409,
-    grpc.StatusCode.PERMISSION_DENIED: 403,
-    grpc.StatusCode.UNAUTHENTICATED: 401,
-    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
-    grpc.StatusCode.FAILED_PRECONDITION: 400,
-    grpc.StatusCode.ABORTED: 409,
-    grpc.StatusCode.OUT_OF_RANGE: 400,
-    grpc.StatusCode.UNIMPLEMENTED: 501,
-    grpc.StatusCode.INTERNAL: 500,
-    grpc.StatusCode.UNAVAILABLE: 503,
-    grpc.StatusCode.DATA_LOSS: 500,
-}
-
-# Reasons whose HTTP status is more precise than their gRPC code's.
-HTTP_STATUS_BY_REASON: dict[str, int] = {
-    Insufficient.reason: 409,
-    Gone.reason: 410,
-    IdempotencyKeyReused.reason: 422,
-    IdempotencyKeyInFlight.reason: 409,
-    IdempotentAnswerWithheld.reason: 409,
-}
-
-
-def http_status(code: grpc.StatusCode, reason: str = "") -> int:
-    """The HTTP status for a gRPC error (reason first, then code)."""
-    return HTTP_STATUS_BY_REASON.get(reason) or HTTP_STATUS_BY_CODE.get(code, 500)

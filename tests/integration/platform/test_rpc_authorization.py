@@ -31,9 +31,8 @@ from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
 from agora.catalog.bootstrap import run
 from agora.catalog.settings import CatalogSettings
 from agora.platform.bus import decode
-from agora.platform.errors import ErrorInfo
 from agora.platform.net import free_port, wait_for_port_async
-from agora.platform.rpc.status import error_info_from_rpc_error
+from agora.platform.rpc.status import ErrorInfo, error_info_from_rpc_error
 from agora.platform.security.service_identity import ServiceIdentity
 from agora.platform.settings import PlatformSettings
 

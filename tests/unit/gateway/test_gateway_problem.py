@@ -8,21 +8,28 @@ import pytest
 
 from agora.gateway.problem import (
     PROBLEM_CONTENT_TYPE,
-    internal_problem,
+    EdgeProblem,
     problem_from_domain_error,
     problem_from_error_info,
+    problem_from_rpc_error,
 )
 from agora.platform.errors import (
     Conflict,
-    ErrorInfo,
+    DomainError,
     FieldViolation,
+    Gone,
+    IdempotencyKeyInFlight,
+    IdempotencyKeyReused,
+    IdempotentAnswerWithheld,
     Insufficient,
     InvalidArgument,
     NotFound,
     PreconditionViolation,
+    ResourceExhausted,
     Shortage,
     Unavailable,
 )
+from agora.platform.rpc.status import ErrorInfo, to_grpc_status
 
 
 @pytest.mark.parametrize(
@@ -53,6 +60,36 @@ def test_status_follows_reason_then_code(code: grpc.StatusCode, reason: str, sta
     assert problem.status == status
     assert problem.body()["code"] == code.name
     assert problem.body()["reason"] == reason
+
+
+@pytest.mark.parametrize(
+    ("err", "status"),
+    [
+        (InvalidArgument("bad"), 400),
+        (NotFound("product", "tea"), 404),
+        (IdempotencyKeyReused("another request"), 422),
+        (Insufficient("short", [Shortage("SKU-1", 3, 1)]), 409),
+        (Gone("cart expired"), 410),
+        (Unavailable("down", retry_after_s=2.5), 503),
+        (ResourceExhausted("locked", retry_after_s=4), 429),
+        (IdempotencyKeyInFlight("still running"), 409),
+        (IdempotentAnswerWithheld("held secrets"), 409),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, DomainError) else str(value),
+)
+def test_a_backend_error_answers_the_same_status_as_one_raised_at_the_edge(
+    err: DomainError, status: int
+) -> None:
+    status_of_call = to_grpc_status(err)
+    call = grpc.aio.AioRpcError(
+        status_of_call.code,
+        grpc.aio.Metadata(),
+        grpc.aio.Metadata(*status_of_call.trailing_metadata),
+        details=status_of_call.details,
+    )
+
+    assert problem_from_rpc_error(call).body() == problem_from_domain_error(err).body()
+    assert problem_from_domain_error(err).status == status
 
 
 @pytest.mark.parametrize("code", [grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED])
@@ -123,7 +160,33 @@ def test_the_body_is_problem_json_with_type_title_and_request_id() -> None:
 
 
 def test_an_internal_problem_reveals_nothing() -> None:
-    body = internal_problem("r").body()
+    body = EdgeProblem.INTERNAL.problem("r").body()
 
     assert body["status"] == 500
     assert body["detail"] == "The server could not handle the request."
+
+
+def test_an_edge_problem_fills_its_detail_and_headers_from_the_request() -> None:
+    refused = EdgeProblem.METHOD_NOT_ALLOWED.problem("r", method="PUT", path="/v1/x", allowed="GET")
+
+    assert (refused.status, refused.code, refused.reason) == (
+        405,
+        "UNIMPLEMENTED",
+        "METHOD_NOT_ALLOWED",
+    )
+    assert refused.detail == "PUT is not allowed on /v1/x; allowed: GET."
+    assert refused.headers == {"Allow": "GET"}
+
+
+def test_a_rate_limit_says_when_to_retry_in_its_detail_and_header() -> None:
+    response = EdgeProblem.RATE_LIMITED.response("r", retry_after_s=7)
+
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "7"
+    assert orjson.loads(response.body)["detail"] == "Too many requests; try again in 7 s."
+
+
+def test_two_edge_problems_may_share_a_reason_but_never_an_answer() -> None:
+    answers = [edge.value for edge in EdgeProblem]
+
+    assert len(set(answers)) == len(answers)

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 from agora.platform.errors import NotFound, Unavailable
 from agora.platform.outages import is_database_outage, is_outage
 from agora.platform.rpc.interceptors import _as_domain_error
+from agora.platform.rpc.status import grpc_code
 
 
 def adapted(driver_error: Exception, dbapi_class: type[Exception]) -> Exception:
@@ -105,11 +106,11 @@ def test_an_rpc_failing_on_an_outage_answers_unavailable_without_internals(
 ) -> None:
     answer = _as_domain_error(error, "/agora.test.v1.Test/Call")
 
-    assert answer.code is grpc.StatusCode.UNAVAILABLE
+    assert grpc_code(answer) is grpc.StatusCode.UNAVAILABLE
     if not isinstance(error, Unavailable):
         assert type(error).__name__ not in answer.message
         assert "connection" not in answer.message
 
 
 def test_an_unexpected_error_still_answers_internal() -> None:
-    assert _as_domain_error(RuntimeError("a bug"), "/t/T").code is grpc.StatusCode.INTERNAL
+    assert grpc_code(_as_domain_error(RuntimeError("a bug"), "/t/T")) is grpc.StatusCode.INTERNAL

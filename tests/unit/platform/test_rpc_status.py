@@ -27,13 +27,15 @@ from agora.platform.errors import (
     Shortage,
     Unauthenticated,
     Unavailable,
-    http_status,
 )
 from agora.platform.rpc.status import (
     DETAILS_KEY,
+    GRPC_CODE_BY_CLASS,
     RpcFailure,
     domain_error_from_rpc_error,
+    error_info,
     error_info_from_rpc_error,
+    grpc_code,
     raise_for_rpc_error,
     to_grpc_status,
 )
@@ -86,7 +88,7 @@ def test_every_domain_error_class_has_a_round_trip_case() -> None:
 @pytest.mark.parametrize("err", ONE_OF_EACH, ids=lambda err: type(err).__name__)
 def test_status_carries_the_code_message_and_reason(err: DomainError) -> None:
     status = to_grpc_status(err)
-    assert status.code == err.code
+    assert status.code == grpc_code(err)
     assert status.details == err.message
     assert [key for key, _ in status.trailing_metadata] == [DETAILS_KEY]
 
@@ -95,8 +97,8 @@ def test_status_carries_the_code_message_and_reason(err: DomainError) -> None:
 def test_domain_error_survives_the_round_trip(err: DomainError) -> None:
     back = domain_error_from_rpc_error(failed_call(to_grpc_status(err)))
     assert type(back) is type(err)
-    assert (back.code, back.reason, back.message, back.metadata) == (
-        err.code,
+    assert (grpc_code(back), back.reason, back.message, back.metadata) == (
+        grpc_code(err),
         err.reason,
         err.message,
         err.metadata,
@@ -120,7 +122,7 @@ def specific_fields(err: DomainError) -> dict[str, Any]:
 def test_error_info_is_what_the_gateway_needs_for_problem_json(err: DomainError) -> None:
     info = error_info_from_rpc_error(failed_call(to_grpc_status(err)))
     assert (info.code, info.message, info.reason, info.metadata) == (
-        err.code,
+        grpc_code(err),
         err.message,
         err.reason,
         err.metadata,
@@ -131,24 +133,31 @@ def test_error_info_is_what_the_gateway_needs_for_problem_json(err: DomainError)
     assert info.retry_after_s == getattr(err, "retry_after_s", None)
 
 
-@pytest.mark.parametrize(
-    ("err", "http"),
-    [
-        (ONE_OF_EACH[0], 400),
-        (ONE_OF_EACH[1], 404),
-        (ONE_OF_EACH[4], 422),
-        (ONE_OF_EACH[6], 409),
-        (ONE_OF_EACH[7], 410),
-        (ONE_OF_EACH[10], 503),
-        (ONE_OF_EACH[11], 429),
-        (ONE_OF_EACH[12], 409),
-        (ONE_OF_EACH[13], 409),
-    ],
-    ids=lambda value: type(value).__name__ if isinstance(value, DomainError) else str(value),
-)
-def test_http_status_follows_from_the_error_info(err: DomainError, http: int) -> None:
-    info = error_info_from_rpc_error(failed_call(to_grpc_status(err)))
-    assert http_status(info.code, info.reason) == http
+@pytest.mark.parametrize("err", ONE_OF_EACH, ids=lambda err: type(err).__name__)
+def test_a_local_error_reads_as_it_would_after_the_round_trip(err: DomainError) -> None:
+    assert error_info(err) == error_info_from_rpc_error(failed_call(to_grpc_status(err)))
+
+
+def test_every_domain_error_class_has_its_grpc_code_in_the_one_table() -> None:
+    assert {type(err) for err in ONE_OF_EACH} == set(GRPC_CODE_BY_CLASS)
+
+
+def test_a_service_error_class_takes_the_code_of_its_nearest_listed_base() -> None:
+    class CartChanged(Conflict):
+        reason = "CART_CHANGED"
+
+    class CartChangedTwice(CartChanged):
+        pass
+
+    assert grpc_code(CartChanged("changed")) == grpc.StatusCode.ABORTED
+    assert grpc_code(CartChangedTwice("changed")) == grpc.StatusCode.ABORTED
+    assert grpc_code(DomainError("no class of its own")) == grpc.StatusCode.UNKNOWN
+
+
+def test_an_rpc_failure_keeps_its_own_code() -> None:
+    failure = RpcFailure(grpc.StatusCode.UNIMPLEMENTED, "UNIMPLEMENTED", "no such method")
+    assert grpc_code(failure) == grpc.StatusCode.UNIMPLEMENTED
+    assert to_grpc_status(failure).code == grpc.StatusCode.UNIMPLEMENTED
 
 
 def test_fractional_retry_delay_is_kept() -> None:
@@ -165,7 +174,7 @@ def test_transport_failure_without_details_is_named_by_its_code() -> None:
     assert (info.reason, info.message, info.violations) == ("DEADLINE_EXCEEDED", "Deadline", [])
     back = domain_error_from_rpc_error(call)
     assert isinstance(back, RpcFailure)
-    assert back.code == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert grpc_code(back) == grpc.StatusCode.DEADLINE_EXCEEDED
 
 
 def test_connection_failure_becomes_unavailable() -> None:

@@ -22,9 +22,13 @@ from agora.platform.rpc.interceptors import (
 )
 from agora.platform.rpc.server import GrpcServer
 from agora.platform.rpc.status import (
+    GRPC_CODE_BY_CLASS,
+    ErrorInfo,
     RpcFailure,
     domain_error_from_rpc_error,
+    error_info,
     error_info_from_rpc_error,
+    grpc_code,
     raise_for_rpc_error,
     rpc_status_from_rpc_error,
     to_grpc_status,
@@ -33,9 +37,11 @@ from agora.platform.rpc.status import (
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
+    "GRPC_CODE_BY_CLASS",
     "INSTANCES_BUCKET",
     "REQUEST_ID_HEADER",
     "AddressSource",
+    "ErrorInfo",
     "GrpcServer",
     "Instance",
     "Registration",
@@ -46,7 +52,9 @@ __all__ = [
     "ServiceChannels",
     "channel_target",
     "domain_error_from_rpc_error",
+    "error_info",
     "error_info_from_rpc_error",
+    "grpc_code",
     "instance_bucket",
     "new_request_id",
     "raise_for_rpc_error",

@@ -1,9 +1,9 @@
 """What every gRPC call goes through: request id, access log, error mapping, deadline guard.
 
-Server side, one `ServerInterceptor` wraps each method's behaviour once (cached per method),
-so the per-call cost is a few attribute lookups and one log line rather than a chain of
-interceptor objects. Client side, `RequestIdChannel` forwards the request id bound in the
-caller's context on every call.
+Server side, one `ServerInterceptor` wraps each method's behaviour once (`MethodWrapper` caches
+it per method, for the authorization and validation interceptors too), so the per-call cost is
+a few attribute lookups and one log line rather than a chain of interceptor objects. Client
+side, `RequestIdChannel` forwards the request id bound in the caller's context on every call.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from agora.platform.rpc.status import (
     DETAILS_KEY,
     RpcFailure,
     domain_error_from_rpc_error,
+    grpc_code,
     to_rpc_status,
 )
 
@@ -62,7 +63,60 @@ def request_id_given(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:
     return None
 
 
-class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+UNARY_RESPONSE_KINDS = frozenset({"unary_unary", "stream_unary"})
+UNARY_REQUEST_KINDS = frozenset({"unary_unary", "unary_stream"})
+_KINDS = ("unary_unary", "unary_stream", "stream_unary", "stream_stream")
+
+
+def behaviour_of(handler: grpc.RpcMethodHandler) -> tuple[str, Behaviour]:
+    """The handler's kind (`unary_unary`…, whichever it has) and its behaviour."""
+    h = cast(Any, handler)
+    for kind in _KINDS:
+        behaviour = getattr(h, kind)
+        if behaviour is not None:
+            return kind, behaviour
+    raise ValueError(f"a method handler without a behaviour: {handler!r}")
+
+
+def with_behaviour(
+    handler: grpc.RpcMethodHandler, kind: str, behaviour: Behaviour
+) -> grpc.RpcMethodHandler:
+    """`handler` with its behaviour of `kind` replaced (serializers and all else kept)."""
+    return cast(grpc.RpcMethodHandler, cast(Any, handler)._replace(**{kind: behaviour}))
+
+
+class MethodWrapper(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """A server interceptor that wraps each method's handler once, in `wrap`.
+
+    gRPC hands out the same handler for a method on every call, so the wrapped one is cached
+    per method (and rebuilt only if the handler changes): a call costs a dictionary lookup,
+    not a new closure.
+    """
+
+    def __init__(self) -> None:
+        # method -> (handler as found, handler as wrapped)
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+
+    async def intercept_service(
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return cast(grpc.RpcMethodHandler, None)
+        method = handler_call_details.method
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self.wrap(method, handler)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        """`handler` of `method` with this interceptor's work around its behaviour."""
+        raise NotImplementedError
+
+
+class ServerInterceptor(MethodWrapper):
     """Request id, access log, domain error mapping and a default deadline for every method.
 
     - binds the caller's `x-request-id` (or a new one) to the logging context and echoes it in
@@ -78,49 +132,18 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """
 
     def __init__(self, *, default_deadline_s: float = DEFAULT_SERVER_DEADLINE_S) -> None:
+        super().__init__()
         self._default_deadline_s = default_deadline_s
         # Bound once, under the logging configuration in force when the server starts: the
         # access log is on the hot path, and resolving structlog's lazy proxy costs per call.
         self._log = log.bind()
-        # method -> (handler as found, handler as wrapped): handlers are fixed per method.
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
-    async def intercept_service(
-        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return cast(grpc.RpcMethodHandler, None)
-        method = handler_call_details.method
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        wrapped = self._wrap(method, handler)
-        self._wrapped[method] = (handler, wrapped)
-        return wrapped
-
-    def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         call = _CallLog(method, self._log)
-        h = cast(Any, handler)
-        if h.unary_unary is not None:
-            return cast(
-                grpc.RpcMethodHandler,
-                h._replace(unary_unary=self._unary(call, h.unary_unary)),
-            )
-        if h.stream_unary is not None:
-            return cast(
-                grpc.RpcMethodHandler,
-                h._replace(stream_unary=self._unary(call, h.stream_unary)),
-            )
-        if h.unary_stream is not None:
-            return cast(
-                grpc.RpcMethodHandler,
-                h._replace(unary_stream=_streaming(call, h.unary_stream)),
-            )
-        return cast(
-            grpc.RpcMethodHandler,
-            h._replace(stream_stream=_streaming(call, h.stream_stream)),
-        )
+        kind, behaviour = behaviour_of(handler)
+        if kind in UNARY_RESPONSE_KINDS:
+            return with_behaviour(handler, kind, self._unary(call, behaviour))
+        return with_behaviour(handler, kind, _streaming(call, behaviour))
 
     def _unary(self, call: _CallLog, behaviour: Behaviour) -> Behaviour:
         default_deadline_s = self._default_deadline_s
@@ -149,7 +172,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 raise
             except Exception as exc:
                 err = _as_domain_error(exc, call.method)
-                code = err.code
+                code = grpc_code(err)
                 await _abort(context, err, request_id)
             finally:
                 call.done(code, started)
@@ -206,7 +229,7 @@ class _StreamScope:
             self._call.done(self._context.code() or grpc.StatusCode.UNKNOWN, self._started)
             return False
         err = _as_domain_error(exc, self._call.method)
-        self._call.done(err.code, self._started)
+        self._call.done(grpc_code(err), self._started)
         await _abort(self._context, err, self._request_id)
 
 
@@ -291,7 +314,7 @@ async def _abort(
 ) -> NoReturn:
     status = to_rpc_status(err)
     await context.abort(
-        err.code,
+        grpc_code(err),
         status.message,  # bounded, unlike err.message
         ((DETAILS_KEY, status.SerializeToString()), (REQUEST_ID_HEADER, request_id)),
     )

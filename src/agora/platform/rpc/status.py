@@ -1,7 +1,8 @@
 """The one mapping between Agora's domain errors and gRPC status, in both directions.
 
-A `DomainError` leaves a server as a gRPC status whose `grpc-status-details-bin` trailer holds a
-`google.rpc.Status` with typed details (the richer error model of AIP-193):
+`GRPC_CODE_BY_CLASS` gives each error class its gRPC code (`agora.platform.errors` itself knows
+no transport). A `DomainError` leaves a server as a gRPC status whose `grpc-status-details-bin`
+trailer holds a `google.rpc.Status` with typed details (the richer error model of AIP-193):
 
 - always `ErrorInfo(reason, domain="agora", metadata)`;
 - `BadRequest` field violations for `InvalidArgument`;
@@ -18,8 +19,8 @@ from __future__ import annotations
 
 import collections
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, NoReturn, TypeVar, cast
 
 import grpc
@@ -38,16 +39,87 @@ _M = TypeVar("_M", bound=Message)
 
 
 class RpcFailure(DomainError):
-    """A failure of a called service that no domain error class stands for.
+    """A failure that no domain error class stands for, with its own gRPC code.
 
-    Deadlines, INTERNAL, UNIMPLEMENTED…: re-raised with the callee's code and reason, so the
-    caller's own server answers its client with the same status.
+    A called service's deadline, INTERNAL, UNIMPLEMENTED…: re-raised with the callee's code and
+    reason, so the caller's own server answers its client with the same status.
     """
 
     def __init__(self, code: grpc.StatusCode, reason: str, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.reason = reason
+
+
+_C = grpc.StatusCode
+# The one table from domain errors to gRPC codes. A class not listed (a service's own
+# `CartChanged(Conflict)`) takes the code of its nearest listed base. The first class listed
+# for a code is the one a caller rebuilds for a reason it does not know.
+GRPC_CODE_BY_CLASS: Mapping[type[DomainError], grpc.StatusCode] = {
+    errors.InvalidArgument: _C.INVALID_ARGUMENT,
+    errors.NotFound: _C.NOT_FOUND,
+    errors.AlreadyExists: _C.ALREADY_EXISTS,
+    errors.Conflict: _C.ABORTED,
+    errors.FailedPrecondition: _C.FAILED_PRECONDITION,
+    errors.Unauthenticated: _C.UNAUTHENTICATED,
+    errors.PermissionDenied: _C.PERMISSION_DENIED,
+    errors.Unavailable: _C.UNAVAILABLE,
+    errors.ResourceExhausted: _C.RESOURCE_EXHAUSTED,
+    # Reasons of their own under a general code (HTTP tells them apart: see the gateway).
+    errors.IdempotencyKeyReused: _C.FAILED_PRECONDITION,
+    errors.IdempotencyKeyInFlight: _C.ABORTED,
+    errors.IdempotentAnswerWithheld: _C.FAILED_PRECONDITION,
+    errors.Insufficient: _C.FAILED_PRECONDITION,
+    errors.Gone: _C.FAILED_PRECONDITION,
+}
+
+
+def grpc_code(err: DomainError) -> grpc.StatusCode:
+    """The gRPC code `err` is answered with (UNKNOWN for a class outside the table)."""
+    if isinstance(err, RpcFailure):
+        return err.code
+    for cls in type(err).__mro__:
+        code = GRPC_CODE_BY_CLASS.get(cls)
+        if code is not None:
+            return code
+    return _C.UNKNOWN
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """What a caller learns of an error: its gRPC code, message, reason and typed details."""
+
+    code: grpc.StatusCode
+    message: str
+    reason: str
+    violations: list[FieldViolation] = field(default_factory=list)
+    shortages: list[Shortage] = field(default_factory=list)
+    preconditions: list[PreconditionViolation] = field(default_factory=list)
+    metadata: dict[str, str] = field(default_factory=dict)
+    retry_after_s: float | None = None
+
+
+def error_info(err: DomainError) -> ErrorInfo:
+    """What a caller of a service raising `err` reads back (`error_info_from_rpc_error`)."""
+    return ErrorInfo(
+        code=grpc_code(err),
+        message=err.message,
+        reason=err.reason,
+        violations=list(err.violations) if isinstance(err, errors.InvalidArgument) else [],
+        shortages=list(err.shortages) if isinstance(err, errors.Insufficient) else [],
+        preconditions=list(err.preconditions),
+        metadata=dict(err.metadata),
+        retry_after_s=_retry_after_s(err),
+    )
+
+
+def _retry_after_s(err: DomainError) -> float | None:
+    if isinstance(err, _RETRYABLE):
+        return err.retry_after_s
+    return None
+
+
+_RETRYABLE = (errors.Unavailable, errors.ResourceExhausted, errors.IdempotencyKeyInFlight)
 
 
 _StatusFields = collections.namedtuple("_StatusFields", ("code", "details", "trailing_metadata"))
@@ -63,7 +135,8 @@ def to_rpc_status(err: DomainError) -> status_pb2.Status:
         error_details_pb2.ErrorInfo(reason=err.reason, domain=ERROR_DOMAIN, metadata=err.metadata)
     ]
     details.extend(_specific_details(err))
-    status = status_pb2.Status(code=err.code.value[0], message=_bounded(err.message, MAX_MESSAGE))
+    code = grpc_code(err)
+    status = status_pb2.Status(code=code.value[0], message=_bounded(err.message, MAX_MESSAGE))
     for detail in details:
         status.details.add().Pack(detail)
     return status
@@ -72,7 +145,7 @@ def to_rpc_status(err: DomainError) -> status_pb2.Status:
 def to_grpc_status(err: DomainError) -> grpc.Status:
     """The gRPC status of a domain error, its details in the `grpc-status-details-bin` trailer."""
     status = to_rpc_status(err)
-    return _Status(err.code, err.message, ((DETAILS_KEY, status.SerializeToString()),))
+    return _Status(grpc_code(err), err.message, ((DETAILS_KEY, status.SerializeToString()),))
 
 
 def _specific_details(err: DomainError) -> list[Message]:
@@ -94,10 +167,9 @@ def _kind_details(err: DomainError) -> list[Message]:
         ]
     if isinstance(err, errors.Insufficient) and err.shortages:
         return [_precondition_failure(err.shortages)]
-    if isinstance(
-        err, (errors.Unavailable, errors.ResourceExhausted, errors.IdempotencyKeyInFlight)
-    ):
-        return [error_details_pb2.RetryInfo(retry_delay=_duration(err.retry_after_s))]
+    retry_after_s = _retry_after_s(err)
+    if retry_after_s is not None:
+        return [error_details_pb2.RetryInfo(retry_delay=_duration(retry_after_s))]
     return []
 
 
@@ -171,7 +243,7 @@ def rpc_status_from_rpc_error(e: grpc.RpcError) -> status_pb2.Status | None:
     return None
 
 
-def error_info_from_rpc_error(e: grpc.RpcError) -> errors.ErrorInfo:
+def error_info_from_rpc_error(e: grpc.RpcError) -> ErrorInfo:
     """What a failed call says about its error: code, message, reason and typed details.
 
     Calls that failed without details (transport errors, deadlines) get their code's name as
@@ -199,7 +271,7 @@ def raise_for_rpc_error(e: grpc.RpcError) -> NoReturn:
 
 @dataclass(frozen=True)
 class _Read:
-    info: errors.ErrorInfo
+    info: ErrorInfo
     resource: error_details_pb2.ResourceInfo | None
 
 
@@ -208,7 +280,7 @@ def _read(e: grpc.RpcError) -> _Read:
     code: grpc.StatusCode = call.code() if hasattr(call, "code") else grpc.StatusCode.UNKNOWN
     message: str = (call.details() if hasattr(call, "details") else None) or ""
     status = rpc_status_from_rpc_error(e)
-    read = _Read(errors.ErrorInfo(code=code, message=message, reason=code.name), None)
+    read = _Read(ErrorInfo(code=code, message=message, reason=code.name), None)
     for detail in status.details if status else ():
         read = _with_detail(read, detail)
     return read
@@ -257,9 +329,7 @@ def _shortage(violation: error_details_pb2.PreconditionFailure.Violation) -> Sho
     return Shortage(violation.subject, int(match.group(1)), int(match.group(2)))
 
 
-def _domain_error(
-    info: errors.ErrorInfo, resource: error_details_pb2.ResourceInfo | None
-) -> DomainError:
+def _domain_error(info: ErrorInfo, resource: error_details_pb2.ResourceInfo | None) -> DomainError:
     """A fresh exception of the class that `info` names."""
     cls = _CLASS_BY_REASON.get(info.reason) or _CLASS_BY_CODE.get(info.code)
     match cls:
@@ -286,9 +356,7 @@ def _domain_error(
             return cls(info.message)
 
 
-def _not_found(
-    info: errors.ErrorInfo, resource: error_details_pb2.ResourceInfo | None
-) -> errors.NotFound:
+def _not_found(info: ErrorInfo, resource: error_details_pb2.ResourceInfo | None) -> errors.NotFound:
     if resource is None:
         err = errors.NotFound("resource", "")
     else:
@@ -299,32 +367,8 @@ def _not_found(
     return err
 
 
-_DOMAIN_CLASSES: tuple[type[DomainError], ...] = (
-    errors.InvalidArgument,
-    errors.NotFound,
-    errors.AlreadyExists,
-    errors.Conflict,
-    errors.IdempotencyKeyReused,
-    errors.IdempotencyKeyInFlight,
-    errors.IdempotentAnswerWithheld,
-    errors.FailedPrecondition,
-    errors.Insufficient,
-    errors.Gone,
-    errors.Unauthenticated,
-    errors.PermissionDenied,
-    errors.Unavailable,
-    errors.ResourceExhausted,
-)
-_CLASS_BY_REASON: dict[str, type[DomainError]] = {cls.reason: cls for cls in _DOMAIN_CLASSES}
+_CLASS_BY_REASON: dict[str, type[DomainError]] = {cls.reason: cls for cls in GRPC_CODE_BY_CLASS}
 # The most general class of each code, for reasons this process does not know.
 _CLASS_BY_CODE: dict[grpc.StatusCode, type[DomainError]] = {
-    grpc.StatusCode.INVALID_ARGUMENT: errors.InvalidArgument,
-    grpc.StatusCode.NOT_FOUND: errors.NotFound,
-    grpc.StatusCode.ALREADY_EXISTS: errors.AlreadyExists,
-    grpc.StatusCode.ABORTED: errors.Conflict,
-    grpc.StatusCode.FAILED_PRECONDITION: errors.FailedPrecondition,
-    grpc.StatusCode.UNAUTHENTICATED: errors.Unauthenticated,
-    grpc.StatusCode.PERMISSION_DENIED: errors.PermissionDenied,
-    grpc.StatusCode.UNAVAILABLE: errors.Unavailable,
-    grpc.StatusCode.RESOURCE_EXHAUSTED: errors.ResourceExhausted,
+    code: cls for cls, code in reversed(list(GRPC_CODE_BY_CLASS.items()))
 }

@@ -8,43 +8,33 @@ rules before being refused); its InvalidArgument is mapped to a gRPC status by t
 from __future__ import annotations
 
 import inspect
-from typing import Any, cast
+from typing import Any
 
 import grpc
 
-from agora.platform.rpc.interceptors import Behaviour, Continuation
+from agora.platform.rpc.interceptors import (
+    UNARY_REQUEST_KINDS,
+    Behaviour,
+    MethodWrapper,
+    behaviour_of,
+    with_behaviour,
+)
 from agora.platform.validation import RequestValidator
 
 
-class RequestValidationInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class RequestValidationInterceptor(MethodWrapper):
     """Checks each unary request with a `RequestValidator` (docs/adr/0008)."""
 
     def __init__(self, validator: RequestValidator | None = None) -> None:
+        super().__init__()
         self._validator = validator or RequestValidator()
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
-    async def intercept_service(
-        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return cast(grpc.RpcMethodHandler, None)
-        method = handler_call_details.method
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        wrapped = self._wrap(handler)
-        self._wrapped[method] = (handler, wrapped)
-        return wrapped
-
-    def _wrap(self, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
-        h = cast(Any, handler)
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        kind, behaviour = behaviour_of(handler)
         # Streaming requests arrive as iterators: only unary requests are checked whole.
-        for kind in ("unary_unary", "unary_stream"):
-            behaviour = getattr(h, kind)
-            if behaviour is not None:
-                return cast(grpc.RpcMethodHandler, h._replace(**{kind: self._checked(behaviour)}))
-        return handler
+        if kind not in UNARY_REQUEST_KINDS:
+            return handler
+        return with_behaviour(handler, kind, self._checked(behaviour))
 
     def _checked(self, behaviour: Behaviour) -> Behaviour:
         check = self._validator.check

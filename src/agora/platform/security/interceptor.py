@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import grpc
 import structlog
 
 from agora.platform.errors import TOKEN_MISSING, PermissionDenied, Unauthenticated
+from agora.platform.rpc.interceptors import Behaviour, MethodWrapper, behaviour_of, with_behaviour
 from agora.platform.security.origin import (
     GATEWAY_SUBJECT,
     Origin,
@@ -40,9 +41,6 @@ AUTHORIZATION = "authorization"
 _BEARER = "bearer "
 
 log = structlog.get_logger("agora.security")
-
-Behaviour = Callable[..., Any]
-Continuation = Callable[[grpc.HandlerCallDetails], Any]
 
 
 class Verifier(Protocol):
@@ -68,27 +66,17 @@ def bearer_token(metadata: Any) -> str | None:
     return found
 
 
-class AuthorizationInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class AuthorizationInterceptor(MethodWrapper):
     """Checks each call against its method's rule and runs the handler as the caller."""
 
     def __init__(self, verifier: Verifier, *, rules: Callable[[str], Rule] = rule_of) -> None:
+        super().__init__()
         self._verifier = verifier
         self._rules = rules
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
-    async def intercept_service(
-        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return cast(grpc.RpcMethodHandler, None)
-        method = handler_call_details.method
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        wrapped = self._wrap(method, handler)
-        self._wrapped[method] = (handler, wrapped)
-        return wrapped
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        kind, behaviour = behaviour_of(handler)
+        return with_behaviour(handler, kind, self._guarded(method, self._rules(method), behaviour))
 
     async def authorize(
         self, method: str, rule: Rule, context: grpc.aio.ServicerContext[Any, Any]
@@ -121,18 +109,6 @@ class AuthorizationInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc
             except Unauthenticated as refusal:
                 log.info("gateway_proof_refused", reason=refusal.reason, detail=refusal.message)
         return origin_of(metadata, context.peer(), from_gateway=from_gateway)
-
-    def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
-        rule = self._rules(method)
-        h = cast(Any, handler)
-        for kind in ("unary_unary", "unary_stream", "stream_unary", "stream_stream"):
-            behaviour = getattr(h, kind)
-            if behaviour is not None:
-                return cast(
-                    grpc.RpcMethodHandler,
-                    h._replace(**{kind: self._guarded(method, rule, behaviour)}),
-                )
-        return handler
 
     def _guarded(self, method: str, rule: Rule, behaviour: Behaviour) -> Behaviour:
         authorize = self.authorize
