@@ -85,18 +85,26 @@ class _RedisCounter:
         return (await self._limiter.get_window_stats(item, *identifiers)).reset_time
 
 
+# A method's own limit always counts in a moving window (see the module docstring).
+_OWN: Strategy = "moving-window"
+_MEMORY_STRATEGIES: Mapping[Strategy, type[sync_strategies.RateLimiter]] = {
+    "moving-window": sync_strategies.MovingWindowRateLimiter,
+    "fixed-window": sync_strategies.FixedWindowRateLimiter,
+}
+_REDIS_STRATEGIES: Mapping[Strategy, type[aio_strategies.RateLimiter]] = {
+    "moving-window": aio_strategies.MovingWindowRateLimiter,
+    "fixed-window": aio_strategies.FixedWindowRateLimiter,
+}
+
+
 def _counters(strategy: Strategy, redis_url: str | None) -> tuple[_Counter, _Counter]:
-    """The counters of the general limits (`strategy`) and of methods' own (moving window),
-    over one storage."""
+    """The counters of the general limits (`strategy`) and of methods' own, over one storage."""
     if redis_url is None:
         memory = MemoryStorage()
-        general_memory = (
-            sync_strategies.MovingWindowRateLimiter(memory)
-            if strategy == "moving-window"
-            else sync_strategies.FixedWindowRateLimiter(memory)
+        return (
+            _MemoryCounter(_MEMORY_STRATEGIES[strategy](memory)),
+            _MemoryCounter(_MEMORY_STRATEGIES[_OWN](memory)),
         )
-        strict_memory = sync_strategies.MovingWindowRateLimiter(memory)
-        return _MemoryCounter(general_memory), _MemoryCounter(strict_memory)
     redis = RedisStorage(
         "async+" + redis_url,
         wrap_exceptions=True,
@@ -105,13 +113,10 @@ def _counters(strategy: Strategy, redis_url: str | None) -> tuple[_Counter, _Cou
         socket_timeout=REDIS_TIMEOUT_S,
         socket_connect_timeout=REDIS_TIMEOUT_S,
     )
-    general_redis = (
-        aio_strategies.MovingWindowRateLimiter(redis)
-        if strategy == "moving-window"
-        else aio_strategies.FixedWindowRateLimiter(redis)
+    return (
+        _RedisCounter(_REDIS_STRATEGIES[strategy](redis)),
+        _RedisCounter(_REDIS_STRATEGIES[_OWN](redis)),
     )
-    strict_redis = aio_strategies.MovingWindowRateLimiter(redis)
-    return _RedisCounter(general_redis), _RedisCounter(strict_redis)
 
 
 class RateLimiter:
