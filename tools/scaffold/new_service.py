@@ -112,7 +112,9 @@ def _edit(path: Path, pattern: str, replacement: str, what: str) -> None:
 
 
 def default_ports(settings: Path) -> dict[str, int]:
-    block = re.search(r"^DEFAULT_GRPC_PORTS = \{(.*?)^\}", settings.read_text(), re.M | re.S)
+    block = re.search(
+        r"^DEFAULT_GRPC_PORTS\b[^=\n]*= \{(.*?)^\}", settings.read_text(), re.M | re.S
+    )
     if block is None:
         raise SystemExit(f"{settings}: DEFAULT_GRPC_PORTS not found")
     return {name: int(port) for name, port in re.findall(r'"(\w+)": (\d+)', block.group(1))}
@@ -128,13 +130,13 @@ def register(service: str, root: Path) -> int:
         port = max(ports.values()) + 1
         _edit(
             platform / "settings.py",
-            r"^(DEFAULT_GRPC_PORTS = \{.*?)^\}",
+            r"^(DEFAULT_GRPC_PORTS\b[^=\n]*= \{.*?)^\}",
             rf'\g<1>    "{service}": {port},\n}}',
             "DEFAULT_GRPC_PORTS",
         )
     _edit(
         platform / "services.py",
-        r"^(GRPC_SERVICES: tuple\[GrpcService, \.\.\.\] = \(.*?)^\)",
+        r"^(GRPC_SERVICES\b[^=\n]*= \(.*?)^\)",
         rf'\g<1>    GrpcService("{service}"),\n)',
         "GRPC_SERVICES",
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from agora.platform.embedded.infra import RunningInfra
+from agora.platform.services import GRPC_SERVICES
 
 ROOT = Path(__file__).resolve().parents[3]
 SERVICE = "widgets"
@@ -70,6 +71,33 @@ def test_the_service_is_generated_with_the_standard_anatomy_and_registered(
     assert 'GrpcService("widgets")' in (generated / "src/agora/platform/services.py").read_text()
     assert '"widgets": ' in (generated / "src/agora/platform/settings.py").read_text()
     assert '"agora.widgets.domain"' in (generated / "pyproject.toml").read_text()
+
+
+# Run in the copy: the gateway's routes and the permission registry, as they read the protos.
+ROUTES_AND_PERMISSIONS = """
+from agora.gateway.descriptors import default_pool, files_of, read_descriptor_set
+from agora.gateway.transcoding import build_routes
+from agora.platform.security.permissions import all_declared_permissions
+from agora.platform.services import grpc_service
+
+routes = build_routes(files_of(read_descriptor_set(), default_pool()))
+print(sorted((r.rule.http_method, r.rpc_path) for r in routes if r.backend == "widgets"))
+print(sorted(p for p in all_declared_permissions() if p.startswith("widgets:")))
+print(grpc_service("widgets").port())
+"""
+
+
+def test_the_gateway_routes_the_new_rpcs_and_their_permissions_are_registered(
+    generated: Path,
+) -> None:
+    env = {**os.environ, "PYTHONPATH": str(generated / "src")}
+    routes, permissions, port = run(
+        [sys.executable, "-c", ROUTES_AND_PERMISSIONS], cwd=generated, env=env
+    ).splitlines()
+    service = "/agora.widgets.v1.WidgetsService"
+    assert routes == str([("GET", f"{service}/GetWidget"), ("POST", f"{service}/CreateWidget")])
+    assert permissions == str(["widgets:read", "widgets:write"])
+    assert int(port) not in {service.port() for service in GRPC_SERVICES}
 
 
 def test_generating_a_service_that_exists_is_refused(generated: Path) -> None:
