@@ -24,8 +24,10 @@ from pathlib import Path
 TEMPLATE = Path(__file__).resolve().parent / "template"
 SUFFIX = ".tmpl"
 NAME = re.compile(r"^[a-z][a-z0-9]{1,30}$")
-# Names the platform or the Python package already uses for something else.
-RESERVED = frozenset({"platform", "gateway", "seed", "bench", "cli", "kernel", "options", "types"})
+# Names the platform, the package `agora` or the protos (`agora.events.v1`) already use.
+RESERVED = frozenset(
+    {"platform", "gateway", "seed", "bench", "cli", "kernel", "options", "types", "events"}
+)
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,6 @@ class Names:
             "{{Item}}": self.item.capitalize(),
             "{{ITEM}}": self.item.upper(),
             "{{items}}": f"{self.item}s",
-            "{{Items}}": f"{self.item}s".capitalize(),
         }
 
     def fill(self, text: str) -> str:
