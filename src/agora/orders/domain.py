@@ -33,7 +33,7 @@ from agora.platform.errors import (
     InvalidArgument,
     PreconditionViolation,
 )
-from agora.platform.validation import MAX_AMOUNT_MINOR
+from agora.platform.kernel.money import MAX_AMOUNT_MINOR
 
 # ISO 4217 codes an order may be in (the catalog's list).
 CURRENCIES: frozenset[str] = frozenset(

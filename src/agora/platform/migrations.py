@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from agora.platform.db import ensure_database
 
@@ -110,9 +111,6 @@ async def schema_drift(engine: AsyncEngine, metadata: MetaData) -> list[str]:
         return True
 
     def compare(connection: Connection) -> list[str]:
-        # A service's engine puts its schema first on the search_path, where alembic would
-        # see its tables twice (as the default schema and by name): compare by name only.
-        connection.execute(text("SET LOCAL search_path TO public"))
         context = MigrationContext.configure(
             connection,
             opts={
@@ -124,9 +122,16 @@ async def schema_drift(engine: AsyncEngine, metadata: MetaData) -> list[str]:
                 ),
                 "include_object": include_object,
                 "compare_type": True,
+                "compare_server_default": True,
             },
         )
         return [str(diff) for diff in compare_metadata(context, metadata)]
 
-    async with engine.connect() as connection:
-        return await connection.run_sync(compare)
+    # A service's engine puts its schema first on the search_path, where alembic would take
+    # it for the default schema: compare through a plain connection, naming the schema.
+    plain = create_async_engine(engine.url, poolclass=NullPool)
+    try:
+        async with plain.connect() as connection:
+            return await connection.run_sync(compare)
+    finally:
+        await plain.dispose()

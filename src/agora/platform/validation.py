@@ -24,9 +24,6 @@ from google.protobuf.message import Message
 from agora._proto.agora.options.v1 import options_pb2
 from agora.platform.errors import FieldViolation, InvalidArgument
 
-# The shop-wide largest amount of money, in minor units (10 billion in a 2-decimal currency):
-# prices and every total computed from them stay below it, so int64 arithmetic never overflows.
-MAX_AMOUNT_MINOR = 10**12
 # Violations reported at most per request (a list of 10,000 bad items gives 10, not 10,000).
 MAX_VIOLATIONS = 10
 

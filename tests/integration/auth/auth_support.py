@@ -24,10 +24,9 @@ from agora._proto.agora.auth.v1 import auth_pb2_grpc
 from agora._proto.agora.auth.v1.auth_pb2_grpc import AuthServiceStub
 from agora.auth.service import AuthService
 from agora.platform.embedded.mail_sink import StoredMail, stored_mail
-from agora.platform.errors import ErrorInfo
 from agora.platform.net import free_port
 from agora.platform.rpc.server import GrpcServer
-from agora.platform.rpc.status import error_info_from_rpc_error
+from agora.platform.rpc.status import ErrorInfo, error_info_from_rpc_error
 from agora.platform.security.interceptor import AuthorizationInterceptor
 from agora.platform.security.jwks import GrpcJwksSource, JwksChain, StaticJwksSource
 from agora.platform.security.tokens import REGISTRY, TokenVerifier

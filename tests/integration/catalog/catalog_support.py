@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora._proto.agora.catalog.v1 import catalog_pb2 as pb
 from agora._proto.agora.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
-from agora.platform.errors import ErrorInfo
-from agora.platform.rpc.status import error_info_from_rpc_error
+from agora.platform.rpc.status import ErrorInfo, error_info_from_rpc_error
 
 TIMEOUT_S = 10.0
 

@@ -14,8 +14,7 @@ from agora._proto.agora.catalog.v1 import catalog_pb2 as cpb
 from agora._proto.agora.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
 from agora._proto.agora.orders.v1 import orders_pb2 as pb
 from agora._proto.agora.orders.v1.orders_pb2_grpc import OrdersServiceStub
-from agora.platform.errors import ErrorInfo
-from agora.platform.rpc.status import error_info_from_rpc_error
+from agora.platform.rpc.status import ErrorInfo, error_info_from_rpc_error
 
 TIMEOUT_S = 30.0
 BERLIN = pb.Address(

@@ -12,7 +12,9 @@ from agora._proto.agora.catalog.v1 import catalog_pb2 as cpb
 from agora._proto.agora.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
 from agora._proto.agora.orders.v1 import orders_pb2 as pb
 from agora._proto.agora.orders.v1.orders_pb2_grpc import OrdersServiceStub
-from agora.platform.errors import ErrorInfo, PreconditionViolation, http_status
+from agora.gateway.problem import http_status
+from agora.platform.errors import PreconditionViolation
+from agora.platform.rpc.status import ErrorInfo
 
 
 async def set_prices(catalog: CatalogServiceStub, variant_id: str, **minor: int) -> None:

@@ -13,8 +13,7 @@ from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
 from agora._proto.agora.payments.v1 import payments_pb2 as pb
 from agora._proto.agora.payments.v1.payments_pb2_grpc import PaymentsServiceStub
 from agora._proto.agora.types.v1.money_pb2 import Money
-from agora.platform.errors import ErrorInfo
-from agora.platform.rpc.status import error_info_from_rpc_error
+from agora.platform.rpc.status import ErrorInfo, error_info_from_rpc_error
 
 TIMEOUT_S = 10.0
 

@@ -38,11 +38,14 @@ async def test_matching_tables_show_no_drift_and_differences_are_named(
 ) -> None:
     await ensure_database(database_url)
     schema = f"drift_{uuid.uuid4().hex[:8]}"
+    setup = create_engine(database_url, "drift-test")
+    async with setup.begin() as connection:
+        await connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    await setup.dispose()
     # A service's own engine has its schema first on the search_path.
     engine = create_engine(database_url, schema if on_search_path else "drift-test")
     try:
         async with engine.begin() as connection:
-            await connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
             for statement in DDL.format(schema=schema).split(";"):
                 if statement.strip():
                     await connection.execute(sa.text(statement))

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from agora.gateway.problem import problem_from_domain_error
 from agora.orders.domain import (
     DEFAULT_SHIPPING,
     Address,
@@ -43,7 +44,6 @@ from agora.platform.errors import (
     Gone,
     InvalidArgument,
     PreconditionViolation,
-    http_status,
 )
 
 NOW = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
@@ -439,4 +439,4 @@ def test_a_changed_cart_is_a_409_cart_changed_naming_each_line() -> None:
     assert error.preconditions == [
         PreconditionViolation("UNPRICED", "v-9", "no longer priced in JPY")
     ]
-    assert http_status(error.code, error.reason) == 409
+    assert problem_from_domain_error(error).status == 409

@@ -6,7 +6,8 @@ from agora._proto.agora.auth.v1 import auth_pb2
 from agora._proto.agora.catalog.v1 import catalog_pb2
 from agora._proto.agora.orders.v1 import orders_pb2
 from agora.platform.errors import FieldViolation
-from agora.platform.validation import MAX_AMOUNT_MINOR, MAX_VIOLATIONS, RequestValidator
+from agora.platform.kernel.money import MAX_AMOUNT_MINOR
+from agora.platform.validation import MAX_VIOLATIONS, RequestValidator
 
 VARIANT = "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
 
