@@ -4,7 +4,7 @@ loop that expires stale reservations."""
 from __future__ import annotations
 
 from agora._proto.agora.catalog.v1 import catalog_pb2_grpc
-from agora.catalog.handlers import ReservationExpiry
+from agora.catalog.jobs import ReservationExpiry
 from agora.catalog.service import CatalogService
 from agora.catalog.settings import CatalogSettings
 from agora.platform.runtime import service_host

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from agora.platform.errors import (
+    Conflict,
     FailedPrecondition,
     FieldViolation,
     Gone,
@@ -189,6 +190,30 @@ def ensure_publishable(priced_variant_count: int) -> None:
         raise FailedPrecondition("a product needs a variant with a price to be published")
 
 
+def change_product_status(product: Product, action: ProductAction, *, now: datetime) -> Product:
+    """The product after `action`, as the status table allows; publishing stamps `published_at`."""
+    status = next_product_status(product.status, action)
+    if status is not ProductStatus.PUBLISHED:
+        return replace(product, status=status)
+    ensure_publishable(sum(1 for variant in product.variants if variant.prices))
+    return replace(product, status=status, published_at=now)
+
+
+def ensure_version(product: Product, expected_version: int) -> None:
+    """Optimistic locking: a change made against version N applies only while the product is
+    still at N (0 applies to any version); CONFLICT carries the current version."""
+    if expected_version and expected_version != product.version:
+        raise Conflict(
+            f"product {product.id} is at version {product.version}, not {expected_version}",
+            metadata={"version": str(product.version)},
+        )
+
+
+def next_variant_position(product: Product) -> int:
+    """A new variant is listed after the product's others."""
+    return max((variant.position for variant in product.variants), default=-1) + 1
+
+
 @dataclass(frozen=True)
 class NewVariant:
     sku: str
@@ -206,6 +231,11 @@ class NewProduct:
     image_urls: tuple[str, ...]
     category_id: str | None
     variants: tuple[NewVariant, ...]
+
+    @property
+    def status(self) -> ProductStatus:
+        """A new product is a draft until published (which needs a priced variant)."""
+        return ProductStatus.DRAFT
 
 
 # Fields of a product that UpdateProduct may change (proto names).
@@ -367,6 +397,16 @@ def validate_on_hand(on_hand: int) -> int:
     return on_hand
 
 
+def recount(stock: Stock, on_hand: int) -> Stock:
+    """`stock` with `on_hand` counted anew; never below what is reserved (FAILED_PRECONDITION)."""
+    if on_hand < stock.reserved:
+        raise FailedPrecondition(
+            f"{stock.reserved} units are reserved; on hand cannot go below that",
+            metadata={"reserved": str(stock.reserved)},
+        )
+    return replace(stock, on_hand=on_hand)
+
+
 @dataclass(frozen=True)
 class ReservationLine:
     variant_id: str
@@ -441,6 +481,23 @@ RESERVATION_TRANSITIONS: Mapping[tuple[ReservationStatus, ReservationAction], Re
 }
 
 
+def open_reservation(
+    plan: ReservationPlan, shortages: Sequence[Shortage], *, now: datetime
+) -> Reservation:
+    """The reservation of `plan` once every line is held, or Insufficient listing each short line
+    (all lines or none: the caller's transaction rolls back the lines that were held)."""
+    if shortages:
+        raise insufficient_stock(shortages)
+    return Reservation(
+        id=str(uuid.uuid4()),
+        reference=plan.reference,
+        status=ReservationStatus.ACTIVE,
+        lines=plan.lines,
+        expires_at=plan.expires_at,
+        created_at=now,
+    )
+
+
 def next_reservation_status(
     status: ReservationStatus,
     action: ReservationAction,
@@ -459,6 +516,37 @@ def next_reservation_status(
             f"cannot {action.value} a {status.value} reservation",
             metadata={"status": status.value, "action": action.value},
         ) from None
+
+
+def end_reservation(
+    reservation: Reservation, action: ReservationAction, *, now: datetime
+) -> Reservation:
+    """The reservation committed, released or expired, as its status table allows."""
+    status = next_reservation_status(
+        reservation.status, action, expires_at=reservation.expires_at, now=now
+    )
+    return replace(reservation, status=status)
+
+
+@dataclass(frozen=True)
+class StockMovement:
+    """What leaves a variant's stock row: `reserved` units stop being held, `on_hand` are sold."""
+
+    reserved: int
+    on_hand: int
+
+
+def stock_movements(ended: Iterable[Reservation]) -> dict[str, StockMovement]:
+    """Per variant, what the ended reservations give back: every held unit, and a committed
+    reservation's units also leave the stock (they are sold)."""
+    reserved: dict[str, int] = {}
+    sold: dict[str, int] = {}
+    for reservation in ended:
+        for line in reservation.lines:
+            reserved[line.variant_id] = reserved.get(line.variant_id, 0) + line.quantity
+            if reservation.status is ReservationStatus.COMMITTED:
+                sold[line.variant_id] = sold.get(line.variant_id, 0) + line.quantity
+    return {v: StockMovement(reserved=q, on_hand=sold.get(v, 0)) for v, q in reserved.items()}
 
 
 # --- listing -------------------------------------------------------------------------------

@@ -24,12 +24,19 @@ from agora.catalog.domain import (
     ProductAction,
     ReservationAction,
     ReservationLine,
+    change_product_status,
     encode_cursor,
+    end_reservation,
+    ensure_version,
+    next_variant_position,
+    open_reservation,
     parse_product_query,
     plan_reservation,
     price_list_violations,
     raise_if_any,
+    recount,
     require_id,
+    stock_movements,
     validate_new_category,
     validate_new_product,
     validate_new_variant,
@@ -189,7 +196,9 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
         async def change(session: AsyncSession) -> pb.Product:
             product_id = require_id(request.product.id, "product.id")
             changes = validate_product_changes(product_changes(request))
-            product = product_pb(await store.update_product(session, product_id, changes))
+            current = await store.product_by_id(session, product_id, for_update=True)
+            ensure_version(current, changes.expected_version)
+            product = product_pb(await store.update_product(session, current, changes))
             await record(
                 session,
                 PRODUCT_UPDATED,
@@ -206,7 +215,9 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
     ) -> pb.Product:
         async def change(session: AsyncSession) -> pb.Product:
             product_id = require_id(request.id, "id")
-            product = product_pb(await store.change_product_status(session, product_id, action))
+            current = await store.product_by_id(session, product_id, for_update=True)
+            changed = change_product_status(current, action, now=datetime.now(UTC))
+            product = product_pb(await store.save_product_status(session, changed))
             event: Message
             match action:
                 case ProductAction.PUBLISH:
@@ -245,7 +256,10 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
         async def change(session: AsyncSession) -> pb.Variant:
             product_id = require_id(request.product_id, "productId")
             new = validate_new_variant(new_variant(request.variant))
-            added, version = await store.add_variant(session, product_id, new)
+            current = await store.product_by_id(session, product_id, for_update=True)
+            added, version = await store.add_variant(
+                session, product_id, new, next_variant_position(current)
+            )
             variant = variant_pb(added)
             await record(
                 session,
@@ -310,11 +324,11 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
     async def SetStock(self, request: pb.SetStockRequest, context: object) -> pb.Stock:
         async def change(session: AsyncSession) -> pb.Stock:
             variant_id = require_id(request.variant_id, "variantId")
-            before = stock_pb(await store.stock_of(session, variant_id))
-            counted, version = await store.set_stock(
-                session, variant_id, validate_on_hand(request.on_hand)
-            )
-            await _audit(session, "stock_set", variant_id, before, stock_pb(counted))
+            on_hand = validate_on_hand(request.on_hand)
+            before = await store.stock_of(session, variant_id, for_update=True)
+            counted = recount(before, on_hand)
+            version = await store.save_on_hand(session, counted)
+            await _audit(session, "stock_set", variant_id, stock_pb(before), stock_pb(counted))
             await record(
                 session,
                 STOCK_CHANGED,
@@ -332,13 +346,16 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
         self, request: pb.ReserveStockRequest, context: object
     ) -> pb.Reservation:
         async def change(session: AsyncSession) -> pb.Reservation:
+            now = datetime.now(UTC)
             plan = plan_reservation(
                 [ReservationLine(line.variant_id, line.quantity) for line in request.lines],
                 ttl_seconds=request.ttl_seconds,
                 reference=request.reference,
-                now=datetime.now(UTC),
+                now=now,
             )
-            reservation = await store.reserve_stock(session, plan)
+            shortages = await store.hold_stock(session, plan.lines)
+            reservation = open_reservation(plan, shortages, now=now)
+            await store.insert_reservation(session, reservation)
             await record_reservation_event(session, reservation)
             return reservation_pb(reservation)
 
@@ -349,7 +366,11 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
     ) -> pb.Reservation:
         async def change(session: AsyncSession) -> pb.Reservation:
             reservation_id = require_id(request.id, "id")
-            reservation = await store.finish_reservation(session, reservation_id, action)
+            now = datetime.now(UTC)
+            current = await store.reservation_by_id(session, reservation_id, for_update=True)
+            reservation = end_reservation(current, action, now=now)
+            await store.move_stock(session, stock_movements([reservation]))
+            await store.save_reservation_statuses(session, [reservation], now=now)
             await record_reservation_event(session, reservation)
             return reservation_pb(reservation)
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora._proto.agora.catalog.v1 import catalog_pb2 as pb
 from agora._proto.agora.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
-from agora.catalog.handlers import ReservationExpiry
+from agora.catalog.jobs import ReservationExpiry
 
 
 def reserve(
