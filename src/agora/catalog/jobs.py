@@ -7,7 +7,7 @@ LOCKED`, so each is expired (and its ReservationExpired recorded) once.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,6 +17,7 @@ from agora.catalog.domain import ReservationAction, end_reservation, stock_movem
 from agora.catalog.events import record_reservation_event
 from agora.platform.db import session_factory, transaction
 from agora.platform.jobs import run_every
+from agora.platform.kernel.clock import utcnow
 
 log = structlog.get_logger("agora.catalog.expiry")
 
@@ -38,7 +39,7 @@ class ReservationExpiry:
 
     async def expire_due(self, now: datetime | None = None) -> int:
         """Expire one batch of reservations due at `now`; returns how many."""
-        now = now or datetime.now(UTC)
+        now = now or utcnow()
         async with transaction(self._sessions) as session:
             due = await store.due_reservations(session, now=now, limit=self._batch_size)
             if not due:

@@ -8,7 +8,6 @@ errors propagate to the platform's server interceptor, which maps them to gRPC s
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from google.protobuf.message import Message
@@ -25,17 +24,15 @@ from agora.catalog.domain import (
     ReservationAction,
     ReservationLine,
     change_product_status,
-    encode_cursor,
     end_reservation,
     ensure_version,
+    next_page_token,
     next_variant_position,
     open_reservation,
     parse_product_query,
     plan_reservation,
     price_list_violations,
-    raise_if_any,
     recount,
-    require_id,
     stock_movements,
     validate_new_category,
     validate_new_product,
@@ -70,6 +67,8 @@ from agora.platform.audit import record_audit
 from agora.platform.db import session_factory
 from agora.platform.errors import InvalidArgument
 from agora.platform.idempotency import idempotent_mutation
+from agora.platform.kernel.checks import raise_if_any, require_id
+from agora.platform.kernel.clock import utcnow
 
 ResponseT = TypeVar("ResponseT", bound=Message)
 Change = Callable[[AsyncSession], Awaitable[ResponseT]]
@@ -119,9 +118,9 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
         query = parse_product_query(list_request(request))
         async with self._reads.connect() as conn:
             page = await store.list_products(conn, query)
-        token = encode_cursor(page.next_cursor, query.fingerprint()) if page.next_cursor else ""
         return pb.ListProductsResponse(
-            products=[product_pb(p) for p in page.products], next_page_token=token
+            products=[product_pb(p) for p in page.products],
+            next_page_token=next_page_token(query, page),
         )
 
     async def GetProduct(self, request: pb.GetProductRequest, context: object) -> pb.Product:
@@ -216,7 +215,7 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
         async def change(session: AsyncSession) -> pb.Product:
             product_id = require_id(request.id, "id")
             current = await store.product_by_id(session, product_id, for_update=True)
-            changed = change_product_status(current, action, now=datetime.now(UTC))
+            changed = change_product_status(current, action, now=utcnow())
             product = product_pb(await store.save_product_status(session, changed))
             event: Message
             match action:
@@ -346,7 +345,7 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
         self, request: pb.ReserveStockRequest, context: object
     ) -> pb.Reservation:
         async def change(session: AsyncSession) -> pb.Reservation:
-            now = datetime.now(UTC)
+            now = utcnow()
             plan = plan_reservation(
                 [ReservationLine(line.variant_id, line.quantity) for line in request.lines],
                 ttl_seconds=request.ttl_seconds,
@@ -366,7 +365,7 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
     ) -> pb.Reservation:
         async def change(session: AsyncSession) -> pb.Reservation:
             reservation_id = require_id(request.id, "id")
-            now = datetime.now(UTC)
+            now = utcnow()
             current = await store.reservation_by_id(session, reservation_id, for_update=True)
             reservation = end_reservation(current, action, now=now)
             await store.move_stock(session, stock_movements([reservation]))

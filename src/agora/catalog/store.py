@@ -30,7 +30,6 @@ from agora.catalog.domain import (
     Category,
     Cursor,
     CursorKey,
-    Money,
     NewCategory,
     NewProduct,
     NewVariant,
@@ -59,15 +58,13 @@ from agora.catalog.tables import (
 )
 from agora.platform.db import driver_connection
 from agora.platform.errors import AlreadyExists, InvalidArgument, NotFound, Shortage
+from agora.platform.kernel.clock import utcnow
+from agora.platform.kernel.money import Money
 
 Db = AsyncConnection | AsyncSession
 
 SEARCH_CONFIG = "english"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 # --- reading products ----------------------------------------------------------------------
@@ -228,26 +225,25 @@ _CURSOR_CASTS = {
 
 
 def _cursor_value(sort: ProductSort, key: CursorKey) -> Any:
-    """The SQL value of a cursor's key (timestamps travel as integer microseconds)."""
-    try:
-        match sort:
-            case ProductSort.NEWEST:
-                return EPOCH + timedelta(microseconds=int(key))
-            case ProductSort.TITLE:
-                return str(key)
-            case ProductSort.PRICE_ASC | ProductSort.PRICE_DESC:
-                return int(key)
-            case ProductSort.RELEVANCE:
-                return float(key)
-    except (TypeError, ValueError, OverflowError):
-        raise InvalidArgument.for_field("pageToken", "not a page token of this query") from None
+    """The SQL value of a cursor's key, as `_cursor_key` wrote it (the page token is signed)."""
+    match sort:
+        case ProductSort.NEWEST:
+            return EPOCH + timedelta(microseconds=int(key))
+        case ProductSort.TITLE:
+            return str(key)
+        case ProductSort.PRICE_ASC | ProductSort.PRICE_DESC:
+            return int(key)
+        case ProductSort.RELEVANCE:
+            return float(key)
 
 
 def _cursor_key(sort: ProductSort, value: Any) -> CursorKey:
+    """A sort key as a page token holds it: timestamps as integer microseconds, ranks as the
+    exact decimal text of the float."""
     if sort is ProductSort.NEWEST:
         return int((value - EPOCH) // timedelta(microseconds=1))
     if sort is ProductSort.RELEVANCE:
-        return float(value)
+        return repr(float(value))
     if sort is ProductSort.TITLE:
         return str(value)
     return int(value)
@@ -335,7 +331,7 @@ async def create_product(session: AsyncSession, new: NewProduct) -> Product:
     """Insert a draft product with its variants, prices and (empty) stock."""
     await _require_category(session, new.category_id, "categoryId")
     product_id = str(uuid.uuid4())
-    now = _now()
+    now = utcnow()
     inserted = await session.execute(
         insert(products)
         .values(
@@ -386,7 +382,7 @@ async def _insert_variant(
     await _insert_prices(session, variant_id, new.prices)
     await session.execute(
         sa.insert(stock).values(
-            variant_id=variant_id, on_hand=0, reserved=0, version=0, updated_at=_now()
+            variant_id=variant_id, on_hand=0, reserved=0, version=0, updated_at=utcnow()
         )
     )
     return variant_id
@@ -423,7 +419,7 @@ async def _bump_version(session: AsyncSession, product_id: str, **values: Any) -
     bumped = await session.execute(
         sa.update(products)
         .where(products.c.id == product_id)
-        .values(version=products.c.version + 1, updated_at=_now(), **values)
+        .values(version=products.c.version + 1, updated_at=utcnow(), **values)
         .returning(products.c.version)
     )
     return int(bumped.scalar_one())
@@ -496,7 +492,7 @@ async def set_prices(
                 .where(variants.c.id == variant_id)
                 .scalar_subquery()
             )
-            .values(version=products.c.version + 1, updated_at=_now())
+            .values(version=products.c.version + 1, updated_at=utcnow())
             .returning(products.c.id, products.c.version)
         )
     ).first()
@@ -581,7 +577,7 @@ async def save_on_hand(session: AsyncSession, counted: Stock) -> int:
     version = await session.execute(
         sa.update(stock)
         .where(stock.c.variant_id == counted.variant_id)
-        .values(on_hand=counted.on_hand, version=stock.c.version + 1, updated_at=_now())
+        .values(on_hand=counted.on_hand, version=stock.c.version + 1, updated_at=utcnow())
         .returning(stock.c.version)
     )
     return int(version.scalar_one())

@@ -11,7 +11,6 @@ import pytest
 
 from agora.catalog.domain import (
     PRODUCT_TRANSITIONS,
-    Money,
     Product,
     ProductAction,
     ProductStatus,
@@ -23,6 +22,7 @@ from agora.catalog.domain import (
     next_variant_position,
 )
 from agora.platform.errors import Conflict, FailedPrecondition
+from agora.platform.kernel.money import Money
 
 NOW = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
 
