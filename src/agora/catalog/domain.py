@@ -1,5 +1,6 @@
-"""The catalog's rules: money, slugs, product and reservation state machines, validation,
-listing queries and their cursors. Pure: no I/O, no database, no gRPC.
+"""The catalog's decisions: prices, slugs, the product and reservation state machines, stock
+rules, validation, listing queries and their cursors. Pure: the standard library and the
+platform's kernel only (the store loads and saves what this module decides).
 
 Validation collects every violation of a request and reports them at once, each named by its
 lowerCamelCase JSON path (`variants[0].prices[1].amountMinor`), as the REST edge shows them.
@@ -58,7 +59,7 @@ _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 # --- prices ------------------------------------------------------------------------------
 
 
-def is_price_currency(code: str) -> bool:
+def _is_price_currency(code: str) -> bool:
     """Products are priced in ISO 4217 currencies (crypto is a way to pay, not a price)."""
     known = CURRENCIES.get(code)
     return known is not None and not known.crypto
@@ -601,7 +602,7 @@ def _price_violations(request: ListRequest, sort: ProductSort) -> list[FieldViol
     violations = []
     currency = request.currency.upper()
     uses_price = request.min_price is not None or request.max_price is not None or sort.by_price
-    if currency and not is_price_currency(currency):
+    if currency and not _is_price_currency(currency):
         violations.append(FieldViolation("currency", f"unknown ISO 4217 currency {currency!r}"))
     elif uses_price and not currency:
         violations.append(FieldViolation("currency", "required to filter or sort by price"))

@@ -1,8 +1,10 @@
-"""The catalog's gRPC servicer: translates protobuf to domain calls and back.
+"""The catalog's gRPC servicer: protobuf in and out through `translation.py`, one unit of work
+per call.
 
 Reads run on autocommit connections (no BEGIN/ROLLBACK round trips). Each mutation is one
-transaction holding its idempotency record, its state change and its outbox event. Domain
-errors propagate to the platform's server interceptor, which maps them to gRPC status.
+transaction: claim the idempotency key, load (`store`), decide (`domain`), save (`store`) and
+record the outbox event. Domain errors propagate to the platform's server interceptor, which maps
+them to gRPC status.
 """
 
 from __future__ import annotations

@@ -327,30 +327,39 @@ async def _require_category(db: Db, category_id: str | None, field: str) -> None
         raise InvalidArgument.for_field(field, "no such category")
 
 
+async def _inserted(session: AsyncSession, table: sa.Table, unique: str, **values: Any) -> bool:
+    """Insert a row unless one with the same value of the `unique` column exists; whether it
+    was (one statement, no race between looking and inserting)."""
+    inserted = await session.execute(
+        insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[unique])
+        .returning(table.c[unique])
+    )
+    return inserted.first() is not None
+
+
 async def create_product(session: AsyncSession, new: NewProduct) -> Product:
-    """Insert a draft product with its variants, prices and (empty) stock."""
+    """Insert a new product with its variants, prices and (empty) stock."""
     await _require_category(session, new.category_id, "categoryId")
     product_id = str(uuid.uuid4())
     now = utcnow()
-    inserted = await session.execute(
-        insert(products)
-        .values(
-            id=product_id,
-            slug=new.slug,
-            title=new.title,
-            description=new.description,
-            status=new.status.value,
-            attributes=dict(new.attributes),
-            image_urls=list(new.image_urls),
-            category_id=new.category_id,
-            version=1,
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["slug"])
-        .returning(products.c.id)
-    )
-    if inserted.first() is None:
+    if not await _inserted(
+        session,
+        products,
+        "slug",
+        id=product_id,
+        slug=new.slug,
+        title=new.title,
+        description=new.description,
+        status=new.status.value,
+        attributes=dict(new.attributes),
+        image_urls=list(new.image_urls),
+        category_id=new.category_id,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    ):
         raise AlreadyExists(f"a product with slug {new.slug!r} exists", metadata={"slug": new.slug})
     for position, variant in enumerate(new.variants):
         await _insert_variant(session, product_id, variant, position, f"variants[{position}]")
@@ -362,20 +371,17 @@ async def _insert_variant(
     session: AsyncSession, product_id: str, new: NewVariant, position: int, path: str
 ) -> str:
     variant_id = str(uuid.uuid4())
-    inserted = await session.execute(
-        insert(variants)
-        .values(
-            id=variant_id,
-            product_id=product_id,
-            sku=new.sku,
-            title=new.title,
-            options=dict(new.options),
-            position=position,
-        )
-        .on_conflict_do_nothing(index_elements=["sku"])
-        .returning(variants.c.id)
-    )
-    if inserted.first() is None:
+    if not await _inserted(
+        session,
+        variants,
+        "sku",
+        id=variant_id,
+        product_id=product_id,
+        sku=new.sku,
+        title=new.title,
+        options=dict(new.options),
+        position=position,
+    ):
         raise AlreadyExists(
             f"a variant with SKU {new.sku!r} exists", metadata={"field": f"{path}.sku"}
         )
@@ -533,25 +539,23 @@ async def create_category(session: AsyncSession, new: NewCategory) -> Category:
             raise InvalidArgument.for_field("parentId", "no such category")
         parent_path, depth = parent.path, parent.depth + 1
     category_id = str(uuid.uuid4())
-    inserted = await session.execute(
-        insert(categories)
-        .values(
-            id=category_id,
-            slug=new.slug,
-            name=new.name,
-            parent_id=new.parent_id,
-            path=f"{parent_path}{category_id}/",
-            depth=depth,
-        )
-        .on_conflict_do_nothing(index_elements=["slug"])
-        .returning(categories)
-    )
-    row = inserted.first()
-    if row is None:
+    if not await _inserted(
+        session,
+        categories,
+        "slug",
+        id=category_id,
+        slug=new.slug,
+        name=new.name,
+        parent_id=new.parent_id,
+        path=f"{parent_path}{category_id}/",
+        depth=depth,
+    ):
         raise AlreadyExists(
             f"a category with slug {new.slug!r} exists", metadata={"slug": new.slug}
         )
-    return _category(row)
+    return Category(
+        id=category_id, slug=new.slug, name=new.name, parent_id=new.parent_id, depth=depth
+    )
 
 
 # --- stock ---------------------------------------------------------------------------------

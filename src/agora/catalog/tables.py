@@ -7,14 +7,26 @@ CHECK constraints are the database's last line of defence whatever the code does
 
 from __future__ import annotations
 
+from enum import Enum
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, UUID
+
+from agora.catalog.domain import ProductStatus, ReservationStatus
 
 SCHEMA = "catalog"
 
 metadata = sa.MetaData(schema=SCHEMA)
 _ID = UUID(as_uuid=False)
 _NOW = sa.func.now()
+
+
+def _status(statuses: type[Enum]) -> sa.Column[object]:
+    """A `status` column holding only the values of the domain's `statuses`."""
+    allowed = ", ".join(f"'{status.value}'" for status in statuses)
+    return sa.Column(
+        "status", sa.Text, sa.CheckConstraint(f"status IN ({allowed})"), nullable=False
+    )
 
 
 def _timestamp(name: str, *, nullable: bool = False, now: bool = True) -> sa.Column[object]:
@@ -44,12 +56,7 @@ products = sa.Table(
     sa.Column("slug", sa.Text, nullable=False, unique=True),
     sa.Column("title", sa.Text, sa.CheckConstraint("title <> ''"), nullable=False),
     sa.Column("description", sa.Text, nullable=False, server_default=sa.text("''")),
-    sa.Column(
-        "status",
-        sa.Text,
-        sa.CheckConstraint("status IN ('draft', 'published', 'archived')"),
-        nullable=False,
-    ),
+    _status(ProductStatus),
     sa.Column("attributes", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
     sa.Column("image_urls", ARRAY(sa.Text), nullable=False, server_default=sa.text("'{}'")),
     sa.Column("category_id", _ID, sa.ForeignKey("categories.id")),
@@ -136,12 +143,7 @@ reservations = sa.Table(
     metadata,
     sa.Column("id", _ID, primary_key=True),
     sa.Column("reference", sa.Text, nullable=False, server_default=sa.text("''")),
-    sa.Column(
-        "status",
-        sa.Text,
-        sa.CheckConstraint("status IN ('active', 'committed', 'released', 'expired')"),
-        nullable=False,
-    ),
+    _status(ReservationStatus),
     _timestamp("expires_at", now=False),
     _timestamp("created_at"),
     _timestamp("updated_at"),

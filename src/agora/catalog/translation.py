@@ -1,4 +1,4 @@
-"""Protobuf <-> domain translation, shared by the servicer and the event handlers."""
+"""Protobuf <-> domain translation, shared by the servicer (`service.py`) and `events.py`."""
 
 from __future__ import annotations
 
