@@ -19,17 +19,8 @@ from typing import Any
 import asyncpg
 import sqlalchemy as sa
 
+from agora.catalog import tables
 from agora.catalog.domain import ProductStatus, ReservationStatus
-from agora.catalog.tables import (
-    categories,
-    prices,
-    product_prices,
-    products,
-    reservation_lines,
-    reservations,
-    stock,
-    variants,
-)
 from agora.platform.seeding import OrderOutcome, Progress, SeedOrder, SeedPlan
 
 BATCH = 20_000
@@ -136,12 +127,12 @@ class CatalogSeeder:
         self, conn: asyncpg.Connection, plan: SeedPlan, progress: Progress
     ) -> dict[str, int]:
         counts: dict[str, int] = {}
-        counts["categories"] = await _copy(conn, categories, _category_rows(plan), progress)
-        counts["products"] = await _copy(conn, products, _product_rows(plan), progress)
+        counts["categories"] = await _copy(conn, tables.categories, _category_rows(plan), progress)
+        counts["products"] = await _copy(conn, tables.products, _product_rows(plan), progress)
         listed = [(p, v, k) for p in plan.products for k, v in enumerate(p.variants)]
         counts["variants"] = await _copy(
             conn,
-            variants,
+            tables.variants,
             (
                 (v.id, p.id, v.sku, v.title, json.dumps(dict(v.options)), k, plan.now)
                 for p, v, k in listed
@@ -150,11 +141,13 @@ class CatalogSeeder:
         )
         counts["prices"] = await _copy(
             conn,
-            prices,
+            tables.prices,
             ((v.id, c, a) for _, v, _ in listed for c, a in sorted(v.prices.items())),
             progress,
         )
-        counts["product_prices"] = await _copy(conn, product_prices, _lowest_prices(plan), progress)
+        counts["product_prices"] = await _copy(
+            conn, tables.product_prices, _lowest_prices(plan), progress
+        )
         reserved: Counter[str] = Counter()
         touches: Counter[str] = Counter()
         for order in plan.orders:
@@ -165,13 +158,13 @@ class CatalogSeeder:
                     reserved[line.variant_id] += line.quantity
         counts["stock"] = await _copy(
             conn,
-            stock,
+            tables.stock,
             ((v.id, v.on_hand, reserved[v.id], 1 + touches[v.id], plan.now) for _, v, _ in listed),
             progress,
         )
         counts["reservations"] = await _copy(
             conn,
-            reservations,
+            tables.reservations,
             (
                 (
                     o.reservation_id,
@@ -187,7 +180,7 @@ class CatalogSeeder:
         )
         counts["reservation_lines"] = await _copy(
             conn,
-            reservation_lines,
+            tables.reservation_lines,
             ((o.reservation_id, x.variant_id, x.quantity) for o in plan.orders for x in o.lines),
             progress,
         )
@@ -207,14 +200,16 @@ class CatalogSeeder:
         variant_ids = [v.id for p in plan.products if p.id not in kept for v in p.variants]
         counts = {
             "reservation_lines": await _delete(
-                conn, reservation_lines.c.reservation_id, reservation_ids
+                conn, tables.reservation_lines.c.reservation_id, reservation_ids
             ),
-            "reservations": await _delete(conn, reservations.c.id, reservation_ids),
-            "stock": await _delete(conn, stock.c.variant_id, variant_ids),
-            "prices": await _delete(conn, prices.c.variant_id, variant_ids),
-            "product_prices": await _delete(conn, product_prices.c.product_id, gone_products),
-            "variants": await _delete(conn, variants.c.id, variant_ids),
-            "products": await _delete(conn, products.c.id, gone_products),
+            "reservations": await _delete(conn, tables.reservations.c.id, reservation_ids),
+            "stock": await _delete(conn, tables.stock.c.variant_id, variant_ids),
+            "prices": await _delete(conn, tables.prices.c.variant_id, variant_ids),
+            "product_prices": await _delete(
+                conn, tables.product_prices.c.product_id, gone_products
+            ),
+            "variants": await _delete(conn, tables.variants.c.id, variant_ids),
+            "products": await _delete(conn, tables.products.c.id, gone_products),
         }
         status = await conn.execute(_DELETE_CATEGORIES, [c.id for c in plan.categories])
         counts["categories"] = int(status.split()[-1])
