@@ -1,5 +1,6 @@
-"""The catalog's rules: money, slugs, product and reservation state machines, validation,
-listing queries and their cursors. Pure: no I/O, no database, no gRPC.
+"""The catalog's decisions: prices, slugs, the product and reservation state machines, stock
+rules, validation, listing queries and their cursors. Pure: the standard library and the
+platform's kernel only (the store loads and saves what this module decides).
 
 Validation collects every violation of a request and reports them at once, each named by its
 lowerCamelCase JSON path (`variants[0].prices[1].amountMinor`), as the REST edge shows them.
@@ -7,8 +8,6 @@ lowerCamelCase JSON path (`variants[0].prices[1].amountMinor`), as the REST edge
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import re
@@ -20,6 +19,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from agora.platform.errors import (
+    Conflict,
     FailedPrecondition,
     FieldViolation,
     Gone,
@@ -27,32 +27,14 @@ from agora.platform.errors import (
     InvalidArgument,
     Shortage,
 )
-
-# ISO 4217 codes the catalog accepts, with their minor-unit exponent (JPY has no minor unit).
-CURRENCY_EXPONENTS: Mapping[str, int] = {
-    "EUR": 2,
-    "USD": 2,
-    "GBP": 2,
-    "CHF": 2,
-    "JPY": 0,
-    "CNY": 2,
-    "CAD": 2,
-    "AUD": 2,
-    "SEK": 2,
-    "NOK": 2,
-    "DKK": 2,
-    "PLN": 2,
-    "CZK": 2,
-    "INR": 2,
-    "BRL": 2,
-    "KRW": 0,
-    "MXN": 2,
-    "SGD": 2,
-    "HKD": 2,
-    "NZD": 2,
-    "ZAR": 2,
-    "TRY": 2,
-}
+from agora.platform.kernel.checks import canonical_id, is_id, raise_if_any
+from agora.platform.kernel.money import CURRENCIES, Money, money_violations
+from agora.platform.kernel.paging import (
+    DEFAULT_PAGE_SIZE,
+    decode_page_token,
+    encode_page_token,
+    page_size,
+)
 
 MAX_TITLE = 200
 MAX_DESCRIPTION = 20_000
@@ -66,8 +48,6 @@ MAX_REFERENCE = 200
 MAX_RESERVATION_LINES = 200
 MAX_QUANTITY = 1_000_000
 MAX_ON_HAND = 1_000_000_000
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
 DEFAULT_RESERVATION_TTL = timedelta(minutes=15)
 MAX_RESERVATION_TTL = timedelta(days=1)
 
@@ -76,27 +56,13 @@ _SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
-# --- money ---------------------------------------------------------------------------------
+# --- prices ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Money:
-    """An amount in the currency's minor unit (cents; whole yen)."""
-
-    amount_minor: int
-    currency: str
-
-
-def money_violations(money: Money, path: str) -> list[FieldViolation]:
-    """What is wrong with a price at JSON path `path` (`prices[0]`)."""
-    violations = []
-    if money.currency not in CURRENCY_EXPONENTS:
-        violations.append(
-            FieldViolation(f"{path}.currency", f"unknown ISO 4217 currency {money.currency!r}")
-        )
-    if money.amount_minor < 0:
-        violations.append(FieldViolation(f"{path}.amountMinor", "must not be negative"))
-    return violations
+def _is_price_currency(code: str) -> bool:
+    """Products are priced in ISO 4217 currencies (crypto is a way to pay, not a price)."""
+    known = CURRENCIES.get(code)
+    return known is not None and not known.crypto
 
 
 def price_list_violations(prices: Sequence[Money], path: str) -> list[FieldViolation]:
@@ -111,7 +77,7 @@ def price_list_violations(prices: Sequence[Money], path: str) -> list[FieldViola
     return violations
 
 
-# --- slugs and ids -------------------------------------------------------------------------
+# --- slugs ---------------------------------------------------------------------------------
 
 
 def is_slug(value: str) -> bool:
@@ -123,29 +89,6 @@ def slugify(title: str) -> str:
     # NFKD splits accented letters into letter + accent, so "Crème" becomes "creme".
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
     return _NOT_SLUG.sub("-", ascii_title).strip("-")[:MAX_SLUG].rstrip("-")
-
-
-def is_id(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
-def require_id(value: str, path: str) -> str:
-    """`value` as a canonical UUID string, or INVALID_ARGUMENT naming `path`."""
-    if not value:
-        raise InvalidArgument.for_field(path, "required")
-    if not is_id(value):
-        raise InvalidArgument.for_field(path, "not a valid id")
-    return str(uuid.UUID(value))
-
-
-def raise_if_any(violations: Sequence[FieldViolation]) -> None:
-    if violations:
-        summary = "; ".join(f"{v.field}: {v.description}" for v in violations)
-        raise InvalidArgument(f"invalid request: {summary}", violations)
 
 
 # --- products ------------------------------------------------------------------------------
@@ -189,6 +132,30 @@ def ensure_publishable(priced_variant_count: int) -> None:
         raise FailedPrecondition("a product needs a variant with a price to be published")
 
 
+def change_product_status(product: Product, action: ProductAction, *, now: datetime) -> Product:
+    """The product after `action`, as the status table allows; publishing stamps `published_at`."""
+    status = next_product_status(product.status, action)
+    if status is not ProductStatus.PUBLISHED:
+        return replace(product, status=status)
+    ensure_publishable(sum(1 for variant in product.variants if variant.prices))
+    return replace(product, status=status, published_at=now)
+
+
+def ensure_version(product: Product, expected_version: int) -> None:
+    """Optimistic locking: a change made against version N applies only while the product is
+    still at N (0 applies to any version); CONFLICT carries the current version."""
+    if expected_version and expected_version != product.version:
+        raise Conflict(
+            f"product {product.id} is at version {product.version}, not {expected_version}",
+            metadata={"version": str(product.version)},
+        )
+
+
+def next_variant_position(product: Product) -> int:
+    """A new variant is listed after the product's others."""
+    return max((variant.position for variant in product.variants), default=-1) + 1
+
+
 @dataclass(frozen=True)
 class NewVariant:
     sku: str
@@ -206,6 +173,11 @@ class NewProduct:
     image_urls: tuple[str, ...]
     category_id: str | None
     variants: tuple[NewVariant, ...]
+
+    @property
+    def status(self) -> ProductStatus:
+        """A new product is a draft until published (which needs a priced variant)."""
+        return ProductStatus.DRAFT
 
 
 # Fields of a product that UpdateProduct may change (proto names).
@@ -367,6 +339,16 @@ def validate_on_hand(on_hand: int) -> int:
     return on_hand
 
 
+def recount(stock: Stock, on_hand: int) -> Stock:
+    """`stock` with `on_hand` counted anew; never below what is reserved (FAILED_PRECONDITION)."""
+    if on_hand < stock.reserved:
+        raise FailedPrecondition(
+            f"{stock.reserved} units are reserved; on hand cannot go below that",
+            metadata={"reserved": str(stock.reserved)},
+        )
+    return replace(stock, on_hand=on_hand)
+
+
 @dataclass(frozen=True)
 class ReservationLine:
     variant_id: str
@@ -390,12 +372,13 @@ def _line_violations(lines: Sequence[ReservationLine]) -> list[FieldViolation]:
     violations = []
     seen: set[str] = set()
     for index, line in enumerate(lines):
-        if not is_id(line.variant_id):
+        variant_id = canonical_id(line.variant_id)
+        if variant_id is None:
             violations.append(FieldViolation(f"lines[{index}].variantId", "not a valid id"))
-        elif str(uuid.UUID(line.variant_id)) in seen:
+        elif variant_id in seen:
             violations.append(FieldViolation(f"lines[{index}].variantId", "one line per variant"))
         else:
-            seen.add(str(uuid.UUID(line.variant_id)))
+            seen.add(variant_id)
         if not 0 < line.quantity <= MAX_QUANTITY:
             violations.append(
                 FieldViolation(f"lines[{index}].quantity", f"between 1 and {MAX_QUANTITY}")
@@ -415,7 +398,7 @@ def plan_reservation(
         violations.append(FieldViolation("reference", f"at most {MAX_REFERENCE} characters"))
     raise_if_any(violations)
     ordered = sorted(
-        (ReservationLine(str(uuid.UUID(line.variant_id)), line.quantity) for line in lines),
+        (ReservationLine(str(canonical_id(line.variant_id)), line.quantity) for line in lines),
         key=lambda line: line.variant_id,
     )
     return ReservationPlan(lines=tuple(ordered), reference=reference, expires_at=now + ttl)
@@ -441,6 +424,23 @@ RESERVATION_TRANSITIONS: Mapping[tuple[ReservationStatus, ReservationAction], Re
 }
 
 
+def open_reservation(
+    plan: ReservationPlan, shortages: Sequence[Shortage], *, now: datetime
+) -> Reservation:
+    """The reservation of `plan` once every line is held, or Insufficient listing each short line
+    (all lines or none: the caller's transaction rolls back the lines that were held)."""
+    if shortages:
+        raise insufficient_stock(shortages)
+    return Reservation(
+        id=str(uuid.uuid4()),
+        reference=plan.reference,
+        status=ReservationStatus.ACTIVE,
+        lines=plan.lines,
+        expires_at=plan.expires_at,
+        created_at=now,
+    )
+
+
 def next_reservation_status(
     status: ReservationStatus,
     action: ReservationAction,
@@ -459,6 +459,37 @@ def next_reservation_status(
             f"cannot {action.value} a {status.value} reservation",
             metadata={"status": status.value, "action": action.value},
         ) from None
+
+
+def end_reservation(
+    reservation: Reservation, action: ReservationAction, *, now: datetime
+) -> Reservation:
+    """The reservation committed, released or expired, as its status table allows."""
+    status = next_reservation_status(
+        reservation.status, action, expires_at=reservation.expires_at, now=now
+    )
+    return replace(reservation, status=status)
+
+
+@dataclass(frozen=True)
+class StockMovement:
+    """What leaves a variant's stock row: `reserved` units stop being held, `on_hand` are sold."""
+
+    reserved: int
+    on_hand: int
+
+
+def stock_movements(ended: Iterable[Reservation]) -> dict[str, StockMovement]:
+    """Per variant, what the ended reservations give back: every held unit, and a committed
+    reservation's units also leave the stock (they are sold)."""
+    reserved: dict[str, int] = {}
+    sold: dict[str, int] = {}
+    for reservation in ended:
+        for line in reservation.lines:
+            reserved[line.variant_id] = reserved.get(line.variant_id, 0) + line.quantity
+            if reservation.status is ReservationStatus.COMMITTED:
+                sold[line.variant_id] = sold.get(line.variant_id, 0) + line.quantity
+    return {v: StockMovement(reserved=q, on_hand=sold.get(v, 0)) for v, q in reserved.items()}
 
 
 # --- listing -------------------------------------------------------------------------------
@@ -480,7 +511,8 @@ class ProductSort(Enum):
         return self in (ProductSort.RELEVANCE, ProductSort.NEWEST, ProductSort.PRICE_DESC)
 
 
-CursorKey = str | int | float
+# Relevance ranks are floats; they travel as their exact decimal text (page tokens hold str|int).
+CursorKey = str | int
 
 
 @dataclass(frozen=True)
@@ -507,7 +539,8 @@ class ProductQuery:
     after: Cursor | None = None
 
     def fingerprint(self) -> str:
-        """Identifies the filters and sort, so a cursor cannot be reused with other ones."""
+        """Identifies the filters and sort: a page token is bound to it, so a cursor cannot be
+        reused with other ones."""
         facts = [
             self.text,
             self.category,
@@ -569,7 +602,7 @@ def _price_violations(request: ListRequest, sort: ProductSort) -> list[FieldViol
     violations = []
     currency = request.currency.upper()
     uses_price = request.min_price is not None or request.max_price is not None or sort.by_price
-    if currency and currency not in CURRENCY_EXPONENTS:
+    if currency and not _is_price_currency(currency):
         violations.append(FieldViolation("currency", f"unknown ISO 4217 currency {currency!r}"))
     elif uses_price and not currency:
         violations.append(FieldViolation("currency", "required to filter or sort by price"))
@@ -585,11 +618,18 @@ def _price_violations(request: ListRequest, sort: ProductSort) -> list[FieldViol
     return violations
 
 
+def _page_size(requested: int, violations: list[FieldViolation]) -> int:
+    try:
+        return page_size(requested)
+    except InvalidArgument as refused:
+        violations += refused.violations
+        return DEFAULT_PAGE_SIZE
+
+
 def parse_product_query(request: ListRequest) -> ProductQuery:
     """A ListProducts request checked and normalised, or INVALID_ARGUMENT naming every bad field."""
     violations: list[FieldViolation] = []
-    if not 0 <= request.page_size <= MAX_PAGE_SIZE:
-        violations.append(FieldViolation("pageSize", f"between 1 and {MAX_PAGE_SIZE}"))
+    size = _page_size(request.page_size, violations)
     sort = _parse_sort(request, violations)
     violations += _price_violations(request, sort)
     attributes = _parse_attribute_filters(request.attributes, violations)
@@ -603,44 +643,21 @@ def parse_product_query(request: ListRequest) -> ProductQuery:
         attributes=attributes,
         in_stock=request.in_stock,
         sort=sort,
-        page_size=request.page_size or DEFAULT_PAGE_SIZE,
+        page_size=size,
     )
-    if not request.page_token:
+    position = decode_page_token(request.page_token, query.fingerprint(), arity=2)
+    if position is None:
         return query
-    return replace(query, after=decode_cursor(request.page_token, query.fingerprint()))
+    key, product_id = position
+    return replace(query, after=Cursor(key=key, product_id=str(product_id)))
 
 
-_CURSOR_CHECK_KEY = b"agora.catalog.cursor.v1"
-_CHECK_SIZE = 8
-
-
-def encode_cursor(cursor: Cursor, fingerprint: str) -> str:
-    """An opaque page token: base64url of JSON plus a check that detects edits."""
-    body = json.dumps(
-        {"k": cursor.key, "i": cursor.product_id, "f": fingerprint}, separators=(",", ":")
-    ).encode()
-    check = hashlib.blake2b(body, digest_size=_CHECK_SIZE, key=_CURSOR_CHECK_KEY).digest()
-    return base64.urlsafe_b64encode(body + check).decode().rstrip("=")
-
-
-def decode_cursor(token: str, fingerprint: str) -> Cursor:
-    """The cursor in `token`, or INVALID_ARGUMENT naming `pageToken`."""
-    invalid = InvalidArgument.for_field("pageToken", "not a page token of this query")
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-    except (binascii.Error, ValueError):
-        raise invalid from None
-    body, check = raw[:-_CHECK_SIZE], raw[-_CHECK_SIZE:]
-    expected = hashlib.blake2b(body, digest_size=_CHECK_SIZE, key=_CURSOR_CHECK_KEY).digest()
-    if len(raw) <= _CHECK_SIZE or check != expected:
-        raise invalid
-    data = json.loads(body)
-    key, product_id = data.get("k"), data.get("i")
-    if data.get("f") != fingerprint or not isinstance(key, str | int | float):
-        raise invalid
-    if not isinstance(product_id, str) or not is_id(product_id):
-        raise invalid
-    return Cursor(key=key, product_id=product_id)
+def next_page_token(query: ProductQuery, page: ProductPage) -> str:
+    """The token of the page after `page` ("" on the last page), bound to `query`."""
+    if page.next_cursor is None:
+        return ""
+    cursor = page.next_cursor
+    return encode_page_token([cursor.key, cursor.product_id], query.fingerprint())
 
 
 # --- the catalog as read -------------------------------------------------------------------

@@ -8,8 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora._proto.agora.catalog.v1 import events_pb2 as events
 from agora.catalog.domain import Reservation, ReservationStatus
-from agora.catalog.translation import lines_pb, timestamp
+from agora.catalog.translation import lines_pb
 from agora.platform.bus.outbox import record_event
+from agora.platform.rpc.timestamps import timestamp
 
 PRODUCER = "catalog"
 

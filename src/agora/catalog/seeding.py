@@ -17,23 +17,26 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
+import sqlalchemy as sa
 
+from agora.catalog import tables
+from agora.catalog.domain import ProductStatus, ReservationStatus
 from agora.platform.seeding import OrderOutcome, Progress, SeedOrder, SeedPlan
 
 BATCH = 20_000
 # As the orders service holds stock for an unpaid order (orders' `reservation_ttl_s`).
 RESERVATION_TTL = timedelta(seconds=1_200)
 
-RESERVATION_STATUS: dict[OrderOutcome, str] = {
-    "placed": "active",
-    "awaiting_payment": "active",
-    "paid": "committed",
-    "fulfilled": "committed",
-    "shipped": "committed",
-    "delivered": "committed",
-    "refunded": "committed",
-    "cancelled": "released",
-    "expired": "expired",
+RESERVATION_STATUS: dict[OrderOutcome, ReservationStatus] = {
+    "placed": ReservationStatus.ACTIVE,
+    "awaiting_payment": ReservationStatus.ACTIVE,
+    "paid": ReservationStatus.COMMITTED,
+    "fulfilled": ReservationStatus.COMMITTED,
+    "shipped": ReservationStatus.COMMITTED,
+    "delivered": ReservationStatus.COMMITTED,
+    "refunded": ReservationStatus.COMMITTED,
+    "cancelled": ReservationStatus.RELEASED,
+    "expired": ReservationStatus.EXPIRED,
 }
 
 
@@ -50,25 +53,31 @@ def _finished_at(order: SeedOrder) -> datetime:
 
 async def _copy(
     conn: asyncpg.Connection,
-    table: str,
-    columns: Sequence[str],
+    table: sa.Table,
     rows: Iterable[tuple[Any, ...]],
     progress: Progress,
-    entity: str,
 ) -> int:
+    """COPY `rows` into `table`, each row holding its columns in declared order (generated
+    columns left out); returns how many."""
+    columns = [column.name for column in table.columns if column.computed is None]
     written = 0
     batch: list[tuple[Any, ...]] = []
+
+    async def flush() -> None:
+        nonlocal written
+        await conn.copy_records_to_table(
+            table.name, schema_name=table.schema, records=batch, columns=columns
+        )
+        written += len(batch)
+        progress(table.name, len(batch))
+
     for row in rows:
         batch.append(row)
         if len(batch) >= BATCH:
-            await conn.copy_records_to_table(table, records=batch, columns=columns)
-            written += len(batch)
-            progress(entity, len(batch))
+            await flush()
             batch = []
     if batch:
-        await conn.copy_records_to_table(table, records=batch, columns=columns)
-        written += len(batch)
-        progress(entity, len(batch))
+        await flush()
     return written
 
 
@@ -98,7 +107,7 @@ def _product_rows(plan: SeedPlan) -> Iterable[tuple[Any, ...]]:
             product.slug,
             product.title,
             product.description,
-            "published" if product.published else "draft",
+            (ProductStatus.PUBLISHED if product.published else ProductStatus.DRAFT).value,
             json.dumps(dict(product.attributes), sort_keys=True),
             list(product.image_urls),
             product.category_id,
@@ -118,91 +127,49 @@ class CatalogSeeder:
         self, conn: asyncpg.Connection, plan: SeedPlan, progress: Progress
     ) -> dict[str, int]:
         counts: dict[str, int] = {}
-        counts["categories"] = await _copy(
-            conn,
-            "categories",
-            ("id", "slug", "name", "parent_id", "path", "depth", "created_at"),
-            _category_rows(plan),
-            progress,
-            "categories",
-        )
-        counts["products"] = await _copy(
-            conn,
-            "products",
-            (
-                "id",
-                "slug",
-                "title",
-                "description",
-                "status",
-                "attributes",
-                "image_urls",
-                "category_id",
-                "version",
-                "created_at",
-                "updated_at",
-                "published_at",
-            ),
-            _product_rows(plan),
-            progress,
-            "products",
-        )
-        variants = [(p, v, k) for p in plan.products for k, v in enumerate(p.variants)]
+        counts["categories"] = await _copy(conn, tables.categories, _category_rows(plan), progress)
+        counts["products"] = await _copy(conn, tables.products, _product_rows(plan), progress)
+        listed = [(p, v, k) for p in plan.products for k, v in enumerate(p.variants)]
         counts["variants"] = await _copy(
             conn,
-            "variants",
-            ("id", "product_id", "sku", "title", "options", "position", "created_at"),
+            tables.variants,
             (
                 (v.id, p.id, v.sku, v.title, json.dumps(dict(v.options)), k, plan.now)
-                for p, v, k in variants
+                for p, v, k in listed
             ),
             progress,
-            "variants",
         )
         counts["prices"] = await _copy(
             conn,
-            "prices",
-            ("variant_id", "currency", "amount_minor"),
-            ((v.id, c, a) for _, v, _ in variants for c, a in sorted(v.prices.items())),
+            tables.prices,
+            ((v.id, c, a) for _, v, _ in listed for c, a in sorted(v.prices.items())),
             progress,
-            "prices",
         )
         counts["product_prices"] = await _copy(
-            conn,
-            "product_prices",
-            ("product_id", "currency", "amount_minor"),
-            _lowest_prices(plan),
-            progress,
-            "product_prices",
+            conn, tables.product_prices, _lowest_prices(plan), progress
         )
         reserved: Counter[str] = Counter()
         touches: Counter[str] = Counter()
         for order in plan.orders:
-            active = RESERVATION_STATUS[order.outcome] == "active"
+            active = RESERVATION_STATUS[order.outcome] is ReservationStatus.ACTIVE
             for line in order.lines:
                 touches[line.variant_id] += 1 if active else 2
                 if active:
                     reserved[line.variant_id] += line.quantity
         counts["stock"] = await _copy(
             conn,
-            "stock",
-            ("variant_id", "on_hand", "reserved", "version", "updated_at"),
-            (
-                (v.id, v.on_hand, reserved[v.id], 1 + touches[v.id], plan.now)
-                for _, v, _ in variants
-            ),
+            tables.stock,
+            ((v.id, v.on_hand, reserved[v.id], 1 + touches[v.id], plan.now) for _, v, _ in listed),
             progress,
-            "stock",
         )
         counts["reservations"] = await _copy(
             conn,
-            "reservations",
-            ("id", "reference", "status", "expires_at", "created_at", "updated_at"),
+            tables.reservations,
             (
                 (
                     o.reservation_id,
                     o.id,
-                    RESERVATION_STATUS[o.outcome],
+                    RESERVATION_STATUS[o.outcome].value,
                     o.placed_at + RESERVATION_TTL,
                     o.placed_at,
                     _finished_at(o),
@@ -210,15 +177,12 @@ class CatalogSeeder:
                 for o in plan.orders
             ),
             progress,
-            "reservations",
         )
         counts["reservation_lines"] = await _copy(
             conn,
-            "reservation_lines",
-            ("reservation_id", "variant_id", "quantity"),
+            tables.reservation_lines,
             ((o.reservation_id, x.variant_id, x.quantity) for o in plan.orders for x in o.lines),
             progress,
-            "reservation_lines",
         )
         return counts
 
@@ -236,14 +200,16 @@ class CatalogSeeder:
         variant_ids = [v.id for p in plan.products if p.id not in kept for v in p.variants]
         counts = {
             "reservation_lines": await _delete(
-                conn, "reservation_lines", "reservation_id", reservation_ids
+                conn, tables.reservation_lines.c.reservation_id, reservation_ids
             ),
-            "reservations": await _delete(conn, "reservations", "id", reservation_ids),
-            "stock": await _delete(conn, "stock", "variant_id", variant_ids),
-            "prices": await _delete(conn, "prices", "variant_id", variant_ids),
-            "product_prices": await _delete(conn, "product_prices", "product_id", gone_products),
-            "variants": await _delete(conn, "variants", "id", variant_ids),
-            "products": await _delete(conn, "products", "id", gone_products),
+            "reservations": await _delete(conn, tables.reservations.c.id, reservation_ids),
+            "stock": await _delete(conn, tables.stock.c.variant_id, variant_ids),
+            "prices": await _delete(conn, tables.prices.c.variant_id, variant_ids),
+            "product_prices": await _delete(
+                conn, tables.product_prices.c.product_id, gone_products
+            ),
+            "variants": await _delete(conn, tables.variants.c.id, variant_ids),
+            "products": await _delete(conn, tables.products.c.id, gone_products),
         }
         status = await conn.execute(_DELETE_CATEGORIES, [c.id for c in plan.categories])
         counts["categories"] = int(status.split()[-1])
@@ -265,8 +231,12 @@ _DELETE_CATEGORIES = """
 """
 
 
-async def _delete(conn: asyncpg.Connection, table: str, column: str, ids: Sequence[str]) -> int:
-    status = await conn.execute(f"DELETE FROM {table} WHERE {column} = ANY($1::uuid[])", ids)
+async def _delete(conn: asyncpg.Connection, column: sa.Column[Any], ids: Sequence[str]) -> int:
+    """Delete the rows of `column`'s table whose `column` is one of `ids`; returns how many."""
+    table = column.table
+    status = await conn.execute(
+        f"DELETE FROM {table.schema}.{table.name} WHERE {column.name} = ANY($1::uuid[])", ids
+    )
     return int(status.split()[-1])
 
 

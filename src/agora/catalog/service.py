@@ -1,14 +1,15 @@
-"""The catalog's gRPC servicer: translates protobuf to domain calls and back.
+"""The catalog's gRPC servicer: protobuf in and out through `translation.py`, one unit of work
+per call.
 
 Reads run on autocommit connections (no BEGIN/ROLLBACK round trips). Each mutation is one
-transaction holding its idempotency record, its state change and its outbox event. Domain
-errors propagate to the platform's server interceptor, which maps them to gRPC status.
+transaction: claim the idempotency key, load (`store`), decide (`domain`), save (`store`) and
+record the outbox event. Domain errors propagate to the platform's server interceptor, which maps
+them to gRPC status.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from google.protobuf.message import Message
@@ -24,12 +25,17 @@ from agora.catalog.domain import (
     ProductAction,
     ReservationAction,
     ReservationLine,
-    encode_cursor,
+    change_product_status,
+    end_reservation,
+    ensure_version,
+    next_page_token,
+    next_variant_position,
+    open_reservation,
     parse_product_query,
     plan_reservation,
     price_list_violations,
-    raise_if_any,
-    require_id,
+    recount,
+    stock_movements,
     validate_new_category,
     validate_new_product,
     validate_new_variant,
@@ -63,6 +69,8 @@ from agora.platform.audit import record_audit
 from agora.platform.db import session_factory
 from agora.platform.errors import InvalidArgument
 from agora.platform.idempotency import idempotent_mutation
+from agora.platform.kernel.checks import raise_if_any, require_id
+from agora.platform.kernel.clock import utcnow
 
 ResponseT = TypeVar("ResponseT", bound=Message)
 Change = Callable[[AsyncSession], Awaitable[ResponseT]]
@@ -112,9 +120,9 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
         query = parse_product_query(list_request(request))
         async with self._reads.connect() as conn:
             page = await store.list_products(conn, query)
-        token = encode_cursor(page.next_cursor, query.fingerprint()) if page.next_cursor else ""
         return pb.ListProductsResponse(
-            products=[product_pb(p) for p in page.products], next_page_token=token
+            products=[product_pb(p) for p in page.products],
+            next_page_token=next_page_token(query, page),
         )
 
     async def GetProduct(self, request: pb.GetProductRequest, context: object) -> pb.Product:
@@ -189,7 +197,9 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
         async def change(session: AsyncSession) -> pb.Product:
             product_id = require_id(request.product.id, "product.id")
             changes = validate_product_changes(product_changes(request))
-            product = product_pb(await store.update_product(session, product_id, changes))
+            current = await store.product_by_id(session, product_id, for_update=True)
+            ensure_version(current, changes.expected_version)
+            product = product_pb(await store.update_product(session, current, changes))
             await record(
                 session,
                 PRODUCT_UPDATED,
@@ -206,7 +216,9 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
     ) -> pb.Product:
         async def change(session: AsyncSession) -> pb.Product:
             product_id = require_id(request.id, "id")
-            product = product_pb(await store.change_product_status(session, product_id, action))
+            current = await store.product_by_id(session, product_id, for_update=True)
+            changed = change_product_status(current, action, now=utcnow())
+            product = product_pb(await store.save_product_status(session, changed))
             event: Message
             match action:
                 case ProductAction.PUBLISH:
@@ -245,7 +257,10 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
         async def change(session: AsyncSession) -> pb.Variant:
             product_id = require_id(request.product_id, "productId")
             new = validate_new_variant(new_variant(request.variant))
-            added, version = await store.add_variant(session, product_id, new)
+            current = await store.product_by_id(session, product_id, for_update=True)
+            added, version = await store.add_variant(
+                session, product_id, new, next_variant_position(current)
+            )
             variant = variant_pb(added)
             await record(
                 session,
@@ -310,11 +325,11 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
     async def SetStock(self, request: pb.SetStockRequest, context: object) -> pb.Stock:
         async def change(session: AsyncSession) -> pb.Stock:
             variant_id = require_id(request.variant_id, "variantId")
-            before = stock_pb(await store.stock_of(session, variant_id))
-            counted, version = await store.set_stock(
-                session, variant_id, validate_on_hand(request.on_hand)
-            )
-            await _audit(session, "stock_set", variant_id, before, stock_pb(counted))
+            on_hand = validate_on_hand(request.on_hand)
+            before = await store.stock_of(session, variant_id, for_update=True)
+            counted = recount(before, on_hand)
+            version = await store.save_on_hand(session, counted)
+            await _audit(session, "stock_set", variant_id, stock_pb(before), stock_pb(counted))
             await record(
                 session,
                 STOCK_CHANGED,
@@ -332,13 +347,16 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
         self, request: pb.ReserveStockRequest, context: object
     ) -> pb.Reservation:
         async def change(session: AsyncSession) -> pb.Reservation:
+            now = utcnow()
             plan = plan_reservation(
                 [ReservationLine(line.variant_id, line.quantity) for line in request.lines],
                 ttl_seconds=request.ttl_seconds,
                 reference=request.reference,
-                now=datetime.now(UTC),
+                now=now,
             )
-            reservation = await store.reserve_stock(session, plan)
+            shortages = await store.hold_stock(session, plan.lines)
+            reservation = open_reservation(plan, shortages, now=now)
+            await store.insert_reservation(session, reservation)
             await record_reservation_event(session, reservation)
             return reservation_pb(reservation)
 
@@ -349,7 +367,11 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
     ) -> pb.Reservation:
         async def change(session: AsyncSession) -> pb.Reservation:
             reservation_id = require_id(request.id, "id")
-            reservation = await store.finish_reservation(session, reservation_id, action)
+            now = utcnow()
+            current = await store.reservation_by_id(session, reservation_id, for_update=True)
+            reservation = end_reservation(current, action, now=now)
+            await store.move_stock(session, stock_movements([reservation]))
+            await store.save_reservation_statuses(session, [reservation], now=now)
             await record_reservation_event(session, reservation)
             return reservation_pb(reservation)
 

@@ -1,18 +1,14 @@
-"""Protobuf <-> domain translation, shared by the servicer and the event handlers."""
+"""Protobuf <-> domain translation, shared by the servicer (`service.py`) and `events.py`."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
-
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from agora._proto.agora.catalog.v1 import catalog_pb2 as pb
 from agora.catalog.domain import (
     Category,
     ListRequest,
-    Money,
     NewVariant,
     Product,
     ProductChanges,
@@ -23,6 +19,8 @@ from agora.catalog.domain import (
     Stock,
     Variant,
 )
+from agora.platform.kernel.money import Money
+from agora.platform.rpc.timestamps import timestamp
 
 PRODUCT_STATUS_PB = {
     ProductStatus.DRAFT: pb.PRODUCT_STATUS_DRAFT,
@@ -36,16 +34,6 @@ RESERVATION_STATUS_PB = {
     ReservationStatus.EXPIRED: pb.RESERVATION_STATUS_EXPIRED,
 }
 _CAMEL_HUMP = re.compile(r"(?<!^)(?=[A-Z])")
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def timestamp(moment: datetime) -> Timestamp:
-    """`moment` (timezone-aware) as a Timestamp; integer arithmetic, several times faster than
-    Timestamp.FromDatetime on the list path, which converts three per product."""
-    delta = moment - _EPOCH
-    return Timestamp(seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000)
 
 
 def money_pb(money: Money) -> pb.Money:

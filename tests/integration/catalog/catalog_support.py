@@ -1,20 +1,59 @@
-"""Factories for the catalog integration tests: unique names, products made through the API,
-outbox and stock lookups straight from the database."""
+"""Factories for the catalog integration tests: the catalog composed as `agora serve` composes
+it, unique names, products made through the API, outbox and stock lookups straight from the
+database."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 import grpc
 import sqlalchemy as sa
+from security_support import SecurityFiles, authorization_interceptor
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora._proto.agora.catalog.v1 import catalog_pb2 as pb
 from agora._proto.agora.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
+from agora.catalog.bootstrap import SERVICE, compose
+from agora.catalog.settings import CatalogSettings
+from agora.platform.net import free_port
+from agora.platform.rpc.server import GrpcServer
 from agora.platform.rpc.status import ErrorInfo, error_info_from_rpc_error
+from agora.platform.runtime import Backends, ServiceParts, connect_nats, service_resolver
+from agora.platform.settings import PlatformSettings
 
 TIMEOUT_S = 10.0
+
+
+@asynccontextmanager
+async def catalog_parts(
+    engine: AsyncEngine, database_url: str, nats_url: str
+) -> AsyncIterator[ServiceParts]:
+    """The catalog's parts from `compose`, over `engine` and a NATS connection of their own."""
+    platform = PlatformSettings(database_url=database_url, nats_url=nats_url, discovery=False)
+    nc = await connect_nats(platform, f"{SERVICE}-test")
+    try:
+        async with service_resolver(platform, nc.jetstream()) as channels:
+            backends = Backends(platform, engine, nc.jetstream(), channels)
+            yield compose(backends, CatalogSettings())
+    finally:
+        await nc.close()
+
+
+@asynccontextmanager
+async def serving(parts: ServiceParts, security_files: SecurityFiles) -> AsyncIterator[GrpcServer]:
+    """A gRPC server on a loopback port serving `parts`' servicers, checking tokens."""
+    server = GrpcServer(
+        SERVICE, "127.0.0.1", free_port(), authorization=authorization_interceptor(security_files)
+    )
+    for servicer in parts.servicers:
+        server.add(servicer.add_to_server, servicer.implementation)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop(0)
 
 
 def unique(prefix: str) -> str:

@@ -1,4 +1,5 @@
-"""The catalog served for real: migrated schema, gRPC server on a loopback port, a client stub."""
+"""The catalog served for real: migrated schema, the servicer `compose` builds on a loopback
+gRPC server, a client stub."""
 
 from __future__ import annotations
 
@@ -6,15 +7,15 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-from security_support import SecurityFiles, authorization_interceptor, authorized_channel
+from catalog_support import catalog_parts, serving
+from security_support import SecurityFiles, authorized_channel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora._proto.agora.catalog.v1 import catalog_pb2_grpc
-from agora.catalog.service import CatalogService
 from agora.platform.db import create_engine
 from agora.platform.migrations import migrate
-from agora.platform.net import free_port
 from agora.platform.rpc.server import GrpcServer
+from agora.platform.runtime import ServiceParts
 
 
 @pytest.fixture(scope="session")
@@ -26,21 +27,19 @@ async def catalog_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture(scope="session")
+async def catalog_service_parts(
+    catalog_engine: AsyncEngine, database_url: str, nats_url: str
+) -> AsyncIterator[ServiceParts]:
+    async with catalog_parts(catalog_engine, database_url, nats_url) as parts:
+        yield parts
+
+
+@pytest.fixture(scope="session")
 async def catalog_server(
-    catalog_engine: AsyncEngine, security_files: SecurityFiles
+    catalog_service_parts: ServiceParts, security_files: SecurityFiles
 ) -> AsyncIterator[GrpcServer]:
-    server = GrpcServer(
-        "catalog",
-        "127.0.0.1",
-        free_port(),
-        authorization=authorization_interceptor(security_files),
-    )
-    server.add(
-        catalog_pb2_grpc.add_CatalogServiceServicer_to_server, CatalogService(catalog_engine)
-    )
-    await server.start()
-    yield server
-    await server.stop(0)
+    async with serving(catalog_service_parts, security_files) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -10,17 +10,13 @@ from pathlib import Path
 
 import grpc
 import pytest
-from catalog_support import create_product, set_stock, stock_of
+from catalog_support import catalog_parts, create_product, serving, set_stock, stock_of
 from postgres_support import RestartablePostgres, restartable_postgres
-from security_support import SecurityFiles, authorization_interceptor, authorized_channel
+from security_support import SecurityFiles, authorized_channel
 
-from agora._proto.agora.catalog.v1 import catalog_pb2_grpc
 from agora._proto.agora.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
-from agora.catalog.service import CatalogService
 from agora.platform.db import create_engine
 from agora.platform.migrations import migrate
-from agora.platform.net import free_port
-from agora.platform.rpc.server import GrpcServer
 
 HEALED_WITHIN_S = 2.0
 
@@ -32,20 +28,20 @@ def postgres(tmp_path: Path) -> Iterator[RestartablePostgres]:
 
 @pytest.fixture
 async def catalog_on_own_database(
-    postgres: RestartablePostgres, security_files: SecurityFiles
+    postgres: RestartablePostgres, security_files: SecurityFiles, nats_url: str
 ) -> AsyncIterator[CatalogServiceStub]:
     await migrate("catalog", postgres.database_url)
     engine = create_engine(postgres.database_url, "catalog", pool_size=3)
-    server = GrpcServer(
-        "catalog", "127.0.0.1", free_port(), authorization=authorization_interceptor(security_files)
-    )
-    server.add(catalog_pb2_grpc.add_CatalogServiceServicer_to_server, CatalogService(engine))
-    await server.start()
-    channel = authorized_channel(server.address)
-    yield CatalogServiceStub(channel)
-    await channel.close()
-    await server.stop(0)
-    await engine.dispose()
+    try:
+        async with (
+            catalog_parts(engine, postgres.database_url, nats_url) as parts,
+            serving(parts, security_files) as server,
+        ):
+            channel = authorized_channel(server.address)
+            yield CatalogServiceStub(channel)
+            await channel.close()
+    finally:
+        await engine.dispose()
 
 
 async def test_the_catalog_serves_again_within_two_seconds_after_postgresql_restarts(

@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora._proto.agora.catalog.v1 import catalog_pb2 as pb
 from agora._proto.agora.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
-from agora.catalog.handlers import ReservationExpiry
+from agora.catalog.jobs import ReservationExpiry
+from agora.platform.runtime import ServiceParts
 
 
 def reserve(
@@ -134,7 +135,7 @@ async def test_release_makes_reserved_units_available_again(catalog: CatalogServ
 
 
 async def test_expired_reservation_is_released_and_announced(
-    catalog: CatalogServiceStub, catalog_engine: AsyncEngine
+    catalog: CatalogServiceStub, catalog_engine: AsyncEngine, catalog_service_parts: ServiceParts
 ) -> None:
     first, second = await two_variants(catalog, (3, 3))
     reservation = await catalog.ReserveStock(
@@ -147,7 +148,8 @@ async def test_expired_reservation_is_released_and_announced(
         )
     )
     assert (code, info.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "EXPIRED")
-    assert await ReservationExpiry(catalog_engine).expire_due() >= 1
+    [expiry] = [job for job in catalog_service_parts.jobs if isinstance(job, ReservationExpiry)]
+    assert await expiry.expire_due() >= 1
     after = await catalog.GetReservation(pb.GetReservationRequest(id=reservation.id))
     assert after.status == pb.RESERVATION_STATUS_EXPIRED
     assert (await stock_of(catalog, first)).reserved == 0

@@ -7,7 +7,6 @@ import uuid
 import pytest
 
 from agora.catalog.domain import (
-    Money,
     NewCategory,
     NewProduct,
     NewVariant,
@@ -20,6 +19,7 @@ from agora.catalog.domain import (
     validate_product_changes,
 )
 from agora.platform.errors import InvalidArgument
+from agora.platform.kernel.money import Money
 
 
 def product(**changes: object) -> NewProduct:

@@ -11,14 +11,27 @@ import pytest
 from agora.catalog.domain import (
     DEFAULT_RESERVATION_TTL,
     RESERVATION_TRANSITIONS,
+    Reservation,
     ReservationAction,
     ReservationLine,
     ReservationStatus,
+    Stock,
+    StockMovement,
+    end_reservation,
     insufficient_stock,
     next_reservation_status,
+    open_reservation,
     plan_reservation,
+    recount,
+    stock_movements,
 )
-from agora.platform.errors import FailedPrecondition, Gone, InvalidArgument, Shortage
+from agora.platform.errors import (
+    FailedPrecondition,
+    Gone,
+    Insufficient,
+    InvalidArgument,
+    Shortage,
+)
 
 NOW = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=10)
@@ -109,3 +122,48 @@ def test_insufficient_stock_names_each_short_line_with_what_is_available() -> No
     error = insufficient_stock([Shortage(A, 3, 1)])
     assert error.shortages == [Shortage(A, 3, 1)]
     assert "1 of 3" in error.message
+
+
+def _active(*lines: ReservationLine) -> Reservation:
+    plan = plan_reservation(list(lines), ttl_seconds=600, reference="o-1", now=NOW)
+    return open_reservation(plan, [], now=NOW)
+
+
+def test_a_reservation_opens_active_with_the_plan_when_every_line_is_held() -> None:
+    reservation = _active(ReservationLine(B, 1), ReservationLine(A, 2))
+    assert reservation.status is ReservationStatus.ACTIVE
+    assert reservation.lines == (ReservationLine(A, 2), ReservationLine(B, 1))
+    assert (reservation.expires_at, reservation.created_at) == (LATER, NOW)
+
+
+def test_a_reservation_with_a_short_line_does_not_open() -> None:
+    plan = plan_reservation([ReservationLine(A, 3)], ttl_seconds=60, reference="", now=NOW)
+    with pytest.raises(Insufficient) as refused:
+        open_reservation(plan, [Shortage(A, 3, 1)], now=NOW)
+    assert refused.value.shortages == [Shortage(A, 3, 1)]
+
+
+def test_ending_a_reservation_changes_its_status_only() -> None:
+    active = _active(ReservationLine(A, 2))
+    committed = end_reservation(active, ReservationAction.COMMIT, now=NOW)
+    assert committed.status is ReservationStatus.COMMITTED
+    assert (committed.id, committed.lines) == (active.id, active.lines)
+
+
+def test_a_committed_reservation_takes_its_units_out_of_stock_the_others_give_them_back() -> None:
+    committed = end_reservation(_active(ReservationLine(A, 2)), ReservationAction.COMMIT, now=NOW)
+    expired = end_reservation(
+        _active(ReservationLine(A, 1), ReservationLine(B, 4)), ReservationAction.EXPIRE, now=NOW
+    )
+    assert stock_movements([committed, expired]) == {
+        A: StockMovement(reserved=3, on_hand=2),
+        B: StockMovement(reserved=4, on_hand=0),
+    }
+
+
+def test_stock_on_hand_cannot_be_counted_below_what_is_reserved() -> None:
+    held = Stock(variant_id=A, on_hand=10, reserved=4)
+    assert recount(held, 4) == Stock(variant_id=A, on_hand=4, reserved=4)
+    with pytest.raises(FailedPrecondition) as refused:
+        recount(held, 3)
+    assert refused.value.metadata == {"reserved": "4"}

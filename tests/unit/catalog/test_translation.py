@@ -2,28 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
-
-import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from agora._proto.agora.catalog.v1 import catalog_pb2 as pb
-from agora.catalog.translation import list_request, money, product_changes, timestamp
-
-
-@pytest.mark.parametrize(
-    "moment",
-    [
-        datetime(2025, 5, 1, 12, 0, 0, 123456, tzinfo=UTC),
-        datetime(1969, 12, 31, 23, 59, 59, 500000, tzinfo=UTC),
-        datetime(2025, 5, 1, 14, 0, tzinfo=timezone(timedelta(hours=2))),
-    ],
-)
-def test_timestamps_match_the_protobuf_library_conversion(moment: datetime) -> None:
-    expected = Timestamp()
-    expected.FromDatetime(moment)
-    assert timestamp(moment) == expected
+from agora.catalog.translation import list_request, money, product_changes
 
 
 def test_an_update_without_mask_changes_the_fields_that_are_set() -> None:
