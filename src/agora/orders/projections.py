@@ -12,7 +12,6 @@ changes nothing.
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +21,7 @@ from agora._proto.agora.orders.v1 import orders_pb2 as pb
 from agora.orders import store
 from agora.orders.events import ORDER_SUBJECTS
 from agora.orders.translation import EVENT_TYPE_BY_NAME, order_pb
+from agora.platform.rpc.timestamps import datetime_of
 
 ORDER_VIEWS = "orders-order-views"
 
@@ -69,6 +69,6 @@ def list_row(view: pb.Order) -> dict[str, Any]:
         "email": address.email,
         "country": address.country,
         "search_text": " ".join(searchable).lower(),
-        "placed_at": view.placed_at.ToDatetime(tzinfo=UTC),
-        "updated_at": view.updated_at.ToDatetime(tzinfo=UTC),
+        "placed_at": datetime_of(view.placed_at),
+        "updated_at": datetime_of(view.updated_at),
     }

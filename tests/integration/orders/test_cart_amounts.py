@@ -11,7 +11,7 @@ from agora._proto.agora.catalog.v1 import catalog_pb2 as cpb
 from agora._proto.agora.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
 from agora._proto.agora.orders.v1 import orders_pb2 as pb
 from agora._proto.agora.orders.v1.orders_pb2_grpc import OrdersServiceStub
-from agora.platform.validation import MAX_AMOUNT_MINOR
+from agora.platform.kernel.money import MAX_AMOUNT_MINOR
 
 
 async def test_two_of_the_largest_price_are_refused_naming_the_quantity(

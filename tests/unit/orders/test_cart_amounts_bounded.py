@@ -9,7 +9,7 @@ import pytest
 
 from agora.orders.domain import CartLine, ShopRules, new_cart, totals, with_line, with_quantity
 from agora.platform.errors import InvalidArgument
-from agora.platform.validation import MAX_AMOUNT_MINOR
+from agora.platform.kernel.money import MAX_AMOUNT_MINOR
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 

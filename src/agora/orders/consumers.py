@@ -1,4 +1,4 @@
-"""Event consumers of the orders service, each a durable consumer with an inbox (so every
+"""The event consumers of the orders service, each a durable consumer with an inbox (so every
 handler runs once per event, whatever is redelivered).
 
 - `OrderViews` (projections.py) keeps the read models.
@@ -17,9 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
 from agora._proto.agora.orders.v1 import events_pb2 as ev
-from agora.orders.catalog_client import Catalog
+from agora.orders.clients import Catalog, Payments
 from agora.orders.events import ORDER_CANCELLED, ORDER_EXPIRED, STREAM
-from agora.orders.payments_client import Payments
 from agora.orders.projections import OrderViews
 from agora.orders.saga import InvoiceCancellation, InvoiceRequest, PaymentOutcome, StockCommit
 from agora.platform.bus.consumer import EventConsumer, EventHandler
