@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
 from agora._proto.agora.orders.v1 import orders_pb2 as pb
 from agora.orders import store
-from agora.orders.events import ORDER_SUBJECTS
+from agora.orders.events import ORDER_SUBJECTS, STREAM
 from agora.orders.translation import EVENT_TYPE_BY_NAME, order_pb
 from agora.platform.rpc.timestamps import datetime_of
 
@@ -30,6 +30,7 @@ class OrderViews:
     """The `Projection` of order events into `order_details` and `order_list`."""
 
     name = ORDER_VIEWS
+    stream = STREAM
     filter_subjects = [ORDER_SUBJECTS]
 
     async def handle(self, session: AsyncSession, envelope: EventEnvelope) -> None:
