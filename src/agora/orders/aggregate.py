@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import Enum
 
-from agora.orders.domain import Address, Totals
+from agora.orders.domain import Address, CartLine, Totals
 from agora.platform.errors import FailedPrecondition, InvalidArgument
 
 
@@ -94,14 +95,8 @@ def next_status(status: OrderStatus, command: OrderCommand) -> OrderStatus:
 # --- events --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class OrderLine:
-    variant_id: str
-    product_id: str
-    sku: str
-    title: str
-    quantity: int
-    unit_price_minor: int
+# An order keeps its cart's lines as they were when it was placed.
+OrderLine = CartLine
 
 
 @dataclass(frozen=True)
@@ -292,6 +287,15 @@ class Order:
                 "amount.amountMinor", f"must be between 1 and the refundable {remaining}"
             )
         return OrderRefunded(amount_minor=amount_minor, full=full, refund_id=refund_id)
+
+
+@dataclass(frozen=True)
+class History:
+    """An order's state with the times of its first and last events."""
+
+    order: Order
+    placed_at: datetime
+    updated_at: datetime
 
 
 def _required(value: str, path: str) -> str:

@@ -1,7 +1,9 @@
 """The shop's checkout rules: carts and their lines, taxes, shipping zones and rates, addresses,
-and the totals of a cart. Pure: no I/O, no database, no gRPC.
+the totals of a cart, the catalog's offers as a cart sees them, and what order lists show. Pure:
+no I/O, no database, no gRPC (the order itself is `aggregate.py`).
 
-Money is always integer minor units of one currency; no float is ever involved.
+Money is always integer minor units of one currency (`agora.platform.kernel.money`); no float is
+ever involved.
 
 Rounding (documented, and the same everywhere): tax is computed **per line**, as an integer
 division rounded half to even (banker's rounding) of the line amount by the tax rate in basis
@@ -33,35 +35,10 @@ from agora.platform.errors import (
     InvalidArgument,
     PreconditionViolation,
 )
-from agora.platform.kernel.money import MAX_AMOUNT_MINOR
+from agora.platform.kernel.checks import raise_if_any, text_violations
+from agora.platform.kernel.money import MAX_AMOUNT_MINOR, fiat_currency
+from agora.platform.kernel.paging import DEFAULT_PAGE_SIZE
 
-# ISO 4217 codes an order may be in (the catalog's list).
-CURRENCIES: frozenset[str] = frozenset(
-    [
-        "EUR",
-        "USD",
-        "GBP",
-        "CHF",
-        "JPY",
-        "CNY",
-        "CAD",
-        "AUD",
-        "SEK",
-        "NOK",
-        "DKK",
-        "PLN",
-        "CZK",
-        "INR",
-        "BRL",
-        "KRW",
-        "MXN",
-        "SGD",
-        "HKD",
-        "NZD",
-        "ZAR",
-        "TRY",
-    ]
-)
 MIN_QUANTITY = 1
 MAX_QUANTITY = 99
 MAX_CART_LINES = 100
@@ -86,23 +63,7 @@ DEFAULT_TAX_RATES_BP: Mapping[str, int] = {
 }
 
 
-# --- money ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Money:
-    """An amount in the currency's minor unit (cents; whole yen)."""
-
-    amount_minor: int
-    currency: str
-
-
-def require_currency(code: str, path: str = "currency") -> str:
-    """`code` upper-cased, or INVALID_ARGUMENT naming it when it is not a known currency."""
-    normalized = code.strip().upper()
-    if normalized not in CURRENCIES:
-        raise InvalidArgument.for_field(path, f"unknown currency {code!r}")
-    return normalized
+# --- taxes ----------------------------------------------------------------------------------
 
 
 def divide_half_even(numerator: int, denominator: int) -> int:
@@ -178,6 +139,7 @@ ADDRESS_RULES: Mapping[str, AddressRule] = {
 }
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 MAX_ADDRESS_FIELD = 200
+_REQUIRED_ADDRESS_FIELDS = frozenset({"name", "line1", "city", "country"})
 
 
 def normalize_address(address: Address) -> Address:
@@ -191,14 +153,14 @@ def normalize_address(address: Address) -> Address:
 def address_violations(address: Address, path: str) -> list[FieldViolation]:
     """Every problem of a normalized address, each named `path.fieldName`."""
     violations = [
-        FieldViolation(f"{path}.{_camel(name)}", "required")
-        for name in ("name", "line1", "city", "country")
-        if not getattr(address, name)
-    ]
-    violations += [
-        FieldViolation(f"{path}.{_camel(name)}", f"at most {MAX_ADDRESS_FIELD} characters")
+        violation
         for name in Address.__dataclass_fields__
-        if len(getattr(address, name)) > MAX_ADDRESS_FIELD
+        for violation in text_violations(
+            getattr(address, name),
+            f"{path}.{_camel(name)}",
+            max_len=MAX_ADDRESS_FIELD,
+            required=name in _REQUIRED_ADDRESS_FIELDS,
+        )
     ]
     if address.email and not _EMAIL.fullmatch(address.email):
         violations.append(FieldViolation(f"{path}.email", "not an email address"))
@@ -232,13 +194,6 @@ def validate_address(address: Address, path: str = "shippingAddress") -> Address
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
-
-
-def raise_if_any(violations: Sequence[FieldViolation]) -> None:
-    """INVALID_ARGUMENT with all of `violations`, if there are any."""
-    if violations:
-        summary = "; ".join(f"{v.field}: {v.description}" for v in violations)
-        raise InvalidArgument(f"invalid request: {summary}", violations)
 
 
 # --- shipping ------------------------------------------------------------------------------
@@ -438,11 +393,12 @@ class Cart:
 def new_cart(
     *, token: str, currency: str, customer_id: str, now: datetime, rules: ShopRules
 ) -> Cart:
-    """An empty open cart in a known currency, expiring `rules.cart_ttl` from `now`."""
+    """An empty open cart in a known ISO 4217 currency (`eur` is EUR), expiring
+    `rules.cart_ttl` from `now`."""
     return Cart(
         id=str(uuid.uuid4()),
         token=token,
-        currency=require_currency(currency),
+        currency=fiat_currency(currency.strip().upper()).code,
         customer_id=customer_id.strip(),
         status=CartStatus.OPEN,
         expires_at=now + rules.cart_ttl,
@@ -668,7 +624,18 @@ def ready_for_checkout(cart: Cart, rules: ShopRules) -> ShippingOption:
     return chosen
 
 
-# --- re-checking a cart against the catalog ------------------------------------------------
+# --- the catalog as orders sees it, and re-checking a cart against it -----------------------
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A variant as it may go into a cart: what it is and what one unit costs."""
+
+    product_id: str
+    variant_id: str
+    sku: str
+    title: str
+    unit_price_minor: int
 
 
 @dataclass(frozen=True)
@@ -755,3 +722,44 @@ def with_catalog_changes(cart: Cart, changes: Sequence[LineChange]) -> Cart:
                 repriced = replace(line, unit_price_minor=change.new_price_minor)
                 updated = _replace_line(updated, repriced)
     return updated
+
+
+# --- order listings --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderListQuery:
+    """A page of orders, newest first: a customer's, or staff's search by status and words."""
+
+    customer_id: str | None = None
+    status: str | None = None
+    words: tuple[str, ...] = ()
+    page_size: int = DEFAULT_PAGE_SIZE
+    page_token: str = ""
+
+    def fingerprint(self) -> str:
+        """What a page token of this listing is bound to: its filters, not its page size."""
+        return f"orders|{self.customer_id or ''}|{self.status or ''}|{' '.join(self.words)}"
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    """An order as lists show it."""
+
+    order_id: str
+    customer_id: str
+    status: str
+    currency: str
+    total_minor: int
+    item_count: int
+    customer_name: str
+    email: str
+    country: str
+    placed_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class OrderListPage:
+    orders: tuple[OrderSummary, ...]
+    next_page_token: str

@@ -19,7 +19,6 @@ def order_subject(event_type: str) -> str:
 
 
 ORDER_PLACED = order_subject("placed")
-ORDER_AWAITING_PAYMENT = order_subject("awaiting_payment")
 ORDER_PAID = order_subject("paid")
 ORDER_CANCELLED = order_subject("cancelled")
 ORDER_EXPIRED = order_subject("expired")

@@ -12,7 +12,6 @@ changes nothing.
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
 from agora._proto.agora.orders.v1 import orders_pb2 as pb
 from agora.orders import store
-from agora.orders.events import ORDER_SUBJECTS
+from agora.orders.events import ORDER_SUBJECTS, STREAM
 from agora.orders.translation import EVENT_TYPE_BY_NAME, order_pb
+from agora.platform.rpc.timestamps import datetime_of
 
 ORDER_VIEWS = "orders-order-views"
 
@@ -30,6 +30,7 @@ class OrderViews:
     """The `Projection` of order events into `order_details` and `order_list`."""
 
     name = ORDER_VIEWS
+    stream = STREAM
     filter_subjects = [ORDER_SUBJECTS]
 
     async def handle(self, session: AsyncSession, envelope: EventEnvelope) -> None:
@@ -69,6 +70,6 @@ def list_row(view: pb.Order) -> dict[str, Any]:
         "email": address.email,
         "country": address.country,
         "search_text": " ".join(searchable).lower(),
-        "placed_at": view.placed_at.ToDatetime(tzinfo=UTC),
-        "updated_at": view.updated_at.ToDatetime(tzinfo=UTC),
+        "placed_at": datetime_of(view.placed_at),
+        "updated_at": datetime_of(view.updated_at),
     }

@@ -22,9 +22,7 @@ reaches an order cancelled meanwhile: the order is never revived, the money is r
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,11 +33,12 @@ from agora._proto.agora.payments.v1 import events_pb2 as payment_events
 from agora._proto.agora.payments.v1 import payments_pb2 as ppb
 from agora.orders import store
 from agora.orders.aggregate import Order, OrderEvent, OrderStatus
-from agora.orders.catalog_client import Catalog
-from agora.orders.events import ORDER_CANCELLED, ORDER_PAID, ORDER_PLACED
-from agora.orders.payments_client import Payments
+from agora.orders.clients import Catalog, Payments
+from agora.orders.events import ORDER_CANCELLED, ORDER_PAID, ORDER_PLACED, STREAM
 from agora.platform.bus.envelope import decode
 from agora.platform.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound
+from agora.platform.kernel.checks import canonical_id
+from agora.platform.kernel.clock import utcnow
 
 log = structlog.get_logger(__name__)
 
@@ -73,7 +72,7 @@ async def change_order(
                 new_events,
                 expected_version=order.version,
                 before=order,
-                occurred_at=datetime.now(UTC),
+                occurred_at=utcnow(),
             )
         except Conflict:
             log.info("saga_append_conflict", order_id=order_id)
@@ -85,7 +84,7 @@ class InvoiceRequest:
     """Placed order -> invoice at payments -> AwaitingPayment(invoice_id)."""
 
     name = "orders-saga-invoice"
-    stream = "ORDERS"
+    stream = STREAM
     filter_subjects = [ORDER_PLACED]
 
     def __init__(self, payments: Payments) -> None:
@@ -141,7 +140,7 @@ class StockCommit:
     """Paid order -> its catalog reservation committed (the stock is sold)."""
 
     name = "orders-stock-commit"
-    stream = "ORDERS"
+    stream = STREAM
     filter_subjects = [ORDER_PAID]
 
     def __init__(self, catalog: Catalog) -> None:
@@ -158,7 +157,7 @@ class InvoiceCancellation:
     """Cancelled order -> its invoice cancelled, so that no payment can settle it any more."""
 
     name = "orders-saga-invoice-cancel"
-    stream = "ORDERS"
+    stream = STREAM
     filter_subjects = [ORDER_CANCELLED]
 
     def __init__(self, payments: Payments) -> None:
@@ -238,7 +237,4 @@ def _invoice_of(envelope: EventEnvelope) -> ppb.Invoice:
 
 def _order_id(reference: str) -> str | None:
     """The order an invoice is for: orders make invoices referencing the order id."""
-    try:
-        return str(uuid.UUID(reference))
-    except ValueError:
-        return None
+    return canonical_id(reference)

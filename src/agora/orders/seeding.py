@@ -34,7 +34,7 @@ from typing import Any
 
 import asyncpg
 
-from agora.orders.aggregate import Order, OrderEvent, OrderLine, OrderPlaced
+from agora.orders.aggregate import Order, OrderEvent, OrderPlaced
 from agora.orders.domain import (
     Address,
     CartLine,
@@ -48,6 +48,8 @@ from agora.orders.domain import (
 )
 from agora.orders.projections import list_row
 from agora.orders.settings import OrdersSettings
+from agora.orders.store import LIST_COLUMNS
+from agora.orders.tables import order_details, order_events, order_list
 from agora.orders.translation import EVENT_TYPES, event_pb, order_pb
 from agora.platform.seeding import (
     Progress,
@@ -69,22 +71,8 @@ CARRIER_BY_ZONE = {"domestic": "DHL", "eu": "DPD", "europe": "UPS", "world": "UP
 # The fulfilment steps a paid order may take before it ends (or is refunded).
 _AFTER_PAID = ("fulfilled", "shipped", "delivered")
 
-_EVENT_COLUMNS = ("order_id", "version", "type", "payload", "occurred_at")
-_DETAIL_COLUMNS = ("order_id", "version", "detail")
-_LIST_COLUMNS = (
-    "order_id",
-    "customer_id",
-    "status",
-    "currency",
-    "total_minor",
-    "item_count",
-    "customer_name",
-    "email",
-    "country",
-    "search_text",
-    "placed_at",
-    "updated_at",
-)
+_EVENT_COLUMNS = tuple(order_events.c.keys())
+_DETAIL_COLUMNS = tuple(order_details.c.keys())
 
 
 def shop_rules() -> ShopRules:
@@ -128,11 +116,13 @@ def _shipping(
     return chosen
 
 
-def _placement(order: SeedOrder, rules: ShopRules) -> tuple[Totals, Address, ShippingOption]:
-    lines = [
+def _placement(
+    order: SeedOrder, rules: ShopRules
+) -> tuple[tuple[CartLine, ...], Totals, Address, ShippingOption]:
+    lines = tuple(
         CartLine(x.variant_id, x.product_id, x.sku, x.title, x.quantity, x.unit_price_minor)
         for x in order.lines
-    ]
+    )
     if not lines:
         raise ValueError(f"order {order.id} has no lines")
     address = _address(order.address)
@@ -144,12 +134,12 @@ def _placement(order: SeedOrder, rules: ShopRules) -> tuple[Totals, Address, Shi
         tax_rate_bp=rules.tax_rate_bp(address.country),
         prices_include_tax=rules.prices_include_tax,
     )
-    return found, address, shipping
+    return lines, found, address, shipping
 
 
 def order_total(order: SeedOrder, rules: ShopRules | None = None) -> int:
     """What the customer pays for `order`: its total as PlaceOrder computes it."""
-    return _placement(order, rules or shop_rules())[0].total
+    return _placement(order, rules or shop_rules())[1].total
 
 
 def with_totals(plan: SeedPlan, rules: ShopRules | None = None) -> SeedPlan:
@@ -168,7 +158,7 @@ def _replace_total(order: SeedOrder, total: int) -> SeedOrder:
 
 def placed_event(order: SeedOrder, rules: ShopRules) -> OrderPlaced:
     """The OrderPlaced PlaceOrder would have appended for this order (no cart: seeded)."""
-    found, address, shipping = _placement(order, rules)
+    lines, found, address, shipping = _placement(order, rules)
     if order.total_minor and order.total_minor != found.total:
         raise ValueError(
             f"order {order.id}: the plan's total {order.total_minor} is not the domain's "
@@ -179,10 +169,7 @@ def placed_event(order: SeedOrder, rules: ShopRules) -> OrderPlaced:
         cart_id="",
         customer_id=order.customer_id,
         currency=order.currency,
-        lines=tuple(
-            OrderLine(x.variant_id, x.product_id, x.sku, x.title, x.quantity, x.unit_price_minor)
-            for x in order.lines
-        ),
+        lines=lines,
         totals=found,
         shipping_address=address,
         shipping_method=shipping.method.code,
@@ -290,7 +277,7 @@ def order_rows(
     return (
         event_rows,
         (order.id, view.version, view.SerializeToString()),
-        tuple(row[column] for column in _LIST_COLUMNS),
+        tuple(row[column] for column in LIST_COLUMNS),
     )
 
 
@@ -321,11 +308,7 @@ def build_batch(
 
 # --- the writer ----------------------------------------------------------------------------
 
-_DELETES = (
-    ("order_events", "DELETE FROM order_events WHERE order_id = ANY($1::uuid[])"),
-    ("order_details", "DELETE FROM order_details WHERE order_id = ANY($1::uuid[])"),
-    ("order_list", "DELETE FROM order_list WHERE order_id = ANY($1::uuid[])"),
-)
+_SEEDED_TABLES = (order_events.name, order_details.name, order_list.name)
 
 
 class OrdersSeeder:
@@ -352,13 +335,13 @@ class OrdersSeeder:
             async with built as batches_built:
                 async for events, details, listed in batches_built:
                     await conn.copy_records_to_table(
-                        "order_events", records=events, columns=_EVENT_COLUMNS
+                        order_events.name, records=events, columns=_EVENT_COLUMNS
                     )
                     await conn.copy_records_to_table(
-                        "order_details", records=details, columns=_DETAIL_COLUMNS
+                        order_details.name, records=details, columns=_DETAIL_COLUMNS
                     )
                     await conn.copy_records_to_table(
-                        "order_list", records=listed, columns=_LIST_COLUMNS
+                        order_list.name, records=listed, columns=LIST_COLUMNS
                     )
                     written["orders"] += len(details)
                     written["order_events"] += len(events)
@@ -369,8 +352,10 @@ class OrdersSeeder:
         """Delete the event store rows and views of the plan's orders, and nothing else."""
         ids = [order.id for order in plan.orders]
         deleted: dict[str, int] = {}
-        for table, statement in _DELETES:
-            status = await conn.execute(statement, ids)
+        for table in _SEEDED_TABLES:
+            status = await conn.execute(
+                f"DELETE FROM {table} WHERE order_id = ANY($1::uuid[])", ids
+            )
             deleted[table] = int(status.split()[-1])
         return deleted
 

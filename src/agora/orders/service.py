@@ -12,8 +12,7 @@ import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -32,13 +31,14 @@ from agora.orders.access import (
     order_owner,
     token_digest,
 )
-from agora.orders.aggregate import Order, OrderEvent, OrderLine, OrderPlaced
-from agora.orders.catalog_client import Catalog
+from agora.orders.aggregate import Order, OrderEvent, OrderPlaced
+from agora.orders.clients import Catalog
 from agora.orders.domain import (
     Cart,
     CartChanged,
     CartLine,
     CartStatus,
+    OrderListQuery,
     ShopRules,
     cart_totals,
     catalog_changes,
@@ -61,14 +61,16 @@ from agora.orders.translation import (
     ORDER_STATUS_BY_PB,
     address,
     cart_pb,
-    money,
     order_pb,
+    order_summary_pb,
     shipping_method_pb,
-    timestamp,
 )
 from agora.platform.db import session_factory, transaction
 from agora.platform.errors import InvalidArgument, NotFound
 from agora.platform.idempotency import AuthorizeReplay, Capability, idempotent_mutation
+from agora.platform.kernel.checks import require_id
+from agora.platform.kernel.clock import utcnow
+from agora.platform.kernel.paging import page_size
 from agora.platform.security.principal import current_principal
 
 ResponseT = TypeVar("ResponseT", bound=Message)
@@ -77,19 +79,6 @@ CartChange = Callable[[Cart], Awaitable[Cart]]
 
 # Order ids derive from (cart, idempotency key): a retried placement names the same order.
 ORDER_NAMESPACE = uuid.UUID("6f1d8e2a-4c7b-5e39-9a0d-3b2c1f4e5a60")
-MAX_PAGE_SIZE = 100
-DEFAULT_PAGE_SIZE = 20
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def require_uuid(value: str, path: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise InvalidArgument.for_field(path, "not a valid id") from None
 
 
 class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
@@ -157,7 +146,7 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
 
     async def _change_cart(self, operation: str, request: Any, change: CartChange) -> pb.Cart:
         async def in_transaction(session: AsyncSession) -> pb.Cart:
-            now = _now()
+            now = utcnow()
             cart = await store.cart_by_token(session, request.cart_token, for_update=True)
             ensure_changeable(current_principal(), cart.customer_id, "cart", request.cart_token)
             ensure_open(cart, now)
@@ -181,7 +170,7 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
         async with self._reads.connect() as conn:
             cart = await store.cart_by_token(conn, token)
         ensure_readable(current_principal(), cart.customer_id, "cart", token)
-        ensure_open(cart, _now())
+        ensure_open(cart, utcnow())
         return cart
 
     # --- carts ---------------------------------------------------------------------------
@@ -194,7 +183,7 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
                 token=secrets.token_urlsafe(24),
                 currency=request.currency,
                 customer_id=customer_id,
-                now=_now(),
+                now=utcnow(),
                 rules=self._rules,
             )
             await store.insert_cart(session, cart)
@@ -211,12 +200,12 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
             cart = await store.cart_by_token(conn, request.cart_token)
         ensure_readable(current_principal(), cart.customer_id, "cart", request.cart_token)
         if cart.status is CartStatus.OPEN:
-            ensure_open(cart, _now())
+            ensure_open(cart, utcnow())
         return self._cart_pb(cart)
 
     async def AddCartLine(self, request: pb.AddCartLineRequest, context: object) -> pb.Cart:
-        product_id = require_uuid(request.product_id, "productId")
-        variant_id = require_uuid(request.variant_id, "variantId")
+        product_id = require_id(request.product_id, "productId")
+        variant_id = require_id(request.variant_id, "variantId")
         quantity = require_quantity(request.quantity)
 
         async def change(cart: Cart) -> Cart:
@@ -234,7 +223,7 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
         return await self._change_cart("AddCartLine", request, change)
 
     async def UpdateCartLine(self, request: pb.UpdateCartLineRequest, context: object) -> pb.Cart:
-        variant_id = require_uuid(request.variant_id, "variantId")
+        variant_id = require_id(request.variant_id, "variantId")
         quantity = require_quantity(request.quantity)
 
         async def change(cart: Cart) -> Cart:
@@ -249,7 +238,7 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
         return await self._change_cart("UpdateCartLine", request, change)
 
     async def RemoveCartLine(self, request: pb.RemoveCartLineRequest, context: object) -> pb.Cart:
-        variant_id = require_uuid(request.variant_id, "variantId")
+        variant_id = require_id(request.variant_id, "variantId")
 
         async def change(cart: Cart) -> Cart:
             return without_line(cart, variant_id)
@@ -308,7 +297,7 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
         principal = current_principal()
 
         async def change(session: AsyncSession) -> pb.Order:
-            now = _now()
+            now = utcnow()
             cart = await store.cart_by_token(session, request.cart_token, for_update=True)
             ensure_changeable(principal, cart.customer_id, "cart", request.cart_token)
             ensure_open(cart, now)
@@ -325,12 +314,7 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
                 cart_id=cart.id,
                 customer_id=order_owner(principal, cart.customer_id),
                 currency=cart.currency,
-                lines=tuple(
-                    OrderLine(
-                        x.variant_id, x.product_id, x.sku, x.title, x.quantity, x.unit_price_minor
-                    )
-                    for x in cart.lines
-                ),
+                lines=cart.lines,
                 totals=cart_totals(cart, self._rules),
                 shipping_address=cart.shipping_address,  # type: ignore[arg-type]
                 shipping_method=shipping.method.code,
@@ -368,7 +352,7 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
             if cart.status is not CartStatus.OPEN:
                 return
             updated = with_catalog_changes(cart, changed.changes)
-            await store.save_cart(session, touched(updated, _now(), self._rules))
+            await store.save_cart(session, touched(updated, utcnow(), self._rules))
 
     async def _grant_access(self, order_id: str) -> str:
         capability = new_order_capability()
@@ -383,7 +367,7 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
         return await store.order_access_granted(db, order_id, token_digest(token))
 
     async def GetOrder(self, request: pb.GetOrderRequest, context: object) -> pb.Order:
-        order_id = require_uuid(request.id, "id")
+        order_id = require_id(request.id, "id")
         async with self._reads.connect() as conn:
             view = await store.fresh_order_view(conn, order_id)
             if view is None:
@@ -405,16 +389,12 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
         if not request.customer_id.strip():
             raise InvalidArgument.for_field("customerId", "required")
         ensure_may_list(current_principal(), request.customer_id.strip())
-        query = store.OrderListQuery(
+        query = OrderListQuery(
             customer_id=request.customer_id.strip(),
-            page_size=_page_size(request.page_size),
+            page_size=page_size(request.page_size),
             page_token=request.page_token,
         )
-        async with self._reads.connect() as conn:
-            page = await store.list_orders(conn, query)
-        return pb.ListOrdersResponse(
-            orders=[_summary_pb(row) for row in page.rows], next_page_token=page.next_page_token
-        )
+        return pb.ListOrdersResponse(**await self._list(query))
 
     async def SearchOrders(
         self, request: pb.SearchOrdersRequest, context: object
@@ -424,21 +404,26 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
             if request.status not in ORDER_STATUS_BY_PB:
                 raise InvalidArgument.for_field("status", "unknown order status")
             status = pb.OrderStatus.Name(request.status)
-        query = store.OrderListQuery(
+        query = OrderListQuery(
             status=status,
             words=tuple(request.q.split()),
-            page_size=_page_size(request.page_size),
+            page_size=page_size(request.page_size),
             page_token=request.page_token,
         )
+        return pb.SearchOrdersResponse(**await self._list(query))
+
+    async def _list(self, query: OrderListQuery) -> dict[str, Any]:
+        """The fields of a listing's response: the page's orders and the next page's token."""
         async with self._reads.connect() as conn:
             page = await store.list_orders(conn, query)
-        return pb.SearchOrdersResponse(
-            orders=[_summary_pb(row) for row in page.rows], next_page_token=page.next_page_token
-        )
+        return {
+            "orders": [order_summary_pb(summary) for summary in page.orders],
+            "next_page_token": page.next_page_token,
+        }
 
     async def CancelOrder(self, request: pb.CancelOrderRequest, context: object) -> pb.Order:
         """placed | awaiting_payment -> cancelled; the stock release follows from its event."""
-        order_id = require_uuid(request.id, "id")
+        order_id = require_id(request.id, "id")
         principal = current_principal()
 
         async def change(session: AsyncSession) -> pb.Order:
@@ -465,7 +450,7 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
         self, session: AsyncSession, order_id: str, decide: Callable[[Order], list[OrderEvent]]
     ) -> pb.Order:
         """Load the order, decide its new events, append them after the loaded version."""
-        now = _now()
+        now = utcnow()
         history = await store.load(session, order_id)
         order = await store.append(
             session,
@@ -476,24 +461,3 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
             occurred_at=now,
         )
         return order_pb(order, placed_at=history.placed_at, updated_at=now)
-
-
-def _page_size(requested: int) -> int:
-    if requested < 0 or requested > MAX_PAGE_SIZE:
-        raise InvalidArgument.for_field("pageSize", f"must be between 1 and {MAX_PAGE_SIZE}")
-    return requested or DEFAULT_PAGE_SIZE
-
-
-def _summary_pb(row: Any) -> pb.OrderSummary:
-    return pb.OrderSummary(
-        id=row.order_id,
-        customer_id=row.customer_id,
-        status=cast(pb.OrderStatus, pb.OrderStatus.Value(row.status)),
-        total=money(row.total_minor, row.currency),
-        item_count=row.item_count,
-        customer_name=row.customer_name,
-        email=row.email,
-        country=row.country,
-        placed_at=timestamp(row.placed_at),
-        updated_at=timestamp(row.updated_at),
-    )

@@ -1,11 +1,11 @@
-"""Protobuf <-> domain translation for the servicer, the event store and the projections."""
+"""Protobuf <-> domain mapping for the servicer, the event store and the read models."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Any, cast
 
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from agora._proto.agora.orders.v1 import events_pb2 as ev
 from agora._proto.agora.orders.v1 import orders_pb2 as pb
@@ -28,12 +28,15 @@ from agora.orders.aggregate import (
 from agora.orders.domain import (
     Address,
     Cart,
+    CartLine,
     CartStatus,
     LineTotal,
+    OrderSummary,
     ShippingOption,
     Taxed,
     Totals,
 )
+from agora.platform.rpc.timestamps import timestamp
 
 ORDER_STATUS_PB = {
     OrderStatus.PLACED: pb.ORDER_STATUS_PLACED,
@@ -49,24 +52,22 @@ ORDER_STATUS_PB = {
 ORDER_STATUS_BY_PB = {value: key for key, value in ORDER_STATUS_PB.items()}
 CART_STATUS_PB = {CartStatus.OPEN: pb.CART_STATUS_OPEN, CartStatus.ORDERED: pb.CART_STATUS_ORDERED}
 
-# The event store's `type` of each event: also the last part of its subject.
-EVENT_TYPES: dict[type[object], str] = {
-    OrderPlaced: "placed",
-    AwaitingPayment: "awaiting_payment",
-    OrderPaid: "paid",
-    OrderFulfilled: "fulfilled",
-    OrderShipped: "shipped",
-    OrderDelivered: "delivered",
-    OrderCancelled: "cancelled",
-    OrderExpired: "expired",
-    OrderRefunded: "refunded",
-}
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def timestamp(moment: datetime) -> Timestamp:
-    delta = moment - _EPOCH
-    return Timestamp(seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000)
+# Each event: its domain type, its `type` in the event store (also the last part of its
+# subject), and its events.proto message.
+_EVENT_KINDS: tuple[tuple[type[object], str, type[Message]], ...] = (
+    (OrderPlaced, "placed", ev.OrderPlaced),
+    (AwaitingPayment, "awaiting_payment", ev.OrderAwaitingPayment),
+    (OrderPaid, "paid", ev.OrderPaid),
+    (OrderFulfilled, "fulfilled", ev.OrderFulfilled),
+    (OrderShipped, "shipped", ev.OrderShipped),
+    (OrderDelivered, "delivered", ev.OrderDelivered),
+    (OrderCancelled, "cancelled", ev.OrderCancelled),
+    (OrderExpired, "expired", ev.OrderExpired),
+    (OrderRefunded, "refunded", ev.OrderRefunded),
+)
+EVENT_TYPES: dict[type[object], str] = {kind: name for kind, name, _ in _EVENT_KINDS}
+_EVENT_MESSAGES: dict[str, type[Message]] = {name: message for _, name, message in _EVENT_KINDS}
+EVENT_TYPE_BY_NAME = {message.DESCRIPTOR.full_name: name for _, name, message in _EVENT_KINDS}
 
 
 def money(amount_minor: int, currency: str) -> Money:
@@ -97,6 +98,22 @@ def _shown(amount: Taxed, prices_include_tax: bool) -> int:
     return amount.gross if prices_include_tax else amount.net
 
 
+def _line_fields(
+    line: CartLine, total: LineTotal, currency: str, prices_include_tax: bool
+) -> dict[str, Any]:
+    """The fields a cart line and an order line show alike (`pb.CartLine`, `pb.OrderLine`)."""
+    return {
+        "variant_id": line.variant_id,
+        "product_id": line.product_id,
+        "sku": line.sku,
+        "title": line.title,
+        "quantity": line.quantity,
+        "unit_price": money(line.unit_price_minor, currency),
+        "amount": money(_shown(total.amount, prices_include_tax), currency),
+        "tax": money(total.amount.tax, currency),
+    }
+
+
 def cart_pb(cart: Cart, totals: Totals, shipping: ShippingOption | None) -> pb.Cart:
     """The cart as the API shows it, with its recomputed totals."""
     currency = cart.currency
@@ -107,16 +124,7 @@ def cart_pb(cart: Cart, totals: Totals, shipping: ShippingOption | None) -> pb.C
         customer_id=cart.customer_id,
         status=CART_STATUS_PB[cart.status],
         lines=[
-            pb.CartLine(
-                variant_id=line.variant_id,
-                product_id=line.product_id,
-                sku=line.sku,
-                title=line.title,
-                quantity=line.quantity,
-                unit_price=money(line.unit_price_minor, currency),
-                amount=money(_shown(total.amount, totals.prices_include_tax), currency),
-                tax=money(total.amount.tax, currency),
-            )
+            pb.CartLine(**_line_fields(line, total, currency, totals.prices_include_tax))
             for line, total in zip(cart.lines, totals.lines, strict=True)
         ],
         totals=totals_pb(totals),
@@ -144,16 +152,7 @@ def shipping_method_pb(option: ShippingOption, currency: str) -> pb.ShippingMeth
 def _order_lines_pb(placed: OrderPlaced) -> list[pb.OrderLine]:
     currency, include = placed.currency, placed.totals.prices_include_tax
     return [
-        pb.OrderLine(
-            variant_id=line.variant_id,
-            product_id=line.product_id,
-            sku=line.sku,
-            title=line.title,
-            quantity=line.quantity,
-            unit_price=money(line.unit_price_minor, currency),
-            amount=money(_shown(total.amount, include), currency),
-            tax=money(total.amount.tax, currency),
-        )
+        pb.OrderLine(**_line_fields(line, total, currency, include))
         for line, total in zip(placed.lines, placed.totals.lines, strict=True)
     ]
 
@@ -194,8 +193,8 @@ def order_pb(order: Order, *, placed_at: datetime, updated_at: datetime) -> pb.O
     )
 
 
-def placed_from_pb(message: ev.OrderPlaced | pb.Order, order_id: str) -> OrderPlaced:
-    """The placement an OrderPlaced event (or an order view) holds."""
+def placed_from_pb(message: ev.OrderPlaced) -> OrderPlaced:
+    """The placement an OrderPlaced event holds."""
     include = message.totals.prices_include_tax
     lines = tuple(
         OrderLine(x.variant_id, x.product_id, x.sku, x.title, x.quantity, x.unit_price.amount_minor)
@@ -212,7 +211,7 @@ def placed_from_pb(message: ev.OrderPlaced | pb.Order, order_id: str) -> OrderPl
     )
     t = message.totals
     return OrderPlaced(
-        order_id=order_id,
+        order_id=message.order_id,
         cart_id=message.cart_id,
         customer_id=message.customer_id,
         currency=message.currency,
@@ -240,17 +239,19 @@ def _split(shown: int, tax: int, prices_include_tax: bool) -> Taxed:
     return Taxed(net=shown, tax=tax, gross=shown + tax)
 
 
-def order_from_pb(message: pb.Order) -> Order:
-    """The order state an order view holds (the projection folds further events onto it)."""
-    return Order(
-        placed=placed_from_pb(message, message.id),
-        status=ORDER_STATUS_BY_PB[message.status],
-        version=message.version,
-        invoice_id=message.invoice_id,
-        refunded_minor=message.refunded.amount_minor,
-        carrier=message.carrier,
-        tracking_number=message.tracking_number,
-        closing_reason=message.closing_reason,
+def order_summary_pb(summary: OrderSummary) -> pb.OrderSummary:
+    """An order as lists show it."""
+    return pb.OrderSummary(
+        id=summary.order_id,
+        customer_id=summary.customer_id,
+        status=cast(pb.OrderStatus, pb.OrderStatus.Value(summary.status)),
+        total=money(summary.total_minor, summary.currency),
+        item_count=summary.item_count,
+        customer_name=summary.customer_name,
+        email=summary.email,
+        country=summary.country,
+        placed_at=timestamp(summary.placed_at),
+        updated_at=timestamp(summary.updated_at),
     )
 
 
@@ -293,20 +294,6 @@ def _id(order: Order | None) -> str:
     return order.id
 
 
-_EVENT_MESSAGES: dict[str, type[Message]] = {
-    "placed": ev.OrderPlaced,
-    "awaiting_payment": ev.OrderAwaitingPayment,
-    "paid": ev.OrderPaid,
-    "fulfilled": ev.OrderFulfilled,
-    "shipped": ev.OrderShipped,
-    "delivered": ev.OrderDelivered,
-    "cancelled": ev.OrderCancelled,
-    "expired": ev.OrderExpired,
-    "refunded": ev.OrderRefunded,
-}
-EVENT_TYPE_BY_NAME = {cls.DESCRIPTOR.full_name: name for name, cls in _EVENT_MESSAGES.items()}
-
-
 def parse_event(event_type: str, payload: bytes) -> Message:
     """The events.proto message stored as `event_type` ("placed", "paid", …)."""
     message = _EVENT_MESSAGES[event_type]()
@@ -318,7 +305,7 @@ def event_from_pb(message: Message) -> OrderEvent:
     """The domain event an events.proto message stands for."""
     match message:
         case ev.OrderPlaced():
-            return placed_from_pb(message, message.order_id)
+            return placed_from_pb(message)
         case ev.OrderAwaitingPayment():
             return AwaitingPayment(invoice_id=message.invoice_id)
         case ev.OrderPaid():

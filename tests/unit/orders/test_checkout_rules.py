@@ -27,7 +27,6 @@ from agora.orders.domain import (
     ensure_open,
     new_cart,
     ready_for_checkout,
-    require_currency,
     shipping_options,
     taxed,
     totals,
@@ -164,11 +163,12 @@ def test_totals_are_the_sum_of_lines_shipping_and_tax(
 # --- carts -------------------------------------------------------------------------------------
 
 
-def test_a_cart_needs_a_known_currency_and_names_the_unknown_one() -> None:
-    with pytest.raises(InvalidArgument, match="XXX") as error:
-        require_currency("XXX")
-    assert fields(error) == ["currency"]
-    assert require_currency(" eur ") == "EUR"
+def test_a_cart_needs_a_known_iso_currency_and_names_the_unknown_one() -> None:
+    for unknown in ("XXX", "USDT"):  # a crypto asset is no currency a shop prices in
+        with pytest.raises(InvalidArgument, match=unknown) as error:
+            cart(currency=unknown)
+        assert fields(error) == ["currency"]
+    assert cart(currency=" eur ").currency == "EUR"
 
 
 def test_adding_a_variant_twice_sums_the_quantities() -> None:

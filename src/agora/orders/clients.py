@@ -1,23 +1,29 @@
-"""What orders asks of the catalog, over its gRPC API: the offer of a variant (published, priced
-in the cart's currency), the variants of a cart as they are now (one call at checkout), and
-holding or releasing an order's stock.
+"""The services orders calls, over their gRPC APIs (generated stubs only: orders never imports
+another service's code): the catalog (offers, the variants of a cart as they are now, holding
+and releasing an order's stock) and payments (an order's invoice, and cancelling it).
 
-Catalog errors come back as domain errors (`raise_for_rpc_error`), so an out-of-stock
-reservation reaches the orders client as the catalog's INSUFFICIENT with its shortages.
+Every call that changes something has an idempotency key derived from the order, so a retried
+placement or a repeated saga step gets the same reservation or invoice back, not a second one.
+Failures come back as domain errors (an out-of-stock reservation is the catalog's INSUFFICIENT
+with its shortages); an outage becomes `Unavailable`, which the consumers retry without limit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
 from typing import NoReturn
 
 import grpc
 
 from agora._proto.agora.catalog.v1 import catalog_pb2 as cpb
 from agora._proto.agora.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
-from agora.orders.domain import CartLine, CatalogVariant
+from agora._proto.agora.payments.v1 import payments_pb2 as ppb
+from agora._proto.agora.payments.v1.payments_pb2_grpc import PaymentsServiceStub
+from agora._proto.agora.types.v1.money_pb2 import Money
+from agora.orders.aggregate import Order
+from agora.orders.domain import CartLine, CatalogVariant, Offer
 from agora.platform.errors import (
+    DomainError,
     FailedPrecondition,
     Gone,
     InvalidArgument,
@@ -26,36 +32,38 @@ from agora.platform.errors import (
 )
 from agora.platform.rpc.status import raise_for_rpc_error
 
-StubSource = Callable[[], CatalogServiceStub]
+CatalogStubSource = Callable[[], CatalogServiceStub]
+PaymentsStubSource = Callable[[], PaymentsServiceStub]
 # Call outcomes that say nothing about the request: the saga retries them without limit.
 TRANSIENT_CODES = frozenset(
     {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
 )
 
 
-def raise_for_call(error: grpc.aio.AioRpcError, service: str) -> NoReturn:
+def _raise_for_call(error: grpc.aio.AioRpcError, service: str) -> NoReturn:
     """Re-raise a failed call as a domain error; an outage becomes `Unavailable` (retried)."""
     if error.code() in TRANSIENT_CODES:
         raise Unavailable(f"{service} is unavailable: {error.code().name}") from error
     raise_for_rpc_error(error)
 
 
-@dataclass(frozen=True)
-class Offer:
-    """A variant as it may go into a cart: what it is and what one unit costs."""
-
-    product_id: str
-    variant_id: str
-    sku: str
-    title: str
-    unit_price_minor: int
+async def _end(call: Awaitable[object], service: str, *ended: type[DomainError]) -> None:
+    """Make `call`, which ends something; refusals of the kinds `ended` mean it has ended
+    already (the wanted outcome, so a repeated step is harmless)."""
+    try:
+        await call
+    except grpc.aio.AioRpcError as error:
+        try:
+            _raise_for_call(error, service)
+        except ended:
+            return
 
 
 class Catalog:
     """The catalog service, reached through a stub taken afresh per call (its channel follows
     discovery)."""
 
-    def __init__(self, stub: StubSource, *, timeout_s: float = 5.0) -> None:
+    def __init__(self, stub: CatalogStubSource, *, timeout_s: float = 5.0) -> None:
         self._stub = stub
         self._timeout_s = timeout_s
 
@@ -85,7 +93,7 @@ class Catalog:
                 request, timeout=self._timeout_s
             )
         except grpc.aio.AioRpcError as error:
-            raise_for_call(error, "catalog")
+            _raise_for_call(error, "catalog")
         return {
             variant.id: CatalogVariant(
                 variant.id,
@@ -110,11 +118,7 @@ class Catalog:
             raise_for_rpc_error(error)
 
     async def reserve(self, order_id: str, lines: Sequence[CartLine], ttl_seconds: int) -> str:
-        """Hold the order's stock (all lines or none); returns the reservation id.
-
-        The idempotency key derives from the order, so a retried placement gets the same
-        reservation back instead of holding the stock twice.
-        """
+        """Hold the order's stock (all lines or none); returns the reservation id."""
         request = cpb.ReserveStockRequest(
             idempotency_key=f"orders:{order_id}:reserve",
             lines=[
@@ -132,27 +136,61 @@ class Catalog:
         return reservation.id
 
     async def release(self, order_id: str, reservation_id: str) -> None:
-        """Make the order's stock available again; a reservation already ended stays ended."""
+        """Make the order's stock available again; a reservation already expired, committed or
+        released stays as it is."""
         request = cpb.ReleaseReservationRequest(
             idempotency_key=f"orders:{order_id}:release", id=reservation_id
         )
-        try:
-            await self._stub().ReleaseReservation(request, timeout=self._timeout_s)
-        except grpc.aio.AioRpcError as error:
-            try:
-                raise_for_rpc_error(error)
-            except (FailedPrecondition, Gone, NotFound):
-                return  # expired, committed or released already: nothing is held any more
+        call = self._stub().ReleaseReservation(request, timeout=self._timeout_s)
+        await _end(call, "catalog", FailedPrecondition, Gone, NotFound)
 
     async def commit(self, order_id: str, reservation_id: str) -> None:
-        """Turn the paid order's reservation into a sale (stock leaves on_hand for good).
-
-        The key derives from the order, so a retried commit is answered, not repeated.
-        """
+        """Turn the paid order's reservation into a sale (stock leaves on_hand for good)."""
         request = cpb.CommitReservationRequest(
             idempotency_key=f"orders:{order_id}:commit", id=reservation_id
         )
         try:
             await self._stub().CommitReservation(request, timeout=self._timeout_s)
         except grpc.aio.AioRpcError as error:
-            raise_for_call(error, "catalog")
+            _raise_for_call(error, "catalog")
+
+
+class Payments:
+    """The payments service, reached through a stub taken afresh per call (its channel follows
+    discovery or `AGORA_PAYMENTS_ADDRESS`)."""
+
+    def __init__(
+        self, stub: PaymentsStubSource, *, invoice_expiry_s: int, timeout_s: float = 5.0
+    ) -> None:
+        self._stub = stub
+        self._invoice_expiry_s = invoice_expiry_s
+        self._timeout_s = timeout_s
+
+    async def create_invoice(self, order: Order) -> str:
+        """The id of the order's invoice: its total, payable in the order's currency; the
+        order's customer (none for a guest) is the one who may read it in full. A refusal
+        (INVALID_ARGUMENT, FAILED_PRECONDITION) comes back as that domain error."""
+        request = ppb.CreateInvoiceRequest(
+            idempotency_key=f"orders:{order.id}:invoice",
+            reference=order.id,
+            price=Money(amount_minor=order.total_minor, currency=order.placed.currency),
+            pay_currency=order.placed.currency,
+            expires_in_seconds=self._invoice_expiry_s,
+            customer_id=order.placed.customer_id,
+        )
+        try:
+            invoice: ppb.Invoice = await self._stub().CreateInvoice(
+                request, timeout=self._timeout_s
+            )
+        except grpc.aio.AioRpcError as error:
+            _raise_for_call(error, "payments")
+        return invoice.id
+
+    async def cancel_invoice(self, order_id: str, invoice_id: str) -> None:
+        """Stop the invoice of an order that ended unpaid from taking any more money; an
+        invoice already settled, expired or cancelled stays as it is."""
+        request = ppb.CancelInvoiceRequest(
+            idempotency_key=f"orders:{order_id}:cancel-invoice", id=invoice_id
+        )
+        call = self._stub().CancelInvoice(request, timeout=self._timeout_s)
+        await _end(call, "payments", FailedPrecondition, Gone)

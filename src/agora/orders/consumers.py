@@ -1,4 +1,4 @@
-"""Event consumers of the orders service, each a durable consumer with an inbox (so every
+"""The event consumers of the orders service, each a durable consumer with an inbox (so every
 handler runs once per event, whatever is redelivered).
 
 - `OrderViews` (projections.py) keeps the read models.
@@ -17,12 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
 from agora._proto.agora.orders.v1 import events_pb2 as ev
-from agora.orders.catalog_client import Catalog
+from agora.orders.clients import Catalog, Payments
 from agora.orders.events import ORDER_CANCELLED, ORDER_EXPIRED, STREAM
-from agora.orders.payments_client import Payments
 from agora.orders.projections import OrderViews
 from agora.orders.saga import InvoiceCancellation, InvoiceRequest, PaymentOutcome, StockCommit
-from agora.platform.bus.consumer import EventConsumer, EventHandler
+from agora.platform.bus.consumer import EventConsumer
 from agora.platform.bus.envelope import decode
 
 STOCK_RELEASE = "orders-stock-release"
@@ -32,6 +31,7 @@ class StockRelease:
     """Releases the catalog reservation of every cancelled or expired order."""
 
     name = STOCK_RELEASE
+    stream = STREAM
     filter_subjects = [ORDER_CANCELLED, ORDER_EXPIRED]
 
     def __init__(self, catalog: Catalog) -> None:
@@ -55,21 +55,22 @@ def order_consumers(
 ) -> list[EventConsumer]:
     """Every durable consumer the orders service runs: over its own ORDERS stream, and the
     saga's one over payments' PAYMENTS stream (waited for until payments has created it)."""
-    handlers: list[tuple[str, str, list[str], EventHandler]] = [
-        (STREAM, h.name, h.filter_subjects, h.handle)
-        for h in (
-            OrderViews(),
-            StockRelease(catalog),
-            InvoiceRequest(payments),
-            StockCommit(catalog),
-            InvoiceCancellation(payments),
-        )
-    ]
-    outcome = PaymentOutcome()
-    handlers.append((outcome.stream, outcome.name, outcome.filter_subjects, outcome.handle))
+    handlers = (
+        OrderViews(),
+        StockRelease(catalog),
+        InvoiceRequest(payments),
+        PaymentOutcome(),
+        StockCommit(catalog),
+        InvoiceCancellation(payments),
+    )
     return [
         EventConsumer(
-            js, sessions, stream=stream, durable=name, filter_subjects=subjects, handler=handle
+            js,
+            sessions,
+            stream=h.stream,
+            durable=h.name,
+            filter_subjects=h.filter_subjects,
+            handler=h.handle,
         )
-        for stream, name, subjects, handle in handlers
+        for h in handlers
     ]
