@@ -4,7 +4,7 @@ providers chosen by settings, the payments servicer and the invoice-expiry loop.
 from __future__ import annotations
 
 from agora._proto.agora.payments.v1 import payments_pb2_grpc
-from agora.payments.handlers import InvoiceExpiry
+from agora.payments.jobs import InvoiceExpiry
 from agora.payments.rates import RateProviderContext, rate_provider
 from agora.payments.service import PaymentsConfig, PaymentsService, policy_of
 from agora.payments.settings import PaymentsSettings

@@ -69,6 +69,8 @@ INVOICE_TRANSITIONS: Mapping[tuple[InvoiceStatus, InvoiceTrigger], InvoiceStatus
 
 # Refunds give back money that has stopped arriving: never while an invoice is still open.
 REFUNDABLE = frozenset({_S.SETTLED, _S.EXPIRED, _S.INVALID})
+# Open invoices: the statuses the table lets expire.
+EXPIRABLE = frozenset(status for status, trigger in INVOICE_TRANSITIONS if trigger is _T.EXPIRE)
 
 
 class InvoiceSettled(Conflict):
@@ -210,6 +212,15 @@ class Invoice:
 
 
 @dataclass(frozen=True)
+class InvoiceRecord:
+    """An invoice with how to pay it (the provider's instructions are kept beside it)."""
+
+    invoice: Invoice
+    pay_to: str
+    memo: str
+
+
+@dataclass(frozen=True)
 class InvoiceChange:
     """An invoice after something happened to it, and which statuses it went through."""
 
@@ -283,8 +294,11 @@ def open_invoice(
 
 def _is_past_due(invoice: Invoice, at: datetime) -> bool:
     """Open, past its expiry and not paid in full (paid in full, it waits for confirmations)."""
-    open_ = invoice.status in (InvoiceStatus.NEW, InvoiceStatus.PROCESSING)
-    return open_ and at >= invoice.expires_at and invoice.paid < invoice.accepted_minimum
+    return (
+        invoice.status in EXPIRABLE
+        and at >= invoice.expires_at
+        and invoice.paid < invoice.accepted_minimum
+    )
 
 
 def _flags(invoice: Invoice) -> Invoice:
@@ -303,7 +317,7 @@ def _moved(invoice: Invoice, status: InvoiceStatus) -> Invoice:
 
 def expire(invoice: Invoice, now: datetime) -> InvoiceChange:
     """The invoice expired at `now`; FAILED_PRECONDITION if it is not open and past due."""
-    if invoice.status in (InvoiceStatus.NEW, InvoiceStatus.PROCESSING) and now < invoice.expires_at:
+    if invoice.status in EXPIRABLE and now < invoice.expires_at:
         raise FailedPrecondition("the invoice has not expired yet")
     status = next_invoice_status(invoice.status, InvoiceTrigger.EXPIRE)
     if invoice.paid >= invoice.accepted_minimum:

@@ -27,6 +27,7 @@ from agora.payments.currencies import Rate, all_currencies, currency, parse_amou
 from agora.payments.domain import (
     Invoice,
     InvoicePolicy,
+    InvoiceRecord,
     PaymentReport,
     cancel,
     open_invoice,
@@ -42,11 +43,11 @@ from agora.payments.events import (
     PAYMENT_RECEIVED,
     RATE_CHANGED,
     record,
-    record_status_entered,
+    record_invoice_event,
+    record_statuses_entered,
 )
 from agora.payments.providers import DEV, Declined, DevProvider, payment_providers
 from agora.payments.rates import STAFF, RateProvider, parse_ecb_rates, read_ecb_document
-from agora.payments.store import InvoiceRecord
 from agora.payments.translation import (
     currency_pb,
     dev_action,
@@ -81,6 +82,11 @@ def _require_id(value: str, field: str) -> str:
         return str(uuid.UUID(value))
     except ValueError:
         raise InvalidArgument.for_field(field, "not an invoice id") from None
+
+
+async def _locked_invoice(session: AsyncSession, invoice_id: str) -> InvoiceRecord:
+    """The invoice `invoice_id` names, locked for the rest of the transaction."""
+    return await store.invoice_by_id(session, _require_id(invoice_id, "id"), for_update=True)
 
 
 def may_see_in_full(principal: Principal, invoice: pb.Invoice) -> bool:
@@ -142,15 +148,9 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
         await store.save_invoice(session, current.invoice, after)
         message = invoice_pb(current, after)
         payment = next(p for p in message.payments if p.reference == report.reference)
-        await record(
-            session,
-            PAYMENT_RECEIVED,
-            events.PaymentReceived(invoice=message, payment=payment),
-            aggregate_id=after.id,
-            version=after.version,
-        )
-        for status in change.entered:
-            await record_status_entered(session, status, message)
+        received = events.PaymentReceived(invoice=message, payment=payment)
+        await record_invoice_event(session, PAYMENT_RECEIVED, received, message)
+        await record_statuses_entered(session, change.entered, message)
         return after, message
 
     # --- invoices -------------------------------------------------------------------------
@@ -178,13 +178,8 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
                 session, invoice, pay_to=instructions.pay_to, memo=instructions.memo
             )
             message = invoice_pb(InvoiceRecord(invoice, instructions.pay_to, instructions.memo))
-            await record(
-                session,
-                INVOICE_CREATED,
-                events.InvoiceCreated(invoice=message),
-                aggregate_id=invoice.id,
-                version=invoice.version,
-            )
+            created = events.InvoiceCreated(invoice=message)
+            await record_invoice_event(session, INVOICE_CREATED, created, message)
             return message
 
         return await self._mutate("CreateInvoice", request, pb.Invoice, change, guest_invoice=None)
@@ -215,14 +210,11 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
 
     async def CancelInvoice(self, request: pb.CancelInvoiceRequest, context: object) -> pb.Invoice:
         async def change(session: AsyncSession) -> pb.Invoice:
-            current = await store.invoice_by_id(
-                session, _require_id(request.id, "id"), for_update=True
-            )
+            current = await _locked_invoice(session, request.id)
             cancelled = cancel(current.invoice)
             await store.save_invoice(session, current.invoice, cancelled.invoice)
             message = invoice_pb(current, cancelled.invoice)
-            for status in cancelled.entered:
-                await record_status_entered(session, status, message)
+            await record_statuses_entered(session, cancelled.entered, message)
             return message
 
         return await self._mutate(
@@ -233,9 +225,7 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
         self, request: pb.RefundInvoiceRequest, context: object
     ) -> pb.RefundInvoiceResponse:
         async def change(session: AsyncSession) -> pb.RefundInvoiceResponse:
-            current = await store.invoice_by_id(
-                session, _require_id(request.id, "id"), for_update=True
-            )
+            current = await _locked_invoice(session, request.id)
             made = refund(
                 current.invoice,
                 refund_id=str(uuid.uuid4()),
@@ -247,13 +237,8 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
             await store.save_invoice(session, current.invoice, after)
             message = invoice_pb(current, after)
             refund_message = refund_pb(made, after.pay_currency)
-            await record(
-                session,
-                INVOICE_REFUNDED,
-                events.InvoiceRefunded(invoice=message, refund=refund_message),
-                aggregate_id=after.id,
-                version=after.version,
-            )
+            refunded = events.InvoiceRefunded(invoice=message, refund=refund_message)
+            await record_invoice_event(session, INVOICE_REFUNDED, refunded, message)
             return pb.RefundInvoiceResponse(invoice=message, refund=refund_message)
 
         return await self._mutate(
@@ -270,21 +255,14 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
         amount = parse_amount(request.amount, "amount") if request.amount else None
 
         async def change(session: AsyncSession) -> pb.DevPayResponse:
-            current = await store.invoice_by_id(
-                session, _require_id(request.id, "id"), for_update=True
-            )
+            current = await _locked_invoice(session, request.id)
             if current.invoice.provider != DEV:
                 raise FailedPrecondition("the invoice is not paid through the dev provider")
             outcome = dev.simulate(current.invoice, action, amount, datetime.now(UTC))
             if isinstance(outcome, Declined):
                 message = invoice_pb(current)
-                await record(
-                    session,
-                    PAYMENT_DECLINED,
-                    events.PaymentDeclined(invoice=message, reason=outcome.reason),
-                    aggregate_id=current.invoice.id,
-                    version=current.invoice.version,
-                )
+                declined = events.PaymentDeclined(invoice=message, reason=outcome.reason)
+                await record_invoice_event(session, PAYMENT_DECLINED, declined, message)
                 return pb.DevPayResponse(invoice=message, declined=True)
             _, message = await self._apply_payment(session, current, outcome)
             return pb.DevPayResponse(invoice=message, payment_reference=outcome.reference)

@@ -1,4 +1,4 @@
-"""Protobuf <-> domain translation, shared by the servicer, the events and the expiry loop."""
+"""Protobuf <-> domain translation, shared by the servicer and the expiry job."""
 
 from __future__ import annotations
 
@@ -9,9 +9,15 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from agora._proto.agora.payments.v1 import payments_pb2 as pb
 from agora._proto.agora.types.v1 import money_pb2 as types
 from agora.payments.currencies import Currency, Money, Rate, currency, format_rate
-from agora.payments.domain import Invoice, InvoiceStatus, NewInvoice, Payment, Refund
+from agora.payments.domain import (
+    Invoice,
+    InvoiceRecord,
+    InvoiceStatus,
+    NewInvoice,
+    Payment,
+    Refund,
+)
 from agora.payments.providers import DevAction
-from agora.payments.store import InvoiceRecord
 from agora.platform.errors import InvalidArgument
 
 INVOICE_STATUS_PB = {

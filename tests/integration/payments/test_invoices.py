@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from agora._proto.agora.payments.v1 import payments_pb2 as pb
 from agora._proto.agora.payments.v1.payments_pb2_grpc import PaymentsServiceStub
 from agora.payments.domain import PaymentReport
-from agora.payments.handlers import InvoiceExpiry
+from agora.payments.jobs import InvoiceExpiry
 from agora.payments.service import PaymentsService
 
 FULL, PARTIAL, OVER, LATE, DECLINE = (
