@@ -23,8 +23,16 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
 
-from agora.payments.currencies import Money, Rate, Rounding, convert, currency
-from agora.platform.errors import Conflict, FailedPrecondition, Gone, InvalidArgument
+from agora.payments.conversion import Rate, Rounding, convert
+from agora.platform.errors import (
+    Conflict,
+    FailedPrecondition,
+    FieldViolation,
+    Gone,
+    InvalidArgument,
+)
+from agora.platform.kernel.checks import raise_if_any, text_violations
+from agora.platform.kernel.money import Money, currency, is_currency
 
 DEFAULT_INVOICE_TTL = timedelta(minutes=15)
 MAX_INVOICE_TTL = timedelta(days=7)
@@ -230,34 +238,24 @@ class InvoiceChange:
 
 def validate_new_invoice(new: NewInvoice, policy: InvoicePolicy) -> tuple[timedelta, int]:
     """The invoice's lifetime and tolerance, or INVALID_ARGUMENT naming every bad field."""
-    violations: list[InvalidArgument] = []
     ttl, tolerance = policy.ttl, policy.tolerance_bp
-    if not new.reference.strip() or len(new.reference) > MAX_REFERENCE_LENGTH:
-        violations.append(
-            InvalidArgument.for_field("reference", f"1 to {MAX_REFERENCE_LENGTH} characters")
-        )
+    violations = text_violations(
+        new.reference, "reference", max_len=MAX_REFERENCE_LENGTH, required=True
+    )
     if new.price.amount_minor <= 0:
-        violations.append(InvalidArgument.for_field("price.amountMinor", "must be positive"))
+        violations.append(FieldViolation("price.amountMinor", "must be positive"))
     for code, field in ((new.price.currency, "price.currency"), (new.pay_currency, "payCurrency")):
-        try:
-            currency(code, field)
-        except InvalidArgument as error:
-            violations.append(error)
+        if not is_currency(code):
+            violations.append(FieldViolation(field, f"unknown currency {code!r}"))
     if new.expires_in_seconds is not None:
         ttl = timedelta(seconds=new.expires_in_seconds)
         if not timedelta(seconds=1) <= ttl <= MAX_INVOICE_TTL:
-            violations.append(
-                InvalidArgument.for_field("expiresInSeconds", "between 1 second and 7 days")
-            )
+            violations.append(FieldViolation("expiresInSeconds", "between 1 second and 7 days"))
     if new.tolerance_bp is not None:
         tolerance = new.tolerance_bp
         if not 0 <= tolerance < MAX_TOLERANCE_BP:
-            violations.append(
-                InvalidArgument.for_field("paymentToleranceBp", "0 to 9999 basis points")
-            )
-    if violations:
-        found = [v for error in violations for v in error.violations]
-        raise InvalidArgument("; ".join(e.message for e in violations), found)
+            violations.append(FieldViolation("paymentToleranceBp", "0 to 9999 basis points"))
+    raise_if_any(violations)
     return ttl, tolerance
 
 

@@ -6,7 +6,7 @@ Several replicas may run this at once: past-due invoices are claimed with
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,6 +17,7 @@ from agora.payments.events import record_statuses_entered
 from agora.payments.translation import invoice_pb
 from agora.platform.db import session_factory, transaction
 from agora.platform.jobs import run_every
+from agora.platform.kernel.clock import utcnow
 
 log = structlog.get_logger("agora.payments.expiry")
 
@@ -37,7 +38,7 @@ class InvoiceExpiry:
 
     async def expire_due(self, now: datetime | None = None) -> int:
         """Expire one batch of invoices due at `now`; returns how many."""
-        now = now or datetime.now(UTC)
+        now = now or utcnow()
         async with transaction(self._sessions) as session:
             due = await store.expiry_candidates(session, now=now, limit=self._batch_size)
             for current in due:

@@ -33,7 +33,7 @@ from typing import Any
 import asyncpg
 
 from agora.payments import store, tables
-from agora.payments.currencies import Money, Rate
+from agora.payments.conversion import Rate
 from agora.payments.domain import (
     Invoice,
     InvoicePolicy,
@@ -50,6 +50,7 @@ from agora.payments.domain import (
 from agora.payments.providers import DevProvider, PaymentInstructions
 from agora.payments.rates import IDENTITY
 from agora.payments.settings import PaymentsSettings
+from agora.platform.kernel.money import Money
 from agora.platform.seeding import (
     Progress,
     SeedOrder,

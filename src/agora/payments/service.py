@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from google.protobuf.message import Message
@@ -23,8 +23,9 @@ from agora._proto.agora.payments.v1 import events_pb2 as events
 from agora._proto.agora.payments.v1 import payments_pb2 as pb
 from agora._proto.agora.payments.v1 import payments_pb2_grpc
 from agora.payments import store
-from agora.payments.currencies import Rate, all_currencies, currency, parse_amount, parse_rate
+from agora.payments.conversion import Rate, parse_rate
 from agora.payments.domain import (
+    MAX_REFERENCE_LENGTH,
     Invoice,
     InvoicePolicy,
     InvoiceRecord,
@@ -49,17 +50,22 @@ from agora.payments.events import (
 from agora.payments.providers import DEV, Declined, DevProvider, payment_providers
 from agora.payments.rates import STAFF, RateProvider, parse_ecb_rates, read_ecb_document
 from agora.payments.translation import (
-    currency_pb,
+    currencies_pb,
+    currency_code,
     dev_action,
     invoice_payment_pb,
     invoice_pb,
     new_invoice,
+    parse_amount,
     rate_pb,
     refund_pb,
 )
 from agora.platform.db import session_factory, transaction
 from agora.platform.errors import FailedPrecondition, InvalidArgument, NotFound
 from agora.platform.idempotency import Capability, idempotent_mutation
+from agora.platform.kernel.checks import require_id, require_text
+from agora.platform.kernel.clock import utcnow
+from agora.platform.kernel.money import currency
 from agora.platform.security.principal import Principal, current_principal
 
 ResponseT = TypeVar("ResponseT", bound=Message)
@@ -77,16 +83,9 @@ class PaymentsConfig:
     ecb_source: str | None = None
 
 
-def _require_id(value: str, field: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise InvalidArgument.for_field(field, "not an invoice id") from None
-
-
 async def _locked_invoice(session: AsyncSession, invoice_id: str) -> InvoiceRecord:
     """The invoice `invoice_id` names, locked for the rest of the transaction."""
-    return await store.invoice_by_id(session, _require_id(invoice_id, "id"), for_update=True)
+    return await store.invoice_by_id(session, require_id(invoice_id, "id"), for_update=True)
 
 
 def may_see_in_full(principal: Principal, invoice: pb.Invoice) -> bool:
@@ -171,7 +170,7 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
                 rate=rate,
                 confirmations_required=provider.confirmations_required,
                 policy=self._config.policy,
-                now=datetime.now(UTC),
+                now=utcnow(),
             )
             instructions = await provider.create_payment_request(invoice)
             await store.insert_invoice(
@@ -185,7 +184,7 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
         return await self._mutate("CreateInvoice", request, pb.Invoice, change, guest_invoice=None)
 
     async def GetInvoice(self, request: pb.GetInvoiceRequest, context: object) -> pb.Invoice:
-        invoice_id = _require_id(request.id, "id")
+        invoice_id = require_id(request.id, "id")
         async with self._reads.connect() as conn:
             found = invoice_pb(await store.invoice_by_id(conn, invoice_id))
         if not may_see_in_full(current_principal(), found):
@@ -195,17 +194,16 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
     async def GetInvoicePayment(
         self, request: pb.GetInvoicePaymentRequest, context: object
     ) -> pb.InvoicePayment:
-        invoice_id = _require_id(request.id, "id")
+        invoice_id = require_id(request.id, "id")
         async with self._reads.connect() as conn:
             return invoice_payment_pb(invoice_pb(await store.invoice_by_id(conn, invoice_id)))
 
     async def ListInvoices(
         self, request: pb.ListInvoicesRequest, context: object
     ) -> pb.ListInvoicesResponse:
-        if not request.reference.strip():
-            raise InvalidArgument.for_field("reference", "required")
+        reference = require_text(request.reference, "reference", max_len=MAX_REFERENCE_LENGTH)
         async with self._reads.connect() as conn:
-            found = await store.invoices_by_reference(conn, request.reference.strip())
+            found = await store.invoices_by_reference(conn, reference.strip())
         return pb.ListInvoicesResponse(invoices=[invoice_pb(r) for r in found])
 
     async def CancelInvoice(self, request: pb.CancelInvoiceRequest, context: object) -> pb.Invoice:
@@ -231,7 +229,7 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
                 refund_id=str(uuid.uuid4()),
                 amount=parse_amount(request.amount, "amount"),
                 reason=request.reason,
-                now=datetime.now(UTC),
+                now=utcnow(),
             )
             after = with_refund(current.invoice, made)
             await store.save_invoice(session, current.invoice, after)
@@ -258,7 +256,7 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
             current = await _locked_invoice(session, request.id)
             if current.invoice.provider != DEV:
                 raise FailedPrecondition("the invoice is not paid through the dev provider")
-            outcome = dev.simulate(current.invoice, action, amount, datetime.now(UTC))
+            outcome = dev.simulate(current.invoice, action, amount, utcnow())
             if isinstance(outcome, Declined):
                 message = invoice_pb(current)
                 declined = events.PaymentDeclined(invoice=message, reason=outcome.reason)
@@ -283,21 +281,23 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
     async def ListCurrencies(
         self, request: pb.ListCurrenciesRequest, context: object
     ) -> pb.ListCurrenciesResponse:
-        return pb.ListCurrenciesResponse(currencies=[currency_pb(c) for c in all_currencies()])
+        return pb.ListCurrenciesResponse(currencies=currencies_pb())
 
     async def GetExchangeRate(
         self, request: pb.GetExchangeRateRequest, context: object
     ) -> pb.ExchangeRate:
-        return rate_pb(await self._rates.rate(request.base, request.quote))
+        base, quote = currency_code(request.base), currency_code(request.quote)
+        return rate_pb(await self._rates.rate(base, quote))
 
     async def SetExchangeRate(
         self, request: pb.SetExchangeRateRequest, context: object
     ) -> pb.ExchangeRate:
         async def change(session: AsyncSession) -> pb.ExchangeRate:
-            base, quote = currency(request.base, "base").code, currency(request.quote, "quote").code
+            base = currency(currency_code(request.base), "base").code
+            quote = currency(currency_code(request.quote), "quote").code
             if base == quote:
                 raise InvalidArgument.for_field("quote", "must differ from base")
-            rate = Rate(base, quote, parse_rate(request.rate), STAFF, datetime.now(UTC))
+            rate = Rate(base, quote, parse_rate(request.rate), STAFF, utcnow())
             await store.add_rates(session, [rate])
             message = rate_pb(rate)
             await record(

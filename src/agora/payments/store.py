@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import asyncpg, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from agora.payments.currencies import Money, Rate
+from agora.payments.conversion import Rate
 from agora.payments.domain import (
     BASIS_POINTS,
     EXPIRABLE,
@@ -32,6 +32,7 @@ from agora.payments.domain import (
 from agora.payments.tables import exchange_rates, invoice_payments, invoice_refunds, invoices
 from agora.platform.db import driver_connection
 from agora.platform.errors import Conflict, NotFound
+from agora.platform.kernel.money import Money
 
 Db = AsyncConnection | AsyncSession
 

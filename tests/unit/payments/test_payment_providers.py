@@ -8,7 +8,7 @@ from fractions import Fraction
 
 import pytest
 
-from agora.payments.currencies import Money, Rate
+from agora.payments.conversion import Rate
 from agora.payments.domain import (
     Invoice,
     InvoicePolicy,
@@ -23,6 +23,7 @@ from agora.payments.domain import (
 from agora.payments.providers import Declined, DevAction, DevProvider, payment_providers
 from agora.payments.settings import PaymentsSettings
 from agora.platform.errors import FailedPrecondition, Gone, InvalidArgument
+from agora.platform.kernel.money import Money
 from agora.platform.settings import PlatformSettings
 
 NOW = datetime(2025, 5, 2, 12, 0, tzinfo=UTC)
