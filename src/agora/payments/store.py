@@ -15,8 +15,10 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import asyncpg, insert
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from agora.payments.conversion import Rate
@@ -35,6 +37,7 @@ from agora.platform.errors import Conflict, NotFound
 from agora.platform.kernel.money import Money
 
 Db = AsyncConnection | AsyncSession
+_Children = tuple[list[Payment], list[Refund]]
 
 
 def invoice_row(
@@ -127,7 +130,7 @@ async def latest_rate(db: Db, base: str, quote: str) -> Rate | None:
 # prepared): compiled once from `tables` where Core can say it, written out where it cannot.
 
 
-_ASYNCPG = asyncpg.dialect()  # type: ignore[no-untyped-call]
+_ASYNCPG = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
 
 
 def _asyncpg_sql(statement: sa.ClauseElement) -> str:
@@ -163,14 +166,14 @@ _SAVE_INVOICE = f"""
     )
     SELECT count(*) FROM updated
 """
-# An invoice's payments ('p') and refunds ('r'), each in the order the domain keeps them.
+# The payments ('p') and refunds ('r') of invoices, each in the order the domain keeps them.
 _PAYMENTS_AND_REFUNDS = f"""
-    SELECT 'p' AS kind, reference AS ref, amount, confirmations, received_at AS at, late,
-        '' AS reason
-    FROM {invoice_payments.fullname} WHERE invoice_id = $1
+    SELECT invoice_id, 'p' AS kind, reference AS ref, amount, confirmations,
+        received_at AS at, late, '' AS reason
+    FROM {invoice_payments.fullname} WHERE invoice_id = ANY($1::uuid[])
     UNION ALL
-    SELECT 'r', id::text, amount, 0, created_at, false, reason
-    FROM {invoice_refunds.fullname} WHERE invoice_id = $1
+    SELECT invoice_id, 'r', id::text, amount, 0, created_at, false, reason
+    FROM {invoice_refunds.fullname} WHERE invoice_id = ANY($1::uuid[])
     ORDER BY kind, at, ref
 """
 
@@ -219,45 +222,28 @@ async def invoice_by_id(db: Db, invoice_id: str, *, for_update: bool = False) ->
     row = await raw.fetchrow(_INVOICE_FOR_UPDATE if for_update else _INVOICE, invoice_id)
     if row is None:
         raise NotFound("invoice", invoice_id)
-    payments: list[Payment] = []
-    refunds: list[Refund] = []
-    for x in await raw.fetch(_PAYMENTS_AND_REFUNDS, row["id"]):
+    invoice_id = str(row["id"])
+    found = await _payments_and_refunds(raw, [invoice_id])
+    return _record(row, *found[invoice_id])
+
+
+async def _payments_and_refunds(
+    raw: asyncpg.Connection, ids: Sequence[str]
+) -> dict[str, _Children]:
+    """The payments and refunds of each invoice of `ids`, in one round trip."""
+    found: dict[str, _Children] = {i: ([], []) for i in ids}
+    for x in await raw.fetch(_PAYMENTS_AND_REFUNDS, ids):
+        payments, refunds = found[str(x["invoice_id"])]
         if x["kind"] == "p":
             payments.append(
                 Payment(x["ref"], int(x["amount"]), x["confirmations"], x["at"], x["late"])
             )
         else:
             refunds.append(Refund(x["ref"], int(x["amount"]), x["reason"], x["at"]))
-    return _record(row, payments, refunds)
+    return found
 
 
 # --- invoices: lists -------------------------------------------------------------------------
-
-
-async def _payments_of(db: Db, ids: Sequence[str]) -> dict[str, list[Payment]]:
-    found: dict[str, list[Payment]] = {i: [] for i in ids}
-    rows = await db.execute(
-        sa.select(invoice_payments)
-        .where(invoice_payments.c.invoice_id.in_(ids))
-        .order_by(invoice_payments.c.received_at, invoice_payments.c.reference)
-    )
-    for row in rows:
-        found[row.invoice_id].append(
-            Payment(row.reference, int(row.amount), row.confirmations, row.received_at, row.late)
-        )
-    return found
-
-
-async def _refunds_of(db: Db, ids: Sequence[str]) -> dict[str, list[Refund]]:
-    found: dict[str, list[Refund]] = {i: [] for i in ids}
-    rows = await db.execute(
-        sa.select(invoice_refunds)
-        .where(invoice_refunds.c.invoice_id.in_(ids))
-        .order_by(invoice_refunds.c.created_at, invoice_refunds.c.id)
-    )
-    for row in rows:
-        found[row.invoice_id].append(Refund(row.id, int(row.amount), row.reason, row.created_at))
-    return found
 
 
 def _record(
@@ -297,11 +283,10 @@ def _record(
 async def _records(db: Db, statement: sa.Select[Any]) -> list[InvoiceRecord]:
     """The invoices `statement` selects, each with its payments and refunds."""
     rows = (await db.execute(statement)).all()
-    ids = [row.id for row in rows]
-    if not ids:
+    if not rows:
         return []
-    payments, refunds = await _payments_of(db, ids), await _refunds_of(db, ids)
-    return [_record(row._mapping, payments[row.id], refunds[row.id]) for row in rows]
+    found = await _payments_and_refunds(await driver_connection(db), [row.id for row in rows])
+    return [_record(row._mapping, *found[row.id]) for row in rows]
 
 
 async def invoices_by_reference(db: Db, reference: str) -> list[InvoiceRecord]:

@@ -1,6 +1,7 @@
 """Payments' tables, declared once: `store.py` builds its statements from them, `seeding.py`
 copies rows into them, and `tests/integration/payments/test_schema.py` checks that the
-hand-written migrations produce exactly this metadata.
+hand-written migrations produce exactly this metadata (columns, keys, indexes; alembic does not
+compare CHECK constraints: they are declared here for the reader, as the migrations enforce them).
 
 Amounts in the pay currency are numeric(78, 0): an 18-decimal token exceeds bigint. Rates are
 exact fractions, kept as a numerator and a denominator.
@@ -27,20 +28,17 @@ exchange_rates = sa.Table(
     sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
     sa.Column("base", sa.Text, nullable=False),
     sa.Column("quote", sa.Text, nullable=False),
-    sa.Column("numerator", _RATIO, sa.CheckConstraint("numerator > 0"), nullable=False),
-    sa.Column("denominator", _RATIO, sa.CheckConstraint("denominator > 0"), nullable=False),
+    sa.Column("numerator", _RATIO, nullable=False),
+    sa.Column("denominator", _RATIO, nullable=False),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("as_of", _TIME, nullable=False),
     sa.Column("recorded_at", _TIME, nullable=False, server_default=sa.text("now()")),
+    sa.CheckConstraint("numerator > 0 AND denominator > 0"),
     sa.CheckConstraint("base <> quote"),
     # An import of the same day's rates from the same source is recorded once.
     sa.Index("ux_exchange_rates_source_day", "base", "quote", "source", "as_of", unique=True),
     sa.Index(
-        "ix_exchange_rates_latest",
-        "base",
-        "quote",
-        sa.text("as_of DESC"),
-        sa.text("id DESC"),
+        "ix_exchange_rates_latest", "base", "quote", sa.text("as_of DESC"), sa.text("id DESC")
     ),
 )
 
@@ -49,37 +47,18 @@ invoices = sa.Table(
     metadata,
     sa.Column("id", _ID, primary_key=True),
     sa.Column("reference", sa.Text, nullable=False),
-    sa.Column(
-        "status",
-        sa.Text,
-        sa.CheckConstraint("status IN ('new', 'processing', 'settled', 'expired', 'invalid')"),
-        nullable=False,
-    ),
-    sa.Column(
-        "price_amount", sa.BigInteger, sa.CheckConstraint("price_amount > 0"), nullable=False
-    ),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("price_amount", sa.BigInteger, nullable=False),
     sa.Column("price_currency", sa.Text, nullable=False),
     sa.Column("pay_currency", sa.Text, nullable=False),
-    sa.Column("rate_numerator", _RATIO, sa.CheckConstraint("rate_numerator > 0"), nullable=False),
-    sa.Column(
-        "rate_denominator", _RATIO, sa.CheckConstraint("rate_denominator > 0"), nullable=False
-    ),
+    sa.Column("rate_numerator", _RATIO, nullable=False),
+    sa.Column("rate_denominator", _RATIO, nullable=False),
     sa.Column("rate_source", sa.Text, nullable=False),
     sa.Column("rate_as_of", _TIME, nullable=False),
-    sa.Column("due", _AMOUNT, sa.CheckConstraint("due > 0"), nullable=False),
-    sa.Column(
-        "tolerance_bp",
-        sa.Integer,
-        sa.CheckConstraint("tolerance_bp BETWEEN 0 AND 9999"),
-        nullable=False,
-    ),
+    sa.Column("due", _AMOUNT, nullable=False),
+    sa.Column("tolerance_bp", sa.Integer, nullable=False),
     sa.Column("provider", sa.Text, nullable=False),
-    sa.Column(
-        "confirmations_required",
-        sa.Integer,
-        sa.CheckConstraint("confirmations_required >= 0"),
-        nullable=False,
-    ),
+    sa.Column("confirmations_required", sa.Integer, nullable=False),
     sa.Column("pay_to", sa.Text, nullable=False),
     sa.Column("memo", sa.Text, nullable=False),
     sa.Column("paid_partial", sa.Boolean, nullable=False, server_default=_FALSE),
@@ -91,6 +70,11 @@ invoices = sa.Table(
     sa.Column("updated_at", _TIME, nullable=False),
     # The customer the invoice is for (empty: a guest's).
     sa.Column("customer_id", sa.Text, nullable=False, server_default=sa.text("''")),
+    sa.CheckConstraint("status IN ('new', 'processing', 'settled', 'expired', 'invalid')"),
+    sa.CheckConstraint("price_amount > 0 AND due > 0"),
+    sa.CheckConstraint("rate_numerator > 0 AND rate_denominator > 0"),
+    sa.CheckConstraint("tolerance_bp BETWEEN 0 AND 9999"),
+    sa.CheckConstraint("confirmations_required >= 0"),
     sa.Index("ix_invoices_reference", "reference", "created_at"),
     # The expiry job's scan: open invoices by expiry.
     sa.Index(
@@ -106,12 +90,11 @@ invoice_payments = sa.Table(
     sa.Column("invoice_id", _ID, sa.ForeignKey(invoices.c.id), primary_key=True),
     # The provider's id of the payment: a transaction hash, a dev payment id.
     sa.Column("reference", sa.Text, primary_key=True),
-    sa.Column("amount", _AMOUNT, sa.CheckConstraint("amount > 0"), nullable=False),
-    sa.Column(
-        "confirmations", sa.Integer, sa.CheckConstraint("confirmations >= 0"), nullable=False
-    ),
+    sa.Column("amount", _AMOUNT, nullable=False),
+    sa.Column("confirmations", sa.Integer, nullable=False),
     sa.Column("received_at", _TIME, nullable=False),
     sa.Column("late", sa.Boolean, nullable=False),
+    sa.CheckConstraint("amount > 0 AND confirmations >= 0"),
 )
 
 invoice_refunds = sa.Table(
@@ -119,8 +102,9 @@ invoice_refunds = sa.Table(
     metadata,
     sa.Column("id", _ID, primary_key=True),
     sa.Column("invoice_id", _ID, sa.ForeignKey(invoices.c.id), nullable=False),
-    sa.Column("amount", _AMOUNT, sa.CheckConstraint("amount > 0"), nullable=False),
+    sa.Column("amount", _AMOUNT, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("created_at", _TIME, nullable=False),
+    sa.CheckConstraint("amount > 0"),
     sa.Index("ix_invoice_refunds_invoice", "invoice_id", "created_at"),
 )
