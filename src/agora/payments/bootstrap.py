@@ -6,7 +6,7 @@ from __future__ import annotations
 from agora._proto.agora.payments.v1 import payments_pb2_grpc
 from agora.payments.jobs import InvoiceExpiry
 from agora.payments.rates import RateProviderContext, rate_provider
-from agora.payments.service import PaymentsConfig, PaymentsService, policy_of
+from agora.payments.service import PaymentsConfig, PaymentsService
 from agora.payments.settings import PaymentsSettings
 from agora.platform.runtime import Backends, ServiceParts, Servicer, service_host
 from agora.platform.settings import PlatformSettings
@@ -19,7 +19,7 @@ def compose(backends: Backends, settings: PaymentsSettings) -> ServiceParts:
     config = PaymentsConfig(
         providers=settings.enabled_providers(backends.platform),  # refuses dev in prod
         default_provider=settings.default_provider,
-        policy=policy_of(settings.invoice_ttl_s, settings.payment_tolerance_bp),
+        policy=settings.invoice_policy(),
         ecb_source=settings.ecb_source,
     )
     rates = rate_provider(

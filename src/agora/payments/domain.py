@@ -32,11 +32,10 @@ from agora.platform.errors import (
     InvalidArgument,
 )
 from agora.platform.kernel.checks import raise_if_any, text_violations
-from agora.platform.kernel.money import Money, currency, is_currency
+from agora.platform.kernel.money import Money, is_currency
 
 DEFAULT_INVOICE_TTL = timedelta(minutes=15)
 MAX_INVOICE_TTL = timedelta(days=7)
-MAX_TOLERANCE_BP = 10_000
 BASIS_POINTS = 10_000
 MAX_REFERENCE_LENGTH = 200
 
@@ -253,7 +252,7 @@ def validate_new_invoice(new: NewInvoice, policy: InvoicePolicy) -> tuple[timede
             violations.append(FieldViolation("expiresInSeconds", "between 1 second and 7 days"))
     if new.tolerance_bp is not None:
         tolerance = new.tolerance_bp
-        if not 0 <= tolerance < MAX_TOLERANCE_BP:
+        if not 0 <= tolerance < BASIS_POINTS:
             violations.append(FieldViolation("paymentToleranceBp", "0 to 9999 basis points"))
     raise_if_any(violations)
     return ttl, tolerance
@@ -270,15 +269,13 @@ def open_invoice(
 ) -> Invoice:
     """A new invoice with the rate locked in and `due` rounded up in the merchant's favour."""
     ttl, tolerance = validate_new_invoice(new, policy)
-    price = Money(new.price.amount_minor, currency(new.price.currency, "price.currency").code)
-    pay_currency = currency(new.pay_currency, "payCurrency").code
-    due = convert(price, rate, pay_currency, Rounding.UP).amount_minor
+    due = convert(new.price, rate, new.pay_currency, Rounding.UP).amount_minor
     return Invoice(
         id=invoice_id,
         reference=new.reference.strip(),
         status=InvoiceStatus.NEW,
-        price=price,
-        pay_currency=pay_currency,
+        price=new.price,
+        pay_currency=new.pay_currency,
         rate=rate,
         due=due,
         tolerance_bp=tolerance,

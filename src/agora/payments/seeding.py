@@ -26,7 +26,7 @@ import asyncio
 import uuid
 from collections.abc import Sequence
 from contextlib import aclosing
-from datetime import datetime, timedelta
+from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
@@ -155,13 +155,6 @@ def invoice_rows(
     return row, payments, refunds
 
 
-def _policy() -> InvoicePolicy:
-    settings = PaymentsSettings()
-    return InvoicePolicy(
-        ttl=timedelta(seconds=settings.invoice_ttl_s), tolerance_bp=settings.payment_tolerance_bp
-    )
-
-
 Rows = list[tuple[Any, ...]]
 
 
@@ -214,7 +207,7 @@ class PaymentsSeeder:
         """Write the invoices; rows of an earlier run of the same plan are replaced.
 
         Batches are built in worker processes while the previous one is copied."""
-        policy = self._policy or _policy()
+        policy = self._policy or PaymentsSettings().invoice_policy()
         await self.clean(conn, plan)
         written = {table.name: 0 for table in _SEEDED}
         orders = [order for order in plan.orders if invoiced(order)]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any, TypeVar
 
 from google.protobuf.message import Message
@@ -336,7 +335,3 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
         return await self._mutate(
             "ImportEcbRates", request, pb.ImportEcbRatesResponse, change, guest_invoice=None
         )
-
-
-def policy_of(ttl_s: int, tolerance_bp: int) -> InvoicePolicy:
-    return InvoicePolicy(ttl=timedelta(seconds=ttl_s), tolerance_bp=tolerance_bp)

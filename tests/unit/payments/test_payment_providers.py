@@ -134,3 +134,8 @@ def test_the_dev_provider_is_off_by_default_and_refused_in_production() -> None:
     assert PaymentsSettings().enabled_providers(platform) == []
     with pytest.raises(ValueError, match="refused"):
         PaymentsSettings(dev_provider=True).enabled_providers(platform)
+
+
+def test_new_invoices_live_and_tolerate_underpayment_as_configured() -> None:
+    policy = PaymentsSettings(invoice_ttl_s=60, payment_tolerance_bp=25).invoice_policy()
+    assert (policy.ttl, policy.tolerance_bp) == (timedelta(seconds=60), 25)
