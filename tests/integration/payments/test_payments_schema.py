@@ -13,16 +13,17 @@ from agora.platform.migrations import schema_drift
 
 
 @pytest.fixture
-async def outside_engine(
+async def public_engine(
     payments_engine: AsyncEngine, database_url: str
 ) -> AsyncIterator[AsyncEngine]:
-    """An engine whose default schema is not payments' (alembic compares the default schema as
-    unnamed, so the declared `payments.` tables would all look missing from it)."""
+    """An engine on the migrated database whose default schema is `public`: alembic reflects
+    an engine's default schema (cached at its first connection) as unnamed, so through
+    payments' own engine every `payments.` table would look missing."""
     engine = create_engine(database_url, "public", pool_size=1)
     yield engine
     await engine.dispose()
 
 
-async def test_the_migrated_schema_is_the_declared_one(outside_engine: AsyncEngine) -> None:
-    drift = await schema_drift(outside_engine, metadata)
+async def test_the_migrated_schema_is_the_declared_one(public_engine: AsyncEngine) -> None:
+    drift = await schema_drift(public_engine, metadata)
     assert drift == [], "\n".join(drift)
