@@ -1,41 +1,46 @@
-"""Payments' composition root: the platform's service host, the rate provider and payment
-providers chosen by settings, the payments servicer and the invoice-expiry loop."""
+"""Payments' composition root: the rate provider and payment providers chosen by settings, the
+payments servicer and the invoice-expiry job, built by `compose` and served by `run`."""
 
 from __future__ import annotations
 
 from agora._proto.agora.payments.v1 import payments_pb2_grpc
-from agora.payments.handlers import InvoiceExpiry
+from agora.payments.jobs import InvoiceExpiry
 from agora.payments.rates import RateProviderContext, rate_provider
-from agora.payments.service import PaymentsConfig, PaymentsService, policy_of
+from agora.payments.service import PaymentsConfig, PaymentsService
 from agora.payments.settings import PaymentsSettings
-from agora.platform.runtime import service_host
+from agora.platform.runtime import Backends, ServiceParts, Servicer, service_host
 from agora.platform.settings import PlatformSettings
 
 SERVICE = "payments"
 
 
+def compose(backends: Backends, settings: PaymentsSettings) -> ServiceParts:
+    """Every part of payments, built on `backends` without serving."""
+    config = PaymentsConfig(
+        providers=settings.enabled_providers(backends.platform),  # refuses dev in prod
+        default_provider=settings.default_provider,
+        policy=settings.invoice_policy(),
+        ecb_source=settings.ecb_source,
+    )
+    rates = rate_provider(
+        settings.rate_provider, RateProviderContext(backends.engine, settings.ecb_source)
+    )
+    expiry = InvoiceExpiry(
+        backends.engine,
+        interval_s=settings.expiry_interval_s,
+        batch_size=settings.expiry_batch_size,
+    )
+    servicer = PaymentsService(backends.engine, rates, config)
+    return ServiceParts(
+        servicers=[Servicer(payments_pb2_grpc.add_PaymentsServiceServicer_to_server, servicer)],
+        jobs=[expiry],
+    )
+
+
 async def run(platform: PlatformSettings, settings: PaymentsSettings | None = None) -> None:
     """Serve payments until cancelled."""
     settings = settings or PaymentsSettings()
-    providers = settings.enabled_providers(platform)  # refuses the dev provider in prod
+    settings.enabled_providers(platform)  # refuse the dev provider in prod before starting
     async with service_host(SERVICE, platform, settings) as host:
-        rates = rate_provider(
-            settings.rate_provider, RateProviderContext(host.engine, settings.ecb_source)
-        )
-        config = PaymentsConfig(
-            providers=providers,
-            default_provider=settings.default_provider,
-            policy=policy_of(settings.invoice_ttl_s, settings.payment_tolerance_bp),
-            ecb_source=settings.ecb_source,
-        )
-        host.server.add(
-            payments_pb2_grpc.add_PaymentsServiceServicer_to_server,
-            PaymentsService(host.engine, rates, config),
-        )
-        expiry = InvoiceExpiry(
-            host.engine,
-            interval_s=settings.expiry_interval_s,
-            batch_size=settings.expiry_batch_size,
-        )
-        host.background(expiry.run())
+        host.install(compose(host.backends, settings))
         await host.serve_forever()

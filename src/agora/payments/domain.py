@@ -23,12 +23,19 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
 
-from agora.payments.currencies import Money, Rate, Rounding, convert, currency
-from agora.platform.errors import Conflict, FailedPrecondition, Gone, InvalidArgument
+from agora.payments.conversion import Rate, Rounding, convert
+from agora.platform.errors import (
+    Conflict,
+    FailedPrecondition,
+    FieldViolation,
+    Gone,
+    InvalidArgument,
+)
+from agora.platform.kernel.checks import raise_if_any, text_violations
+from agora.platform.kernel.money import Money, is_currency
 
 DEFAULT_INVOICE_TTL = timedelta(minutes=15)
 MAX_INVOICE_TTL = timedelta(days=7)
-MAX_TOLERANCE_BP = 10_000
 BASIS_POINTS = 10_000
 MAX_REFERENCE_LENGTH = 200
 
@@ -69,6 +76,8 @@ INVOICE_TRANSITIONS: Mapping[tuple[InvoiceStatus, InvoiceTrigger], InvoiceStatus
 
 # Refunds give back money that has stopped arriving: never while an invoice is still open.
 REFUNDABLE = frozenset({_S.SETTLED, _S.EXPIRED, _S.INVALID})
+# Open invoices: the statuses the table lets expire.
+EXPIRABLE = frozenset(status for status, trigger in INVOICE_TRANSITIONS if trigger is _T.EXPIRE)
 
 
 class InvoiceSettled(Conflict):
@@ -210,6 +219,15 @@ class Invoice:
 
 
 @dataclass(frozen=True)
+class InvoiceRecord:
+    """An invoice with how to pay it (the provider's instructions are kept beside it)."""
+
+    invoice: Invoice
+    pay_to: str
+    memo: str
+
+
+@dataclass(frozen=True)
 class InvoiceChange:
     """An invoice after something happened to it, and which statuses it went through."""
 
@@ -219,34 +237,24 @@ class InvoiceChange:
 
 def validate_new_invoice(new: NewInvoice, policy: InvoicePolicy) -> tuple[timedelta, int]:
     """The invoice's lifetime and tolerance, or INVALID_ARGUMENT naming every bad field."""
-    violations: list[InvalidArgument] = []
     ttl, tolerance = policy.ttl, policy.tolerance_bp
-    if not new.reference.strip() or len(new.reference) > MAX_REFERENCE_LENGTH:
-        violations.append(
-            InvalidArgument.for_field("reference", f"1 to {MAX_REFERENCE_LENGTH} characters")
-        )
+    violations = text_violations(
+        new.reference, "reference", max_len=MAX_REFERENCE_LENGTH, required=True
+    )
     if new.price.amount_minor <= 0:
-        violations.append(InvalidArgument.for_field("price.amountMinor", "must be positive"))
+        violations.append(FieldViolation("price.amountMinor", "must be positive"))
     for code, field in ((new.price.currency, "price.currency"), (new.pay_currency, "payCurrency")):
-        try:
-            currency(code, field)
-        except InvalidArgument as error:
-            violations.append(error)
+        if not is_currency(code):
+            violations.append(FieldViolation(field, f"unknown currency {code!r}"))
     if new.expires_in_seconds is not None:
         ttl = timedelta(seconds=new.expires_in_seconds)
         if not timedelta(seconds=1) <= ttl <= MAX_INVOICE_TTL:
-            violations.append(
-                InvalidArgument.for_field("expiresInSeconds", "between 1 second and 7 days")
-            )
+            violations.append(FieldViolation("expiresInSeconds", "between 1 second and 7 days"))
     if new.tolerance_bp is not None:
         tolerance = new.tolerance_bp
-        if not 0 <= tolerance < MAX_TOLERANCE_BP:
-            violations.append(
-                InvalidArgument.for_field("paymentToleranceBp", "0 to 9999 basis points")
-            )
-    if violations:
-        found = [v for error in violations for v in error.violations]
-        raise InvalidArgument("; ".join(e.message for e in violations), found)
+        if not 0 <= tolerance < BASIS_POINTS:
+            violations.append(FieldViolation("paymentToleranceBp", "0 to 9999 basis points"))
+    raise_if_any(violations)
     return ttl, tolerance
 
 
@@ -261,15 +269,13 @@ def open_invoice(
 ) -> Invoice:
     """A new invoice with the rate locked in and `due` rounded up in the merchant's favour."""
     ttl, tolerance = validate_new_invoice(new, policy)
-    price = Money(new.price.amount_minor, currency(new.price.currency, "price.currency").code)
-    pay_currency = currency(new.pay_currency, "payCurrency").code
-    due = convert(price, rate, pay_currency, Rounding.UP).amount_minor
+    due = convert(new.price, rate, new.pay_currency, Rounding.UP).amount_minor
     return Invoice(
         id=invoice_id,
         reference=new.reference.strip(),
         status=InvoiceStatus.NEW,
-        price=price,
-        pay_currency=pay_currency,
+        price=new.price,
+        pay_currency=new.pay_currency,
         rate=rate,
         due=due,
         tolerance_bp=tolerance,
@@ -283,8 +289,11 @@ def open_invoice(
 
 def _is_past_due(invoice: Invoice, at: datetime) -> bool:
     """Open, past its expiry and not paid in full (paid in full, it waits for confirmations)."""
-    open_ = invoice.status in (InvoiceStatus.NEW, InvoiceStatus.PROCESSING)
-    return open_ and at >= invoice.expires_at and invoice.paid < invoice.accepted_minimum
+    return (
+        invoice.status in EXPIRABLE
+        and at >= invoice.expires_at
+        and invoice.paid < invoice.accepted_minimum
+    )
 
 
 def _flags(invoice: Invoice) -> Invoice:
@@ -303,7 +312,7 @@ def _moved(invoice: Invoice, status: InvoiceStatus) -> Invoice:
 
 def expire(invoice: Invoice, now: datetime) -> InvoiceChange:
     """The invoice expired at `now`; FAILED_PRECONDITION if it is not open and past due."""
-    if invoice.status in (InvoiceStatus.NEW, InvoiceStatus.PROCESSING) and now < invoice.expires_at:
+    if invoice.status in EXPIRABLE and now < invoice.expires_at:
         raise FailedPrecondition("the invoice has not expired yet")
     status = next_invoice_status(invoice.status, InvoiceTrigger.EXPIRE)
     if invoice.paid >= invoice.accepted_minimum:

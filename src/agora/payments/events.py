@@ -3,6 +3,8 @@ transaction (the relay publishes them after commit). Aggregate: the invoice, at 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,7 +40,22 @@ async def record(
     )
 
 
-async def record_status_entered(
+async def record_invoice_event(
+    session: AsyncSession, subject: str, event: Message, invoice: pb.Invoice
+) -> None:
+    """Put `event` about `invoice` in the outbox, at the version `invoice` shows."""
+    await record(session, subject, event, aggregate_id=invoice.id, version=invoice.version)
+
+
+async def record_statuses_entered(
+    session: AsyncSession, entered: Iterable[InvoiceStatus], invoice: pb.Invoice
+) -> None:
+    """The events announcing that `invoice` entered each status of `entered`, in order."""
+    for status in entered:
+        await _record_status_entered(session, status, invoice)
+
+
+async def _record_status_entered(
     session: AsyncSession, status: InvoiceStatus, invoice: pb.Invoice
 ) -> None:
     """The event announcing that `invoice` entered `status` (nothing for `new`)."""
@@ -55,4 +72,4 @@ async def record_status_entered(
             subject, event = INVOICE_EXPIRED, events.InvoiceExpired(invoice=invoice)
         case InvoiceStatus.INVALID:
             subject, event = INVOICE_INVALID, events.InvoiceInvalid(invoice=invoice)
-    await record(session, subject, event, aggregate_id=invoice.id, version=invoice.version)
+    await record_invoice_event(session, subject, event, invoice)

@@ -25,8 +25,10 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora.payments import store
-from agora.payments.currencies import Rate, currency, parse_rate
+from agora.payments.conversion import Rate, parse_rate
 from agora.platform.errors import FailedPrecondition, InvalidArgument, Unavailable
+from agora.platform.kernel.clock import utcnow
+from agora.platform.kernel.money import currency, is_currency
 
 ENTRY_POINT_GROUP = "agora.rate_providers"
 PIVOT = "EUR"
@@ -62,7 +64,7 @@ async def resolve_rate(base: str, quote: str, direct: DirectLookup) -> Rate:
     """base/quote from `direct` lookups: as recorded, inverted, or crossed through EUR."""
     base, quote = currency(base, "base").code, currency(quote, "quote").code
     if base == quote:
-        return Rate(base, quote, Fraction(1), IDENTITY, datetime.now(UTC))
+        return Rate(base, quote, Fraction(1), IDENTITY, utcnow())
     found = await _one_way(base, quote, direct)
     if found is not None:
         return found
@@ -123,10 +125,8 @@ def parse_ecb_rates(document: bytes) -> list[Rate]:
             continue
         as_of = datetime.combine(date.fromisoformat(day.attrib["time"]), time(), UTC)
         for cube in day.findall(f"{_ECB_NAMESPACE}Cube"):
-            code = cube.attrib.get("currency", "")
-            try:
-                quote = currency(code).code
-            except InvalidArgument:
+            quote = cube.attrib.get("currency", "")
+            if not is_currency(quote):
                 continue  # a currency payments does not handle
             rates.append(Rate(PIVOT, quote, parse_rate(cube.attrib.get("rate", "")), ECB, as_of))
     if not rates:

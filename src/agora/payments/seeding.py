@@ -26,14 +26,14 @@ import asyncio
 import uuid
 from collections.abc import Sequence
 from contextlib import aclosing
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
 import asyncpg
 
-from agora.payments.currencies import Money, Rate
+from agora.payments import store, tables
+from agora.payments.conversion import Rate
 from agora.payments.domain import (
     Invoice,
     InvoicePolicy,
@@ -50,6 +50,7 @@ from agora.payments.domain import (
 from agora.payments.providers import DevProvider, PaymentInstructions
 from agora.payments.rates import IDENTITY
 from agora.payments.settings import PaymentsSettings
+from agora.platform.kernel.money import Money
 from agora.platform.seeding import (
     Progress,
     SeedOrder,
@@ -63,35 +64,6 @@ SERVICE = "payments"
 BATCH = 10_000
 REFUND_REASON = "refunded to the customer"
 _SETTLED_OUTCOMES = frozenset({"paid", "fulfilled", "shipped", "delivered", "refunded"})
-
-_INVOICE_COLUMNS = (
-    "id",
-    "reference",
-    "status",
-    "price_amount",
-    "price_currency",
-    "pay_currency",
-    "rate_numerator",
-    "rate_denominator",
-    "rate_source",
-    "rate_as_of",
-    "due",
-    "tolerance_bp",
-    "provider",
-    "confirmations_required",
-    "pay_to",
-    "memo",
-    "paid_partial",
-    "paid_late",
-    "paid_over",
-    "version",
-    "expires_at",
-    "created_at",
-    "updated_at",
-    "customer_id",
-)
-_PAYMENT_COLUMNS = ("invoice_id", "reference", "amount", "confirmations", "received_at", "late")
-_REFUND_COLUMNS = ("id", "invoice_id", "amount", "reason", "created_at")
 
 
 class _SeededHistory:
@@ -174,49 +146,13 @@ def invoice_rows(
     invoice: Invoice, instructions: PaymentInstructions, updated_at: datetime
 ) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """The invoice's row in `invoices` and its rows in `invoice_payments` and
-    `invoice_refunds`, as `store.insert_invoice` and `store.save_invoice` write them."""
-    rate = invoice.rate
-    row = (
-        invoice.id,
-        invoice.reference,
-        invoice.status.value,
-        invoice.price.amount_minor,
-        invoice.price.currency,
-        invoice.pay_currency,
-        Decimal(rate.value.numerator),
-        Decimal(rate.value.denominator),
-        rate.source,
-        rate.as_of,
-        Decimal(invoice.due),
-        invoice.tolerance_bp,
-        invoice.provider,
-        invoice.confirmations_required,
-        instructions.pay_to,
-        instructions.memo,
-        invoice.paid_partial,
-        invoice.paid_late,
-        invoice.paid_over,
-        invoice.version,
-        invoice.expires_at,
-        invoice.created_at,
-        updated_at,
-        invoice.customer_id,
+    `invoice_refunds`, as the store writes them."""
+    row = store.invoice_row(
+        invoice, pay_to=instructions.pay_to, memo=instructions.memo, updated_at=updated_at
     )
-    payments = [
-        (invoice.id, p.reference, Decimal(p.amount), p.confirmations, p.received_at, p.late)
-        for p in invoice.payments
-    ]
-    refunds = [
-        (r.id, invoice.id, Decimal(r.amount), r.reason, r.created_at) for r in invoice.refunds
-    ]
+    payments = [store.payment_row(invoice.id, p) for p in invoice.payments]
+    refunds = [store.refund_row(invoice.id, r) for r in invoice.refunds]
     return row, payments, refunds
-
-
-def _policy() -> InvoicePolicy:
-    settings = PaymentsSettings()
-    return InvoicePolicy(
-        ttl=timedelta(seconds=settings.invoice_ttl_s), tolerance_bp=settings.payment_tolerance_bp
-    )
 
 
 Rows = list[tuple[Any, ...]]
@@ -247,10 +183,12 @@ async def _build_batch(
     return invoices, payments, refunds
 
 
-_DELETES = (
-    ("invoice_refunds", "DELETE FROM invoice_refunds WHERE invoice_id = ANY($1::uuid[])"),
-    ("invoice_payments", "DELETE FROM invoice_payments WHERE invoice_id = ANY($1::uuid[])"),
-    ("invoices", "DELETE FROM invoices WHERE id = ANY($1::uuid[])"),
+# Copied in this order; deleted children first, each by its key to the invoice.
+_SEEDED = (tables.invoices, tables.invoice_payments, tables.invoice_refunds)
+_DELETED = (
+    (tables.invoice_refunds, "invoice_id"),
+    (tables.invoice_payments, "invoice_id"),
+    (tables.invoices, "id"),
 )
 
 
@@ -269,38 +207,31 @@ class PaymentsSeeder:
         """Write the invoices; rows of an earlier run of the same plan are replaced.
 
         Batches are built in worker processes while the previous one is copied."""
-        policy = self._policy or _policy()
+        policy = self._policy or PaymentsSettings().invoice_policy()
         await self.clean(conn, plan)
-        written = {"invoices": 0, "invoice_payments": 0, "invoice_refunds": 0}
+        written = {table.name: 0 for table in _SEEDED}
         orders = [order for order in plan.orders if invoiced(order)]
         size = self._batch_size
         batches = [orders[start : start + size] for start in range(0, len(orders), size)]
         with paused_collector():
             built = aclosing(built_ahead(build_batch, batches, (plan.profile, policy)))
             async with built as batches_built:
-                async for invoices, payments, refunds in batches_built:
-                    await conn.copy_records_to_table(
-                        "invoices", records=invoices, columns=_INVOICE_COLUMNS
-                    )
-                    await conn.copy_records_to_table(
-                        "invoice_payments", records=payments, columns=_PAYMENT_COLUMNS
-                    )
-                    await conn.copy_records_to_table(
-                        "invoice_refunds", records=refunds, columns=_REFUND_COLUMNS
-                    )
-                    written["invoices"] += len(invoices)
-                    written["invoice_payments"] += len(payments)
-                    written["invoice_refunds"] += len(refunds)
-                    progress("invoices", len(invoices))
+                async for batch in batches_built:
+                    for table, rows in zip(_SEEDED, batch, strict=True):
+                        columns = [column.name for column in table.c]
+                        await conn.copy_records_to_table(table.name, records=rows, columns=columns)
+                        written[table.name] += len(rows)
+                    progress("invoices", len(batch[0]))
         return written
 
     async def clean(self, conn: asyncpg.Connection, plan: SeedPlan) -> dict[str, int]:
         """Delete the invoices of the plan's orders with their payments and refunds."""
         ids = [order.invoice_id for order in plan.orders if order.invoice_id]
         deleted: dict[str, int] = {}
-        for table, statement in _DELETES:
+        for table, key in _DELETED:
+            statement = f"DELETE FROM {table.name} WHERE {key} = ANY($1::uuid[])"
             status = await conn.execute(statement, ids)
-            deleted[table] = int(status.split()[-1])
+            deleted[table.name] = int(status.split()[-1])
         return deleted
 
 

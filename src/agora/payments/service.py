@@ -13,7 +13,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from google.protobuf.message import Message
@@ -23,10 +22,12 @@ from agora._proto.agora.payments.v1 import events_pb2 as events
 from agora._proto.agora.payments.v1 import payments_pb2 as pb
 from agora._proto.agora.payments.v1 import payments_pb2_grpc
 from agora.payments import store
-from agora.payments.currencies import Rate, all_currencies, currency, parse_amount, parse_rate
+from agora.payments.conversion import Rate, parse_rate
 from agora.payments.domain import (
+    MAX_REFERENCE_LENGTH,
     Invoice,
     InvoicePolicy,
+    InvoiceRecord,
     PaymentReport,
     cancel,
     open_invoice,
@@ -42,23 +43,28 @@ from agora.payments.events import (
     PAYMENT_RECEIVED,
     RATE_CHANGED,
     record,
-    record_status_entered,
+    record_invoice_event,
+    record_statuses_entered,
 )
 from agora.payments.providers import DEV, Declined, DevProvider, payment_providers
 from agora.payments.rates import STAFF, RateProvider, parse_ecb_rates, read_ecb_document
-from agora.payments.store import InvoiceRecord
 from agora.payments.translation import (
-    currency_pb,
+    currencies_pb,
+    currency_code,
     dev_action,
     invoice_payment_pb,
     invoice_pb,
     new_invoice,
+    parse_amount,
     rate_pb,
     refund_pb,
 )
 from agora.platform.db import session_factory, transaction
 from agora.platform.errors import FailedPrecondition, InvalidArgument, NotFound
 from agora.platform.idempotency import Capability, idempotent_mutation
+from agora.platform.kernel.checks import require_id, require_text
+from agora.platform.kernel.clock import utcnow
+from agora.platform.kernel.money import currency
 from agora.platform.security.principal import Principal, current_principal
 
 ResponseT = TypeVar("ResponseT", bound=Message)
@@ -76,11 +82,9 @@ class PaymentsConfig:
     ecb_source: str | None = None
 
 
-def _require_id(value: str, field: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise InvalidArgument.for_field(field, "not an invoice id") from None
+async def _locked_invoice(session: AsyncSession, invoice_id: str) -> InvoiceRecord:
+    """The invoice `invoice_id` names, locked for the rest of the transaction."""
+    return await store.invoice_by_id(session, require_id(invoice_id, "id"), for_update=True)
 
 
 def may_see_in_full(principal: Principal, invoice: pb.Invoice) -> bool:
@@ -142,15 +146,9 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
         await store.save_invoice(session, current.invoice, after)
         message = invoice_pb(current, after)
         payment = next(p for p in message.payments if p.reference == report.reference)
-        await record(
-            session,
-            PAYMENT_RECEIVED,
-            events.PaymentReceived(invoice=message, payment=payment),
-            aggregate_id=after.id,
-            version=after.version,
-        )
-        for status in change.entered:
-            await record_status_entered(session, status, message)
+        received = events.PaymentReceived(invoice=message, payment=payment)
+        await record_invoice_event(session, PAYMENT_RECEIVED, received, message)
+        await record_statuses_entered(session, change.entered, message)
         return after, message
 
     # --- invoices -------------------------------------------------------------------------
@@ -171,26 +169,21 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
                 rate=rate,
                 confirmations_required=provider.confirmations_required,
                 policy=self._config.policy,
-                now=datetime.now(UTC),
+                now=utcnow(),
             )
             instructions = await provider.create_payment_request(invoice)
             await store.insert_invoice(
                 session, invoice, pay_to=instructions.pay_to, memo=instructions.memo
             )
             message = invoice_pb(InvoiceRecord(invoice, instructions.pay_to, instructions.memo))
-            await record(
-                session,
-                INVOICE_CREATED,
-                events.InvoiceCreated(invoice=message),
-                aggregate_id=invoice.id,
-                version=invoice.version,
-            )
+            created = events.InvoiceCreated(invoice=message)
+            await record_invoice_event(session, INVOICE_CREATED, created, message)
             return message
 
         return await self._mutate("CreateInvoice", request, pb.Invoice, change, guest_invoice=None)
 
     async def GetInvoice(self, request: pb.GetInvoiceRequest, context: object) -> pb.Invoice:
-        invoice_id = _require_id(request.id, "id")
+        invoice_id = require_id(request.id, "id")
         async with self._reads.connect() as conn:
             found = invoice_pb(await store.invoice_by_id(conn, invoice_id))
         if not may_see_in_full(current_principal(), found):
@@ -200,29 +193,25 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
     async def GetInvoicePayment(
         self, request: pb.GetInvoicePaymentRequest, context: object
     ) -> pb.InvoicePayment:
-        invoice_id = _require_id(request.id, "id")
+        invoice_id = require_id(request.id, "id")
         async with self._reads.connect() as conn:
             return invoice_payment_pb(invoice_pb(await store.invoice_by_id(conn, invoice_id)))
 
     async def ListInvoices(
         self, request: pb.ListInvoicesRequest, context: object
     ) -> pb.ListInvoicesResponse:
-        if not request.reference.strip():
-            raise InvalidArgument.for_field("reference", "required")
+        reference = require_text(request.reference, "reference", max_len=MAX_REFERENCE_LENGTH)
         async with self._reads.connect() as conn:
-            found = await store.invoices_by_reference(conn, request.reference.strip())
+            found = await store.invoices_by_reference(conn, reference.strip())
         return pb.ListInvoicesResponse(invoices=[invoice_pb(r) for r in found])
 
     async def CancelInvoice(self, request: pb.CancelInvoiceRequest, context: object) -> pb.Invoice:
         async def change(session: AsyncSession) -> pb.Invoice:
-            current = await store.invoice_by_id(
-                session, _require_id(request.id, "id"), for_update=True
-            )
+            current = await _locked_invoice(session, request.id)
             cancelled = cancel(current.invoice)
             await store.save_invoice(session, current.invoice, cancelled.invoice)
             message = invoice_pb(current, cancelled.invoice)
-            for status in cancelled.entered:
-                await record_status_entered(session, status, message)
+            await record_statuses_entered(session, cancelled.entered, message)
             return message
 
         return await self._mutate(
@@ -233,27 +222,20 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
         self, request: pb.RefundInvoiceRequest, context: object
     ) -> pb.RefundInvoiceResponse:
         async def change(session: AsyncSession) -> pb.RefundInvoiceResponse:
-            current = await store.invoice_by_id(
-                session, _require_id(request.id, "id"), for_update=True
-            )
+            current = await _locked_invoice(session, request.id)
             made = refund(
                 current.invoice,
                 refund_id=str(uuid.uuid4()),
                 amount=parse_amount(request.amount, "amount"),
                 reason=request.reason,
-                now=datetime.now(UTC),
+                now=utcnow(),
             )
             after = with_refund(current.invoice, made)
             await store.save_invoice(session, current.invoice, after)
             message = invoice_pb(current, after)
             refund_message = refund_pb(made, after.pay_currency)
-            await record(
-                session,
-                INVOICE_REFUNDED,
-                events.InvoiceRefunded(invoice=message, refund=refund_message),
-                aggregate_id=after.id,
-                version=after.version,
-            )
+            refunded = events.InvoiceRefunded(invoice=message, refund=refund_message)
+            await record_invoice_event(session, INVOICE_REFUNDED, refunded, message)
             return pb.RefundInvoiceResponse(invoice=message, refund=refund_message)
 
         return await self._mutate(
@@ -270,21 +252,14 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
         amount = parse_amount(request.amount, "amount") if request.amount else None
 
         async def change(session: AsyncSession) -> pb.DevPayResponse:
-            current = await store.invoice_by_id(
-                session, _require_id(request.id, "id"), for_update=True
-            )
+            current = await _locked_invoice(session, request.id)
             if current.invoice.provider != DEV:
                 raise FailedPrecondition("the invoice is not paid through the dev provider")
-            outcome = dev.simulate(current.invoice, action, amount, datetime.now(UTC))
+            outcome = dev.simulate(current.invoice, action, amount, utcnow())
             if isinstance(outcome, Declined):
                 message = invoice_pb(current)
-                await record(
-                    session,
-                    PAYMENT_DECLINED,
-                    events.PaymentDeclined(invoice=message, reason=outcome.reason),
-                    aggregate_id=current.invoice.id,
-                    version=current.invoice.version,
-                )
+                declined = events.PaymentDeclined(invoice=message, reason=outcome.reason)
+                await record_invoice_event(session, PAYMENT_DECLINED, declined, message)
                 return pb.DevPayResponse(invoice=message, declined=True)
             _, message = await self._apply_payment(session, current, outcome)
             return pb.DevPayResponse(invoice=message, payment_reference=outcome.reference)
@@ -305,21 +280,23 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
     async def ListCurrencies(
         self, request: pb.ListCurrenciesRequest, context: object
     ) -> pb.ListCurrenciesResponse:
-        return pb.ListCurrenciesResponse(currencies=[currency_pb(c) for c in all_currencies()])
+        return pb.ListCurrenciesResponse(currencies=currencies_pb())
 
     async def GetExchangeRate(
         self, request: pb.GetExchangeRateRequest, context: object
     ) -> pb.ExchangeRate:
-        return rate_pb(await self._rates.rate(request.base, request.quote))
+        base, quote = currency_code(request.base), currency_code(request.quote)
+        return rate_pb(await self._rates.rate(base, quote))
 
     async def SetExchangeRate(
         self, request: pb.SetExchangeRateRequest, context: object
     ) -> pb.ExchangeRate:
         async def change(session: AsyncSession) -> pb.ExchangeRate:
-            base, quote = currency(request.base, "base").code, currency(request.quote, "quote").code
+            base = currency(currency_code(request.base), "base").code
+            quote = currency(currency_code(request.quote), "quote").code
             if base == quote:
                 raise InvalidArgument.for_field("quote", "must differ from base")
-            rate = Rate(base, quote, parse_rate(request.rate), STAFF, datetime.now(UTC))
+            rate = Rate(base, quote, parse_rate(request.rate), STAFF, utcnow())
             await store.add_rates(session, [rate])
             message = rate_pb(rate)
             await record(
@@ -358,7 +335,3 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
         return await self._mutate(
             "ImportEcbRates", request, pb.ImportEcbRatesResponse, change, guest_invoice=None
         )
-
-
-def policy_of(ttl_s: int, tolerance_bp: int) -> InvoicePolicy:
-    return InvoicePolicy(ttl=timedelta(seconds=ttl_s), tolerance_bp=tolerance_bp)

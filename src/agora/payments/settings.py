@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import Field
 
+from agora.payments.domain import InvoicePolicy
 from agora.platform.settings import PlatformSettings, ServiceSettings, service_settings_config
 
 
@@ -23,6 +26,12 @@ class PaymentsSettings(ServiceSettings):
     payment_tolerance_bp: int = Field(default=0, ge=0, lt=10_000)
     expiry_interval_s: float = Field(default=1.0, gt=0)
     expiry_batch_size: int = Field(default=100, ge=1, le=10_000)
+
+    def invoice_policy(self) -> InvoicePolicy:
+        """The lifetime and underpayment tolerance of invoices that do not set their own."""
+        return InvoicePolicy(
+            ttl=timedelta(seconds=self.invoice_ttl_s), tolerance_bp=self.payment_tolerance_bp
+        )
 
     def enabled_providers(self, platform: PlatformSettings) -> list[str]:
         """The payment providers to load; refuses the dev provider in production."""

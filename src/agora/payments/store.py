@@ -1,5 +1,5 @@
-"""Persistence of payments in its own schema (SQLAlchemy 2 Core over asyncpg; the invoice hot
-paths run raw asyncpg statements in the session's transaction).
+"""Loads and saves payments' invoices and exchange rates, with statements built from
+`tables.py`. It decides nothing: the domain does, and the store writes what it decided.
 
 Writes take the session of the caller's transaction, so the state change, the idempotency
 record and the outbox event commit together. An invoice changes only under its row lock
@@ -10,93 +10,76 @@ neither is lost; the version check on update guards against any writer that forg
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import UUID, insert
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from agora.payments.currencies import Money, Rate
-from agora.payments.domain import Invoice, InvoiceStatus, Payment, Refund
+from agora.payments.conversion import Rate
+from agora.payments.domain import (
+    BASIS_POINTS,
+    EXPIRABLE,
+    Invoice,
+    InvoiceRecord,
+    InvoiceStatus,
+    Payment,
+    Refund,
+)
+from agora.payments.tables import exchange_rates, invoice_payments, invoice_refunds, invoices
 from agora.platform.db import driver_connection
 from agora.platform.errors import Conflict, NotFound
+from agora.platform.kernel.money import Money
 
 Db = AsyncConnection | AsyncSession
-
-metadata = sa.MetaData()
-_ID = UUID(as_uuid=False)
-_AMOUNT = sa.Numeric(78, 0)
-_RATIO = sa.Numeric()
-
-exchange_rates = sa.Table(
-    "exchange_rates",
-    metadata,
-    sa.Column("id", sa.BigInteger, primary_key=True),
-    sa.Column("base", sa.Text, nullable=False),
-    sa.Column("quote", sa.Text, nullable=False),
-    sa.Column("numerator", _RATIO, nullable=False),
-    sa.Column("denominator", _RATIO, nullable=False),
-    sa.Column("source", sa.Text, nullable=False),
-    sa.Column("as_of", sa.DateTime(timezone=True), nullable=False),
-)
-
-invoices = sa.Table(
-    "invoices",
-    metadata,
-    sa.Column("id", _ID, primary_key=True),
-    sa.Column("reference", sa.Text, nullable=False),
-    sa.Column("status", sa.Text, nullable=False),
-    sa.Column("price_amount", sa.BigInteger, nullable=False),
-    sa.Column("price_currency", sa.Text, nullable=False),
-    sa.Column("pay_currency", sa.Text, nullable=False),
-    sa.Column("rate_numerator", _RATIO, nullable=False),
-    sa.Column("rate_denominator", _RATIO, nullable=False),
-    sa.Column("rate_source", sa.Text, nullable=False),
-    sa.Column("rate_as_of", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("due", _AMOUNT, nullable=False),
-    sa.Column("tolerance_bp", sa.Integer, nullable=False),
-    sa.Column("provider", sa.Text, nullable=False),
-    sa.Column("confirmations_required", sa.Integer, nullable=False),
-    sa.Column("pay_to", sa.Text, nullable=False),
-    sa.Column("memo", sa.Text, nullable=False),
-    sa.Column("paid_partial", sa.Boolean, nullable=False),
-    sa.Column("paid_late", sa.Boolean, nullable=False),
-    sa.Column("paid_over", sa.Boolean, nullable=False),
-    sa.Column("version", sa.BigInteger, nullable=False),
-    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("customer_id", sa.Text, nullable=False),
-)
-
-invoice_payments = sa.Table(
-    "invoice_payments",
-    metadata,
-    sa.Column("invoice_id", _ID, primary_key=True),
-    sa.Column("reference", sa.Text, primary_key=True),
-    sa.Column("amount", _AMOUNT, nullable=False),
-    sa.Column("confirmations", sa.Integer, nullable=False),
-    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("late", sa.Boolean, nullable=False),
-)
-
-invoice_refunds = sa.Table(
-    "invoice_refunds",
-    metadata,
-    sa.Column("id", _ID, primary_key=True),
-    sa.Column("invoice_id", _ID, nullable=False),
-    sa.Column("amount", _AMOUNT, nullable=False),
-    sa.Column("reason", sa.Text, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
+_Children = tuple[list[Payment], list[Refund]]
 
 
-def _number(value: int) -> Decimal:
-    return Decimal(value)
+def invoice_row(
+    invoice: Invoice, *, pay_to: str, memo: str, updated_at: datetime
+) -> tuple[Any, ...]:
+    """The invoice's row, in the column order of `tables.invoices`."""
+    return (
+        invoice.id,
+        invoice.reference,
+        invoice.status.value,
+        invoice.price.amount_minor,
+        invoice.price.currency,
+        invoice.pay_currency,
+        Decimal(invoice.rate.value.numerator),
+        Decimal(invoice.rate.value.denominator),
+        invoice.rate.source,
+        invoice.rate.as_of,
+        Decimal(invoice.due),
+        invoice.tolerance_bp,
+        invoice.provider,
+        invoice.confirmations_required,
+        pay_to,
+        memo,
+        invoice.paid_partial,
+        invoice.paid_late,
+        invoice.paid_over,
+        invoice.version,
+        invoice.expires_at,
+        invoice.created_at,
+        updated_at,
+        invoice.customer_id,
+    )
+
+
+def payment_row(invoice_id: str, p: Payment) -> tuple[Any, ...]:
+    """A payment's row, in the column order of `tables.invoice_payments`."""
+    return (invoice_id, p.reference, Decimal(p.amount), p.confirmations, p.received_at, p.late)
+
+
+def refund_row(invoice_id: str, r: Refund) -> tuple[Any, ...]:
+    """A refund's row, in the column order of `tables.invoice_refunds`."""
+    return (r.id, invoice_id, Decimal(r.amount), r.reason, r.created_at)
 
 
 # --- exchange rates --------------------------------------------------------------------------
@@ -112,8 +95,8 @@ async def add_rates(session: AsyncSession, rates: Iterable[Rate]) -> list[Rate]:
             .values(
                 base=rate.base,
                 quote=rate.quote,
-                numerator=_number(rate.value.numerator),
-                denominator=_number(rate.value.denominator),
+                numerator=Decimal(rate.value.numerator),
+                denominator=Decimal(rate.value.denominator),
                 source=rate.source,
                 as_of=rate.as_of,
             )
@@ -141,39 +124,66 @@ async def latest_rate(db: Db, base: str, quote: str) -> Rate | None:
     return Rate(row.base, row.quote, value, row.source, row.as_of)
 
 
-# --- invoices --------------------------------------------------------------------------------
+# --- invoices: the hot path ------------------------------------------------------------------
+# Every invoice change (CreateInvoice, each payment, cancel, refund) runs these, so they run
+# as SQL on the raw asyncpg connection of the session's transaction (asyncpg keeps them
+# prepared): compiled once from `tables` where Core can say it, written out where it cannot.
+
+
+_ASYNCPG = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
+
+
+def _asyncpg_sql(statement: sa.ClauseElement) -> str:
+    """`statement` (built from `tables`) as the asyncpg SQL it compiles to, `$n` parameters in
+    the column order of its table."""
+    return str(statement.compile(dialect=_ASYNCPG))
+
+
+_INSERT_INVOICE = _asyncpg_sql(sa.insert(invoices))
+_INVOICE = _asyncpg_sql(sa.select(invoices).where(invoices.c.id == sa.bindparam("id")))
+_INVOICE_FOR_UPDATE = _asyncpg_sql(
+    sa.select(invoices).where(invoices.c.id == sa.bindparam("id")).with_for_update()
+)
+# One statement for a whole change: the versioned update, upserted payments, new refunds.
+_SAVE_INVOICE = f"""
+    WITH updated AS (
+        UPDATE {invoices.fullname} SET status = $3, paid_partial = $4, paid_late = $5,
+            paid_over = $6, version = $7, updated_at = now()
+        WHERE id = $1 AND version = $2
+        RETURNING id
+    ), paid AS (
+        INSERT INTO {invoice_payments.fullname} (invoice_id, reference, amount, confirmations,
+                                                 received_at, late)
+        SELECT updated.id, p.* FROM updated, unnest(
+            $8::text[], $9::numeric[], $10::int[], $11::timestamptz[], $12::bool[]
+        ) AS p
+        ON CONFLICT (invoice_id, reference) DO UPDATE SET confirmations = excluded.confirmations
+    ), refunded AS (
+        INSERT INTO {invoice_refunds.fullname} (id, invoice_id, amount, reason, created_at)
+        SELECT r.id, updated.id, r.amount, r.reason, r.created_at FROM updated, unnest(
+            $13::uuid[], $14::numeric[], $15::text[], $16::timestamptz[]
+        ) AS r (id, amount, reason, created_at)
+    )
+    SELECT count(*) FROM updated
+"""
+# The payments ('p') and refunds ('r') of invoices, each in the order the domain keeps them.
+_PAYMENTS_AND_REFUNDS = f"""
+    SELECT invoice_id, 'p' AS kind, reference AS ref, amount, confirmations,
+        received_at AS at, late, '' AS reason
+    FROM {invoice_payments.fullname} WHERE invoice_id = ANY($1::uuid[])
+    UNION ALL
+    SELECT invoice_id, 'r', id::text, amount, 0, created_at, false, reason
+    FROM {invoice_refunds.fullname} WHERE invoice_id = ANY($1::uuid[])
+    ORDER BY kind, at, ref
+"""
 
 
 async def insert_invoice(
     session: AsyncSession, invoice: Invoice, *, pay_to: str, memo: str
 ) -> None:
     raw = await driver_connection(session)
-    await raw.execute(
-        _INSERT_INVOICE,
-        invoice.id,
-        invoice.reference,
-        invoice.price.amount_minor,
-        invoice.price.currency,
-        invoice.pay_currency,
-        _number(invoice.rate.value.numerator),
-        _number(invoice.rate.value.denominator),
-        invoice.rate.source,
-        invoice.rate.as_of,
-        _number(invoice.due),
-        invoice.tolerance_bp,
-        invoice.provider,
-        invoice.confirmations_required,
-        pay_to,
-        memo,
-        invoice.expires_at,
-        invoice.created_at,
-        invoice.status.value,
-        invoice.paid_partial,
-        invoice.paid_late,
-        invoice.paid_over,
-        invoice.version,
-        invoice.customer_id,
-    )
+    row = invoice_row(invoice, pay_to=pay_to, memo=memo, updated_at=invoice.created_at)
+    await raw.execute(_INSERT_INVOICE, *row)
 
 
 async def save_invoice(session: AsyncSession, before: Invoice, after: Invoice) -> None:
@@ -192,12 +202,12 @@ async def save_invoice(session: AsyncSession, before: Invoice, after: Invoice) -
         after.paid_over,
         after.version,
         [p.reference for p in changed],
-        [_number(p.amount) for p in changed],
+        [Decimal(p.amount) for p in changed],
         [p.confirmations for p in changed],
         [p.received_at for p in changed],
         [p.late for p in changed],
         [r.id for r in refunds],
-        [_number(r.amount) for r in refunds],
+        [Decimal(r.amount) for r in refunds],
         [r.reason for r in refunds],
         [r.created_at for r in refunds],
     )
@@ -205,86 +215,40 @@ async def save_invoice(session: AsyncSession, before: Invoice, after: Invoice) -
         raise Conflict(f"invoice {after.id} changed concurrently; retry")
 
 
-# Raw statements (asyncpg's prepared-statement cache): every invoice change runs them.
-_INSERT_INVOICE = """
-    INSERT INTO invoices (
-        id, reference, price_amount, price_currency, pay_currency, rate_numerator,
-        rate_denominator, rate_source, rate_as_of, due, tolerance_bp, provider,
-        confirmations_required, pay_to, memo, expires_at, created_at, status, paid_partial,
-        paid_late, paid_over, version, customer_id, updated_at
-    ) VALUES (
-        $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-        $20, $21, $22, $23, now()
-    )
-"""
-_SAVE_INVOICE = """
-    WITH updated AS (
-        UPDATE invoices SET status = $3, paid_partial = $4, paid_late = $5, paid_over = $6,
-            version = $7, updated_at = now()
-        WHERE id = $1 AND version = $2
-        RETURNING id
-    ), paid AS (
-        INSERT INTO invoice_payments (invoice_id, reference, amount, confirmations, received_at,
-                                      late)
-        SELECT updated.id, p.* FROM updated, unnest(
-            $8::text[], $9::numeric[], $10::int[], $11::timestamptz[], $12::bool[]
-        ) AS p
-        ON CONFLICT (invoice_id, reference) DO UPDATE SET confirmations = excluded.confirmations
-    ), refunded AS (
-        INSERT INTO invoice_refunds (id, invoice_id, amount, reason, created_at)
-        SELECT r.id, updated.id, r.amount, r.reason, r.created_at FROM updated, unnest(
-            $13::uuid[], $14::numeric[], $15::text[], $16::timestamptz[]
-        ) AS r (id, amount, reason, created_at)
-    )
-    SELECT count(*) FROM updated
-"""
-_INVOICE_COLUMNS = """
-    id, reference, status, price_amount, price_currency, pay_currency, rate_numerator,
-    rate_denominator, rate_source, rate_as_of, due, tolerance_bp, provider,
-    confirmations_required, pay_to, memo, paid_partial, paid_late, paid_over, version,
-    expires_at, created_at, customer_id
-"""
-_INVOICE = f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE id = $1"
-_INVOICE_FOR_UPDATE = f"{_INVOICE} FOR UPDATE"
-# An invoice's payments ('p') and refunds ('r'), each in the order the domain keeps them.
-_PAYMENTS_AND_REFUNDS = """
-    SELECT 'p' AS kind, reference AS ref, amount, confirmations, received_at AS at, late,
-        '' AS reason
-    FROM invoice_payments WHERE invoice_id = $1
-    UNION ALL
-    SELECT 'r', id::text, amount, 0, created_at, false, reason
-    FROM invoice_refunds WHERE invoice_id = $1
-    ORDER BY kind, at, ref
-"""
+async def invoice_by_id(db: Db, invoice_id: str, *, for_update: bool = False) -> InvoiceRecord:
+    """The invoice; `for_update` locks it first, so the payments and refunds read after it are
+    the ones the previous holder of the lock committed."""
+    raw = await driver_connection(db)
+    row = await raw.fetchrow(_INVOICE_FOR_UPDATE if for_update else _INVOICE, invoice_id)
+    if row is None:
+        raise NotFound("invoice", invoice_id)
+    invoice_id = str(row["id"])
+    found = await _payments_and_refunds(raw, [invoice_id])
+    return _record(row, *found[invoice_id])
 
 
-async def _payments_of(db: Db, ids: Sequence[str]) -> dict[str, list[Payment]]:
-    found: dict[str, list[Payment]] = {i: [] for i in ids}
-    rows = await db.execute(
-        sa.select(invoice_payments)
-        .where(invoice_payments.c.invoice_id.in_(ids))
-        .order_by(invoice_payments.c.received_at, invoice_payments.c.reference)
-    )
-    for row in rows:
-        found[row.invoice_id].append(
-            Payment(row.reference, int(row.amount), row.confirmations, row.received_at, row.late)
-        )
+async def _payments_and_refunds(
+    raw: asyncpg.Connection, ids: Sequence[str]
+) -> dict[str, _Children]:
+    """The payments and refunds of each invoice of `ids`, in one round trip."""
+    found: dict[str, _Children] = {i: ([], []) for i in ids}
+    for x in await raw.fetch(_PAYMENTS_AND_REFUNDS, ids):
+        payments, refunds = found[str(x["invoice_id"])]
+        if x["kind"] == "p":
+            payments.append(
+                Payment(x["ref"], int(x["amount"]), x["confirmations"], x["at"], x["late"])
+            )
+        else:
+            refunds.append(Refund(x["ref"], int(x["amount"]), x["reason"], x["at"]))
     return found
 
 
-async def _refunds_of(db: Db, ids: Sequence[str]) -> dict[str, list[Refund]]:
-    found: dict[str, list[Refund]] = {i: [] for i in ids}
-    rows = await db.execute(
-        sa.select(invoice_refunds)
-        .where(invoice_refunds.c.invoice_id.in_(ids))
-        .order_by(invoice_refunds.c.created_at, invoice_refunds.c.id)
-    )
-    for row in rows:
-        found[row.invoice_id].append(Refund(row.id, int(row.amount), row.reason, row.created_at))
-    return found
+# --- invoices: lists -------------------------------------------------------------------------
 
 
-def _invoice(row: Mapping[str, Any], payments: list[Payment], refunds: list[Refund]) -> Invoice:
+def _record(
+    row: Mapping[str, Any], payments: list[Payment], refunds: list[Refund]
+) -> InvoiceRecord:
     rate = Rate(
         row["price_currency"],
         row["pay_currency"],
@@ -292,7 +256,7 @@ def _invoice(row: Mapping[str, Any], payments: list[Payment], refunds: list[Refu
         row["rate_source"],
         row["rate_as_of"],
     )
-    return Invoice(
+    invoice = Invoice(
         id=str(row["id"]),
         reference=row["reference"],
         status=InvoiceStatus(row["status"]),
@@ -313,53 +277,25 @@ def _invoice(row: Mapping[str, Any], payments: list[Payment], refunds: list[Refu
         version=row["version"],
         customer_id=row["customer_id"],
     )
+    return InvoiceRecord(invoice, row["pay_to"], row["memo"])
 
 
-async def _complete(db: Db, rows: Sequence[Any]) -> list[tuple[Invoice, Any]]:
-    ids = [row.id for row in rows]
-    if not ids:
+async def _records(db: Db, statement: sa.Select[Any]) -> list[InvoiceRecord]:
+    """The invoices `statement` selects, each with its payments and refunds."""
+    rows = (await db.execute(statement)).all()
+    if not rows:
         return []
-    payments, refunds = await _payments_of(db, ids), await _refunds_of(db, ids)
-    return [(_invoice(row._mapping, payments[row.id], refunds[row.id]), row) for row in rows]
-
-
-@dataclass(frozen=True)
-class InvoiceRecord:
-    """An invoice with how to pay it (the provider's instructions are kept beside it)."""
-
-    invoice: Invoice
-    pay_to: str
-    memo: str
-
-
-async def invoice_by_id(db: Db, invoice_id: str, *, for_update: bool = False) -> InvoiceRecord:
-    """The invoice; `for_update` locks it first, so the payments and refunds read after it are
-    the ones the previous holder of the lock committed."""
-    raw = await driver_connection(db)
-    row = await raw.fetchrow(_INVOICE_FOR_UPDATE if for_update else _INVOICE, invoice_id)
-    if row is None:
-        raise NotFound("invoice", invoice_id)
-    payments: list[Payment] = []
-    refunds: list[Refund] = []
-    for x in await raw.fetch(_PAYMENTS_AND_REFUNDS, row["id"]):
-        if x["kind"] == "p":
-            payments.append(
-                Payment(x["ref"], int(x["amount"]), x["confirmations"], x["at"], x["late"])
-            )
-        else:
-            refunds.append(Refund(x["ref"], int(x["amount"]), x["reason"], x["at"]))
-    return InvoiceRecord(_invoice(row, payments, refunds), row["pay_to"], row["memo"])
+    found = await _payments_and_refunds(await driver_connection(db), [row.id for row in rows])
+    return [_record(row._mapping, *found[row.id]) for row in rows]
 
 
 async def invoices_by_reference(db: Db, reference: str) -> list[InvoiceRecord]:
-    rows = (
-        await db.execute(
-            sa.select(invoices)
-            .where(invoices.c.reference == reference)
-            .order_by(invoices.c.created_at, invoices.c.id)
-        )
-    ).all()
-    return [InvoiceRecord(inv, row.pay_to, row.memo) for inv, row in await _complete(db, rows)]
+    return await _records(
+        db,
+        sa.select(invoices)
+        .where(invoices.c.reference == reference)
+        .order_by(invoices.c.created_at, invoices.c.id),
+    )
 
 
 _paid_so_far = (
@@ -367,26 +303,27 @@ _paid_so_far = (
     .where(invoice_payments.c.invoice_id == invoices.c.id)
     .scalar_subquery()
 )
-# ceil(due * (10000 - tolerance) / 10000), as `Invoice.accepted_minimum` computes it.
-_accepted_minimum = sa.func.ceil(invoices.c.due * (10_000 - invoices.c.tolerance_bp) / 10_000)
+# `Invoice.accepted_minimum` in SQL: ceil(due * (BASIS_POINTS - tolerance) / BASIS_POINTS).
+_accepted_minimum = sa.func.ceil(
+    invoices.c.due * (BASIS_POINTS - invoices.c.tolerance_bp) / BASIS_POINTS
+)
 
 
-async def invoices_past_due(
+async def expiry_candidates(
     session: AsyncSession, *, now: datetime, limit: int
 ) -> list[InvoiceRecord]:
-    """Open invoices past their expiry, locked; rows another worker holds are skipped."""
-    rows = (
-        await session.execute(
-            sa.select(invoices)
-            .where(
-                invoices.c.status.in_([InvoiceStatus.NEW.value, InvoiceStatus.PROCESSING.value]),
-                invoices.c.expires_at <= now,
-                # Paid in full, an invoice waits for its confirmations instead of expiring.
-                _paid_so_far < _accepted_minimum,
-            )
-            .order_by(invoices.c.expires_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+    """Invoices `domain.expire` would accept at `now` (expirable, past their expiry, not paid
+    up to their accepted minimum), oldest expiry first, locked; rows another worker holds are
+    skipped. A paid invoice waiting for confirmations is left out, so it never fills a batch."""
+    return await _records(
+        session,
+        sa.select(invoices)
+        .where(
+            invoices.c.status.in_([status.value for status in EXPIRABLE]),
+            invoices.c.expires_at <= now,
+            _paid_so_far < _accepted_minimum,
         )
-    ).all()
-    return [InvoiceRecord(inv, row.pay_to, row.memo) for inv, row in await _complete(session, rows)]
+        .order_by(invoices.c.expires_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True),
+    )

@@ -1,18 +1,24 @@
-"""Protobuf <-> domain translation, shared by the servicer, the events and the expiry loop."""
+"""Protobuf <-> domain translation, shared by the servicer and the expiry job."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from google.protobuf.timestamp_pb2 import Timestamp
+import re
 
 from agora._proto.agora.payments.v1 import payments_pb2 as pb
 from agora._proto.agora.types.v1 import money_pb2 as types
-from agora.payments.currencies import Currency, Money, Rate, currency, format_rate
-from agora.payments.domain import Invoice, InvoiceStatus, NewInvoice, Payment, Refund
+from agora.payments.conversion import Rate, format_rate
+from agora.payments.domain import (
+    Invoice,
+    InvoiceRecord,
+    InvoiceStatus,
+    NewInvoice,
+    Payment,
+    Refund,
+)
 from agora.payments.providers import DevAction
-from agora.payments.store import InvoiceRecord
 from agora.platform.errors import InvalidArgument
+from agora.platform.kernel.money import CURRENCIES, Money, currency
+from agora.platform.rpc.timestamps import timestamp
 
 INVOICE_STATUS_PB = {
     InvoiceStatus.NEW: pb.INVOICE_STATUS_NEW,
@@ -30,10 +36,20 @@ DEV_ACTIONS = {
 }
 
 
-def timestamp(moment: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(moment.astimezone(UTC))
-    return stamp
+_AMOUNT_TEXT = re.compile(r"[0-9]{1,78}")  # 78 digits hold any uint256
+
+
+def currency_code(text: str) -> str:
+    """A currency code as callers may write it (` usdt`), in the kernel table's form (`USDT`)."""
+    return text.strip().upper()
+
+
+def parse_amount(text: str, field: str) -> int:
+    """A non-negative integer amount of smallest units from its decimal string (`"1500000"`)."""
+    stripped = text.strip()
+    if not _AMOUNT_TEXT.fullmatch(stripped):
+        raise InvalidArgument.for_field(field, "a non-negative integer of smallest units")
+    return int(stripped)
 
 
 def amount_pb(amount: int, code: str) -> types.CryptoAmount:
@@ -51,8 +67,10 @@ def rate_pb(rate: Rate) -> pb.ExchangeRate:
     )
 
 
-def currency_pb(found: Currency) -> pb.Currency:
-    return pb.Currency(code=found.code, exponent=found.exponent, crypto=found.crypto)
+def currencies_pb() -> list[pb.Currency]:
+    """Every currency of the kernel's table, ISO ones first, each group by code."""
+    listed = sorted(CURRENCIES.values(), key=lambda found: (found.crypto, found.code))
+    return [pb.Currency(code=c.code, exponent=c.exponent, crypto=c.crypto) for c in listed]
 
 
 def payment_pb(payment: Payment, code: str) -> pb.Payment:
@@ -129,8 +147,8 @@ def invoice_payment_pb(invoice: pb.Invoice) -> pb.InvoicePayment:
 def new_invoice(request: pb.CreateInvoiceRequest, default_provider: str) -> NewInvoice:
     return NewInvoice(
         reference=request.reference,
-        price=Money(request.price.amount_minor, request.price.currency.strip().upper()),
-        pay_currency=request.pay_currency.strip().upper(),
+        price=Money(request.price.amount_minor, currency_code(request.price.currency)),
+        pay_currency=currency_code(request.pay_currency),
         provider=request.provider.strip() or default_provider,
         expires_in_seconds=(
             request.expires_in_seconds if request.HasField("expires_in_seconds") else None

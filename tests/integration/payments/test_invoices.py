@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from agora._proto.agora.payments.v1 import payments_pb2 as pb
 from agora._proto.agora.payments.v1.payments_pb2_grpc import PaymentsServiceStub
 from agora.payments.domain import PaymentReport
-from agora.payments.handlers import InvoiceExpiry
+from agora.payments.jobs import InvoiceExpiry
 from agora.payments.service import PaymentsService
 
 FULL, PARTIAL, OVER, LATE, DECLINE = (
@@ -110,13 +110,12 @@ async def test_overpayment_settles_flagged_paid_over(payments: PaymentsServiceSt
 
 
 async def test_a_partly_paid_invoice_expires_flagged_paid_partial(
-    payments: PaymentsServiceStub, payments_engine: AsyncEngine
+    payments: PaymentsServiceStub, payments_engine: AsyncEngine, invoice_expiry: InvoiceExpiry
 ) -> None:
     invoice = await create_invoice(payments, expires_in_seconds=1)
     await dev_pay(payments, invoice.id, PARTIAL)
-    expiry = InvoiceExpiry(payments_engine, batch_size=10_000)
     later = datetime.now(UTC) + timedelta(seconds=2)
-    assert await expiry.expire_due(later) >= 1
+    assert await invoice_expiry.expire_due(later) >= 1
     expired = await payments.GetInvoice(pb.GetInvoiceRequest(id=invoice.id), timeout=TIMEOUT_S)
     assert (expired.status, expired.paid_partial) == (pb.INVOICE_STATUS_EXPIRED, True)
     assert (await outbox_subjects(payments_engine, invoice.id))[-1] == "payments.invoice.expired"
@@ -276,6 +275,7 @@ async def test_ecb_rates_are_imported_from_a_file_with_their_source_and_day(
 async def test_currencies_are_listed_with_their_exponents(payments: PaymentsServiceStub) -> None:
     listed = await payments.ListCurrencies(pb.ListCurrenciesRequest(), timeout=TIMEOUT_S)
     exponents = {c.code: (c.exponent, c.crypto) for c in listed.currencies}
+    assert len(exponents) == len(listed.currencies)
     assert exponents["JPY"] == (0, False)
     assert exponents["KWD"] == (3, False)
     assert exponents["AGT"] == (18, True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from agora.payments.currencies import Rate
+from agora.payments.conversion import Rate
 from agora.payments.rates import (
     DirectLookup,
     EcbRates,
@@ -94,7 +94,7 @@ async def test_a_direct_rate_wins_over_a_cross_rate() -> None:
         Rate("EUR", "USD", Fraction(2), "ecb", DAY),
         Rate("EUR", "GBP", Fraction(1), "ecb", DAY),
     )
-    assert await resolve_rate("usd", "gbp", via_eur) == direct
+    assert await resolve_rate("USD", "GBP", via_eur) == direct
 
 
 async def test_a_cross_rate_is_as_old_as_its_oldest_leg_and_names_both_sources() -> None:

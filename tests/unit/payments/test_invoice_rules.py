@@ -9,7 +9,7 @@ from fractions import Fraction
 
 import pytest
 
-from agora.payments.currencies import Money, Rate
+from agora.payments.conversion import Rate
 from agora.payments.domain import (
     DEFAULT_INVOICE_TTL,
     INVOICE_TRANSITIONS,
@@ -30,6 +30,7 @@ from agora.payments.domain import (
     with_refund,
 )
 from agora.platform.errors import Conflict, FailedPrecondition, Gone, InvalidArgument
+from agora.platform.kernel.money import Money
 
 NOW = datetime(2025, 5, 2, 12, 0, tzinfo=UTC)
 S, T = InvoiceStatus, InvoiceTrigger

@@ -8,7 +8,7 @@ from fractions import Fraction
 
 import pytest
 
-from agora.payments.currencies import Money, Rate
+from agora.payments.conversion import Rate
 from agora.payments.domain import (
     Invoice,
     InvoicePolicy,
@@ -23,6 +23,7 @@ from agora.payments.domain import (
 from agora.payments.providers import Declined, DevAction, DevProvider, payment_providers
 from agora.payments.settings import PaymentsSettings
 from agora.platform.errors import FailedPrecondition, Gone, InvalidArgument
+from agora.platform.kernel.money import Money
 from agora.platform.settings import PlatformSettings
 
 NOW = datetime(2025, 5, 2, 12, 0, tzinfo=UTC)
@@ -133,3 +134,8 @@ def test_the_dev_provider_is_off_by_default_and_refused_in_production() -> None:
     assert PaymentsSettings().enabled_providers(platform) == []
     with pytest.raises(ValueError, match="refused"):
         PaymentsSettings(dev_provider=True).enabled_providers(platform)
+
+
+def test_new_invoices_live_and_tolerate_underpayment_as_configured() -> None:
+    policy = PaymentsSettings(invoice_ttl_s=60, payment_tolerance_bp=25).invoice_policy()
+    assert (policy.ttl, policy.tolerance_bp) == (timedelta(seconds=60), 25)

@@ -1,4 +1,4 @@
-"""Alembic environment of the payments: the platform runs it in the `catalog` schema."""
+"""Alembic environment of payments: the platform runs it in the `payments` schema."""
 
 from alembic import context
 

@@ -1,5 +1,4 @@
-"""Background work of payments: expiring invoices nobody paid in time, forgetting old
-idempotency keys.
+"""Payments' periodic work: expiring invoices nobody paid in time.
 
 Several replicas may run this at once: past-due invoices are claimed with
 `FOR UPDATE SKIP LOCKED`, so each expires (and its InvoiceExpired is recorded) once.
@@ -7,17 +6,18 @@ Several replicas may run this at once: past-due invoices are claimed with
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora.payments import store
 from agora.payments.domain import expire
-from agora.payments.events import record_status_entered
+from agora.payments.events import record_statuses_entered
 from agora.payments.translation import invoice_pb
 from agora.platform.db import session_factory, transaction
 from agora.platform.jobs import run_every
+from agora.platform.kernel.clock import utcnow
 
 log = structlog.get_logger("agora.payments.expiry")
 
@@ -38,15 +38,14 @@ class InvoiceExpiry:
 
     async def expire_due(self, now: datetime | None = None) -> int:
         """Expire one batch of invoices due at `now`; returns how many."""
-        now = now or datetime.now(UTC)
+        now = now or utcnow()
         async with transaction(self._sessions) as session:
-            due = await store.invoices_past_due(session, now=now, limit=self._batch_size)
+            due = await store.expiry_candidates(session, now=now, limit=self._batch_size)
             for current in due:
                 change = expire(current.invoice, now)
                 await store.save_invoice(session, current.invoice, change.invoice)
                 message = invoice_pb(current, change.invoice)
-                for status in change.entered:
-                    await record_status_entered(session, status, message)
+                await record_statuses_entered(session, change.entered, message)
         if due:
             log.info("invoices_expired", count=len(due))
         return len(due)

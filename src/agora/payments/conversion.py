@@ -1,8 +1,8 @@
-"""Currencies, exchange rates and conversion in exact integer arithmetic. Pure: no I/O.
+"""Exchange rates and conversion between currencies, in exact integer arithmetic. Pure: no I/O.
 
-An amount is an integer of the currency's smallest unit: minor units for ISO 4217 currencies
-(cents; yen have none; KWD has fils, 3 decimals) and base units for crypto (USDT 6 decimals,
-the shop token AGT 18). A rate is an exact fraction, never a float.
+Amounts are `kernel.money.Money`: integers of the currency's smallest unit, whose exponents
+come from the kernel's one currency table (ISO 4217 and crypto alike). A rate is an exact
+fraction, never a float.
 
 Rounding, chosen and documented once:
 - `Rounding.HALF_EVEN` (banker's rounding) for quotes and display: unbiased over many amounts.
@@ -14,7 +14,6 @@ Rounding, chosen and documented once:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -22,75 +21,10 @@ from enum import Enum
 from fractions import Fraction
 
 from agora.platform.errors import InvalidArgument
-
-# ISO 4217 minor-unit exponents of the currencies a shop is likely to price or be paid in.
-ISO_EXPONENTS: Mapping[str, int] = {
-    "EUR": 2,
-    "USD": 2,
-    "GBP": 2,
-    "CHF": 2,
-    "JPY": 0,
-    "KWD": 3,
-    "BHD": 3,
-    "OMR": 3,
-    "JOD": 3,
-    "TND": 3,
-    "CNY": 2,
-    "CAD": 2,
-    "AUD": 2,
-    "NZD": 2,
-    "SEK": 2,
-    "NOK": 2,
-    "DKK": 2,
-    "PLN": 2,
-    "CZK": 2,
-    "HUF": 2,
-    "RON": 2,
-    "BGN": 2,
-    "ISK": 0,
-    "TRY": 2,
-    "INR": 2,
-    "BRL": 2,
-    "MXN": 2,
-    "ZAR": 2,
-    "SGD": 2,
-    "HKD": 2,
-    "KRW": 0,
-    "IDR": 2,
-    "ILS": 2,
-    "MYR": 2,
-    "PHP": 2,
-    "THB": 2,
-    "CLP": 0,
-    "VND": 0,
-    "AED": 2,
-    "SAR": 2,
-}
-
-# Crypto assets: decimals of their base unit.
-CRYPTO_DECIMALS: Mapping[str, int] = {
-    "USDT": 6,
-    "AGT": 18,  # the shop token
-}
+from agora.platform.kernel.money import Money, currency
 
 MAX_RATE_TEXT = 64
-_AMOUNT_TEXT = re.compile(r"[0-9]{1,78}")  # 78 digits hold any uint256
 _RATE_TEXT = re.compile(r"^\s*(\d+(\.\d+)?|\d+\s*/\s*\d+)\s*$")
-
-
-@dataclass(frozen=True)
-class Currency:
-    code: str
-    exponent: int
-    crypto: bool
-
-
-@dataclass(frozen=True)
-class Money:
-    """An integer amount of `currency`'s smallest unit (may exceed int64 for 18-decimal tokens)."""
-
-    amount_minor: int
-    currency: str
 
 
 class Rounding(Enum):
@@ -110,23 +44,6 @@ class Rate:
 
     def inverted(self) -> Rate:
         return Rate(self.quote, self.base, 1 / self.value, self.source, self.as_of)
-
-
-def currency(code: str, field: str = "currency") -> Currency:
-    """The currency `code` names, or INVALID_ARGUMENT naming `field` and the code."""
-    normalized = code.strip().upper()
-    if normalized in ISO_EXPONENTS:
-        return Currency(normalized, ISO_EXPONENTS[normalized], crypto=False)
-    if normalized in CRYPTO_DECIMALS:
-        return Currency(normalized, CRYPTO_DECIMALS[normalized], crypto=True)
-    raise InvalidArgument.for_field(field, f"unknown currency {code!r}")
-
-
-def all_currencies() -> list[Currency]:
-    """Every currency payments knows, ISO ones first, each group by code."""
-    iso = [Currency(c, e, crypto=False) for c, e in sorted(ISO_EXPONENTS.items())]
-    crypto = [Currency(c, d, crypto=True) for c, d in sorted(CRYPTO_DECIMALS.items())]
-    return iso + crypto
 
 
 def round_fraction(value: Fraction, rounding: Rounding) -> int:
@@ -196,11 +113,3 @@ def format_rate(value: Fraction) -> str:
     if places == 0:
         return digits
     return f"{digits[:-places]}.{digits[-places:]}".rstrip("0").rstrip(".")
-
-
-def parse_amount(text: str, field: str) -> int:
-    """A non-negative integer amount of smallest units from its decimal string (`"1500000"`)."""
-    stripped = text.strip()
-    if not _AMOUNT_TEXT.fullmatch(stripped):
-        raise InvalidArgument.for_field(field, "a non-negative integer of smallest units")
-    return int(stripped)

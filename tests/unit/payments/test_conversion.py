@@ -1,4 +1,4 @@
-"""Currencies, exact rates and conversion: integer arithmetic with documented rounding."""
+"""Exact rates and conversion between currencies: integer arithmetic with documented rounding."""
 
 from __future__ import annotations
 
@@ -9,60 +9,23 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agora.payments.currencies import (
-    CRYPTO_DECIMALS,
-    ISO_EXPONENTS,
-    Money,
+from agora.payments.conversion import (
     Rate,
     Rounding,
-    all_currencies,
     convert,
-    currency,
     exact_conversion,
     format_rate,
-    parse_amount,
     parse_rate,
 )
 from agora.platform.errors import InvalidArgument
+from agora.platform.kernel.money import CURRENCIES, Money
 
 AT = datetime(2025, 5, 2, tzinfo=UTC)
-CODES = sorted([*ISO_EXPONENTS, *CRYPTO_DECIMALS])
+CODES = sorted(CURRENCIES)
 
 
 def rate(base: str, quote: str, value: str) -> Rate:
     return Rate(base, quote, parse_rate(value), "test", AT)
-
-
-@pytest.mark.parametrize(
-    ("code", "exponent", "crypto"),
-    [
-        ("EUR", 2, False),
-        ("USD", 2, False),
-        ("GBP", 2, False),
-        ("CHF", 2, False),
-        ("JPY", 0, False),
-        ("KWD", 3, False),
-        ("BHD", 3, False),
-        ("USDT", 6, True),
-        ("AGT", 18, True),
-    ],
-)
-def test_currencies_know_their_exponent(code: str, exponent: int, crypto: bool) -> None:
-    found = currency(code.lower())
-    assert (found.code, found.exponent, found.crypto) == (code, exponent, crypto)
-
-
-def test_an_unknown_currency_is_rejected_naming_the_field_and_the_code() -> None:
-    with pytest.raises(InvalidArgument) as error:
-        currency("XYZ", "payCurrency")
-    assert [v.field for v in error.value.violations] == ["payCurrency"]
-    assert "XYZ" in error.value.message
-
-
-def test_every_currency_is_listed_once_iso_before_crypto() -> None:
-    listed = all_currencies()
-    assert len({c.code for c in listed}) == len(listed) == len(CODES)
-    assert [c.crypto for c in listed] == sorted(c.crypto for c in listed)
 
 
 def test_euros_convert_to_usdt_exactly() -> None:
@@ -135,16 +98,6 @@ def test_bad_rates_are_rejected_naming_the_field(text: str) -> None:
 def test_rates_format_exactly(value: Fraction, text: str) -> None:
     assert format_rate(value) == text
     assert parse_rate(text) == value
-
-
-@pytest.mark.parametrize("text", ["-1", "1.5", "", "abc", "²", "1" * 79])
-def test_amounts_are_non_negative_integers(text: str) -> None:
-    with pytest.raises(InvalidArgument):
-        parse_amount(text, "amount")
-
-
-def test_amounts_parse_beyond_int64() -> None:
-    assert parse_amount("250000000000000000000000", "amount") == 25 * 10**22
 
 
 amounts = st.integers(min_value=0, max_value=10**15)
