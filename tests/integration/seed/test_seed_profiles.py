@@ -12,9 +12,10 @@ from seed_support import count, dump, execute, fresh_database_url, migrated_data
 from typer.testing import CliRunner
 
 from agora.catalog import store
+from agora.catalog.domain import NewProduct, NewVariant
 from agora.cli import app
 from agora.platform.db import create_engine, ensure_database, session_factory, transaction
-from agora.platform.kernel.money import Money, NewProduct, NewVariant
+from agora.platform.kernel.money import Money
 from agora.platform.seeding import seed_id
 from agora.seed.checks import check_consistency
 from agora.seed.generate import build_plan
