@@ -32,14 +32,7 @@ from agora.platform.command_line import (
 from agora.platform.db import create_engine, session_factory, transaction
 from agora.platform.errors import AlreadyExists, InvalidArgument
 from agora.platform.migrations import migrate
-from agora.platform.security.envelope import (
-    KekError,
-    KekFile,
-    SecretBox,
-    SecretUnreadable,
-    ensure_kek_file,
-    new_key_line,
-)
+from agora.platform.security.envelope import SecretBox
 from agora.platform.security.origin import Origin
 from agora.platform.security.permissions import all_declared_permissions
 from agora.platform.stack import on_database
@@ -225,6 +218,14 @@ def secrets_rotate_kek(
 ) -> None:
     """A new KEK in the KEK file; every secret at rest re-wrapped under it; then the old KEKs
     leave the file. Until then they stay readable, so running services keep working."""
+    from agora.platform.security.envelope import (
+        KekError,
+        KekFile,
+        SecretUnreadable,
+        ensure_kek_file,
+        new_key_line,
+    )
+
     settings = platform_settings(data_dir)
     if settings.kek:
         raise fail("AGORA_KEK gives the keys: rotation rewrites a KEK file (AGORA_KEK_FILE)")
@@ -260,6 +261,8 @@ def secrets_rewrap(data_dir: DataDirOption = None) -> None:
     """Re-wrap every secret at rest under the first KEK of AGORA_KEK_FILE (or AGORA_KEK): for a
     KEK file you manage (a mounted secret), put the new key first and the old ones after it,
     roll it out, run this, then remove the old keys."""
+    from agora.platform.security.envelope import SecretUnreadable
+
     settings = platform_settings(data_dir)
     box = open_secret_box(settings)
     try:
