@@ -142,3 +142,19 @@ def test_a_port_variable_that_is_not_a_number_is_named(monkeypatch: pytest.Monke
 
     assert result.exit_code == 1
     assert "AGORA_CATALOG_PORT='eighty' is not a port number" in one_line(result.output)
+
+
+@pytest.mark.parametrize("group", sorted(cli.GROUPS))
+def test_each_command_group_is_mounted_from_its_module_under_its_summary(group: str) -> None:
+    result = runner.invoke(cli.app, [group, "--help"])
+
+    assert result.exit_code == 0, result.output
+    assert f"Usage: agora {group} [OPTIONS] COMMAND" in one_line(result.output)
+    assert cli.GROUPS[group][1][:40] in one_line(result.output)
+
+
+def test_a_mistyped_group_is_suggested_before_its_module_is_loaded() -> None:
+    result = runner.invoke(cli.app, ["secrts"])
+
+    assert result.exit_code == 2
+    assert "Did you mean 'secrets'?" in one_line(result.output)

@@ -90,3 +90,22 @@ def test_replay_reports_an_unreachable_nats(monkeypatch: pytest.MonkeyPatch) -> 
 
     assert result.exit_code == 1
     assert f"NATS at {nowhere}" in one_line(result.output)
+
+
+def test_help_lists_every_group_without_importing_one() -> None:
+    script = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from agora.cli import GROUPS, app\n"
+        "result = CliRunner().invoke(app, ['--help'])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "assert all(f' {name} ' in result.output for name in GROUPS), result.output\n"
+        "print(sorted({module for module, _ in GROUPS.values()} & set(sys.modules)))\n"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
