@@ -16,11 +16,11 @@ import asyncpg
 import psutil
 import pytest
 
-from agora.cli import postgres_spec
 from agora.platform.net import free_port
 from agora.platform.rpc.server import GrpcServer
 from agora.platform.services import grpc_serving
 from agora.platform.settings import PlatformSettings
+from agora.platform.stack import postgres_spec
 from agora.platform.supervisor import ProcessSpec, RestartPolicy, Supervisor
 
 POLICY = RestartPolicy(backoff_initial_s=0.2, probe_interval_s=0.1, stop_grace_s=5.0)

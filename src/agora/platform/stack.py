@@ -1,0 +1,420 @@
+"""The whole shop under one supervisor (`agora up`): the embedded PostgreSQL, NATS and mail sink,
+the migrations, one process per service and the gateway, the environment they share, and the
+status file `agora status` reads.
+
+What runs once the stack is healthy (the first-start seed) is given by the caller: the platform
+imports no service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import os
+import re
+import secrets
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import psutil
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from agora.platform.command_line import console, errors, report_startup_failure
+from agora.platform.net import port_is_free
+from agora.platform.services import (
+    GATEWAY,
+    GRPC_SERVICES,
+    grpc_serving,
+    postgres_accepts_queries,
+    tcp_open,
+)
+from agora.platform.settings import PlatformSettings, to_libpq_url
+from agora.platform.supervisor import (
+    ProcessSpec,
+    StartupFailed,
+    Supervisor,
+    cancellation_requested,
+)
+
+PAGE_TOKEN_KEY_VARIABLE = "AGORA_PAGE_TOKEN_KEY"
+PAGE_TOKEN_KEY_FILENAME = "page-token.key"
+
+
+def status_path(data_dir: Path) -> Path:
+    return data_dir / "run" / "status.json"
+
+
+def running_supervisor(data_dir: Path) -> int | None:
+    """The pid of the `agora up` that wrote `data_dir`'s status file, if it still runs."""
+    try:
+        pid = int(json.loads(status_path(data_dir).read_text())["supervisor_pid"])
+    except (OSError, ValueError, KeyError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid if pid != os.getpid() else None
+
+
+def busy_ports(settings: PlatformSettings) -> list[tuple[str, int, str]]:
+    """(label, port, variable) of each port `agora up` needs that something else holds."""
+    from agora.platform.doctor import configured_ports
+
+    return [
+        (p.label, p.port, p.variable)
+        for p in configured_ports(settings)
+        if not port_is_free(p.port)
+    ]
+
+
+# --- the environment of every child -----------------------------------------------------------
+
+
+def child_environment(settings: PlatformSettings) -> dict[str, str]:
+    """The environment of every service: where the database and NATS are, every port, and the
+    keys they share (created in dev and test when missing).
+
+    Raises ServiceKeyError or KekError when a key is missing in prod or unreadable, ValueError
+    when a port variable is not a port.
+    """
+    from agora.platform.security.service_identity import ensure_service_key
+
+    env = dict(os.environ)
+    env["AGORA_DATA_DIR"] = str(settings.data_dir)
+    env["AGORA_SERVICE_KEY_FILE"] = str(ensure_service_key(settings))
+    kek = kek_file(settings)
+    if kek is not None:
+        env["AGORA_KEK_FILE"] = str(kek)
+    if PAGE_TOKEN_KEY_VARIABLE not in env:
+        env[PAGE_TOKEN_KEY_VARIABLE] = page_token_key(settings.data_dir)
+    env["AGORA_DATABASE_URL"] = settings.resolved_database_url
+    env["AGORA_NATS_URL"] = settings.resolved_nats_url
+    env["PYTHONUNBUFFERED"] = "1"
+    for service in GRPC_SERVICES:
+        port = service.port(env)
+        env[service.port_variable] = str(port)
+        env.setdefault(service.address_variable, f"127.0.0.1:{port}")
+    env[GATEWAY.port_variable] = str(GATEWAY.port(env))
+    if settings.env != "prod":  # prod names its mail server (auth refuses to start without)
+        env.setdefault("AGORA_SMTP_URL", f"smtp://127.0.0.1:{mail_sink_port(env)}")
+    return env
+
+
+def kek_file(settings: PlatformSettings) -> Path | None:
+    """The KEK file of secrets at rest, created in dev and test (None when `AGORA_KEK` gives
+    the keys); KekError when the keys cannot be read."""
+    from agora.platform.security.envelope import ensure_kek_file, keyring_source
+
+    keyring_source(settings).keyring()
+    return None if settings.kek else ensure_kek_file(settings)
+
+
+def page_token_key(data_dir: Path) -> str:
+    """The key every service signs and checks page tokens with (hex of 32 random bytes), made
+    once in `<data_dir>/secrets` (mode 0600) so that tokens stay valid across restarts."""
+    path = data_dir / "secrets" / PAGE_TOKEN_KEY_FILENAME
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text().strip()
+    else:
+        key = secrets.token_hex(32)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(key + "\n")
+    if not re.fullmatch(r"[0-9a-f]{64}", key):
+        raise ValueError(f"{path} is not a page-token key (64 hex digits): remove it for a new one")
+    return key
+
+
+# --- the processes ----------------------------------------------------------------------------
+
+
+async def infrastructure_specs(settings: PlatformSettings) -> list[ProcessSpec]:
+    """The embedded PostgreSQL and NATS, unless their URLs are configured, and the mail sink
+    outside prod unless `AGORA_SMTP_URL` names a mail server."""
+    specs = []
+    if settings.embedded_database:
+        specs.append(await postgres_spec(settings))
+    if settings.embedded_nats:
+        specs.append(nats_spec(settings))
+    if not os.environ.get("AGORA_SMTP_URL") and settings.env != "prod":
+        specs.append(mail_sink_spec(settings))
+    return specs
+
+
+async def postgres_spec(settings: PlatformSettings) -> ProcessSpec:
+    """The embedded PostgreSQL over `<data_dir>/postgres` (created on first use)."""
+    from agora.platform.embedded.postgres import EmbeddedPostgres
+
+    postgres = EmbeddedPostgres(settings.data_dir / "postgres", settings.pg_port)
+    await asyncio.to_thread(postgres.initialise)
+    return ProcessSpec(
+        "postgres",
+        postgres.command(),
+        health=partial(postgres_accepts_queries, postgres.url),
+        popen_kwargs=postgres.popen_kwargs(),
+        url=to_libpq_url(settings.resolved_database_url),
+        stop_signal=signal.SIGINT,  # "fast" shutdown: do not wait for clients to leave
+        ready_timeout_s=60,
+    )
+
+
+def nats_spec(settings: PlatformSettings) -> ProcessSpec:
+    """The embedded NATS JetStream server over `<data_dir>/nats`."""
+    from agora.platform.embedded.nats import EmbeddedNats
+
+    nats = EmbeddedNats(settings.data_dir / "nats", settings.nats_port)
+    return ProcessSpec("nats", nats.command(), health=partial(tcp_open, nats.port), url=nats.url)
+
+
+def mail_sink_port(env: Mapping[str, str]) -> int:
+    from agora.platform.embedded.mail_sink import DEFAULT_SMTP_PORT
+
+    return int(env.get("AGORA_SMTP_PORT") or DEFAULT_SMTP_PORT)
+
+
+def mail_sink_spec(settings: PlatformSettings) -> ProcessSpec:
+    """The local SMTP sink keeping mail under `<data_dir>/mail` (`agora mail list`)."""
+    from agora.platform.embedded.mail_sink import mail_directory
+
+    port = mail_sink_port(os.environ)
+    command = [sys.executable, "-m", "agora.platform.embedded.mail_sink"]
+    return ProcessSpec(
+        "mail",
+        [*command, str(mail_directory(settings.data_dir)), str(port)],
+        health=partial(tcp_open, port),
+        url=f"smtp://127.0.0.1:{port}",
+    )
+
+
+def service_specs(env: Mapping[str, str], infrastructure: list[str]) -> list[ProcessSpec]:
+    """One process per gRPC service (`python -m agora serve <name>`), then the gateway."""
+    specs = []
+    for service in GRPC_SERVICES:
+        address = f"127.0.0.1:{service.port(env)}"
+        specs.append(
+            ProcessSpec(
+                service.name,
+                [sys.executable, "-m", "agora", "serve", service.name],
+                health=partial(grpc_serving, address),
+                env=env,
+                depends_on=infrastructure,
+                url=f"grpc://{address}",
+                ready_timeout_s=60,
+            )
+        )
+    specs.append(
+        ProcessSpec(
+            GATEWAY.name,
+            [sys.executable, "-m", "agora", "serve", GATEWAY.name],
+            health=partial(GATEWAY.is_healthy, GATEWAY.url(env)),
+            env=env,
+            depends_on=infrastructure,
+            url=GATEWAY.url(env),
+            ready_timeout_s=60,
+        )
+    )
+    return specs
+
+
+# --- migrations -------------------------------------------------------------------------------
+
+
+class MigrationFailed(Exception):
+    """A service's migrations could not be applied."""
+
+
+async def migrate_services(names: list[str], database_url: str) -> None:
+    """Each service's migrations in turn (Alembic's context is process-global)."""
+    # Importing Alembic and SQLAlchemy takes seconds: not on the event loop, which is busy
+    # starting and probing the services meanwhile.
+    migrations = await asyncio.to_thread(importlib.import_module, "agora.platform.migrations")
+    for name in names:
+        try:
+            await migrations.migrate(name, database_url)
+        except Exception as error:  # any failure stops `agora up` with the service named
+            raise MigrationFailed(f"migrating {name} failed: {error}") from error
+        console.print(f"migrated [bold]{name}[/]")
+
+
+async def with_database(settings: PlatformSettings, work: Coroutine[Any, Any, Any]) -> Any:
+    """Run `work` against the configured database, starting the embedded one meanwhile if it is
+    not running."""
+    supervisor = Supervisor(settings.data_dir / "logs")
+    try:
+        if settings.embedded_database and port_is_free(settings.pg_port):
+            await supervisor.start([await postgres_spec(settings)])
+        return await work
+    finally:
+        work.close()
+        await supervisor.stop()
+
+
+def on_database(settings: PlatformSettings, work: Coroutine[Any, Any, Any]) -> Any:
+    """`with_database` for a command: exit 1 with the log's last lines when PostgreSQL does not
+    start."""
+    try:
+        return asyncio.run(with_database(settings, work))
+    except StartupFailed as failure:
+        report_startup_failure(failure)
+        raise typer.Exit(1) from None
+
+
+async def migrate_with_database(settings: PlatformSettings, names: list[str]) -> int:
+    """`agora migrate`: the exit status."""
+    try:
+        await with_database(settings, migrate_services(names, settings.resolved_database_url))
+    except (StartupFailed, MigrationFailed) as failure:
+        return failed_start(failure)
+    return 0
+
+
+def failed_start(failure: StartupFailed | MigrationFailed) -> int:
+    """Say why the stack (or the database of a command) did not come up; the exit status."""
+    if isinstance(failure, StartupFailed):
+        report_startup_failure(failure)
+    else:
+        errors.print(f"[bold red]error:[/] {failure}")
+    return 1
+
+
+# --- agora up ---------------------------------------------------------------------------------
+
+
+async def run_stack(
+    settings: PlatformSettings,
+    env: Mapping[str, str],
+    *,
+    first_run: Callable[[], Awaitable[str | None]] | None,
+    verbose: bool,
+) -> int:
+    """Bring the stack up, run `first_run` (its line joins the announcement), print where
+    everything is, and keep it running until SIGINT/SIGTERM; the exit status."""
+    began = psutil.Process().create_time()  # count the interpreter's start and imports too
+    data_dir = settings.data_dir
+    echo = echo_to_console if verbose else None
+    supervisor = Supervisor(data_dir / "logs", status_path(data_dir), echo=echo)
+    main = asyncio.current_task()
+    assert main is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, main.cancel)
+    try:
+        await start_everything(supervisor, settings, env)
+        healthy_after = time.time() - began
+        first_run_line = await first_run() if first_run is not None else None
+        announce(supervisor, settings, healthy_after, first_run_line)
+        await asyncio.Event().wait()  # until a signal cancels this task
+    except (StartupFailed, MigrationFailed) as failure:
+        return failed_start(failure)
+    except asyncio.CancelledError:
+        if not cancellation_requested():
+            errors.print("[bold red]error:[/] startup was interrupted:")
+            errors.print_exception()
+            return 1
+        console.print("Stopping Agora…")
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, lambda: None)  # a second Ctrl-C must not abort the stop
+        await supervisor.stop()
+    console.print("Agora stopped.")
+    return 0
+
+
+def echo_to_console(name: str, line: str) -> None:
+    """One line of a process's log, prefixed by the process name (`agora up --verbose`)."""
+    console.print(Text.assemble((f"{name:>9} | ", "dim"), line), soft_wrap=True)
+
+
+async def start_everything(
+    supervisor: Supervisor, settings: PlatformSettings, env: Mapping[str, str]
+) -> None:
+    """PostgreSQL and NATS first; then the migrations here while the services and the gateway
+    start (their imports take seconds, and each waits for the migration lock before serving).
+
+    The gateway starts alongside the services but is healthy (`/readyz`) only once they are.
+    """
+    with console.status("Starting PostgreSQL and NATS…"):
+        await supervisor.start(await infrastructure_specs(settings))
+    infrastructure = [row["name"] for row in supervisor.snapshot()]
+    names = [service.name for service in GRPC_SERVICES]
+    with console.status("Migrating and starting the services…"):
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(supervisor.start(service_specs(env, infrastructure)))
+                group.create_task(migrate_services(names, settings.resolved_database_url))
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None
+
+
+def announce(
+    supervisor: Supervisor,
+    settings: PlatformSettings,
+    healthy_after: float,
+    first_run_line: str | None,
+) -> None:
+    """Print the URLs and the status table; mark the status file ready."""
+    from sqlalchemy import make_url
+
+    gateway = GATEWAY.url()
+    database = make_url(to_libpq_url(settings.resolved_database_url)).render_as_string()
+    urls = {
+        "Storefront API": f"{gateway}/v1/products",
+        "API docs": f"{gateway}/api/docs",
+        "Health": f"{gateway}/healthz  {gateway}/readyz",
+        "PostgreSQL": database,
+        "NATS": settings.resolved_nats_url,
+        "Data": str(settings.data_dir),
+        "Logs": str(settings.data_dir / "logs"),
+    }
+    supervisor.info.update(ready=True, healthy_after_s=round(healthy_after, 2), urls=urls)
+    supervisor.write_status()
+    console.print(status_table(supervisor.snapshot()))
+    table = Table(show_header=False, box=None)
+    for label, url in urls.items():
+        table.add_row(f"[bold]{label}[/]", url)
+    console.print(table)
+    if first_run_line is not None:
+        console.print(first_run_line)
+    console.print(
+        f"[bold green]Agora is ready[/]: all processes healthy in {healthy_after:.1f} s. "
+        "Ctrl-C stops it."
+    )
+
+
+def status_table(rows: list[dict[str, Any]]) -> Table:
+    """Name, pid, state, restarts, how it last exited and why it was last restarted, and URL
+    of each supervised process."""
+    colours = {"healthy": "green", "unhealthy": "red", "backoff": "yellow", "starting": "yellow"}
+    table = Table("name", "pid", "state", "restarts", "last exit", "last restart", "url")
+    for row in rows:
+        colour = colours.get(row["state"], "white")
+        table.add_row(
+            row["name"],
+            str(row["pid"] or "-"),
+            f"[{colour}]{row['state']}[/]",
+            str(row["restarts"]),
+            _last_exit(row),
+            row.get("restart_reason") or "-",
+            row["url"],
+        )
+    return table
+
+
+def _last_exit(row: dict[str, Any]) -> str:
+    if row.get("exit_signal"):
+        return str(row["exit_signal"])
+    code = row.get("exit_code")
+    return "-" if code is None else f"code {code}"
