@@ -11,6 +11,7 @@ import pytest
 from agora.auth.settings import AuthSettings
 from agora.gateway.settings import GatewaySettings
 from agora.platform.embedded.mail_sink import DEFAULT_SMTP_PORT
+from agora.platform.runtime import PageTokenKey
 from agora.platform.settings import (
     PlatformSettings,
     ProductionDefaultsRefused,
@@ -120,3 +121,12 @@ def test_oidc_redirects_default_to_the_public_callback_and_local_ones_are_refuse
         "http://127.0.0.1/cb",
     }
     assert "AGORA_AUTH_OIDC_REDIRECT_URIS" in refused_lines(local)[0]
+
+
+def test_services_need_their_own_page_token_key_in_prod(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AGORA_PAGE_TOKEN_KEY", raising=False)
+    with pytest.raises(ProductionDefaultsRefused) as refused:
+        refuse_development_defaults(PROD, PageTokenKey())
+    assert "AGORA_PAGE_TOKEN_KEY" in str(refused.value)
+    monkeypatch.setenv("AGORA_PAGE_TOKEN_KEY", "ab" * 32)
+    refuse_development_defaults(PROD, PageTokenKey())
