@@ -8,6 +8,7 @@ is the account that logs in, not the anonymous caller of the RPC."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.message import Message
@@ -42,26 +43,42 @@ ANONYMOUS_ACTOR = Actor("", "anonymous")
 CLI_ACTOR = Actor("cli", "operator")
 
 
+@dataclass(frozen=True)
+class Target:
+    """What an audited action acted on (`Target()`: nothing in particular)."""
+
+    type: str = ""
+    id: str = ""
+
+    @classmethod
+    def user(cls, user_id: str) -> Target:
+        return cls("user", user_id)
+
+    @classmethod
+    def session(cls, session_id: str) -> Target:
+        return cls("session", session_id)
+
+
 async def audit(
     session: AsyncSession,
     action: str,
-    *,
     actor: Actor,
     origin: Origin,
+    target: Target = Target(),
+    *,
     outcome: Outcome = SUCCESS,
-    target_type: str = "",
-    target_id: str = "",
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
     detail: str = "",
 ) -> None:
-    """Record an `agora.events.v1.AuditEntry` on `audit.auth.<action>` in the outbox."""
+    """Record an `agora.events.v1.AuditEntry` on `audit.auth.<action>` in the outbox: the one
+    way auth audits, one call per audited action."""
     await record_audit(
         session,
         service=SERVICE,
         action=action,
-        target_type=target_type,
-        target_id=target_id,
+        target_type=target.type,
+        target_id=target.id,
         outcome=outcome,
         before=before,
         after=after,

@@ -64,6 +64,7 @@ from agora.auth.events import (
     USER_REGISTERED,
     USER_ROLES_CHANGED,
     Actor,
+    Target,
     audit,
     record,
 )
@@ -286,10 +287,9 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         await audit(
             session,
             "login",
-            actor=Actor.user(user.id, session_id),
-            origin=origin,
-            target_type="session",
-            target_id=session_id,
+            Actor.user(user.id, session_id),
+            origin,
+            Target.session(session_id),
             detail=f"amr={','.join(amr)}",
         )
         return await self._tokens(session, user, session_id, amr)
@@ -329,8 +329,8 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 await audit(
                     session,
                     "registration_refused",
-                    actor=ANONYMOUS_ACTOR,
-                    origin=origin,
+                    ANONYMOUS_ACTOR,
+                    origin,
                     outcome=DENIED,
                     detail="email already registered",
                 )
@@ -357,14 +357,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 source="password",
             )
             await record(session, USER_REGISTERED, registered, aggregate_id=user.id)
-            await audit(
-                session,
-                "registered",
-                actor=Actor.user(user.id),
-                origin=origin,
-                target_type="user",
-                target_id=user.id,
-            )
+            await audit(session, "registered", Actor.user(user.id), origin, Target.user(user.id))
             return pb.RegisterResponse(message=REGISTERED_MESSAGE)
 
         # The idempotency record keeps a digest of the request: never one of the password.
@@ -392,12 +385,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 verified = ev.EmailVerified(user_id=user.id, email=user.email)
                 await record(session, EMAIL_VERIFIED, verified, aggregate_id=user.id)
                 await audit(
-                    session,
-                    "email_verified",
-                    actor=Actor.user(user.id),
-                    origin=origin,
-                    target_type="user",
-                    target_id=user.id,
+                    session, "email_verified", Actor.user(user.id), origin, Target.user(user.id)
                 )
             return pb.VerifyEmailResponse(email=user.email)
 
@@ -432,10 +420,9 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 await audit(
                     session,
                     "password_reset_requested",
-                    actor=Actor.user(user.id),
-                    origin=origin,
-                    target_type="user",
-                    target_id=user.id,
+                    Actor.user(user.id),
+                    origin,
+                    Target.user(user.id),
                 )
             return pb.RequestPasswordResetResponse(message=RESET_MESSAGE)
 
@@ -471,10 +458,9 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             await audit(
                 session,
                 "password_reset",
-                actor=Actor.user(user.id),
-                origin=origin,
-                target_type="user",
-                target_id=user.id,
+                Actor.user(user.id),
+                origin,
+                Target.user(user.id),
                 detail=f"sessions revoked: {len(revoked)}",
             )
             return pb.ResetPasswordResponse()
@@ -514,11 +500,10 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 await audit(
                     session,
                     "login_failed",
-                    actor=Actor.user(user.id) if user else ANONYMOUS_ACTOR,
-                    origin=origin,
+                    Actor.user(user.id) if user else ANONYMOUS_ACTOR,
+                    origin,
+                    Target.user(user.id if user else ""),
                     outcome=FAILED,
-                    target_type="user",
-                    target_id=user.id if user else "",
                     detail="wrong password" if user else f"unknown email {email}",
                 )
             raise Unauthenticated("wrong email or password", reason=INVALID_CREDENTIALS)
@@ -581,10 +566,9 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                     await audit(
                         session,
                         "recovery_code_used",
-                        actor=Actor.user(user.id),
-                        origin=origin,
-                        target_type="user",
-                        target_id=user.id,
+                        Actor.user(user.id),
+                        origin,
+                        Target.user(user.id),
                     )
                 login_origin = Origin(
                     origin.client_ip or challenge.client_ip,
@@ -694,11 +678,10 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         await audit(
             refusals,
             "second_factor_failed" if counted else "second_factor_locked",
-            actor=actor,
-            origin=current_origin(),
+            actor,
+            current_origin(),
+            Target.user(user_id),
             outcome=FAILED if counted else DENIED,
-            target_type="user",
-            target_id=user_id,
             detail=f"{step}: {detail}",
         )
         await refusals.commit()
@@ -734,11 +717,10 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                     await audit(
                         session,
                         "refresh_token_reused",
-                        actor=Actor.user(state.user_id, state.session_id),
-                        origin=origin,
+                        Actor.user(state.user_id, state.session_id),
+                        origin,
+                        Target.session(state.session_id),
                         outcome=DENIED,
-                        target_type="session",
-                        target_id=state.session_id,
                         detail="a used refresh token came back: the session is revoked",
                     )
                     refusal = Unauthenticated(
@@ -771,12 +753,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 )
             ended.extend(revoked)
             await audit(
-                session,
-                "logout",
-                actor=Actor.of(caller),
-                origin=origin,
-                target_type="session",
-                target_id=caller.session_id,
+                session, "logout", Actor.of(caller), origin, Target.session(caller.session_id)
             )
             return pb.LogoutResponse(revoked=len(revoked))
 
@@ -799,10 +776,9 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             await audit(
                 session,
                 "logout_everywhere",
-                actor=Actor.of(caller),
-                origin=origin,
-                target_type="user",
-                target_id=caller.subject,
+                Actor.of(caller),
+                origin,
+                Target.user(caller.subject),
                 detail=f"sessions revoked: {len(revoked)}",
             )
             return pb.LogoutResponse(revoked=len(revoked))
@@ -841,12 +817,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 raise NotFound("session", session_id)
             ended.extend(revoked)
             await audit(
-                session,
-                "session_revoked",
-                actor=Actor.of(caller),
-                origin=origin,
-                target_type="session",
-                target_id=session_id,
+                session, "session_revoked", Actor.of(caller), origin, Target.session(session_id)
             )
             return pb.LogoutResponse(revoked=len(revoked))
 
@@ -880,12 +851,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             secret = totp.new_secret()
             await store.set_pending_totp(session, user.id, self._totp.seal(user.id, secret))
             await audit(
-                session,
-                "totp_enrollment_started",
-                actor=Actor.of(caller),
-                origin=origin,
-                target_type="user",
-                target_id=user.id,
+                session, "totp_enrollment_started", Actor.of(caller), origin, Target.user(user.id)
             )
             uri = totp.otpauth_uri(secret, user.email)
             return pb.EnrollTotpResponse(
@@ -931,14 +897,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             await store.enable_totp(session, user.id, step=step, now=self._now())
             codes = new_recovery_codes()
             await store.replace_recovery_codes(session, user.id, map(recovery_code_digest, codes))
-            await audit(
-                session,
-                "totp_enabled",
-                actor=Actor.of(caller),
-                origin=origin,
-                target_type="user",
-                target_id=user.id,
-            )
+            await audit(session, "totp_enabled", Actor.of(caller), origin, Target.user(user.id))
             response = pb.ConfirmTotpResponse(recovery_codes=pb.RecoveryCodes(codes=codes))
             current = (
                 await store.session_by_id(session, caller.session_id) if caller.session_id else None
@@ -984,14 +943,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 refusals=refusals,
             )
             await store.disable_totp(session, user.id)
-            await audit(
-                session,
-                "totp_disabled",
-                actor=Actor.of(caller),
-                origin=origin,
-                target_type="user",
-                target_id=user.id,
-            )
+            await audit(session, "totp_disabled", Actor.of(caller), origin, Target.user(user.id))
             return pb.DisableTotpResponse()
 
         async with self._code_refusals() as refusals:
@@ -1019,10 +971,9 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             await audit(
                 session,
                 "recovery_codes_regenerated",
-                actor=Actor.of(caller),
-                origin=origin,
-                target_type="user",
-                target_id=user.id,
+                Actor.of(caller),
+                origin,
+                Target.user(user.id),
             )
             return pb.RecoveryCodes(codes=codes)
 
@@ -1071,10 +1022,9 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             await audit(
                 session,
                 "role_created",
-                actor=actor,
-                origin=origin,
-                target_type="role",
-                target_id=role.name,
+                actor,
+                origin,
+                Target("role", role.name),
                 after={"name": role.name, "permissions": sorted(role.permissions)},
             )
             return created
@@ -1119,10 +1069,9 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 await audit(
                     session,
                     "role_assigned" if grant else "role_revoked",
-                    actor=actor,
-                    origin=origin,
-                    target_type="user",
-                    target_id=user_id,
+                    actor,
+                    origin,
+                    Target.user(user_id),
                     before={"roles": list(before.roles)},
                     after={"roles": list(after.roles)},
                     detail=request.role,
@@ -1300,10 +1249,9 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         await audit(
             session,
             "oidc_identity_linked",
-            actor=Actor.user(user.id),
-            origin=origin,
-            target_type="user",
-            target_id=user.id,
+            Actor.user(user.id),
+            origin,
+            Target.user(user.id),
             detail=f"{identity.provider}:{identity.subject}"
             + (" (new account)" if created else ""),
         )
