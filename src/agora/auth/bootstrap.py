@@ -5,15 +5,12 @@ audit-log consumer of the AUDIT stream and the housekeeping loops."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from functools import partial
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from agora._proto.agora.auth.v1 import auth_pb2_grpc
-from agora.auth import store
-from agora.auth.handlers import Housekeeping, audit_log_consumer
+from agora.auth.consumers import audit_log_consumer
+from agora.auth.jobs import Housekeeping, RevocationRepublisher
 from agora.auth.keys import ensure_current_key
 from agora.auth.mail import Mailer
 from agora.auth.secrets_at_rest import check_readable, seal_clear_rows
@@ -21,7 +18,6 @@ from agora.auth.service import AuthService
 from agora.auth.settings import AuthSettings
 from agora.platform.bus.streams import audit_stream, ensure_stream
 from agora.platform.db import session_factory, transaction
-from agora.platform.jobs import run_every
 from agora.platform.runtime import service_host
 from agora.platform.security.envelope import secret_box
 from agora.platform.security.revocation import RevocationPublisher
@@ -31,7 +27,6 @@ if TYPE_CHECKING:
     from agora.auth.oidc import OidcClient
 
 SERVICE = "auth"
-REPUBLISH_INTERVAL_S = 60.0
 
 
 def oidc_client(settings: AuthSettings) -> OidcClient | None:
@@ -44,18 +39,6 @@ def oidc_client(settings: AuthSettings) -> OidcClient | None:
         providers_from_settings(settings.oidc_providers),
         redirect_uris=settings.allowed_redirect_uris,
     )
-
-
-async def republish_revocations(
-    engine: AsyncEngine, publisher: RevocationPublisher, settings: AuthSettings
-) -> int:
-    """Write again every session revoked while its access tokens may still be alive, so a
-    revocation whose first publication failed (NATS away) still reaches every verifier."""
-    window = timedelta(seconds=settings.access_token_ttl_s + REPUBLISH_INTERVAL_S)
-    async with engine.connect() as conn:
-        revoked = await store.sessions_revoked_since(conn, datetime.now(UTC) - window)
-    await publisher.publish(revoked)
-    return len(revoked)
 
 
 async def run(platform: PlatformSettings, settings: AuthSettings | None = None) -> None:
@@ -87,8 +70,7 @@ async def run(platform: PlatformSettings, settings: AuthSettings | None = None) 
             )
             host.background(audit_log_consumer(host.js, sessions).run())
             host.background(Housekeeping(host.engine).run())
-            republish = partial(republish_revocations, host.engine, revocations, settings)
-            host.background(run_every(REPUBLISH_INTERVAL_S, republish, name="revocations"))
+            host.background(RevocationRepublisher(host.engine, revocations, settings).run())
             await host.serve_forever()
     finally:
         await mailer.drain()

@@ -9,7 +9,13 @@ from datetime import UTC, datetime
 
 from agora._proto.agora.auth.v1 import events_pb2 as ev
 from agora.auth import store
-from agora.auth.domain import CUSTOMER, builtin_roles, normalize_email, validate_password
+from agora.auth.domain import (
+    CUSTOMER,
+    UserRecord,
+    builtin_roles,
+    normalize_email,
+    validate_password,
+)
 from agora.auth.events import CLI_ACTOR, USER_REGISTERED, Target, audit, record
 from agora.auth.keys import Rotation, rotate_keys
 from agora.auth.passwords import Passwords
@@ -86,7 +92,7 @@ async def create_user(
     password: str,
     roles: Sequence[str],
     name: str = "",
-) -> store.UserRecord:
+) -> UserRecord:
     """A verified account with `roles` (customer when none is given)."""
     address = normalize_email(email)
     validate_password(password, address)

@@ -501,6 +501,106 @@ def successor_schedule(
     return activates_at, retired_key_published_until(activates_at, access_ttl_s)
 
 
+# --- records: what the store loads and saves -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    id: str
+    email: str
+    name: str
+    password_hash: str | None
+    email_verified: bool
+    totp_secret: str | None
+    totp_pending_secret: str | None
+    totp_last_step: int | None
+    created_at: datetime
+    roles: tuple[str, ...]
+
+    @property
+    def totp_enabled(self) -> bool:
+        return self.totp_secret is not None
+
+
+@dataclass(frozen=True)
+class UserPage:
+    users: list[UserRecord]
+    # Keyset position of the next page (None: this is the last).
+    next_after: tuple[datetime, str] | None
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: str
+    user_id: str
+    amr: tuple[str, ...]
+    user_agent: str
+    client_ip: str
+    created_at: datetime
+    last_seen_at: datetime
+    revoked: bool
+
+
+@dataclass(frozen=True)
+class MfaChallenge:
+    """A login waiting for its second factor (the password, or OIDC, was right)."""
+
+    user_id: str
+    amr: tuple[str, ...]
+    user_agent: str
+    client_ip: str
+    attempts: int
+    expires_at: datetime
+    used: bool
+
+
+@dataclass(frozen=True)
+class OidcLogin:
+    """What a started OIDC sign-in keeps until the provider redirects back."""
+
+    provider: str
+    nonce: str
+    code_verifier: str
+    redirect_uri: str
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One entry of the audit log, as any service recorded it."""
+
+    event_id: str
+    service: str
+    action: str
+    actor_subject: str
+    actor_kind: str
+    target_type: str
+    target_id: str
+    outcome: str
+    client_ip: str
+    user_agent: str
+    before_json: str
+    after_json: str
+    detail: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredAuditEntry:
+    id: int
+    entry: AuditRecord
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    limit: int
+    actor_subject: str = ""
+    action_prefix: str = ""
+    occurred_after: datetime | None = None
+    occurred_before: datetime | None = None
+    # Keyset position: entries strictly older than (occurred_at, id).
+    before: tuple[datetime, int] | None = None
+
+
 # --- keyset pagination --------------------------------------------------------------------
 
 DEFAULT_PAGE_SIZE = 50

@@ -29,11 +29,14 @@ from agora._proto.agora.auth.v1 import events_pb2 as ev
 from agora.auth import store, totp
 from agora.auth.domain import (
     CUSTOMER,
+    AuditQuery,
     LockoutPolicy,
     LoginNext,
+    OidcLogin,
     RefreshVerdict,
     Role,
     TokenPurpose,
+    UserRecord,
     accept_totp_step,
     access_claims,
     account_ip_key,
@@ -78,7 +81,6 @@ from agora.auth.mail import (
 )
 from agora.auth.passwords import Passwords
 from agora.auth.settings import AuthSettings
-from agora.auth.store import UserRecord
 from agora.auth.totp import TotpSecrets
 from agora.auth.translation import audit_entry_pb, role_pb, session_pb, timestamp, user_pb
 from agora.platform.db import session_factory, transaction
@@ -208,7 +210,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         """Tell every token verifier, once committed, that these sessions have ended.
 
         A failure (NATS away) does not fail the call: the revocation is committed, and
-        `republish_revocations` writes it again until it is older than any token."""
+        `jobs.RevocationRepublisher` writes it again until it is older than any token."""
         if not session_ids or self._revocations is None:
             return
         try:
@@ -1116,7 +1118,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
                 raise InvalidArgument.for_field(
                     "pageToken", "not a token this service issued"
                 ) from None
-        query = store.AuditQuery(
+        query = AuditQuery(
             actor_subject=request.actor_subject,
             action_prefix=request.action_prefix,
             occurred_after=(
@@ -1162,7 +1164,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             await store.save_oidc_login(
                 session,
                 state=started.state,
-                login=store.OidcLogin(
+                login=OidcLogin(
                     request.provider, started.nonce, started.code_verifier, request.redirect_uri
                 ),
                 now=self._now(),

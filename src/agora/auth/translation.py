@@ -7,8 +7,7 @@ from datetime import datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from agora._proto.agora.auth.v1 import auth_pb2 as pb
-from agora.auth.domain import Grant, Role
-from agora.auth.store import SessionRecord, StoredAuditEntry, UserRecord
+from agora.auth.domain import Grant, Role, SessionRecord, StoredAuditEntry, UserRecord
 
 
 def timestamp(at: datetime) -> Timestamp:

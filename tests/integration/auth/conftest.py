@@ -17,7 +17,7 @@ from security_support import SecurityFiles, admin_authorization
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora._proto.agora.auth.v1 import auth_pb2_grpc
-from agora.auth.handlers import audit_log_consumer
+from agora.auth.consumers import audit_log_consumer
 from agora.auth.mail import Mailer
 from agora.auth.service import AuthService
 from agora.auth.settings import AuthSettings
