@@ -8,8 +8,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import Connection, MetaData, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from agora.platform.db import ensure_database
 
@@ -86,3 +86,40 @@ def run_async_migrations(config: Config) -> None:
             await engine.dispose()
 
     asyncio.run(run())
+
+
+# Tables every service schema holds that the platform declares and checks, not the service.
+PLATFORM_TABLES = frozenset({"outbox", "inbox", "idempotency_keys", VERSION_TABLE})
+
+
+async def schema_drift(engine: AsyncEngine, metadata: MetaData) -> list[str]:
+    """How the migrated schema differs from `metadata` (a service's `tables.py`), one line per
+    difference; empty when the migrations produce exactly the declared tables. The platform's
+    own tables (outbox, inbox, idempotency keys) are left out unless `metadata` declares them."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    schema = metadata.schema
+    declared = {table.name for table in metadata.tables.values()}
+
+    def include_object(
+        item: object, name: str | None, kind: str, reflected: bool, compare_to: object
+    ) -> bool:
+        if kind == "table":
+            return name in declared or name not in PLATFORM_TABLES
+        return True
+
+    def compare(connection: Connection) -> list[str]:
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "include_schemas": True,
+                "include_name": lambda name, kind, parent: kind != "schema" or name == schema,
+                "include_object": include_object,
+                "compare_type": True,
+            },
+        )
+        return [str(diff) for diff in compare_metadata(context, metadata)]
+
+    async with engine.connect() as connection:
+        return await connection.run_sync(compare)

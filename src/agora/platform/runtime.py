@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 import nats
 import structlog
@@ -25,6 +25,7 @@ from agora.platform.bus.streams import audit_stream, producer_stream
 from agora.platform.db import create_engine, session_factory, transaction
 from agora.platform.idempotency import purge_idempotency_keys
 from agora.platform.jobs import run_every
+from agora.platform.kernel.paging import KEY_VARIABLE as PAGE_TOKEN_KEY_VARIABLE
 from agora.platform.migrations import migrate
 from agora.platform.rpc.client import ServiceChannels
 from agora.platform.rpc.discovery import Registration, Resolver
@@ -113,6 +114,51 @@ async def service_resolver(
         await resolver.stop()
 
 
+class Runnable(Protocol):
+    """A consumer or a job: runs until cancelled."""
+
+    def run(self) -> Coroutine[Any, Any, None]: ...
+
+
+@dataclass(frozen=True)
+class Backends:
+    """What a service's `compose()` builds its parts from: settings, its database engine,
+    JetStream and channels to the other services. A running host supplies them; integration
+    tests supply their own."""
+
+    platform: PlatformSettings
+    engine: AsyncEngine
+    js: JetStreamContext
+    channels: ServiceChannels
+
+
+@dataclass(frozen=True)
+class Servicer:
+    """A gRPC servicer with the generated function that adds it to a server."""
+
+    add_to_server: Callable[[Any, Any], None]
+    implementation: object
+
+
+@dataclass(frozen=True)
+class ServiceParts:
+    """Everything a service is made of, built by its `bootstrap.compose()` without serving:
+    the servicers to serve, the event consumers and the periodic jobs to run."""
+
+    servicers: Sequence[Servicer]
+    consumers: Sequence[Runnable] = ()
+    jobs: Sequence[Runnable] = ()
+
+
+class PageTokenKey:
+    """Production needs its own page-token key (the development one is public)."""
+
+    def development_defaults(self) -> list[str]:
+        if os.environ.get(PAGE_TOKEN_KEY_VARIABLE):
+            return []
+        return [f"{PAGE_TOKEN_KEY_VARIABLE}: set 32 random bytes in hex, the same in every replica"]
+
+
 @dataclass
 class ServiceHost:
     """The running parts a service's bootstrap wires its own code into."""
@@ -126,6 +172,17 @@ class ServiceHost:
     channels: ServiceChannels
     security: ServiceSecurity
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def backends(self) -> Backends:
+        return Backends(self.platform, self.engine, self.js, self.channels)
+
+    def install(self, parts: ServiceParts) -> None:
+        """Serve `parts`' servicers and run its consumers and jobs for the life of the process."""
+        for servicer in parts.servicers:
+            self.server.add(servicer.add_to_server, servicer.implementation)
+        for runnable in (*parts.consumers, *parts.jobs):
+            self.background(runnable.run())
 
     def background(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` for the life of the process (cancelled at shutdown)."""
@@ -218,7 +275,7 @@ async def service_host(
     session is revoked (the revoked sessions are loaded before serving, then watched); every
     call to another service carries this service's own token.
     """
-    refuse_development_defaults(platform, settings)
+    refuse_development_defaults(platform, settings, PageTokenKey())
     identity = ServiceIdentity.of(name, platform)  # fails fast in prod without a service key
     database_url = platform.resolved_database_url
     await migrate(name, database_url)
