@@ -21,10 +21,10 @@ from agora.auth.keys import Rotation, rotate_keys
 from agora.auth.passwords import Passwords
 from agora.auth.secrets_at_rest import rewrap_all
 from agora.auth.settings import AuthSettings
-from agora.auth.translation import timestamp
 from agora.platform.db import create_engine, session_factory, transaction
 from agora.platform.errors import AlreadyExists, InvalidArgument
 from agora.platform.migrations import migrate
+from agora.platform.rpc.timestamps import timestamp
 from agora.platform.security.envelope import SecretBox
 from agora.platform.security.origin import Origin
 from agora.platform.security.permissions import all_declared_permissions

@@ -13,22 +13,44 @@ import math
 import re
 import secrets
 import unicodedata
-import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
 from agora.platform.errors import (
+    DomainError,
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
     ResourceExhausted,
+    Unauthenticated,
 )
 
 ISSUER = "agora"
 AUDIENCE = "agora"
 ACCESS_TOKEN_TYPE = "at+jwt"
+
+# Reasons of refusals clients act on (ErrorInfo.reason).
+INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+EMAIL_NOT_VERIFIED = "EMAIL_NOT_VERIFIED"
+MFA_TOKEN_INVALID = "MFA_TOKEN_INVALID"
+MFA_CODE_INVALID = "MFA_CODE_INVALID"
+REFRESH_TOKEN_INVALID = "REFRESH_TOKEN_INVALID"
+REFRESH_TOKEN_REUSED = "REFRESH_TOKEN_REUSED"
+OIDC_STATE_INVALID = "OIDC_STATE_INVALID"
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A refusal that is recorded first (a counted failure, a revoked session): the call commits
+    its transaction, then fails with `error`; `ended_sessions` are announced as revoked."""
+
+    error: DomainError
+    ended_sessions: Sequence[str] = ()
+
 
 # --- emails and passwords ----------------------------------------------------------------
 
@@ -78,14 +100,6 @@ def validate_name(name: str) -> str:
     if len(cleaned) > MAX_NAME_LENGTH:
         raise InvalidArgument.for_field("name", f"at most {MAX_NAME_LENGTH} characters")
     return cleaned
-
-
-def require_uuid(value: str, path: str) -> str:
-    """`value` as a canonical UUID string, or INVALID_ARGUMENT naming `path`."""
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise InvalidArgument.for_field(path, "not a valid id") from None
 
 
 # --- secrets: opaque tokens and their digests ---------------------------------------------
@@ -554,6 +568,26 @@ class MfaChallenge:
     used: bool
 
 
+def check_mfa_challenge(
+    challenge: MfaChallenge | None, now: datetime, *, max_attempts: int
+) -> MfaChallenge:
+    """The challenge if its login may still be completed: known, unused, unexpired, with
+    attempts left."""
+    if (
+        challenge is None
+        or challenge.used
+        or challenge.expires_at <= now
+        or challenge.attempts >= max_attempts
+    ):
+        raise Unauthenticated("this login has expired: log in again", reason=MFA_TOKEN_INVALID)
+    return challenge
+
+
+def with_second_factor(amr: Sequence[str]) -> list[str]:
+    """A session's methods once it has proved a second factor."""
+    return list(amr) if "otp" in amr else [*amr, "otp"]
+
+
 @dataclass(frozen=True)
 class OidcLogin:
     """What a started OIDC sign-in keeps until the provider redirects back."""
@@ -599,32 +633,3 @@ class AuditQuery:
     occurred_before: datetime | None = None
     # Keyset position: entries strictly older than (occurred_at, id).
     before: tuple[datetime, int] | None = None
-
-
-# --- keyset pagination --------------------------------------------------------------------
-
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
-
-
-def page_size(requested: int) -> int:
-    if requested < 0:
-        raise InvalidArgument.for_field("pageSize", "must not be negative")
-    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-
-
-def encode_page_token(*parts: str) -> str:
-    return base64.urlsafe_b64encode("\x1f".join(parts).encode()).decode()
-
-
-def decode_page_token(token: str, count: int) -> list[str] | None:
-    """The parts of a page token (None for the first page); INVALID_ARGUMENT if mangled."""
-    if not token:
-        return None
-    try:
-        parts = base64.urlsafe_b64decode(token.encode()).decode().split("\x1f")
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidArgument.for_field("pageToken", "not a token this service issued") from None
-    if len(parts) != count:
-        raise InvalidArgument.for_field("pageToken", "not a token this service issued")
-    return parts

@@ -14,8 +14,11 @@ from typing import Any
 from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agora._proto.agora.auth.v1 import events_pb2 as ev
+from agora.auth.domain import UserRecord
 from agora.platform.audit import AuditActor, Outcome, record_audit
 from agora.platform.bus.outbox import record_event
+from agora.platform.rpc.timestamps import timestamp
 from agora.platform.security.origin import Origin
 
 PRODUCER = "auth"
@@ -35,6 +38,18 @@ async def record(session: AsyncSession, subject: str, event: Message, *, aggrega
     await record_event(
         session, producer=PRODUCER, subject=subject, event=event, aggregate_id=aggregate_id
     )
+
+
+async def user_registered(session: AsyncSession, user: UserRecord, *, source: str) -> None:
+    """Announce a new account (`source`: how it was made: password, oidc:<provider>, cli)."""
+    registered = ev.UserRegistered(
+        user_id=user.id,
+        email=user.email,
+        name=user.name,
+        registered_at=timestamp(user.created_at),
+        source=source,
+    )
+    await record(session, USER_REGISTERED, registered, aggregate_id=user.id)
 
 
 Actor = AuditActor
