@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from agora._proto.agora.events.v1.audit_pb2 import AuditEntry
 from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
 from agora.auth import store
-from agora.auth.domain import AuditRecord
+from agora.auth.domain import AUDIT_ENTRY_FIELDS, AuditRecord
 from agora.platform.bus.consumer import EventConsumer
 from agora.platform.bus.envelope import decode
 from agora.platform.bus.streams import AUDIT_STREAM, AUDIT_SUBJECT_PREFIX
@@ -34,18 +34,8 @@ class AuditLog:
             AuditRecord(
                 event_id=envelope.event_id,
                 service=entry.service or envelope.subject.split(".")[1],
-                action=entry.action,
-                actor_subject=entry.actor_subject,
-                actor_kind=entry.actor_kind,
-                target_type=entry.target_type,
-                target_id=entry.target_id,
-                outcome=entry.outcome,
-                client_ip=entry.client_ip,
-                user_agent=entry.user_agent,
-                before_json=entry.before_json,
-                after_json=entry.after_json,
-                detail=entry.detail,
                 occurred_at=occurred.ToDatetime(tzinfo=UTC),
+                **{name: getattr(entry, name) for name in AUDIT_ENTRY_FIELDS},
             ),
         )
 

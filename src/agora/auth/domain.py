@@ -598,6 +598,22 @@ class OidcLogin:
     redirect_uri: str
 
 
+# What an audit entry carries alike as an event, a stored record and an RPC's view.
+AUDIT_ENTRY_FIELDS = (
+    "action",
+    "actor_subject",
+    "actor_kind",
+    "target_type",
+    "target_id",
+    "outcome",
+    "client_ip",
+    "user_agent",
+    "before_json",
+    "after_json",
+    "detail",
+)
+
+
 @dataclass(frozen=True)
 class AuditRecord:
     """One entry of the audit log, as any service recorded it."""

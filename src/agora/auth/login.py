@@ -156,14 +156,9 @@ class Login:
             require_2fa_roles=self._settings.require_2fa_roles,
         )
         if step is LoginNext.MFA_CHALLENGE:
+            ttl_s = self._settings.mfa_challenge_ttl_s
             token = await store.create_mfa_challenge(
-                session,
-                user.id,
-                amr=amr,
-                user_agent=origin.user_agent,
-                client_ip=origin.client_ip,
-                now=self._now(),
-                ttl_s=self._settings.mfa_challenge_ttl_s,
+                session, user.id, amr=amr, origin=origin, now=self._now(), ttl_s=ttl_s
             )
             return LoginOutcome(mfa_token=token)
         tokens = await self._sessions.open(session, user, amr, origin)

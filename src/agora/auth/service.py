@@ -369,10 +369,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         origin = current_origin()
 
         async def change(session: AsyncSession) -> pb.EnrollTotpResponse:
-            enrolment = await self._second_factor.enrol(
-                session, caller.subject, Actor.of(caller), origin
-            )
-            return enrolment_pb(enrolment)
+            return enrolment_pb(await self._second_factor.enrol(session, caller, origin))
 
         return await self._mutate(
             "EnrollTotp",
@@ -391,7 +388,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
 
         async def change(session: AsyncSession) -> pb.ConfirmTotpResponse:
             codes = await self._second_factor.confirm(
-                session, caller.subject, request.code, Actor.of(caller), origin, refusals
+                session, caller, request.code, origin, refusals
             )
             # The code just typed is a second factor: the session now counts it.
             tokens = await self._sessions.count_second_factor(session, caller)
@@ -415,13 +412,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
 
         async def change(session: AsyncSession) -> pb.DisableTotpResponse:
             await self._second_factor.disable(
-                session,
-                caller.subject,
-                request.code,
-                request.recovery_code,
-                Actor.of(caller),
-                origin,
-                refusals,
+                session, caller, request.code, request.recovery_code, origin, refusals
             )
             return pb.DisableTotpResponse()
 
@@ -436,7 +427,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
 
         async def change(session: AsyncSession) -> pb.RecoveryCodes:
             codes = await self._second_factor.regenerate_recovery_codes(
-                session, caller.subject, request.code, Actor.of(caller), origin, refusals
+                session, caller, request.code, origin, refusals
             )
             return pb.RecoveryCodes(codes=codes)
 

@@ -89,12 +89,7 @@ class Sessions:
     ) -> IssuedTokens:
         """A new session (audited as the login) and its first tokens."""
         session_id = await store.create_session(
-            session,
-            user.id,
-            amr=amr,
-            user_agent=origin.user_agent,
-            client_ip=origin.client_ip,
-            now=self._now(),
+            session, user.id, amr=amr, origin=origin, now=self._now()
         )
         actor = Actor.user(user.id, session_id)
         detail = f"amr={','.join(amr)}"

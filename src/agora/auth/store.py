@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from agora.auth.domain import (
+    AUDIT_ENTRY_FIELDS,
     AuditQuery,
     AuditRecord,
     FailureCount,
@@ -51,6 +52,7 @@ from agora.auth.tables import (
     users,
 )
 from agora.platform.errors import AlreadyExists, NotFound
+from agora.platform.security.origin import Origin
 
 Db = AsyncSession | AsyncConnection
 
@@ -61,6 +63,31 @@ def _id(value: str) -> uuid.UUID:
 
 def _changed(result: Any) -> bool:
     return bool(result.rowcount)
+
+
+async def _issue_token(
+    session: AsyncSession, table: sa.Table, *, now: datetime, ttl_s: int, **values: Any
+) -> str:
+    """A new opaque token for the client; `table` keeps only its digest, with `values`."""
+    token = new_opaque_token()
+    expires_at = now + timedelta(seconds=ttl_s)
+    await session.execute(
+        sa.insert(table).values(token_hash=token_digest(token), expires_at=expires_at, **values)
+    )
+    return token
+
+
+def _by_token(table: sa.Table, token: str) -> sa.ColumnElement[bool]:
+    return table.c.token_hash == token_digest(token)
+
+
+async def _locked_by_token(
+    session: AsyncSession, statement: sa.Select[Any], table: sa.Table, token: str
+) -> Any:
+    """The row `statement` selects for `token` in `table`, locked for the caller's transaction."""
+    return (
+        await session.execute(statement.where(_by_token(table, token)).with_for_update())
+    ).first()
 
 
 # --- users --------------------------------------------------------------------------------
@@ -240,29 +267,22 @@ async def issue_one_time_token(
         )
         .values(used_at=now)
     )
-    token = new_opaque_token()
-    await session.execute(
-        sa.insert(one_time_tokens).values(
-            token_hash=token_digest(token),
-            user_id=_id(user_id),
-            purpose=purpose.value,
-            created_at=now,
-            expires_at=now + timedelta(seconds=ttl_s),
-        )
+    return await _issue_token(
+        session,
+        one_time_tokens,
+        now=now,
+        ttl_s=ttl_s,
+        user_id=_id(user_id),
+        purpose=purpose.value,
+        created_at=now,
     )
-    return token
 
 
 async def one_time_token(session: AsyncSession, token: str) -> OneTimeToken | None:
     """The token's record, locked for the caller's transaction."""
     t = one_time_tokens
-    found = (
-        await session.execute(
-            sa.select(t.c.user_id, t.c.purpose, t.c.expires_at, t.c.used_at)
-            .where(t.c.token_hash == token_digest(token))
-            .with_for_update()
-        )
-    ).first()
+    columns = sa.select(t.c.user_id, t.c.purpose, t.c.expires_at, t.c.used_at)
+    found = await _locked_by_token(session, columns, t, token)
     if found is None:
         return None
     return OneTimeToken(
@@ -272,9 +292,7 @@ async def one_time_token(session: AsyncSession, token: str) -> OneTimeToken | No
 
 async def use_one_time_token(session: AsyncSession, token: str, now: datetime) -> None:
     await session.execute(
-        sa.update(one_time_tokens)
-        .where(one_time_tokens.c.token_hash == token_digest(token))
-        .values(used_at=now)
+        sa.update(one_time_tokens).where(_by_token(one_time_tokens, token)).values(used_at=now)
     )
 
 
@@ -311,8 +329,7 @@ async def create_session(
     user_id: str,
     *,
     amr: Sequence[str],
-    user_agent: str,
-    client_ip: str,
+    origin: Origin,
     now: datetime,
 ) -> str:
     session_id = uuid.uuid4()
@@ -321,8 +338,8 @@ async def create_session(
             id=session_id,
             user_id=_id(user_id),
             amr=list(amr),
-            user_agent=user_agent,
-            client_ip=client_ip,
+            user_agent=origin.user_agent,
+            client_ip=origin.client_ip,
             created_at=now,
             last_seen_at=now,
         )
@@ -387,35 +404,22 @@ async def sessions_revoked_since(db: Db, since: datetime) -> list[str]:
 async def issue_refresh_token(
     session: AsyncSession, session_id: str, *, now: datetime, ttl_s: int
 ) -> str:
-    token = new_opaque_token()
-    await session.execute(
-        sa.insert(refresh_tokens).values(
-            token_hash=token_digest(token),
-            session_id=_id(session_id),
-            created_at=now,
-            expires_at=now + timedelta(seconds=ttl_s),
-        )
+    return await _issue_token(
+        session, refresh_tokens, now=now, ttl_s=ttl_s, session_id=_id(session_id), created_at=now
     )
-    return token
 
 
 async def refresh_token_state(session: AsyncSession, token: str) -> RefreshTokenState | None:
     """The token and its session, both locked: concurrent refreshes of one family queue up."""
     t, s = refresh_tokens, sessions
-    found = (
-        await session.execute(
-            sa.select(
-                t.c.session_id,
-                s.c.user_id,
-                t.c.expires_at,
-                t.c.used_at,
-                s.c.revoked_at.is_not(None).label("revoked"),
-            )
-            .join_from(t, s, s.c.id == t.c.session_id)
-            .where(t.c.token_hash == token_digest(token))
-            .with_for_update()
-        )
-    ).first()
+    columns = sa.select(
+        t.c.session_id,
+        s.c.user_id,
+        t.c.expires_at,
+        t.c.used_at,
+        s.c.revoked_at.is_not(None).label("revoked"),
+    ).join_from(t, s, s.c.id == t.c.session_id)
+    found = await _locked_by_token(session, columns, t, token)
     if found is None:
         return None
     return RefreshTokenState(
@@ -438,7 +442,7 @@ async def use_refresh_token(
     """Mark the token used and note the session's latest activity (and where from, if known)."""
     used = await session.execute(
         sa.update(refresh_tokens)
-        .where(refresh_tokens.c.token_hash == token_digest(token))
+        .where(_by_token(refresh_tokens, token))
         .values(used_at=now)
         .returning(refresh_tokens.c.session_id)
     )
@@ -460,43 +464,35 @@ async def create_mfa_challenge(
     user_id: str,
     *,
     amr: Sequence[str],
-    user_agent: str,
-    client_ip: str,
+    origin: Origin,
     now: datetime,
     ttl_s: int,
 ) -> str:
-    token = new_opaque_token()
-    await session.execute(
-        sa.insert(mfa_challenges).values(
-            token_hash=token_digest(token),
-            user_id=_id(user_id),
-            amr=list(amr),
-            user_agent=user_agent,
-            client_ip=client_ip,
-            expires_at=now + timedelta(seconds=ttl_s),
-        )
+    return await _issue_token(
+        session,
+        mfa_challenges,
+        now=now,
+        ttl_s=ttl_s,
+        user_id=_id(user_id),
+        amr=list(amr),
+        user_agent=origin.user_agent,
+        client_ip=origin.client_ip,
     )
-    return token
 
 
 async def mfa_challenge(session: AsyncSession, token: str) -> MfaChallenge | None:
     """The challenge, locked for the caller's transaction."""
     c = mfa_challenges
-    found = (
-        await session.execute(
-            sa.select(
-                c.c.user_id,
-                c.c.amr,
-                c.c.user_agent,
-                c.c.client_ip,
-                c.c.attempts,
-                c.c.expires_at,
-                c.c.used_at,
-            )
-            .where(c.c.token_hash == token_digest(token))
-            .with_for_update()
-        )
-    ).first()
+    columns = sa.select(
+        c.c.user_id,
+        c.c.amr,
+        c.c.user_agent,
+        c.c.client_ip,
+        c.c.attempts,
+        c.c.expires_at,
+        c.c.used_at,
+    )
+    found = await _locked_by_token(session, columns, c, token)
     if found is None:
         return None
     return MfaChallenge(
@@ -511,7 +507,7 @@ async def mfa_challenge(session: AsyncSession, token: str) -> MfaChallenge | Non
 
 
 def _update_challenge(token: str) -> sa.Update:
-    return sa.update(mfa_challenges).where(mfa_challenges.c.token_hash == token_digest(token))
+    return sa.update(mfa_challenges).where(_by_token(mfa_challenges, token))
 
 
 async def count_mfa_attempt(session: AsyncSession, token: str) -> None:
@@ -676,21 +672,7 @@ async def link_oidc_identity(
 
 # --- the audit log ------------------------------------------------------------------------
 
-_AUDIT_FIELDS = (
-    "service",
-    "action",
-    "actor_subject",
-    "actor_kind",
-    "target_type",
-    "target_id",
-    "outcome",
-    "client_ip",
-    "user_agent",
-    "before_json",
-    "after_json",
-    "detail",
-    "occurred_at",
-)
+_AUDIT_FIELDS = ("service", *AUDIT_ENTRY_FIELDS, "occurred_at")
 
 
 async def append_audit_entry(session: AsyncSession, record: AuditRecord) -> bool:

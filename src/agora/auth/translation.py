@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from agora._proto.agora.auth.v1 import auth_pb2 as pb
-from agora.auth.domain import Grant, Role, SessionRecord, StoredAuditEntry, UserRecord
+from agora.auth.domain import (
+    AUDIT_ENTRY_FIELDS,
+    Grant,
+    Role,
+    SessionRecord,
+    StoredAuditEntry,
+    UserRecord,
+)
 from agora.auth.login import LoginOutcome
 from agora.auth.sessions import IssuedTokens
 from agora.auth.two_factor import Enrolment
@@ -51,19 +58,9 @@ def audit_entry_pb(stored: StoredAuditEntry) -> pb.AuditEntryView:
     entry = stored.entry
     return pb.AuditEntryView(
         id=stored.id,
-        action=entry.action,
-        actor_subject=entry.actor_subject,
-        actor_kind=entry.actor_kind,
-        target_type=entry.target_type,
-        target_id=entry.target_id,
-        outcome=entry.outcome,
-        client_ip=entry.client_ip,
-        user_agent=entry.user_agent,
-        before_json=entry.before_json,
-        after_json=entry.after_json,
-        detail=entry.detail,
-        occurred_at=timestamp(entry.occurred_at),
         service=entry.service,
+        occurred_at=timestamp(entry.occurred_at),
+        **{name: getattr(entry, name) for name in AUDIT_ENTRY_FIELDS},
     )
 
 

@@ -29,6 +29,7 @@ from agora.auth.settings import AuthSettings
 from agora.auth.totp import TotpSecrets
 from agora.platform.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
 from agora.platform.security.origin import Origin, current_origin
+from agora.platform.security.principal import Principal
 
 CheckedT = TypeVar("CheckedT")
 Method = Literal["otp", "recovery"]
@@ -163,11 +164,9 @@ class SecondFactor:
         )
         await refusals.commit()
 
-    async def enrol(
-        self, session: AsyncSession, user_id: str, actor: Actor, origin: Origin
-    ) -> Enrolment:
-        """A new pending secret (sealed), replacing any earlier pending one."""
-        user = await store.user_by_id(session, user_id, for_update=True)
+    async def enrol(self, session: AsyncSession, caller: Principal, origin: Origin) -> Enrolment:
+        """A new pending secret (sealed) for the caller's account, replacing any pending one."""
+        user, actor = await _own_account(session, caller)
         if user.totp_enabled:
             raise FailedPrecondition("TOTP is already on: disable it before enrolling again")
         secret = totp.new_secret()
@@ -179,14 +178,13 @@ class SecondFactor:
     async def confirm(
         self,
         session: AsyncSession,
-        user_id: str,
+        caller: Principal,
         code: str,
-        actor: Actor,
         origin: Origin,
         refusals: AsyncSession,
     ) -> list[str]:
         """Turn TOTP on with the pending secret's first code; the new recovery codes."""
-        user = await store.user_by_id(session, user_id, for_update=True)
+        user, actor = await _own_account(session, caller)
         if user.totp_enabled:
             raise FailedPrecondition("TOTP is already on")
         if user.totp_pending_secret is None:
@@ -207,15 +205,14 @@ class SecondFactor:
     async def disable(
         self,
         session: AsyncSession,
-        user_id: str,
+        caller: Principal,
         code: str,
         recovery_code: str,
-        actor: Actor,
         origin: Origin,
         refusals: AsyncSession,
     ) -> None:
         """Turn TOTP off (with a code), unless a role of the account requires it."""
-        user = await store.user_by_id(session, user_id, for_update=True)
+        user, actor = await _own_account(session, caller)
         required = sorted(set(user.roles) & set(self._settings.require_2fa_roles))
         if required:
             raise FailedPrecondition(
@@ -236,14 +233,13 @@ class SecondFactor:
     async def regenerate_recovery_codes(
         self,
         session: AsyncSession,
-        user_id: str,
+        caller: Principal,
         code: str,
-        actor: Actor,
         origin: Origin,
         refusals: AsyncSession,
     ) -> list[str]:
         """New recovery codes (with a TOTP code), the old ones void."""
-        user = await store.user_by_id(session, user_id, for_update=True)
+        user, actor = await _own_account(session, caller)
         step = "recovery_codes_regenerate"
         await self.check(session, user, code, "", step=step, actor=actor, refusals=refusals)
         codes = await self._new_recovery_codes(session, user.id)
@@ -255,3 +251,8 @@ class SecondFactor:
         codes = new_recovery_codes()
         await store.replace_recovery_codes(session, user_id, map(recovery_code_digest, codes))
         return codes
+
+
+async def _own_account(session: AsyncSession, caller: Principal) -> tuple[UserRecord, Actor]:
+    """The caller's account, locked: every check of one account's codes queues up behind it."""
+    return await store.user_by_id(session, caller.subject, for_update=True), Actor.of(caller)
