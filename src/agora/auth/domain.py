@@ -1,6 +1,7 @@
 """The rules of accounts and access: emails and passwords, roles and their permissions, login
-lockout, TOTP steps, recovery codes, one-time tokens, refresh-token rotation, what a login
-yields, and the claims of an access token. Pure: no I/O, no database, no gRPC.
+lockout, TOTP steps, recovery codes, one-time tokens and MFA challenges, refresh-token rotation,
+what a login yields, the claims of an access token, signing-key schedules; and the records the
+store loads and saves. Pure: no I/O, no database, no gRPC.
 """
 
 from __future__ import annotations
@@ -472,10 +473,9 @@ def access_claims(
 
 # --- signing keys -------------------------------------------------------------------------
 
-# Verifiers allow 30 s of clock leeway (ADR 0007) and look for an unknown `kid` at most every
-# 10 s: a new key is published before it signs, an old one stays published past its last token.
+# Verifiers allow 30 s of clock leeway (ADR 0007): an old key stays published past its last
+# token by twice that. (A new key is published before it signs: `key_activation_delay_s`.)
 VERIFIER_LEEWAY_S = 30
-VERIFIER_REFRESH_INTERVAL_S = 10
 
 
 @dataclass(frozen=True)
