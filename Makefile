@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.9
 
 .DEFAULT_GOAL := help
-.PHONY: help install run seed run-bench test test-unit test-integration test-e2e lint fmt proto proto-check migrate bench clean doctor
+.PHONY: help install run seed run-bench test test-unit test-integration test-e2e lint fmt proto proto-check migrate bench clean doctor new-service
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -62,6 +62,10 @@ proto-check: $(STAMP)  ## fail when src/agora/_proto is stale
 	@tmp=$$(mktemp -d) && cp -r src/agora/_proto $$tmp/before && $(BIN)/python tools/gen_proto.py && \
 	  if ! diff -r -q -x __pycache__ $$tmp/before src/agora/_proto >/dev/null; then \
 	    echo "src/agora/_proto was stale: regenerated; commit it"; rm -rf $$tmp; exit 1; fi; rm -rf $$tmp
+
+new-service: $(STAMP)  ## generate a service with the standard anatomy: make new-service NAME=widgets
+	@test -n "$(NAME)" || { echo "usage: make new-service NAME=<name>"; exit 1; }
+	$(BIN)/python tools/scaffold/new_service.py $(NAME)
 
 migrate: $(STAMP)  ## apply every service's migrations (to AGORA_DATABASE_URL or the embedded server)
 	$(BIN)/agora migrate

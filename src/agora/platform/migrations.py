@@ -110,11 +110,18 @@ async def schema_drift(engine: AsyncEngine, metadata: MetaData) -> list[str]:
         return True
 
     def compare(connection: Connection) -> list[str]:
+        # A service's engine puts its schema first on the search_path, where alembic would
+        # see its tables twice (as the default schema and by name): compare by name only.
+        connection.execute(text("SET LOCAL search_path TO public"))
         context = MigrationContext.configure(
             connection,
             opts={
                 "include_schemas": True,
-                "include_name": lambda name, kind, parent: kind != "schema" or name == schema,
+                # A service's engine has its schema first on the search_path: alembic then
+                # reports that schema as the default (None).
+                "include_name": lambda name, kind, parent: (
+                    kind != "schema" or name in (schema, None)
+                ),
                 "include_object": include_object,
                 "compare_type": True,
             },

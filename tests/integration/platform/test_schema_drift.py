@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 import sqlalchemy as sa
 
 from agora.platform.db import create_engine, ensure_database
@@ -31,10 +32,14 @@ def declared(schema: str, *, with_capacity: bool = True) -> sa.MetaData:
     return metadata
 
 
-async def test_matching_tables_show_no_drift_and_differences_are_named(database_url: str) -> None:
+@pytest.mark.parametrize("on_search_path", [False, True])
+async def test_matching_tables_show_no_drift_and_differences_are_named(
+    database_url: str, on_search_path: bool
+) -> None:
     await ensure_database(database_url)
     schema = f"drift_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(database_url, "drift-test")
+    # A service's own engine has its schema first on the search_path.
+    engine = create_engine(database_url, schema if on_search_path else "drift-test")
     try:
         async with engine.begin() as connection:
             await connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
