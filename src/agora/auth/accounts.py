@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agora._proto.agora.auth.v1 import events_pb2 as ev
 from agora.auth import store
 from agora.auth.domain import (
     CUSTOMER,
@@ -24,11 +23,10 @@ from agora.auth.domain import (
 from agora.auth.events import (
     ANONYMOUS_ACTOR,
     DENIED,
-    EMAIL_VERIFIED,
     Actor,
     Target,
     audit,
-    record,
+    email_verified,
     user_registered,
 )
 from agora.auth.mail import Mail, already_registered_mail, password_reset_mail, verification_mail
@@ -99,8 +97,7 @@ class Accounts:
         await store.use_one_time_token(session, token, now)
         user = await store.user_by_id(session, found.user_id)
         if await store.mark_email_verified(session, user.id, now):
-            verified = ev.EmailVerified(user_id=user.id, email=user.email)
-            await record(session, EMAIL_VERIFIED, verified, aggregate_id=user.id)
+            await email_verified(session, user)
             await audit(
                 session, "email_verified", Actor.user(user.id), origin, Target.user(user.id)
             )

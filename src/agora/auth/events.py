@@ -52,6 +52,17 @@ async def user_registered(session: AsyncSession, user: UserRecord, *, source: st
     await record(session, USER_REGISTERED, registered, aggregate_id=user.id)
 
 
+async def email_verified(session: AsyncSession, user: UserRecord) -> None:
+    verified = ev.EmailVerified(user_id=user.id, email=user.email)
+    await record(session, EMAIL_VERIFIED, verified, aggregate_id=user.id)
+
+
+async def roles_changed(session: AsyncSession, user: UserRecord) -> None:
+    """Announce the account's roles after a grant or a withdrawal."""
+    changed = ev.UserRolesChanged(user_id=user.id, roles=list(user.roles))
+    await record(session, USER_ROLES_CHANGED, changed, aggregate_id=user.id)
+
+
 Actor = AuditActor
 
 ANONYMOUS_ACTOR = Actor("", "anonymous")

@@ -7,10 +7,9 @@ from collections.abc import Collection, Iterable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agora._proto.agora.auth.v1 import events_pb2 as ev
 from agora.auth import store
 from agora.auth.domain import Grant, Role, UserRecord, builtin_roles, session_grant
-from agora.auth.events import USER_ROLES_CHANGED, Actor, Target, audit, record
+from agora.auth.events import Actor, Target, audit, roles_changed
 from agora.auth.store import Db
 from agora.platform.errors import NotFound
 from agora.platform.security.origin import Origin
@@ -65,8 +64,7 @@ async def change_role(
         changed = await store.remove_role(session, user_id, role)
     after = await store.user_by_id(session, user_id)
     if changed:
-        event = ev.UserRolesChanged(user_id=user_id, roles=list(after.roles))
-        await record(session, USER_ROLES_CHANGED, event, aggregate_id=user_id)
+        await roles_changed(session, after)
         await audit(
             session,
             "role_assigned" if grant else "role_revoked",
