@@ -11,7 +11,7 @@ calls comes from `current_principal()` (set by the security interceptor), from w
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -92,25 +92,20 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         mailer: Mailer,
         *,
         secrets: SecretBox,
-        passwords: Passwords | None = None,
+        revocations: RevocationPublisher,
         oidc: OidcClient | None = None,
-        permissions: Iterable[str] | None = None,
-        revocations: RevocationPublisher | None = None,
         clock: Clock = utcnow,
     ) -> None:
         self._db = session_factory(engine)
         self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._mailer = mailer
-        self._passwords = passwords or Passwords()
+        self._passwords = Passwords()
         self._oidc = oidc
         self._secrets = secrets
         self._now = clock
-        registry = permissions if permissions is not None else all_declared_permissions()
-        self._roles = RoleBook(registry, settings.require_2fa_roles)
+        self._roles = RoleBook(all_declared_permissions(), settings.require_2fa_roles)
         self._accounts = Accounts(settings, clock)
-        self._sessions = Sessions(
-            settings, TokenSigner(secrets), self._roles, clock, revocations=revocations
-        )
+        self._sessions = Sessions(settings, TokenSigner(secrets), self._roles, clock, revocations)
         self._second_factor = SecondFactor(self._db, settings, TotpSecrets(secrets), clock)
         self._login = Login(settings, self._passwords, self._sessions, self._second_factor, clock)
 

@@ -54,7 +54,7 @@ class Sessions:
         signer: TokenSigner,
         roles: RoleBook,
         clock: Clock,
-        revocations: RevocationPublisher | None = None,
+        revocations: RevocationPublisher,
     ) -> None:
         self._settings = settings
         self._signer = signer
@@ -206,7 +206,7 @@ class Sessions:
 
         A failure (NATS away) does not fail the call: the revocation is committed, and
         `jobs.RevocationRepublisher` writes it again until it is older than any token."""
-        if not session_ids or self._revocations is None:
+        if not session_ids:
             return
         try:
             await self._revocations.publish(session_ids)
