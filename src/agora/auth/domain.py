@@ -27,6 +27,7 @@ from agora.platform.errors import (
     ResourceExhausted,
     Unauthenticated,
 )
+from agora.platform.kernel.checks import raise_if_any, require_text, text_violations
 
 ISSUER = "agora"
 AUDIENCE = "agora"
@@ -60,6 +61,7 @@ MIN_PASSWORD_LENGTH = 12
 # argon2 hashes any length, but an unbounded input is a cheap way to burn CPU.
 MAX_PASSWORD_LENGTH = 256
 MAX_NAME_LENGTH = 200
+MAX_ROLE_DESCRIPTION_LENGTH = 500
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 
 
@@ -90,17 +92,13 @@ def password_violations(password: str, email: str, path: str = "password") -> li
 
 def validate_password(password: str, email: str, path: str = "password") -> str:
     """The password, or INVALID_ARGUMENT naming what is wrong with it."""
-    violations = password_violations(password, email, path)
-    if violations:
-        raise InvalidArgument(f"{path}: {violations[0].description}", violations)
+    raise_if_any(password_violations(password, email, path))
     return password
 
 
 def validate_name(name: str) -> str:
-    cleaned = " ".join(name.split())
-    if len(cleaned) > MAX_NAME_LENGTH:
-        raise InvalidArgument.for_field("name", f"at most {MAX_NAME_LENGTH} characters")
-    return cleaned
+    """The display name with its whitespace collapsed: bounded, NUL-free, may be empty."""
+    return require_text(" ".join(name.split()), "name", max_len=MAX_NAME_LENGTH, required=False)
 
 
 # --- secrets: opaque tokens and their digests ---------------------------------------------
@@ -181,10 +179,8 @@ def validate_new_role(
             violations.append(
                 FieldViolation(f"permissions[{index}]", f"unknown permission {permission!r}")
             )
-    if len(description) > 500:
-        violations.append(FieldViolation("description", "at most 500 characters"))
-    if violations:
-        raise InvalidArgument(f"{violations[0].field}: {violations[0].description}", violations)
+    violations += text_violations(description, "description", max_len=MAX_ROLE_DESCRIPTION_LENGTH)
+    raise_if_any(violations)
     return Role(name, description.strip(), frozenset(wanted), builtin=False)
 
 

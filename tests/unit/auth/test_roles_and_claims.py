@@ -96,6 +96,13 @@ def test_a_custom_role_takes_known_permissions_only() -> None:
     assert [v.field for v in error.value.violations] == ["permissions[1]"]
 
 
+@pytest.mark.parametrize("description", ["x" * 501, "refund\x00desk"])
+def test_a_custom_roles_description_is_bounded_and_nul_free(description: str) -> None:
+    with pytest.raises(InvalidArgument) as error:
+        validate_new_role("refunds", description, ["payments:refund"], REGISTRY)
+    assert [v.field for v in error.value.violations] == ["description"]
+
+
 @pytest.mark.parametrize("name", ["admin", "A", "has space", "x" * 41, "1st"])
 def test_a_custom_role_needs_a_fresh_well_formed_name(name: str) -> None:
     with pytest.raises(InvalidArgument) as error:
