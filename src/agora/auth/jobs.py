@@ -3,7 +3,7 @@ again the sessions revoked while their access tokens may still be alive."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import structlog
@@ -21,6 +21,7 @@ from agora.auth.tables import (
 )
 from agora.platform.db import session_factory, transaction
 from agora.platform.jobs import run_every
+from agora.platform.kernel.clock import utcnow
 from agora.platform.security.revocation import RevocationPublisher
 
 log = structlog.get_logger("agora.auth")
@@ -59,7 +60,7 @@ class Housekeeping:
 
     async def purge(self) -> int:
         async with transaction(self._sessions) as session:
-            removed = await purge_expired(session, datetime.now(UTC))
+            removed = await purge_expired(session, utcnow())
         if removed:
             log.info("auth_purged", rows=removed)
         return removed
@@ -82,7 +83,7 @@ class RevocationRepublisher:
 
     async def republish(self) -> int:
         async with self._engine.connect() as conn:
-            revoked = await store.sessions_revoked_since(conn, datetime.now(UTC) - self._window)
+            revoked = await store.sessions_revoked_since(conn, utcnow() - self._window)
         await self._publisher.publish(revoked)
         return len(revoked)
 
