@@ -1,19 +1,18 @@
-"""The auth service's composition root: the platform's service host, the secret box of its
-secrets at rest (checked to open what is stored), the auth servicer with its mailer, (when
-configured) OIDC client and the publisher of revoked sessions, a current signing key, the
-audit-log consumer of the AUDIT stream and the housekeeping loops."""
+"""The auth service's composition root: `compose` builds the servicer (with its mailer, OIDC
+client when configured, and the publisher of revoked sessions), the audit-log consumer of the
+AUDIT stream and the periodic jobs, without serving; `run` readies the secrets at rest and
+serves what `compose` built."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora._proto.agora.auth.v1 import auth_pb2_grpc
-from agora.auth import store
-from agora.auth.handlers import Housekeeping, audit_log_consumer
+from agora.auth.consumers import AUDIT_LOG_CONSUMER, audit_log_consumer
+from agora.auth.domain import Clock
+from agora.auth.jobs import Housekeeping, RevocationRepublisher
 from agora.auth.keys import ensure_current_key
 from agora.auth.mail import Mailer
 from agora.auth.secrets_at_rest import check_readable, seal_clear_rows
@@ -21,9 +20,9 @@ from agora.auth.service import AuthService
 from agora.auth.settings import AuthSettings
 from agora.platform.bus.streams import audit_stream, ensure_stream
 from agora.platform.db import session_factory, transaction
-from agora.platform.jobs import run_every
-from agora.platform.runtime import service_host
-from agora.platform.security.envelope import secret_box
+from agora.platform.kernel.clock import utcnow
+from agora.platform.runtime import Backends, ServiceParts, Servicer, service_host
+from agora.platform.security.envelope import SecretBox, secret_box
 from agora.platform.security.revocation import RevocationPublisher
 from agora.platform.settings import PlatformSettings, refuse_development_defaults
 
@@ -31,7 +30,6 @@ if TYPE_CHECKING:
     from agora.auth.oidc import OidcClient
 
 SERVICE = "auth"
-REPUBLISH_INTERVAL_S = 60.0
 
 
 def oidc_client(settings: AuthSettings) -> OidcClient | None:
@@ -46,16 +44,50 @@ def oidc_client(settings: AuthSettings) -> OidcClient | None:
     )
 
 
-async def republish_revocations(
-    engine: AsyncEngine, publisher: RevocationPublisher, settings: AuthSettings
-) -> int:
-    """Write again every session revoked while its access tokens may still be alive, so a
-    revocation whose first publication failed (NATS away) still reaches every verifier."""
-    window = timedelta(seconds=settings.access_token_ttl_s + REPUBLISH_INTERVAL_S)
-    async with engine.connect() as conn:
-        revoked = await store.sessions_revoked_since(conn, datetime.now(UTC) - window)
-    await publisher.publish(revoked)
-    return len(revoked)
+def compose(
+    backends: Backends,
+    settings: AuthSettings,
+    *,
+    secrets: SecretBox,
+    mailer: Mailer,
+    oidc: OidcClient | None = None,
+    clock: Clock = utcnow,
+    audit_log_durable: str = AUDIT_LOG_CONSUMER,
+) -> ServiceParts:
+    """Every part of auth, built without serving. The secret box, the mailer and the OIDC
+    client are the caller's: it opens them (a missing KEK stops a start early) and closes them
+    after serving (mail still queued goes out)."""
+    revocations = RevocationPublisher(backends.js)
+    service = AuthService(
+        backends.engine,
+        settings,
+        mailer,
+        secrets=secrets,
+        oidc=oidc,
+        revocations=revocations,
+        clock=clock,
+    )
+    return ServiceParts(
+        servicers=[Servicer(auth_pb2_grpc.add_AuthServiceServicer_to_server, service)],
+        consumers=[
+            audit_log_consumer(
+                backends.js, session_factory(backends.engine), durable=audit_log_durable
+            )
+        ],
+        jobs=[
+            Housekeeping(backends.engine),
+            RevocationRepublisher(backends.engine, revocations, settings),
+        ],
+    )
+
+
+async def ready_secrets(engine: AsyncEngine, box: SecretBox) -> None:
+    """Seal what is still stored in clear, check that the KEK opens what is stored (a wrong one
+    stops the start: WrongKek), and make sure a key signs tokens."""
+    async with transaction(session_factory(engine)) as session:
+        await seal_clear_rows(session, box)
+        await check_readable(session, box)
+        await ensure_current_key(session, utcnow(), box)
 
 
 async def run(platform: PlatformSettings, settings: AuthSettings | None = None) -> None:
@@ -67,28 +99,9 @@ async def run(platform: PlatformSettings, settings: AuthSettings | None = None) 
     mailer = Mailer(settings.resolved_smtp_url, settings.mail_from)
     try:
         async with service_host(SERVICE, platform, settings) as host:
-            sessions = session_factory(host.engine)
-            async with transaction(sessions) as session:
-                await seal_clear_rows(session, box)
-                await check_readable(session, box)  # a wrong KEK stops the start (WrongKek)
-                await ensure_current_key(session, datetime.now(UTC), box)
+            await ready_secrets(host.engine, box)
             await ensure_stream(host.js, audit_stream())
-            revocations = RevocationPublisher(host.js)
-            host.server.add(
-                auth_pb2_grpc.add_AuthServiceServicer_to_server,
-                AuthService(
-                    host.engine,
-                    settings,
-                    mailer,
-                    secrets=box,
-                    oidc=oidc,
-                    revocations=revocations,
-                ),
-            )
-            host.background(audit_log_consumer(host.js, sessions).run())
-            host.background(Housekeeping(host.engine).run())
-            republish = partial(republish_revocations, host.engine, revocations, settings)
-            host.background(run_every(REPUBLISH_INTERVAL_S, republish, name="revocations"))
+            host.install(compose(host.backends, settings, secrets=box, mailer=mailer, oidc=oidc))
             await host.serve_forever()
     finally:
         await mailer.drain()

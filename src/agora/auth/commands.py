@@ -15,13 +15,18 @@ from rich.table import Table
 
 from agora._proto.agora.auth.v1 import events_pb2 as ev
 from agora.auth import store
-from agora.auth.domain import CUSTOMER, builtin_roles, normalize_email, validate_password
-from agora.auth.events import CLI_ACTOR, USER_REGISTERED, audit, record
+from agora.auth.domain import (
+    CUSTOMER,
+    UserRecord,
+    builtin_roles,
+    normalize_email,
+    validate_password,
+)
+from agora.auth.events import CLI_ACTOR, USER_REGISTERED, Target, audit, record
 from agora.auth.keys import Rotation, rotate_keys
 from agora.auth.passwords import Passwords
 from agora.auth.secrets_at_rest import rewrap_all
 from agora.auth.settings import AuthSettings
-from agora.auth.translation import timestamp
 from agora.platform.command_line import (
     DataDirOption,
     console,
@@ -32,6 +37,7 @@ from agora.platform.command_line import (
 from agora.platform.db import create_engine, session_factory, transaction
 from agora.platform.errors import AlreadyExists, InvalidArgument
 from agora.platform.migrations import migrate
+from agora.platform.rpc.timestamps import timestamp
 from agora.platform.security.envelope import SecretBox
 from agora.platform.security.origin import Origin
 from agora.platform.security.permissions import all_declared_permissions
@@ -65,10 +71,9 @@ async def rotate_signing_keys(
             await audit(
                 session,
                 "keys_rotated",
-                actor=CLI_ACTOR,
-                origin=LOCAL,
-                target_type="signing_key",
-                target_id=rotation.new_kid,
+                CLI_ACTOR,
+                LOCAL,
+                Target("signing_key", rotation.new_kid),
                 detail=f"replaces {rotation.previous_kid}"
                 if rotation.previous_kid
                 else "first key",
@@ -88,10 +93,9 @@ async def rewrap_secrets(database_url: str, box: SecretBox) -> dict[str, int]:
             await audit(
                 session,
                 "secrets_rewrapped",
-                actor=CLI_ACTOR,
-                origin=LOCAL,
-                target_type="kek",
-                target_id=box.current_kek_id,
+                CLI_ACTOR,
+                LOCAL,
+                Target("kek", box.current_kek_id),
                 detail=", ".join(f"{column}: {rows}" for column, rows in counts.items()),
             )
     finally:
@@ -106,7 +110,7 @@ async def create_user(
     password: str,
     roles: Sequence[str],
     name: str = "",
-) -> store.UserRecord:
+) -> UserRecord:
     """A verified account with `roles` (customer when none is given)."""
     address = normalize_email(email)
     validate_password(password, address)
@@ -150,10 +154,9 @@ async def create_user(
             await audit(
                 session,
                 "user_created",
-                actor=CLI_ACTOR,
-                origin=LOCAL,
-                target_type="user",
-                target_id=user.id,
+                CLI_ACTOR,
+                LOCAL,
+                Target.user(user.id),
                 after={"email": address, "roles": wanted},
             )
     finally:

@@ -1,6 +1,7 @@
 """The rules of accounts and access: emails and passwords, roles and their permissions, login
-lockout, TOTP steps, recovery codes, one-time tokens, refresh-token rotation, what a login
-yields, and the claims of an access token. Pure: no I/O, no database, no gRPC.
+lockout, TOTP steps, recovery codes, one-time tokens and MFA challenges, refresh-token rotation,
+what a login yields, the claims of an access token, signing-key schedules; and the records the
+store loads and saves. Pure: no I/O, no database, no gRPC.
 """
 
 from __future__ import annotations
@@ -13,22 +14,45 @@ import math
 import re
 import secrets
 import unicodedata
-import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
 from agora.platform.errors import (
+    DomainError,
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
     ResourceExhausted,
+    Unauthenticated,
 )
+from agora.platform.kernel.checks import raise_if_any, require_text, text_violations
 
 ISSUER = "agora"
 AUDIENCE = "agora"
 ACCESS_TOKEN_TYPE = "at+jwt"
+
+# Reasons of refusals clients act on (ErrorInfo.reason).
+INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+EMAIL_NOT_VERIFIED = "EMAIL_NOT_VERIFIED"
+MFA_TOKEN_INVALID = "MFA_TOKEN_INVALID"
+MFA_CODE_INVALID = "MFA_CODE_INVALID"
+REFRESH_TOKEN_INVALID = "REFRESH_TOKEN_INVALID"
+REFRESH_TOKEN_REUSED = "REFRESH_TOKEN_REUSED"
+OIDC_STATE_INVALID = "OIDC_STATE_INVALID"
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A refusal that is recorded first (a counted failure, a revoked session): the call commits
+    its transaction, then fails with `error`; `ended_sessions` are announced as revoked."""
+
+    error: DomainError
+    ended_sessions: Sequence[str] = ()
+
 
 # --- emails and passwords ----------------------------------------------------------------
 
@@ -37,6 +61,7 @@ MIN_PASSWORD_LENGTH = 12
 # argon2 hashes any length, but an unbounded input is a cheap way to burn CPU.
 MAX_PASSWORD_LENGTH = 256
 MAX_NAME_LENGTH = 200
+MAX_ROLE_DESCRIPTION_LENGTH = 500
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 
 
@@ -67,25 +92,13 @@ def password_violations(password: str, email: str, path: str = "password") -> li
 
 def validate_password(password: str, email: str, path: str = "password") -> str:
     """The password, or INVALID_ARGUMENT naming what is wrong with it."""
-    violations = password_violations(password, email, path)
-    if violations:
-        raise InvalidArgument(f"{path}: {violations[0].description}", violations)
+    raise_if_any(password_violations(password, email, path))
     return password
 
 
 def validate_name(name: str) -> str:
-    cleaned = " ".join(name.split())
-    if len(cleaned) > MAX_NAME_LENGTH:
-        raise InvalidArgument.for_field("name", f"at most {MAX_NAME_LENGTH} characters")
-    return cleaned
-
-
-def require_uuid(value: str, path: str) -> str:
-    """`value` as a canonical UUID string, or INVALID_ARGUMENT naming `path`."""
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise InvalidArgument.for_field(path, "not a valid id") from None
+    """The display name with its whitespace collapsed: bounded, NUL-free, may be empty."""
+    return require_text(" ".join(name.split()), "name", max_len=MAX_NAME_LENGTH, required=False)
 
 
 # --- secrets: opaque tokens and their digests ---------------------------------------------
@@ -166,10 +179,8 @@ def validate_new_role(
             violations.append(
                 FieldViolation(f"permissions[{index}]", f"unknown permission {permission!r}")
             )
-    if len(description) > 500:
-        violations.append(FieldViolation("description", "at most 500 characters"))
-    if violations:
-        raise InvalidArgument(f"{violations[0].field}: {violations[0].description}", violations)
+    violations += text_violations(description, "description", max_len=MAX_ROLE_DESCRIPTION_LENGTH)
+    raise_if_any(violations)
     return Role(name, description.strip(), frozenset(wanted), builtin=False)
 
 
@@ -458,10 +469,9 @@ def access_claims(
 
 # --- signing keys -------------------------------------------------------------------------
 
-# Verifiers allow 30 s of clock leeway (ADR 0007) and look for an unknown `kid` at most every
-# 10 s: a new key is published before it signs, an old one stays published past its last token.
+# Verifiers allow 30 s of clock leeway (ADR 0007): an old key stays published past its last
+# token by twice that. (A new key is published before it signs: `key_activation_delay_s`.)
 VERIFIER_LEEWAY_S = 30
-VERIFIER_REFRESH_INTERVAL_S = 10
 
 
 @dataclass(frozen=True)
@@ -501,30 +511,137 @@ def successor_schedule(
     return activates_at, retired_key_published_until(activates_at, access_ttl_s)
 
 
-# --- keyset pagination --------------------------------------------------------------------
-
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
+# --- records: what the store loads and saves -----------------------------------------------
 
 
-def page_size(requested: int) -> int:
-    if requested < 0:
-        raise InvalidArgument.for_field("pageSize", "must not be negative")
-    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+@dataclass(frozen=True)
+class UserRecord:
+    id: str
+    email: str
+    name: str
+    password_hash: str | None
+    email_verified: bool
+    totp_secret: str | None
+    totp_pending_secret: str | None
+    totp_last_step: int | None
+    created_at: datetime
+    roles: tuple[str, ...]
+
+    @property
+    def totp_enabled(self) -> bool:
+        return self.totp_secret is not None
 
 
-def encode_page_token(*parts: str) -> str:
-    return base64.urlsafe_b64encode("\x1f".join(parts).encode()).decode()
+@dataclass(frozen=True)
+class UserPage:
+    users: list[UserRecord]
+    # Keyset position of the next page (None: this is the last).
+    next_after: tuple[datetime, str] | None
 
 
-def decode_page_token(token: str, count: int) -> list[str] | None:
-    """The parts of a page token (None for the first page); INVALID_ARGUMENT if mangled."""
-    if not token:
-        return None
-    try:
-        parts = base64.urlsafe_b64decode(token.encode()).decode().split("\x1f")
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidArgument.for_field("pageToken", "not a token this service issued") from None
-    if len(parts) != count:
-        raise InvalidArgument.for_field("pageToken", "not a token this service issued")
-    return parts
+@dataclass(frozen=True)
+class SessionRecord:
+    id: str
+    user_id: str
+    amr: tuple[str, ...]
+    user_agent: str
+    client_ip: str
+    created_at: datetime
+    last_seen_at: datetime
+    revoked: bool
+
+
+@dataclass(frozen=True)
+class MfaChallenge:
+    """A login waiting for its second factor (the password, or OIDC, was right)."""
+
+    user_id: str
+    amr: tuple[str, ...]
+    user_agent: str
+    client_ip: str
+    attempts: int
+    expires_at: datetime
+    used: bool
+
+
+def check_mfa_challenge(
+    challenge: MfaChallenge | None, now: datetime, *, max_attempts: int
+) -> MfaChallenge:
+    """The challenge if its login may still be completed: known, unused, unexpired, with
+    attempts left."""
+    if (
+        challenge is None
+        or challenge.used
+        or challenge.expires_at <= now
+        or challenge.attempts >= max_attempts
+    ):
+        raise Unauthenticated("this login has expired: log in again", reason=MFA_TOKEN_INVALID)
+    return challenge
+
+
+def with_second_factor(amr: Sequence[str]) -> list[str]:
+    """A session's methods once it has proved a second factor."""
+    return list(amr) if "otp" in amr else [*amr, "otp"]
+
+
+@dataclass(frozen=True)
+class OidcLogin:
+    """What a started OIDC sign-in keeps until the provider redirects back."""
+
+    provider: str
+    nonce: str
+    code_verifier: str
+    redirect_uri: str
+
+
+# What an audit entry carries alike as an event, a stored record and an RPC's view.
+AUDIT_ENTRY_FIELDS = (
+    "action",
+    "actor_subject",
+    "actor_kind",
+    "target_type",
+    "target_id",
+    "outcome",
+    "client_ip",
+    "user_agent",
+    "before_json",
+    "after_json",
+    "detail",
+)
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One entry of the audit log, as any service recorded it."""
+
+    event_id: str
+    service: str
+    action: str
+    actor_subject: str
+    actor_kind: str
+    target_type: str
+    target_id: str
+    outcome: str
+    client_ip: str
+    user_agent: str
+    before_json: str
+    after_json: str
+    detail: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredAuditEntry:
+    id: int
+    entry: AuditRecord
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    limit: int
+    actor_subject: str = ""
+    action_prefix: str = ""
+    occurred_after: datetime | None = None
+    occurred_before: datetime | None = None
+    # Keyset position: entries strictly older than (occurred_at, id).
+    before: tuple[datetime, int] | None = None

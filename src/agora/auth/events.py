@@ -8,13 +8,17 @@ is the account that logs in, not the anonymous caller of the RPC."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agora._proto.agora.auth.v1 import events_pb2 as ev
+from agora.auth.domain import UserRecord
 from agora.platform.audit import AuditActor, Outcome, record_audit
 from agora.platform.bus.outbox import record_event
+from agora.platform.rpc.timestamps import timestamp
 from agora.platform.security.origin import Origin
 
 PRODUCER = "auth"
@@ -36,32 +40,71 @@ async def record(session: AsyncSession, subject: str, event: Message, *, aggrega
     )
 
 
+async def user_registered(session: AsyncSession, user: UserRecord, *, source: str) -> None:
+    """Announce a new account (`source`: how it was made: password, oidc:<provider>, cli)."""
+    registered = ev.UserRegistered(
+        user_id=user.id,
+        email=user.email,
+        name=user.name,
+        registered_at=timestamp(user.created_at),
+        source=source,
+    )
+    await record(session, USER_REGISTERED, registered, aggregate_id=user.id)
+
+
+async def email_verified(session: AsyncSession, user: UserRecord) -> None:
+    verified = ev.EmailVerified(user_id=user.id, email=user.email)
+    await record(session, EMAIL_VERIFIED, verified, aggregate_id=user.id)
+
+
+async def roles_changed(session: AsyncSession, user: UserRecord) -> None:
+    """Announce the account's roles after a grant or a withdrawal."""
+    changed = ev.UserRolesChanged(user_id=user.id, roles=list(user.roles))
+    await record(session, USER_ROLES_CHANGED, changed, aggregate_id=user.id)
+
+
 Actor = AuditActor
 
 ANONYMOUS_ACTOR = Actor("", "anonymous")
 CLI_ACTOR = Actor("cli", "operator")
 
 
+@dataclass(frozen=True)
+class Target:
+    """What an audited action acted on (`Target()`: nothing in particular)."""
+
+    type: str = ""
+    id: str = ""
+
+    @classmethod
+    def user(cls, user_id: str) -> Target:
+        return cls("user", user_id)
+
+    @classmethod
+    def session(cls, session_id: str) -> Target:
+        return cls("session", session_id)
+
+
 async def audit(
     session: AsyncSession,
     action: str,
-    *,
     actor: Actor,
     origin: Origin,
+    target: Target = Target(),
+    *,
     outcome: Outcome = SUCCESS,
-    target_type: str = "",
-    target_id: str = "",
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
     detail: str = "",
 ) -> None:
-    """Record an `agora.events.v1.AuditEntry` on `audit.auth.<action>` in the outbox."""
+    """Record an `agora.events.v1.AuditEntry` on `audit.auth.<action>` in the outbox: the one
+    way auth audits, one call per audited action."""
     await record_audit(
         session,
         service=SERVICE,
         action=action,
-        target_type=target_type,
-        target_id=target_id,
+        target_type=target.type,
+        target_id=target.id,
         outcome=outcome,
         before=before,
         after=after,

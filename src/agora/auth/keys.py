@@ -11,7 +11,6 @@ tokens.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,6 +26,7 @@ from agora.auth.domain import (
     signing_key,
     successor_schedule,
 )
+from agora.auth.tables import signing_keys
 from agora.platform.security.envelope import SecretBox
 from agora.platform.security.tokens import ALGORITHM, sign_token
 
@@ -60,13 +60,12 @@ def signing_key_context(kid: str) -> str:
 
 
 async def _lock(session: AsyncSession) -> None:
-    await session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": _KEYS_LOCK})
+    await session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(_KEYS_LOCK))))
 
 
 async def _slots(db: AsyncSession | AsyncConnection) -> list[SigningKeySlot]:
-    rows = await db.execute(
-        sa.text("SELECT kid, created_at, activates_at, published_until FROM signing_keys")
-    )
+    k = signing_keys.c
+    rows = await db.execute(sa.select(k.kid, k.created_at, k.activates_at, k.published_until))
     return [
         SigningKeySlot(row.kid, row.created_at, row.activates_at, row.published_until)
         for row in rows
@@ -77,11 +76,13 @@ async def _insert(session: AsyncSession, activates_at: datetime, box: SecretBox)
     kid, pem, public = new_key_pair()
     sealed = box.seal(pem, signing_key_context(kid))
     await session.execute(
-        sa.text(
-            "INSERT INTO signing_keys (kid, private_pem, public_jwk, created_at, activates_at) "
-            "VALUES (:kid, :pem, CAST(:jwk AS jsonb), clock_timestamp(), :activates_at)"
-        ),
-        {"kid": kid, "pem": sealed, "jwk": json.dumps(public), "activates_at": activates_at},
+        sa.insert(signing_keys).values(
+            kid=kid,
+            private_pem=sealed,
+            public_jwk=public,
+            created_at=sa.func.clock_timestamp(),
+            activates_at=activates_at,
+        )
     )
     return kid
 
@@ -113,8 +114,9 @@ async def rotate_keys(
     open_ended = [slot for slot in await _slots(session) if slot.published_until is None]
     for slot in open_ended:
         await session.execute(
-            sa.text("UPDATE signing_keys SET published_until = :until WHERE kid = :kid"),
-            {"until": previous_until, "kid": slot.kid},
+            sa.update(signing_keys)
+            .where(signing_keys.c.kid == slot.kid)
+            .values(published_until=previous_until)
         )
     previous = max(open_ended, key=lambda slot: slot.created_at, default=None)
     return Rotation(
@@ -129,8 +131,9 @@ async def jwks_keys(db: AsyncConnection, now: datetime) -> list[dict[str, Any]]:
     """Public JWKs that verify live tokens (and the next key), newest first."""
     wanted = [slot.kid for slot in published_keys(await _slots(db), now)]
     rows = await db.execute(
-        sa.text("SELECT kid, public_jwk FROM signing_keys WHERE kid = ANY(:kids)"),
-        {"kids": wanted},
+        sa.select(signing_keys.c.kid, signing_keys.c.public_jwk).where(
+            signing_keys.c.kid.in_(wanted)
+        )
     )
     by_kid = {row.kid: dict(row.public_jwk) for row in rows}
     return [by_kid[kid] for kid in wanted if kid in by_kid]
@@ -139,7 +142,7 @@ async def jwks_keys(db: AsyncConnection, now: datetime) -> list[dict[str, Any]]:
 async def purge_expired_keys(session: AsyncSession, now: datetime) -> int:
     """Delete keys past their publication window (they can verify nothing any more)."""
     result = await session.execute(
-        sa.text("DELETE FROM signing_keys WHERE published_until < :now"), {"now": now}
+        sa.delete(signing_keys).where(signing_keys.c.published_until < now)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -157,7 +160,7 @@ class TokenSigner:
         key = self._parsed.get(kid)
         if key is None:
             row = await db.execute(
-                sa.text("SELECT private_pem FROM signing_keys WHERE kid = :kid"), {"kid": kid}
+                sa.select(signing_keys.c.private_pem).where(signing_keys.c.kid == kid)
             )
             pem = self._box.open(row.scalar_one(), signing_key_context(kid))
             key = OKPKey.import_key(pem)

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.auth.keys import signing_key_context
+from agora.auth.tables import signing_keys, users
 from agora.auth.totp import totp_context
 from agora.platform.security.envelope import (
     SEALED_PREFIX,
@@ -32,19 +34,22 @@ _SEALING_LOCK = "agora-auth-sealing"
 class _Column:
     """A column of sealed values, the key of its rows, and what a row's value is sealed for."""
 
-    table: str
-    key: str
-    column: str
+    key: sa.Column[Any]
+    column: sa.Column[Any]
     sealed_for: Callable[[str], str]
+
+    @property
+    def name(self) -> str:
+        return f"{self.column.table.name}.{self.column.name}"
 
     def context(self, key: object) -> str:
         return self.sealed_for(str(key))
 
 
 COLUMNS = (
-    _Column("users", "id", "totp_secret", totp_context),
-    _Column("users", "id", "totp_pending_secret", totp_context),
-    _Column("signing_keys", "kid", "private_pem", signing_key_context),
+    _Column(users.c.id, users.c.totp_secret, totp_context),
+    _Column(users.c.id, users.c.totp_pending_secret, totp_context),
+    _Column(signing_keys.c.kid, signing_keys.c.private_pem, signing_key_context),
 )
 
 
@@ -53,28 +58,21 @@ class WrongKek(SecretUnreadable):
 
 
 async def _lock(session: AsyncSession) -> None:
-    await session.execute(
-        sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": _SEALING_LOCK}
+    await session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(_SEALING_LOCK))))
+
+
+def _stored(column: _Column) -> sa.Select[Any]:
+    return sa.select(column.key.label("key"), column.column.label("value")).where(
+        column.column.is_not(None)
     )
 
 
 async def _replace(
-    session: AsyncSession,
-    column: _Column,
-    condition: str,
-    params: dict[str, object],
-    box: SecretBox,
+    session: AsyncSession, column: _Column, condition: sa.ColumnElement[bool], box: SecretBox
 ) -> int:
     """Seal (if clear) or re-wrap (if sealed) every value of `column` matching `condition`;
     the rows changed."""
-    c = column
-    rows = await session.execute(
-        sa.text(
-            f"SELECT {c.key} AS key, {c.column} AS value FROM {c.table} "
-            f"WHERE {c.column} IS NOT NULL AND {condition} FOR UPDATE"
-        ),
-        params,
-    )
+    rows = await session.execute(_stored(column).where(condition).with_for_update())
     changed = 0
     for row in rows.all():
         context = column.context(row.key)
@@ -83,8 +81,9 @@ async def _replace(
         else:
             value = box.seal(row.value, context)
         await session.execute(
-            sa.text(f"UPDATE {c.table} SET {c.column} = :value WHERE {c.key} = :key"),
-            {"value": value, "key": row.key},
+            sa.update(column.column.table)
+            .where(column.key == row.key)
+            .values({column.column.name: value})
         )
         changed += 1
     return changed
@@ -95,13 +94,8 @@ async def seal_clear_rows(session: AsyncSession, box: SecretBox) -> int:
     await _lock(session)
     total = 0
     for column in COLUMNS:
-        total += await _replace(
-            session,
-            column,
-            f"NOT starts_with({column.column}, :prefix)",
-            {"prefix": SEALED_PREFIX},
-            box,
-        )
+        clear = sa.not_(sa.func.starts_with(column.column, SEALED_PREFIX))
+        total += await _replace(session, column, clear, box)
     return total
 
 
@@ -112,27 +106,15 @@ async def rewrap_all(session: AsyncSession, box: SecretBox) -> dict[str, int]:
     suffix = ":" + box.current_kek_id
     counts = {}
     for column in COLUMNS:
-        counts[f"{column.table}.{column.column}"] = await _replace(
-            session,
-            column,
-            f"right({column.column}, :length) <> :suffix",
-            {"length": len(suffix), "suffix": suffix},
-            box,
-        )
+        other_kek = sa.func.right(column.column, len(suffix)) != suffix
+        counts[column.name] = await _replace(session, column, other_kek, box)
     return counts
 
 
 async def check_readable(session: AsyncSession, box: SecretBox) -> None:
     """WrongKek unless the KEK opens the newest signing key and a TOTP secret (when any)."""
     for column in COLUMNS:
-        row = (
-            await session.execute(
-                sa.text(
-                    f"SELECT {column.key} AS key, {column.column} AS value FROM {column.table} "
-                    f"WHERE {column.column} IS NOT NULL LIMIT 1"
-                )
-            )
-        ).first()
+        row = (await session.execute(_stored(column).limit(1))).first()
         if row is None:
             continue
         try:
@@ -140,6 +122,6 @@ async def check_readable(session: AsyncSession, box: SecretBox) -> None:
         except SecretUnreadable as error:
             raise WrongKek(
                 f"the key-encryption key does not open the secrets stored in the auth schema "
-                f"({column.table}.{column.column}): {error}. Start with the KEK they were "
+                f"({column.name}): {error}. Start with the KEK they were "
                 "sealed under (AGORA_KEK_FILE)"
             ) from None

@@ -11,22 +11,51 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import asyncpg
+import sqlalchemy as sa
 
+from agora.auth import tables
 from agora.auth.totp import TotpSecrets
 from agora.platform.security.envelope import SecretBox
 from agora.platform.seeding import Progress, SeedPlan
 
 BATCH = 20_000
 
+# What a seeded account is: registered, verified, TOTP on for staff (never pending).
+_SEEDED_USER_COLUMNS = tuple(
+    column.name
+    for column in (
+        tables.users.c.id,
+        tables.users.c.email,
+        tables.users.c.name,
+        tables.users.c.password_hash,
+        tables.users.c.email_verified_at,
+        tables.users.c.totp_secret,
+        tables.users.c.totp_enabled_at,
+        tables.users.c.created_at,
+        tables.users.c.updated_at,
+    )
+)
+_SEEDED_ROLE_COLUMNS = tuple(tables.user_roles.c.keys())
+
+
+def _delete_of_users(table: sa.Table, key: str = "user_id") -> str:
+    return f"DELETE FROM {table.name} WHERE {key} = ANY($1::uuid[])"
+
+
 # Rows of a user that other auth tables hold (sessions' tokens first), deleted before the user.
 _USER_CHILDREN = (
-    "DELETE FROM refresh_tokens WHERE session_id IN"
-    " (SELECT id FROM sessions WHERE user_id = ANY($1::uuid[]))",
-    "DELETE FROM sessions WHERE user_id = ANY($1::uuid[])",
-    "DELETE FROM one_time_tokens WHERE user_id = ANY($1::uuid[])",
-    "DELETE FROM recovery_codes WHERE user_id = ANY($1::uuid[])",
-    "DELETE FROM mfa_challenges WHERE user_id = ANY($1::uuid[])",
-    "DELETE FROM oidc_identities WHERE user_id = ANY($1::uuid[])",
+    f"DELETE FROM {tables.refresh_tokens.name} WHERE session_id IN"
+    f" (SELECT id FROM {tables.sessions.name} WHERE user_id = ANY($1::uuid[]))",
+    *map(
+        _delete_of_users,
+        (
+            tables.sessions,
+            tables.one_time_tokens,
+            tables.recovery_codes,
+            tables.mfa_challenges,
+            tables.oidc_identities,
+        ),
+    ),
 )
 
 
@@ -65,26 +94,14 @@ class AuthSeeder:
         for start in range(0, len(users), BATCH):
             batch = users[start : start + BATCH]
             await conn.copy_records_to_table(
-                "users",
-                records=batch,
-                columns=(
-                    "id",
-                    "email",
-                    "name",
-                    "password_hash",
-                    "email_verified_at",
-                    "totp_secret",
-                    "totp_enabled_at",
-                    "created_at",
-                    "updated_at",
-                ),
+                tables.users.name, records=batch, columns=_SEEDED_USER_COLUMNS
             )
             progress("users", len(batch))
         roles = [(u.id, role, u.created_at) for u in plan.users for role in u.roles]
         for start in range(0, len(roles), BATCH):
             role_batch = roles[start : start + BATCH]
             await conn.copy_records_to_table(
-                "user_roles", records=role_batch, columns=("user_id", "role", "granted_at")
+                tables.user_roles.name, records=role_batch, columns=_SEEDED_ROLE_COLUMNS
             )
             progress("user_roles", len(role_batch))
         return {"users": len(users), "user_roles": len(roles)}
@@ -93,9 +110,9 @@ class AuthSeeder:
         ids: Sequence[str] = [u.id for u in plan.users]
         for statement in _USER_CHILDREN:
             await conn.execute(statement, ids)
-        roles = await conn.execute("DELETE FROM user_roles WHERE user_id = ANY($1::uuid[])", ids)
-        users = await conn.execute("DELETE FROM users WHERE id = ANY($1::uuid[])", ids)
-        return {"user_roles": int(roles.split()[-1]), "users": int(users.split()[-1])}
+        roles = await conn.execute(_delete_of_users(tables.user_roles), ids)
+        accounts = await conn.execute(_delete_of_users(tables.users, "id"), ids)
+        return {"user_roles": int(roles.split()[-1]), "users": int(accounts.split()[-1])}
 
 
 SEEDER = AuthSeeder()

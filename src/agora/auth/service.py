@@ -1,125 +1,85 @@
-"""The auth service's gRPC servicer: translates protobuf to the rules of the domain and the
-store, and back.
+"""The auth service's gRPC servicer: protobuf in, one unit of work through the flows of
+`accounts`, `login`, `two_factor`, `sessions` and `roles`, protobuf out (`translation`).
 
 Each mutation is one transaction with its idempotency record, its state change, its events and
-its audit entries (both through the outbox). Calls that must record a refusal (a failed login,
-a reused refresh token) commit that record and raise afterwards. Mail goes out after commit, in
-the background, so an answer never waits for (nor reveals) the SMTP exchange. Who calls comes
-from `current_principal()` (set by the security interceptor), from where from `current_origin()`
-(what the gateway reports, believed only under its proof). Wrong second-factor codes count per
-account and are recorded in a transaction of their own (`_counted_code_check`); revoked sessions
-are announced to every token verifier once committed (`_announce_revoked`).
+its audit entries (both through the outbox). A flow that must record a refusal (a failed login,
+a reused refresh token) returns a `Refusal`: its transaction commits, then the call fails
+(`_settle`). Mail goes out after commit; revoked sessions are announced once committed. Who
+calls comes from `current_principal()` (set by the security interceptor), from where from
+`current_origin()` (what the gateway reports, believed only under its proof).
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import structlog
 from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from agora._proto.agora.auth.v1 import auth_pb2 as pb
 from agora._proto.agora.auth.v1 import auth_pb2_grpc
-from agora._proto.agora.auth.v1 import events_pb2 as ev
-from agora.auth import store, totp
+from agora.auth import store
+from agora.auth.accounts import Accounts
 from agora.auth.domain import (
-    CUSTOMER,
-    LockoutPolicy,
-    LoginNext,
-    RefreshVerdict,
-    Role,
-    TokenPurpose,
-    accept_totp_step,
-    access_claims,
-    account_ip_key,
-    account_key,
-    builtin_roles,
-    check_one_time_token,
-    decode_page_token,
-    encode_page_token,
-    ensure_not_locked,
-    judge_refresh,
-    new_recovery_codes,
-    next_login_step,
+    AuditQuery,
+    Clock,
+    Refusal,
     normalize_email,
-    page_size,
-    recovery_code_digest,
-    require_uuid,
-    second_factor_key,
-    session_grant,
     validate_name,
     validate_new_role,
     validate_password,
 )
-from agora.auth.events import (
-    ANONYMOUS_ACTOR,
-    DENIED,
-    EMAIL_VERIFIED,
-    FAILED,
-    USER_REGISTERED,
-    USER_ROLES_CHANGED,
-    Actor,
-    audit,
-    record,
-)
+from agora.auth.events import Actor
 from agora.auth.keys import TokenSigner, ensure_current_key, jwks_keys
-from agora.auth.mail import (
-    Mail,
-    Mailer,
-    already_registered_mail,
-    password_reset_mail,
-    verification_mail,
-)
+from agora.auth.login import Login
+from agora.auth.mail import Mail, Mailer
 from agora.auth.passwords import Passwords
+from agora.auth.roles import RoleBook, change_role, create_role
+from agora.auth.sessions import Sessions
 from agora.auth.settings import AuthSettings
-from agora.auth.store import UserRecord
 from agora.auth.totp import TotpSecrets
-from agora.auth.translation import audit_entry_pb, role_pb, session_pb, timestamp, user_pb
+from agora.auth.translation import (
+    audit_entry_pb,
+    confirmed_totp_pb,
+    enrolment_pb,
+    jwks_pb,
+    login_pb,
+    role_pb,
+    session_pb,
+    tokens_pb,
+    user_pb,
+)
+from agora.auth.two_factor import SecondFactor
 from agora.platform.db import session_factory, transaction
 from agora.platform.errors import (
     TOKEN_MISSING,
-    DomainError,
     FailedPrecondition,
     InvalidArgument,
-    NotFound,
-    ResourceExhausted,
     Unauthenticated,
 )
 from agora.platform.idempotency import Capability, idempotent_mutation
+from agora.platform.kernel.checks import require_id
+from agora.platform.kernel.clock import utcnow
+from agora.platform.kernel.paging import decode_page_token, encode_page_token, page_size
+from agora.platform.rpc.timestamps import datetime_of
 from agora.platform.security.envelope import SecretBox
-from agora.platform.security.origin import Origin, current_origin
+from agora.platform.security.origin import current_origin
 from agora.platform.security.permissions import all_declared_permissions
 from agora.platform.security.principal import Principal, current_principal
 from agora.platform.security.revocation import RevocationPublisher
 
 if TYPE_CHECKING:  # the OIDC client is optional: the bootstrap builds it when configured
-    from agora.auth.oidc import OidcClient, OidcIdentity
+    from agora.auth.oidc import OidcClient
 
 ResponseT = TypeVar("ResponseT", bound=Message)
-CheckedT = TypeVar("CheckedT")
+SettledT = TypeVar("SettledT")
 Change = Callable[[AsyncSession], Awaitable[ResponseT]]
-Clock = Callable[[], datetime]
+SessionsEnded = Callable[[AsyncSession], Awaitable[list[str]]]
 
 REGISTERED_MESSAGE = "Check your inbox: we sent a link to confirm your email address."
 RESET_MESSAGE = "If an account uses this address, we sent it a link to reset the password."
-INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
-EMAIL_NOT_VERIFIED = "EMAIL_NOT_VERIFIED"
-MFA_TOKEN_INVALID = "MFA_TOKEN_INVALID"
-MFA_CODE_INVALID = "MFA_CODE_INVALID"
-REFRESH_TOKEN_INVALID = "REFRESH_TOKEN_INVALID"
-REFRESH_TOKEN_REUSED = "REFRESH_TOKEN_REUSED"
-OIDC_STATE_INVALID = "OIDC_STATE_INVALID"
-
-log = structlog.get_logger("agora.auth")
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class AuthService(auth_pb2_grpc.AuthServiceServicer):
@@ -132,28 +92,22 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         mailer: Mailer,
         *,
         secrets: SecretBox,
-        passwords: Passwords | None = None,
+        revocations: RevocationPublisher,
         oidc: OidcClient | None = None,
-        permissions: Iterable[str] | None = None,
-        revocations: RevocationPublisher | None = None,
-        clock: Clock = utc_now,
+        clock: Clock = utcnow,
     ) -> None:
-        self._sessions = session_factory(engine)
+        self._db = session_factory(engine)
         self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._settings = settings
         self._mailer = mailer
-        self._passwords = passwords or Passwords()
+        self._passwords = Passwords()
         self._oidc = oidc
-        self._registry = frozenset(
-            permissions if permissions is not None else all_declared_permissions()
-        )
-        self._builtin_roles = builtin_roles(self._registry)
-        self._require_2fa = frozenset(settings.require_2fa_roles)
         self._secrets = secrets
-        self._totp = TotpSecrets(secrets)
-        self._signer = TokenSigner(secrets)
-        self._revocations = revocations
         self._now = clock
+        self._roles = RoleBook(all_declared_permissions(), settings.require_2fa_roles)
+        self._accounts = Accounts(settings, clock)
+        self._sessions = Sessions(settings, TokenSigner(secrets), self._roles, clock, revocations)
+        self._second_factor = SecondFactor(self._db, settings, TotpSecrets(secrets), clock)
+        self._login = Login(settings, self._passwords, self._sessions, self._second_factor, clock)
 
     # --- plumbing ----------------------------------------------------------------------------
 
@@ -162,7 +116,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         operation: str,
         request: Any,
         response_type: type[ResponseT],
-        change: Change[Any],
+        change: Change[ResponseT],
         *,
         guest_token: str | None = None,
         secret_answer: str | None = None,
@@ -176,7 +130,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         to re-check. `secret_answer`: the answer holds secrets and is not stored; a replay is
         refused with this explanation."""
         return await idempotent_mutation(
-            self._sessions,
+            self._db,
             operation=f"auth.{operation}",
             request=request,
             response_type=response_type,
@@ -185,6 +139,14 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             authorize_replay=None,
             secret_answer=secret_answer,
         )
+
+    async def _settle(self, outcome: SettledT | Refusal) -> SettledT:
+        """The outcome of a committed change, or its refusal raised (the sessions it ended
+        announced first)."""
+        if isinstance(outcome, Refusal):
+            await self._sessions.announce_ended(outcome.ended_sessions)
+            raise outcome.error
+        return outcome
 
     def _caller(self) -> Principal:
         """The calling user (a service token is not enough for account calls)."""
@@ -203,103 +165,6 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         for mail in outbox:
             self._mailer.send_later(mail)
 
-    async def _announce_revoked(self, session_ids: Sequence[str]) -> None:
-        """Tell every token verifier, once committed, that these sessions have ended.
-
-        A failure (NATS away) does not fail the call: the revocation is committed, and
-        `republish_revocations` writes it again until it is older than any token."""
-        if not session_ids or self._revocations is None:
-            return
-        try:
-            await self._revocations.publish(session_ids)
-        except Exception as error:
-            log.warning("revocation_not_published", sessions=len(session_ids), error=repr(error))
-
-    def _link(self, path: str, token: str) -> str:
-        return f"{self._settings.public_base_url.rstrip('/')}{path}?token={token}"
-
-    async def _roles(self, db: Any) -> dict[str, Role]:
-        return {**self._builtin_roles, **await store.custom_roles(db)}
-
-    async def _tokens(
-        self, session: AsyncSession, user: UserRecord, session_id: str, amr: Sequence[str]
-    ) -> pb.Tokens:
-        """A signed access token and a new refresh token of the session's family."""
-        now = self._now()
-        grant = session_grant(
-            user.roles, await self._roles(session), amr=amr, require_2fa_roles=self._require_2fa
-        )
-        ttl = self._settings.access_token_ttl_s
-        claims = access_claims(
-            user_id=user.id,
-            session_id=session_id,
-            grant=grant,
-            amr=amr,
-            now=now,
-            ttl_s=ttl,
-            jti=uuid.uuid4().hex,
-        )
-        access = await self._signer.sign(session, claims, now)
-        refresh = await store.issue_refresh_token(
-            session, session_id, now=now, ttl_s=self._settings.refresh_token_ttl_s
-        )
-        return pb.Tokens(
-            access_token=access,
-            refresh_token=refresh,
-            expires_in=ttl,
-            token_type="Bearer",
-            session_id=session_id,
-        )
-
-    async def _complete_login(
-        self, session: AsyncSession, user: UserRecord, amr: Sequence[str], origin: Origin
-    ) -> pb.LoginResponse:
-        """After a first factor: an MFA challenge, or a new session and its tokens."""
-        step = next_login_step(
-            user.roles, totp_enabled=user.totp_enabled, require_2fa_roles=self._require_2fa
-        )
-        if step is LoginNext.MFA_CHALLENGE:
-            token = await store.create_mfa_challenge(
-                session,
-                user.id,
-                amr=amr,
-                user_agent=origin.user_agent,
-                client_ip=origin.client_ip,
-                now=self._now(),
-                ttl_s=self._settings.mfa_challenge_ttl_s,
-            )
-            return pb.LoginResponse(mfa_required=True, mfa_token=token)
-        tokens = await self._open_session(session, user, amr, origin)
-        return pb.LoginResponse(tokens=tokens, mfa_enrollment_required=step is LoginNext.ENROLL_MFA)
-
-    async def _open_session(
-        self, session: AsyncSession, user: UserRecord, amr: Sequence[str], origin: Origin
-    ) -> pb.Tokens:
-        session_id = await store.create_session(
-            session,
-            user.id,
-            amr=amr,
-            user_agent=origin.user_agent,
-            client_ip=origin.client_ip,
-            now=self._now(),
-        )
-        await audit(
-            session,
-            "login",
-            actor=Actor.user(user.id, session_id),
-            origin=origin,
-            target_type="session",
-            target_id=session_id,
-            detail=f"amr={','.join(amr)}",
-        )
-        return await self._tokens(session, user, session_id, amr)
-
-    def _lockout(self, email: str, origin: Origin) -> list[tuple[str, LockoutPolicy]]:
-        return [
-            (account_key(email), self._settings.account_lockout()),
-            (account_ip_key(email, origin.client_ip), self._settings.account_ip_lockout()),
-        ]
-
     # --- registration, verification, password reset ----------------------------------------
 
     async def Register(self, request: pb.RegisterRequest, context: Any) -> pb.RegisterResponse:
@@ -312,58 +177,13 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         outbox: list[Mail] = []
 
         async def change(session: AsyncSession) -> pb.RegisterResponse:
-            user = await store.create_user(
+            await self._accounts.register(
                 session,
                 email=email,
                 name=name,
                 password_hash=password_hash,
-                verified_at=None,
-                roles=[CUSTOMER],
-            )
-            if user is None:
-                outbox.append(
-                    already_registered_mail(
-                        email, f"{self._settings.public_base_url.rstrip('/')}/password-reset"
-                    )
-                )
-                await audit(
-                    session,
-                    "registration_refused",
-                    actor=ANONYMOUS_ACTOR,
-                    origin=origin,
-                    outcome=DENIED,
-                    detail="email already registered",
-                )
-                return pb.RegisterResponse(message=REGISTERED_MESSAGE)
-            token = await store.issue_one_time_token(
-                session,
-                user.id,
-                TokenPurpose.VERIFY_EMAIL,
-                now=self._now(),
-                ttl_s=self._settings.email_verification_ttl_s,
-            )
-            outbox.append(
-                verification_mail(
-                    email,
-                    self._link("/verify-email", token),
-                    self._settings.email_verification_ttl_s // 3600,
-                )
-            )
-            registered = ev.UserRegistered(
-                user_id=user.id,
-                email=email,
-                name=name,
-                registered_at=timestamp(user.created_at),
-                source="password",
-            )
-            await record(session, USER_REGISTERED, registered, aggregate_id=user.id)
-            await audit(
-                session,
-                "registered",
-                actor=Actor.user(user.id),
                 origin=origin,
-                target_type="user",
-                target_id=user.id,
+                outbox=outbox,
             )
             return pb.RegisterResponse(message=REGISTERED_MESSAGE)
 
@@ -383,23 +203,8 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             raise InvalidArgument.for_field("token", "required")
 
         async def change(session: AsyncSession) -> pb.VerifyEmailResponse:
-            now = self._now()
-            found = await store.one_time_token(session, request.token)
-            token = check_one_time_token(found, TokenPurpose.VERIFY_EMAIL, now)
-            await store.use_one_time_token(session, request.token, now)
-            user = await store.user_by_id(session, token.user_id)
-            if await store.mark_email_verified(session, user.id, now):
-                verified = ev.EmailVerified(user_id=user.id, email=user.email)
-                await record(session, EMAIL_VERIFIED, verified, aggregate_id=user.id)
-                await audit(
-                    session,
-                    "email_verified",
-                    actor=Actor.user(user.id),
-                    origin=origin,
-                    target_type="user",
-                    target_id=user.id,
-                )
-            return pb.VerifyEmailResponse(email=user.email)
+            email = await self._accounts.verify_email(session, request.token, origin)
+            return pb.VerifyEmailResponse(email=email)
 
         return await self._mutate(
             "VerifyEmail", request, pb.VerifyEmailResponse, change, guest_token=request.token
@@ -413,30 +218,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         outbox: list[Mail] = []
 
         async def change(session: AsyncSession) -> pb.RequestPasswordResetResponse:
-            user = await store.user_by_email(session, email)
-            if user is not None:
-                token = await store.issue_one_time_token(
-                    session,
-                    user.id,
-                    TokenPurpose.RESET_PASSWORD,
-                    now=self._now(),
-                    ttl_s=self._settings.password_reset_ttl_s,
-                )
-                outbox.append(
-                    password_reset_mail(
-                        email,
-                        self._link("/password-reset", token),
-                        self._settings.password_reset_ttl_s // 60,
-                    )
-                )
-                await audit(
-                    session,
-                    "password_reset_requested",
-                    actor=Actor.user(user.id),
-                    origin=origin,
-                    target_type="user",
-                    target_id=user.id,
-                )
+            await self._accounts.request_password_reset(session, email, origin, outbox)
             return pb.RequestPasswordResetResponse(message=RESET_MESSAGE)
 
         response = await self._mutate(
@@ -453,33 +235,16 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             raise InvalidArgument.for_field("token", "required")
         validate_password(request.new_password, "", "newPassword")
         password_hash = await self._passwords.hash(request.new_password)
+        ended: list[str] = []
 
         async def change(session: AsyncSession) -> pb.ResetPasswordResponse:
-            now = self._now()
-            found = await store.one_time_token(session, request.token)
-            token = check_one_time_token(found, TokenPurpose.RESET_PASSWORD, now)
-            user = await store.user_by_id(session, token.user_id, for_update=True)
-            validate_password(request.new_password, user.email, "newPassword")
-            await store.use_one_time_token(session, request.token, now)
-            await store.set_password(session, user.id, password_hash)
-            # The mailed link proves the address as well as a verification link does.
-            await store.mark_email_verified(session, user.id, now)
-            revoked = await store.revoke_user_sessions(
-                session, user.id, reason="password_reset", now=now
-            )
-            ended.extend(revoked)
-            await audit(
-                session,
-                "password_reset",
-                actor=Actor.user(user.id),
-                origin=origin,
-                target_type="user",
-                target_id=user.id,
-                detail=f"sessions revoked: {len(revoked)}",
+            ended.extend(
+                await self._accounts.reset_password(
+                    session, request.token, request.new_password, password_hash, origin
+                )
             )
             return pb.ResetPasswordResponse()
 
-        ended: list[str] = []
         fingerprint = pb.ResetPasswordRequest(
             idempotency_key=request.idempotency_key, token=request.token
         )
@@ -490,7 +255,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             change,
             guest_token=request.token,
         )
-        await self._announce_revoked(ended)
+        await self._sessions.announce_ended(ended)
         return response
 
     # --- login, second factor, refresh -------------------------------------------------------
@@ -498,45 +263,12 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
     async def Login(self, request: pb.LoginRequest, context: Any) -> pb.LoginResponse:
         origin = current_origin()
         email = normalize_email(request.email)
-        lockout = self._lockout(email, origin)
-        keys = [key for key, _ in lockout]
         async with self._reads.connect() as conn:
-            counts = await store.failure_counts(conn, keys)
-            ensure_not_locked(
-                ((counts[key], policy) for key, policy in lockout if key in counts), self._now()
-            )
-            user = await store.user_by_email(conn, email)
-        password = request.password[:512]
-        matched = await self._passwords.verify(user.password_hash if user else None, password)
-        if not matched or user is None:
-            async with transaction(self._sessions) as session:
-                await store.count_failure(session, keys, self._now())
-                await audit(
-                    session,
-                    "login_failed",
-                    actor=Actor.user(user.id) if user else ANONYMOUS_ACTOR,
-                    origin=origin,
-                    outcome=FAILED,
-                    target_type="user",
-                    target_id=user.id if user else "",
-                    detail="wrong password" if user else f"unknown email {email}",
-                )
-            raise Unauthenticated("wrong email or password", reason=INVALID_CREDENTIALS)
-        if self._settings.require_verified_email and not user.email_verified:
-            raise FailedPrecondition(
-                "confirm your email address first (see the mail we sent)",
-                metadata={"reason": EMAIL_NOT_VERIFIED},
-            )
-        rehash = (
-            await self._passwords.hash(password)
-            if user.password_hash and self._passwords.needs_rehash(user.password_hash)
-            else None
-        )
-        async with transaction(self._sessions) as session:
-            await store.clear_failures(session, keys)
-            if rehash is not None:
-                await store.set_password(session, user.id, rehash)
-            return await self._complete_login(session, user, ("pwd",), origin)
+            candidate = await self._login.candidate(conn, email, origin)
+        attempt = await self._login.check_password(candidate, request.password)
+        async with transaction(self._db) as session:
+            outcome = await self._login.finish_password(session, attempt, origin)
+        return login_pb(await self._settle(outcome))
 
     async def VerifyLoginTotp(
         self, request: pb.VerifyLoginTotpRequest, context: Any
@@ -546,270 +278,64 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             raise InvalidArgument.for_field("mfaToken", "required")
         if not request.code and not request.recovery_code:
             raise InvalidArgument.for_field("code", "a code or a recovery code is required")
-        refusal: DomainError | None = None
-        async with self._code_refusals() as refusals, transaction(self._sessions) as session:
-            now = self._now()
-            challenge = await store.mfa_challenge(session, request.mfa_token)
-            if (
-                challenge is None
-                or challenge.used
-                or challenge.expires_at <= now
-                or challenge.attempts >= self._settings.mfa_challenge_attempts
-            ):
-                raise Unauthenticated(
-                    "this login has expired: log in again", reason=MFA_TOKEN_INVALID
-                )
-            user = await store.user_by_id(session, challenge.user_id, for_update=True)
-            try:
-                method = await self._second_factor(
-                    session,
-                    user,
-                    request.code,
-                    request.recovery_code,
-                    step="login",
-                    actor=Actor.user(user.id),
-                    refusals=refusals,
-                )
-            except InvalidArgument as wrong:
-                # Counted and audited on the account already; the challenge counts it too.
-                await store.count_mfa_attempt(session, request.mfa_token)
-                refusal = Unauthenticated(wrong.message, reason=MFA_CODE_INVALID)
-            else:
-                await store.use_mfa_challenge(session, request.mfa_token, now)
-                amr = [*challenge.amr, "otp"]
-                if method == "recovery":
-                    await audit(
-                        session,
-                        "recovery_code_used",
-                        actor=Actor.user(user.id),
-                        origin=origin,
-                        target_type="user",
-                        target_id=user.id,
-                    )
-                login_origin = Origin(
-                    origin.client_ip or challenge.client_ip,
-                    origin.user_agent or challenge.user_agent,
-                )
-                tokens = await self._open_session(session, user, amr, login_origin)
-                return pb.LoginResponse(tokens=tokens)
-        assert refusal is not None
-        raise refusal
-
-    async def _second_factor(
-        self,
-        session: AsyncSession,
-        user: UserRecord,
-        code: str,
-        recovery_code: str,
-        *,
-        step: str,
-        actor: Actor,
-        refusals: AsyncSession,
-    ) -> str:
-        """Check a TOTP code (remembering its step) or spend a recovery code; "otp" or
-        "recovery". A wrong code is INVALID_ARGUMENT on `code` / `recoveryCode`, counted on the
-        account (`_counted_code_check`)."""
-        secret = user.totp_secret
-        if secret is None:
-            raise FailedPrecondition("this account has no TOTP")
-
-        async def check() -> str:
-            if recovery_code:
-                used = await store.use_recovery_code(
-                    session, user.id, recovery_code_digest(recovery_code), self._now()
-                )
-                if not used:
-                    raise InvalidArgument.for_field("recoveryCode", "unknown or already used")
-                return "recovery"
-            matched = accept_totp_step(
-                totp.matching_step(self._totp.open(user.id, secret), code, self._now()),
-                user.totp_last_step,
+        async with self._second_factor.refusals() as refusals, transaction(self._db) as session:
+            outcome = await self._login.answer_challenge(
+                session, request.mfa_token, request.code, request.recovery_code, origin, refusals
             )
-            await store.set_totp_last_step(session, user.id, matched)
-            return "otp"
-
-        return await self._counted_code_check(
-            session, user.id, check, step=step, actor=actor, refusals=refusals
-        )
-
-    async def _counted_code_check(
-        self,
-        session: AsyncSession,
-        user_id: str,
-        check: Callable[[], Awaitable[CheckedT]],
-        *,
-        step: str,
-        actor: Actor,
-        refusals: AsyncSession,
-    ) -> CheckedT:
-        """Run `check` of a TOTP or recovery code under the account's second-factor counter:
-        refused with RESOURCE_EXHAUSTED (and a retry-after) while locked, each wrong code
-        counted and audited, the counter cleared by a right one.
-
-        Every caller holds the account's row lock (`user_by_id(…, for_update=True)`), so checks
-        of one account queue up and each sees the failures the previous one committed (in
-        `refusals`, see `_code_refusals`)."""
-        key = second_factor_key(user_id)
-        counts = await store.failure_counts(session, [key])
-        policy = self._settings.second_factor_lockout()
-        try:
-            ensure_not_locked(
-                [(counts[key], policy)] if key in counts else [], self._now(), what="wrong codes"
-            )
-        except ResourceExhausted as locked:
-            await self._code_refused(refusals, user_id, step, actor, locked.message, counted=False)
-            raise
-        try:
-            checked = await check()
-        except InvalidArgument as wrong:
-            await self._code_refused(refusals, user_id, step, actor, wrong.message, counted=True)
-            raise
-        if key in counts:
-            await store.clear_failures(session, [key])
-        return checked
-
-    @asynccontextmanager
-    async def _code_refusals(self) -> AsyncIterator[AsyncSession]:
-        """A session of its own for recording refused codes, its connection taken before the
-        call locks the account: the refusal rolls the call's transaction back, its record must
-        survive, and a lock holder must never wait for the pool while others wait for it."""
-        async with self._sessions() as refusals:
-            await refusals.connection()
-            yield refusals
-
-    async def _code_refused(
-        self,
-        refusals: AsyncSession,
-        user_id: str,
-        step: str,
-        actor: Actor,
-        detail: str,
-        *,
-        counted: bool,
-    ) -> None:
-        """Count and audit a refused code, committed before the refusal rolls back the call's
-        transaction (and so before the account's lock is released)."""
-        if counted:
-            await store.count_failure(refusals, [second_factor_key(user_id)], self._now())
-        await audit(
-            refusals,
-            "second_factor_failed" if counted else "second_factor_locked",
-            actor=actor,
-            origin=current_origin(),
-            outcome=FAILED if counted else DENIED,
-            target_type="user",
-            target_id=user_id,
-            detail=f"{step}: {detail}",
-        )
-        await refusals.commit()
+        return login_pb(await self._settle(outcome))
 
     async def Refresh(self, request: pb.RefreshRequest, context: Any) -> pb.Tokens:
         origin = current_origin()
         if not request.refresh_token:
             raise InvalidArgument.for_field("refreshToken", "required")
-        refusal: DomainError
-        ended: list[str] = []
-        async with transaction(self._sessions) as session:
-            now = self._now()
-            state = await store.refresh_token_state(session, request.refresh_token)
-            match judge_refresh(state, now):
-                case RefreshVerdict.ROTATE:
-                    assert state is not None
-                    await store.use_refresh_token(
-                        session,
-                        request.refresh_token,
-                        now=now,
-                        user_agent=origin.user_agent,
-                        client_ip=origin.client_ip,
-                    )
-                    user = await store.user_by_id(session, state.user_id)
-                    current = await store.session_by_id(session, state.session_id)
-                    assert current is not None
-                    return await self._tokens(session, user, state.session_id, current.amr)
-                case RefreshVerdict.REUSED:
-                    assert state is not None
-                    ended = await store.revoke_session(
-                        session, state.session_id, reason="refresh_token_reused", now=now
-                    )
-                    await audit(
-                        session,
-                        "refresh_token_reused",
-                        actor=Actor.user(state.user_id, state.session_id),
-                        origin=origin,
-                        outcome=DENIED,
-                        target_type="session",
-                        target_id=state.session_id,
-                        detail="a used refresh token came back: the session is revoked",
-                    )
-                    refusal = Unauthenticated(
-                        "this refresh token was already used: the session has ended",
-                        reason=REFRESH_TOKEN_REUSED,
-                    )
-                case RefreshVerdict.REJECTED:
-                    refusal = Unauthenticated(
-                        "the refresh token is invalid or has expired",
-                        reason=REFRESH_TOKEN_INVALID,
-                    )
-        await self._announce_revoked(ended)
-        raise refusal
+        async with transaction(self._db) as session:
+            outcome = await self._sessions.refresh(session, request.refresh_token, origin)
+        return tokens_pb(await self._settle(outcome))
 
     # --- sessions ----------------------------------------------------------------------------
 
     async def Logout(self, request: pb.LogoutRequest, context: Any) -> pb.LogoutResponse:
         caller = self._caller()
         origin = current_origin()
-
-        async def change(session: AsyncSession) -> pb.LogoutResponse:
-            revoked: list[str] = []
-            if caller.session_id:
-                revoked = await store.revoke_session(
-                    session,
-                    caller.session_id,
-                    reason="logout",
-                    now=self._now(),
-                    user_id=caller.subject,
-                )
-            ended.extend(revoked)
-            await audit(
-                session,
-                "logout",
-                actor=Actor.of(caller),
-                origin=origin,
-                target_type="session",
-                target_id=caller.session_id,
-            )
-            return pb.LogoutResponse(revoked=len(revoked))
-
-        ended: list[str] = []
-        response = await self._mutate("Logout", request, pb.LogoutResponse, change)
-        await self._announce_revoked(ended)
-        return response
+        return await self._end_sessions(
+            "Logout", request, lambda session: self._sessions.log_out(session, caller, origin)
+        )
 
     async def LogoutEverywhere(
         self, request: pb.LogoutEverywhereRequest, context: Any
     ) -> pb.LogoutResponse:
         caller = self._caller()
         origin = current_origin()
+        return await self._end_sessions(
+            "LogoutEverywhere",
+            request,
+            lambda session: self._sessions.log_out_everywhere(session, caller, origin),
+        )
+
+    async def RevokeSession(
+        self, request: pb.RevokeSessionRequest, context: Any
+    ) -> pb.LogoutResponse:
+        caller = self._caller()
+        origin = current_origin()
+        session_id = require_id(request.session_id, "sessionId")
+        return await self._end_sessions(
+            "RevokeSession",
+            request,
+            lambda session: self._sessions.revoke(session, caller, session_id, origin),
+        )
+
+    async def _end_sessions(
+        self, operation: str, request: Any, end: SessionsEnded
+    ) -> pb.LogoutResponse:
+        """End sessions in one idempotent transaction, then announce them."""
+        ended: list[str] = []
 
         async def change(session: AsyncSession) -> pb.LogoutResponse:
-            revoked = await store.revoke_user_sessions(
-                session, caller.subject, reason="logout_everywhere", now=self._now()
-            )
-            ended.extend(revoked)
-            await audit(
-                session,
-                "logout_everywhere",
-                actor=Actor.of(caller),
-                origin=origin,
-                target_type="user",
-                target_id=caller.subject,
-                detail=f"sessions revoked: {len(revoked)}",
-            )
-            return pb.LogoutResponse(revoked=len(revoked))
+            ended.extend(await end(session))
+            return pb.LogoutResponse(revoked=len(ended))
 
-        ended: list[str] = []
-        response = await self._mutate("LogoutEverywhere", request, pb.LogoutResponse, change)
-        await self._announce_revoked(ended)
+        response = await self._mutate(operation, request, pb.LogoutResponse, change)
+        await self._sessions.announce_ended(ended)
         return response
 
     async def ListSessions(
@@ -822,48 +348,12 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             sessions=[session_pb(s, caller.session_id) for s in sessions]
         )
 
-    async def RevokeSession(
-        self, request: pb.RevokeSessionRequest, context: Any
-    ) -> pb.LogoutResponse:
-        caller = self._caller()
-        origin = current_origin()
-        session_id = require_uuid(request.session_id, "sessionId")
-
-        async def change(session: AsyncSession) -> pb.LogoutResponse:
-            revoked = await store.revoke_session(
-                session,
-                session_id,
-                reason="revoked_by_user",
-                now=self._now(),
-                user_id=caller.subject,
-            )
-            if not revoked:
-                raise NotFound("session", session_id)
-            ended.extend(revoked)
-            await audit(
-                session,
-                "session_revoked",
-                actor=Actor.of(caller),
-                origin=origin,
-                target_type="session",
-                target_id=session_id,
-            )
-            return pb.LogoutResponse(revoked=len(revoked))
-
-        ended: list[str] = []
-        response = await self._mutate("RevokeSession", request, pb.LogoutResponse, change)
-        await self._announce_revoked(ended)
-        return response
-
     async def GetMe(self, request: pb.GetMeRequest, context: Any) -> pb.User:
         caller = self._caller()
         async with self._reads.connect() as conn:
             user = await store.user_by_id(conn, caller.subject)
-            roles = await self._roles(conn)
-        grant = session_grant(
-            user.roles, roles, amr=caller.auth_methods, require_2fa_roles=self._require_2fa
-        )
-        return user_pb(user, grant)
+            roles = await self._roles.roles(conn)
+        return user_pb(user, self._roles.session_grant(user.roles, roles, caller.auth_methods))
 
     # --- TOTP --------------------------------------------------------------------------------
 
@@ -874,23 +364,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         origin = current_origin()
 
         async def change(session: AsyncSession) -> pb.EnrollTotpResponse:
-            user = await store.user_by_id(session, caller.subject, for_update=True)
-            if user.totp_enabled:
-                raise FailedPrecondition("TOTP is already on: disable it before enrolling again")
-            secret = totp.new_secret()
-            await store.set_pending_totp(session, user.id, self._totp.seal(user.id, secret))
-            await audit(
-                session,
-                "totp_enrollment_started",
-                actor=Actor.of(caller),
-                origin=origin,
-                target_type="user",
-                target_id=user.id,
-            )
-            uri = totp.otpauth_uri(secret, user.email)
-            return pb.EnrollTotpResponse(
-                secret=secret, otpauth_uri=uri, qr_png_base64=totp.qr_png_base64(uri)
-            )
+            return enrolment_pb(await self._second_factor.enrol(session, caller, origin))
 
         return await self._mutate(
             "EnrollTotp",
@@ -908,50 +382,14 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         origin = current_origin()
 
         async def change(session: AsyncSession) -> pb.ConfirmTotpResponse:
-            user = await store.user_by_id(session, caller.subject, for_update=True)
-            if user.totp_enabled:
-                raise FailedPrecondition("TOTP is already on")
-            if user.totp_pending_secret is None:
-                raise FailedPrecondition("start with EnrollTotp")
-            pending = self._totp.open(user.id, user.totp_pending_secret)
-
-            async def check() -> int:
-                return accept_totp_step(
-                    totp.matching_step(pending, request.code, self._now()), None
-                )
-
-            step = await self._counted_code_check(
-                session,
-                user.id,
-                check,
-                step="totp_confirm",
-                actor=Actor.of(caller),
-                refusals=refusals,
+            codes = await self._second_factor.confirm(
+                session, caller, request.code, origin, refusals
             )
-            await store.enable_totp(session, user.id, step=step, now=self._now())
-            codes = new_recovery_codes()
-            await store.replace_recovery_codes(session, user.id, map(recovery_code_digest, codes))
-            await audit(
-                session,
-                "totp_enabled",
-                actor=Actor.of(caller),
-                origin=origin,
-                target_type="user",
-                target_id=user.id,
-            )
-            response = pb.ConfirmTotpResponse(recovery_codes=pb.RecoveryCodes(codes=codes))
-            current = (
-                await store.session_by_id(session, caller.session_id) if caller.session_id else None
-            )
-            if current is not None and not current.revoked:
-                # The code just typed is a second factor: the session now counts it.
-                amr = [*current.amr, "otp"] if "otp" not in current.amr else list(current.amr)
-                await store.set_session_amr(session, current.id, amr)
-                enabled = await store.user_by_id(session, user.id)
-                response.tokens.CopyFrom(await self._tokens(session, enabled, current.id, amr))
-            return response
+            # The code just typed is a second factor: the session now counts it.
+            tokens = await self._sessions.count_second_factor(session, caller)
+            return confirmed_totp_pb(codes, tokens)
 
-        async with self._code_refusals() as refusals:
+        async with self._second_factor.refusals() as refusals:
             return await self._mutate(
                 "ConfirmTotp",
                 request,
@@ -968,33 +406,12 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         origin = current_origin()
 
         async def change(session: AsyncSession) -> pb.DisableTotpResponse:
-            user = await store.user_by_id(session, caller.subject, for_update=True)
-            required = sorted(set(user.roles) & self._require_2fa)
-            if required:
-                raise FailedPrecondition(
-                    f"the role {required[0]!r} requires 2FA: it cannot be turned off"
-                )
-            await self._second_factor(
-                session,
-                user,
-                request.code,
-                request.recovery_code,
-                step="totp_disable",
-                actor=Actor.of(caller),
-                refusals=refusals,
-            )
-            await store.disable_totp(session, user.id)
-            await audit(
-                session,
-                "totp_disabled",
-                actor=Actor.of(caller),
-                origin=origin,
-                target_type="user",
-                target_id=user.id,
+            await self._second_factor.disable(
+                session, caller, request.code, request.recovery_code, origin, refusals
             )
             return pb.DisableTotpResponse()
 
-        async with self._code_refusals() as refusals:
+        async with self._second_factor.refusals() as refusals:
             return await self._mutate("DisableTotp", request, pb.DisableTotpResponse, change)
 
     async def RegenerateRecoveryCodes(
@@ -1004,29 +421,12 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         origin = current_origin()
 
         async def change(session: AsyncSession) -> pb.RecoveryCodes:
-            user = await store.user_by_id(session, caller.subject, for_update=True)
-            await self._second_factor(
-                session,
-                user,
-                request.code,
-                "",
-                step="recovery_codes_regenerate",
-                actor=Actor.of(caller),
-                refusals=refusals,
-            )
-            codes = new_recovery_codes()
-            await store.replace_recovery_codes(session, user.id, map(recovery_code_digest, codes))
-            await audit(
-                session,
-                "recovery_codes_regenerated",
-                actor=Actor.of(caller),
-                origin=origin,
-                target_type="user",
-                target_id=user.id,
+            codes = await self._second_factor.regenerate_recovery_codes(
+                session, caller, request.code, origin, refusals
             )
             return pb.RecoveryCodes(codes=codes)
 
-        async with self._code_refusals() as refusals:
+        async with self._second_factor.refusals() as refusals:
             return await self._mutate(
                 "RegenerateRecoveryCodes",
                 request,
@@ -1042,115 +442,76 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         async with self._reads.connect() as conn:
             keys = await jwks_keys(conn, self._now())
         if not keys:
-            async with transaction(self._sessions) as session:
+            async with transaction(self._db) as session:
                 await ensure_current_key(session, self._now(), self._secrets)
             async with self._reads.connect() as conn:
                 keys = await jwks_keys(conn, self._now())
-        fields = ("kty", "crv", "x", "kid", "alg", "use")
-        return pb.Jwks(keys=[pb.Jwk(**{f: str(key.get(f, "")) for f in fields}) for key in keys])
+        return jwks_pb(keys)
 
     # --- roles and users ---------------------------------------------------------------------
 
     async def ListRoles(self, request: pb.ListRolesRequest, context: Any) -> pb.ListRolesResponse:
         async with self._reads.connect() as conn:
-            roles = await self._roles(conn)
+            roles = await self._roles.roles(conn)
         return pb.ListRolesResponse(
-            roles=[role_pb(role, role.name in self._require_2fa) for role in roles.values()]
+            roles=[role_pb(role, role.name in self._roles.require_2fa) for role in roles.values()]
         )
 
     async def CreateRole(self, request: pb.CreateRoleRequest, context: Any) -> pb.Role:
         actor = self._actor()
         origin = current_origin()
         role = validate_new_role(
-            request.name, request.description, request.permissions, self._registry
+            request.name, request.description, request.permissions, self._roles.registry
         )
 
         async def change(session: AsyncSession) -> pb.Role:
-            await store.create_role(session, role)
-            created = role_pb(role, role.name in self._require_2fa)
-            await audit(
-                session,
-                "role_created",
-                actor=actor,
-                origin=origin,
-                target_type="role",
-                target_id=role.name,
-                after={"name": role.name, "permissions": sorted(role.permissions)},
-            )
-            return created
+            await create_role(session, role, actor, origin)
+            return role_pb(role, role.name in self._roles.require_2fa)
 
         return await self._mutate("CreateRole", request, pb.Role, change)
 
     async def AssignRole(self, request: pb.AssignRoleRequest, context: Any) -> pb.User:
-        return await self._change_role("AssignRole", request, context, grant=True)
+        return await self._change_role("AssignRole", request, grant=True)
 
     async def RevokeRole(self, request: pb.RevokeRoleRequest, context: Any) -> pb.User:
-        return await self._change_role("RevokeRole", request, context, grant=False)
+        return await self._change_role("RevokeRole", request, grant=False)
 
     async def _change_role(
-        self,
-        operation: str,
-        request: pb.AssignRoleRequest | pb.RevokeRoleRequest,
-        context: Any,
-        *,
-        grant: bool,
+        self, operation: str, request: pb.AssignRoleRequest | pb.RevokeRoleRequest, *, grant: bool
     ) -> pb.User:
         actor = self._actor()
         origin = current_origin()
-        user_id = require_uuid(request.user_id, "userId")
+        user_id = require_id(request.user_id, "userId")
 
         async def change(session: AsyncSession) -> pb.User:
-            roles = await self._roles(session)
-            if request.role not in roles:
-                raise NotFound("role", request.role)
-            before = await store.user_by_id(session, user_id, for_update=True)
-            if grant:
-                changed = await store.add_role(session, user_id, request.role)
-            else:
-                changed = await store.remove_role(session, user_id, request.role)
-            after = await store.user_by_id(session, user_id)
-            if changed:
-                await record(
-                    session,
-                    USER_ROLES_CHANGED,
-                    ev.UserRolesChanged(user_id=user_id, roles=list(after.roles)),
-                    aggregate_id=user_id,
-                )
-                await audit(
-                    session,
-                    "role_assigned" if grant else "role_revoked",
-                    actor=actor,
-                    origin=origin,
-                    target_type="user",
-                    target_id=user_id,
-                    before={"roles": list(before.roles)},
-                    after={"roles": list(after.roles)},
-                    detail=request.role,
-                )
-            full = session_grant(after.roles, roles, amr=("otp",), require_2fa_roles=())
-            return user_pb(after, full)
+            roles = await self._roles.roles(session)
+            after = await change_role(
+                session, roles, user_id, request.role, grant=grant, actor=actor, origin=origin
+            )
+            return user_pb(after, self._roles.held(after.roles, roles))
 
         return await self._mutate(operation, request, pb.User, change)
 
     async def ListUsers(self, request: pb.ListUsersRequest, context: Any) -> pb.ListUsersResponse:
         limit = page_size(request.page_size)
-        cursor = decode_page_token(request.page_token, 2)
+        query = _fingerprint("users", request.email_prefix.lower())
+        cursor = decode_page_token(request.page_token, query)
         after = None
         if cursor is not None:
-            after = (_parse_time(cursor[0]), require_uuid(cursor[1], "pageToken"))
+            after = (_position_time(cursor[0]), require_id(str(cursor[1]), "pageToken"))
         async with self._reads.connect() as conn:
             page = await store.list_users(
                 conn, email_prefix=request.email_prefix, after=after, limit=limit
             )
-            roles = await self._roles(conn)
-        users = [
-            user_pb(u, session_grant(u.roles, roles, amr=("otp",), require_2fa_roles=()))
-            for u in page.users
-        ]
+            roles = await self._roles.roles(conn)
         token = ""
         if page.next_after is not None:
-            token = encode_page_token(page.next_after[0].isoformat(), page.next_after[1])
-        return pb.ListUsersResponse(users=users, next_page_token=token)
+            at, last_id = page.next_after
+            token = encode_page_token([at.isoformat(), last_id], query)
+        return pb.ListUsersResponse(
+            users=[user_pb(u, self._roles.held(u.roles, roles)) for u in page.users],
+            next_page_token=token,
+        )
 
     # --- the audit log -----------------------------------------------------------------------
 
@@ -1158,38 +519,36 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         self, request: pb.ListAuditEntriesRequest, context: Any
     ) -> pb.ListAuditEntriesResponse:
         limit = page_size(request.page_size)
-        cursor = decode_page_token(request.page_token, 2)
+        occurred_after = (
+            datetime_of(request.occurred_after) if request.HasField("occurred_after") else None
+        )
+        occurred_before = (
+            datetime_of(request.occurred_before) if request.HasField("occurred_before") else None
+        )
+        query = _fingerprint(
+            "audit", request.actor_subject, request.action_prefix, occurred_after, occurred_before
+        )
+        cursor = decode_page_token(request.page_token, query)
         before = None
         if cursor is not None:
-            try:
-                before = (_parse_time(cursor[0]), int(cursor[1]))
-            except ValueError:
-                raise InvalidArgument.for_field(
-                    "pageToken", "not a token this service issued"
-                ) from None
-        query = store.AuditQuery(
+            if not isinstance(cursor[1], int):
+                raise InvalidArgument.for_field("pageToken", "not a page token of this query")
+            before = (_position_time(cursor[0]), cursor[1])
+        audit_query = AuditQuery(
+            limit=limit,
             actor_subject=request.actor_subject,
             action_prefix=request.action_prefix,
-            occurred_after=(
-                request.occurred_after.ToDatetime(tzinfo=UTC)
-                if request.HasField("occurred_after")
-                else None
-            ),
-            occurred_before=(
-                request.occurred_before.ToDatetime(tzinfo=UTC)
-                if request.HasField("occurred_before")
-                else None
-            ),
+            occurred_after=occurred_after,
+            occurred_before=occurred_before,
             before=before,
-            limit=limit,
         )
         async with self._reads.connect() as conn:
-            found = await store.list_audit_entries(conn, query)
+            found = await store.list_audit_entries(conn, audit_query)
         page = found[:limit]
         token = ""
         if len(found) > limit:
             last = page[-1]
-            token = encode_page_token(last.entry.occurred_at.isoformat(), str(last.id))
+            token = encode_page_token([last.entry.occurred_at.isoformat(), last.id], query)
         return pb.ListAuditEntriesResponse(
             entries=[audit_entry_pb(e) for e in page], next_page_token=token
         )
@@ -1209,15 +568,8 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             raise InvalidArgument.for_field("redirectUri", "required")
 
         async def change(session: AsyncSession) -> pb.StartOidcLoginResponse:
-            started = await client.start(request.provider, request.redirect_uri)
-            await store.save_oidc_login(
-                session,
-                state=started.state,
-                login=store.OidcLogin(
-                    request.provider, started.nonce, started.code_verifier, request.redirect_uri
-                ),
-                now=self._now(),
-                ttl_s=self._settings.oidc_login_ttl_s,
+            started = await self._login.start_oidc(
+                session, client, request.provider, request.redirect_uri
             )
             return pb.StartOidcLoginResponse(
                 authorization_url=started.authorization_url, state=started.state
@@ -1232,13 +584,9 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         origin = current_origin()
         if not request.state or not request.code:
             raise InvalidArgument.for_field("code", "state and code are required")
-        async with transaction(self._sessions) as session:
-            login = await store.take_oidc_login(session, request.state, self._now())
-        if login is None:
-            raise Unauthenticated(
-                "this sign-in has expired or was already used: start again",
-                reason=OIDC_STATE_INVALID,
-            )
+        async with transaction(self._db) as session:
+            login = await self._login.take_oidc_login(session, request.state)
+        # The provider's answer is awaited outside any transaction.
         identity = await client.finish(
             login.provider,
             code=request.code,
@@ -1246,73 +594,21 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             code_verifier=login.code_verifier,
             nonce=login.nonce,
         )
-        async with transaction(self._sessions) as session:
-            user = await self._oidc_account(session, identity, origin)
-            return await self._complete_login(session, user, ("oidc",), origin)
-
-    async def _oidc_account(
-        self, session: AsyncSession, identity: OidcIdentity, origin: Origin
-    ) -> UserRecord:
-        """The account an external identity signs in to: the one it is linked to; else the
-        local account with the same email when both the provider and we verified it; else a new
-        customer account."""
-        linked = await store.oidc_identity_user(session, identity.provider, identity.subject)
-        if linked is not None:
-            return await store.user_by_id(session, linked)
-        if not identity.email:
-            raise FailedPrecondition("the identity provider shared no email address")
-        email = normalize_email(identity.email)
-        existing = await store.user_by_email(session, email)
-        if existing is not None:
-            if not (identity.email_verified and existing.email_verified):
-                raise FailedPrecondition(
-                    "an account already uses this email address: log in with its password"
-                )
-            user = existing
-            created = False
-        else:
-            made = await store.create_user(
-                session,
-                email=email,
-                name=identity.name,
-                password_hash=None,
-                verified_at=self._now() if identity.email_verified else None,
-                roles=[CUSTOMER],
-            )
-            if made is None:  # registered by a concurrent call a moment ago
-                raise FailedPrecondition("an account already uses this email address")
-            user, created = made, True
-            registered = ev.UserRegistered(
-                user_id=user.id,
-                email=email,
-                name=user.name,
-                registered_at=timestamp(user.created_at),
-                source=f"oidc:{identity.provider}",
-            )
-            await record(session, USER_REGISTERED, registered, aggregate_id=user.id)
-        await store.link_oidc_identity(
-            session,
-            provider=identity.provider,
-            subject=identity.subject,
-            user_id=user.id,
-            email=email,
-        )
-        await audit(
-            session,
-            "oidc_identity_linked",
-            actor=Actor.user(user.id),
-            origin=origin,
-            target_type="user",
-            target_id=user.id,
-            detail=f"{identity.provider}:{identity.subject}"
-            + (" (new account)" if created else ""),
-        )
-        return user
+        async with transaction(self._db) as session:
+            user = await self._accounts.for_identity(session, identity, origin)
+            return login_pb(await self._login.complete(session, user, ("oidc",), origin))
 
 
-def _parse_time(value: str) -> datetime:
+def _fingerprint(*parts: object) -> str:
+    """What a page token is bound to: the list and its filters."""
+    return "\x1f".join("" if part is None else str(part) for part in parts)
+
+
+def _position_time(value: object) -> datetime:
+    """The time of a page token's position (tokens are signed: a bad one is a bug or a key
+    change, still refused as the client's)."""
     try:
-        parsed = datetime.fromisoformat(value)
+        parsed = datetime.fromisoformat(str(value))
     except ValueError:
-        raise InvalidArgument.for_field("pageToken", "not a token this service issued") from None
+        raise InvalidArgument.for_field("pageToken", "not a page token of this query") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

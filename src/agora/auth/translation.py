@@ -1,20 +1,22 @@
-"""Auth's records as protobuf messages, and back."""
+"""Auth's records and the outcomes of its flows as protobuf messages."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from google.protobuf.timestamp_pb2 import Timestamp
+from typing import Any
 
 from agora._proto.agora.auth.v1 import auth_pb2 as pb
-from agora.auth.domain import Grant, Role
-from agora.auth.store import SessionRecord, StoredAuditEntry, UserRecord
-
-
-def timestamp(at: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(at)
-    return stamp
+from agora.auth.domain import (
+    AUDIT_ENTRY_FIELDS,
+    Grant,
+    Role,
+    SessionRecord,
+    StoredAuditEntry,
+    UserRecord,
+)
+from agora.auth.login import LoginOutcome
+from agora.auth.sessions import IssuedTokens
+from agora.auth.two_factor import Enrolment
+from agora.platform.rpc.timestamps import timestamp
 
 
 def user_pb(user: UserRecord, grant: Grant) -> pb.User:
@@ -56,17 +58,47 @@ def audit_entry_pb(stored: StoredAuditEntry) -> pb.AuditEntryView:
     entry = stored.entry
     return pb.AuditEntryView(
         id=stored.id,
-        action=entry.action,
-        actor_subject=entry.actor_subject,
-        actor_kind=entry.actor_kind,
-        target_type=entry.target_type,
-        target_id=entry.target_id,
-        outcome=entry.outcome,
-        client_ip=entry.client_ip,
-        user_agent=entry.user_agent,
-        before_json=entry.before_json,
-        after_json=entry.after_json,
-        detail=entry.detail,
-        occurred_at=timestamp(entry.occurred_at),
         service=entry.service,
+        occurred_at=timestamp(entry.occurred_at),
+        **{name: getattr(entry, name) for name in AUDIT_ENTRY_FIELDS},
     )
+
+
+def tokens_pb(tokens: IssuedTokens) -> pb.Tokens:
+    return pb.Tokens(
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        expires_in=tokens.expires_in,
+        token_type="Bearer",
+        session_id=tokens.session_id,
+    )
+
+
+def login_pb(outcome: LoginOutcome) -> pb.LoginResponse:
+    if outcome.tokens is None:
+        return pb.LoginResponse(mfa_required=True, mfa_token=outcome.mfa_token)
+    return pb.LoginResponse(
+        tokens=tokens_pb(outcome.tokens), mfa_enrollment_required=outcome.enrollment_required
+    )
+
+
+def enrolment_pb(enrolment: Enrolment) -> pb.EnrollTotpResponse:
+    return pb.EnrollTotpResponse(
+        secret=enrolment.secret,
+        otpauth_uri=enrolment.otpauth_uri,
+        qr_png_base64=enrolment.qr_png_base64,
+    )
+
+
+def confirmed_totp_pb(codes: list[str], tokens: IssuedTokens | None) -> pb.ConfirmTotpResponse:
+    response = pb.ConfirmTotpResponse(recovery_codes=pb.RecoveryCodes(codes=codes))
+    if tokens is not None:
+        response.tokens.CopyFrom(tokens_pb(tokens))
+    return response
+
+
+_JWK_FIELDS = ("kty", "crv", "x", "kid", "alg", "use")
+
+
+def jwks_pb(keys: list[dict[str, Any]]) -> pb.Jwks:
+    return pb.Jwks(keys=[pb.Jwk(**{f: str(key.get(f, "")) for f in _JWK_FIELDS}) for key in keys])

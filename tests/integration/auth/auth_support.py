@@ -8,7 +8,7 @@ import re
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,15 +18,15 @@ import pyotp
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from security_support import SecurityFiles, bearer, from_gateway, service_identity
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora._proto.agora.auth.v1 import auth_pb2 as pb
-from agora._proto.agora.auth.v1 import auth_pb2_grpc
 from agora._proto.agora.auth.v1.auth_pb2_grpc import AuthServiceStub
-from agora.auth.service import AuthService
 from agora.platform.embedded.mail_sink import StoredMail, stored_mail
 from agora.platform.net import free_port
 from agora.platform.rpc.server import GrpcServer
 from agora.platform.rpc.status import ErrorInfo, error_info_from_rpc_error
+from agora.platform.runtime import Backends, ServiceParts
 from agora.platform.security.interceptor import AuthorizationInterceptor
 from agora.platform.security.jwks import GrpcJwksSource, JwksChain, StaticJwksSource
 from agora.platform.security.tokens import REGISTRY, TokenVerifier
@@ -170,14 +170,22 @@ def verifier_for(address: str, files: SecurityFiles) -> tuple[TokenVerifier, grp
 
 
 async def serve_auth(
-    service: AuthService, files: SecurityFiles
+    parts: ServiceParts, files: SecurityFiles
 ) -> tuple[GrpcServer, grpc.aio.Channel]:
+    """A server on a loopback port serving the servicers `compose` built, verifying user
+    tokens under its own GetJwks."""
     port = free_port()
     verifier, jwks_channel = verifier_for(f"127.0.0.1:{port}", files)
     server = GrpcServer("auth", "127.0.0.1", port, authorization=AuthorizationInterceptor(verifier))
-    server.add(auth_pb2_grpc.add_AuthServiceServicer_to_server, service)
+    for servicer in parts.servicers:
+        server.add(servicer.add_to_server, servicer.implementation)
     await server.start()
     return server, jwks_channel
+
+
+def over(backends: Backends, engine: AsyncEngine) -> Backends:
+    """The same backends over another database's engine."""
+    return replace(backends, engine=engine)
 
 
 def totp_code(secret: str, offset_steps: int = 0) -> str:

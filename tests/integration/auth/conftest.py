@@ -17,19 +17,20 @@ from security_support import SecurityFiles, admin_authorization
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora._proto.agora.auth.v1 import auth_pb2_grpc
-from agora.auth.handlers import audit_log_consumer
+from agora.auth.bootstrap import compose
 from agora.auth.mail import Mailer
-from agora.auth.service import AuthService
 from agora.auth.settings import AuthSettings
 from agora.platform.bus.consumer import EventConsumer
 from agora.platform.bus.relay import OutboxRelay
 from agora.platform.bus.streams import audit_stream, ensure_stream, producer_stream
-from agora.platform.db import create_engine, session_factory
+from agora.platform.db import create_engine
 from agora.platform.embedded.mail_sink import running_mail_sink
 from agora.platform.migrations import migrate
 from agora.platform.net import free_port
 from agora.platform.rpc.server import GrpcServer
+from agora.platform.runtime import Backends, ServiceParts, service_resolver
 from agora.platform.security.envelope import KekFile, SecretBox
+from agora.platform.settings import PlatformSettings
 
 
 @pytest.fixture(scope="session")
@@ -90,18 +91,40 @@ def auth_secrets(security_files: SecurityFiles) -> SecretBox:
 
 
 @pytest.fixture(scope="session")
-async def auth_server(
-    auth_engine: AsyncEngine,
+async def auth_backends(
+    auth_engine: AsyncEngine, database_url: str, nats_url: str, js: JetStreamContext
+) -> AsyncIterator[Backends]:
+    """What `compose` builds auth from: the test database, NATS, no discovery."""
+    platform = PlatformSettings(database_url=database_url, nats_url=nats_url, discovery=False)
+    async with service_resolver(platform, js) as channels:
+        yield Backends(platform, auth_engine, js, channels)
+
+
+@pytest.fixture(scope="session")
+def auth_parts(
+    auth_backends: Backends,
     auth_settings: AuthSettings,
     mailer: Mailer,
     clock_source: Clock,
-    security_files: SecurityFiles,
     auth_secrets: SecretBox,
-) -> AsyncIterator[GrpcServer]:
-    service = AuthService(
-        auth_engine, auth_settings, mailer, secrets=auth_secrets, clock=clock_source
+) -> ServiceParts:
+    """Auth as `agora serve` composes it, on the tests' clock, its audit-log consumer under a
+    durable name of its own."""
+    return compose(
+        auth_backends,
+        auth_settings,
+        secrets=auth_secrets,
+        mailer=mailer,
+        clock=clock_source,
+        audit_log_durable=f"auth-audit-log-{uuid.uuid4().hex[:8]}",
     )
-    server, jwks_channel = await serve_auth(service, security_files)
+
+
+@pytest.fixture(scope="session")
+async def auth_server(
+    auth_parts: ServiceParts, security_files: SecurityFiles
+) -> AsyncIterator[GrpcServer]:
+    server, jwks_channel = await serve_auth(auth_parts, security_files)
     yield server
     await server.stop(0)
     await jwks_channel.close()
@@ -130,15 +153,14 @@ async def js(nats_url: str) -> AsyncIterator[JetStreamContext]:
 
 @pytest.fixture(scope="session")
 async def audit_pipeline(
-    auth_engine: AsyncEngine, js: JetStreamContext
+    auth_engine: AsyncEngine, js: JetStreamContext, auth_parts: ServiceParts
 ) -> tuple[OutboxRelay, EventConsumer]:
     """The relay of auth's outbox and the audit-log consumer, run step by step by the tests."""
     await ensure_stream(js, producer_stream("auth"))
     await ensure_stream(js, audit_stream())
     relay = OutboxRelay(auth_engine, js, schema="auth")
-    consumer = audit_log_consumer(
-        js, session_factory(auth_engine), durable=f"auth-audit-log-{uuid.uuid4().hex[:8]}"
-    )
+    (consumer,) = auth_parts.consumers
+    assert isinstance(consumer, EventConsumer)
     return relay, consumer
 
 

@@ -14,6 +14,7 @@ from auth_support import (
     TIMEOUT_S,
     Clock,
     as_user,
+    failure,
     key,
     kids,
     logged_in,
@@ -161,6 +162,41 @@ async def test_users_are_listed_by_email_prefix_page_by_page(
 
     assert [u.email for u in [*first.users, *second.users]] == emails
     assert not second.next_page_token
+
+
+async def test_a_page_size_over_100_is_refused_naming_page_size(
+    auth: AuthServiceStub, admin: Metadata
+) -> None:
+    for listing in (
+        auth.ListUsers(pb.ListUsersRequest(page_size=101), metadata=admin),
+        auth.ListAuditEntries(pb.ListAuditEntriesRequest(page_size=101), metadata=admin),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await listing
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert [v.field for v in failure(refused.value).violations] == ["pageSize"]
+
+
+async def test_a_page_token_serves_only_the_query_it_came_from(
+    auth: AuthServiceStub, mail_dir: Path, admin: Metadata
+) -> None:
+    prefix = f"paged-{key()[:6]}"
+    for i in range(2):
+        await verified_account(auth, mail_dir, f"{prefix}-{i}@example.com")
+    first = await auth.ListUsers(
+        pb.ListUsersRequest(email_prefix=prefix, page_size=1), metadata=admin
+    )
+    assert first.next_page_token
+
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await auth.ListUsers(
+            pb.ListUsersRequest(
+                email_prefix="other", page_size=1, page_token=first.next_page_token
+            ),
+            metadata=admin,
+        )
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in failure(refused.value).violations] == ["pageToken"]
 
 
 async def test_role_changes_and_logins_are_in_the_audit_log(

@@ -40,10 +40,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from agora._proto.agora.auth.v1 import auth_pb2 as pb
 from agora._proto.agora.auth.v1.auth_pb2_grpc import AuthServiceStub
 from agora.auth import store
-from agora.auth.bootstrap import oidc_client
+from agora.auth.bootstrap import compose, oidc_client
 from agora.auth.mail import Mailer
-from agora.auth.service import AuthService
 from agora.auth.settings import AuthSettings
+from agora.platform.runtime import Backends
 from agora.platform.security.envelope import SecretBox
 
 REDIRECT_URI = "http://shop.test/auth/oidc/callback"
@@ -86,7 +86,7 @@ async def provider(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ru
 @pytest.fixture(scope="module")
 async def oidc_auth(
     provider: RunningProvider,
-    auth_engine: AsyncEngine,
+    auth_backends: Backends,
     auth_settings: AuthSettings,
     mailer: Mailer,
     security_files: SecurityFiles,
@@ -110,9 +110,8 @@ async def oidc_auth(
     settings = auth_settings.model_copy(update={"oidc_providers": json.dumps(providers)})
     oidc = oidc_client(settings)
     assert oidc is not None
-    server, jwks_channel = await serve_auth(
-        AuthService(auth_engine, settings, mailer, secrets=auth_secrets, oidc=oidc), security_files
-    )
+    parts = compose(auth_backends, settings, secrets=auth_secrets, mailer=mailer, oidc=oidc)
+    server, jwks_channel = await serve_auth(parts, security_files)
     channel = grpc.aio.insecure_channel(server.address)
     yield AuthServiceStub(channel)
     await channel.close()

@@ -24,6 +24,7 @@ from auth_support import (
     enroll_totp,
     logged_in,
     login,
+    over,
     second_factor,
     serve_auth,
     totp_code,
@@ -38,18 +39,18 @@ from typer.testing import CliRunner
 from agora import cli
 from agora._proto.agora.auth.v1 import auth_pb2 as pb
 from agora._proto.agora.auth.v1.auth_pb2_grpc import AuthServiceStub
-from agora.auth.bootstrap import run
+from agora.auth.bootstrap import compose, run
 from agora.auth.commands import create_user, rotate_signing_keys
 from agora.auth.keys import new_key_pair, signing_key_context
 from agora.auth.mail import Mailer
 from agora.auth.passwords import Passwords
 from agora.auth.secrets_at_rest import WrongKek
-from agora.auth.service import AuthService
 from agora.auth.settings import AuthSettings
 from agora.auth.totp import TotpSecrets, new_secret
 from agora.platform.db import create_engine
 from agora.platform.migrations import migrate
 from agora.platform.net import free_port, wait_for_port_async
+from agora.platform.runtime import Backends, ServiceParts
 from agora.platform.security.envelope import (
     KekFile,
     SecretBox,
@@ -90,8 +91,8 @@ async def user_id(engine: AsyncEngine, email: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def served(service: AuthService, files: SecurityFiles) -> AsyncIterator[AuthServiceStub]:
-    server, jwks_channel = await serve_auth(service, files)
+async def served(parts: ServiceParts, files: SecurityFiles) -> AsyncIterator[AuthServiceStub]:
+    server, jwks_channel = await serve_auth(parts, files)
     channel = grpc.aio.insecure_channel(server.address)
     try:
         yield AuthServiceStub(channel)
@@ -162,6 +163,7 @@ async def test_a_totp_secret_moved_to_another_account_does_not_open(
 
 async def test_rotating_the_kek_rewraps_every_secret_and_login_totp_and_tokens_keep_working(
     database_url: str,
+    auth_backends: Backends,
     auth_settings: AuthSettings,
     mailer: Mailer,
     security_files: SecurityFiles,
@@ -176,9 +178,9 @@ async def test_rotating_the_kek_rewraps_every_secret_and_login_totp_and_tokens_k
     await create_user(url, email=email, password=PASSWORD, roles=[])
     engine = create_engine(url, "auth", pool_size=4)
     try:
-        async with served(
-            AuthService(engine, auth_settings, mailer, secrets=box), security_files
-        ) as auth:
+        backends = over(auth_backends, engine)
+        parts = compose(backends, auth_settings, secrets=box, mailer=mailer)
+        async with served(parts, security_files) as auth:
             tokens = (await login(auth, email)).tokens
             secret = await enroll_totp(auth, tokens.access_token)
             assert {SecretBox(KekFile(path)).kek_id_of(v) for v in await stored_values(engine)} == {
@@ -208,8 +210,8 @@ async def test_rotating_the_kek_rewraps_every_secret_and_login_totp_and_tokens_k
         # A service started afterwards holds the new KEK alone, and signs with the old key.
         later = Clock()
         later.advance(60)
-        restarted = AuthService(
-            engine, auth_settings, mailer, secrets=SecretBox(KekFile(path)), clock=later
+        restarted = compose(
+            backends, auth_settings, secrets=SecretBox(KekFile(path)), mailer=mailer, clock=later
         )
         async with served(restarted, security_files) as auth:
             challenge = await login(auth, email)

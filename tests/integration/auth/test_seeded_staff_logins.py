@@ -12,18 +12,27 @@ from pathlib import Path
 
 import grpc
 import pytest
-from auth_support import failure, login, second_factor, serve_auth, totp_code, verified_claims
+from auth_support import (
+    failure,
+    login,
+    over,
+    second_factor,
+    serve_auth,
+    totp_code,
+    verified_claims,
+)
 from security_support import SecurityFiles
 from sqlalchemy import make_url
 from typer.testing import CliRunner
 
 from agora import cli
 from agora._proto.agora.auth.v1.auth_pb2_grpc import AuthServiceStub
+from agora.auth.bootstrap import compose
 from agora.auth.mail import Mailer
-from agora.auth.service import AuthService
 from agora.auth.settings import AuthSettings
 from agora.platform.db import create_engine
 from agora.platform.migrations import migrate
+from agora.platform.runtime import Backends
 from agora.platform.security.envelope import SecretBox
 from agora.platform.seeding import seed_id
 from agora.seed.generate import ADMIN_EMAIL, STAFF_EMAIL
@@ -54,12 +63,16 @@ async def seed(url: str, data_dir: Path) -> str:
 
 @contextlib.asynccontextmanager
 async def auth_over(
-    url: str, settings: AuthSettings, mailer: Mailer, box: SecretBox, files: SecurityFiles
+    url: str,
+    backends: Backends,
+    settings: AuthSettings,
+    mailer: Mailer,
+    box: SecretBox,
+    files: SecurityFiles,
 ) -> AsyncIterator[AuthServiceStub]:
     engine = create_engine(url, "auth", pool_size=2)
-    server, jwks_channel = await serve_auth(
-        AuthService(engine, settings, mailer, secrets=box), files
-    )
+    parts = compose(over(backends, engine), settings, secrets=box, mailer=mailer)
+    server, jwks_channel = await serve_auth(parts, files)
     channel = grpc.aio.insecure_channel(server.address)
     try:
         yield AuthServiceStub(channel)
@@ -72,6 +85,7 @@ async def auth_over(
 
 async def test_seeded_staff_log_in_with_their_data_dirs_login_not_the_published_password(
     database_url: str,
+    auth_backends: Backends,
     auth_settings: AuthSettings,
     mailer: Mailer,
     auth_secrets: SecretBox,
@@ -89,7 +103,9 @@ async def test_seeded_staff_log_in_with_their_data_dirs_login_not_the_published_
         assert logins[email]["password"] in printed
         assert logins[email]["password"] not in again  # printed once, when made
     assert str(data_dir / "secrets" / "dev-logins.json") in " ".join(again.split())
-    async with auth_over(url, auth_settings, mailer, auth_secrets, security_files) as auth:
+    async with auth_over(
+        url, auth_backends, auth_settings, mailer, auth_secrets, security_files
+    ) as auth:
         for email, published in PUBLISHED.items():
             with pytest.raises(grpc.aio.AioRpcError) as refused:
                 await login(auth, email, published)

@@ -18,6 +18,7 @@ from agora.auth.domain import (
     password_violations,
     recovery_code_digest,
     token_digest,
+    validate_name,
     validate_password,
 )
 from agora.platform.errors import FailedPrecondition, InvalidArgument
@@ -58,6 +59,15 @@ def test_an_unbounded_password_is_refused_before_hashing() -> None:
 
 def test_a_password_of_spaces_is_refused() -> None:
     assert password_violations(" " * 20, "alice@example.com")
+
+
+def test_a_display_name_is_collapsed_bounded_and_nul_free() -> None:
+    assert validate_name("  Ada \t Lovelace ") == "Ada Lovelace"
+    assert validate_name("") == ""
+    for refused in ("x" * 201, "Ada\x00"):
+        with pytest.raises(InvalidArgument) as error:
+            validate_name(refused)
+        assert [v.field for v in error.value.violations] == ["name"]
 
 
 def test_opaque_tokens_are_random_urlsafe_and_stored_as_sha256() -> None:

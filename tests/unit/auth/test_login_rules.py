@@ -11,19 +11,23 @@ import pytest
 from agora.auth import totp
 from agora.auth.domain import (
     DEFAULT_2FA_ROLES,
+    MFA_TOKEN_INVALID,
     FailureCount,
     LockoutPolicy,
     LoginNext,
+    MfaChallenge,
     RefreshTokenState,
     RefreshVerdict,
     accept_totp_step,
     candidate_steps,
+    check_mfa_challenge,
     ensure_not_locked,
     judge_refresh,
     next_login_step,
     totp_step,
+    with_second_factor,
 )
-from agora.platform.errors import InvalidArgument, ResourceExhausted
+from agora.platform.errors import InvalidArgument, ResourceExhausted, Unauthenticated
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -154,3 +158,38 @@ def test_unknown_expired_or_revoked_refresh_tokens_are_rejected(
     state: RefreshTokenState | None,
 ) -> None:
     assert judge_refresh(state, NOW) is RefreshVerdict.REJECTED
+
+
+def challenge(*, used: bool = False, expires_in_s: int = 60, attempts: int = 0) -> MfaChallenge:
+    return MfaChallenge(
+        user_id="u",
+        amr=("pwd",),
+        user_agent="",
+        client_ip="",
+        attempts=attempts,
+        expires_at=NOW + timedelta(seconds=expires_in_s),
+        used=used,
+    )
+
+
+def test_a_fresh_mfa_challenge_may_be_answered() -> None:
+    fresh = challenge(attempts=4)
+    assert check_mfa_challenge(fresh, NOW, max_attempts=5) is fresh
+
+
+@pytest.mark.parametrize(
+    "stale",
+    [None, challenge(used=True), challenge(expires_in_s=0), challenge(attempts=5)],
+    ids=["unknown", "used", "expired", "out-of-attempts"],
+)
+def test_an_unknown_used_expired_or_exhausted_challenge_means_logging_in_again(
+    stale: MfaChallenge | None,
+) -> None:
+    with pytest.raises(Unauthenticated) as refused:
+        check_mfa_challenge(stale, NOW, max_attempts=5)
+    assert refused.value.reason == MFA_TOKEN_INVALID
+
+
+def test_a_second_factor_is_counted_once_in_a_sessions_methods() -> None:
+    assert with_second_factor(["pwd"]) == ["pwd", "otp"]
+    assert with_second_factor(["oidc", "otp"]) == ["oidc", "otp"]

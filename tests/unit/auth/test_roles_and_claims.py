@@ -13,7 +13,6 @@ from agora.auth.domain import (
     DEFAULT_2FA_ROLES,
     STAFF,
     SUPPORT,
-    VERIFIER_REFRESH_INTERVAL_S,
     SigningKeySlot,
     access_claims,
     builtin_roles,
@@ -24,7 +23,9 @@ from agora.auth.domain import (
     successor_schedule,
     validate_new_role,
 )
+from agora.auth.settings import AuthSettings
 from agora.platform.errors import InvalidArgument
+from agora.platform.security.jwks import MIN_REFRESH_INTERVAL_S
 from agora.platform.security.permissions import all_declared_permissions
 
 REGISTRY = frozenset(
@@ -93,6 +94,13 @@ def test_a_custom_role_takes_known_permissions_only() -> None:
     with pytest.raises(InvalidArgument) as error:
         validate_new_role("refunds", "", ["payments:refund", "payments:steal"], REGISTRY)
     assert [v.field for v in error.value.violations] == ["permissions[1]"]
+
+
+@pytest.mark.parametrize("description", ["x" * 501, "refund\x00desk"])
+def test_a_custom_roles_description_is_bounded_and_nul_free(description: str) -> None:
+    with pytest.raises(InvalidArgument) as error:
+        validate_new_role("refunds", description, ["payments:refund"], REGISTRY)
+    assert [v.field for v in error.value.violations] == ["description"]
 
 
 @pytest.mark.parametrize("name", ["admin", "A", "has space", "x" * 41, "1st"])
@@ -181,4 +189,7 @@ def test_a_successor_signs_after_the_delay_and_its_predecessor_outlives_its_last
     )
     assert activates_at == NOW + timedelta(seconds=30)
     assert predecessor_until == retired_key_published_until(activates_at, 900)
-    assert timedelta(seconds=30) > timedelta(seconds=VERIFIER_REFRESH_INTERVAL_S)
+
+
+def test_a_new_key_is_published_longer_than_a_verifier_waits_before_looking_for_it() -> None:
+    assert AuthSettings().key_activation_delay_s > MIN_REFRESH_INTERVAL_S
