@@ -12,8 +12,8 @@ drops expired entries and recovers anything a broken watch missed.
 When NATS is unreachable, a verifier keeps the set it has and goes on serving (failing closed
 would take every signed-in user down with the broker); revocations made meanwhile apply when
 NATS is back (the next resync), and the auth service writes again every session it revoked
-within `RETENTION_S` (`republish_revocations`), so a revocation written while NATS was down is
-not lost either. The database stays the truth: a revoked session's refresh token is refused
+within `RETENTION_S` (its `RevocationRepublisher` job), so a revocation written while NATS was
+down is not lost either. The database stays the truth: a revoked session's refresh token is refused
 there at once.
 """
 
