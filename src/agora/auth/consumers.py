@@ -3,8 +3,6 @@ of the AUDIT stream appending each to `audit_log`."""
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -15,6 +13,7 @@ from agora.auth.domain import AUDIT_ENTRY_FIELDS, AuditRecord
 from agora.platform.bus.consumer import EventConsumer
 from agora.platform.bus.envelope import decode
 from agora.platform.bus.streams import AUDIT_STREAM, AUDIT_SUBJECT_PREFIX
+from agora.platform.rpc.timestamps import datetime_of
 
 AUDIT_SUBJECTS = f"{AUDIT_SUBJECT_PREFIX}.>"
 AUDIT_LOG_CONSUMER = "auth-audit-log"
@@ -34,7 +33,7 @@ class AuditLog:
             AuditRecord(
                 event_id=envelope.event_id,
                 service=entry.service or envelope.subject.split(".")[1],
-                occurred_at=occurred.ToDatetime(tzinfo=UTC),
+                occurred_at=datetime_of(occurred),
                 **{name: getattr(entry, name) for name in AUDIT_ENTRY_FIELDS},
             ),
         )

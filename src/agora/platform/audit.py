@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from google.protobuf import json_format
@@ -22,7 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agora._proto.agora.events.v1.audit_pb2 import AuditEntry
 from agora.platform.bus.outbox import record_event
 from agora.platform.bus.streams import AUDIT_SUBJECT_PREFIX
+from agora.platform.kernel.clock import utcnow
 from agora.platform.logging import current_request_id
+from agora.platform.rpc.timestamps import timestamp
 from agora.platform.security.origin import Origin, current_origin
 from agora.platform.security.principal import Principal, current_principal
 
@@ -95,7 +97,7 @@ def audit_entry(
         session_id=actor.session_id,
         request_id=current_request_id() or "",
     )
-    entry.occurred_at.FromDatetime(occurred_at or datetime.now(UTC))
+    entry.occurred_at.CopyFrom(timestamp(occurred_at or utcnow()))
     return entry
 
 

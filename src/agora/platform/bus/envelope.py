@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TypeVar
 
 from google.protobuf.message import Message
 
 from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
+from agora.platform.kernel.clock import utcnow
+from agora.platform.rpc.timestamps import timestamp
 
 EventT = TypeVar("EventT", bound=Message)
 
@@ -46,7 +48,7 @@ def new_envelope(
         producer=producer,
         payload=event.SerializeToString(),
     )
-    envelope.occurred_at.FromDatetime(occurred_at or datetime.now(UTC))
+    envelope.occurred_at.CopyFrom(timestamp(occurred_at or utcnow()))
     return envelope
 
 
