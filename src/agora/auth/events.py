@@ -11,13 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora._proto.agora.auth.v1 import events_pb2 as ev
 from agora.auth.domain import UserRecord
 from agora.platform.audit import AuditActor, Outcome, record_audit
-from agora.platform.bus.outbox import record_event
+from agora.platform.bus.outbox import Producer
 from agora.platform.rpc.timestamps import timestamp
 from agora.platform.security.origin import Origin
 
@@ -33,11 +32,8 @@ DENIED: Outcome = "denied"
 FAILED: Outcome = "failed"
 
 
-async def record(session: AsyncSession, subject: str, event: Message, *, aggregate_id: str) -> None:
-    """Put `event` in the outbox, in the transaction of the change it announces."""
-    await record_event(
-        session, producer=PRODUCER, subject=subject, event=event, aggregate_id=aggregate_id
-    )
+# Puts an event in the outbox, in the transaction of the change it announces.
+record = Producer(PRODUCER).record
 
 
 async def user_registered(session: AsyncSession, user: UserRecord, *, source: str) -> None:

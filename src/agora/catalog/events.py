@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agora._proto.agora.catalog.v1 import events_pb2 as events
 from agora.catalog.domain import Reservation, ReservationStatus
 from agora.catalog.translation import lines_pb
-from agora.platform.bus.outbox import record_event
+from agora.platform.bus.outbox import Producer
 from agora.platform.rpc.timestamps import timestamp
 
 PRODUCER = "catalog"
@@ -36,18 +36,8 @@ _RESERVATION_VERSION = {
 }
 
 
-async def record(
-    session: AsyncSession, subject: str, event: Message, *, aggregate_id: str, version: int
-) -> None:
-    """Put `event` in the outbox, in the transaction of the change it announces."""
-    await record_event(
-        session,
-        producer=PRODUCER,
-        subject=subject,
-        event=event,
-        aggregate_id=aggregate_id,
-        aggregate_version=version,
-    )
+# Puts an event in the outbox, in the transaction of the change it announces.
+record = Producer(PRODUCER).record
 
 
 async def record_reservation_event(session: AsyncSession, reservation: Reservation) -> None:

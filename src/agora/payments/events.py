@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agora._proto.agora.payments.v1 import events_pb2 as events
 from agora._proto.agora.payments.v1 import payments_pb2 as pb
 from agora.payments.domain import InvoiceStatus
-from agora.platform.bus.outbox import record_event
+from agora.platform.bus.outbox import Producer
 
 PRODUCER = "payments"
 
@@ -26,18 +26,8 @@ PAYMENT_DECLINED = "payments.payment.declined"
 RATE_CHANGED = "payments.rate.changed"
 
 
-async def record(
-    session: AsyncSession, subject: str, event: Message, *, aggregate_id: str, version: int
-) -> None:
-    """Put `event` in the outbox, in the transaction of the change it announces."""
-    await record_event(
-        session,
-        producer=PRODUCER,
-        subject=subject,
-        event=event,
-        aggregate_id=aggregate_id,
-        aggregate_version=version,
-    )
+# Puts an event in the outbox, in the transaction of the change it announces.
+record = Producer(PRODUCER).record
 
 
 async def record_invoice_event(

@@ -149,7 +149,7 @@ async def test_expired_reservation_is_released_and_announced(
     )
     assert (code, info.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "EXPIRED")
     [expiry] = [job for job in catalog_service_parts.jobs if isinstance(job, ReservationExpiry)]
-    assert await expiry.expire_due() >= 1
+    assert await expiry.run_batch() >= 1
     after = await catalog.GetReservation(pb.GetReservationRequest(id=reservation.id))
     assert after.status == pb.RESERVATION_STATUS_EXPIRED
     assert (await stock_of(catalog, first)).reserved == 0

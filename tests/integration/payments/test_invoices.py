@@ -115,7 +115,7 @@ async def test_a_partly_paid_invoice_expires_flagged_paid_partial(
     invoice = await create_invoice(payments, expires_in_seconds=1)
     await dev_pay(payments, invoice.id, PARTIAL)
     later = datetime.now(UTC) + timedelta(seconds=2)
-    assert await invoice_expiry.expire_due(later) >= 1
+    assert await invoice_expiry.run_batch(later) >= 1
     expired = await payments.GetInvoice(pb.GetInvoiceRequest(id=invoice.id), timeout=TIMEOUT_S)
     assert (expired.status, expired.paid_partial) == (pb.INVOICE_STATUS_EXPIRED, True)
     assert (await outbox_subjects(payments_engine, invoice.id))[-1] == "payments.invoice.expired"

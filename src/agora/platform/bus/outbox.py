@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -66,3 +67,29 @@ async def record_event(
         json.dumps(dict(headers or {})),
     )
     return envelope
+
+
+@dataclass(frozen=True)
+class Producer:
+    """A service as the producer of its events: `record` puts one in the outbox, in the
+    transaction of the change it announces."""
+
+    name: str
+
+    async def record(
+        self,
+        session: AsyncSession,
+        subject: str,
+        event: Message,
+        *,
+        aggregate_id: str,
+        version: int = 0,
+    ) -> None:
+        await record_event(
+            session,
+            producer=self.name,
+            subject=subject,
+            event=event,
+            aggregate_id=aggregate_id,
+            aggregate_version=version,
+        )
