@@ -12,6 +12,7 @@ Mint tokens with `mint_token` (or `security_support`'s functions); `admin_author
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -77,3 +78,12 @@ def mint_token() -> Callable[..., str]:
 def admin_bearer() -> RenewedToken:
     """`Bearer <token>` of an admin (every permission), renewed as it ages."""
     return admin_authorization()
+
+
+@pytest.fixture
+def held_port() -> Iterator[int]:
+    """A port some other program listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield int(sock.getsockname()[1])

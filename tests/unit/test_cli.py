@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,15 +18,6 @@ runner = CliRunner()
 @pytest.fixture(autouse=True)
 def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
     return isolate_agora(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def held_port() -> Iterator[int]:
-    """A port some other program listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        yield int(sock.getsockname()[1])
 
 
 def test_up_refuses_a_port_in_use_naming_the_variable_that_moves_it(

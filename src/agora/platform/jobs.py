@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -37,7 +38,7 @@ async def run_every(
             await asyncio.sleep(interval_s)
 
 
-class BatchJob:
+class BatchJob(ABC):
     """Periodic work through a backlog: each batch of at most `batch_size` items is one
     transaction (`batch`, written by the service), run every `interval_s` and at once again
     while a full batch says more is waiting. Safe with several replicas when `batch` claims
@@ -52,9 +53,9 @@ class BatchJob:
         self._interval_s = interval_s
         self.batch_size = batch_size
 
+    @abstractmethod
     async def batch(self, session: AsyncSession, now: datetime) -> int:
         """Do one batch of the work due at `now` in `session`'s transaction; return how many."""
-        raise NotImplementedError
 
     async def run_batch(self, now: datetime | None = None) -> int:
         """One batch, committed; returns how many items it handled."""

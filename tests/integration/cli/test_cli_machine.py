@@ -3,10 +3,8 @@ for PostgreSQL and NATS, `events replay` for NATS, and `python -m agora` is a pr
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,15 +20,6 @@ runner = CliRunner()
 @pytest.fixture(autouse=True)
 def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
     return isolate_agora(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def held_port() -> Iterator[int]:
-    """A port some other program listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        yield int(sock.getsockname()[1])
 
 
 def test_doctor_fails_on_a_port_held_by_another_program(

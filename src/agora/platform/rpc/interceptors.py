@@ -12,6 +12,7 @@ import asyncio
 import inspect
 import re
 import uuid
+from abc import abstractmethod
 from collections.abc import Awaitable, Callable
 from time import perf_counter
 from typing import Any, NoReturn, cast
@@ -111,9 +112,9 @@ class MethodWrapper(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         self._wrapped[method] = (handler, wrapped)
         return wrapped
 
+    @abstractmethod
     def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         """`handler` of `method` with this interceptor's work around its behaviour."""
-        raise NotImplementedError
 
 
 class ServerInterceptor(MethodWrapper):
