@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from agora._proto.agora.auth.v1 import events_pb2 as ev
 from agora.auth import store
 from agora.auth.domain import (
     CUSTOMER,
@@ -22,7 +20,7 @@ from agora.auth.domain import (
     normalize_email,
     validate_password,
 )
-from agora.auth.events import CLI_ACTOR, USER_REGISTERED, Target, audit, record
+from agora.auth.events import CLI_ACTOR, Target, audit, user_registered
 from agora.auth.keys import Rotation, rotate_keys
 from agora.auth.passwords import Passwords
 from agora.auth.secrets_at_rest import rewrap_all
@@ -36,8 +34,8 @@ from agora.platform.command_line import (
 )
 from agora.platform.db import create_engine, session_factory, transaction
 from agora.platform.errors import AlreadyExists, InvalidArgument
+from agora.platform.kernel.clock import utcnow
 from agora.platform.migrations import migrate
-from agora.platform.rpc.timestamps import timestamp
 from agora.platform.security.envelope import SecretBox
 from agora.platform.security.origin import Origin
 from agora.platform.security.permissions import all_declared_permissions
@@ -64,7 +62,7 @@ async def rotate_signing_keys(
             rotation = await rotate_keys(
                 session,
                 box,
-                now=datetime.now(UTC),
+                now=utcnow(),
                 access_ttl_s=settings.access_token_ttl_s,
                 activation_delay_s=settings.key_activation_delay_s,
             )
@@ -134,23 +132,12 @@ async def create_user(
                 email=address,
                 name=name,
                 password_hash=password_hash,
-                verified_at=datetime.now(UTC),
+                verified_at=utcnow(),
                 roles=wanted,
             )
             if user is None:
                 raise AlreadyExists(f"an account already uses {address}")
-            await record(
-                session,
-                USER_REGISTERED,
-                ev.UserRegistered(
-                    user_id=user.id,
-                    email=address,
-                    name=name,
-                    registered_at=timestamp(user.created_at),
-                    source="cli",
-                ),
-                aggregate_id=user.id,
-            )
+            await user_registered(session, user, source="cli")
             await audit(
                 session,
                 "user_created",

@@ -29,6 +29,7 @@ from rich.text import Text
 
 from agora.platform.command_line import console, errors, report_startup_failure
 from agora.platform.net import port_is_free
+from agora.platform.security.secret_files import write_private
 from agora.platform.services import (
     GATEWAY,
     GRPC_SERVICES,
@@ -124,15 +125,9 @@ def page_token_key(data_dir: Path) -> str:
     """The key every service signs and checks page tokens with (hex of 32 random bytes), made
     once in `<data_dir>/secrets` (mode 0600) so that tokens stay valid across restarts."""
     path = data_dir / "secrets" / PAGE_TOKEN_KEY_FILENAME
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = path.read_text().strip()
-    else:
-        key = secrets.token_hex(32)
-        with os.fdopen(descriptor, "w") as file:
-            file.write(key + "\n")
+    if not path.exists():
+        write_private(path, (secrets.token_hex(32) + "\n").encode(), replace=False)
+    key = path.read_text().strip()
     if not re.fullmatch(r"[0-9a-f]{64}", key):
         raise ValueError(f"{path} is not a page-token key (64 hex digits): remove it for a new one")
     return key

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
 import os
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +28,7 @@ from typing import Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from agora.platform.security.secret_files import write_private
 from agora.platform.settings import PlatformSettings
 
 KEK_FILENAME = "kek"
@@ -181,7 +180,7 @@ class KekFile:
     def write(self, key_lines: Sequence[str]) -> None:
         """Replace the file by `key_lines` (the current key first), atomically, mode 0600."""
         parse_keys(key_lines, str(self.path))
-        _write_private(self.path, "\n".join(key_lines) + "\n", replace=True)
+        write_private(self.path, ("\n".join(key_lines) + "\n").encode(), replace=True)
         self._keyring = None
 
 
@@ -205,7 +204,7 @@ def ensure_kek_file(platform: PlatformSettings) -> Path:
             "deployment's KEK file (one base64 line of 32 random bytes, e.g. "
             "`openssl rand -base64 32`), kept outside the database and its backups"
         )
-    _write_private(path, new_key_line() + "\n", replace=False)
+    write_private(path, (new_key_line() + "\n").encode(), replace=False)
     return path
 
 
@@ -320,23 +319,3 @@ class SecretBox:
                 f"process has {', '.join(sorted(keyring.readable))}): wrong AGORA_KEK_FILE?"
             )
         return kek
-
-
-def _write_private(path: Path, text: str, *, replace: bool) -> None:
-    """`text` at `path`, readable by its owner only, never seen half written. Without `replace`
-    an existing file is kept (processes starting together agree on the first one's key)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(descriptor, "w") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        if replace:
-            os.replace(temporary, path)
-        else:
-            with contextlib.suppress(FileExistsError):
-                os.link(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)

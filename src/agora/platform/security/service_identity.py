@@ -7,9 +7,7 @@ created (mode 0600) in dev and test; in prod it must be configured and exist.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 import time
 import uuid
 from collections.abc import Callable
@@ -20,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from joserfc.jwk import OKPKey
 
 from agora.platform.security.permissions import service_permissions
+from agora.platform.security.secret_files import write_private
 from agora.platform.security.tokens import (
     AUDIENCE,
     ISSUER,
@@ -62,26 +61,14 @@ def ensure_service_key(platform: PlatformSettings) -> Path:
 
 
 def write_new_service_key(path: Path) -> None:
-    """A fresh Ed25519 key at `path`, readable by its owner only; an existing key is kept.
-
-    Written under a temporary name then linked into place, so processes starting together
-    never see half a file, and the first one's key wins.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """A fresh Ed25519 key at `path`, readable by its owner only; an existing key is kept
+    (processes starting together agree on the first one's key)."""
     pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(pem)
-        with contextlib.suppress(FileExistsError):
-            os.link(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    write_private(path, pem, replace=False)
 
 
 def load_service_key(path: Path) -> Ed25519PrivateKey:
