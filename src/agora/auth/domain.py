@@ -504,11 +504,21 @@ def retired_key_published_until(retired_at: datetime, access_ttl_s: int) -> date
 
 
 def successor_schedule(
-    now: datetime, *, activation_delay_s: float, access_ttl_s: int
+    now: datetime, *, activation_delay_s: float, access_ttl_s: int, predecessor_signs: bool = True
 ) -> tuple[datetime, datetime]:
-    """(when a key added at `now` starts signing, until when its predecessor stays published)."""
-    activates_at = now + timedelta(seconds=activation_delay_s)
+    """(when a key added at `now` starts signing, until when its predecessor stays published).
+
+    The delay lets verifiers learn the key while its predecessor still signs; with no key
+    signing yet there is nothing to wait for, and waiting would leave logins with no key."""
+    delay = activation_delay_s if predecessor_signs else 0.0
+    activates_at = now + timedelta(seconds=delay)
     return activates_at, retired_key_published_until(activates_at, access_ttl_s)
+
+
+def scheduled_key(keys: Iterable[SigningKeySlot], now: datetime) -> SigningKeySlot | None:
+    """The earliest key scheduled to sign after `now` and not yet retired, if any."""
+    scheduled = [k for k in keys if k.activates_at > now and k.published_until is None]
+    return min(scheduled, key=lambda key: key.activates_at, default=None)
 
 
 # --- records: what the store loads and saves -----------------------------------------------

@@ -23,6 +23,7 @@ from agora.auth.domain import (
     ACCESS_TOKEN_TYPE,
     SigningKeySlot,
     published_keys,
+    scheduled_key,
     signing_key,
     successor_schedule,
 )
@@ -93,8 +94,18 @@ async def ensure_current_key(session: AsyncSession, now: datetime, box: SecretBo
     if current is not None:
         return current.kid
     await _lock(session)
-    current = signing_key(await _slots(session), now)
-    return current.kid if current is not None else await _insert(session, now, box)
+    slots = await _slots(session)
+    current = signing_key(slots, now)
+    if current is not None:
+        return current.kid
+    waiting = scheduled_key(slots, now)
+    if waiting is None:
+        return await _insert(session, now, box)
+    # Nothing signs yet but a key is published and scheduled: it signs from now on.
+    await session.execute(
+        sa.update(signing_keys).where(signing_keys.c.kid == waiting.kid).values(activates_at=now)
+    )
+    return waiting.kid
 
 
 async def rotate_keys(
@@ -108,10 +119,14 @@ async def rotate_keys(
     """Schedule a new key: published now, signing after `activation_delay_s`; the key it
     replaces stays published until its last token has expired."""
     await _lock(session)
+    slots = await _slots(session)
     activates_at, previous_until = successor_schedule(
-        now, activation_delay_s=activation_delay_s, access_ttl_s=access_ttl_s
+        now,
+        activation_delay_s=activation_delay_s,
+        access_ttl_s=access_ttl_s,
+        predecessor_signs=signing_key(slots, now) is not None,
     )
-    open_ended = [slot for slot in await _slots(session) if slot.published_until is None]
+    open_ended = [slot for slot in slots if slot.published_until is None]
     for slot in open_ended:
         await session.execute(
             sa.update(signing_keys)

@@ -18,6 +18,7 @@ from agora.auth.domain import (
     builtin_roles,
     published_keys,
     retired_key_published_until,
+    scheduled_key,
     session_grant,
     signing_key,
     successor_schedule,
@@ -193,3 +194,18 @@ def test_a_successor_signs_after_the_delay_and_its_predecessor_outlives_its_last
 
 def test_a_new_key_is_published_longer_than_a_verifier_waits_before_looking_for_it() -> None:
     assert AuthSettings().key_activation_delay_s > MIN_REFRESH_INTERVAL_S
+
+
+def test_a_first_key_signs_at_once_when_no_key_signs_yet() -> None:
+    activates_at, _ = successor_schedule(
+        NOW, activation_delay_s=30, access_ttl_s=900, predecessor_signs=False
+    )
+    assert activates_at == NOW
+
+
+def test_the_earliest_scheduled_unretired_key_is_the_one_waiting() -> None:
+    keys = [slot("retired", 10, 20, 40), slot("later", 0, 60), slot("sooner", 0, 30)]
+    waiting = scheduled_key(keys, NOW)
+    assert waiting is not None
+    assert waiting.kid == "sooner"
+    assert scheduled_key([slot("current", -90, -60)], NOW) is None
