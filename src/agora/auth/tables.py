@@ -89,6 +89,11 @@ sa.Index(
     sessions.c.created_at.desc(),
     postgresql_where=sessions.c.revoked_at.is_(None),
 )
+sa.Index(
+    "ix_sessions_revoked_at",
+    sessions.c.revoked_at,
+    postgresql_where=sessions.c.revoked_at.is_not(None),
+)
 
 # One family per session: every refresh uses one row up and adds the next.
 refresh_tokens = sa.Table(
