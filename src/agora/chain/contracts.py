@@ -17,7 +17,7 @@ from typing import Any
 import rlp
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import to_checksum_address
+from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.contract import Contract
 
@@ -43,10 +43,10 @@ class Artifact:
 class Deployment:
     """Where the dev chain's contracts live (checksummed addresses)."""
 
-    deployer: str
-    token: str
-    usdt: str
-    router: str
+    deployer: ChecksumAddress
+    token: ChecksumAddress
+    usdt: ChecksumAddress
+    router: ChecksumAddress
 
 
 class ArtifactMissing(RuntimeError):
@@ -71,16 +71,17 @@ def artifact(name: str) -> Artifact:
 
 def contract(w3: Web3, name: str, address: str) -> Contract:
     """A web3 handle on a deployed instance of one of the project's contracts."""
-    return w3.eth.contract(address=to_checksum_address(address), abi=artifact(name).abi)
+    return w3.eth.contract(address=Web3.to_checksum_address(address), abi=artifact(name).abi)
 
 
 def dev_deployer() -> LocalAccount:
-    return Account.from_key(DEV_DEPLOYER_KEY)
+    account: LocalAccount = Account.from_key(DEV_DEPLOYER_KEY)
+    return account
 
 
 def dev_addresses(deployer: str | None = None) -> Deployment:
     """The addresses `deploy_dev_contracts` gives on a fresh chain (deployer nonces 0, 1, 2)."""
-    sender = to_checksum_address(deployer or dev_deployer().address)
+    sender = Web3.to_checksum_address(deployer or dev_deployer().address)
     token, usdt, router = (_create_address(sender, nonce) for nonce in range(3))
     return Deployment(deployer=sender, token=token, usdt=usdt, router=router)
 
@@ -107,11 +108,11 @@ def deploy_dev_contracts(w3: Web3, *, treasury: str | None = None) -> Deployment
     owner = account.address
     _deploy(w3, account, "AgoraToken", DEV_TOKEN_NAME, DEV_TOKEN_SYMBOL, DEV_TOKEN_CAP, owner)
     _deploy(w3, account, "TestUSDT", owner)
-    _deploy(w3, account, "PaymentRouter", to_checksum_address(treasury or owner), owner)
+    _deploy(w3, account, "PaymentRouter", Web3.to_checksum_address(treasury or owner), owner)
     return expected
 
 
-def _deploy(w3: Web3, account: LocalAccount, name: str, *args: Any) -> str:
+def _deploy(w3: Web3, account: LocalAccount, name: str, *args: Any) -> ChecksumAddress:
     built = artifact(name)
     factory = w3.eth.contract(abi=built.abi, bytecode=built.bytecode)
     tx = factory.constructor(*args).build_transaction(
@@ -122,13 +123,15 @@ def _deploy(w3: Web3, account: LocalAccount, name: str, *args: Any) -> str:
         }
     )
     signed = account.sign_transaction(tx)
-    receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction))
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(signed.raw_transaction)
+    )
     if receipt["status"] != 1 or receipt["contractAddress"] is None:
         raise RuntimeError(f"deploying {name} failed: {receipt['transactionHash'].hex()}")
-    return to_checksum_address(receipt["contractAddress"])
+    return Web3.to_checksum_address(receipt["contractAddress"])
 
 
-def _create_address(sender: str, nonce: int) -> str:
+def _create_address(sender: str, nonce: int) -> ChecksumAddress:
     """The CREATE address: keccak(rlp([sender, nonce]))[12:]."""
     encoded = rlp.encode([bytes.fromhex(sender[2:]), nonce])
-    return to_checksum_address(Web3.keccak(encoded)[12:])
+    return Web3.to_checksum_address(Web3.keccak(encoded)[12:])
