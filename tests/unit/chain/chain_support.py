@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from eth_tester import EthereumTester
 from eth_tester.exceptions import TransactionFailed
-from web3 import Web3
+from web3 import EthereumTesterProvider, Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractLogicError
@@ -49,3 +49,12 @@ class Chain:
 # A revert surfaces as web3's ContractLogicError (gas estimation on a node) or as eth-tester's
 # TransactionFailed (its in-process provider); either carries the contract's reason string.
 REVERTED = (ContractLogicError, TransactionFailed)
+
+
+def new_chain() -> tuple[Web3, EthereumTester]:
+    tester = EthereumTester()
+    w3 = Web3(EthereumTesterProvider(tester))
+    w3.eth.send_transaction(
+        {"from": w3.eth.accounts[0], "to": dev_deployer().address, "value": 10**20}
+    )
+    return w3, tester

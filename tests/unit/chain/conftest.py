@@ -3,20 +3,11 @@
 from collections.abc import Iterator
 
 import pytest
-from chain_support import Chain
+from chain_support import Chain, new_chain
 from eth_tester import EthereumTester
-from web3 import EthereumTesterProvider, Web3
+from web3 import Web3
 
-from agora.chain.contracts import Deployment, contract, deploy_dev_contracts, dev_deployer
-
-
-def new_chain() -> tuple[Web3, EthereumTester]:
-    tester = EthereumTester()
-    w3 = Web3(EthereumTesterProvider(tester))
-    w3.eth.send_transaction(
-        {"from": w3.eth.accounts[0], "to": dev_deployer().address, "value": 10**20}
-    )
-    return w3, tester
+from agora.chain.contracts import Deployment, contract, deploy_dev_contracts
 
 
 @pytest.fixture(scope="module")

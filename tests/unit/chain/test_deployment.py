@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import new_chain
+from chain_support import new_chain
 
 from agora.chain.contracts import (
     ARTIFACTS_DIR,
