@@ -106,9 +106,13 @@ def deploy_dev_contracts(w3: Web3, *, treasury: str | None = None) -> Deployment
             "so the contracts would not land at their fixed addresses"
         )
     owner = account.address
-    _deploy(w3, account, "AgoraToken", DEV_TOKEN_NAME, DEV_TOKEN_SYMBOL, DEV_TOKEN_CAP, owner)
-    _deploy(w3, account, "TestUSDT", owner)
-    _deploy(w3, account, "PaymentRouter", Web3.to_checksum_address(treasury or owner), owner)
+    deployed = (
+        _deploy(w3, account, "AgoraToken", DEV_TOKEN_NAME, DEV_TOKEN_SYMBOL, DEV_TOKEN_CAP, owner),
+        _deploy(w3, account, "TestUSDT", owner),
+        _deploy(w3, account, "PaymentRouter", Web3.to_checksum_address(treasury or owner), owner),
+    )
+    if deployed != addresses:  # a node with other CREATE rules would break every config
+        raise RuntimeError(f"contracts deployed at {deployed}, expected {addresses}")
     return expected
 
 

@@ -1,13 +1,16 @@
 """Deterministic dev deployment: fixed addresses on every fresh chain, built artefacts."""
 
 import json
+from pathlib import Path
 
 import pytest
 from chain_support import new_chain
 
+from agora.chain import contracts
 from agora.chain.contracts import (
     ARTIFACTS_DIR,
     CONTRACT_NAMES,
+    ArtifactMissing,
     artifact,
     contract,
     deploy_dev_contracts,
@@ -62,3 +65,15 @@ def test_artifacts_are_built_from_the_sources() -> None:
         assert json.loads((ARTIFACTS_DIR / f"{name}.abi.json").read_text()) == built.abi
     with pytest.raises(KeyError):
         artifact("Nope")
+
+
+def test_missing_artifacts_name_the_make_target(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(contracts, "ARTIFACTS_DIR", tmp_path)
+    artifact.cache_clear()
+    try:
+        with pytest.raises(ArtifactMissing, match="make contracts"):
+            artifact("PaymentRouter")
+    finally:
+        artifact.cache_clear()
