@@ -7,7 +7,13 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.9
 
 .DEFAULT_GOAL := help
-.PHONY: help install run seed run-bench test test-unit test-integration test-e2e lint fmt proto proto-check migrate bench clean doctor new-service
+# The contracts' ABIs and bytecode, built from contracts/*.vy (never committed).
+CONTRACT_SOURCES := $(wildcard contracts/*.vy)
+ARTIFACTS_DIR := src/agora/chain/artifacts
+ARTIFACTS := $(patsubst contracts/%.vy,$(ARTIFACTS_DIR)/%.abi.json,$(CONTRACT_SOURCES)) \
+  $(patsubst contracts/%.vy,$(ARTIFACTS_DIR)/%.bin,$(CONTRACT_SOURCES))
+
+.PHONY: help install contracts run seed run-bench test test-unit test-integration test-e2e lint fmt proto proto-check migrate bench clean doctor new-service
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -21,7 +27,17 @@ $(STAMP): pyproject.toml requirements.lock
 	@$(BIN)/python -m compileall -q src/agora >/dev/null  # every service process starts faster
 	@touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install pinned dependencies
+install: $(STAMP) contracts  ## create .venv, install pinned dependencies, build the contracts
+
+contracts: $(ARTIFACTS)  ## compile contracts/*.vy into ABIs and bytecode (src/agora/chain/artifacts)
+
+$(ARTIFACTS_DIR)/%.abi.json: contracts/%.vy $(STAMP)
+	@mkdir -p $(ARTIFACTS_DIR)
+	$(BIN)/vyper -f abi $< > $@.tmp && mv $@.tmp $@
+
+$(ARTIFACTS_DIR)/%.bin: contracts/%.vy $(STAMP)
+	@mkdir -p $(ARTIFACTS_DIR)
+	$(BIN)/vyper -f bytecode $< > $@.tmp && mv $@.tmp $@
 
 run: $(STAMP)  ## start embedded PostgreSQL + NATS and every service, seed demo data, print URLs
 	$(BIN)/agora up
@@ -33,16 +49,16 @@ seed: $(STAMP)  ## seed demo data into the configured database: make seed PROFIL
 run-bench: $(STAMP)  ## `make run` without the gateway's rate limits (for `make bench`)
 	AGORA_GATEWAY_RATE_LIMIT_ENABLED=false $(BIN)/agora up
 
-test: $(STAMP)  ## the whole suite: unit, integration, end-to-end
+test: $(STAMP) contracts  ## the whole suite: unit, integration, end-to-end
 	$(BIN)/pytest
 
-test-unit: $(STAMP)
+test-unit: $(STAMP) contracts
 	$(BIN)/pytest tests/unit
 
-test-integration: $(STAMP)
+test-integration: $(STAMP) contracts
 	$(BIN)/pytest tests/integration
 
-test-e2e: $(STAMP)
+test-e2e: $(STAMP) contracts
 	$(BIN)/pytest tests/e2e
 
 lint: $(STAMP) proto-check  ## ruff, mypy, import-linter, generated code up to date
@@ -77,4 +93,4 @@ bench: $(STAMP)  ## catalog benchmark against a running stack (`make run-bench` 
 	$(BIN)/agora bench catalog
 
 clean:  ## remove the virtual environment, data and caches
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache build *.egg-info src/*.egg-info
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache build *.egg-info src/*.egg-info $(ARTIFACTS_DIR)

@@ -1,0 +1,1 @@
+"""The chain service: the shop's contracts, their deployments, and (later) the block watcher."""
