@@ -11,6 +11,7 @@ from pathlib import Path
 from agora.platform.embedded.postgres import EmbeddedPostgres
 from agora.platform.net import free_port
 from agora.platform.settings import to_asyncpg_url
+from agora.platform.supervisor import spawn_command
 
 
 class RestartablePostgres:
@@ -27,13 +28,12 @@ class RestartablePostgres:
         return to_asyncpg_url(self.server.url)
 
     def start(self) -> None:
+        # SIGINT: PostgreSQL's fast shutdown, should this test process die first.
+        argv, kwargs = spawn_command(
+            self.server.command(), self.server.popen_kwargs(), signal.SIGINT
+        )
         with self._log.open("ab") as log:
-            self._process = subprocess.Popen(
-                self.server.command(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                **self.server.popen_kwargs(),
-            )
+            self._process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, **kwargs)
         self.server.wait_until_ready()
 
     def stop(self) -> None:

@@ -225,7 +225,7 @@ class Supervisor:
             offset = log.tell()
             log.write(f"--- agora: starting {spec.name} ({time.ctime()}) ---\n".encode())
             log.flush()
-            argv, popen_kwargs = _spawn_command(spec)
+            argv, popen_kwargs = spawn_command(spec.argv, spec.popen_kwargs, spec.stop_signal)
             try:
                 managed.process = await asyncio.create_subprocess_exec(
                     *argv,
@@ -421,18 +421,23 @@ def _signal_name(returncode: int | None) -> str | None:
         return f"signal {-returncode}"
 
 
-def _spawn_command(spec: ProcessSpec) -> tuple[list[str], dict[str, Any]]:
-    """The argv and Popen arguments that start `spec` without forking this process.
+def spawn_command(
+    argv: Sequence[str],
+    popen_kwargs: Mapping[str, Any],
+    stop_signal: signal.Signals = signal.SIGTERM,
+) -> tuple[list[str], dict[str, Any]]:
+    """The argv and Popen arguments that start `argv` without forking this process.
 
     Python vforks (no fork handlers, no Python in the child) unless given a pre-exec hook or a
-    user/group to switch to; both are done by `setpriv` (util-linux) in the child instead: it
-    switches user, then asks Linux to signal the child when the supervisor dies (even by
-    SIGKILL, so no service outlives `agora up`), then execs the command.
+    user/group to switch to, and a forked child of a process with gRPC threads can hang before
+    its exec; both are done by `setpriv` (util-linux) in the child instead: it switches user,
+    then asks Linux to send `stop_signal` to the child when its parent dies (even by SIGKILL, so
+    no process outlives the one that started it), then execs the command.
     """
-    kwargs = dict(spec.popen_kwargs)
+    kwargs = dict(popen_kwargs)
     setpriv = shutil.which("setpriv") if sys.platform == "linux" else None
     if setpriv is None:
-        return list(spec.argv), kwargs
+        return list(argv), kwargs
     options = []
     group = kwargs.pop("group", None)
     if group is not None:
@@ -446,5 +451,5 @@ def _spawn_command(spec: ProcessSpec) -> tuple[list[str], dict[str, Any]]:
         options.append("--keep-groups")
     if user is not None:
         options.append(f"--reuid={user}")
-    options.append(f"--pdeathsig={spec.stop_signal.name}")  # after the switch, which clears it
-    return [setpriv, *options, "--", *spec.argv], kwargs
+    options.append(f"--pdeathsig={stop_signal.name}")  # after the switch, which clears it
+    return [setpriv, *options, "--", *argv], kwargs

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from pathlib import Path
 from agora.platform.embedded.nats import EmbeddedNats
 from agora.platform.embedded.postgres import EmbeddedPostgres
 from agora.platform.net import wait_for_port
+from agora.platform.supervisor import spawn_command
 
 
 @dataclass(frozen=True)
@@ -36,10 +38,9 @@ def embedded_infra(data_dir: Path, pg_port: int, nats_port: int) -> Iterator[Run
             (log_dir / "postgres.log").open("ab") as pg_log,
             (log_dir / "nats.log").open("ab") as nats_log,
         ):
+            argv, kwargs = spawn_command(pg.command(), pg.popen_kwargs(), signal.SIGINT)
             processes.append(
-                subprocess.Popen(
-                    pg.command(), stdout=pg_log, stderr=subprocess.STDOUT, **pg.popen_kwargs()
-                )
+                subprocess.Popen(argv, stdout=pg_log, stderr=subprocess.STDOUT, **kwargs)
             )
             processes.append(
                 subprocess.Popen(nats.command(), stdout=nats_log, stderr=subprocess.STDOUT)
