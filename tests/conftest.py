@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from anvil_support import Anvil, running_anvil
 from security_support import RenewedToken, SecurityFiles, admin_authorization
 from security_support import mint_token as mint_test_token
 
@@ -87,3 +88,10 @@ def held_port() -> Iterator[int]:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         yield int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def anvil(tmp_path: Path) -> Iterator[Anvil]:
+    """A fresh development EVM node (anvil) of its own, on a free port."""
+    with running_anvil(tmp_path) as node:
+        yield node

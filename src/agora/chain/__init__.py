@@ -1,1 +1,2 @@
-"""The chain service: the shop's contracts, their deployments, and (later) the block watcher."""
+"""The chain service: the shop's contracts and their deployments, networks and tokens, deposit
+addresses, the block watcher (confirmations, reorgs), reconciliation and token rewards."""

@@ -85,6 +85,7 @@ GRPC_SERVICES: tuple[GrpcService, ...] = (
     GrpcService("orders"),
     GrpcService("payments"),
     GrpcService("auth"),
+    GrpcService("chain"),
 )
 GATEWAY = Gateway()
 
