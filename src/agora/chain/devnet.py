@@ -177,6 +177,12 @@ def prepare_devnet(
     return deployment
 
 
+def prepare_devnet_at(rpc_url: str, *, treasury: str, operator: str) -> Deployment:
+    """`prepare_devnet` on the node at `rpc_url`."""
+    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 10}))
+    return prepare_devnet(w3, treasury=treasury, operator=operator)
+
+
 def balances(w3: Web3, deployment: Deployment, address: str) -> Balances:
     address = Web3.to_checksum_address(address)
     return Balances(
