@@ -165,8 +165,8 @@ def payment_target(gateway: str, invoice_id: str) -> PaymentTarget:
     except httpx.HTTPError as error:
         raise fail(f"cannot reach the gateway at {gateway}: {error}") from None
     if response.status_code != 200:
-        detail = response.text[:300]
-        raise fail(f"no payment options for invoice {invoice_id} ({response.status_code}): {detail}")
+        status, detail = response.status_code, response.text[:300]
+        raise fail(f"no payment options for invoice {invoice_id} ({status}): {detail}")
     try:
         return parse_payment_options(response.json())
     except (KeyError, ValueError, TypeError) as error:

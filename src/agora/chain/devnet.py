@@ -113,15 +113,15 @@ def require_dev_chain(w3: Web3, allowed_chain_ids: Collection[int] = ()) -> int:
     return chain_id
 
 
-def dev_wallets(chain_id: int = DEV_CHAIN_ID, allowed_chain_ids: Collection[int] = ()) -> dict[
-    str, DevWallet
-]:
+def dev_wallets(
+    chain_id: int = DEV_CHAIN_ID, allowed_chain_ids: Collection[int] = ()
+) -> dict[str, DevWallet]:
     """dev-1..dev-5 (anvil's accounts 1..5): name -> wallet, with its key on a dev chain only."""
     keys = is_dev_chain(chain_id, allowed_chain_ids)
     wallets = {}
     for name, index in DEV_WALLETS.items():
         account = dev_account(index)
-        key = account.key.to_0x_hex() if keys else None
+        key = "0x" + bytes(account.key).hex() if keys else None
         wallets[name] = DevWallet(name, account.address, key)
     return wallets
 
@@ -192,9 +192,7 @@ def balances(w3: Web3, deployment: Deployment, address: str) -> Balances:
     )
 
 
-def pay_by_transfer(
-    w3: Web3, account: LocalAccount, token: str, to: str, amount: int
-) -> Payment:
+def pay_by_transfer(w3: Web3, account: LocalAccount, token: str, to: str, amount: int) -> Payment:
     """`token.transfer(to, amount)` from `account` (a plain payment to a deposit address).
 
     PaymentFailed when it would revert or did (USDT returns no bool: the receipt decides).
@@ -263,22 +261,21 @@ def _send_all(
     """Sign and send each call (or (to, wei) ether transfer) with consecutive nonces, without
     waiting: on a node mining on an interval they land together."""
     chain_id = w3.eth.chain_id
-    nonce = w3.eth.get_transaction_count(account.address, "pending")
+    first = w3.eth.get_transaction_count(account.address, "pending")
     hashes = []
-    for call in calls:
+    for nonce, call in enumerate(calls, start=first):
         params: dict[str, Any] = {"from": account.address, "nonce": nonce, "chainId": chain_id}
+        tx: dict[str, Any]
         try:
             if isinstance(call, tuple):
                 to, value = call
-                tx = {**params, "to": to, "value": value, "gas": 21_000}
-                tx.update(_fees(w3))
+                tx = {**params, "to": to, "value": value, "gas": 21_000, **_fees(w3)}
             else:
-                tx = call.build_transaction(params)  # type: ignore[arg-type]
+                tx = dict(call.build_transaction(params))  # type: ignore[arg-type]
         except (ContractLogicError, Web3RPCError) as refused:
             raise PaymentFailed(f"the transaction would revert: {refused}") from None
-        signed = account.sign_transaction(tx)  # type: ignore[arg-type]
+        signed = account.sign_transaction(tx)
         hashes.append(w3.eth.send_raw_transaction(signed.raw_transaction))
-        nonce += 1
     return hashes
 
 

@@ -1,6 +1,6 @@
 """The whole shop under one supervisor (`agora up`): the embedded PostgreSQL, NATS, mail sink and
-EVM node, the migrations, one process per service and the gateway, the environment they share, and the
-status file `agora status` reads.
+EVM node, the migrations, one process per service and the gateway, the environment they share,
+and the status file `agora status` reads.
 
 What runs once the stack is healthy (the first-start seed) is given by the caller: the platform
 imports no service.
@@ -74,7 +74,6 @@ def running_supervisor(data_dir: Path) -> int | None:
 def busy_ports(settings: PlatformSettings) -> list[tuple[str, int, str]]:
     """(label, port, variable) of each port `agora up` needs that something else holds."""
     from agora.platform.doctor import configured_ports
-
     from agora.platform.embedded.anvil import ANVIL_PORT_VARIABLE, anvil_port
 
     ports = [(p.label, p.port, p.variable) for p in configured_ports(settings)]
@@ -430,7 +429,6 @@ def announce(
         "Logs": str(settings.data_dir / "logs"),
     }
     supervisor.info.update(ready=True, healthy_after_s=round(healthy_after, 2), urls=urls)
-    supervisor.write_status()
     console.print(status_table(supervisor.snapshot()))
     table = Table(show_header=False, box=None)
     for label, url in urls.items():
@@ -444,6 +442,7 @@ def announce(
         f"[bold green]Agora is ready[/]: all processes healthy in {healthy_after:.1f} s. "
         "Ctrl-C stops it."
     )
+    supervisor.write_status()  # ready once everything above is printed
 
 
 def chain_node_url() -> str:

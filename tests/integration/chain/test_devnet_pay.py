@@ -4,12 +4,12 @@ AGT, and the router's approve-then-pay, whose InvoicePaid names the invoice."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from anvil_support import Anvil
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import HexStr
 from web3 import Web3
 from web3.logs import DISCARD
 
@@ -30,9 +30,9 @@ DEPOSIT = "0x00000000000000000000000000000000DeAdBeef"
 
 
 @pytest.fixture
-def chain(anvil: Anvil) -> Iterator[tuple[Web3, Deployment]]:
+def chain(anvil: Anvil) -> tuple[Web3, Deployment]:
     w3 = anvil.web3()
-    yield w3, prepare_devnet(w3, treasury=dev_treasury(), operator=OPERATOR)
+    return w3, prepare_devnet(w3, treasury=dev_treasury(), operator=OPERATOR)
 
 
 def dev1() -> LocalAccount:
@@ -59,7 +59,7 @@ def test_a_transfer_moves_the_tokens_to_the_deposit_address(
 
     assert balance_of(w3, token, Web3.to_checksum_address(DEPOSIT)) == 12_345_678
     assert balance_of(w3, token, dev1().address) == before - 12_345_678
-    receipt = w3.eth.get_transaction_receipt(payment.tx_hash)
+    receipt = w3.eth.get_transaction_receipt(HexStr(payment.tx_hash))
     assert receipt["blockNumber"] == payment.block_number
     assert receipt["status"] == 1
 
@@ -96,7 +96,7 @@ def test_a_router_payment_names_the_invoice_and_pays_the_treasury(
 
     assert balance_of(w3, token, dev_treasury()) == before + 5_000_000
     router = contract(w3, "PaymentRouter", deployment.router)
-    receipt = w3.eth.get_transaction_receipt(payment.tx_hash)
+    receipt = w3.eth.get_transaction_receipt(HexStr(payment.tx_hash))
     (paid,) = router.events.InvoicePaid().process_receipt(receipt, errors=DISCARD)
     assert invoice_id_of(paid.args.invoice_id) == invoice
     assert paid.args.payer == dev1().address
@@ -132,9 +132,12 @@ def test_a_paused_usdt_refuses_the_router_payment(chain: tuple[Web3, Deployment]
     w3, deployment = chain
     usdt = contract(w3, "TestUSDT", deployment.usdt)
     owner = deployment.deployer
-    assert w3.eth.wait_for_transaction_receipt(
-        usdt.functions.pause().transact({"from": owner})
-    )["status"] == 1
+    assert (
+        w3.eth.wait_for_transaction_receipt(usdt.functions.pause().transact({"from": owner}))[
+            "status"
+        ]
+        == 1
+    )
     held = balances(w3, deployment, dev1().address).usdt
 
     with pytest.raises(PaymentFailed, match="paused"):

@@ -117,7 +117,7 @@ def test_a_chain_id_explicitly_allowed_is_prepared(tmp_path: Path) -> None:
 
 
 def test_the_wallets_carry_their_keys_on_a_dev_chain_only() -> None:
-    assert dev_account(0).key.to_0x_hex() == DEV_DEPLOYER_KEY
+    assert "0x" + bytes(dev_account(0).key).hex() == DEV_DEPLOYER_KEY
     assert dev_wallets()["dev-1"].private_key is not None
     assert all(w.private_key is None for w in dev_wallets(chain_id=1).values())
     assert dev_wallets(chain_id=1)["dev-1"].address == dev_wallets()["dev-1"].address

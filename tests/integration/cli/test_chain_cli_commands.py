@@ -87,9 +87,7 @@ def test_wallets_before_the_contracts_exist_says_so(anvil: Anvil) -> None:
 
 
 def test_pay_refuses_an_invoice_id_that_is_not_a_uuid(anvil: Anvil) -> None:
-    result = runner.invoke(
-        cli.app, ["chain", "pay", "--invoice", "nope", "--rpc-url", anvil.url]
-    )
+    result = runner.invoke(cli.app, ["chain", "pay", "--invoice", "nope", "--rpc-url", anvil.url])
 
     assert result.exit_code == 1
     assert "--invoice 'nope' is not an invoice id" in one_line(result.output)
