@@ -9,11 +9,14 @@ import stat
 from pathlib import Path
 
 import pytest
+from anvil_support import Anvil
 from cli_support import isolate_agora, one_line
 from typer.testing import CliRunner
 
 from agora import cli
 from agora.platform.command_line import platform_settings
+from agora.platform.embedded.anvil import answers_chain_id
+from agora.platform.net import free_port
 from agora.platform.stack import (
     CHAIN_PASSPHRASE_FILENAME,
     busy_ports,
@@ -97,3 +100,9 @@ def test_up_refuses_a_held_node_port_naming_its_variable(
     assert f"port {held_port} (EVM node) is already in use" in one_line(result.output)
     assert "set AGORA_ANVIL_PORT to a free port" in one_line(result.output)
     assert not (tmp_path / "var" / "chain").exists()
+
+
+async def test_the_node_is_healthy_when_it_answers_the_dev_chain_id(anvil: Anvil) -> None:
+    assert await answers_chain_id(anvil.url, 31337)
+    assert not await answers_chain_id(anvil.url, 137), "another chain is not our node"
+    assert not await answers_chain_id(f"http://127.0.0.1:{free_port()}", 31337)
