@@ -57,6 +57,10 @@ GROUPS = {
     "auth": ("agora.auth.commands", "Accounts and signing keys, on the auth schema."),
     "secrets": ("agora.auth.commands", "Secrets at rest: the key-encryption key (KEK)."),
     "mail": ("agora.auth.commands", "Mail kept by the local SMTP sink of `agora up`."),
+    "chain": (
+        "agora.chain.commands",
+        "The development chain: mine blocks, the dev wallets' balances, pay an invoice.",
+    ),
     "seed": (
         "agora.seed.commands",
         "Demo data: `agora seed --profile minimal|full|test`, `agora seed clean`.",

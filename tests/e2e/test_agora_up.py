@@ -19,6 +19,10 @@ import httpx
 import nats
 from agora_stack import Stack, alive
 from nats.js.api import ConsumerConfig, DeliverPolicy
+from web3 import Web3
+
+from agora.chain.contracts import dev_addresses
+from agora.chain.devnet import USDT_TARGET, balances, dev_wallets
 
 PROBLEM = "application/problem+json"
 DEMO_CURRENCIES = {"EUR", "USD", "GBP", "CHF", "JPY"}
@@ -84,6 +88,24 @@ def test_the_minimal_profile_lists_about_fifty_products_priced_in_five_currencie
         for price in variant["prices"]
     ]
     assert all(amount > 0 for amount in amounts)
+
+
+def test_the_embedded_chain_runs_with_the_contracts_and_the_funded_dev_wallets(
+    stack: Stack,
+) -> None:
+    w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{stack.env['AGORA_ANVIL_PORT']}"))
+
+    assert stack.process_row("anvil")["state"] == "healthy"
+    assert w3.eth.chain_id == 31337
+    deployment = dev_addresses()
+    assert all(w3.eth.get_code(a) for a in (deployment.token, deployment.usdt, deployment.router))
+    dev1 = dev_wallets()["dev-1"].address
+    assert balances(w3, deployment, dev1).usdt == USDT_TARGET
+    assert dev1 in stack.output(), "the announcement lists the development wallets"
+    head = w3.eth.block_number
+    mined = run_cli(stack, "chain", "mine", "3")
+    assert mined.returncode == 0, mined.stdout
+    assert w3.eth.block_number >= head + 3
 
 
 def test_a_list_in_one_currency_shows_the_lowest_price_in_it(stack: Stack) -> None:
@@ -280,6 +302,8 @@ def test_agora_up_restarts_cleanly_without_seeding_again(stack: Stack) -> None:
         after = {p["slug"] for p in all_products(client)}
     assert after == before
     assert "Seeded the minimal profile" not in stack.output()[earlier_output:]
+    chain = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{stack.env['AGORA_ANVIL_PORT']}"))
+    assert chain.eth.get_code(dev_addresses().router), "the chain's state survives a restart"
     print(f"\nagora up times (first, with seeding; restart): {stack.startup_times_s}")
 
 

@@ -1,6 +1,6 @@
-"""The whole shop under one supervisor (`agora up`): the embedded PostgreSQL, NATS and mail sink,
-the migrations, one process per service and the gateway, the environment they share, and the
-status file `agora status` reads.
+"""The whole shop under one supervisor (`agora up`): the embedded PostgreSQL, NATS, mail sink and
+EVM node, the migrations, one process per service and the gateway, the environment they share,
+and the status file `agora status` reads.
 
 What runs once the stack is healthy (the first-start seed) is given by the caller: the platform
 imports no service.
@@ -47,6 +47,9 @@ from agora.platform.supervisor import (
 
 PAGE_TOKEN_KEY_VARIABLE = "AGORA_PAGE_TOKEN_KEY"
 PAGE_TOKEN_KEY_FILENAME = "page-token.key"
+CHAIN_RPC_URL_VARIABLE = "AGORA_CHAIN_RPC_URL"
+CHAIN_KEYSTORE_FILENAME = "chain-keystore.json"
+CHAIN_PASSPHRASE_FILENAME = "chain-keystore.pass"
 
 
 def status_path(data_dir: Path) -> Path:
@@ -71,12 +74,12 @@ def running_supervisor(data_dir: Path) -> int | None:
 def busy_ports(settings: PlatformSettings) -> list[tuple[str, int, str]]:
     """(label, port, variable) of each port `agora up` needs that something else holds."""
     from agora.platform.doctor import configured_ports
+    from agora.platform.embedded.anvil import ANVIL_PORT_VARIABLE, anvil_port
 
-    return [
-        (p.label, p.port, p.variable)
-        for p in configured_ports(settings)
-        if not port_is_free(p.port)
-    ]
+    ports = [(p.label, p.port, p.variable) for p in configured_ports(settings)]
+    if embedded_chain(settings):
+        ports.append(("EVM node", anvil_port(os.environ), ANVIL_PORT_VARIABLE))
+    return [(label, port, variable) for label, port, variable in ports if not port_is_free(port)]
 
 
 # --- the environment of every child -----------------------------------------------------------
@@ -109,7 +112,42 @@ def child_environment(settings: PlatformSettings) -> dict[str, str]:
     env[GATEWAY.port_variable] = str(GATEWAY.port(env))
     if settings.env != "prod":  # prod names its mail server (auth refuses to start without)
         env.setdefault("AGORA_SMTP_URL", f"smtp://127.0.0.1:{mail_sink_port(env)}")
+    env.update(chain_environment(settings, env))
     return env
+
+
+def embedded_chain(settings: PlatformSettings) -> bool:
+    """Whether `agora up` runs its own EVM node: outside prod, unless `AGORA_CHAIN_RPC_URL`
+    names another one."""
+    return not os.environ.get(CHAIN_RPC_URL_VARIABLE) and settings.env != "prod"
+
+
+def chain_environment(settings: PlatformSettings, env: Mapping[str, str]) -> dict[str, str]:
+    """The chain service's node and keystore: outside prod, the keystore and its passphrase
+    (made once, mode 0600) under `<data_dir>/secrets` unless configured; with the embedded node,
+    its URLs and chain id, and `AGORA_CHAIN_DEVNET=true` (deploy and fund the dev contracts)."""
+    from agora.platform.embedded.anvil import DEV_CHAIN_ID, anvil_port
+
+    chain: dict[str, str] = {}
+    if settings.env == "prod":
+        return chain
+    secrets_dir = settings.data_dir / "secrets"
+    if "AGORA_CHAIN_KEYSTORE_FILE" not in env:
+        chain["AGORA_CHAIN_KEYSTORE_FILE"] = str(secrets_dir / CHAIN_KEYSTORE_FILENAME)
+    if "AGORA_CHAIN_KEYSTORE_PASSPHRASE_FILE" not in env:
+        passphrase = secrets_dir / CHAIN_PASSPHRASE_FILENAME
+        if not passphrase.exists():
+            write_private(passphrase, (secrets.token_urlsafe(32) + "\n").encode(), replace=False)
+        chain["AGORA_CHAIN_KEYSTORE_PASSPHRASE_FILE"] = str(passphrase)
+    if embedded_chain(settings):
+        port = anvil_port(env)
+        chain.update(
+            AGORA_CHAIN_RPC_URL=f"http://127.0.0.1:{port}",
+            AGORA_CHAIN_WS_URL=f"ws://127.0.0.1:{port}",
+            AGORA_CHAIN_ID=str(DEV_CHAIN_ID),
+            AGORA_CHAIN_DEVNET="true",
+        )
+    return chain
 
 
 def kek_file(settings: PlatformSettings) -> Path | None:
@@ -146,6 +184,8 @@ async def infrastructure_specs(settings: PlatformSettings) -> list[ProcessSpec]:
         specs.append(nats_spec(settings))
     if not os.environ.get("AGORA_SMTP_URL") and settings.env != "prod":
         specs.append(mail_sink_spec(settings))
+    if embedded_chain(settings):
+        specs.append(anvil_spec(settings))
     return specs
 
 
@@ -172,6 +212,19 @@ def nats_spec(settings: PlatformSettings) -> ProcessSpec:
 
     nats = EmbeddedNats(settings.data_dir / "nats", settings.nats_port)
     return ProcessSpec("nats", nats.command(), health=partial(tcp_open, nats.port), url=nats.url)
+
+
+def anvil_spec(settings: PlatformSettings) -> ProcessSpec:
+    """The embedded EVM node (anvil) over `<data_dir>/chain`, mining a block a second."""
+    from agora.platform.embedded.anvil import EmbeddedAnvil, answers_chain_id, anvil_port
+
+    node = EmbeddedAnvil(settings.data_dir / "chain", anvil_port(os.environ), block_time_s=1)
+    return ProcessSpec(
+        "anvil",
+        node.command(),
+        health=partial(answers_chain_id, node.url, node.chain_id),
+        url=node.url,
+    )
 
 
 def mail_sink_port(env: Mapping[str, str]) -> int:
@@ -341,7 +394,7 @@ async def start_everything(
 
     The gateway starts alongside the services but is healthy (`/readyz`) only once they are.
     """
-    with console.status("Starting PostgreSQL and NATS…"):
+    with console.status("Starting PostgreSQL, NATS and the EVM node…"):
         await supervisor.start(await infrastructure_specs(settings))
     infrastructure = [row["name"] for row in supervisor.snapshot()]
     names = [service.name for service in GRPC_SERVICES]
@@ -371,22 +424,46 @@ def announce(
         "Health": f"{gateway}/healthz  {gateway}/readyz",
         "PostgreSQL": database,
         "NATS": settings.resolved_nats_url,
+        **({"EVM node": chain_node_url()} if embedded_chain(settings) else {}),
         "Data": str(settings.data_dir),
         "Logs": str(settings.data_dir / "logs"),
     }
     supervisor.info.update(ready=True, healthy_after_s=round(healthy_after, 2), urls=urls)
-    supervisor.write_status()
     console.print(status_table(supervisor.snapshot()))
     table = Table(show_header=False, box=None)
     for label, url in urls.items():
         table.add_row(f"[bold]{label}[/]", url)
     console.print(table)
+    if embedded_chain(settings):
+        console.print(dev_wallets_table())
     if first_run_line is not None:
         console.print(first_run_line)
     console.print(
         f"[bold green]Agora is ready[/]: all processes healthy in {healthy_after:.1f} s. "
         "Ctrl-C stops it."
     )
+    supervisor.write_status()  # ready once everything above is printed
+
+
+def chain_node_url() -> str:
+    from agora.platform.embedded.anvil import DEV_CHAIN_ID, anvil_port
+
+    return f"http://127.0.0.1:{anvil_port(os.environ)} (chain id {DEV_CHAIN_ID})"
+
+
+def dev_wallets_table() -> Table:
+    """The development wallets of the embedded chain (funded by the chain service at start)."""
+    from agora.platform.embedded.anvil import DEV_TREASURY_INDEX, DEV_WALLETS, dev_account
+
+    table = Table(
+        "wallet",
+        "address",
+        title="Development wallets (public test keys; balances: agora chain wallets)",
+    )
+    for name, index in DEV_WALLETS.items():
+        table.add_row(name, dev_account(index).address)
+    table.add_row("treasury", dev_account(DEV_TREASURY_INDEX).address)
+    return table
 
 
 def status_table(rows: list[dict[str, Any]]) -> Table:

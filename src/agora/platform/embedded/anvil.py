@@ -9,13 +9,53 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
 
 DEV_CHAIN_ID = 31337
+DEFAULT_ANVIL_PORT = 8545
+ANVIL_PORT_VARIABLE = "AGORA_ANVIL_PORT"
+# Development wallets: anvil's pre-funded accounts 1..5 (account 0 deploys the contracts), and
+# account 9 the shop's treasury on the dev chain.
+DEV_WALLETS = {f"dev-{index}": index for index in range(1, 6)}
+DEV_TREASURY_INDEX = 9
 # The well-known development mnemonic anvil derives its funded accounts from (never for real
 # money: every account it makes is public).
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
+
+
+def anvil_port(env: Mapping[str, str]) -> int:
+    """The embedded node's port: `AGORA_ANVIL_PORT`, else 8545 (the usual JSON-RPC port)."""
+    return int(env.get(ANVIL_PORT_VARIABLE) or DEFAULT_ANVIL_PORT)
+
+
+def dev_account(index: int) -> LocalAccount:
+    """Account `index` of the development mnemonic (m/44'/60'/0'/0/index), as anvil funds it."""
+    from eth_account import Account
+
+    Account.enable_unaudited_hdwallet_features()
+    account: LocalAccount = Account.from_mnemonic(
+        DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}"
+    )
+    return account
+
+
+async def answers_chain_id(url: str, chain_id: int, timeout_s: float = 1.0) -> bool:
+    """True when the JSON-RPC node at `url` answers `eth_chainId` with `chain_id`."""
+    import httpx
+
+    request = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
+    try:
+        async with httpx.AsyncClient(timeout=timeout_s) as client:
+            reply = (await client.post(url, json=request)).json()
+        return int(reply["result"], 16) == chain_id
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return False
 
 
 def anvil_binary() -> str:
