@@ -120,7 +120,7 @@ class WalletProofRefused(PermissionDenied):
     """A registration whose proof does not hold; `reason` says why (machine-readable)."""
 
     def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message, metadata={"reason": reason})
+        super().__init__(message)
         self.reason = reason
 
 
@@ -133,6 +133,9 @@ NONCE_USED = "NONCE_USED"
 CHALLENGE_NOT_YOURS = "CHALLENGE_NOT_YOURS"
 ADDRESS_MISMATCH = "ADDRESS_MISMATCH"
 SIGNATURE_MISMATCH = "SIGNATURE_MISMATCH"
+SIGNATURE_MALFORMED = "SIGNATURE_MALFORMED"
+TOO_MANY_CHALLENGES = "TOO_MANY_CHALLENGES"
+NO_WALLET = "NO_WALLET"
 
 
 def require_address(value: str, path: str = "address") -> str:
@@ -148,14 +151,17 @@ def require_nonce(value: str) -> str:
     return value
 
 
-def ensure_may_open_challenge(open_expiries: list[datetime], policy: ChallengePolicy) -> None:
+def ensure_may_open_challenge(
+    open_expiries: list[datetime], policy: ChallengePolicy, now: datetime
+) -> None:
     """RESOURCE_EXHAUSTED when the customer already holds `open_limit` open challenges."""
     if len(open_expiries) >= policy.open_limit:
-        raise ResourceExhausted(
+        refused = ResourceExhausted(
             f"at most {policy.open_limit} open wallet challenges: sign one or wait",
-            retry_after_s=60.0,
-            metadata={"reason": "TOO_MANY_CHALLENGES"},
+            retry_after_s=max((min(open_expiries) - now).total_seconds(), 1.0),
         )
+        refused.reason = TOO_MANY_CHALLENGES
+        raise refused
 
 
 def open_challenge(
@@ -218,9 +224,9 @@ def check_signer(recovered: str, address: str) -> None:
 
 def ensure_claimable(wallet_address: str | None) -> str:
     if not wallet_address:
-        raise FailedPrecondition(
-            "register a wallet before claiming rewards", metadata={"reason": "NO_WALLET"}
-        )
+        refused = FailedPrecondition("register a wallet before claiming rewards")
+        refused.reason = NO_WALLET
+        raise refused
     return wallet_address
 
 

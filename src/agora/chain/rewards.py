@@ -39,6 +39,7 @@ from agora.chain.events import PRODUCER, REWARD_GRANTED, WALLET_REGISTERED
 from agora.chain.loyalty import (
     AGT,
     AGT_DECIMALS,
+    SIGNATURE_MALFORMED,
     ChainView,
     ChallengePolicy,
     Mint,
@@ -75,7 +76,6 @@ log = structlog.get_logger(__name__)
 
 Clock = Callable[[], datetime]
 REWARDS_LISTED = 100
-SIGNATURE_MALFORMED = "SIGNATURE_MALFORMED"
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,7 @@ class RewardsRpc:
         async with transaction(self._rewards_sessions) as session:
             await store.forget_stale_challenges(session, customer_id, now)
             ensure_may_open_challenge(
-                await store.open_challenge_expiries(session, customer_id, now), policy
+                await store.open_challenge_expiries(session, customer_id, now), policy, now
             )
             challenge = open_challenge(
                 challenge_id=str(uuid.uuid4()),
@@ -339,10 +339,11 @@ def _signer(message: str, signature: str) -> str:
     try:
         recovered: str = Account.recover_message(encode_defunct(text=message), signature=signature)
     except Exception as error:  # a malformed signature (bad v, s out of range)
-        raise InvalidArgument(
-            f"signature: not a valid signature ({type(error).__name__})",
-            metadata={"reason": SIGNATURE_MALFORMED},
-        ) from None
+        refused = InvalidArgument.for_field(
+            "signature", f"not a signature ({type(error).__name__})"
+        )
+        refused.reason = SIGNATURE_MALFORMED
+        raise refused from None
     return recovered
 
 

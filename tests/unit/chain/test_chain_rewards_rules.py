@@ -167,9 +167,9 @@ def test_another_signer_is_refused() -> None:
 
 
 def test_open_challenges_are_bounded_per_customer() -> None:
-    ensure_may_open_challenge([NOW] * 4, POLICY)
+    ensure_may_open_challenge([NOW] * 4, POLICY, NOW)
     with pytest.raises(ResourceExhausted):
-        ensure_may_open_challenge([NOW] * 5, POLICY)
+        ensure_may_open_challenge([NOW] * 5, POLICY, NOW)
 
 
 def test_claiming_needs_a_wallet() -> None:
