@@ -33,6 +33,7 @@ from web3.types import Nonce, TxParams
 
 from agora._proto.agora.chain.v1 import chain_pb2 as pb
 from agora._proto.agora.chain.v1 import events_pb2 as events
+from agora._proto.agora.types.v1.money_pb2 import CryptoAmount
 from agora.chain import reward_store as store
 from agora.chain.contracts import artifact
 from agora.chain.events import PRODUCER, REWARD_GRANTED, WALLET_REGISTERED
@@ -94,9 +95,7 @@ def nonce_digest(nonce: str) -> bytes:
     return hashlib.sha256(nonce.encode()).digest()
 
 
-def agt(amount: int) -> Any:
-    from agora._proto.agora.types.v1.money_pb2 import CryptoAmount
-
+def agt(amount: int) -> CryptoAmount:
     return CryptoAmount(base_units=str(amount), asset=AGT, decimals=AGT_DECIMALS)
 
 
