@@ -454,11 +454,11 @@ class RewardMinting:
     async def run(self) -> None:
         """Mint until cancelled; an unreachable node or database is retried next interval."""
         while True:
+            self._woken.clear()  # a wake during the run below runs it again at once
             try:
                 await self.run_once()
             except Exception as error:
                 log.warning("reward_minting_failed", error=repr(error))
-            self._woken.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._woken.wait(), self._interval_s)
 

@@ -4,6 +4,8 @@ guest; a lost, displaced or reverted mint transaction and a node outage mint exa
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -36,6 +38,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora._proto.agora.chain.v1 import chain_pb2 as pb
 from agora._proto.agora.chain.v1 import chain_pb2_grpc
+from agora._proto.agora.chain.v1 import events_pb2 as events
+from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
 from agora._proto.agora.orders.v1 import events_pb2 as orders_events
 from agora.chain.consumers import reward_consumers
 from agora.chain.contracts import contract, dev_deployer
@@ -298,3 +302,54 @@ def set_minter(rig: Rig, *, allowed: bool) -> None:
     w3.eth.wait_for_transaction_receipt(
         w3.eth.send_raw_transaction(deployer.sign_transaction(tx).raw_transaction)
     )
+
+
+async def granted_events(engine: AsyncEngine, customer: str) -> list[tuple[str, bool]]:
+    """(order id, minted) of every chain.reward.granted event for `customer`, in order."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            sa.text(
+                "SELECT payload FROM outbox WHERE subject = 'chain.reward.granted' ORDER BY seq"
+            )
+        )
+        found = []
+        for row in rows:
+            envelope = EventEnvelope.FromString(bytes(row.payload))
+            granted = events.RewardGranted.FromString(envelope.payload)
+            if granted.customer_id == customer:
+                found.append((granted.reward.order_id, granted.reward.minted))
+        return found
+
+
+async def test_rewards_are_announced_when_accrued_and_when_minted(rig: Rig) -> None:
+    customer, wallet = new_customer(), new_wallet()
+    order_id = await place_and_pay(rig.js, customer_id=customer, total_minor=10_000)
+    await rig.grant()
+    assert await granted_events(rig.engine, customer) == [(order_id, False)]
+
+    await register_wallet(rig.chain, customer, wallet)
+    claim = pb.ClaimRewardsRequest(idempotency_key=str(uuid.uuid4()))
+    await rig.chain.ClaimRewards(claim, metadata=as_customer(customer))
+    await rig.mint()
+    assert await granted_events(rig.engine, customer) == [(order_id, False), (order_id, True)]
+
+
+async def test_the_running_job_mints_a_claim_it_is_woken_for(rig: Rig) -> None:
+    customer, wallet = new_customer(), new_wallet()
+    await place_and_pay(rig.js, customer_id=customer, total_minor=10_000)
+    await rig.grant()
+    await register_wallet(rig.chain, customer, wallet)
+    job = asyncio.create_task(rig.minting.run())
+    try:
+        claim = pb.ClaimRewardsRequest(idempotency_key=str(uuid.uuid4()))
+        await rig.chain.ClaimRewards(claim, metadata=as_customer(customer))
+        rig.minting.wake()
+        for _ in range(200):
+            if (await rig.rewards(customer)).minted.base_units == str(ONE_AGT):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        job.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await job
+    assert rig.balance(wallet.address) == ONE_AGT
