@@ -283,6 +283,16 @@ class InvoiceRecord:
 
 
 @dataclass(frozen=True)
+class LedgerEntry:
+    """A payment with the invoice it pays and where it was to be paid (the crypto ledger)."""
+
+    invoice_id: str
+    pay_currency: str
+    pay_to: str
+    payment: Payment
+
+
+@dataclass(frozen=True)
 class InvoiceChange:
     """An invoice after something happened to it, and which statuses it went through."""
 
