@@ -194,6 +194,7 @@ TICKER = "ticker"
 PEG = "peg"
 MAX_PEG_DEPTH = 4
 _SYMBOL = re.compile(r"[A-Z0-9]{2,20}")
+_DECIMAL = re.compile(r"[0-9]{1,30}(\.[0-9]{1,30})?")
 
 
 def is_recorded_source(source: str) -> bool:
@@ -206,13 +207,13 @@ def parse_ticker(document: bytes, symbol: str) -> Fraction:
     """The price in a ticker answer `{"symbol":"EURUSDT","price":"0.9234"}` (exact: the decimal
     string, never a float)."""
     try:
-        data = json.loads(document, parse_float=str, parse_int=str)
+        data = json.loads(document)
     except ValueError:
         raise InvalidArgument("the ticker's answer is not JSON") from None
     if not isinstance(data, dict) or data.get("symbol") != symbol:
         raise InvalidArgument(f"the ticker's answer is not about {symbol}")
     price = data.get("price")
-    if not isinstance(price, str):
+    if not isinstance(price, str) or not _DECIMAL.fullmatch(price):
         raise InvalidArgument("the ticker's price is not a decimal string")
     return parse_rate(price)
 
