@@ -7,6 +7,7 @@ from __future__ import annotations
 from agora._proto.agora.payments.v1 import payments_pb2_grpc
 from agora.payments.consumers import payment_consumers
 from agora.payments.jobs import InvoiceExpiry
+from agora.payments.onchain import CHAIN
 from agora.payments.providers import ProviderContext
 from agora.payments.rates import RateProviderContext, rate_provider
 from agora.payments.service import PaymentsConfig, PaymentsService
@@ -47,7 +48,12 @@ def compose(backends: Backends, settings: PaymentsSettings) -> ServiceParts:
         batch_size=settings.expiry_batch_size,
     )
     servicer = PaymentsService(backends.engine, rates, config, provider_context)
-    consumers = payment_consumers(backends.js, session_factory(backends.engine))
+    # The chain's transfers matter only with the chain provider (its CHAIN stream exists then).
+    consumers = (
+        payment_consumers(backends.js, session_factory(backends.engine))
+        if CHAIN in config.providers
+        else []
+    )
     return ServiceParts(
         servicers=[Servicer(payments_pb2_grpc.add_PaymentsServiceServicer_to_server, servicer)],
         consumers=consumers,

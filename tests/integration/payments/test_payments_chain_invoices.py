@@ -94,6 +94,8 @@ async def chain_payments(
         Resolver(static={"chain": f"127.0.0.1:{free_port()}"}), timeout_s=2, max_attempts=2
     )
     parts = compose(Backends(platform, payments_engine, connection.jetstream(), channels), settings)
+    # With the chain provider, payments follows the chain's transfers.
+    assert [getattr(c, "durable", None) for c in parts.consumers] == ["payments-chain-transfers"]
     server = GrpcServer(
         "payments",
         "127.0.0.1",

@@ -5,10 +5,12 @@ by payments' durable consumer into PostgreSQL; invoices read back over gRPC."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 from fractions import Fraction
 
+import nats
 import pytest
 from google.protobuf.message import Message
 from nats.js import JetStreamContext
@@ -21,7 +23,7 @@ from agora._proto.agora.payments.v1 import payments_pb2 as pb
 from agora._proto.agora.payments.v1.payments_pb2_grpc import PaymentsServiceStub
 from agora._proto.agora.types.v1.money_pb2 import CryptoAmount
 from agora.payments import store
-from agora.payments.consumers import CHAIN_STREAM
+from agora.payments.consumers import CHAIN_STREAM, payment_consumers
 from agora.payments.conversion import Rate
 from agora.payments.domain import Invoice, InvoicePolicy, NewInvoice, open_invoice
 from agora.platform.bus.consumer import EventConsumer
@@ -32,7 +34,6 @@ from agora.platform.db import session_factory, transaction
 from agora.platform.kernel.clock import utcnow
 from agora.platform.kernel.money import Money
 from agora.platform.rpc.timestamps import timestamp
-from agora.platform.runtime import ServiceParts
 
 CHAIN_ID = 31337
 TOKEN = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
@@ -40,18 +41,23 @@ OTHER_TOKEN = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
 ROUTER = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0"
 
 
-@pytest.fixture
-def consumer(payments_parts: ServiceParts) -> EventConsumer:
-    [found] = [c for c in payments_parts.consumers if isinstance(c, EventConsumer)]
+@pytest.fixture(scope="module")
+async def chain_js(nats_url: str) -> AsyncIterator[JetStreamContext]:
+    """JetStream with the CHAIN stream, as the chain service creates it."""
+    connection = await nats.connect(nats_url)
+    js = connection.jetstream()
+    await ensure_stream(js, producer_stream("chain"))
+    yield js
+    await connection.close()
+
+
+@pytest.fixture(scope="module")
+def consumer(chain_js: JetStreamContext, payments_engine: AsyncEngine) -> EventConsumer:
+    """Payments' consumer of the chain's transfers, as `bootstrap.compose` builds it with the
+    chain provider enabled."""
+    [found] = payment_consumers(chain_js, session_factory(payments_engine))
     assert found.stream == CHAIN_STREAM
     return found
-
-
-@pytest.fixture
-async def chain_js(payments_parts: ServiceParts, consumer: EventConsumer) -> JetStreamContext:
-    js: JetStreamContext = consumer._js  # the consumer's own JetStream connection
-    await ensure_stream(js, producer_stream("chain"))
-    return js
 
 
 def _address() -> str:
