@@ -295,7 +295,9 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
             raise InvalidArgument.for_field("since", "required")
         if until <= since:
             raise InvalidArgument.for_field("until", "must be after since")
-        query = f"crypto:{since.isoformat()}:{until.isoformat()}"
+        # Without `until` the window ends at each page's now: pages keep following new payments.
+        end = until.isoformat() if request.HasField("until") else "now"
+        query = f"crypto:{since.isoformat()}:{end}"
         position = decode_page_token(request.page_token, query, arity=3)
         after = None
         if position is not None:
