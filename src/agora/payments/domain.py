@@ -14,6 +14,13 @@ Statuses:
 - expired: not paid in full before `expires_at`; flags tell `paid_partial` and `paid_late`.
 - invalid: cancelled by staff (or the orders service) before settlement.
 `paid_over` flags any invoice paid more than `due`.
+
+Payments are credited, withdrawn or flagged. A withdrawn payment (its block left the chain) no
+longer counts: a settled invoice goes back to processing, or to new when nothing is left, and
+the same reference reported again is credited again, once. A flagged payment (the wrong chain,
+token or recipient) is kept on the invoice for staff and never counts. `refund_due` is what was
+credited beyond what the invoice keeps: an overpayment, or everything paid to an invoice that
+expired or was cancelled, less refunds.
 """
 
 from __future__ import annotations
@@ -57,6 +64,10 @@ class InvoiceTrigger(Enum):
     RECEIVE_LATE = "receive_late"  # arrives after the invoice expired
     EXPIRE = "expire"
     CANCEL = "cancel"
+    # A credited payment is withdrawn (a reorg): classified by what stays credited.
+    WITHDRAW_LEAVING_NONE = "withdraw_leaving_none"
+    WITHDRAW_LEAVING_SOME = "withdraw_leaving_some"  # credited, but not enough confirmed
+    WITHDRAW_STILL_SETTLED = "withdraw_still_settled"  # enough confirmed remains
 
 
 _S, _T = InvoiceStatus, InvoiceTrigger
@@ -72,6 +83,15 @@ INVOICE_TRANSITIONS: Mapping[tuple[InvoiceStatus, InvoiceTrigger], InvoiceStatus
     (_S.PROCESSING, _T.EXPIRE): _S.EXPIRED,
     (_S.PROCESSING, _T.CANCEL): _S.INVALID,
     (_S.EXPIRED, _T.RECEIVE_LATE): _S.EXPIRED,
+    (_S.PROCESSING, _T.WITHDRAW_LEAVING_NONE): _S.NEW,
+    (_S.PROCESSING, _T.WITHDRAW_LEAVING_SOME): _S.PROCESSING,
+    (_S.SETTLED, _T.WITHDRAW_LEAVING_NONE): _S.NEW,
+    (_S.SETTLED, _T.WITHDRAW_LEAVING_SOME): _S.PROCESSING,
+    (_S.SETTLED, _T.WITHDRAW_STILL_SETTLED): _S.SETTLED,
+    (_S.EXPIRED, _T.WITHDRAW_LEAVING_NONE): _S.EXPIRED,
+    (_S.EXPIRED, _T.WITHDRAW_LEAVING_SOME): _S.EXPIRED,
+    (_S.INVALID, _T.WITHDRAW_LEAVING_NONE): _S.INVALID,
+    (_S.INVALID, _T.WITHDRAW_LEAVING_SOME): _S.INVALID,
 }
 
 # Refunds give back money that has stopped arriving: never while an invoice is still open.
@@ -102,6 +122,9 @@ _REFUSED: Mapping[InvoiceTrigger, str] = {
     _T.RECEIVE_LATE: "cannot be paid",
     _T.EXPIRE: "cannot expire",
     _T.CANCEL: "cannot be cancelled",
+    _T.WITHDRAW_LEAVING_NONE: "has no payment to withdraw",
+    _T.WITHDRAW_LEAVING_SOME: "has no payment to withdraw",
+    _T.WITHDRAW_STILL_SETTLED: "has no payment to withdraw",
 }
 
 
@@ -122,6 +145,12 @@ def next_invoice_status(status: InvoiceStatus, trigger: InvoiceTrigger) -> Invoi
     raise FailedPrecondition(message, metadata=status_metadata(status))
 
 
+class PaymentStatus(Enum):
+    CREDITED = "credited"  # counts towards the invoice
+    WITHDRAWN = "withdrawn"  # its block left the chain: kept for audit, counts no more
+    FLAGGED = "flagged"  # failed verification: kept for staff, never counts
+
+
 @dataclass(frozen=True)
 class Payment:
     """Money a provider saw for an invoice, in the pay currency's smallest unit."""
@@ -131,6 +160,12 @@ class Payment:
     confirmations: int
     received_at: datetime
     late: bool = False
+    status: PaymentStatus = PaymentStatus.CREDITED
+    flags: tuple[str, ...] = ()  # why it is flagged (WRONG_TOKEN, WRONG_RECIPIENT, …)
+
+    @property
+    def credited(self) -> bool:
+        return self.status is PaymentStatus.CREDITED
 
 
 @dataclass(frozen=True)
@@ -192,14 +227,34 @@ class Invoice:
     version: int = 1
     # The customer the invoice is for, who may read it (empty: a guest's).
     customer_id: str = ""
+    # On-chain invoices: what a payment must match besides the deposit address (`pay_to`).
+    chain_id: int = 0
+    token_address: str = ""
+    router_address: str = ""
 
     @property
     def paid(self) -> int:
-        return sum(p.amount for p in self.payments)
+        return sum(p.amount for p in self.payments if p.credited)
 
     @property
     def paid_confirmed(self) -> int:
-        return sum(p.amount for p in self.payments if self._confirmed(p))
+        return sum(p.amount for p in self.payments if p.credited and self._confirmed(p))
+
+    @property
+    def has_flagged_payments(self) -> bool:
+        return any(p.status is PaymentStatus.FLAGGED for p in self.payments)
+
+    @property
+    def refund_due(self) -> int:
+        """Credited money the invoice does not keep, less refunds: the overpayment of a settled
+        invoice, everything paid to an expired or cancelled one."""
+        if self.status is InvoiceStatus.SETTLED:
+            owed = self.paid - self.due
+        elif self.status in (InvoiceStatus.EXPIRED, InvoiceStatus.INVALID):
+            owed = self.paid
+        else:
+            owed = 0
+        return max(owed - self.refunded, 0)
 
     @property
     def refunded(self) -> int:
@@ -225,6 +280,16 @@ class InvoiceRecord:
     invoice: Invoice
     pay_to: str
     memo: str
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """A payment with the invoice it pays and where it was to be paid (the crypto ledger)."""
+
+    invoice_id: str
+    pay_currency: str
+    pay_to: str
+    payment: Payment
 
 
 @dataclass(frozen=True)
@@ -338,8 +403,14 @@ def _merge(invoice: Invoice, report: PaymentReport, *, late: bool) -> Invoice:
             f"payment {report.reference!r} was reported with another amount",
             metadata={"reference": report.reference},
         )
-    confirmations = max(existing.confirmations, report.confirmations)
-    updated = replace(existing, confirmations=confirmations)
+    if existing.status is PaymentStatus.WITHDRAWN:
+        # Back on the chain in a new block: credited again, with that block's confirmations.
+        updated = replace(
+            existing, status=PaymentStatus.CREDITED, confirmations=report.confirmations
+        )
+    else:
+        confirmations = max(existing.confirmations, report.confirmations)
+        updated = replace(existing, confirmations=confirmations)
     payments = tuple(updated if p.reference == report.reference else p for p in invoice.payments)
     return replace(invoice, payments=payments)
 
@@ -368,6 +439,11 @@ def receive_payment(invoice: Invoice, report: PaymentReport) -> InvoiceChange:
     """Apply a provider's report. A payment after `expires_at` to an invoice not yet paid in full
     first expires it, then counts as late; a settled invoice cannot be paid again (409)."""
     validate_report(report)
+    known = next((p for p in invoice.payments if p.reference == report.reference), None)
+    if known is not None and (known.status is PaymentStatus.FLAGGED or invoice.status in _CLOSED):
+        # More confirmations of a payment that moves nothing (a withdrawn one back on the chain
+        # of a closed invoice is credited again, to be kept or refunded): recorded only.
+        return InvoiceChange(_flags(_updated(invoice, known, report)), ())
     entered: list[InvoiceStatus] = []
     current = invoice
     if _is_past_due(current, report.at):
@@ -382,6 +458,145 @@ def receive_payment(invoice: Invoice, report: PaymentReport) -> InvoiceChange:
         entered.append(status)
     current = _moved(current, status)
     return InvoiceChange(replace(current, version=invoice.version + 1), tuple(entered))
+
+
+_CLOSED = frozenset({InvoiceStatus.SETTLED, InvoiceStatus.INVALID})
+
+
+def _updated(invoice: Invoice, known: Payment, report: PaymentReport) -> Invoice:
+    if known.amount != report.amount:
+        raise FailedPrecondition(
+            f"payment {report.reference!r} was reported with another amount",
+            metadata={"reference": report.reference},
+        )
+    if known.status is PaymentStatus.WITHDRAWN:
+        more = replace(known, status=PaymentStatus.CREDITED, confirmations=report.confirmations)
+    else:
+        more = replace(known, confirmations=max(known.confirmations, report.confirmations))
+    payments = tuple(more if p.reference == known.reference else p for p in invoice.payments)
+    return replace(invoice, payments=payments, version=invoice.version + 1)
+
+
+def record_flagged(
+    invoice: Invoice, report: PaymentReport, flags: tuple[str, ...]
+) -> InvoiceChange:
+    """Keep a payment that failed verification on the invoice, flagged and never credited (the
+    invoice's status does not move). A reference already known only gains confirmations."""
+    validate_report(report)
+    if not flags:
+        raise InvalidArgument.for_field("flags", "a flagged payment names why")
+    known = next((p for p in invoice.payments if p.reference == report.reference), None)
+    if known is not None:
+        # Its status stays (a withdrawn payment reported again with flags is not credited).
+        more = replace(known, confirmations=max(known.confirmations, report.confirmations))
+        payments = tuple(more if p is known else p for p in invoice.payments)
+        return InvoiceChange(replace(invoice, payments=payments, version=invoice.version + 1), ())
+    late = invoice.status is InvoiceStatus.EXPIRED or report.at >= invoice.expires_at
+    flagged = Payment(
+        report.reference,
+        report.amount,
+        report.confirmations,
+        report.at,
+        late,
+        PaymentStatus.FLAGGED,
+        tuple(sorted(set(flags))),
+    )
+    added = replace(invoice, payments=(*invoice.payments, flagged), version=invoice.version + 1)
+    return InvoiceChange(added, ())
+
+
+def receive_transfer(invoice: Invoice, report: PaymentReport) -> InvoiceChange:
+    """A verified on-chain payment: as `receive_payment`, except that money sent to a settled or
+    cancelled invoice cannot be refused: it is credited without moving the invoice, flagged
+    `paid_over` and counted in `refund_due`."""
+    validate_report(report)
+    known = any(p.reference == report.reference for p in invoice.payments)
+    if known or invoice.status not in _CLOSED:
+        return receive_payment(invoice, report)
+    extra = Payment(report.reference, report.amount, report.confirmations, report.at)
+    added = replace(invoice, payments=(*invoice.payments, extra), version=invoice.version + 1)
+    return InvoiceChange(_flags(added), ())
+
+
+def _withdraw_trigger(invoice: Invoice) -> InvoiceTrigger:
+    if invoice.paid == 0:
+        return InvoiceTrigger.WITHDRAW_LEAVING_NONE
+    if (
+        invoice.status is InvoiceStatus.SETTLED
+        and invoice.paid_confirmed >= invoice.accepted_minimum
+    ):
+        return InvoiceTrigger.WITHDRAW_STILL_SETTLED
+    return InvoiceTrigger.WITHDRAW_LEAVING_SOME
+
+
+def withdraw_payment(invoice: Invoice, reference: str) -> InvoiceChange | None:
+    """The credited payment `reference` left the chain: it stops counting (kept, withdrawn).
+    None when there is nothing to withdraw (unknown, flagged or already withdrawn)."""
+    known = next((p for p in invoice.payments if p.reference == reference), None)
+    if known is None or not known.credited:
+        return None
+    withdrawn = replace(known, status=PaymentStatus.WITHDRAWN)
+    current = replace(
+        invoice,
+        payments=tuple(withdrawn if p.reference == reference else p for p in invoice.payments),
+    )
+    status = next_invoice_status(current.status, _withdraw_trigger(current))
+    entered = (status,) if status is not invoice.status else ()
+    moved = _moved(current, status)
+    return InvoiceChange(replace(moved, version=invoice.version + 1), entered)
+
+
+# --- on-chain payments: what a transfer must match -------------------------------------------
+
+WRONG_CHAIN = "WRONG_CHAIN"
+WRONG_TOKEN = "WRONG_TOKEN"
+WRONG_RECIPIENT = "WRONG_RECIPIENT"
+NOT_POSITIVE = "NOT_POSITIVE"
+# The chain's flags that payments decides itself: a payment after expiry is credited as late.
+DECIDED_HERE = frozenset({"INVOICE_EXPIRED"})
+
+
+@dataclass(frozen=True)
+class ObservedTransfer:
+    """A token transfer the chain service saw, as payments checks it."""
+
+    reference: str
+    chain_id: int
+    token_address: str
+    symbol: str
+    to_address: str
+    amount: int
+    confirmations: int
+    at: datetime
+    via_router: bool  # PaymentRouter's InvoicePaid, naming `invoice_id`
+    invoice_id: str
+    flags: tuple[str, ...] = ()
+
+    def report(self) -> PaymentReport:
+        return PaymentReport(self.reference, self.amount, self.confirmations, self.at)
+
+
+def verification_flags(record: InvoiceRecord, transfer: ObservedTransfer) -> tuple[str, ...]:
+    """Why `transfer` must not be credited to the invoice (empty: it may): the chain's own
+    flags, and any mismatch of chain, token (contract and symbol), recipient or amount."""
+    invoice = record.invoice
+    flags = {f for f in transfer.flags if f not in DECIDED_HERE}
+    if transfer.chain_id != invoice.chain_id:
+        flags.add(WRONG_CHAIN)
+    if (
+        transfer.symbol != invoice.pay_currency
+        or transfer.token_address.lower() != invoice.token_address.lower()
+    ):
+        flags.add(WRONG_TOKEN)
+    if transfer.via_router:
+        names_it = transfer.invoice_id == invoice.id
+    else:
+        names_it = transfer.to_address.lower() == record.pay_to.lower()
+    if not names_it:
+        flags.add(WRONG_RECIPIENT)
+    if transfer.amount <= 0:
+        flags.add(NOT_POSITIVE)
+    return tuple(sorted(flags))
 
 
 def ensure_payable(invoice: Invoice, now: datetime) -> None:

@@ -23,6 +23,7 @@ INVOICE_INVALID = "payments.invoice.invalid"
 INVOICE_REFUNDED = "payments.invoice.refunded"
 PAYMENT_RECEIVED = "payments.payment.received"
 PAYMENT_DECLINED = "payments.payment.declined"
+PAYMENT_WITHDRAWN = "payments.payment.withdrawn"
 RATE_CHANGED = "payments.rate.changed"
 
 

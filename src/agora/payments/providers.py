@@ -16,10 +16,10 @@ import importlib.metadata
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
 
 from agora.payments.domain import Invoice, InvoiceStatus, PaymentReport, ensure_payable
 from agora.platform.errors import InvalidArgument
@@ -30,10 +30,28 @@ DEV = "dev"
 
 @dataclass(frozen=True)
 class PaymentInstructions:
-    """How to pay: where (`pay_to`: an address, a URI, a page) and with which memo."""
+    """How to pay: where (`pay_to`: an address, a URI, a page) and with which memo.
+
+    A provider that decides the confirmations per invoice (the chain's policy for the amount)
+    says so in `confirmations_required`; an on-chain one also names the chain, token contract
+    and router a payment must use."""
 
     pay_to: str
     memo: str = ""
+    confirmations_required: int | None = None
+    chain_id: int = 0
+    token_address: str = ""
+    router_address: str = ""
+
+
+@dataclass(frozen=True)
+class ProviderContext:
+    """What a provider may need besides its recorder: stubs of other services (taken afresh per
+    call: channels follow discovery) and the call timeout."""
+
+    stub: Callable[[str, Callable[[Any], Any]], Any] | None = None
+    timeout_s: float = 5.0
+    settings: Mapping[str, str] = field(default_factory=dict)
 
 
 class PaymentRecorder(Protocol):
@@ -53,6 +71,10 @@ class PaymentProvider(ABC):
 
     def __init__(self, recorder: PaymentRecorder) -> None:
         self.recorder = recorder
+
+    def check_pay_currency(self, pay_currency: str) -> None:
+        """INVALID_ARGUMENT when the provider cannot take `pay_currency` (default: any)."""
+        return None
 
     @abstractmethod
     async def create_payment_request(self, invoice: Invoice) -> PaymentInstructions:
@@ -117,12 +139,15 @@ def _positive(amount: int) -> int:
     return amount
 
 
-ProviderFactory = Callable[[PaymentRecorder], PaymentProvider]
+ProviderFactory = Callable[..., PaymentProvider]
 BUILT_IN: Mapping[str, ProviderFactory] = {DEV: DevProvider}
 
 
-def payment_providers(names: list[str], recorder: PaymentRecorder) -> dict[str, PaymentProvider]:
-    """The providers `names` enables, from entry points first, then the built-in ones."""
+def payment_providers(
+    names: list[str], recorder: PaymentRecorder, context: ProviderContext | None = None
+) -> dict[str, PaymentProvider]:
+    """The providers `names` enables, from entry points first, then the built-in ones. A factory
+    marked `needs_context` is called as `(recorder, context)`, others as `(recorder)`."""
     registered = {e.name: e for e in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
     found: dict[str, PaymentProvider] = {}
     for name in names:
@@ -132,5 +157,8 @@ def payment_providers(names: list[str], recorder: PaymentRecorder) -> dict[str, 
             factory = BUILT_IN[name]
         else:
             raise ValueError(f"unknown payment provider {name!r}")
-        found[name] = factory(recorder)
+        if getattr(factory, "needs_context", False):
+            found[name] = factory(recorder, context or ProviderContext())
+        else:
+            found[name] = factory(recorder)
     return found

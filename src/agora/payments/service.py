@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any, TypeVar
 
 from google.protobuf.message import Message
@@ -46,9 +47,24 @@ from agora.payments.events import (
     record_invoice_event,
     record_statuses_entered,
 )
-from agora.payments.providers import DEV, Declined, DevProvider, payment_providers
-from agora.payments.rates import STAFF, RateProvider, parse_ecb_rates, read_ecb_document
+from agora.payments.onchain import CHAIN
+from agora.payments.providers import (
+    DEV,
+    Declined,
+    DevProvider,
+    PaymentInstructions,
+    ProviderContext,
+    payment_providers,
+)
+from agora.payments.rates import (
+    STAFF,
+    RateProvider,
+    is_recorded_source,
+    parse_ecb_rates,
+    read_ecb_document,
+)
 from agora.payments.translation import (
+    crypto_payment_pb,
     currencies_pb,
     currency_code,
     dev_action,
@@ -65,6 +81,8 @@ from agora.platform.idempotency import Capability, idempotent_mutation
 from agora.platform.kernel.checks import require_id, require_text
 from agora.platform.kernel.clock import utcnow
 from agora.platform.kernel.money import currency
+from agora.platform.kernel.paging import decode_page_token, encode_page_token, page_size
+from agora.platform.rpc.timestamps import datetime_of
 from agora.platform.security.principal import Principal, current_principal
 
 ResponseT = TypeVar("ResponseT", bound=Message)
@@ -87,6 +105,19 @@ async def _locked_invoice(session: AsyncSession, invoice_id: str) -> InvoiceReco
     return await store.invoice_by_id(session, require_id(invoice_id, "id"), for_update=True)
 
 
+def _with_terms(invoice: Invoice, instructions: PaymentInstructions) -> Invoice:
+    """The invoice with what its provider decided for it: confirmations, chain and token."""
+    if instructions.confirmations_required is None:
+        return invoice
+    return replace(
+        invoice,
+        confirmations_required=instructions.confirmations_required,
+        chain_id=instructions.chain_id,
+        token_address=instructions.token_address,
+        router_address=instructions.router_address,
+    )
+
+
 def may_see_in_full(principal: Principal, invoice: pb.Invoice) -> bool:
     """An invoice in full (its order reference, its customer) is for staff and its customer."""
     return principal.can(INVOICES_READ) or principal.owns(invoice.customer_id)
@@ -95,12 +126,18 @@ def may_see_in_full(principal: Principal, invoice: pb.Invoice) -> bool:
 class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
     """PaymentsService over the payments schema reached through `engine`."""
 
-    def __init__(self, engine: AsyncEngine, rates: RateProvider, config: PaymentsConfig) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        rates: RateProvider,
+        config: PaymentsConfig,
+        provider_context: ProviderContext | None = None,
+    ) -> None:
         self._sessions = session_factory(engine)
         self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._rates = rates
         self._config = config
-        self.providers = payment_providers(config.providers, self)
+        self.providers = payment_providers(config.providers, self, provider_context)
 
     async def _mutate(
         self,
@@ -162,7 +199,10 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
                 raise InvalidArgument.for_field(
                     "provider", f"payment provider {new.provider!r} is not enabled"
                 )
+            provider.check_pay_currency(new.pay_currency)
             rate = await self._rates.rate(new.price.currency, new.pay_currency)
+            if not is_recorded_source(rate.source):
+                await store.add_rates(session, [rate])  # every rate used is kept, with its source
             invoice = open_invoice(
                 new,
                 invoice_id=str(uuid.uuid4()),
@@ -172,6 +212,7 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
                 now=utcnow(),
             )
             instructions = await provider.create_payment_request(invoice)
+            invoice = _with_terms(invoice, instructions)
             await store.insert_invoice(
                 session, invoice, pay_to=instructions.pay_to, memo=instructions.memo
             )
@@ -241,6 +282,41 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
         return await self._mutate(
             "RefundInvoice", request, pb.RefundInvoiceResponse, change, guest_invoice=request.id
         )
+
+    # --- the crypto ledger (reconciliation) ----------------------------------------------------
+
+    async def ListCryptoPayments(
+        self, request: pb.ListCryptoPaymentsRequest, context: object
+    ) -> pb.ListCryptoPaymentsResponse:
+        size = page_size(request.page_size)
+        since = datetime_of(request.since) if request.HasField("since") else None
+        until = datetime_of(request.until) if request.HasField("until") else utcnow()
+        if since is None:
+            raise InvalidArgument.for_field("since", "required")
+        if until <= since:
+            raise InvalidArgument.for_field("until", "must be after since")
+        # Without `until` the window ends at each page's now: pages keep following new payments.
+        end = until.isoformat() if request.HasField("until") else "now"
+        query = f"crypto:{since.isoformat()}:{end}"
+        position = decode_page_token(request.page_token, query, arity=3)
+        after = None
+        if position is not None:
+            at, invoice_id, reference = (str(part) for part in position)
+            after = (datetime.fromisoformat(at), invoice_id, reference)
+        async with self._reads.connect() as conn:
+            found = await store.ledger_page(
+                conn, provider=CHAIN, since=since, until=until, after=after, limit=size + 1
+            )
+        response = pb.ListCryptoPaymentsResponse(
+            payments=[crypto_payment_pb(entry) for entry in found[:size]]
+        )
+        if len(found) > size:
+            last = found[size - 1]
+            response.next_page_token = encode_page_token(
+                [last.payment.received_at.isoformat(), last.invoice_id, last.payment.reference],
+                query,
+            )
+        return response
 
     # --- the dev provider -----------------------------------------------------------------
 

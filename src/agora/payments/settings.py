@@ -20,8 +20,18 @@ class PaymentsSettings(ServiceSettings):
     )
     providers: list[str] = Field(default_factory=list, description="other payment providers")
     default_provider: str = Field(default="dev", description="provider of invoices naming none")
-    rate_provider: str = Field(default="db", description="db | ecb | an entry-point name")
+    rate_provider: str = Field(
+        default="db",
+        description="db | ecb | ticker | peg | an entry-point name, or a list (ticker,peg,db)",
+    )
     ecb_source: str | None = Field(default=None, description="ECB XML file path or URL")
+    ticker_url: str | None = Field(
+        default=None, description="base URL of a Binance-format price ticker"
+    )
+    ticker_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    rate_pegs: str | None = Field(default=None, description="pegs: 'USDT=1 USD;AGT=0.01 EUR'")
+    chain_speed: str = Field(default="", description="the chain provider's speed: low|medium|high")
+    chain_id: int = Field(default=0, ge=0, description="the chain provider's network (0: default)")
     invoice_ttl_s: int = Field(default=900, ge=1, le=7 * 86_400)
     payment_tolerance_bp: int = Field(default=0, ge=0, lt=10_000)
     expiry_interval_s: float = Field(default=1.0, gt=0)

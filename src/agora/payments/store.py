@@ -28,7 +28,9 @@ from agora.payments.domain import (
     Invoice,
     InvoiceRecord,
     InvoiceStatus,
+    LedgerEntry,
     Payment,
+    PaymentStatus,
     Refund,
 )
 from agora.payments.tables import exchange_rates, invoice_payments, invoice_refunds, invoices
@@ -69,12 +71,24 @@ def invoice_row(
         invoice.created_at,
         updated_at,
         invoice.customer_id,
+        invoice.chain_id,
+        invoice.token_address,
+        invoice.router_address,
     )
 
 
 def payment_row(invoice_id: str, p: Payment) -> tuple[Any, ...]:
     """A payment's row, in the column order of `tables.invoice_payments`."""
-    return (invoice_id, p.reference, Decimal(p.amount), p.confirmations, p.received_at, p.late)
+    return (
+        invoice_id,
+        p.reference,
+        Decimal(p.amount),
+        p.confirmations,
+        p.received_at,
+        p.late,
+        p.status.value,
+        " ".join(p.flags),
+    )
 
 
 def refund_row(invoice_id: str, r: Refund) -> tuple[Any, ...]:
@@ -153,11 +167,13 @@ _SAVE_INVOICE = f"""
         RETURNING id
     ), paid AS (
         INSERT INTO {invoice_payments.fullname} (invoice_id, reference, amount, confirmations,
-                                                 received_at, late)
+                                                 received_at, late, status, flags)
         SELECT updated.id, p.* FROM updated, unnest(
-            $8::text[], $9::numeric[], $10::int[], $11::timestamptz[], $12::bool[]
+            $8::text[], $9::numeric[], $10::int[], $11::timestamptz[], $12::bool[],
+            $17::text[], $18::text[]
         ) AS p
-        ON CONFLICT (invoice_id, reference) DO UPDATE SET confirmations = excluded.confirmations
+        ON CONFLICT (invoice_id, reference) DO UPDATE SET confirmations = excluded.confirmations,
+            status = excluded.status, flags = excluded.flags
     ), refunded AS (
         INSERT INTO {invoice_refunds.fullname} (id, invoice_id, amount, reason, created_at)
         SELECT r.id, updated.id, r.amount, r.reason, r.created_at FROM updated, unnest(
@@ -169,10 +185,10 @@ _SAVE_INVOICE = f"""
 # The payments ('p') and refunds ('r') of invoices, each in the order the domain keeps them.
 _PAYMENTS_AND_REFUNDS = f"""
     SELECT invoice_id, 'p' AS kind, reference AS ref, amount, confirmations,
-        received_at AS at, late, '' AS reason
+        received_at AS at, late, '' AS reason, status, flags
     FROM {invoice_payments.fullname} WHERE invoice_id = ANY($1::uuid[])
     UNION ALL
-    SELECT invoice_id, 'r', id::text, amount, 0, created_at, false, reason
+    SELECT invoice_id, 'r', id::text, amount, 0, created_at, false, reason, '', ''
     FROM {invoice_refunds.fullname} WHERE invoice_id = ANY($1::uuid[])
     ORDER BY kind, at, ref
 """
@@ -210,6 +226,8 @@ async def save_invoice(session: AsyncSession, before: Invoice, after: Invoice) -
         [Decimal(r.amount) for r in refunds],
         [r.reason for r in refunds],
         [r.created_at for r in refunds],
+        [p.status.value for p in changed],
+        [" ".join(p.flags) for p in changed],
     )
     if not updated:
         raise Conflict(f"invoice {after.id} changed concurrently; retry")
@@ -236,7 +254,15 @@ async def _payments_and_refunds(
         payments, refunds = found[str(x["invoice_id"])]
         if x["kind"] == "p":
             payments.append(
-                Payment(x["ref"], int(x["amount"]), x["confirmations"], x["at"], x["late"])
+                Payment(
+                    x["ref"],
+                    int(x["amount"]),
+                    x["confirmations"],
+                    x["at"],
+                    x["late"],
+                    PaymentStatus(x["status"]),
+                    tuple(x["flags"].split()),
+                )
             )
         else:
             refunds.append(Refund(x["ref"], int(x["amount"]), x["reason"], x["at"]))
@@ -276,6 +302,9 @@ def _record(
         paid_over=row["paid_over"],
         version=row["version"],
         customer_id=row["customer_id"],
+        chain_id=row["chain_id"],
+        token_address=row["token_address"],
+        router_address=row["router_address"],
     )
     return InvoiceRecord(invoice, row["pay_to"], row["memo"])
 
@@ -300,7 +329,10 @@ async def invoices_by_reference(db: Db, reference: str) -> list[InvoiceRecord]:
 
 _paid_so_far = (
     sa.select(sa.func.coalesce(sa.func.sum(invoice_payments.c.amount), 0))
-    .where(invoice_payments.c.invoice_id == invoices.c.id)
+    .where(
+        invoice_payments.c.invoice_id == invoices.c.id,
+        invoice_payments.c.status == PaymentStatus.CREDITED.value,
+    )
     .scalar_subquery()
 )
 # `Invoice.accepted_minimum` in SQL: ceil(due * (BASIS_POINTS - tolerance) / BASIS_POINTS).
@@ -327,3 +359,53 @@ async def expiry_candidates(
         .limit(limit)
         .with_for_update(skip_locked=True),
     )
+
+
+# --- the reconciliation ledger ---------------------------------------------------------------
+
+
+async def ledger_page(
+    db: Db,
+    *,
+    provider: str,
+    since: datetime,
+    until: datetime,
+    after: tuple[datetime, str, str] | None,
+    limit: int,
+) -> list[LedgerEntry]:
+    """Payments of `provider`'s invoices received in [since, until), by (time, invoice,
+    reference), after the position `after`; at most `limit`."""
+    p, i = invoice_payments, invoices
+    statement = (
+        sa.select(p, i.c.pay_currency, i.c.pay_to)
+        .join(i, i.c.id == p.c.invoice_id)
+        .where(i.c.provider == provider, p.c.received_at >= since, p.c.received_at < until)
+        .order_by(p.c.received_at, p.c.invoice_id, p.c.reference)
+        .limit(limit)
+    )
+    if after is not None:
+        at, invoice_id, reference = after
+        statement = statement.where(
+            sa.tuple_(p.c.received_at, p.c.invoice_id, p.c.reference)
+            > sa.tuple_(
+                sa.literal(at), sa.cast(sa.literal(invoice_id), i.c.id.type), sa.literal(reference)
+            )
+        )
+    rows = (await db.execute(statement)).all()
+    return [
+        LedgerEntry(
+            str(r.invoice_id),
+            r.pay_currency,
+            r.pay_to,
+            Payment(
+                r.reference,
+                int(r.amount),
+                r.confirmations,
+                r.received_at,
+                r.late,
+                PaymentStatus(r.status),
+                tuple(r.flags.split()),
+            ),
+        )
+        for r in rows
+    ]

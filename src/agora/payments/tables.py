@@ -70,6 +70,10 @@ invoices = sa.Table(
     sa.Column("updated_at", _TIME, nullable=False),
     # The customer the invoice is for (empty: a guest's).
     sa.Column("customer_id", sa.Text, nullable=False, server_default=sa.text("''")),
+    # On-chain invoices: the chain and token contract a payment must use, and the router.
+    sa.Column("chain_id", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("token_address", sa.Text, nullable=False, server_default=sa.text("''")),
+    sa.Column("router_address", sa.Text, nullable=False, server_default=sa.text("''")),
     sa.CheckConstraint("status IN ('new', 'processing', 'settled', 'expired', 'invalid')"),
     sa.CheckConstraint("price_amount > 0 AND due > 0"),
     sa.CheckConstraint("rate_numerator > 0 AND rate_denominator > 0"),
@@ -94,7 +98,14 @@ invoice_payments = sa.Table(
     sa.Column("confirmations", sa.Integer, nullable=False),
     sa.Column("received_at", _TIME, nullable=False),
     sa.Column("late", sa.Boolean, nullable=False),
+    # credited | withdrawn (its block left the chain) | flagged (failed verification).
+    sa.Column("status", sa.Text, nullable=False, server_default=sa.text("'credited'")),
+    # Why a flagged payment is not credited: flag names separated by spaces.
+    sa.Column("flags", sa.Text, nullable=False, server_default=sa.text("''")),
     sa.CheckConstraint("amount > 0 AND confirmations >= 0"),
+    sa.CheckConstraint("status IN ('credited', 'withdrawn', 'flagged')"),
+    # The reconciliation ledger's scan: payments by time.
+    sa.Index("ix_invoice_payments_received", "received_at", "invoice_id", "reference"),
 )
 
 invoice_refunds = sa.Table(

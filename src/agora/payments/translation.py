@@ -11,8 +11,10 @@ from agora.payments.domain import (
     Invoice,
     InvoiceRecord,
     InvoiceStatus,
+    LedgerEntry,
     NewInvoice,
     Payment,
+    PaymentStatus,
     Refund,
 )
 from agora.payments.providers import DevAction
@@ -26,6 +28,11 @@ INVOICE_STATUS_PB = {
     InvoiceStatus.SETTLED: pb.INVOICE_STATUS_SETTLED,
     InvoiceStatus.EXPIRED: pb.INVOICE_STATUS_EXPIRED,
     InvoiceStatus.INVALID: pb.INVOICE_STATUS_INVALID,
+}
+PAYMENT_STATUS_PB = {
+    PaymentStatus.CREDITED: pb.PAYMENT_STATUS_CREDITED,
+    PaymentStatus.WITHDRAWN: pb.PAYMENT_STATUS_WITHDRAWN,
+    PaymentStatus.FLAGGED: pb.PAYMENT_STATUS_FLAGGED,
 }
 DEV_ACTIONS = {
     pb.DEV_PAY_ACTION_PAY_FULL: DevAction.PAY_FULL,
@@ -80,6 +87,23 @@ def payment_pb(payment: Payment, code: str) -> pb.Payment:
         confirmations=payment.confirmations,
         received_at=timestamp(payment.received_at),
         late=payment.late,
+        status=PAYMENT_STATUS_PB[payment.status],
+        flags=payment.flags,
+    )
+
+
+def crypto_payment_pb(entry: LedgerEntry) -> pb.CryptoPayment:
+    p = entry.payment
+    return pb.CryptoPayment(
+        invoice_id=entry.invoice_id,
+        pay_currency=entry.pay_currency,
+        pay_to=entry.pay_to,
+        reference=p.reference,
+        amount=amount_pb(p.amount, entry.pay_currency),
+        confirmations=p.confirmations,
+        status=PAYMENT_STATUS_PB[p.status],
+        flags=p.flags,
+        received_at=timestamp(p.received_at),
     )
 
 
@@ -111,6 +135,8 @@ def invoice_pb(record: InvoiceRecord, invoice: Invoice | None = None) -> pb.Invo
         paid_partial=invoice.paid_partial,
         paid_late=invoice.paid_late,
         paid_over=invoice.paid_over,
+        refund_due=amount_pb(invoice.refund_due, code),
+        has_flagged_payments=invoice.has_flagged_payments,
         provider=invoice.provider,
         confirmations_required=invoice.confirmations_required,
         instructions=pb.PaymentInstructions(

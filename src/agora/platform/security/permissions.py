@@ -37,7 +37,10 @@ SERVICE_PERMISSIONS: Mapping[str, frozenset[str]] = {
             "payments:invoices:write",
         }
     ),
-    "payments": frozenset(),
+    # The `chain` payment provider asks the chain service for an invoice's payment options.
+    "payments": frozenset({"chain:payments:write"}),
+    # Reconciliation reads payments' crypto ledger.
+    "chain": frozenset({"payments:invoices:read"}),
     "auth": frozenset(),
     # The edge proves itself with its own token only so services trust the origin it reports
     # (`x-agora-gateway`); it acts with its clients' tokens, never its own.

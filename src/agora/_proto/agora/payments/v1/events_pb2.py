@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from agora._proto.agora.payments.v1 import payments_pb2 as agora_dot_payments_dot_v1_dot_payments__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61gora/payments/v1/events.proto\x12\x11\x61gora.payments.v1\x1a agora/payments/v1/payments.proto\"=\n\x0eInvoiceCreated\x12+\n\x07invoice\x18\x01 \x01(\x0b\x32\x1a.agora.payments.v1.Invoice\"@\n\x11InvoiceProcessing\x12+\n\x07invoice\x18\x01 \x01(\x0b\x32\x1a.agora.payments.v1.Invoice\"=\n\x0eInvoiceSettled\x12+\n\x07invoice\x18\x01 \x01(\x0b\x32\x1a.agora.payments.v1.Invoice\"=\n\x0eInvoiceExpired\x12+\n\x07invoice\x18\x01 \x01(\x0b\x32\x1a.agora.payments.v1.Invoice\"=\n\x0eInvoiceInvalid\x12+\n\x07invoice\x18\x01 \x01(\x0b\x32\x1a.agora.payments.v1.Invoice\"i\n\x0fInvoiceRefunded\x12+\n\x07invoice\x18\x01 \x01(\x0b\x32\x1a.agora.payments.v1.Invoice\x12)\n\x06refund\x18\x02 \x01(\x0b\x32\x19.agora.payments.v1.Refund\"k\n\x0fPaymentReceived\x12+\n\x07invoice\x18\x01 \x01(\x0b\x32\x1a.agora.payments.v1.Invoice\x12+\n\x07payment\x18\x02 \x01(\x0b\x32\x1a.agora.payments.v1.Payment\"N\n\x0fPaymentDeclined\x12+\n\x07invoice\x18\x01 \x01(\x0b\x32\x1a.agora.payments.v1.Invoice\x12\x0e\n\x06reason\x18\x02 \x01(\t\"E\n\x13\x45xchangeRateChanged\x12.\n\x05rates\x18\x01 \x03(\x0b\x32\x1f.agora.payments.v1.ExchangeRateb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61gora/payments/v1/events.proto\x12\x11\x61gora.payments.v1\x1a agora/payments/v1/payments.proto\"=\n\x0eInvoiceCreated\x12+\n\x07invoice\x18\x01 \x01(\x0b\x32\x1a.agora.payments.v1.Invoice\"@\n\x11InvoiceProcessing\x12+\n\x07invoice\x18\x01 \x01(\x0b\x32\x1a.agora.payments.v1.Invoice\"=\n\x0eInvoiceSettled\x12+\n\x07invoice\x18\x01 \x01(\x0b\x32\x1a.agora.payments.v1.Invoice\"=\n\x0eInvoiceExpired\x12+\n\x07invoice\x18\x01 \x01(\x0b\x32\x1a.agora.payments.v1.Invoice\"=\n\x0eInvoiceInvalid\x12+\n\x07invoice\x18\x01 \x01(\x0b\x32\x1a.agora.payments.v1.Invoice\"i\n\x0fInvoiceRefunded\x12+\n\x07invoice\x18\x01 \x01(\x0b\x32\x1a.agora.payments.v1.Invoice\x12)\n\x06refund\x18\x02 \x01(\x0b\x32\x19.agora.payments.v1.Refund\"k\n\x0fPaymentReceived\x12+\n\x07invoice\x18\x01 \x01(\x0b\x32\x1a.agora.payments.v1.Invoice\x12+\n\x07payment\x18\x02 \x01(\x0b\x32\x1a.agora.payments.v1.Payment\"l\n\x10PaymentWithdrawn\x12+\n\x07invoice\x18\x01 \x01(\x0b\x32\x1a.agora.payments.v1.Invoice\x12+\n\x07payment\x18\x02 \x01(\x0b\x32\x1a.agora.payments.v1.Payment\"N\n\x0fPaymentDeclined\x12+\n\x07invoice\x18\x01 \x01(\x0b\x32\x1a.agora.payments.v1.Invoice\x12\x0e\n\x06reason\x18\x02 \x01(\t\"E\n\x13\x45xchangeRateChanged\x12.\n\x05rates\x18\x01 \x03(\x0b\x32\x1f.agora.payments.v1.ExchangeRateb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -46,8 +46,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_INVOICEREFUNDED']._serialized_end=510
   _globals['_PAYMENTRECEIVED']._serialized_start=512
   _globals['_PAYMENTRECEIVED']._serialized_end=619
-  _globals['_PAYMENTDECLINED']._serialized_start=621
-  _globals['_PAYMENTDECLINED']._serialized_end=699
-  _globals['_EXCHANGERATECHANGED']._serialized_start=701
-  _globals['_EXCHANGERATECHANGED']._serialized_end=770
+  _globals['_PAYMENTWITHDRAWN']._serialized_start=621
+  _globals['_PAYMENTWITHDRAWN']._serialized_end=729
+  _globals['_PAYMENTDECLINED']._serialized_start=731
+  _globals['_PAYMENTDECLINED']._serialized_end=809
+  _globals['_EXCHANGERATECHANGED']._serialized_start=811
+  _globals['_EXCHANGERATECHANGED']._serialized_end=880
 # @@protoc_insertion_point(module_scope)

@@ -53,6 +53,14 @@ class PaymentReceived(_message.Message):
     payment: _payments_pb2.Payment
     def __init__(self, invoice: _Optional[_Union[_payments_pb2.Invoice, _Mapping]] = ..., payment: _Optional[_Union[_payments_pb2.Payment, _Mapping]] = ...) -> None: ...
 
+class PaymentWithdrawn(_message.Message):
+    __slots__ = ("invoice", "payment")
+    INVOICE_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_FIELD_NUMBER: _ClassVar[int]
+    invoice: _payments_pb2.Invoice
+    payment: _payments_pb2.Payment
+    def __init__(self, invoice: _Optional[_Union[_payments_pb2.Invoice, _Mapping]] = ..., payment: _Optional[_Union[_payments_pb2.Payment, _Mapping]] = ...) -> None: ...
+
 class PaymentDeclined(_message.Message):
     __slots__ = ("invoice", "reason")
     INVOICE_FIELD_NUMBER: _ClassVar[int]

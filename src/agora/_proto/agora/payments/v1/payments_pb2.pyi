@@ -22,6 +22,13 @@ class InvoiceStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INVOICE_STATUS_EXPIRED: _ClassVar[InvoiceStatus]
     INVOICE_STATUS_INVALID: _ClassVar[InvoiceStatus]
 
+class PaymentStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PAYMENT_STATUS_UNSPECIFIED: _ClassVar[PaymentStatus]
+    PAYMENT_STATUS_CREDITED: _ClassVar[PaymentStatus]
+    PAYMENT_STATUS_WITHDRAWN: _ClassVar[PaymentStatus]
+    PAYMENT_STATUS_FLAGGED: _ClassVar[PaymentStatus]
+
 class DevPayAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     DEV_PAY_ACTION_UNSPECIFIED: _ClassVar[DevPayAction]
@@ -36,6 +43,10 @@ INVOICE_STATUS_PROCESSING: InvoiceStatus
 INVOICE_STATUS_SETTLED: InvoiceStatus
 INVOICE_STATUS_EXPIRED: InvoiceStatus
 INVOICE_STATUS_INVALID: InvoiceStatus
+PAYMENT_STATUS_UNSPECIFIED: PaymentStatus
+PAYMENT_STATUS_CREDITED: PaymentStatus
+PAYMENT_STATUS_WITHDRAWN: PaymentStatus
+PAYMENT_STATUS_FLAGGED: PaymentStatus
 DEV_PAY_ACTION_UNSPECIFIED: DevPayAction
 DEV_PAY_ACTION_PAY_FULL: DevPayAction
 DEV_PAY_ACTION_PAY_PARTIAL: DevPayAction
@@ -58,18 +69,44 @@ class ExchangeRate(_message.Message):
     def __init__(self, base: _Optional[str] = ..., quote: _Optional[str] = ..., rate: _Optional[str] = ..., source: _Optional[str] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Payment(_message.Message):
-    __slots__ = ("reference", "amount", "confirmations", "received_at", "late")
+    __slots__ = ("reference", "amount", "confirmations", "received_at", "late", "status", "flags")
     REFERENCE_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
     CONFIRMATIONS_FIELD_NUMBER: _ClassVar[int]
     RECEIVED_AT_FIELD_NUMBER: _ClassVar[int]
     LATE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    FLAGS_FIELD_NUMBER: _ClassVar[int]
     reference: str
     amount: _money_pb2.CryptoAmount
     confirmations: int
     received_at: _timestamp_pb2.Timestamp
     late: bool
-    def __init__(self, reference: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., confirmations: _Optional[int] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., late: _Optional[bool] = ...) -> None: ...
+    status: PaymentStatus
+    flags: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, reference: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., confirmations: _Optional[int] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., late: _Optional[bool] = ..., status: _Optional[_Union[PaymentStatus, str]] = ..., flags: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CryptoPayment(_message.Message):
+    __slots__ = ("invoice_id", "pay_currency", "pay_to", "reference", "amount", "confirmations", "status", "flags", "received_at")
+    INVOICE_ID_FIELD_NUMBER: _ClassVar[int]
+    PAY_CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    PAY_TO_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CONFIRMATIONS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    FLAGS_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_AT_FIELD_NUMBER: _ClassVar[int]
+    invoice_id: str
+    pay_currency: str
+    pay_to: str
+    reference: str
+    amount: _money_pb2.CryptoAmount
+    confirmations: int
+    status: PaymentStatus
+    flags: _containers.RepeatedScalarFieldContainer[str]
+    received_at: _timestamp_pb2.Timestamp
+    def __init__(self, invoice_id: _Optional[str] = ..., pay_currency: _Optional[str] = ..., pay_to: _Optional[str] = ..., reference: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., confirmations: _Optional[int] = ..., status: _Optional[_Union[PaymentStatus, str]] = ..., flags: _Optional[_Iterable[str]] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Refund(_message.Message):
     __slots__ = ("id", "amount", "reason", "created_at")
@@ -96,7 +133,7 @@ class PaymentInstructions(_message.Message):
     def __init__(self, provider: _Optional[str] = ..., pay_to: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., memo: _Optional[str] = ...) -> None: ...
 
 class Invoice(_message.Message):
-    __slots__ = ("id", "reference", "status", "price", "pay_currency", "rate", "due", "accepted_minimum", "payment_tolerance_bp", "paid", "refunded", "paid_partial", "paid_late", "paid_over", "provider", "confirmations_required", "instructions", "payments", "refunds", "expires_at", "created_at", "version", "customer_id")
+    __slots__ = ("id", "reference", "status", "price", "pay_currency", "rate", "due", "accepted_minimum", "payment_tolerance_bp", "paid", "refunded", "paid_partial", "paid_late", "paid_over", "provider", "confirmations_required", "instructions", "payments", "refunds", "expires_at", "created_at", "version", "customer_id", "refund_due", "has_flagged_payments")
     ID_FIELD_NUMBER: _ClassVar[int]
     REFERENCE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -120,6 +157,8 @@ class Invoice(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    REFUND_DUE_FIELD_NUMBER: _ClassVar[int]
+    HAS_FLAGGED_PAYMENTS_FIELD_NUMBER: _ClassVar[int]
     id: str
     reference: str
     status: InvoiceStatus
@@ -143,7 +182,9 @@ class Invoice(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     version: int
     customer_id: str
-    def __init__(self, id: _Optional[str] = ..., reference: _Optional[str] = ..., status: _Optional[_Union[InvoiceStatus, str]] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., pay_currency: _Optional[str] = ..., rate: _Optional[_Union[ExchangeRate, _Mapping]] = ..., due: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., accepted_minimum: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., payment_tolerance_bp: _Optional[int] = ..., paid: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., refunded: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., paid_partial: _Optional[bool] = ..., paid_late: _Optional[bool] = ..., paid_over: _Optional[bool] = ..., provider: _Optional[str] = ..., confirmations_required: _Optional[int] = ..., instructions: _Optional[_Union[PaymentInstructions, _Mapping]] = ..., payments: _Optional[_Iterable[_Union[Payment, _Mapping]]] = ..., refunds: _Optional[_Iterable[_Union[Refund, _Mapping]]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., customer_id: _Optional[str] = ...) -> None: ...
+    refund_due: _money_pb2.CryptoAmount
+    has_flagged_payments: bool
+    def __init__(self, id: _Optional[str] = ..., reference: _Optional[str] = ..., status: _Optional[_Union[InvoiceStatus, str]] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., pay_currency: _Optional[str] = ..., rate: _Optional[_Union[ExchangeRate, _Mapping]] = ..., due: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., accepted_minimum: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., payment_tolerance_bp: _Optional[int] = ..., paid: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., refunded: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., paid_partial: _Optional[bool] = ..., paid_late: _Optional[bool] = ..., paid_over: _Optional[bool] = ..., provider: _Optional[str] = ..., confirmations_required: _Optional[int] = ..., instructions: _Optional[_Union[PaymentInstructions, _Mapping]] = ..., payments: _Optional[_Iterable[_Union[Payment, _Mapping]]] = ..., refunds: _Optional[_Iterable[_Union[Refund, _Mapping]]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., customer_id: _Optional[str] = ..., refund_due: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., has_flagged_payments: _Optional[bool] = ...) -> None: ...
 
 class InvoicePayment(_message.Message):
     __slots__ = ("id", "status", "price", "pay_currency", "due", "accepted_minimum", "paid", "confirmations_required", "instructions", "expires_at")
@@ -316,3 +357,23 @@ class DevPayResponse(_message.Message):
     payment_reference: str
     payment: InvoicePayment
     def __init__(self, invoice: _Optional[_Union[Invoice, _Mapping]] = ..., declined: _Optional[bool] = ..., payment_reference: _Optional[str] = ..., payment: _Optional[_Union[InvoicePayment, _Mapping]] = ...) -> None: ...
+
+class ListCryptoPaymentsRequest(_message.Message):
+    __slots__ = ("since", "until", "page_size", "page_token")
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    since: _timestamp_pb2.Timestamp
+    until: _timestamp_pb2.Timestamp
+    page_size: int
+    page_token: str
+    def __init__(self, since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListCryptoPaymentsResponse(_message.Message):
+    __slots__ = ("payments", "next_page_token")
+    PAYMENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    payments: _containers.RepeatedCompositeFieldContainer[CryptoPayment]
+    next_page_token: str
+    def __init__(self, payments: _Optional[_Iterable[_Union[CryptoPayment, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

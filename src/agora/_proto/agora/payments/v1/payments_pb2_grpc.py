@@ -64,6 +64,11 @@ class PaymentsServiceStub:
                 request_serializer=agora_dot_payments_dot_v1_dot_payments__pb2.RefundInvoiceRequest.SerializeToString,
                 response_deserializer=agora_dot_payments_dot_v1_dot_payments__pb2.RefundInvoiceResponse.FromString,
                 _registered_method=True)
+        self.ListCryptoPayments = channel.unary_unary(
+                '/agora.payments.v1.PaymentsService/ListCryptoPayments',
+                request_serializer=agora_dot_payments_dot_v1_dot_payments__pb2.ListCryptoPaymentsRequest.SerializeToString,
+                response_deserializer=agora_dot_payments_dot_v1_dot_payments__pb2.ListCryptoPaymentsResponse.FromString,
+                _registered_method=True)
         self.SetExchangeRate = channel.unary_unary(
                 '/agora.payments.v1.PaymentsService/SetExchangeRate',
                 request_serializer=agora_dot_payments_dot_v1_dot_payments__pb2.SetExchangeRateRequest.SerializeToString,
@@ -138,6 +143,14 @@ class PaymentsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCryptoPayments(self, request, context):
+        """On-chain payments received in a time window, oldest first, paged: the ledger the chain
+        service reconciles against (credited, withdrawn and flagged ones). No REST route.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SetExchangeRate(self, request, context):
         """Staff set a rate (source `staff`); earlier rates are kept as history.
         """
@@ -205,6 +218,11 @@ def add_PaymentsServiceServicer_to_server(servicer, server):
                     servicer.RefundInvoice,
                     request_deserializer=agora_dot_payments_dot_v1_dot_payments__pb2.RefundInvoiceRequest.FromString,
                     response_serializer=agora_dot_payments_dot_v1_dot_payments__pb2.RefundInvoiceResponse.SerializeToString,
+            ),
+            'ListCryptoPayments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCryptoPayments,
+                    request_deserializer=agora_dot_payments_dot_v1_dot_payments__pb2.ListCryptoPaymentsRequest.FromString,
+                    response_serializer=agora_dot_payments_dot_v1_dot_payments__pb2.ListCryptoPaymentsResponse.SerializeToString,
             ),
             'SetExchangeRate': grpc.unary_unary_rpc_method_handler(
                     servicer.SetExchangeRate,
@@ -394,6 +412,33 @@ class PaymentsService:
             '/agora.payments.v1.PaymentsService/RefundInvoice',
             agora_dot_payments_dot_v1_dot_payments__pb2.RefundInvoiceRequest.SerializeToString,
             agora_dot_payments_dot_v1_dot_payments__pb2.RefundInvoiceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCryptoPayments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.payments.v1.PaymentsService/ListCryptoPayments',
+            agora_dot_payments_dot_v1_dot_payments__pb2.ListCryptoPaymentsRequest.SerializeToString,
+            agora_dot_payments_dot_v1_dot_payments__pb2.ListCryptoPaymentsResponse.FromString,
             options,
             channel_credentials,
             insecure,
