@@ -36,11 +36,19 @@ async def chain_server(
     database_url: str,
     nats_url: str,
     security_files: SecurityFiles,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[GrpcServer]:
-    platform = PlatformSettings(database_url=database_url, nats_url=nats_url, discovery=False)
+    platform = PlatformSettings(
+        database_url=database_url,
+        nats_url=nats_url,
+        discovery=False,
+        data_dir=tmp_path_factory.mktemp("chain-data"),
+    )
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
     async with service_resolver(platform, js) as channels:
+        # The watcher of the default settings would follow a node that is not there: the
+        # servicers only (watcher tests run a watcher of their own against their own anvil).
         parts = compose(Backends(platform, chain_engine, js, channels), ChainSettings())
         server = GrpcServer(
             SERVICE,

@@ -37,7 +37,7 @@ SERVICE_PERMISSIONS: Mapping[str, frozenset[str]] = {
             "payments:invoices:write",
         }
     ),
-    "payments": frozenset(),
+    "payments": frozenset({"chain:payments:write"}),
     "auth": frozenset(),
     # The edge proves itself with its own token only so services trust the origin it reports
     # (`x-agora-gateway`); it acts with its clients' tokens, never its own.
