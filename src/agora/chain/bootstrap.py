@@ -6,6 +6,7 @@ from agora._proto.agora.chain.v1 import chain_pb2_grpc
 from agora.chain.configuration import ChainConfig, chain_config
 from agora.chain.service import ChainService
 from agora.chain.settings import ChainSettings
+from agora.chain.watcher import Watcher
 from agora.platform.runtime import Backends, ServiceParts, Servicer, service_host
 from agora.platform.settings import PlatformSettings
 
@@ -26,7 +27,10 @@ def compose(
     installs them on the host, integration tests on their own server."""
     config = config or configure(backends, settings)
     add = chain_pb2_grpc.add_ChainServiceServicer_to_server
-    return ServiceParts(servicers=[Servicer(add, ChainService(backends.engine, config))])
+    return ServiceParts(
+        servicers=[Servicer(add, ChainService(backends.engine, config))],
+        jobs=[Watcher(backends.engine, config)],
+    )
 
 
 async def run(platform: PlatformSettings, settings: ChainSettings | None = None) -> None:

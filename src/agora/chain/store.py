@@ -320,11 +320,17 @@ async def save_transfers(db: Db, records: Sequence[TransferRecord], now: datetim
     )
 
 
-async def detected_transfers(db: Db, chain_id: int) -> list[TransferRecord]:
-    """Transfers still counting confirmations."""
+async def detected_transfers(db: Db, chain_id: int, since_block: int) -> list[TransferRecord]:
+    """Transfers still counting confirmations: unflagged ones, and flagged ones of recent
+    blocks (a flagged transfer is never confirmed; its count stops once out of the window)."""
     rows = await db.execute(
         sa.select(transfers).where(
-            transfers.c.chain_id == chain_id, transfers.c.status == int(Status.DETECTED)
+            transfers.c.chain_id == chain_id,
+            transfers.c.status == int(Status.DETECTED),
+            sa.or_(
+                sa.func.cardinality(transfers.c.flags) == 0,
+                transfers.c.block_number >= since_block,
+            ),
         )
     )
     return [_record(r) for r in rows]

@@ -39,10 +39,7 @@ def deposit_path(index: int) -> str:
 
 def address_of_pubkey(pubkey: bytes) -> ChecksumAddress:
     """The Ethereum address of a (compressed or not) secp256k1 public key."""
-    if len(pubkey) == 33:
-        key = PublicKey.from_compressed_bytes(pubkey)
-    else:
-        key = PublicKey(pubkey[-64:])
+    key = PublicKey.from_compressed_bytes(pubkey) if len(pubkey) == 33 else PublicKey(pubkey[-64:])
     return Web3.to_checksum_address(key.to_checksum_address())
 
 

@@ -77,3 +77,11 @@ def chain(
     chain_channel: grpc.aio.Channel,
 ) -> chain_pb2_grpc.ChainServiceStub:
     return chain_pb2_grpc.ChainServiceStub(chain_channel)
+
+
+@pytest.fixture
+async def chain_js(nats_url: str) -> AsyncIterator[nats.js.JetStreamContext]:
+    """JetStream, to read the CHAIN stream the tests' relays publish to."""
+    nc = await nats.connect(nats_url)
+    yield nc.jetstream()
+    await nc.close()
