@@ -18,3 +18,4 @@ REWARD_GRANTED = "chain.reward.granted"
 
 # Puts an event in the outbox, in the transaction of the change it announces.
 record = Producer(PRODUCER).record
+record_many = Producer(PRODUCER).record_many

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,14 +34,13 @@ def quantity(value: Any, what: str) -> int:
         raise NodeUnavailable(f"malformed {what}: {value!r}") from None
 
 
+_HEX = re.compile(r"0x(?:[0-9a-f]{2})*")
+
+
 def hex_data(value: Any, what: str, *, size: int | None = None) -> str:
     """0x-hex data, lowercased, of `size` bytes when given."""
-    if not isinstance(value, str) or not value.startswith("0x") or len(value) % 2:
-        raise NodeUnavailable(f"malformed {what}: {value!r}")
-    text = value.lower()
-    if any(c not in "0123456789abcdef" for c in text[2:]):
-        raise NodeUnavailable(f"malformed {what}: {value!r}")
-    if size is not None and len(text) != 2 + 2 * size:
+    text = value.lower() if isinstance(value, str) else ""
+    if _HEX.fullmatch(text) is None or (size is not None and len(text) != 2 + 2 * size):
         raise NodeUnavailable(f"malformed {what}: {value!r}")
     return text
 

@@ -50,10 +50,11 @@ from agora.chain.domain import (
     rewind_to,
     sighted,
 )
-from agora.chain.events import TRANSFER_CONFIRMED, TRANSFER_DETECTED, TRANSFER_REORGED, record
+from agora.chain.events import TRANSFER_CONFIRMED, TRANSFER_DETECTED, TRANSFER_REORGED, record_many
 from agora.chain.node import JsonRpc, NewHeads, NodeUnavailable, hex_data, quantity
 from agora.chain.translation import transfer_pb
 from agora.platform.bus.backoff import RedeliveryBackoff
+from agora.platform.bus.outbox import Pending
 from agora.platform.db import session_factory, transaction
 from agora.platform.kernel.clock import utcnow
 from agora.platform.outages import is_outage
@@ -431,15 +432,14 @@ class Watcher:
     ) -> None:
         await store.save_transfers(session, [c.record for c in changes], now)
         decimals = {t.symbol: t.decimals for t in self._config.tokens}
+        pending = []
         for change in changes:
             if not change.events:
                 continue
             message = transfer_pb(change.record, decimals.get(change.record.matched.symbol, 0))
             for kind in change.events:
                 subject, event_type = _EVENTS[kind]
-                await record(
-                    session,
-                    subject,
-                    event_type(transfer=message),
-                    aggregate_id=change.record.reference,
+                pending.append(
+                    Pending(subject, event_type(transfer=message), change.record.reference)
                 )
+        await record_many(session, pending)
