@@ -30,9 +30,7 @@ async def test_a_dropped_confirmed_transfer_is_reorged_then_confirmed_once_when_
         watcher = bed.watcher()
         await watcher.catch_up()
         snapshot = bed.anvil.rpc("evm_snapshot")
-        raw = bed.signed(
-            bed.usdt().functions.transfer(options.deposit_address, 5 * USDT)
-        )
+        raw = bed.signed(bed.usdt().functions.transfer(options.deposit_address, 5 * USDT))
         tx = "0x" + bytes(bed.w3.eth.send_raw_transaction(raw)).hex()
         first_block = bed.w3.eth.get_transaction_receipt(tx)["blockNumber"]
         bed.anvil.mine(2)
