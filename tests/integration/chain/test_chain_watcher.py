@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from chain_watch_support import PAYER, USDT, chain_bed
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.js import JetStreamContext
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from agora._proto.agora.chain.v1 import chain_pb2 as pb
 from agora.chain.contracts import artifact
 from agora.chain.domain import transfer_reference
+from agora.platform.errors import InvalidArgument
 
 DETECTED, CONFIRMED = "chain.transfer.detected", "chain.transfer.confirmed"
 
@@ -114,4 +116,26 @@ async def test_wrong_token_dust_unknown_contract_and_late_payments_are_flagged_n
             pb.ListTransfersRequest(flagged_only=True, page_size=100), None
         )
         assert {t.invoice_id for t in flagged.transfers} >= set(flags)
+        await watcher.close()
+
+
+async def test_an_invoices_transfers_are_listed_oldest_first_page_by_page(
+    tmp_path: Path, chain_engine: AsyncEngine, chain_js: JetStreamContext
+) -> None:
+    async with chain_bed(tmp_path, chain_engine, chain_js) as bed:
+        options = await bed.options(9 * USDT)
+        sent = [bed.transfer_usdt(options.deposit_address, 3 * USDT) for _ in range(3)]
+        watcher = bed.watcher()
+        await watcher.catch_up()
+        request = pb.ListTransfersRequest(invoice_id=options.invoice_id, page_size=2)
+        first = await bed.service.ListTransfers(request, None)
+        assert [t.tx_hash for t in first.transfers] == sent[:2]
+        assert first.next_page_token
+        request.page_token = first.next_page_token
+        second = await bed.service.ListTransfers(request, None)
+        assert [t.tx_hash for t in second.transfers] == sent[2:]
+        assert second.next_page_token == ""
+        other_query = pb.ListTransfersRequest(page_token=first.next_page_token)
+        with pytest.raises(InvalidArgument):
+            await bed.service.ListTransfers(other_query, None)
         await watcher.close()
