@@ -69,6 +69,10 @@ class ChainService(chain_pb2_grpc.ChainServiceServicer):
         self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._config = config
 
+    @property
+    def config(self) -> ChainConfig:
+        return self._config
+
     # --- networks and tokens -----------------------------------------------------------------
 
     async def ListNetworks(

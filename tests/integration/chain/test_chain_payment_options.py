@@ -3,6 +3,7 @@ with the EIP-681 URI, its QR code and the router call; networks and tokens; bad 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import grpc
@@ -162,3 +163,14 @@ async def test_networks_and_tokens_come_from_settings_and_the_policy_changes_by_
         idempotency_key=str(uuid.uuid4()), chain_id=31337, confirmations_high=6
     )
     await chain.UpdateNetwork(restore, timeout=TIMEOUT_S)
+
+
+async def test_concurrent_creates_of_one_invoice_give_one_address(chain: ChainServiceStub) -> None:
+    invoice_id = str(uuid.uuid4())
+    answers = await asyncio.gather(
+        *[
+            chain.CreatePaymentOptions(options_request(invoice_id), timeout=TIMEOUT_S)
+            for _ in range(6)
+        ]
+    )
+    assert len({a.deposit_address for a in answers}) == 1
