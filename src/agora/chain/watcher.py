@@ -202,6 +202,7 @@ class Watcher:
         self._ws_url = settings.websocket_url()
         self._backoff = backoff or RedeliveryBackoff(initial_s=0.2, multiplier=2.0, max_s=10.0)
         self._head_seen = asyncio.Event()
+        self.heads: NewHeads | None = None  # the newHeads subscription while running
         self.failures = 0
 
     @property
@@ -213,7 +214,8 @@ class Watcher:
         (WebSocket) or poll interval; a failure waits the backoff and tries again."""
         heads = None
         if self._ws_url:
-            heads = asyncio.create_task(NewHeads(self._ws_url, self._head_seen).run())
+            self.heads = NewHeads(self._ws_url, self._head_seen)
+            heads = asyncio.create_task(self.heads.run())
         try:
             while True:
                 caught_up = await self._pass_safely()

@@ -90,3 +90,30 @@ async def _statuses(bed: object, statuses: set[int], count: int) -> bool:
 
 async def _failed(watcher: object, times: int) -> bool:
     return int(watcher.failures) >= times  # type: ignore[attr-defined]
+
+
+async def test_new_heads_arrive_over_the_websocket_subscription(
+    tmp_path: Path, chain_engine: AsyncEngine, chain_js: JetStreamContext
+) -> None:
+    # Polling only every minute: a transfer seen sooner was announced by newHeads.
+    async with chain_bed(tmp_path, chain_engine, chain_js, poll_interval_s=60) as bed:
+        options = await bed.options(5 * USDT, speed=pb.SPEED_LOW)
+        watcher = bed.watcher()
+        await watcher.catch_up()
+        task = asyncio.create_task(watcher.run())
+        try:
+            await asyncio.sleep(0)  # let it subscribe before the block comes
+            await eventually(lambda: _subscribed(watcher), what="the newHeads subscription")
+            bed.transfer_usdt(options.deposit_address, 5 * USDT)
+            await eventually(
+                lambda: _statuses(bed, {2}, 1), timeout_s=30, what="the transfer confirmed"
+            )
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def _subscribed(watcher: object) -> bool:
+    heads = watcher.heads  # type: ignore[attr-defined]
+    return heads is not None and bool(heads.connected)
