@@ -3,36 +3,79 @@
 from __future__ import annotations
 
 import asyncio
-import os
 
 from agora._proto.agora.chain.v1 import chain_pb2_grpc
-from agora.chain.devnet import dev_treasury, prepare_devnet_at
+from agora.chain.configuration import ChainConfig, chain_config
+from agora.chain.consumers import reward_consumers
+from agora.chain.devnet import prepare_devnet_at
+from agora.chain.rewards import RewardMinting, RewardsConfig, TokenMinter
 from agora.chain.service import ChainService
 from agora.chain.settings import ChainSettings
+from agora.chain.watcher import Watcher
+from agora.platform.db import session_factory
 from agora.platform.runtime import Backends, ServiceParts, Servicer, service_host
 from agora.platform.settings import PlatformSettings
 
 SERVICE = "chain"
 
 
-def compose(backends: Backends, settings: ChainSettings) -> ServiceParts:
+def configure(backends: Backends, settings: ChainSettings) -> ChainConfig:
+    """The network, tokens and wallet of `settings` (a missing keystore is created outside
+    production)."""
+    platform = backends.platform
+    return chain_config(settings, data_dir=platform.data_dir, production=platform.env == "prod")
+
+
+def compose(
+    backends: Backends, settings: ChainSettings, config: ChainConfig | None = None
+) -> ServiceParts:
     """Every part of the service (servicers, consumers, jobs), built but not serving: `run`
     installs them on the host, integration tests on their own server."""
+    config = config or configure(backends, settings)
+    engine = backends.engine
+    minter = TokenMinter(
+        settings.rpc_url,
+        settings.agt_address,
+        config.wallet.hot_account,
+        chain_id=config.chain_id,
+    )
+    minting = RewardMinting(
+        engine,
+        minter,
+        interval_s=settings.reward_mint_interval_s,
+        batch_size=settings.reward_mint_batch_size,
+        max_attempts=settings.reward_mint_max_attempts,
+        confirmations=settings.reward_confirmations,
+    )
+    service = ChainService(engine, config)
+    service.init_rewards(
+        engine,
+        RewardsConfig(
+            rule=settings.reward_rule(), challenges=settings.challenge_policy(config.chain_id)
+        ),
+        wake_minting=minting.wake,
+    )
     add = chain_pb2_grpc.add_ChainServiceServicer_to_server
-    return ServiceParts(servicers=[Servicer(add, ChainService(backends.engine))])
+    return ServiceParts(
+        servicers=[Servicer(add, service)],
+        consumers=reward_consumers(
+            backends.js, session_factory(engine), settings.reward_rule(), on_mint=minting.wake
+        ),
+        jobs=[Watcher(engine, config), minting],
+    )
 
 
 async def run(platform: PlatformSettings, settings: ChainSettings | None = None) -> None:
     """Serve the chain service until cancelled."""
     settings = settings or ChainSettings()
-    if os.environ.get("AGORA_CHAIN_DEVNET") == "true":  # `agora up`'s embedded node
-        # The treasury stands in as the operator until the service's own signing wallet exists.
-        await asyncio.to_thread(
-            prepare_devnet_at,
-            os.environ["AGORA_CHAIN_RPC_URL"],
-            treasury=dev_treasury(),
-            operator=dev_treasury(),
-        )
     async with service_host(SERVICE, platform, settings) as host:
-        host.install(compose(host.backends, settings))
+        config = configure(host.backends, settings)
+        if settings.devnet:  # `agora up`'s embedded node: contracts, funded wallets, minter
+            await asyncio.to_thread(
+                prepare_devnet_at,
+                settings.rpc_url,
+                treasury=settings.treasury_address,
+                operator=config.wallet.hot_account().address,
+            )
+        host.install(compose(host.backends, settings, config))
         await host.serve_forever()

@@ -5,8 +5,13 @@ generated protos, even indirectly).
 
 from __future__ import annotations
 
+import enum
 import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
+from agora.platform.errors import InvalidArgument
 from agora.platform.kernel.checks import require_id
 
 
@@ -26,3 +31,304 @@ def invoice_id_of(router_id: bytes) -> str | None:
 def transfer_reference(chain_id: int, tx_hash: str, log_index: int) -> str:
     """A transfer's identity, and payments' reference of the payment it makes."""
     return f"{chain_id}:{tx_hash.lower()}:{log_index}"
+
+
+# --- networks, tokens, payment options -------------------------------------------------------
+
+MAX_UINT256 = 2**256 - 1
+MAX_AMOUNT_DIGITS = 78
+
+
+class Speed(enum.IntEnum):
+    """How many confirmations a payment needs (the values of chain.v1.Speed)."""
+
+    UNSPECIFIED = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A network's confirmations per speed, and its block time."""
+
+    low: int
+    medium: int
+    high: int
+    block_time_ms: int
+
+    def confirmations(self, speed: Speed) -> int:
+        match speed:
+            case Speed.LOW:
+                return self.low
+            case Speed.HIGH:
+                return self.high
+            case _:
+                return self.medium
+
+
+def updated_policy(
+    current: Policy, *, low: int, medium: int, high: int, block_time_ms: int
+) -> Policy:
+    """`current` with the non-zero values given; confirmations must stay low <= medium <= high."""
+    after = Policy(
+        low=low or current.low,
+        medium=medium or current.medium,
+        high=high or current.high,
+        block_time_ms=block_time_ms or current.block_time_ms,
+    )
+    if not after.low <= after.medium <= after.high:
+        raise InvalidArgument.for_field(
+            "confirmationsMedium", "confirmations must satisfy low <= medium <= high"
+        )
+    return after
+
+
+def parse_base_units(text: str, path: str) -> int:
+    """A token amount in base units: decimal digits, 1 .. 2**256-1."""
+    if not text or len(text) > MAX_AMOUNT_DIGITS or not text.isascii() or not text.isdigit():
+        raise InvalidArgument.for_field(path, "a positive integer in the token's base units")
+    value = int(text)
+    if not 0 < value <= MAX_UINT256:
+        raise InvalidArgument.for_field(path, "between 1 and 2**256-1 base units")
+    return value
+
+
+def require_above_dust(amount: int, dust_limit: int, symbol: str, path: str) -> None:
+    if amount < dust_limit:
+        raise InvalidArgument.for_field(
+            path, f"below the dust limit of {dust_limit} {symbol} base units"
+        )
+
+
+def eip681_uri(token: str, chain_id: int, deposit: str, amount: int) -> str:
+    """EIP-681: an ERC-20 `transfer(deposit, amount)` on `token` of chain `chain_id`."""
+    return f"ethereum:{token}@{chain_id}/transfer?address={deposit}&uint256={amount}"
+
+
+# --- transfers: flags, confirmations, reorgs --------------------------------------------------
+
+WRONG_TOKEN = "WRONG_TOKEN"
+WRONG_CHAIN = "WRONG_CHAIN"
+BELOW_DUST = "BELOW_DUST"
+INVOICE_EXPIRED = "INVOICE_EXPIRED"
+UNKNOWN_CONTRACT = "UNKNOWN_CONTRACT"
+UNKNOWN_INVOICE = "UNKNOWN_INVOICE"
+MALFORMED = "MALFORMED"
+
+
+class Kind(enum.IntEnum):
+    """The values of chain.v1.TransferKind."""
+
+    DEPOSIT = 1
+    ROUTER = 2
+
+
+class Status(enum.IntEnum):
+    """The values of chain.v1.TransferStatus."""
+
+    DETECTED = 1
+    CONFIRMED = 2
+    REORGED = 3
+
+
+@dataclass(frozen=True, slots=True)
+class KnownToken:
+    symbol: str
+    address: str  # lowercase 0x-hex
+    decimals: int
+    dust_limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class Deposit:
+    """What a payment of an invoice must match."""
+
+    invoice_id: str
+    address: str  # lowercase
+    token: str  # lowercase token address
+    expires_at: datetime | None
+    confirmations_required: int
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """A log as read from the chain (addresses lowercase 0x-hex)."""
+
+    tx_hash: str
+    log_index: int
+    block_number: int
+    block_hash: str
+    block_time: datetime
+    kind: Kind
+    token: str
+    from_address: str
+    to_address: str
+    amount: int
+    router_invoice: bytes | None = None  # InvoicePaid's bytes32
+    malformed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Matched:
+    """What the watcher decided about an observed log."""
+
+    invoice_id: str | None
+    symbol: str
+    flags: tuple[str, ...]
+    confirmations_required: int
+
+
+def match_transfer(
+    log: Observed,
+    *,
+    tokens: Mapping[str, KnownToken],
+    deposit: Deposit | None,
+    default_required: int,
+) -> Matched:
+    """The invoice `log` pays and the reasons it must not be credited (no flags: it may be).
+    `deposit` is the invoice the log names (by deposit address or router invoice id)."""
+    flags: list[str] = []
+    known = tokens.get(log.token)
+    if log.malformed:
+        flags.append(MALFORMED)
+    if known is None:
+        flags.append(UNKNOWN_CONTRACT if log.kind is Kind.DEPOSIT else WRONG_TOKEN)
+    if deposit is None:
+        flags.append(UNKNOWN_INVOICE)
+    else:
+        if known is not None and deposit.token != log.token:
+            flags.append(WRONG_TOKEN)
+        if deposit.expires_at is not None and log.block_time > deposit.expires_at:
+            flags.append(INVOICE_EXPIRED)
+    if known is not None and log.amount < known.dust_limit:
+        flags.append(BELOW_DUST)
+    return Matched(
+        invoice_id=deposit.invoice_id if deposit else None,
+        symbol=known.symbol if known else "",
+        flags=tuple(dict.fromkeys(flags)),
+        confirmations_required=deposit.confirmations_required if deposit else default_required,
+    )
+
+
+def confirmations(head: int, block_number: int) -> int:
+    """Confirmations of a block at `head`: the block itself counts as one."""
+    return max(0, head - block_number + 1)
+
+
+def is_confirmed(flags: Sequence[str], confirmations_now: int, required: int) -> bool:
+    """A transfer is confirmed (creditable) with no flags and its required confirmations."""
+    return not flags and confirmations_now >= required
+
+
+def common_ancestor(stored: Mapping[int, str], canonical: Mapping[int, str | None]) -> int | None:
+    """The highest stored block whose hash the node still has at that height, or None when no
+    stored block is canonical any more (a reorg deeper than the kept window)."""
+    for number in sorted(stored, reverse=True):
+        if canonical.get(number) == stored[number]:
+            return number
+    return None
+
+
+def rewind_to(ancestor: int | None, stored: Iterable[int], start_block: int) -> int:
+    """The checkpoint after a reorg: the common ancestor, else the block before the oldest one
+    kept (everything kept is re-read), never before the network's start."""
+    if ancestor is not None:
+        return ancestor
+    oldest = min(stored, default=start_block)
+    return max(start_block - 1, oldest - 1)
+
+
+def read_range(checkpoint: int, head: int, max_range: int) -> tuple[int, int] | None:
+    """The next block range to read (inclusive), at most `max_range` blocks; None: caught up."""
+    if head <= checkpoint:
+        return None
+    return checkpoint + 1, min(head, checkpoint + max_range)
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    chain_id: int
+    name: str
+    rpc_url: str
+    policy: Policy
+    treasury_address: str
+    router_address: str
+    checkpoint_block: int
+    head_block: int
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRecord:
+    """A transfer as recorded: the observed log, what it was matched to, its state."""
+
+    chain_id: int
+    log: Observed
+    matched: Matched
+    confirmations: int
+    status: Status
+
+    @property
+    def reference(self) -> str:
+        return transfer_reference(self.chain_id, self.log.tx_hash, self.log.log_index)
+
+    @property
+    def key(self) -> tuple[int, str, int]:
+        return (self.chain_id, self.log.tx_hash, self.log.log_index)
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """A transfer after a pass of the watcher and the events it gives (subjects in order)."""
+
+    record: TransferRecord
+    events: tuple[str, ...]
+
+
+DETECTED_EVENT = "detected"
+CONFIRMED_EVENT = "confirmed"
+REORGED_EVENT = "reorged"
+
+
+def sighted(
+    chain_id: int, log: Observed, matched: Matched, head: int, previous: Status | None
+) -> Sighting | None:
+    """A log read from the chain: new (or back after a reorg) -> detected, and confirmed at
+    once when it already has its confirmations; already recorded and live -> nothing (None)."""
+    if previous in (Status.DETECTED, Status.CONFIRMED):
+        return None
+    count = confirmations(head, log.block_number)
+    done = is_confirmed(matched.flags, count, matched.confirmations_required)
+    record = TransferRecord(
+        chain_id, log, matched, count, Status.CONFIRMED if done else Status.DETECTED
+    )
+    events = (DETECTED_EVENT, CONFIRMED_EVENT) if done else (DETECTED_EVENT,)
+    return Sighting(record, events)
+
+
+def progressed(record: TransferRecord, head: int) -> Sighting | None:
+    """A detected transfer at a new head: its confirmations counted, confirmed once it has
+    the required ones and no flags (None: nothing changed)."""
+    if record.status is not Status.DETECTED:
+        return None
+    count = confirmations(head, record.log.block_number)
+    if count == record.confirmations:
+        return None
+    done = is_confirmed(record.matched.flags, count, record.matched.confirmations_required)
+    after = TransferRecord(
+        record.chain_id,
+        record.log,
+        record.matched,
+        count,
+        Status.CONFIRMED if done else Status.DETECTED,
+    )
+    return Sighting(after, (CONFIRMED_EVENT,) if done else ())
+
+
+def reorged(record: TransferRecord) -> Sighting | None:
+    """A transfer whose block left the canonical chain (None: already marked)."""
+    if record.status is Status.REORGED:
+        return None
+    after = TransferRecord(record.chain_id, record.log, record.matched, 0, Status.REORGED)
+    return Sighting(after, (REORGED_EVENT,))

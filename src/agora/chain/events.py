@@ -3,6 +3,8 @@ caller's transaction (the relay publishes them to the CHAIN stream after commit)
 
 from __future__ import annotations
 
+from agora.platform.bus.outbox import Producer
+
 PRODUCER = "chain"
 
 TRANSFER_DETECTED = "chain.transfer.detected"
@@ -13,3 +15,7 @@ SWEEP_COMPLETED = "chain.sweep.completed"
 RECONCILIATION_COMPLETED = "chain.reconciliation.completed"
 WALLET_REGISTERED = "chain.wallet.registered"
 REWARD_GRANTED = "chain.reward.granted"
+
+# Puts an event in the outbox, in the transaction of the change it announces.
+record = Producer(PRODUCER).record
+record_many = Producer(PRODUCER).record_many

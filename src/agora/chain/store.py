@@ -1,8 +1,416 @@
 """Loads and saves the chain service's records (SQLAlchemy Core over asyncpg, statements built
-from `tables.py`). Decides nothing."""
+from `tables.py`). Decides nothing: the domain and the watcher do.
+
+The watcher writes a whole block range in one transaction (transfers, blocks, checkpoint and
+the outbox events), with multi-row statements: one round trip per kind of row, not per row.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from agora.chain.domain import (
+    Deposit,
+    Kind,
+    KnownToken,
+    Matched,
+    Network,
+    Observed,
+    Policy,
+    Status,
+    TransferRecord,
+)
+from agora.chain.tables import (
+    blocks,
+    deposit_addresses,
+    deposit_index_seq,
+    networks,
+    tokens,
+    transfers,
+)
+from agora.platform.errors import NotFound
+
 Db = AsyncConnection | AsyncSession
+
+
+# --- networks and tokens ---------------------------------------------------------------------
+
+
+def _network(row: Any) -> Network:
+    return Network(
+        chain_id=row.chain_id,
+        name=row.name,
+        rpc_url=row.rpc_url,
+        policy=Policy(
+            row.confirmations_low,
+            row.confirmations_medium,
+            row.confirmations_high,
+            row.block_time_ms,
+        ),
+        treasury_address=row.treasury_address,
+        router_address=row.router_address,
+        checkpoint_block=row.checkpoint_block,
+        head_block=row.head_block,
+        version=row.version,
+    )
+
+
+async def upsert_network(db: Db, network: Network, now: datetime) -> None:
+    """Insert the configured network; an existing one keeps its policy (staff set it) and
+    its checkpoint, and takes the configured name, RPC URL and addresses."""
+    values = {
+        "chain_id": network.chain_id,
+        "name": network.name,
+        "rpc_url": network.rpc_url,
+        "confirmations_low": network.policy.low,
+        "confirmations_medium": network.policy.medium,
+        "confirmations_high": network.policy.high,
+        "block_time_ms": network.policy.block_time_ms,
+        "treasury_address": network.treasury_address,
+        "router_address": network.router_address,
+        "checkpoint_block": network.checkpoint_block,
+        "head_block": network.head_block,
+        "version": 1,
+        "updated_at": now,
+    }
+    statement = insert(networks).values(values)
+    await db.execute(
+        statement.on_conflict_do_update(
+            index_elements=[networks.c.chain_id],
+            set_={
+                "name": statement.excluded.name,
+                "rpc_url": statement.excluded.rpc_url,
+                "treasury_address": statement.excluded.treasury_address,
+                "router_address": statement.excluded.router_address,
+            },
+        )
+    )
+
+
+async def upsert_tokens(db: Db, chain_id: int, known: Iterable[KnownToken]) -> None:
+    for token in known:
+        statement = insert(tokens).values(
+            chain_id=chain_id,
+            symbol=token.symbol,
+            address=token.address,
+            decimals=token.decimals,
+            dust_limit=Decimal(token.dust_limit),
+        )
+        await db.execute(
+            statement.on_conflict_do_update(
+                index_elements=[tokens.c.chain_id, tokens.c.symbol],
+                set_={
+                    "address": statement.excluded.address,
+                    "decimals": statement.excluded.decimals,
+                    "dust_limit": statement.excluded.dust_limit,
+                },
+            )
+        )
+
+
+async def all_networks(db: Db) -> list[Network]:
+    rows = await db.execute(sa.select(networks).order_by(networks.c.chain_id))
+    return [_network(r) for r in rows]
+
+
+async def network(db: Db, chain_id: int, *, for_update: bool = False) -> Network:
+    statement = sa.select(networks).where(networks.c.chain_id == chain_id)
+    if for_update:
+        statement = statement.with_for_update()
+    row = (await db.execute(statement)).first()
+    if row is None:
+        raise NotFound("network", str(chain_id))
+    return _network(row)
+
+
+async def save_policy(db: Db, chain_id: int, policy: Policy, version: int, now: datetime) -> None:
+    await db.execute(
+        sa.update(networks)
+        .where(networks.c.chain_id == chain_id)
+        .values(
+            confirmations_low=policy.low,
+            confirmations_medium=policy.medium,
+            confirmations_high=policy.high,
+            block_time_ms=policy.block_time_ms,
+            version=version,
+            updated_at=now,
+        )
+    )
+
+
+async def save_checkpoint(db: Db, chain_id: int, checkpoint: int, head: int, now: datetime) -> None:
+    await db.execute(
+        sa.update(networks)
+        .where(networks.c.chain_id == chain_id)
+        .values(checkpoint_block=checkpoint, head_block=head, updated_at=now)
+    )
+
+
+async def network_tokens(db: Db, chain_id: int | None = None) -> list[KnownToken]:
+    statement = sa.select(tokens).order_by(tokens.c.chain_id, tokens.c.symbol)
+    if chain_id:
+        statement = statement.where(tokens.c.chain_id == chain_id)
+    rows = await db.execute(statement)
+    return [KnownToken(r.symbol, r.address, r.decimals, int(r.dust_limit)) for r in rows]
+
+
+async def tokens_with_chain(db: Db, chain_id: int | None = None) -> list[tuple[int, KnownToken]]:
+    statement = sa.select(tokens).order_by(tokens.c.chain_id, tokens.c.symbol)
+    if chain_id:
+        statement = statement.where(tokens.c.chain_id == chain_id)
+    rows = await db.execute(statement)
+    return [
+        (r.chain_id, KnownToken(r.symbol, r.address, r.decimals, int(r.dust_limit))) for r in rows
+    ]
+
+
+# --- deposit addresses -----------------------------------------------------------------------
+
+
+def _deposit(row: Any) -> Deposit:
+    return Deposit(
+        invoice_id=row.invoice_id,
+        address=row.address,
+        token=row.token_address,
+        expires_at=row.expires_at,
+        confirmations_required=row.confirmations_required,
+    )
+
+
+async def next_deposit_index(db: Db) -> int:
+    index: int = (await db.execute(sa.select(deposit_index_seq.next_value()))).scalar_one()
+    return index
+
+
+async def insert_deposit(db: Db, values: dict[str, Any]) -> bool:
+    """Record an invoice's deposit address; False when the invoice already has one."""
+    inserted = await db.execute(
+        insert(deposit_addresses)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=[deposit_addresses.c.invoice_id])
+        .returning(deposit_addresses.c.invoice_id)
+    )
+    return inserted.first() is not None
+
+
+async def deposit_row(db: Db, invoice_id: str) -> Any | None:
+    statement = sa.select(deposit_addresses).where(deposit_addresses.c.invoice_id == invoice_id)
+    return (await db.execute(statement)).first()
+
+
+async def deposits_for(
+    db: Db, chain_id: int, *, addresses: Sequence[str], invoice_ids: Sequence[str]
+) -> tuple[dict[str, Deposit], dict[str, Deposit]]:
+    """The deposits of `addresses` and of `invoice_ids`, in one query: (by address, by id)."""
+    if not addresses and not invoice_ids:
+        return {}, {}
+    rows = await db.execute(
+        sa.select(deposit_addresses).where(
+            deposit_addresses.c.chain_id == chain_id,
+            sa.or_(
+                deposit_addresses.c.address.in_(list(addresses)),
+                deposit_addresses.c.invoice_id.in_(list(invoice_ids)),
+            ),
+        )
+    )
+    found = [_deposit(r) for r in rows]
+    return {d.address: d for d in found}, {d.invoice_id: d for d in found}
+
+
+async def watched_addresses(db: Db, chain_id: int, *, expired_after: datetime) -> list[str]:
+    """Deposit addresses still watched: not expired, or expired after `expired_after` (late
+    payments are still recorded)."""
+    rows = await db.execute(
+        sa.select(deposit_addresses.c.address).where(
+            deposit_addresses.c.chain_id == chain_id,
+            sa.or_(
+                deposit_addresses.c.expires_at.is_(None),
+                deposit_addresses.c.expires_at > expired_after,
+            ),
+        )
+    )
+    return [r.address for r in rows]
+
+
+# --- transfers -------------------------------------------------------------------------------
+
+
+def _record(row: Any) -> TransferRecord:
+    log = Observed(
+        tx_hash=row.tx_hash,
+        log_index=row.log_index,
+        block_number=row.block_number,
+        block_hash=row.block_hash,
+        block_time=row.block_time,
+        kind=Kind(row.kind),
+        token=row.token_address,
+        from_address=row.from_address,
+        to_address=row.to_address,
+        amount=int(row.amount),
+    )
+    matched = Matched(
+        invoice_id=row.invoice_id,
+        symbol=row.symbol,
+        flags=tuple(row.flags),
+        confirmations_required=row.confirmations_required,
+    )
+    return TransferRecord(row.chain_id, log, matched, row.confirmations, Status(row.status))
+
+
+def _values(record: TransferRecord, now: datetime) -> dict[str, Any]:
+    log, matched = record.log, record.matched
+    return {
+        "chain_id": record.chain_id,
+        "tx_hash": log.tx_hash,
+        "log_index": log.log_index,
+        "block_number": log.block_number,
+        "block_hash": log.block_hash,
+        "block_time": log.block_time,
+        "kind": int(log.kind),
+        "token_address": log.token,
+        "symbol": matched.symbol,
+        "from_address": log.from_address,
+        "to_address": log.to_address,
+        "amount": Decimal(log.amount),
+        "invoice_id": matched.invoice_id,
+        "confirmations": record.confirmations,
+        "confirmations_required": matched.confirmations_required,
+        "status": int(record.status),
+        "flags": list(matched.flags),
+        "updated_at": now,
+    }
+
+
+async def transfer_statuses(
+    db: Db, chain_id: int, keys: Sequence[tuple[str, int]]
+) -> dict[tuple[str, int], Status]:
+    """The status of each already recorded (tx hash, log index) of `keys`."""
+    if not keys:
+        return {}
+    rows = await db.execute(
+        sa.select(transfers.c.tx_hash, transfers.c.log_index, transfers.c.status).where(
+            transfers.c.chain_id == chain_id,
+            sa.tuple_(transfers.c.tx_hash, transfers.c.log_index).in_(list(keys)),
+        )
+    )
+    return {(r.tx_hash, r.log_index): Status(r.status) for r in rows}
+
+
+async def save_transfers(db: Db, records: Sequence[TransferRecord], now: datetime) -> None:
+    """Insert or overwrite `records` (one multi-row statement)."""
+    if not records:
+        return
+    statement = insert(transfers)
+    columns = [
+        c.name for c in transfers.columns if c.name not in ("chain_id", "tx_hash", "log_index")
+    ]
+    await db.execute(
+        statement.on_conflict_do_update(
+            index_elements=[transfers.c.chain_id, transfers.c.tx_hash, transfers.c.log_index],
+            set_={name: statement.excluded[name] for name in columns},
+        ),
+        [_values(r, now) for r in records],
+    )
+
+
+async def detected_transfers(db: Db, chain_id: int, since_block: int) -> list[TransferRecord]:
+    """Transfers still counting confirmations: unflagged ones, and flagged ones of recent
+    blocks (a flagged transfer is never confirmed; its count stops once out of the window)."""
+    rows = await db.execute(
+        sa.select(transfers).where(
+            transfers.c.chain_id == chain_id,
+            transfers.c.status == int(Status.DETECTED),
+            sa.or_(
+                sa.func.cardinality(transfers.c.flags) == 0,
+                transfers.c.block_number >= since_block,
+            ),
+        )
+    )
+    return [_record(r) for r in rows]
+
+
+async def live_transfers_after(db: Db, chain_id: int, block: int) -> list[TransferRecord]:
+    """Transfers not yet reorged in blocks above `block`."""
+    rows = await db.execute(
+        sa.select(transfers).where(
+            transfers.c.chain_id == chain_id,
+            transfers.c.block_number > block,
+            transfers.c.status != int(Status.REORGED),
+        )
+    )
+    return [_record(r) for r in rows]
+
+
+async def transfers_page(
+    db: Db,
+    *,
+    invoice_id: str | None,
+    flagged_only: bool,
+    after: tuple[int, str, int] | None,
+    limit: int,
+) -> list[TransferRecord]:
+    """Transfers oldest first (block, tx hash, log index), after the position `after`."""
+    statement = sa.select(transfers)
+    if invoice_id:
+        statement = statement.where(transfers.c.invoice_id == invoice_id)
+    if flagged_only:
+        statement = statement.where(sa.func.cardinality(transfers.c.flags) > 0)
+    order = sa.tuple_(transfers.c.block_number, transfers.c.tx_hash, transfers.c.log_index)
+    if after is not None:
+        statement = statement.where(order > sa.tuple_(*(sa.literal(v) for v in after)))
+    statement = statement.order_by(
+        transfers.c.block_number, transfers.c.tx_hash, transfers.c.log_index
+    ).limit(limit)
+    return [_record(r) for r in await db.execute(statement)]
+
+
+# --- blocks ----------------------------------------------------------------------------------
+
+
+async def stored_block_hash(db: Db, chain_id: int, number: int) -> str | None:
+    row = (
+        await db.execute(
+            sa.select(blocks.c.hash).where(blocks.c.chain_id == chain_id, blocks.c.number == number)
+        )
+    ).first()
+    return None if row is None else str(row.hash)
+
+
+async def stored_blocks(db: Db, chain_id: int) -> dict[int, str]:
+    rows = await db.execute(
+        sa.select(blocks.c.number, blocks.c.hash).where(blocks.c.chain_id == chain_id)
+    )
+    return {r.number: r.hash for r in rows}
+
+
+async def save_blocks(db: Db, chain_id: int, headers: Iterable[tuple[int, str, str]]) -> None:
+    rows = [{"chain_id": chain_id, "number": n, "hash": h, "parent_hash": p} for n, h, p in headers]
+    if not rows:
+        return
+    statement = insert(blocks)
+    await db.execute(
+        statement.on_conflict_do_update(
+            index_elements=[blocks.c.chain_id, blocks.c.number],
+            set_={"hash": statement.excluded.hash, "parent_hash": statement.excluded.parent_hash},
+        ),
+        rows,
+    )
+
+
+async def forget_blocks(
+    db: Db, chain_id: int, *, above: int | None = None, below: int | None = None
+) -> None:
+    """Delete the stored blocks above `above` (a reorg) or below `below` (out of the window)."""
+    statement = sa.delete(blocks).where(blocks.c.chain_id == chain_id)
+    if above is not None:
+        statement = statement.where(blocks.c.number > above)
+    if below is not None:
+        statement = statement.where(blocks.c.number < below)
+    await db.execute(statement)

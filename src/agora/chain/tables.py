@@ -2,22 +2,106 @@
 
 `store.py` builds its statements from these; the migrations are written by hand and
 tests/integration/chain/test_chain_schema.py checks that they produce exactly this.
+
+Token amounts are numeric(78, 0) (uint256 fits); addresses and hashes are lowercase 0x-hex.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 metadata = sa.MetaData(schema="chain")
+
+_ID = UUID(as_uuid=False)
+_AMOUNT = sa.Numeric(78, 0)
+_TIME = sa.DateTime(timezone=True)
+
+# One derivation index per invoice's deposit address (m/44'/60'/0'/0/i).
+deposit_index_seq = sa.Sequence("deposit_index_seq", metadata=metadata)
 
 networks = sa.Table(
     "networks",
     metadata,
-    sa.Column("id", UUID(as_uuid=False), primary_key=True),
+    sa.Column("chain_id", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("name", sa.Text, nullable=False),
+    sa.Column("rpc_url", sa.Text, nullable=False),
+    sa.Column("confirmations_low", sa.Integer, nullable=False),
+    sa.Column("confirmations_medium", sa.Integer, nullable=False),
+    sa.Column("confirmations_high", sa.Integer, nullable=False),
+    sa.Column("block_time_ms", sa.Integer, nullable=False),
+    sa.Column("treasury_address", sa.Text, nullable=False),
+    sa.Column("router_address", sa.Text, nullable=False),
+    # The last block the watcher read, and the node's head when last seen.
+    sa.Column("checkpoint_block", sa.BigInteger, nullable=False),
+    sa.Column("head_block", sa.BigInteger, nullable=False),
     sa.Column("version", sa.BigInteger, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", _TIME, nullable=False),
+)
+
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("chain_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("symbol", sa.Text, primary_key=True),
+    sa.Column("address", sa.Text, nullable=False),
+    sa.Column("decimals", sa.Integer, nullable=False),
+    sa.Column("dust_limit", _AMOUNT, nullable=False),
+    sa.Index("ux_tokens_address", "chain_id", "address", unique=True),
+)
+
+deposit_addresses = sa.Table(
+    "deposit_addresses",
+    metadata,
+    sa.Column("invoice_id", _ID, primary_key=True),
+    sa.Column("chain_id", sa.BigInteger, nullable=False),
+    sa.Column("address", sa.Text, nullable=False),
+    sa.Column("derivation_index", sa.BigInteger, nullable=False),
+    sa.Column("symbol", sa.Text, nullable=False),
+    sa.Column("token_address", sa.Text, nullable=False),
+    sa.Column("amount", _AMOUNT, nullable=False),
+    sa.Column("confirmations_required", sa.Integer, nullable=False),
+    sa.Column("expires_at", _TIME, nullable=True),
+    sa.Column("created_at", _TIME, nullable=False),
+    sa.Index("ux_deposit_addresses_address", "address", unique=True),
+    sa.Index("ux_deposit_addresses_index", "derivation_index", unique=True),
+    sa.Index("ix_deposit_addresses_expires", "chain_id", "expires_at"),
+)
+
+transfers = sa.Table(
+    "transfers",
+    metadata,
+    sa.Column("chain_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("tx_hash", sa.Text, primary_key=True),
+    sa.Column("log_index", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("block_number", sa.BigInteger, nullable=False),
+    sa.Column("block_hash", sa.Text, nullable=False),
+    sa.Column("block_time", _TIME, nullable=False),
+    sa.Column("kind", sa.SmallInteger, nullable=False),
+    sa.Column("token_address", sa.Text, nullable=False),
+    sa.Column("symbol", sa.Text, nullable=False),
+    sa.Column("from_address", sa.Text, nullable=False),
+    sa.Column("to_address", sa.Text, nullable=False),
+    sa.Column("amount", _AMOUNT, nullable=False),
+    sa.Column("invoice_id", _ID, nullable=True),
+    sa.Column("confirmations", sa.Integer, nullable=False),
+    sa.Column("confirmations_required", sa.Integer, nullable=False),
+    sa.Column("status", sa.SmallInteger, nullable=False),
+    sa.Column("flags", ARRAY(sa.Text), nullable=False),
+    sa.Column("updated_at", _TIME, nullable=False),
+    sa.Index("ix_transfers_invoice", "invoice_id", "block_number"),
+    sa.Index("ix_transfers_block", "chain_id", "block_number"),
+)
+
+# The recent canonical blocks the watcher read (checkpoints and blocks holding transfers):
+# a stored hash the node no longer has at that height is a reorg.
+blocks = sa.Table(
+    "blocks",
+    metadata,
+    sa.Column("chain_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("number", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("hash", sa.Text, nullable=False),
+    sa.Column("parent_hash", sa.Text, nullable=False),
 )
 
 

@@ -134,11 +134,11 @@ def chain_environment(settings: PlatformSettings, env: Mapping[str, str]) -> dic
     secrets_dir = settings.data_dir / "secrets"
     if "AGORA_CHAIN_KEYSTORE_FILE" not in env:
         chain["AGORA_CHAIN_KEYSTORE_FILE"] = str(secrets_dir / CHAIN_KEYSTORE_FILENAME)
-    if "AGORA_CHAIN_KEYSTORE_PASSPHRASE_FILE" not in env:
+    if "AGORA_CHAIN_PASSPHRASE_FILE" not in env:
         passphrase = secrets_dir / CHAIN_PASSPHRASE_FILENAME
         if not passphrase.exists():
             write_private(passphrase, (secrets.token_urlsafe(32) + "\n").encode(), replace=False)
-        chain["AGORA_CHAIN_KEYSTORE_PASSPHRASE_FILE"] = str(passphrase)
+        chain["AGORA_CHAIN_PASSPHRASE_FILE"] = str(passphrase)
     if embedded_chain(settings):
         port = anvil_port(env)
         chain.update(

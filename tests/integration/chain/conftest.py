@@ -36,11 +36,19 @@ async def chain_server(
     database_url: str,
     nats_url: str,
     security_files: SecurityFiles,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[GrpcServer]:
-    platform = PlatformSettings(database_url=database_url, nats_url=nats_url, discovery=False)
+    platform = PlatformSettings(
+        database_url=database_url,
+        nats_url=nats_url,
+        discovery=False,
+        data_dir=tmp_path_factory.mktemp("chain-data"),
+    )
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
     async with service_resolver(platform, js) as channels:
+        # The watcher of the default settings would follow a node that is not there: the
+        # servicers only (watcher tests run a watcher of their own against their own anvil).
         parts = compose(Backends(platform, chain_engine, js, channels), ChainSettings())
         server = GrpcServer(
             SERVICE,
@@ -69,3 +77,11 @@ def chain(
     chain_channel: grpc.aio.Channel,
 ) -> chain_pb2_grpc.ChainServiceStub:
     return chain_pb2_grpc.ChainServiceStub(chain_channel)
+
+
+@pytest.fixture
+async def chain_js(nats_url: str) -> AsyncIterator[nats.js.JetStreamContext]:
+    """JetStream, to read the CHAIN stream the tests' relays publish to."""
+    nc = await nats.connect(nats_url)
+    yield nc.jetstream()
+    await nc.close()

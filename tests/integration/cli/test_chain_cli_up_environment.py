@@ -65,13 +65,13 @@ def test_the_keystore_passphrase_is_made_once_and_kept_private() -> None:
     again = child_environment(settings)
 
     secrets_dir = settings.data_dir / "secrets"
-    passphrase = Path(first["AGORA_CHAIN_KEYSTORE_PASSPHRASE_FILE"])
+    passphrase = Path(first["AGORA_CHAIN_PASSPHRASE_FILE"])
     assert passphrase == secrets_dir / CHAIN_PASSPHRASE_FILENAME
     assert Path(first["AGORA_CHAIN_KEYSTORE_FILE"]) == secrets_dir / "chain-keystore.json"
     assert len(passphrase.read_text().strip()) >= 40
     assert stat.S_IMODE(passphrase.stat().st_mode) == 0o600
-    assert again["AGORA_CHAIN_KEYSTORE_PASSPHRASE_FILE"] == str(passphrase)
-    assert passphrase.read_text() == Path(again["AGORA_CHAIN_KEYSTORE_PASSPHRASE_FILE"]).read_text()
+    assert again["AGORA_CHAIN_PASSPHRASE_FILE"] == str(passphrase)
+    assert passphrase.read_text() == Path(again["AGORA_CHAIN_PASSPHRASE_FILE"]).read_text()
 
 
 def test_a_configured_rpc_url_leaves_the_embedded_node_out(

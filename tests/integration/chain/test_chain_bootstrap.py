@@ -1,0 +1,36 @@
+"""The composed service: a development data directory gets an encrypted keystore, and the
+parts are the servicer, the watcher and the reward minting (jobs of the host)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from agora.chain.bootstrap import compose
+from agora.chain.rewards import RewardMinting
+from agora.chain.service import ChainService
+from agora.chain.settings import ChainSettings
+from agora.chain.wallets import load_seed
+from agora.chain.watcher import Watcher
+from agora.platform.runtime import Backends
+from agora.platform.settings import PlatformSettings
+
+
+def test_a_development_start_creates_the_keystore_and_composes_the_watcher(
+    tmp_path: Path, chain_engine: AsyncEngine, database_url: str
+) -> None:
+    platform = PlatformSettings(database_url=database_url, discovery=False, data_dir=tmp_path)
+    parts = compose(Backends(platform, chain_engine, None, None), ChainSettings())  # type: ignore[arg-type]
+    keystore = tmp_path / "secrets" / "chain-keystore.json"
+    seed = load_seed(keystore, tmp_path / "secrets" / "chain-keystore.passphrase")
+    (servicer,) = parts.servicers
+    watcher, minting = parts.jobs
+    assert isinstance(watcher, Watcher)
+    assert isinstance(minting, RewardMinting)
+    assert watcher.chain_id == 31337
+    # the servicer derives from the keystore's xpub
+    assert isinstance(servicer.implementation, ChainService)
+    config = servicer.implementation.config
+    assert config.wallet.deposits.address(5) == seed.deposit_account(5).address
+    assert config.wallet.hot_account().address == seed.hot_account().address
