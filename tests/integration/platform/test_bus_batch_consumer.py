@@ -150,7 +150,7 @@ async def test_a_connection_closed_mid_batch_acks_nothing_and_the_batch_is_redon
 
     await consume_until(consumer, lambda: len(calls) == 8)
 
-    assert calls == ["n0", "n1", "n2", "n0", "n1", "n2", "n3", "n4"]
+    assert sorted(calls[3:]) == ["n0", "n1", "n2", "n3", "n4"]  # all redone, once each
     assert await _notes(bed) == ["n0", "n1", "n2", "n3", "n4"]
     assert await bed.inbox_rows(consumer.durable) == 5
     assert await _settled(bed, consumer) == (0, 0)
@@ -224,9 +224,14 @@ async def test_a_handler_outage_redoes_its_batch_past_max_deliver_without_dead_l
     consumer = bed.consumer("outage", handler, batched=True, max_deliver=2)
     await consume_until(consumer, lambda: calls.count("n0") == 4)
 
-    # Each outage rolled the whole batch back, n1 with it, and counted for neither message.
-    await consume_until(consumer, lambda: len(calls) == 5)
-    assert calls == ["n0", "n0", "n0", "n0", "n1"]
+    for _ in range(100):  # n1 may have been rolled back with n0's last failed batch
+        if await _notes(bed) == ["n0", "n1"]:
+            break
+        await consumer.consume_once(timeout_s=0.2)
+
+    # Each outage rolled the whole batch back (n1 with it, whenever it shared the batch) and
+    # counted for neither message: four deliveries of n0 with max_deliver 2, no dead letter.
+    assert calls.count("n0") == 4
     assert await _notes(bed) == ["n0", "n1"]
     assert await _settled(bed, consumer) == (0, 0)
     dead = await bed.js.stream_info(DEAD_LETTER_STREAM, subjects_filter=f"dlq.{consumer.durable}.>")
