@@ -236,3 +236,24 @@ async def test_a_handler_outage_redoes_its_batch_past_max_deliver_without_dead_l
     assert await _settled(bed, consumer) == (0, 0)
     dead = await bed.js.stream_info(DEAD_LETTER_STREAM, subjects_filter=f"dlq.{consumer.durable}.>")
     assert not dead.state.subjects
+
+
+async def test_a_handler_whose_statement_fails_is_rolled_back_alone(bed: BusTestbed) -> None:
+    await _publish(bed, 3)
+    calls: list[str] = []
+
+    async def handler(session: AsyncSession, event: EventEnvelope) -> None:
+        calls.append(_body(event))
+        await _write_note(session, event)
+        if _body(event) == "n1" and calls.count("n1") == 1:
+            await session.execute(text("SELECT 1 / 0"))  # aborts the transaction to its savepoint
+
+    consumer = bed.consumer("division", handler, batched=True)
+    assert await consumer.consume_once(timeout_s=2.0) == 3
+
+    assert calls == ["n0", "n1", "n2"]
+    assert await _notes(bed) == ["n0", "n2"]  # n2's statements ran after the rollback
+    await consume_until(consumer, lambda: calls.count("n1") == 2)
+    assert await _notes(bed) == ["n0", "n1", "n2"]
+    assert await bed.inbox_rows(consumer.durable) == 3
+    assert await _settled(bed, consumer) == (0, 0)

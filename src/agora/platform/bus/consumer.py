@@ -50,10 +50,16 @@ from agora.platform.bus.backoff import RedeliveryBackoff
 from agora.platform.bus.dead_letters import dead_letter_headers, dead_letter_subject
 from agora.platform.bus.inbox import forget_event, remember_event, remember_events
 from agora.platform.bus.streams import dead_letter_stream, ensure_stream
-from agora.platform.db import transaction
+from agora.platform.db import driver_connection, transaction
 from agora.platform.outages import is_database_outage, is_outage
 
 log = structlog.get_logger(__name__)
+
+# Batched mode: each handler runs after its own savepoint (the previous one released in the same
+# round trip; the commit releases the last).
+_SAVEPOINT = "SAVEPOINT agora_event"
+_NEXT_SAVEPOINT = "RELEASE SAVEPOINT agora_event; SAVEPOINT agora_event"
+_ROLLBACK_TO_SAVEPOINT = "ROLLBACK TO SAVEPOINT agora_event"
 
 EventHandler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
 
@@ -289,25 +295,31 @@ class EventConsumer:
                     for event_id, (m, _) in zip(ids, opened, strict=True)
                 ],
             )
+            raw = await driver_connection(session)
+            savepoint = _SAVEPOINT
             forgotten: set[str] = set()
             for index, ((message, envelope), event_id) in enumerate(zip(opened, ids, strict=True)):
                 if event_id not in fresh and event_id not in forgotten:
                     continue  # handled before, or earlier in this batch
                 await keep_alive.beat()
+                # Raw savepoints, one round trip per handler (SQLAlchemy's begin_nested takes
+                # two and cost more CPU than the handler's own statements: a measured hot path).
+                await raw.execute(savepoint)
+                savepoint = _NEXT_SAVEPOINT
                 try:
-                    async with session.begin_nested():
-                        if event_id in forgotten:  # an earlier copy failed: this one retries
-                            await remember_event(
-                                session,
-                                consumer=self.durable,
-                                event_id=event_id,
-                                stream_seq=message.metadata.sequence.stream,
-                                stored_at=message.metadata.timestamp,
-                            )
-                        await self._handler(session, envelope)
+                    if event_id in forgotten:  # an earlier copy failed: this one retries
+                        await remember_event(
+                            session,
+                            consumer=self.durable,
+                            event_id=event_id,
+                            stream_seq=message.metadata.sequence.stream,
+                            stored_at=message.metadata.timestamp,
+                        )
+                    await self._handler(session, envelope)
                 except Exception as error:
                     if is_database_outage(error):
                         raise
+                    await raw.execute(_ROLLBACK_TO_SAVEPOINT)
                     failures[index] = error
                     if event_id in fresh:
                         await forget_event(session, consumer=self.durable, event_id=event_id)
