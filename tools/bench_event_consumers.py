@@ -24,6 +24,7 @@ import uuid
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import nats
 
@@ -119,6 +120,9 @@ async def bench(database_url: str, nats_url: str, args: argparse.Namespace) -> N
             published += 1
 
     handler = ChainTransfers()
+    # Passed only when set, so the script also measures a checkout from before batching
+    # (PYTHONPATH=<its src>).
+    options: dict[str, Any] = {} if args.per_message else {"batched": True}
     consumer = EventConsumer(
         js,
         sessions,
@@ -126,9 +130,7 @@ async def bench(database_url: str, nats_url: str, args: argparse.Namespace) -> N
         durable=f"bench-{uuid.uuid4().hex[:6]}",
         filter_subjects=handler.filter_subjects,
         handler=handler.handle,
-        # Passed only when set, so the script also measures a checkout from before batching
-        # (PYTHONPATH=<its src>).
-        **({} if args.per_message else {"batched": True}),
+        **options,
     )
     await consumer.ensure()
     profiler = cProfile.Profile() if args.profile else None
