@@ -257,3 +257,36 @@ async def test_a_handler_whose_statement_fails_is_rolled_back_alone(bed: BusTest
     assert await _notes(bed) == ["n0", "n1", "n2"]
     assert await bed.inbox_rows(consumer.durable) == 3
     assert await _settled(bed, consumer) == (0, 0)
+
+
+async def test_a_batch_whose_commit_fails_is_redone_message_by_message(bed: BusTestbed) -> None:
+    async with bed.engine.begin() as connection:
+        await connection.execute(
+            text("CREATE TABLE seats (n int, UNIQUE (n) DEFERRABLE INITIALLY DEFERRED)")
+        )
+        await connection.execute(text("INSERT INTO seats VALUES (1)"))
+    envelopes = await _publish(bed, 3)
+    calls: list[str] = []
+
+    async def handler(session: AsyncSession, event: EventEnvelope) -> None:
+        calls.append(_body(event))
+        await _write_note(session, event)
+        if _body(event) == "n1":  # checked only at commit: no savepoint catches it
+            await session.execute(text("INSERT INTO seats VALUES (1)"))
+
+    consumer = bed.consumer("deferred", handler, batched=True, max_deliver=2)
+    assert await consumer.consume_once(timeout_s=2.0) == 3
+
+    # The batch's commit failed; each message was then handled in a transaction of its own.
+    assert calls == ["n0", "n1", "n2", "n0", "n1", "n2"]
+    assert await _notes(bed) == ["n0", "n2"]
+    await consume_until(consumer, lambda: calls.count("n1") == 4)  # batch, then alone
+    dead = await bed.js.get_last_msg(
+        DEAD_LETTER_STREAM, dead_letter_subject(consumer.durable, envelopes[1].subject)
+    )
+    assert dead.headers is not None
+    assert dead.headers["Agora-Deliveries"] == "2"
+    assert envelope_in(dead) == envelopes[1]
+    assert await _notes(bed) == ["n0", "n2"]
+    assert await bed.inbox_rows(consumer.durable) == 2
+    assert await _settled(bed, consumer) == (0, 0)
