@@ -35,8 +35,7 @@ from agora.payments.domain import (
 from agora.payments.events import (
     PAYMENT_RECEIVED,
     PAYMENT_WITHDRAWN,
-    record_invoice_event,
-    record_statuses_entered,
+    record_invoice_events,
 )
 from agora.payments.onchain import CHAIN
 from agora.payments.translation import invoice_pb
@@ -128,8 +127,7 @@ async def _receive(session: AsyncSession, current: InvoiceRecord, t: ObservedTra
     message = await _save(session, current, change)
     payment = next(p for p in message.payments if p.reference == t.reference)
     received = events.PaymentReceived(invoice=message, payment=payment)
-    await record_invoice_event(session, PAYMENT_RECEIVED, received, message)
-    await record_statuses_entered(session, change.entered, message)
+    await record_invoice_events(session, [(PAYMENT_RECEIVED, received)], change.entered, message)
 
 
 async def _withdraw(session: AsyncSession, current: InvoiceRecord, t: ObservedTransfer) -> None:
@@ -139,8 +137,7 @@ async def _withdraw(session: AsyncSession, current: InvoiceRecord, t: ObservedTr
     message = await _save(session, current, change)
     payment = next(p for p in message.payments if p.reference == t.reference)
     withdrawn = events.PaymentWithdrawn(invoice=message, payment=payment)
-    await record_invoice_event(session, PAYMENT_WITHDRAWN, withdrawn, message)
-    await record_statuses_entered(session, change.entered, message)
+    await record_invoice_events(session, [(PAYMENT_WITHDRAWN, withdrawn)], change.entered, message)
 
 
 async def _save(
@@ -164,5 +161,8 @@ def payment_consumers(
             durable=handler.name,
             filter_subjects=handler.filter_subjects,
             handler=handler.handle,
+            # One transaction per fetched batch: the per-message transaction cost more than
+            # the handler (docs/benchmarks.md, "Event consumers").
+            batched=True,
         )
     ]

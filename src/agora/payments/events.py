@@ -12,6 +12,7 @@ from agora._proto.agora.payments.v1 import events_pb2 as events
 from agora._proto.agora.payments.v1 import payments_pb2 as pb
 from agora.payments.domain import InvoiceStatus
 from agora.platform.bus.outbox import Producer
+from agora.platform.bus.outbox_batch import NewEvent, record_events
 
 PRODUCER = "payments"
 
@@ -42,25 +43,42 @@ async def record_statuses_entered(
     session: AsyncSession, entered: Iterable[InvoiceStatus], invoice: pb.Invoice
 ) -> None:
     """The events announcing that `invoice` entered each status of `entered`, in order."""
-    for status in entered:
-        await _record_status_entered(session, status, invoice)
+    await record_invoice_events(session, [], entered, invoice)
 
 
-async def _record_status_entered(
-    session: AsyncSession, status: InvoiceStatus, invoice: pb.Invoice
+async def record_invoice_events(
+    session: AsyncSession,
+    first: Iterable[tuple[str, Message]],
+    entered: Iterable[InvoiceStatus],
+    invoice: pb.Invoice,
 ) -> None:
-    """The event announcing that `invoice` entered `status` (nothing for `new`)."""
-    subject: str
-    event: Message
+    """`first` (subject, event) about `invoice`, then the events of the statuses it entered, in
+    that order, in one statement (a payment and its status change: the record-payment hot path)."""
+    recorded = [*first]
+    recorded.extend(e for status in entered if (e := _status_entered(status, invoice)) is not None)
+    if len(recorded) == 1:
+        [(subject, event)] = recorded
+        await record_invoice_event(session, subject, event, invoice)
+        return
+    await record_events(
+        session,
+        producer=PRODUCER,
+        events=[
+            NewEvent(subject, event, invoice.id, invoice.version) for subject, event in recorded
+        ],
+    )
+
+
+def _status_entered(status: InvoiceStatus, invoice: pb.Invoice) -> tuple[str, Message] | None:
+    """The event announcing that `invoice` entered `status` (none for `new`)."""
     match status:
         case InvoiceStatus.NEW:
-            return
+            return None
         case InvoiceStatus.PROCESSING:
-            subject, event = INVOICE_PROCESSING, events.InvoiceProcessing(invoice=invoice)
+            return INVOICE_PROCESSING, events.InvoiceProcessing(invoice=invoice)
         case InvoiceStatus.SETTLED:
-            subject, event = INVOICE_SETTLED, events.InvoiceSettled(invoice=invoice)
+            return INVOICE_SETTLED, events.InvoiceSettled(invoice=invoice)
         case InvoiceStatus.EXPIRED:
-            subject, event = INVOICE_EXPIRED, events.InvoiceExpired(invoice=invoice)
+            return INVOICE_EXPIRED, events.InvoiceExpired(invoice=invoice)
         case InvoiceStatus.INVALID:
-            subject, event = INVOICE_INVALID, events.InvoiceInvalid(invoice=invoice)
-    await record_invoice_event(session, subject, event, invoice)
+            return INVOICE_INVALID, events.InvoiceInvalid(invoice=invoice)

@@ -45,6 +45,7 @@ from agora.payments.events import (
     RATE_CHANGED,
     record,
     record_invoice_event,
+    record_invoice_events,
     record_statuses_entered,
 )
 from agora.payments.onchain import CHAIN
@@ -184,8 +185,9 @@ class PaymentsService(payments_pb2_grpc.PaymentsServiceServicer):
         message = invoice_pb(current, after)
         payment = next(p for p in message.payments if p.reference == report.reference)
         received = events.PaymentReceived(invoice=message, payment=payment)
-        await record_invoice_event(session, PAYMENT_RECEIVED, received, message)
-        await record_statuses_entered(session, change.entered, message)
+        await record_invoice_events(
+            session, [(PAYMENT_RECEIVED, received)], change.entered, message
+        )
         return after, message
 
     # --- invoices -------------------------------------------------------------------------

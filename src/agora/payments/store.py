@@ -155,9 +155,6 @@ def _asyncpg_sql(statement: sa.ClauseElement) -> str:
 
 _INSERT_INVOICE = _asyncpg_sql(sa.insert(invoices))
 _INVOICE = _asyncpg_sql(sa.select(invoices).where(invoices.c.id == sa.bindparam("id")))
-_INVOICE_FOR_UPDATE = _asyncpg_sql(
-    sa.select(invoices).where(invoices.c.id == sa.bindparam("id")).with_for_update()
-)
 # One statement for a whole change: the versioned update, upserted payments, new refunds.
 _SAVE_INVOICE = f"""
     WITH updated AS (
@@ -181,6 +178,29 @@ _SAVE_INVOICE = f"""
         ) AS r (id, amount, reason, created_at)
     )
     SELECT count(*) FROM updated
+"""
+# The invoice locked, with its payments and refunds, in one round trip (the record-payment hot
+# path: each on-chain transfer event runs it). The children are read in the statement's snapshot,
+# taken before the lock was granted: they are the current ones only if no change committed while
+# this statement waited for the lock. Every change of payments or refunds bumps the invoice's
+# version under this lock (`save_invoice`), so `seen_version` (the version in that snapshot)
+# differing from the locked row's says to read them again.
+_LOCKED_INVOICE = f"""
+    WITH locked AS (SELECT * FROM {invoices.fullname} WHERE id = $1 FOR UPDATE)
+    SELECT locked.*,
+        (SELECT seen.version FROM {invoices.fullname} AS seen WHERE seen.id = $1) AS seen_version,
+        ARRAY(
+            SELECT ROW(p.reference, p.amount, p.confirmations, p.received_at, p.late, p.status,
+                       p.flags)
+            FROM {invoice_payments.fullname} AS p WHERE p.invoice_id = $1
+            ORDER BY p.received_at, p.reference
+        ) AS payments,
+        ARRAY(
+            SELECT ROW(r.id::text, r.amount, r.reason, r.created_at)
+            FROM {invoice_refunds.fullname} AS r WHERE r.invoice_id = $1
+            ORDER BY r.created_at, r.id::text
+        ) AS refunds
+    FROM locked
 """
 # The payments ('p') and refunds ('r') of invoices, each in the order the domain keeps them.
 _PAYMENTS_AND_REFUNDS = f"""
@@ -237,9 +257,31 @@ async def invoice_by_id(db: Db, invoice_id: str, *, for_update: bool = False) ->
     """The invoice; `for_update` locks it first, so the payments and refunds read after it are
     the ones the previous holder of the lock committed."""
     raw = await driver_connection(db)
-    row = await raw.fetchrow(_INVOICE_FOR_UPDATE if for_update else _INVOICE, invoice_id)
-    if row is None:
-        raise NotFound("invoice", invoice_id)
+    if for_update:
+        row = await raw.fetchrow(_LOCKED_INVOICE, invoice_id)
+        if row is None:
+            raise NotFound("invoice", invoice_id)
+        if row["seen_version"] == row["version"]:
+            payments = [
+                Payment(
+                    ref,
+                    int(amount),
+                    confirmations,
+                    at,
+                    late,
+                    PaymentStatus(status),
+                    tuple(flags.split()),
+                )
+                for ref, amount, confirmations, at, late, status, flags in row["payments"]
+            ]
+            refunds = [
+                Refund(ref, int(amount), reason, at) for ref, amount, reason, at in row["refunds"]
+            ]
+            return _record(row, payments, refunds)
+    else:
+        row = await raw.fetchrow(_INVOICE, invoice_id)
+        if row is None:
+            raise NotFound("invoice", invoice_id)
     invoice_id = str(row["id"])
     found = await _payments_and_refunds(raw, [invoice_id])
     return _record(row, *found[invoice_id])

@@ -6,6 +6,28 @@ without running the handler again. A failing handler is retried after a growing 
 `max_deliver` deliveries the message goes to `dlq.<consumer>.<subject>` on the DEAD_LETTERS
 stream and is terminated. Outages (database or network down) are retried without counting
 towards the dead-letter limit: they are not the message's fault.
+
+Batched mode (`batched=True`), for consumers whose per-message transaction costs more than the
+handler: one transaction per fetched batch instead of one per message.
+
+- The batch's events are recorded in the inbox in one statement; an event already there (or
+  repeated earlier in the batch) is skipped exactly as in the per-message mode.
+- Each handler runs in its own SAVEPOINT, one after the other in stream order (so the events
+  of one aggregate keep their order). A failing handler is rolled back alone, its inbox row
+  with it; it is then retried or dead-lettered by the rules above, after the batch commits.
+  A later copy of that event in the same batch gets its own attempt.
+- Every message is acked only after the batch's commit. Nothing is acked when the transaction
+  fails: on an outage (database or network lost, connection closed mid-batch) every message is
+  redelivered after the backoff, uncounted, and its work is redone (the inbox committed
+  nothing); on any other failure of the batch as a whole (the commit refused, a savepoint that
+  cannot be rolled back) the batch is redone at once message by message in the per-message
+  mode, so the failure lands on the message that causes it.
+- A handler failing with a database or network outage aborts the batch (the outage rule: which
+  peer is away cannot be told, and the transaction may be gone); a broker outage in a handler is
+  rolled back alone and redelivered uncounted.
+- Keep-alive covers the whole batch: every unsettled message is marked in progress whenever
+  half of `ack_wait` passed since the fetch or the last such mark.
+- Messages that are not envelopes are dead-lettered at once, before the transaction.
 """
 
 from __future__ import annotations
@@ -26,12 +48,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
 from agora.platform.bus.backoff import RedeliveryBackoff
 from agora.platform.bus.dead_letters import dead_letter_headers, dead_letter_subject
-from agora.platform.bus.inbox import remember_event
+from agora.platform.bus.inbox import forget_event, remember_event, remember_events
 from agora.platform.bus.streams import dead_letter_stream, ensure_stream
-from agora.platform.db import transaction
-from agora.platform.outages import is_outage
+from agora.platform.db import driver_connection, transaction
+from agora.platform.outages import is_database_outage, is_outage
 
 log = structlog.get_logger(__name__)
+
+# Batched mode: each handler runs after its own savepoint (the previous one released in the same
+# round trip; the commit releases the last).
+_SAVEPOINT = "SAVEPOINT agora_event"
+_NEXT_SAVEPOINT = "RELEASE SAVEPOINT agora_event; SAVEPOINT agora_event"
+_ROLLBACK_TO_SAVEPOINT = "ROLLBACK TO SAVEPOINT agora_event"
 
 EventHandler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
 
@@ -69,7 +97,8 @@ def consumer_config(
 
 
 class EventConsumer:
-    """Feeds one durable consumer's messages to `handler`, each in its own transaction."""
+    """Feeds one durable consumer's messages to `handler`, each in its own transaction (or, with
+    `batched`, each fetched batch in one transaction: see the module's docstring)."""
 
     def __init__(
         self,
@@ -85,6 +114,7 @@ class EventConsumer:
         batch: int = 64,
         backoff: RedeliveryBackoff | None = None,
         fetch_timeout_s: float = 5.0,
+        batched: bool = False,
     ) -> None:
         if not filter_subjects:
             raise ValueError("a consumer needs at least one filter subject")
@@ -101,6 +131,7 @@ class EventConsumer:
         self._batch = batch
         self._backoff = backoff or RedeliveryBackoff()
         self._fetch_timeout_s = fetch_timeout_s
+        self._batched = batched
         self._subscription: JetStreamContext.PullSubscription | None = None
         self._stopping = asyncio.Event()
         self._stopped = asyncio.Event()
@@ -179,6 +210,12 @@ class EventConsumer:
 
     async def _handle_batch(self, messages: list[Msg]) -> None:
         fetched_at = time.monotonic()
+        if self._batched:
+            await self._deliver_batch(messages, fetched_at)
+            return
+        await self._deliver_each(messages, fetched_at)
+
+    async def _deliver_each(self, messages: list[Msg], fetched_at: float) -> None:
         for message in messages:
             try:
                 await self._keep_alive(message, fetched_at)
@@ -218,6 +255,91 @@ class EventConsumer:
             await self._failed(message, error)
             return
         await message.ack()
+
+    async def _deliver_batch(self, messages: list[Msg], fetched_at: float) -> None:
+        opened: list[tuple[Msg, EventEnvelope]] = []
+        for message in messages:
+            try:
+                opened.append((message, _open(message)))
+            except DeadLetterReason as error:
+                await self._settle(message, error)
+        if not opened:
+            return
+        keep_alive = _BatchKeepAlive([m for m, _ in opened], fetched_at, self._ack_wait_s / 2)
+        try:
+            failures = await self._handle_all_once(opened, keep_alive)
+        except Exception as error:
+            if is_outage(error):
+                log.warning("consumer_outage", consumer=self.durable, error=repr(error))
+                for message, _ in opened:
+                    await self._settle(message, error)
+                return
+            log.warning("consumer_batch_failed", consumer=self.durable, error=repr(error))
+            await self._deliver_each([m for m, _ in opened], keep_alive.last)
+            return
+        for index, (message, _) in enumerate(opened):
+            await self._settle(message, failures.get(index))
+
+    async def _handle_all_once(
+        self, opened: list[tuple[Msg, EventEnvelope]], keep_alive: _BatchKeepAlive
+    ) -> dict[int, Exception]:
+        """Handle the batch in one transaction; the failures (by index) it rolled back alone."""
+        failures: dict[int, Exception] = {}
+        ids = [str(uuid.UUID(envelope.event_id)) for _, envelope in opened]
+        async with transaction(self._sessions) as session:
+            fresh = await remember_events(
+                session,
+                consumer=self.durable,
+                events=[
+                    (event_id, m.metadata.sequence.stream, m.metadata.timestamp)
+                    for event_id, (m, _) in zip(ids, opened, strict=True)
+                ],
+            )
+            raw = await driver_connection(session)
+            savepoint = _SAVEPOINT
+            forgotten: set[str] = set()
+            for index, ((message, envelope), event_id) in enumerate(zip(opened, ids, strict=True)):
+                if event_id not in fresh and event_id not in forgotten:
+                    continue  # handled before, or earlier in this batch
+                await keep_alive.beat()
+                # Raw savepoints, one round trip per handler (SQLAlchemy's begin_nested takes
+                # two and cost more CPU than the handler's own statements: a measured hot path).
+                await raw.execute(savepoint)
+                savepoint = _NEXT_SAVEPOINT
+                try:
+                    if event_id in forgotten:  # an earlier copy failed: this one retries
+                        await remember_event(
+                            session,
+                            consumer=self.durable,
+                            event_id=event_id,
+                            stream_seq=message.metadata.sequence.stream,
+                            stored_at=message.metadata.timestamp,
+                        )
+                    await self._handler(session, envelope)
+                except Exception as error:
+                    if is_database_outage(error):
+                        raise
+                    await raw.execute(_ROLLBACK_TO_SAVEPOINT)
+                    failures[index] = error
+                    if event_id in fresh:
+                        await forget_event(session, consumer=self.durable, event_id=event_id)
+                    fresh.discard(event_id)
+                    forgotten.add(event_id)
+                    continue
+                fresh.discard(event_id)
+                forgotten.discard(event_id)
+        return failures
+
+    async def _settle(self, message: Msg, error: Exception | None) -> None:
+        """Ack `message`, or apply the failure rules to it; a lost ack is only logged (the
+        message comes back and the inbox absorbs it)."""
+        try:
+            if error is None:
+                await message.ack()
+            else:
+                await self._failed(message, error)
+        except Exception as lost:
+            log.warning("consumer_ack_failed", consumer=self.durable, error=repr(lost))
 
     async def _handle_once(self, message: Msg, envelope: EventEnvelope) -> None:
         metadata = message.metadata
@@ -276,6 +398,28 @@ class EventConsumer:
             error=repr(error),
         )
         await message.term()
+
+
+class _BatchKeepAlive:
+    """Marks a batch's messages in progress when `every_s` passed since the fetch or the last
+    mark: they stay unacked until the batch commits."""
+
+    def __init__(self, messages: list[Msg], fetched_at: float, every_s: float) -> None:
+        self._messages = messages
+        self.last = fetched_at
+        self._every_s = every_s
+
+    async def beat(self) -> None:
+        now = time.monotonic()
+        if now - self.last <= self._every_s:
+            return
+        self.last = now
+        for message in self._messages:
+            try:
+                await message.in_progress()
+            except Exception as error:  # the broker away: the acks will tell, not the handlers
+                log.warning("consumer_keep_alive_failed", error=repr(error))
+                return
 
 
 def _open(message: Msg) -> EventEnvelope:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import MetaData, delete
@@ -17,6 +18,14 @@ _REMEMBER = """
     INSERT INTO inbox (consumer, event_id, stream_seq, stored_at) VALUES ($1, $2, $3, $4)
     ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id
 """
+# Raw, as `_REMEMBER`: a batched consumer records its whole batch in one statement.
+_REMEMBER_ALL = """
+    INSERT INTO inbox (consumer, event_id, stream_seq, stored_at)
+    SELECT $1, e.event_id, e.stream_seq, e.stored_at
+    FROM unnest($2::uuid[], $3::bigint[], $4::timestamptz[]) AS e (event_id, stream_seq, stored_at)
+    ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id
+"""
+_FORGET = "DELETE FROM inbox WHERE consumer = $1 AND event_id = $2"
 
 
 async def remember_event(
@@ -35,6 +44,31 @@ async def remember_event(
     raw = await driver_connection(session)
     inserted = await raw.fetchval(_REMEMBER, consumer, uuid.UUID(event_id), stream_seq, stored_at)
     return inserted is not None
+
+
+async def remember_events(
+    session: AsyncSession,
+    *,
+    consumer: str,
+    events: Sequence[tuple[str, int | None, datetime | None]],
+) -> set[str]:
+    """`remember_event` for many `(event_id, stream_seq, stored_at)` in one statement: the ids
+    recorded now (an id already in the inbox, or repeated in `events`, is recorded once)."""
+    raw = await driver_connection(session)
+    rows = await raw.fetch(
+        _REMEMBER_ALL,
+        consumer,
+        [uuid.UUID(event_id) for event_id, _, _ in events],
+        [stream_seq for _, stream_seq, _ in events],
+        [stored_at for _, _, stored_at in events],
+    )
+    return {str(row["event_id"]) for row in rows}
+
+
+async def forget_event(session: AsyncSession, *, consumer: str, event_id: str) -> None:
+    """Undo `remember_event(s)` for `event_id` in this transaction (its handler failed)."""
+    raw = await driver_connection(session)
+    await raw.execute(_FORGET, consumer, uuid.UUID(event_id))
 
 
 async def forget_processed(
