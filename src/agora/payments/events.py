@@ -11,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agora._proto.agora.payments.v1 import events_pb2 as events
 from agora._proto.agora.payments.v1 import payments_pb2 as pb
 from agora.payments.domain import InvoiceStatus
-from agora.platform.bus.outbox import Producer
-from agora.platform.bus.outbox_batch import NewEvent, record_events
+from agora.platform.bus.outbox import Pending, Producer, record_events
 
 PRODUCER = "payments"
 
@@ -64,7 +63,7 @@ async def record_invoice_events(
         session,
         producer=PRODUCER,
         events=[
-            NewEvent(subject, event, invoice.id, invoice.version) for subject, event in recorded
+            Pending(subject, event, invoice.id, invoice.version) for subject, event in recorded
         ],
     )
 
