@@ -15,16 +15,19 @@ import importlib
 import os
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from agora.auth.settings import AuthSettings
 from agora.catalog.settings import CatalogSettings
+from agora.chain.settings import ChainSettings
 from agora.orders.settings import OrdersSettings
 from agora.payments.settings import PaymentsSettings
 from agora.platform.net import free_port
@@ -51,10 +54,20 @@ def _settings(name: str, port: int) -> ServiceSettings:
             return PaymentsSettings(port=port)
         case "auth":
             return AuthSettings(port=port, **AUTH_SETTINGS)
+        case "chain":
+            # No node: the routes are checked, not the chain (the watcher retries in the
+            # background). The development keystore is created in a directory of its own.
+            secrets = Path(tempfile.mkdtemp(prefix="agora-edge-chain-"))
+            return ChainSettings(
+                port=port,
+                rpc_url=f"http://127.0.0.1:{free_port()}",
+                keystore_file=secrets / "keystore.json",
+                passphrase_file=secrets / "keystore.passphrase",
+            )
     raise ValueError(name)
 
 
-SERVICES = ("catalog", "orders", "payments", "auth")
+SERVICES = ("catalog", "orders", "payments", "auth", "chain")
 
 
 @dataclass(frozen=True)
