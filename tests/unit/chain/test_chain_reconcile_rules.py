@@ -59,7 +59,8 @@ def test_the_same_payment_on_both_sides_is_matched() -> None:
 def test_a_clean_transfer_payments_never_credited_is_not_credited() -> None:
     lines = reconcile([on_chain(1), on_chain(2)], [credited(1)])
     assert outcomes(lines) == [(Outcome.MATCHED, "inv-1"), (Outcome.NOT_CREDITED, "inv-2")]
-    assert lines[1].credited is None and lines[1].on_chain == 5_000_000
+    assert lines[1].credited is None
+    assert lines[1].on_chain == 5_000_000
     assert tally(lines).has_mismatches
 
 
@@ -72,7 +73,8 @@ def test_a_withdrawn_payment_still_on_the_chain_is_not_credited() -> None:
 def test_a_credited_payment_the_chain_lacks_is_not_on_chain() -> None:
     lines = reconcile([], [credited(3)])
     assert outcomes(lines) == [(Outcome.NOT_ON_CHAIN, "inv-3")]
-    assert lines[0].tx_hash == f"0x{3:064x}" and lines[0].credited == 5_000_000
+    assert lines[0].tx_hash == f"0x{3:064x}"
+    assert lines[0].credited == 5_000_000
     assert tally(lines) == Counts(not_on_chain=1)
 
 
@@ -107,7 +109,8 @@ def test_sweeps_are_listed_and_a_confirmed_one_missing_on_chain_is_an_alert() ->
     waiting = SweepCheck("s3", "inv-3", "", None, USDT, "USDT", 9, "pending", False)
     lines = reconcile([], [], [landed, lost, waiting])
     assert [line.outcome for line in lines] == [Outcome.SWEEP, Outcome.NOT_ON_CHAIN, Outcome.SWEEP]
-    assert lines[0].reference == "sweep:s1" and lines[0].on_chain == 9
+    assert lines[0].reference == "sweep:s1"
+    assert lines[0].on_chain == 9
     counts = tally(lines)
     assert (counts.sweeps, counts.not_on_chain, counts.has_mismatches) == (2, 1, True)
 
