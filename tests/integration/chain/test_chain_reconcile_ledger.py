@@ -214,3 +214,42 @@ async def test_planted_mismatches_are_found_reported_in_csv_and_announced(
     announced = await _completed_event(shop, run.id)
     assert announced.run.counts == run.counts
     assert announced.run.has_mismatches
+
+
+async def test_start_reconciliation_is_idempotent_bounded_and_for_reconcilers_only(
+    shop: Shop,
+) -> None:
+    import grpc
+
+    from agora._proto.agora.chain.v1.chain_pb2_grpc import ChainServiceStub
+
+    reconciler = (("authorization", service_identity("chain-reconcile").authorization()),)
+    now = utcnow()
+    request = pb.StartReconciliationRequest(
+        idempotency_key="recon-once", since=timestamp(now - WINDOW), until=timestamp(now)
+    )
+    async with grpc.aio.insecure_channel(shop.chain_address) as channel:
+        stub = ChainServiceStub(channel)
+        first = await stub.StartReconciliation(request, metadata=reconciler, timeout=60)
+        again = await stub.StartReconciliation(request, metadata=reconciler, timeout=60)
+        assert again.id == first.id
+        assert again.status == first.status == pb.RECONCILIATION_STATUS_COMPLETED
+        listed = await stub.ListReconciliations(
+            pb.ListReconciliationsRequest(page_size=100), metadata=reconciler, timeout=10
+        )
+        assert [r.id for r in listed.runs].count(first.id) == 1
+
+        for since, until in [(now, now - WINDOW), (now - timedelta(days=40), now)]:
+            bad = pb.StartReconciliationRequest(
+                idempotency_key=f"bad-{since.timestamp()}",
+                since=timestamp(since),
+                until=timestamp(until),
+            )
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await stub.StartReconciliation(bad, metadata=reconciler, timeout=10)
+            assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+        orders = (("authorization", service_identity("orders").authorization()),)
+        with pytest.raises(grpc.aio.AioRpcError) as denied:
+            await stub.StartReconciliation(request, metadata=orders, timeout=10)
+        assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED

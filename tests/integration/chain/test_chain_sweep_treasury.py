@@ -118,3 +118,43 @@ async def test_a_paid_deposit_is_swept_to_the_treasury_once_with_gas_funded(
     run = await bed.service.GetReconciliation(pb.GetReconciliationRequest(id=run_id), None)
     assert run.counts == pb.ReconciliationCounts(matched=1, sweeps=1)
     assert not run.has_mismatches
+
+
+async def test_a_sweep_whose_broadcast_was_lost_is_sent_again_as_recorded(
+    shop: Shop, tmp_path: Path
+) -> None:
+    bed = shop.bed
+    config = keyed_config(shop, tmp_path)
+    bed.anvil.rpc("anvil_setBalance", config.wallet.hot_account().address, hex(10**18))
+    invoice = await shop.invoice(7)
+    deposit = invoice.instructions.pay_to
+    bed.transfer_usdt(deposit, 7 * USDT)
+    bed.anvil.mine(3)
+    await shop.credit()
+    sweeper = Sweeper(bed.engine, config)
+
+    # Recorded and signed, then the node loses what was broadcast (as if the process had
+    # ended between the commit and the broadcast).
+    bed.anvil.rpc("evm_setAutomine", False)
+    await sweeper.run_once()
+    bed.anvil.rpc("anvil_dropAllTransactions")
+    bed.anvil.rpc("evm_setAutomine", True)
+    listed = await bed.service.ListSweeps(pb.ListSweepsRequest(page_size=100), None)
+    [signed] = [s for s in listed.sweeps if s.deposit_address == deposit.lower()]
+    assert signed.status == pb.SWEEP_STATUS_PENDING
+    assert signed.gas_tx_hash
+    assert signed.tx_hash
+
+    for _ in range(4):
+        await sweeper.run_once()
+
+    listed = await bed.service.ListSweeps(pb.ListSweepsRequest(page_size=100), None)
+    [swept] = [s for s in listed.sweeps if s.deposit_address == deposit.lower()]
+    assert swept.status == pb.SWEEP_STATUS_CONFIRMED
+    assert (swept.id, swept.gas_tx_hash, swept.tx_hash) == (
+        signed.id,
+        signed.gas_tx_hash,
+        signed.tx_hash,
+    )
+    assert usdt_of(shop, deposit) == 0
+    assert bed.w3.eth.get_transaction_receipt(swept.tx_hash)["status"] == 1
