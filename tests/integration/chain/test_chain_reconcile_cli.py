@@ -62,8 +62,16 @@ async def test_reconcile_prints_the_summary_writes_the_csv_and_exits_1_on_a_mism
     result = await asyncio.to_thread(
         runner.invoke,
         cli.app,
-        ["chain", "reconcile", "--since", since, "--out", str(report)]
-        + ["--address", shop.chain_address],
+        [
+            "chain",
+            "reconcile",
+            "--since",
+            since,
+            "--out",
+            str(report),
+            "--address",
+            shop.chain_address,
+        ],
     )
 
     assert result.exit_code == 1, result.output
