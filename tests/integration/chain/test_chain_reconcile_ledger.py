@@ -253,3 +253,35 @@ async def test_start_reconciliation_is_idempotent_bounded_and_for_reconcilers_on
         with pytest.raises(grpc.aio.AioRpcError) as denied:
             await stub.StartReconciliation(request, metadata=orders, timeout=10)
         assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_a_run_that_cannot_read_the_ledger_is_stored_failed_and_announced(
+    shop: Shop,
+) -> None:
+    from agora._proto.agora.payments.v1.payments_pb2_grpc import PaymentsServiceStub
+    from agora.chain.clients import Payments
+    from agora.chain.reconciliation import Reconciler
+    from agora.platform.net import free_port
+    from agora.platform.rpc.client import ServiceChannels
+    from agora.platform.rpc.discovery import Resolver
+
+    nowhere = ServiceChannels(
+        Resolver(static={"payments": f"127.0.0.1:{free_port()}"}), timeout_s=2, max_attempts=2
+    )
+    reconciler = Reconciler(
+        shop.bed.engine,
+        shop.bed.config,
+        Payments(lambda: nowhere.stub("payments", PaymentsServiceStub), timeout_s=2),
+    )
+    now = utcnow()
+    try:
+        run_id = await reconciler.reconcile(now - WINDOW, now)
+    finally:
+        await nowhere.close()
+
+    run = await shop.bed.service.GetReconciliation(pb.GetReconciliationRequest(id=run_id), None)
+    assert run.status == pb.RECONCILIATION_STATUS_FAILED
+    assert "payments is unavailable" in run.failure
+    assert run.HasField("completed_at")
+    announced = await _completed_event(shop, run_id)
+    assert announced.run.status == pb.RECONCILIATION_STATUS_FAILED
