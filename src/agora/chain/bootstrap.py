@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from agora._proto.agora.chain.v1 import chain_pb2_grpc
+from agora._proto.agora.payments.v1.payments_pb2_grpc import PaymentsServiceStub
+from agora.chain.clients import Payments
 from agora.chain.configuration import ChainConfig, chain_config
 from agora.chain.consumers import reward_consumers
 from agora.chain.devnet import prepare_devnet_at
+from agora.chain.reconciliation import Reconciler, ReconciliationJob
 from agora.chain.rewards import RewardMinting, RewardsConfig, TokenMinter
 from agora.chain.service import ChainService
 from agora.chain.settings import ChainSettings
+from agora.chain.sweeper import Sweeper
 from agora.chain.watcher import Watcher
 from agora.platform.db import session_factory
 from agora.platform.runtime import Backends, ServiceParts, Servicer, service_host
@@ -55,14 +60,35 @@ def compose(
         ),
         wake_minting=minting.wake,
     )
+    reconciler, reconciliation, sweeper = reconciliation_parts(backends, settings, config)
+    service.init_reconciliation(
+        engine, reconciler, max_period=timedelta(days=settings.reconcile_max_period_days)
+    )
+    service.init_sweeps(engine, config)
     add = chain_pb2_grpc.add_ChainServiceServicer_to_server
     return ServiceParts(
         servicers=[Servicer(add, service)],
         consumers=reward_consumers(
             backends.js, session_factory(engine), settings.reward_rule(), on_mint=minting.wake
         ),
-        jobs=[Watcher(engine, config), minting],
+        jobs=[Watcher(engine, config), minting, reconciliation, sweeper],
     )
+
+
+def reconciliation_parts(
+    backends: Backends, settings: ChainSettings, config: ChainConfig
+) -> tuple[Reconciler, ReconciliationJob, Sweeper]:
+    """The reconciler (payments' ledger through its gRPC API), its scheduled job, the sweeper."""
+    payments = Payments(lambda: backends.channels.stub("payments", PaymentsServiceStub))
+    reconciler = Reconciler(backends.engine, config, payments)
+    job = ReconciliationJob(
+        reconciler,
+        interval_s=settings.reconcile_interval_s,
+        period=timedelta(seconds=settings.reconcile_period_s),
+        lag=timedelta(seconds=settings.reconcile_lag_s),
+        stale_after=timedelta(seconds=settings.reconcile_stale_after_s),
+    )
+    return reconciler, job, Sweeper(backends.engine, config)
 
 
 async def run(platform: PlatformSettings, settings: ChainSettings | None = None) -> None:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from agora.platform.command_line import console, fail
+from agora.platform.command_line import console, fail, platform_settings
 from agora.platform.embedded.anvil import anvil_port
 from agora.platform.services import GATEWAY
 
@@ -199,3 +200,200 @@ def units(base_units: int, decimals: int) -> str:
     whole, fraction = divmod(base_units, 10**decimals)
     digits = str(fraction).rjust(decimals, "0").rstrip("0")
     return f"{whole:,}.{digits}" if digits else f"{whole:,}"
+
+
+# --- reconciliation (staff) ------------------------------------------------------------------
+
+
+def _moment(text: str, option: str) -> Any:
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise fail(f"{option} {text!r} is not an ISO 8601 date or time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@chain_app.command()
+def reconcile(
+    since: Annotated[str, typer.Option("--since", help="ISO 8601 start (UTC unless zoned)")],
+    until: Annotated[
+        str | None, typer.Option("--until", help="ISO 8601 end, excluded [now]")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="write the report lines to this CSV file")
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option("--address", help="the chain service's gRPC address [its local one]"),
+    ] = None,
+) -> None:
+    """Re-scan the chain for a period and compare it with payments' ledger (exit 1 on a
+    mismatch). Calls the running chain service as `service:chain-reconcile`."""
+    import asyncio
+
+    import grpc
+
+    from agora.platform.security.service_identity import (
+        ServiceIdentity,
+        load_service_key,
+        service_key_path,
+    )
+    from agora.platform.services import grpc_service
+
+    start = _moment(since, "--since")
+    end = _moment(until, "--until") if until else None
+    operator = ServiceIdentity(
+        RECONCILE_IDENTITY, load_service_key(service_key_path(platform_settings()))
+    )
+    target = address or grpc_service("chain").address()
+    try:
+        run, items = asyncio.run(run_reconciliation(target, operator.authorization(), start, end))
+    except grpc.aio.AioRpcError as error:
+        raise fail(
+            f"the chain service at {target}: {error.code().name} {error.details()}"
+        ) from None
+    console.print(summary_table(run))
+    if out is not None:
+        write_report(out, items)
+        console.print(f"{len(items)} line(s) written to {out}")
+    if run.has_mismatches or run.failure:
+        raise typer.Exit(1)
+
+
+RECONCILE_IDENTITY = "chain-reconcile"
+
+
+async def run_reconciliation(
+    address: str, authorization: str, since: Any, until: Any
+) -> tuple[Any, list[Any]]:
+    """StartReconciliation (synchronous: the finished run), then every line of its report."""
+    import grpc
+
+    from agora._proto.agora.chain.v1 import chain_pb2 as pb
+    from agora._proto.agora.chain.v1.chain_pb2_grpc import ChainServiceStub
+    from agora.platform.rpc.timestamps import timestamp
+
+    metadata = (("authorization", authorization),)
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = ChainServiceStub(channel)  # type: ignore[no-untyped-call]
+        request = pb.StartReconciliationRequest(
+            idempotency_key=str(uuid.uuid4()), since=timestamp(since)
+        )
+        if until is not None:
+            request.until.CopyFrom(timestamp(until))
+        run = await stub.StartReconciliation(request, metadata=metadata, timeout=600)
+        items: list[Any] = []
+        token = ""
+        while True:
+            page = await stub.ListReconciliationItems(
+                pb.ListReconciliationItemsRequest(id=run.id, page_size=100, page_token=token),
+                metadata=metadata,
+                timeout=30,
+            )
+            items.extend(page.items)
+            token = page.next_page_token
+            if not token:
+                return run, items
+
+
+def summary_table(run: Any) -> Table:
+    from agora._proto.agora.chain.v1 import chain_pb2 as pb
+
+    status = pb.ReconciliationStatus.Name(run.status).removeprefix("RECONCILIATION_STATUS_")
+    title = (
+        f"reconciliation {run.id} of chain {run.chain_id}: blocks {run.from_block}..{run.to_block}"
+        f", {status.lower()}"
+    )
+    table = Table("outcome", "lines", title=title)
+    c = run.counts
+    for name, count in [
+        ("matched", c.matched),
+        ("not credited", c.not_credited),
+        ("not on chain", c.not_on_chain),
+        ("amount mismatch", c.amount_mismatch),
+        ("token mismatch", c.token_mismatch),
+        ("sweeps", c.sweeps),
+    ]:
+        table.add_row(name, str(count))
+    if run.failure:
+        table.caption = f"failed: {run.failure}"
+    elif run.has_mismatches:
+        table.caption = "MISMATCHES: staff must look (nothing was corrected)"
+    return table
+
+
+def write_report(path: Path, items: list[Any]) -> None:
+    """The report as CSV: a header, one row per line, amounts as base-unit integers."""
+    import csv
+
+    from agora.chain.reconciliation import CSV_HEADER, csv_row
+
+    with path.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(CSV_HEADER)
+        for item in items:
+            writer.writerow(csv_row(item))
+
+
+# --- the HD wallet's keystore ----------------------------------------------------------------
+
+keystore_app = typer.Typer(no_args_is_help=True, help="The shop's HD wallet keystore.")
+chain_app.add_typer(keystore_app, name="keystore")
+
+KeystoreOption = Annotated[
+    Path | None,
+    typer.Option("--file", help="the keystore [env AGORA_CHAIN_KEYSTORE_FILE; var/secrets]"),
+]
+PassphraseOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--passphrase-file",
+        help="its passphrase (created when missing) [env AGORA_CHAIN_PASSPHRASE_FILE]",
+    ),
+]
+
+
+def _wallet_files(keystore: Path | None, passphrase: Path | None) -> tuple[Path, Path]:
+    data_dir = platform_settings().data_dir
+    configured = (
+        os.environ.get("AGORA_CHAIN_KEYSTORE_FILE"),
+        os.environ.get("AGORA_CHAIN_PASSPHRASE_FILE"),
+    )
+    secrets = data_dir / "secrets"
+    return (
+        keystore or Path(configured[0] or secrets / "chain-keystore.json"),
+        passphrase or Path(configured[1] or secrets / "chain-keystore.passphrase"),
+    )
+
+
+@keystore_app.command("create")
+def keystore_create(file: KeystoreOption = None, passphrase_file: PassphraseOption = None) -> None:
+    """A new seed, encrypted into a new keystore (an existing one is never replaced)."""
+    from agora.chain.wallets import create_keystore, load_seed
+
+    keystore, passphrase = _wallet_files(file, passphrase_file)
+    if keystore.exists():
+        raise fail(f"{keystore} exists: a keystore is never replaced")
+    try:
+        create_keystore(keystore, passphrase)
+    except (OSError, ValueError) as error:
+        raise fail(str(error)) from None
+    xpub = load_seed(keystore, passphrase).xpub()
+    console.print(f"keystore {keystore} created (passphrase in {passphrase})")
+    console.print("its xpub (AGORA_CHAIN_XPUB of a watch-only deployment):")
+    typer.echo(xpub)
+
+
+@keystore_app.command("xpub")
+def keystore_xpub(file: KeystoreOption = None, passphrase_file: PassphraseOption = None) -> None:
+    """The deposit account's xpub (m/44'/60'/0'): deposit addresses without the keys."""
+    from agora.chain.wallets import KeystoreMissing, load_seed
+
+    keystore, passphrase = _wallet_files(file, passphrase_file)
+    try:
+        seed = load_seed(keystore, passphrase)
+    except (KeystoreMissing, OSError, ValueError) as error:
+        raise fail(str(error)) from None
+    typer.echo(seed.xpub())

@@ -332,3 +332,207 @@ def reorged(record: TransferRecord) -> Sighting | None:
         return None
     after = TransferRecord(record.chain_id, record.log, record.matched, 0, Status.REORGED)
     return Sighting(after, (REORGED_EVENT,))
+
+
+# --- reconciliation: the canonical chain against payments' ledger ----------------------------
+
+
+class Outcome(enum.IntEnum):
+    """The values of chain.v1.ReconciliationOutcome."""
+
+    MATCHED = 1
+    NOT_CREDITED = 2
+    NOT_ON_CHAIN = 3
+    AMOUNT_MISMATCH = 4
+    TOKEN_MISMATCH = 5
+    SWEEP = 6
+
+
+MISMATCHES = frozenset(
+    {Outcome.NOT_CREDITED, Outcome.NOT_ON_CHAIN, Outcome.AMOUNT_MISMATCH, Outcome.TOKEN_MISMATCH}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ChainPayment:
+    """A canonical log naming one of the shop's invoices (re-read from the node)."""
+
+    reference: str
+    invoice_id: str
+    tx_hash: str
+    block_number: int
+    token: str
+    symbol: str  # "" when the contract is not a known token
+    amount: int
+    flags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerPayment:
+    """A line of payments' crypto ledger."""
+
+    reference: str
+    invoice_id: str
+    symbol: str  # the invoice's pay currency
+    amount: int
+    credited: bool
+    status: str  # credited | withdrawn | flagged
+
+
+@dataclass(frozen=True, slots=True)
+class SweepCheck:
+    """A sweep recorded in the period and what the node says of its transaction."""
+
+    sweep_id: str
+    invoice_id: str
+    tx_hash: str
+    block_number: int | None
+    token: str
+    symbol: str
+    amount: int
+    status: str  # pending | confirmed | failed
+    on_chain: bool  # its transaction has a successful receipt on the canonical chain
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line of a reconciliation report."""
+
+    outcome: Outcome
+    invoice_id: str
+    reference: str
+    tx_hash: str
+    block_number: int | None
+    token: str
+    symbol: str
+    on_chain: int | None
+    credited: int | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    matched: int = 0
+    not_credited: int = 0
+    not_on_chain: int = 0
+    amount_mismatch: int = 0
+    token_mismatch: int = 0
+    sweeps: int = 0
+
+    @property
+    def has_mismatches(self) -> bool:
+        return bool(
+            self.not_credited or self.not_on_chain or self.amount_mismatch or self.token_mismatch
+        )
+
+
+def _chain_line(c: ChainPayment, outcome: Outcome, credited: int | None, detail: str) -> Line:
+    return Line(
+        outcome,
+        c.invoice_id,
+        c.reference,
+        c.tx_hash,
+        c.block_number,
+        c.token,
+        c.symbol,
+        c.amount,
+        credited,
+        detail,
+    )
+
+
+def reconcile(
+    chain: Sequence[ChainPayment],
+    ledger: Sequence[LedgerPayment],
+    sweeps: Sequence[SweepCheck] = (),
+) -> list[Line]:
+    """Compare the canonical chain with payments' ledger for one period, reference by
+    reference (chain lines in chain order, then the ledger's references the chain lacks, then
+    the sweeps). A clean transfer payments did not credit is NOT_CREDITED; a credited one the
+    chain lacks NOT_ON_CHAIN; a credited one of another token or amount TOKEN_/AMOUNT_MISMATCH.
+    A transfer the chain flagged that payments did not credit either is MATCHED (both refuse
+    it); a withdrawn or flagged ledger line the chain lacks is consistent and not reported."""
+    by_reference = {p.reference: p for p in ledger}
+    lines: list[Line] = []
+    seen: set[str] = set()
+    for c in sorted(chain, key=lambda p: (p.block_number, p.reference)):
+        if c.reference in seen:
+            continue
+        seen.add(c.reference)
+        entry = by_reference.get(c.reference)
+        if entry is None or not entry.credited:
+            if c.flags:
+                why = "not creditable: " + " ".join(c.flags)
+                held = entry.status if entry is not None else "absent"
+                lines.append(_chain_line(c, Outcome.MATCHED, None, f"{why}; payments: {held}"))
+            else:
+                held = "no payment of it" if entry is None else f"its payment {entry.status}"
+                lines.append(_chain_line(c, Outcome.NOT_CREDITED, None, f"payments has {held}"))
+        elif entry.symbol != c.symbol:
+            detail = f"credited as {entry.symbol}, on chain {c.symbol or 'an unknown token'}"
+            lines.append(_chain_line(c, Outcome.TOKEN_MISMATCH, entry.amount, detail))
+        elif entry.amount != c.amount:
+            detail = f"credited {entry.amount}, on chain {c.amount}"
+            lines.append(_chain_line(c, Outcome.AMOUNT_MISMATCH, entry.amount, detail))
+        else:
+            detail = "flags: " + " ".join(c.flags) if c.flags else ""
+            lines.append(_chain_line(c, Outcome.MATCHED, entry.amount, detail))
+    for entry in sorted(ledger, key=lambda p: p.reference):
+        if entry.reference in seen or not entry.credited:
+            continue
+        seen.add(entry.reference)
+        tx_hash = entry.reference.split(":")[1] if entry.reference.count(":") == 2 else ""
+        lines.append(
+            Line(
+                Outcome.NOT_ON_CHAIN,
+                entry.invoice_id,
+                entry.reference,
+                tx_hash,
+                None,
+                "",
+                entry.symbol,
+                None,
+                entry.amount,
+                "credited by payments, not on the canonical chain",
+            )
+        )
+    for s in sweeps:
+        recorded_done = s.status == "confirmed"
+        outcome = Outcome.NOT_ON_CHAIN if recorded_done and not s.on_chain else Outcome.SWEEP
+        detail = f"sweep {s.sweep_id} {s.status}"
+        if outcome is Outcome.NOT_ON_CHAIN:
+            detail += ", its transaction is not on the canonical chain"
+        lines.append(
+            Line(
+                outcome,
+                s.invoice_id,
+                f"sweep:{s.sweep_id}",
+                s.tx_hash,
+                s.block_number,
+                s.token,
+                s.symbol,
+                s.amount if s.on_chain else None,
+                None,
+                detail,
+            )
+        )
+    return lines
+
+
+def tally(lines: Iterable[Line]) -> Counts:
+    counts = {outcome: 0 for outcome in Outcome}
+    for line in lines:
+        counts[line.outcome] += 1
+    return Counts(
+        matched=counts[Outcome.MATCHED],
+        not_credited=counts[Outcome.NOT_CREDITED],
+        not_on_chain=counts[Outcome.NOT_ON_CHAIN],
+        amount_mismatch=counts[Outcome.AMOUNT_MISMATCH],
+        token_mismatch=counts[Outcome.TOKEN_MISMATCH],
+        sweeps=counts[Outcome.SWEEP],
+    )
+
+
+def sweep_cost(gas: int, max_fee_per_gas: int, eth_balance: int) -> int:
+    """The wei a deposit address must receive before it can pay for its sweep (0: enough)."""
+    return max(0, gas * max_fee_per_gas - eth_balance)

@@ -27,7 +27,9 @@ from agora.chain.domain import (
     updated_policy,
 )
 from agora.chain.events import NETWORK_CHANGED, record
+from agora.chain.reconciliation import ReconciliationRpc
 from agora.chain.rewards import RewardsRpc
+from agora.chain.sweeper import SweepsRpc
 from agora.chain.translation import amount_pb, network_pb, token_pb, transfer_pb
 from agora.platform.db import session_factory, transaction
 from agora.platform.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
@@ -60,7 +62,7 @@ def qr_svg(uri: str) -> str:
     return svg
 
 
-class ChainService(RewardsRpc, chain_pb2_grpc.ChainServiceServicer):
+class ChainService(RewardsRpc, ReconciliationRpc, SweepsRpc, chain_pb2_grpc.ChainServiceServicer):
     """ChainService over the chain schema reached through `engine`."""
 
     def __init__(self, engine: AsyncEngine, config: ChainConfig) -> None:

@@ -96,6 +96,30 @@ class ChainSettings(ServiceSettings):
         return refused
 
     # --- other parts' settings (sweeps, reconciliation) -------------------------------------
+    reconcile_interval_s: float = Field(
+        default=86_400, gt=0, le=30 * 86_400, description="the scheduled run's interval"
+    )
+    reconcile_period_s: int = Field(
+        default=86_400, ge=60, le=31 * 86_400, description="what the scheduled run covers"
+    )
+    reconcile_lag_s: int = Field(
+        default=300, ge=0, le=86_400, description="the scheduled run ends this long ago"
+    )
+    reconcile_max_period_days: int = Field(default=31, ge=1, le=366)
+    reconcile_stale_after_s: int = Field(
+        default=3600, ge=60, description="a run still running after this failed (interrupted)"
+    )
+    sweep_interval_s: float = Field(default=30.0, gt=0, le=86_400)
+    sweep_min_age_s: int = Field(
+        default=600, ge=0, le=30 * 86_400, description="a deposit's newest transfer is this old"
+    )
+    sweep_confirmations: int = Field(
+        default=6, ge=1, le=10_000, description="...and has this many confirmations"
+    )
+    sweep_batch_size: int = Field(default=20, ge=1, le=500)
+    sweep_gas_margin_bp: int = Field(
+        default=12_000, ge=10_000, le=100_000, description="gas limit: the estimate times this"
+    )
     # --- loyalty rewards and wallet registration ------------------------------------------
     reward_bp: int = Field(
         default=100, ge=0, le=10_000, description="reward: basis points of a paid order's total"

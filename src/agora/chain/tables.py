@@ -192,3 +192,83 @@ rewards = sa.Table(
     sa.Index("ix_rewards_customer", "customer_id", "created_at"),
     sa.Index("ix_rewards_mint", "mint_id"),
 )
+
+
+# --- reconciliation runs and sweeps (0003_reconciliation) -------------------------------------
+
+reconciliation_runs = sa.Table(
+    "reconciliation_runs",
+    metadata,
+    sa.Column("id", UUID(as_uuid=False), primary_key=True),
+    sa.Column("chain_id", sa.BigInteger, nullable=False),
+    sa.Column("since", _TIME, nullable=False),
+    sa.Column("until", _TIME, nullable=False),
+    sa.Column("from_block", sa.BigInteger, nullable=True),
+    sa.Column("to_block", sa.BigInteger, nullable=True),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("matched", sa.Integer, nullable=False),
+    sa.Column("not_credited", sa.Integer, nullable=False),
+    sa.Column("not_on_chain", sa.Integer, nullable=False),
+    sa.Column("amount_mismatch", sa.Integer, nullable=False),
+    sa.Column("token_mismatch", sa.Integer, nullable=False),
+    sa.Column("sweeps", sa.Integer, nullable=False),
+    sa.Column("has_mismatches", sa.Boolean, nullable=False),
+    sa.Column("failure", sa.Text, nullable=False),
+    sa.Column("started_at", _TIME, nullable=False),
+    sa.Column("completed_at", _TIME, nullable=True),
+    sa.CheckConstraint("status IN ('running', 'completed', 'failed')"),
+    sa.Index("ix_reconciliation_runs_started", "started_at", "id"),
+)
+
+reconciliation_items = sa.Table(
+    "reconciliation_items",
+    metadata,
+    sa.Column("run_id", UUID(as_uuid=False), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("outcome", sa.SmallInteger, nullable=False),
+    sa.Column("invoice_id", sa.Text, nullable=False),
+    sa.Column("reference", sa.Text, nullable=False),
+    sa.Column("tx_hash", sa.Text, nullable=False),
+    sa.Column("block_number", sa.BigInteger, nullable=True),
+    sa.Column("token_address", sa.Text, nullable=False),
+    sa.Column("symbol", sa.Text, nullable=False),
+    sa.Column("on_chain", _AMOUNT, nullable=True),
+    sa.Column("credited", _AMOUNT, nullable=True),
+    sa.Column("detail", sa.Text, nullable=False),
+)
+
+# One row per move of a deposit's tokens to the treasury. `through_block`: the newest
+# confirmed transfer it covers (one sweep per deposit and block: recorded once). The signed
+# transactions are stored before they are broadcast (re-sent as they are after a crash).
+sweeps = sa.Table(
+    "sweeps",
+    metadata,
+    sa.Column("id", UUID(as_uuid=False), primary_key=True),
+    sa.Column("chain_id", sa.BigInteger, nullable=False),
+    sa.Column("invoice_id", UUID(as_uuid=False), nullable=False),
+    sa.Column("deposit_address", sa.Text, nullable=False),
+    sa.Column("derivation_index", sa.BigInteger, nullable=False),
+    sa.Column("token_address", sa.Text, nullable=False),
+    sa.Column("symbol", sa.Text, nullable=False),
+    sa.Column("treasury_address", sa.Text, nullable=False),
+    sa.Column("amount", _AMOUNT, nullable=False),
+    sa.Column("through_block", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("gas_operator", sa.Text, nullable=True),
+    sa.Column("gas_nonce", sa.BigInteger, nullable=True),
+    sa.Column("gas_amount", _AMOUNT, nullable=True),
+    sa.Column("gas_tx_hash", sa.Text, nullable=True),
+    sa.Column("gas_raw_tx", sa.LargeBinary, nullable=True),
+    sa.Column("nonce", sa.BigInteger, nullable=True),
+    sa.Column("tx_hash", sa.Text, nullable=True),
+    sa.Column("raw_tx", sa.LargeBinary, nullable=True),
+    sa.Column("block_number", sa.BigInteger, nullable=True),
+    sa.Column("failure", sa.Text, nullable=False),
+    sa.Column("created_at", _TIME, nullable=False),
+    sa.Column("updated_at", _TIME, nullable=False),
+    sa.CheckConstraint("status IN ('pending', 'confirmed', 'failed')"),
+    sa.CheckConstraint("amount > 0"),
+    sa.Index("ux_sweeps_through", "deposit_address", "through_block", unique=True),
+    sa.Index("ix_sweeps_created", "created_at", "id"),
+    sa.Index("ix_sweeps_status", "status"),
+)

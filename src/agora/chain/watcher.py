@@ -182,6 +182,40 @@ def decode(raw: RawLog, header: Header, router: str) -> Observed:
     )
 
 
+async def read_logs(
+    rpc: JsonRpc, router: str, addresses: Sequence[str], first: int, last: int
+) -> tuple[list[RawLog], dict[int, Header]]:
+    """The logs of blocks first..last (ERC-20 Transfers to `addresses`, the router's
+    InvoicePaid), in chain order, and the headers of their blocks and of `last`; every log's
+    block hash checked against its header (a reorg while reading raises NodeUnavailable).
+    The watcher and reconciliation read the chain through this."""
+    span = {"fromBlock": hex(first), "toBlock": hex(last)}
+    calls: list[tuple[str, Sequence[Any]]] = [
+        ("eth_getLogs", [{**span, "address": router, "topics": [INVOICE_PAID_TOPIC]}])
+    ]
+    for start in range(0, len(addresses), ADDRESSES_PER_FILTER):
+        chunk = [_address_topic(a) for a in addresses[start : start + ADDRESSES_PER_FILTER]]
+        calls.append(("eth_getLogs", [{**span, "topics": [TRANSFER_TOPIC, None, chunk]}]))
+    answers = await rpc.batch(calls)
+    logs: dict[tuple[str, int], RawLog] = {}
+    for answer in answers:
+        if not isinstance(answer, list):
+            raise NodeUnavailable("eth_getLogs answered no list")
+        for raw in answer:
+            parsed = _raw_log(raw)
+            if not first <= parsed.block_number <= last:
+                raise NodeUnavailable(f"log of block {parsed.block_number} outside the range")
+            logs[(parsed.tx_hash, parsed.log_index)] = parsed
+    numbers = sorted({entry.block_number for entry in logs.values()} | {last})
+    raw_headers = await rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+    headers = {n: _header(raw, n) for n, raw in zip(numbers, raw_headers, strict=True)}
+    for entry in logs.values():
+        if headers[entry.block_number].hash != entry.block_hash:
+            raise NodeUnavailable(f"block {entry.block_number} changed while read (a reorg)")
+    ordered = sorted(logs.values(), key=lambda e: (e.block_number, e.log_index))
+    return ordered, headers
+
+
 class Watcher:
     """Follows one network (the configured one) until cancelled; a part run like a job."""
 
@@ -291,34 +325,7 @@ class Watcher:
             watched = await store.watched_addresses(
                 session, self.chain_id, expired_after=utcnow() - LATE_WINDOW
             )
-        span = {"fromBlock": hex(first), "toBlock": hex(last)}
-        router = self._config.network.router_address
-        calls: list[tuple[str, Sequence[Any]]] = [
-            ("eth_getLogs", [{**span, "address": router, "topics": [INVOICE_PAID_TOPIC]}])
-        ]
-        for start in range(0, len(watched), ADDRESSES_PER_FILTER):
-            chunk = [_address_topic(a) for a in watched[start : start + ADDRESSES_PER_FILTER]]
-            calls.append(("eth_getLogs", [{**span, "topics": [TRANSFER_TOPIC, None, chunk]}]))
-        answers = await self._rpc.batch(calls)
-        logs: dict[tuple[str, int], RawLog] = {}
-        for answer in answers:
-            if not isinstance(answer, list):
-                raise NodeUnavailable("eth_getLogs answered no list")
-            for raw in answer:
-                parsed = _raw_log(raw)
-                if not first <= parsed.block_number <= last:
-                    raise NodeUnavailable(f"log of block {parsed.block_number} outside the range")
-                logs[(parsed.tx_hash, parsed.log_index)] = parsed
-        numbers = sorted({entry.block_number for entry in logs.values()} | {last})
-        raw_headers = await self._rpc.batch(
-            [("eth_getBlockByNumber", [hex(n), False]) for n in numbers]
-        )
-        headers = {n: _header(raw, n) for n, raw in zip(numbers, raw_headers, strict=True)}
-        for entry in logs.values():
-            if headers[entry.block_number].hash != entry.block_hash:
-                raise NodeUnavailable(f"block {entry.block_number} changed while read (a reorg)")
-        ordered = sorted(logs.values(), key=lambda e: (e.block_number, e.log_index))
-        return ordered, headers
+        return await read_logs(self._rpc, self._config.network.router_address, watched, first, last)
 
     async def _commit(
         self,

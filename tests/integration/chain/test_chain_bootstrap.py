@@ -1,5 +1,6 @@
 """The composed service: a development data directory gets an encrypted keystore, and the
-parts are the servicer, the watcher and the reward minting (jobs of the host)."""
+parts are the servicer, the watcher, the reward minting, the scheduled reconciliation and the
+sweeper (jobs of the host)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora.chain.bootstrap import compose
+from agora.chain.reconciliation import ReconciliationJob
 from agora.chain.rewards import RewardMinting
 from agora.chain.service import ChainService
 from agora.chain.settings import ChainSettings
+from agora.chain.sweeper import Sweeper
 from agora.chain.wallets import load_seed
 from agora.chain.watcher import Watcher
 from agora.platform.runtime import Backends
@@ -25,9 +28,11 @@ def test_a_development_start_creates_the_keystore_and_composes_the_watcher(
     keystore = tmp_path / "secrets" / "chain-keystore.json"
     seed = load_seed(keystore, tmp_path / "secrets" / "chain-keystore.passphrase")
     (servicer,) = parts.servicers
-    watcher, minting = parts.jobs
+    watcher, minting, reconciliation, sweeper = parts.jobs
     assert isinstance(watcher, Watcher)
     assert isinstance(minting, RewardMinting)
+    assert isinstance(reconciliation, ReconciliationJob)
+    assert isinstance(sweeper, Sweeper)
     assert watcher.chain_id == 31337
     # the servicer derives from the keystore's xpub
     assert isinstance(servicer.implementation, ChainService)

@@ -47,6 +47,8 @@ SERVICE_PERMISSIONS: Mapping[str, frozenset[str]] = {
     "gateway": frozenset(),
     # `agora bench checkout` tops up and reads the stock it sells.
     "bench": frozenset({"catalog:stock:read", "catalog:stock:write"}),
+    # `agora chain reconcile` starts a reconciliation and reads its report.
+    "chain-reconcile": frozenset({"chain:reconcile", "chain:read"}),
 }
 
 # Always callable without a token: load balancers and tools probe them.
