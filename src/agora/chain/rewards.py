@@ -34,6 +34,7 @@ from web3.types import Nonce, TxParams
 from agora._proto.agora.chain.v1 import chain_pb2 as pb
 from agora._proto.agora.chain.v1 import events_pb2 as events
 from agora._proto.agora.types.v1.money_pb2 import CryptoAmount
+from agora.chain import recon_store
 from agora.chain import reward_store as store
 from agora.chain.contracts import artifact
 from agora.chain.events import PRODUCER, REWARD_GRANTED, WALLET_REGISTERED
@@ -476,9 +477,13 @@ class RewardMinting:
             operator = self._minter.operator_address
             await store.lock_operator_nonces(session, operator)
             nonce = await self._minter.next_nonce()
-            highest = await store.highest_sent_nonce(session, operator)
-            if highest is not None:
-                nonce = max(nonce, highest + 1)
+            # Past the nonces held by unsent mints and by pending sweeps' gas funding alike.
+            for highest in (
+                await store.highest_sent_nonce(session, operator),
+                await recon_store.highest_gas_nonce(session, operator),
+            ):
+                if highest is not None:
+                    nonce = max(nonce, highest + 1)
             for mint in due:
                 try:
                     tx_hash, raw = await self._minter.sign_mint(mint.address, mint.amount, nonce)
