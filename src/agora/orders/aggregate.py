@@ -111,6 +111,12 @@ class OrderPlaced:
     shipping_method: str
     shipping_method_name: str
     reservation_id: str
+    # The invoice's pay currency (`domain.pay_currency`): `currency` or a chain token.
+    pay_currency: str = ""
+
+    @property
+    def invoice_pay_currency(self) -> str:
+        return self.pay_currency or self.currency
 
 
 @dataclass(frozen=True)

@@ -172,6 +172,7 @@ def _placed_fields(placed: OrderPlaced) -> dict[str, object]:
             price=money(placed.totals.shipping, placed.currency),
         ),
         "reservation_id": placed.reservation_id,
+        "pay_currency": placed.invoice_pay_currency,
     }
 
 
@@ -230,6 +231,7 @@ def placed_from_pb(message: ev.OrderPlaced) -> OrderPlaced:
         shipping_method=message.shipping_method.code,
         shipping_method_name=message.shipping_method.name,
         reservation_id=message.reservation_id,
+        pay_currency=message.pay_currency or message.currency,
     )
 
 
