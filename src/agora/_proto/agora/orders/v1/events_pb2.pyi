@@ -48,6 +48,24 @@ class OrderPaid(_message.Message):
     invoice_id: str
     def __init__(self, order_id: _Optional[str] = ..., invoice_id: _Optional[str] = ...) -> None: ...
 
+class OrderPaymentAtRisk(_message.Message):
+    __slots__ = ("order_id", "invoice_id", "reason")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    invoice_id: str
+    reason: str
+    def __init__(self, order_id: _Optional[str] = ..., invoice_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class OrderPaymentRestored(_message.Message):
+    __slots__ = ("order_id", "invoice_id")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_ID_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    invoice_id: str
+    def __init__(self, order_id: _Optional[str] = ..., invoice_id: _Optional[str] = ...) -> None: ...
+
 class OrderFulfilled(_message.Message):
     __slots__ = ("order_id",)
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
