@@ -117,12 +117,13 @@ def child_environment(settings: PlatformSettings) -> dict[str, str]:
 
 
 # Outside prod, unless set: invoices in USDT or AGT go to the chain provider, at staff-set rates
-# (`db`) or else at development pegs: USDT = 1 USD, AGT = 0.01 EUR, and USD = 0.92 EUR (a fixed
-# reference so that a EUR shop prices USDT without any rate set).
+# (`db`) or else at development pegs: USDT = 1 USD, AGT = 1 EUR (as the chain's reward rule
+# prices it; the dev wallets hold 10,000 AGT), and USD = 0.92 EUR (a fixed reference so that a
+# EUR shop prices USDT with no rate set).
 DEV_CRYPTO_PAYMENTS: Mapping[str, str] = {
     "AGORA_PAYMENTS_PROVIDERS": '["chain"]',
     "AGORA_PAYMENTS_RATE_PROVIDER": "db,peg",
-    "AGORA_PAYMENTS_RATE_PEGS": "USDT=1 USD;AGT=0.01 EUR;USD=0.92 EUR",
+    "AGORA_PAYMENTS_RATE_PEGS": "USDT=1 USD;AGT=1 EUR;USD=0.92 EUR",
 }
 
 
