@@ -146,9 +146,9 @@ def test_a_guest_sees_what_paying_needs(
     assert options["token"]["address"].lower() == usdt.lower()
     assert options["token"]["symbol"] == "USDT"
     assert options["chainId"] == "31337"
-    assert options["eip681Uri"].lower() == (
-        f"ethereum:{usdt}@31337/transfer?address={options['depositAddress']}&uint256={amount}"
-    ).lower()
+    deposit = options["depositAddress"]
+    expected_uri = f"ethereum:{usdt}@31337/transfer?address={deposit}&uint256={amount}"
+    assert options["eip681Uri"].lower() == expected_uri.lower()
     assert options["qrSvg"].lstrip().startswith(("<svg", "<?xml"))
     assert options["routerAddress"].lower() == dev_addresses().router.lower()
     # PaymentRouter.pay(bytes32 invoice_id, address token, uint256 amount)
