@@ -176,3 +176,33 @@ def test_a_pay_currency_neither_the_orders_nor_a_token_is_refused(
 
 def payment_options(order: dict[str, Any]) -> str:
     return f"/v1/chain/invoices/{order['invoiceId']}/payment-options"
+
+
+def test_a_reorg_that_drops_the_payment_flags_the_paid_order_until_it_is_paid_again(
+    crypto_stack: Stack, staff: httpx.Client, guest: httpx.Client
+) -> None:
+    # Last in the module: it rewinds the shared chain to before its own payment.
+    variant = new_variant(staff)
+    order = place_order_paying(guest, variant, "USDT")
+    w3 = node(crypto_stack)
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    agora_chain(crypto_stack, "pay", "--invoice", order["invoiceId"], "--wallet", "dev-3")
+    settled(crypto_stack, lambda: read_order(guest, order))
+
+    # The blocks holding the transfer leave the chain; a longer branch without it replaces them.
+    assert w3.provider.make_request("evm_revert", [snapshot])["result"]  # type: ignore[arg-type]
+    agora_chain(crypto_stack, "mine", "30")
+
+    at_risk = eventually(
+        lambda: read_order(guest, order),
+        lambda o: bool(o.get("paymentAtRisk")),
+        timeout_s=SETTLE_TIMEOUT_S,
+    )
+    assert at_risk["status"] == "ORDER_STATUS_PAID"  # never unpaid: staff hold fulfilment
+
+    agora_chain(crypto_stack, "pay", "--invoice", order["invoiceId"], "--wallet", "dev-3")
+    eventually(
+        lambda: (agora_chain(crypto_stack, "mine", "3"), read_order(guest, order))[1],
+        lambda o: not o.get("paymentAtRisk"),
+        timeout_s=SETTLE_TIMEOUT_S,
+    )
