@@ -111,6 +111,12 @@ class OrderPlaced:
     shipping_method: str
     shipping_method_name: str
     reservation_id: str
+    # The invoice's pay currency (`domain.pay_currency`): `currency` or a chain token.
+    pay_currency: str = ""
+
+    @property
+    def invoice_pay_currency(self) -> str:
+        return self.pay_currency or self.currency
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,21 @@ class AwaitingPayment:
 
 @dataclass(frozen=True)
 class OrderPaid:
+    invoice_id: str
+
+
+@dataclass(frozen=True)
+class PaymentAtRisk:
+    """The paid order's invoice no longer settles (its payment was withdrawn: a chain reorg)."""
+
+    invoice_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PaymentRestored:
+    """The invoice of an order at risk settled again."""
+
     invoice_id: str
 
 
@@ -168,6 +189,8 @@ OrderEvent = (
     | OrderCancelled
     | OrderExpired
     | OrderRefunded
+    | PaymentAtRisk
+    | PaymentRestored
 )
 
 
@@ -186,6 +209,7 @@ class Order:
     carrier: str = ""
     tracking_number: str = ""
     closing_reason: str = ""
+    payment_at_risk: bool = False
 
     @property
     def id(self) -> str:
@@ -237,6 +261,10 @@ class Order:
                 return replace(self, status=S.CANCELLED, closing_reason=reason, version=version)
             case OrderExpired(reason=reason):
                 return replace(self, status=S.EXPIRED, closing_reason=reason, version=version)
+            case PaymentAtRisk():
+                return replace(self, payment_at_risk=True, version=version)
+            case PaymentRestored():
+                return replace(self, payment_at_risk=False, version=version)
             case OrderRefunded(amount_minor=amount, full=full):
                 return replace(
                     self,
@@ -259,7 +287,24 @@ class Order:
 
     def fulfil(self) -> OrderFulfilled:
         next_status(self.status, C.FULFIL)
+        if self.payment_at_risk:
+            raise FailedPrecondition(
+                f"order {self.id}: its payment was withdrawn; hold until the invoice settles again"
+            )
         return OrderFulfilled()
+
+    def payment_withdrawn(self, invoice_id: str, reason: str) -> list[PaymentAtRisk]:
+        """A paid (or later) order whose invoice no longer settles is flagged, once; it stays
+        paid (refunds and staff decide what follows)."""
+        if self.status not in _REFUNDABLE or self.payment_at_risk or invoice_id != self.invoice_id:
+            return []
+        return [PaymentAtRisk(invoice_id=invoice_id, reason=reason.strip())]
+
+    def payment_settled_again(self, invoice_id: str) -> list[PaymentRestored]:
+        """The flag cleared when the order's invoice settles again."""
+        if not self.payment_at_risk or invoice_id != self.invoice_id:
+            return []
+        return [PaymentRestored(invoice_id=invoice_id)]
 
     def ship(self, carrier: str, tracking_number: str) -> OrderShipped:
         next_status(self.status, C.SHIP)

@@ -21,7 +21,7 @@ from agora._proto.agora.payments.v1 import payments_pb2 as ppb
 from agora._proto.agora.payments.v1.payments_pb2_grpc import PaymentsServiceStub
 from agora._proto.agora.types.v1.money_pb2 import Money
 from agora.orders.aggregate import Order
-from agora.orders.domain import CartLine, CatalogVariant, Offer
+from agora.orders.domain import CartLine, CatalogVariant, Offer, invoice_provider
 from agora.platform.errors import (
     DomainError,
     FailedPrecondition,
@@ -167,14 +167,17 @@ class Payments:
         self._timeout_s = timeout_s
 
     async def create_invoice(self, order: Order) -> str:
-        """The id of the order's invoice: its total, payable in the order's currency; the
-        order's customer (none for a guest) is the one who may read it in full. A refusal
-        (INVALID_ARGUMENT, FAILED_PRECONDITION) comes back as that domain error."""
+        """The id of the order's invoice: its total, payable in the order's pay currency (its
+        own, or a chain token through the `chain` provider); the order's customer (none for a
+        guest) is the one who may read it in full. A refusal (INVALID_ARGUMENT,
+        FAILED_PRECONDITION) comes back as that domain error."""
+        pay_currency = order.placed.invoice_pay_currency
         request = ppb.CreateInvoiceRequest(
             idempotency_key=f"orders:{order.id}:invoice",
             reference=order.id,
             price=Money(amount_minor=order.total_minor, currency=order.placed.currency),
-            pay_currency=order.placed.currency,
+            pay_currency=pay_currency,
+            provider=invoice_provider(pay_currency),
             expires_in_seconds=self._invoice_expiry_s,
             customer_id=order.placed.customer_id,
         )

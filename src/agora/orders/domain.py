@@ -46,6 +46,11 @@ BASIS_POINTS = 10_000
 DEFAULT_UNIT_WEIGHT_GRAMS = 500
 DEFAULT_CART_TTL = timedelta(days=7)
 
+# Tokens of the chain an order may be paid in, besides its own currency; their invoices are made
+# by payments' `chain` provider (a deposit address and router calldata per invoice).
+CHAIN_PAY_CURRENCIES = ("USDT", "AGT")
+CHAIN_PROVIDER = "chain"
+
 # VAT / sales tax of the destination country, in basis points (1900 = 19 %). US sales tax is
 # collected per state by the merchant's own arrangements: 0 here.
 DEFAULT_TAX_RATES_BP: Mapping[str, int] = {
@@ -763,3 +768,21 @@ class OrderSummary:
 class OrderListPage:
     orders: tuple[OrderSummary, ...]
     next_page_token: str
+
+
+# --- paying ----------------------------------------------------------------------------------
+
+
+def pay_currency(requested: str, order_currency: str) -> str:
+    """What a checkout pays in: the order's currency (when none is named) or a chain token."""
+    code = requested.strip().upper()
+    if code in ("", order_currency) or code in CHAIN_PAY_CURRENCIES:
+        return code or order_currency
+    allowed = ", ".join((order_currency, *CHAIN_PAY_CURRENCIES))
+    raise InvalidArgument.for_field("payCurrency", f"pay in one of {allowed}, not {code!r}")
+
+
+def invoice_provider(pay_currency: str) -> str:
+    """The payment provider orders names for an invoice in `pay_currency` ("" = payments'
+    default): the chain's for its tokens."""
+    return CHAIN_PROVIDER if pay_currency in CHAIN_PAY_CURRENCIES else ""

@@ -7,6 +7,10 @@ order's own events (so a crash anywhere resumes where the event store says it st
     payments.invoice.settled   -> PaymentOutcome: append OrderPaid
     payments.invoice.expired   -> PaymentOutcome: append OrderExpired  (StockRelease releases)
     payments.invoice.invalid   -> PaymentOutcome: append OrderCancelled (StockRelease releases)
+    payments.payment.withdrawn -> PaymentOutcome: a paid order whose invoice no longer settles
+                                  (a chain reorg) gets PaymentAtRisk: still paid, its stock
+                                  still sold, fulfilment refused; PaymentRestored when the
+                                  invoice settles again
     orders.order.paid          -> StockCommit: commit the catalog reservation
     orders.order.cancelled     -> InvoiceCancellation: cancel the order's open invoice
 
@@ -46,6 +50,7 @@ PAYMENTS_STREAM = "PAYMENTS"
 INVOICE_SETTLED = "payments.invoice.settled"
 INVOICE_EXPIRED = "payments.invoice.expired"
 INVOICE_INVALID = "payments.invoice.invalid"
+PAYMENT_WITHDRAWN = "payments.payment.withdrawn"
 APPEND_ATTEMPTS = 3
 _ENDED = (OrderStatus.CANCELLED, OrderStatus.EXPIRED)
 
@@ -117,7 +122,7 @@ class PaymentOutcome:
 
     name = "orders-saga-payment"
     stream = PAYMENTS_STREAM
-    filter_subjects = [INVOICE_SETTLED, INVOICE_EXPIRED, INVOICE_INVALID]
+    filter_subjects = [INVOICE_SETTLED, INVOICE_EXPIRED, INVOICE_INVALID, PAYMENT_WITHDRAWN]
 
     async def handle(self, session: AsyncSession, envelope: EventEnvelope) -> None:
         """Move the invoice's order to where the invoice's outcome leads."""
@@ -128,6 +133,9 @@ class PaymentOutcome:
         try:
             if envelope.subject == INVOICE_SETTLED:
                 await change_order(session, order_id, _paid(invoice.id))
+            elif envelope.subject == PAYMENT_WITHDRAWN:
+                if invoice.status != ppb.INVOICE_STATUS_SETTLED:
+                    await change_order(session, order_id, _at_risk(invoice))
             elif envelope.subject == INVOICE_EXPIRED:
                 await change_order(session, order_id, _unpaid(invoice.id, expired=True))
             else:
@@ -199,7 +207,18 @@ def _paid(invoice_id: str) -> Decide:
                 status=order.status.value,
                 remedy="refund the invoice at payments",
             )
-        return []  # paid already, or not the invoice this order waits for
+        # Paid already (settled again after a withdrawal: the hold ends), or another invoice.
+        return list(order.payment_settled_again(invoice_id))
+
+    return decide
+
+
+def _at_risk(invoice: ppb.Invoice) -> Decide:
+    status = ppb.InvoiceStatus.Name(invoice.status).removeprefix("INVOICE_STATUS_").lower()
+    reason = f"a payment was withdrawn (chain reorg); the invoice is {status}"
+
+    def decide(order: Order) -> list[OrderEvent]:
+        return list(order.payment_withdrawn(invoice.id, reason))
 
     return decide
 
@@ -232,6 +251,8 @@ def _invoice_of(envelope: EventEnvelope) -> ppb.Invoice:
         return decode(envelope, payment_events.InvoiceSettled).invoice
     if envelope.subject == INVOICE_EXPIRED:
         return decode(envelope, payment_events.InvoiceExpired).invoice
+    if envelope.subject == PAYMENT_WITHDRAWN:
+        return decode(envelope, payment_events.PaymentWithdrawn).invoice
     return decode(envelope, payment_events.InvoiceInvalid).invoice
 
 

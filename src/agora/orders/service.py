@@ -46,6 +46,7 @@ from agora.orders.domain import (
     ensure_open,
     new_cart,
     parcel_weight,
+    pay_currency,
     ready_for_checkout,
     require_quantity,
     shipping_options,
@@ -302,6 +303,7 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
             ensure_changeable(principal, cart.customer_id, "cart", request.cart_token)
             ensure_open(cart, now)
             shipping = ready_for_checkout(cart, self._rules)
+            paying = pay_currency(request.pay_currency, cart.currency)
             catalog = await self._catalog.variants_now([x.product_id for x in cart.lines])
             if changes := catalog_changes(cart, catalog):
                 raise CartChanged(changes, cart.currency)
@@ -320,6 +322,7 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
                 shipping_method=shipping.method.code,
                 shipping_method_name=shipping.method.name,
                 reservation_id=reservation_id,
+                pay_currency=paying,
             )
             order = await store.append(
                 session, order_id, [placed], expected_version=0, before=None, occurred_at=now

@@ -24,6 +24,8 @@ from agora.orders.aggregate import (
     OrderRefunded,
     OrderShipped,
     OrderStatus,
+    PaymentAtRisk,
+    PaymentRestored,
 )
 from agora.orders.domain import (
     Address,
@@ -64,6 +66,8 @@ _EVENT_KINDS: tuple[tuple[type[object], str, type[Message]], ...] = (
     (OrderCancelled, "cancelled", ev.OrderCancelled),
     (OrderExpired, "expired", ev.OrderExpired),
     (OrderRefunded, "refunded", ev.OrderRefunded),
+    (PaymentAtRisk, "payment_at_risk", ev.OrderPaymentAtRisk),
+    (PaymentRestored, "payment_restored", ev.OrderPaymentRestored),
 )
 EVENT_TYPES: dict[type[object], str] = {kind: name for kind, name, _ in _EVENT_KINDS}
 _EVENT_MESSAGES: dict[str, type[Message]] = {name: message for _, name, message in _EVENT_KINDS}
@@ -172,6 +176,7 @@ def _placed_fields(placed: OrderPlaced) -> dict[str, object]:
             price=money(placed.totals.shipping, placed.currency),
         ),
         "reservation_id": placed.reservation_id,
+        "pay_currency": placed.invoice_pay_currency,
     }
 
 
@@ -187,6 +192,7 @@ def order_pb(order: Order, *, placed_at: datetime, updated_at: datetime) -> pb.O
         carrier=order.carrier,
         tracking_number=order.tracking_number,
         closing_reason=order.closing_reason,
+        payment_at_risk=order.payment_at_risk,
         version=order.version,
         placed_at=timestamp(placed_at),
         updated_at=timestamp(updated_at),
@@ -230,6 +236,7 @@ def placed_from_pb(message: ev.OrderPlaced) -> OrderPlaced:
         shipping_method=message.shipping_method.code,
         shipping_method_name=message.shipping_method.name,
         reservation_id=message.reservation_id,
+        pay_currency=message.pay_currency or message.currency,
     )
 
 
@@ -281,6 +288,10 @@ def event_pb(event: OrderEvent, order: Order | None) -> Message:
             )
         case OrderExpired(reason=reason):
             return ev.OrderExpired(order_id=order_id, reason=reason, reservation_id=reservation_id)
+        case PaymentAtRisk(invoice_id=invoice_id, reason=reason):
+            return ev.OrderPaymentAtRisk(order_id=order_id, invoice_id=invoice_id, reason=reason)
+        case PaymentRestored(invoice_id=invoice_id):
+            return ev.OrderPaymentRestored(order_id=order_id, invoice_id=invoice_id)
         case OrderRefunded(amount_minor=amount, full=full, refund_id=refund_id):
             currency = order.placed.currency if order else ""
             return ev.OrderRefunded(
@@ -320,6 +331,10 @@ def event_from_pb(message: Message) -> OrderEvent:
             return OrderCancelled(reason=message.reason)
         case ev.OrderExpired():
             return OrderExpired(reason=message.reason)
+        case ev.OrderPaymentAtRisk():
+            return PaymentAtRisk(invoice_id=message.invoice_id, reason=message.reason)
+        case ev.OrderPaymentRestored():
+            return PaymentRestored(invoice_id=message.invoice_id)
         case ev.OrderRefunded():
             return OrderRefunded(
                 amount_minor=message.amount.amount_minor,

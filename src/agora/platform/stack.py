@@ -116,6 +116,17 @@ def child_environment(settings: PlatformSettings) -> dict[str, str]:
     return env
 
 
+# Outside prod, unless set: invoices in USDT or AGT go to the chain provider, at staff-set rates
+# (`db`) or else at development pegs: USDT = 1 USD, AGT = 1 EUR (as the chain's reward rule
+# prices it; the dev wallets hold 10,000 AGT), and USD = 0.92 EUR (a fixed reference so that a
+# EUR shop prices USDT with no rate set).
+DEV_CRYPTO_PAYMENTS: Mapping[str, str] = {
+    "AGORA_PAYMENTS_PROVIDERS": '["chain"]',
+    "AGORA_PAYMENTS_RATE_PROVIDER": "db,peg",
+    "AGORA_PAYMENTS_RATE_PEGS": "USDT=1 USD;AGT=1 EUR;USD=0.92 EUR",
+}
+
+
 def embedded_chain(settings: PlatformSettings) -> bool:
     """Whether `agora up` runs its own EVM node: outside prod, unless `AGORA_CHAIN_RPC_URL`
     names another one."""
@@ -147,6 +158,12 @@ def chain_environment(settings: PlatformSettings, env: Mapping[str, str]) -> dic
             AGORA_CHAIN_ID=str(DEV_CHAIN_ID),
             AGORA_CHAIN_DEVNET="true",
         )
+        if "AGORA_PAYMENTS_CHAIN_ID" not in env:
+            chain["AGORA_PAYMENTS_CHAIN_ID"] = str(DEV_CHAIN_ID)
+    # Crypto checkout in development: payments' chain provider and rates for its tokens.
+    for variable, value in DEV_CRYPTO_PAYMENTS.items():
+        if variable not in env:
+            chain[variable] = value
     return chain
 
 

@@ -9,7 +9,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class OrderPlaced(_message.Message):
-    __slots__ = ("order_id", "cart_id", "customer_id", "currency", "lines", "totals", "shipping_address", "shipping_method", "reservation_id")
+    __slots__ = ("order_id", "cart_id", "customer_id", "currency", "lines", "totals", "shipping_address", "shipping_method", "reservation_id", "pay_currency")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     CART_ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -19,6 +19,7 @@ class OrderPlaced(_message.Message):
     SHIPPING_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     SHIPPING_METHOD_FIELD_NUMBER: _ClassVar[int]
     RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    PAY_CURRENCY_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     cart_id: str
     customer_id: str
@@ -28,7 +29,8 @@ class OrderPlaced(_message.Message):
     shipping_address: _orders_pb2.Address
     shipping_method: _orders_pb2.ShippingMethod
     reservation_id: str
-    def __init__(self, order_id: _Optional[str] = ..., cart_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., currency: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[_orders_pb2.OrderLine, _Mapping]]] = ..., totals: _Optional[_Union[_orders_pb2.Totals, _Mapping]] = ..., shipping_address: _Optional[_Union[_orders_pb2.Address, _Mapping]] = ..., shipping_method: _Optional[_Union[_orders_pb2.ShippingMethod, _Mapping]] = ..., reservation_id: _Optional[str] = ...) -> None: ...
+    pay_currency: str
+    def __init__(self, order_id: _Optional[str] = ..., cart_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., currency: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[_orders_pb2.OrderLine, _Mapping]]] = ..., totals: _Optional[_Union[_orders_pb2.Totals, _Mapping]] = ..., shipping_address: _Optional[_Union[_orders_pb2.Address, _Mapping]] = ..., shipping_method: _Optional[_Union[_orders_pb2.ShippingMethod, _Mapping]] = ..., reservation_id: _Optional[str] = ..., pay_currency: _Optional[str] = ...) -> None: ...
 
 class OrderAwaitingPayment(_message.Message):
     __slots__ = ("order_id", "invoice_id")
@@ -39,6 +41,24 @@ class OrderAwaitingPayment(_message.Message):
     def __init__(self, order_id: _Optional[str] = ..., invoice_id: _Optional[str] = ...) -> None: ...
 
 class OrderPaid(_message.Message):
+    __slots__ = ("order_id", "invoice_id")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_ID_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    invoice_id: str
+    def __init__(self, order_id: _Optional[str] = ..., invoice_id: _Optional[str] = ...) -> None: ...
+
+class OrderPaymentAtRisk(_message.Message):
+    __slots__ = ("order_id", "invoice_id", "reason")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    invoice_id: str
+    reason: str
+    def __init__(self, order_id: _Optional[str] = ..., invoice_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class OrderPaymentRestored(_message.Message):
     __slots__ = ("order_id", "invoice_id")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     INVOICE_ID_FIELD_NUMBER: _ClassVar[int]

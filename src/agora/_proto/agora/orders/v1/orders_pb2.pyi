@@ -160,7 +160,7 @@ class OrderLine(_message.Message):
     def __init__(self, variant_id: _Optional[str] = ..., product_id: _Optional[str] = ..., sku: _Optional[str] = ..., title: _Optional[str] = ..., quantity: _Optional[int] = ..., unit_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., tax: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ("id", "cart_id", "customer_id", "status", "currency", "lines", "totals", "shipping_address", "shipping_method", "reservation_id", "invoice_id", "refunded", "carrier", "tracking_number", "closing_reason", "version", "placed_at", "updated_at", "access_token")
+    __slots__ = ("id", "cart_id", "customer_id", "status", "currency", "lines", "totals", "shipping_address", "shipping_method", "reservation_id", "invoice_id", "refunded", "carrier", "tracking_number", "closing_reason", "version", "placed_at", "updated_at", "access_token", "pay_currency", "payment_at_risk")
     ID_FIELD_NUMBER: _ClassVar[int]
     CART_ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -180,6 +180,8 @@ class Order(_message.Message):
     PLACED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     ACCESS_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PAY_CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_AT_RISK_FIELD_NUMBER: _ClassVar[int]
     id: str
     cart_id: str
     customer_id: str
@@ -199,7 +201,9 @@ class Order(_message.Message):
     placed_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
     access_token: str
-    def __init__(self, id: _Optional[str] = ..., cart_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., currency: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., totals: _Optional[_Union[Totals, _Mapping]] = ..., shipping_address: _Optional[_Union[Address, _Mapping]] = ..., shipping_method: _Optional[_Union[ShippingMethod, _Mapping]] = ..., reservation_id: _Optional[str] = ..., invoice_id: _Optional[str] = ..., refunded: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., carrier: _Optional[str] = ..., tracking_number: _Optional[str] = ..., closing_reason: _Optional[str] = ..., version: _Optional[int] = ..., placed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., access_token: _Optional[str] = ...) -> None: ...
+    pay_currency: str
+    payment_at_risk: bool
+    def __init__(self, id: _Optional[str] = ..., cart_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., currency: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., totals: _Optional[_Union[Totals, _Mapping]] = ..., shipping_address: _Optional[_Union[Address, _Mapping]] = ..., shipping_method: _Optional[_Union[ShippingMethod, _Mapping]] = ..., reservation_id: _Optional[str] = ..., invoice_id: _Optional[str] = ..., refunded: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., carrier: _Optional[str] = ..., tracking_number: _Optional[str] = ..., closing_reason: _Optional[str] = ..., version: _Optional[int] = ..., placed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., access_token: _Optional[str] = ..., pay_currency: _Optional[str] = ..., payment_at_risk: _Optional[bool] = ...) -> None: ...
 
 class OrderSummary(_message.Message):
     __slots__ = ("id", "customer_id", "status", "total", "item_count", "customer_name", "email", "country", "placed_at", "updated_at")
@@ -310,12 +314,14 @@ class SetShippingMethodRequest(_message.Message):
     def __init__(self, idempotency_key: _Optional[str] = ..., cart_token: _Optional[str] = ..., code: _Optional[str] = ...) -> None: ...
 
 class PlaceOrderRequest(_message.Message):
-    __slots__ = ("idempotency_key", "cart_token")
+    __slots__ = ("idempotency_key", "cart_token", "pay_currency")
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     CART_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PAY_CURRENCY_FIELD_NUMBER: _ClassVar[int]
     idempotency_key: str
     cart_token: str
-    def __init__(self, idempotency_key: _Optional[str] = ..., cart_token: _Optional[str] = ...) -> None: ...
+    pay_currency: str
+    def __init__(self, idempotency_key: _Optional[str] = ..., cart_token: _Optional[str] = ..., pay_currency: _Optional[str] = ...) -> None: ...
 
 class GetOrderRequest(_message.Message):
     __slots__ = ("id", "access_token")
