@@ -16,10 +16,14 @@ last block to the last invoice settled, and transfers/s = N / (last settled - fi
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import os
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import grpc
 import nats
@@ -41,7 +45,9 @@ DETECTED = "chain.transfer.detected"
 PAY_CURRENCY = "USDT"
 TRANSFER_SELECTOR = "a9059cbb"  # transfer(address,uint256)
 TRANSFER_GAS = 100_000
-CREATE_CONCURRENCY = 16
+CREATE_CONCURRENCY = 8
+CREATE_ATTEMPTS = 3
+_TRANSIENT = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 
 
 class BenchSetupError(RuntimeError):
@@ -95,6 +101,9 @@ class ChainRound:
     detected_at: dict[str, float] = field(default_factory=dict)
     settled_at: dict[str, float] = field(default_factory=dict)
     send_s: float = 0.0  # the burst: first transactions sent -> last block mined
+    # CPU seconds each process of the stack spent from the first block to the last settlement.
+    cpu_s: dict[str, float] = field(default_factory=dict)
+    load_average: float = 0.0  # the machine's 1-minute load when the blocks were mined
 
 
 @dataclass(frozen=True)
@@ -113,6 +122,12 @@ class RoundSummary:
     latency_max_ms: float
     detect_p50_ms: float
     detect_p99_ms: float
+    load_average: float
+    cpu_ms_per_transfer: dict[str, float]  # by process of the stack, over the settled ones
+
+    @property
+    def stack_cpu_ms_per_transfer(self) -> float:
+        return sum(self.cpu_ms_per_transfer.values())
 
 
 def summarize(run: ChainRound) -> RoundSummary:
@@ -152,6 +167,11 @@ def summarize(run: ChainRound) -> RoundSummary:
         latency_max_ms=max(settled, default=0.0),
         detect_p50_ms=percentile(detected, 0.5),
         detect_p99_ms=percentile(detected, 0.99),
+        load_average=run.load_average,
+        cpu_ms_per_transfer={
+            name: seconds * 1000 / max(1, len(run.settled_at))
+            for name, seconds in sorted(run.cpu_s.items())
+        },
     )
 
 
@@ -164,6 +184,8 @@ HEADERS = (
     "detected transfers/s",
     "block → settled p50 / p99 / max ms",
     "block → detected p50 / p99 ms",
+    "load (1 min)",
+    "stack CPU ms/transfer",
 )
 
 
@@ -178,6 +200,8 @@ def rows(summaries: Sequence[RoundSummary]) -> list[tuple[str, ...]]:
             f"{s.detected_per_s:.0f}",
             f"{s.latency_p50_ms:.0f} / {s.latency_p99_ms:.0f} / {s.latency_max_ms:.0f}",
             f"{s.detect_p50_ms:.0f} / {s.detect_p99_ms:.0f}",
+            f"{s.load_average:.1f}",
+            f"{s.stack_cpu_ms_per_transfer:.2f}",
         )
         for index, s in enumerate(summaries, start=1)
     ]
@@ -196,7 +220,41 @@ def markdown(summaries: Sequence[RoundSummary]) -> str:
         "|" + "---:|" * len(HEADERS),
     ]
     lines += ["| " + " | ".join(row) + " |" for row in rows(summaries)]
+    lines += ["", "CPU ms per settled transfer, by process:", ""]
+    for index, s in enumerate(summaries, start=1):
+        spent = ", ".join(
+            f"{name} {ms:.2f}" for name, ms in s.cpu_ms_per_transfer.items() if ms >= 0.005
+        )
+        lines.append(f"- round {index}: {spent or 'not measured (no status file)'}")
     return "\n".join(lines)
+
+
+def stack_cpu_seconds(status_file: Path) -> dict[str, float]:
+    """CPU seconds (user + system) each process of the running stack has used so far, its
+    children included (PostgreSQL's backends); {} without a status file."""
+    import psutil
+
+    try:
+        processes = json.loads(status_file.read_text())["processes"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    used = {}
+    for entry in processes:
+        try:
+            root = psutil.Process(int(entry["pid"]))
+            total = 0.0
+            for process in [root, *root.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    times = process.cpu_times()
+                    total += times.user + times.system
+        except (psutil.Error, KeyError, TypeError, ValueError):
+            continue
+        used[str(entry["name"])] = total
+    return used
+
+
+def cpu_spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: max(0.0, after[name] - before.get(name, 0.0)) for name in after}
 
 
 # --- against the stack --------------------------------------------------------------------------
@@ -255,14 +313,18 @@ async def create_invoices(
                 expires_in_seconds=3600,
                 provider="chain",
             )
-            metadata = (("authorization", authorization()),)
-            try:
-                invoice: ppb.Invoice = await stub.CreateInvoice(
-                    request, metadata=metadata, timeout=30
-                )
-            except grpc.aio.AioRpcError as error:
-                raise _setup_error(error) from None
-            return invoice
+            for attempt in range(1, CREATE_ATTEMPTS + 1):
+                metadata = (("authorization", authorization()),)
+                try:
+                    invoice: ppb.Invoice = await stub.CreateInvoice(
+                        request, metadata=metadata, timeout=30
+                    )
+                    return invoice
+                except grpc.aio.AioRpcError as error:
+                    # The same idempotency key: a retry never makes a second invoice.
+                    if error.code() not in _TRANSIENT or attempt == CREATE_ATTEMPTS:
+                        raise _setup_error(error) from None
+            raise AssertionError("unreachable")
 
         first = await create(0)
         semaphore = asyncio.Semaphore(CREATE_CONCURRENCY)
@@ -456,6 +518,7 @@ async def run_chain_round(
     amount: int,
     timeout_s: float,
     label: str,
+    status_file: Path | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> ChainRound:
     """One round against the running stack (see the module's docstring)."""
@@ -489,6 +552,8 @@ async def run_chain_round(
         signed = await sign_transfers(rpc, senders, token, chain_id, targets)
         await asyncio.sleep(2)  # let the invoices' own events drain: the stack idles
         progress(f"mining {blocks} blocks…")
+        run.load_average = os.getloadavg()[0]
+        cpu_before = stack_cpu_seconds(status_file) if status_file else {}
         async with MiningByHand(rpc):
             await drive_blocks(rpc, run, plan, signed)
         missing = payments - len(run.block_of)
@@ -498,6 +563,8 @@ async def run_chain_round(
             await asyncio.wait_for(watch.all_settled.wait(), timeout_s)
         except TimeoutError:
             progress(f"timed out: {len(run.settled_at)} of {payments} settled")
+        if status_file:
+            run.cpu_s = cpu_spent(cpu_before, stack_cpu_seconds(status_file))
     finally:
         await connection.close()
         await rpc.close()

@@ -150,6 +150,7 @@ def bench_chain(
                     amount=amount,
                     timeout_s=timeout,
                     label=f"{int(time.time())}-{index}",
+                    status_file=status_path(settings.data_dir),
                     progress=lambda text, n=index: console.print(f"[dim]round {n}: {text}[/dim]"),
                 )
             )
