@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import grpc
 import nats
@@ -350,7 +351,7 @@ def _setup_error(error: grpc.aio.AioRpcError) -> Exception:
             f"service:bench may not create invoices ({details}): the stack runs code without "
             "SERVICE_PERMISSIONS['bench'] holding payments:invoices:write"
         )
-    return error
+    return BenchSetupError(f"CreateInvoice failed: {error.code().name} {details}")
 
 
 async def payment_token(chain_address: str, invoice_id: str) -> tuple[str, int]:
@@ -392,7 +393,7 @@ async def sign_transfers(
     for index, target in enumerate(targets):
         slot = index % len(senders)
         sender = senders[slot]
-        tx = {
+        tx: dict[str, Any] = {
             "type": 2,
             "chainId": chain_id,
             "nonce": nonces[slot],
@@ -459,7 +460,7 @@ async def fund_senders(
             + address.lower().removeprefix("0x").rjust(64, "0")
             + format(amount, "064x")
         )
-        tx = {
+        tx: dict[str, Any] = {
             "type": 2,
             "chainId": chain_id,
             "nonce": nonce + offset,

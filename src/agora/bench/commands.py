@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -151,7 +152,7 @@ def bench_chain(
                     timeout_s=timeout,
                     label=f"{int(time.time())}-{index}",
                     status_file=status_path(settings.data_dir),
-                    progress=lambda text, n=index: console.print(f"[dim]round {n}: {text}[/dim]"),
+                    progress=_progress(index),
                 )
             )
         except BenchSetupError as error:
@@ -168,3 +169,10 @@ def bench_chain(
     typer.echo(markdown(summaries))
     if any(s.settled < s.payments for s in summaries):
         raise typer.Exit(1)
+
+
+def _progress(round_number: int) -> Callable[[str], None]:
+    def say(text: str) -> None:
+        console.print(f"[dim]round {round_number}: {text}[/dim]")
+
+    return say
