@@ -58,8 +58,8 @@ PROFILE ?= minimal
 seed: $(STAMP)  ## seed demo data into the configured database: make seed PROFILE=minimal|full|test
 	$(BIN)/agora seed --profile $(PROFILE)
 
-run-bench: $(STAMP) contracts node  ## `make run` without the gateway's rate limits (for `make bench`)
-	AGORA_GATEWAY_RATE_LIMIT_ENABLED=false $(BIN)/agora up
+run-bench: $(STAMP) contracts node  ## `make run` without rate limits, chain invoices at 1 confirmation (for `agora bench`)
+	AGORA_GATEWAY_RATE_LIMIT_ENABLED=false AGORA_PAYMENTS_CHAIN_SPEED=low $(BIN)/agora up
 
 test: $(STAMP) contracts node  ## the whole suite: unit, integration, end-to-end
 	$(BIN)/pytest

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -86,3 +88,91 @@ def bench_checkout(
     console.print(markdown(runs, check))
     if check.oversold or check.negative:
         raise typer.Exit(1)
+
+
+@bench_app.command("chain")
+def bench_chain(
+    payments: Annotated[int, typer.Option(min=1, max=20_000, help="payments per round")] = 2000,
+    blocks: Annotated[int, typer.Option(min=1, max=1000, help="blocks they are spread over")] = 20,
+    rounds: Annotated[int, typer.Option(min=1, max=20, help="rounds, one after the other")] = 1,
+    rpc_url: Annotated[
+        str | None, typer.Option(help="the dev chain's JSON-RPC [default: the embedded node]")
+    ] = None,
+    amount: Annotated[
+        int, typer.Option(min=10_000, max=10**12, help="USDT base units per payment")
+    ] = 1_000_000,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for every settlement")] = 120,
+) -> None:
+    """USDT payments detected and settled: N transfers over M blocks mined by hand on the dev
+    chain; latency from a block mined to its invoices settled (1 confirmation)."""
+    import os
+
+    import grpc
+    from nats.errors import Error as NatsError
+    from rich.table import Table
+
+    from agora.bench.chain import (
+        HEADERS,
+        BenchSetupError,
+        dev_senders,
+        markdown,
+        rows,
+        run_chain_round,
+        summarize,
+    )
+    from agora.chain.contracts import dev_deployer
+    from agora.chain.node import NodeUnavailable
+    from agora.platform.embedded.anvil import DEV_WALLETS, anvil_port
+    from agora.platform.security.service_identity import (
+        ServiceIdentity,
+        load_service_key,
+        service_key_path,
+    )
+
+    settings = platform_settings()
+    node = rpc_url or f"http://127.0.0.1:{anvil_port(os.environ)}"
+    # Creating invoices is a service's work: the bench calls payments as `service:bench`.
+    operator = ServiceIdentity("bench", load_service_key(service_key_path(settings)))
+    senders = dev_senders(sorted(DEV_WALLETS.values()))
+    summaries = []
+    for index in range(1, rounds + 1):
+        try:
+            run = asyncio.run(
+                run_chain_round(
+                    rpc_url=node,
+                    nats_url=settings.resolved_nats_url,
+                    payments_address=grpc_service("payments").address(),
+                    chain_address=grpc_service("chain").address(),
+                    authorization=operator.authorization,
+                    senders=senders,
+                    funder=dev_deployer(),
+                    payments=payments,
+                    blocks=blocks,
+                    amount=amount,
+                    timeout_s=timeout,
+                    label=f"{int(time.time())}-{index}",
+                    status_file=status_path(settings.data_dir),
+                    progress=_progress(index),
+                )
+            )
+        except BenchSetupError as error:
+            raise fail(str(error)) from None
+        except (OSError, NatsError, grpc.RpcError, NodeUnavailable) as error:
+            raise fail(
+                f"no running shop with a dev chain ({error!r}); start it with `make run-bench`"
+            ) from None
+        summaries.append(summarize(run))
+    table = Table(*HEADERS, title="agora bench chain")
+    for row in rows(summaries):
+        table.add_row(*row)
+    console.print(table)
+    typer.echo(markdown(summaries))
+    if any(s.settled < s.payments for s in summaries):
+        raise typer.Exit(1)
+
+
+def _progress(round_number: int) -> Callable[[str], None]:
+    def say(text: str) -> None:
+        console.print(f"[dim]round {round_number}: {text}[/dim]")
+
+    return say

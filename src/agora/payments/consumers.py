@@ -27,6 +27,7 @@ from agora.payments.domain import (
     InvoiceChange,
     InvoiceRecord,
     ObservedTransfer,
+    is_repeated_report,
     receive_transfer,
     record_flagged,
     verification_flags,
@@ -119,6 +120,8 @@ def _transfer(envelope: EventEnvelope) -> cpb.Transfer:
 
 
 async def _receive(session: AsyncSession, current: InvoiceRecord, t: ObservedTransfer) -> None:
+    if is_repeated_report(current.invoice, t.report()):
+        return  # nothing to write or announce (half the events of a burst: measured)
     flags = verification_flags(current, t)
     if flags:
         change = record_flagged(current.invoice, t.report(), flags)

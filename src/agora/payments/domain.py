@@ -505,6 +505,18 @@ def record_flagged(
     return InvoiceChange(added, ())
 
 
+def is_repeated_report(invoice: Invoice, report: PaymentReport) -> bool:
+    """`report` tells nothing new: the same payment, credited or flagged, already known with as
+    many confirmations (the chain's `confirmed` event right after its `detected` one)."""
+    known = next((p for p in invoice.payments if p.reference == report.reference), None)
+    return (
+        known is not None
+        and known.status in (PaymentStatus.CREDITED, PaymentStatus.FLAGGED)
+        and known.amount == report.amount
+        and known.confirmations >= report.confirmations
+    )
+
+
 def receive_transfer(invoice: Invoice, report: PaymentReport) -> InvoiceChange:
     """A verified on-chain payment: as `receive_payment`, except that money sent to a settled or
     cancelled invoice cannot be refused: it is credited without moving the invoice, flagged

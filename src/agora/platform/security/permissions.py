@@ -45,8 +45,9 @@ SERVICE_PERMISSIONS: Mapping[str, frozenset[str]] = {
     # The edge proves itself with its own token only so services trust the origin it reports
     # (`x-agora-gateway`); it acts with its clients' tokens, never its own.
     "gateway": frozenset(),
-    # `agora bench checkout` tops up and reads the stock it sells.
-    "bench": frozenset({"catalog:stock:read", "catalog:stock:write"}),
+    # `agora bench checkout` tops up and reads the stock it sells; `agora bench chain` creates
+    # the invoices its transfers pay.
+    "bench": frozenset({"catalog:stock:read", "catalog:stock:write", "payments:invoices:write"}),
     # `agora chain reconcile` starts a reconciliation and reads its report.
     "chain-reconcile": frozenset({"chain:reconcile", "chain:read"}),
 }
