@@ -4,9 +4,11 @@ A round: N invoices payable in USDT are created through payments' gRPC (provider
 `service:bench`), each with its own deposit address. N USDT transfers to those addresses are
 signed beforehand by the dev wallets. The node's mining is then driven by hand: each block's
 transactions are sent (one JSON-RPC batch) and the block is mined with `evm_mine`, its wall time
-recorded when the node answers; the node's mining mode is restored afterwards. Every invoice's
-`payments.invoice.settled` (and the first `chain.transfer.detected` naming it) is timed as it
-arrives on NATS.
+recorded when the node answers; the node's mining mode is restored afterwards. The blocks are
+mined as fast as the node can (a burst: the default), or each `block_interval_s` after the
+previous one (1.0 is the embedded chain's block time): latency under a backlog, or under
+realistic pacing. Every invoice's `payments.invoice.settled` (and the first
+`chain.transfer.detected` naming it) is timed as it arrives on NATS.
 
 Per invoice, latency = settled - mined time of the block holding its transfer (the block is
 read back from the node, not assumed). The round reports p50/p99/max of it, the time from the
@@ -97,6 +99,7 @@ class ChainRound:
     payments: int
     blocks: int
     confirmations: int
+    block_interval_s: float = 0.0  # 0: mined as fast as the node can (a burst)
     mined_at: dict[int, float] = field(default_factory=dict)  # block number -> mined
     block_of: dict[str, int] = field(default_factory=dict)  # invoice id -> its block
     detected_at: dict[str, float] = field(default_factory=dict)
@@ -112,6 +115,7 @@ class RoundSummary:
     payments: int
     blocks: int
     confirmations: int
+    block_interval_s: float
     settled: int
     detected: int
     burst_s: float  # first block mined -> last block mined
@@ -157,6 +161,7 @@ def summarize(run: ChainRound) -> RoundSummary:
         payments=run.payments,
         blocks=run.blocks,
         confirmations=run.confirmations,
+        block_interval_s=run.block_interval_s,
         settled=len(run.settled_at),
         detected=len(run.detected_at),
         burst_s=last_block - first_block,
@@ -208,13 +213,28 @@ def rows(summaries: Sequence[RoundSummary]) -> list[tuple[str, ...]]:
     ]
 
 
+def pacing(block_interval_s: float) -> str:
+    """How a round's blocks were mined, in words."""
+    if block_interval_s <= 0:
+        return "mined as fast as the node can (a burst)"
+    return f"mined {block_interval_s:g} s apart"
+
+
 def markdown(summaries: Sequence[RoundSummary]) -> str:
     """The rounds as a markdown table, with the settings they ran with."""
     if not summaries:
         return "(no rounds)"
     first = summaries[0]
+    paced = {s.block_interval_s for s in summaries}
+    mined = (
+        pacing(first.block_interval_s)
+        if len(paced) == 1
+        else ", ".join(
+            f"round {i}: {pacing(s.block_interval_s)}" for i, s in enumerate(summaries, 1)
+        )
+    )
     lines = [
-        f"{first.payments} USDT payments over {first.blocks} blocks, "
+        f"{first.payments} USDT payments over {first.blocks} blocks {mined}, "
         f"{first.confirmations} confirmation(s) required",
         "",
         "| " + " | ".join(HEADERS) + " |",
@@ -482,14 +502,17 @@ async def fund_senders(
 async def drive_blocks(
     rpc: JsonRpc, run: ChainRound, plan: list[int], signed: list[Signed]
 ) -> None:
-    """Send each block's transactions, mine it, record when; then read back which block
-    holds each transfer."""
+    """Send each block's transactions, mine it (`run.block_interval_s` after the previous one,
+    or at once), record when; then read back which block holds each transfer."""
     started = time.monotonic()
     position = 0
+    mined: float | None = None
     for size in plan:
         batch = signed[position : position + size]
         position += size
         await rpc.batch([("eth_sendRawTransaction", [s.raw]) for s in batch])
+        if mined is not None and run.block_interval_s > 0:
+            await asyncio.sleep(max(0.0, mined + run.block_interval_s - time.monotonic()))
         await rpc.call("evm_mine")
         mined = time.monotonic()
         number = int(await rpc.call("eth_blockNumber"), 16)
@@ -519,6 +542,7 @@ async def run_chain_round(
     amount: int,
     timeout_s: float,
     label: str,
+    block_interval_s: float = 0.0,
     status_file: Path | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> ChainRound:
@@ -536,7 +560,12 @@ async def run_chain_round(
             "the stack with AGORA_PAYMENTS_CHAIN_SPEED=low (confirmations_low is 1)"
         )
     token, chain_id = await payment_token(chain_address, targets[0].invoice_id)
-    run = ChainRound(payments=payments, blocks=blocks, confirmations=confirmations)
+    run = ChainRound(
+        payments=payments,
+        blocks=blocks,
+        confirmations=confirmations,
+        block_interval_s=block_interval_s,
+    )
     watch = SettleWatch(run, {t.invoice_id for t in targets})
     rpc = JsonRpc(rpc_url, timeout_s=60)
     connection = await nats.connect(nats_url)
@@ -552,7 +581,7 @@ async def run_chain_round(
         progress("signing the transfers…")
         signed = await sign_transfers(rpc, senders, token, chain_id, targets)
         await asyncio.sleep(2)  # let the invoices' own events drain: the stack idles
-        progress(f"mining {blocks} blocks…")
+        progress(f"mining {blocks} blocks, {pacing(block_interval_s)}…")
         run.load_average = os.getloadavg()[0]
         cpu_before = stack_cpu_seconds(status_file) if status_file else {}
         async with MiningByHand(rpc):

@@ -102,6 +102,15 @@ def bench_chain(
         int, typer.Option(min=10_000, max=10**12, help="USDT base units per payment")
     ] = 1_000_000,
     timeout: Annotated[float, typer.Option(help="seconds to wait for every settlement")] = 120,
+    block_interval: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=60,
+            help="seconds from one block mined to the next; 0: as fast as the node can (a "
+            "burst), 1.0: the embedded chain's block time",
+        ),
+    ] = 0.0,
 ) -> None:
     """USDT payments detected and settled: N transfers over M blocks mined by hand on the dev
     chain; latency from a block mined to its invoices settled (1 confirmation)."""
@@ -116,6 +125,7 @@ def bench_chain(
         BenchSetupError,
         dev_senders,
         markdown,
+        pacing,
         rows,
         run_chain_round,
         summarize,
@@ -151,6 +161,7 @@ def bench_chain(
                     amount=amount,
                     timeout_s=timeout,
                     label=f"{int(time.time())}-{index}",
+                    block_interval_s=block_interval,
                     status_file=status_path(settings.data_dir),
                     progress=_progress(index),
                 )
@@ -162,7 +173,7 @@ def bench_chain(
                 f"no running shop with a dev chain ({error!r}); start it with `make run-bench`"
             ) from None
         summaries.append(summarize(run))
-    table = Table(*HEADERS, title="agora bench chain")
+    table = Table(*HEADERS, title=f"agora bench chain: blocks {pacing(block_interval)}")
     for row in rows(summaries):
         table.add_row(*row)
     console.print(table)

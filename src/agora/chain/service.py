@@ -5,6 +5,7 @@ maps them to gRPC status once."""
 from __future__ import annotations
 
 from functools import cache, lru_cache
+from types import SimpleNamespace
 from typing import Any
 
 import segno
@@ -42,17 +43,35 @@ from agora.platform.rpc.timestamps import datetime_of, optional_timestamp
 MAX_SYMBOL = 10
 
 
+PAY_ARGUMENTS = ["bytes32", "address", "uint256"]
+
+
 @cache
-def _router_abi() -> Any:
-    return Web3().eth.contract(abi=artifact("PaymentRouter").abi)
+def _pay_selector() -> bytes:
+    """PaymentRouter.pay's selector, from the built ABI, whose arguments must be the three static
+    words `router_calldata` lays out."""
+    [pay] = [
+        entry
+        for entry in artifact("PaymentRouter").abi
+        if entry.get("type") == "function" and entry.get("name") == "pay"
+    ]
+    arguments = [argument["type"] for argument in pay["inputs"]]
+    if arguments != PAY_ARGUMENTS:
+        raise RuntimeError(f"PaymentRouter.pay takes {arguments}, not {PAY_ARGUMENTS}")
+    return bytes(Web3.keccak(text=f"pay({','.join(arguments)})")[:4])
 
 
 def router_calldata(invoice_id: str, token: str, amount: int) -> str:
-    """0x-hex calldata of PaymentRouter.pay(invoice_id, token, amount), from the built ABI."""
-    data: str = _router_abi().encode_abi(
-        "pay", args=[router_invoice_id(invoice_id), Web3.to_checksum_address(token), amount]
-    )
-    return data
+    """0x-hex calldata of PaymentRouter.pay(invoice_id, token, amount): the ABI's selector and
+    three static 32-byte words, laid out here (web3's encode_abi, which looks the function up
+    in the ABI on every call, took a quarter of CreatePaymentOptions' time)."""
+    address = bytes.fromhex(token.removeprefix("0x"))
+    if len(address) != 20:
+        raise ValueError(f"not an address: {token!r}")
+    if not 0 <= amount < 2**256:
+        raise ValueError(f"amount {amount} is not a uint256")
+    words = router_invoice_id(invoice_id) + address.rjust(32, b"\x00") + amount.to_bytes(32, "big")
+    return "0x" + (_pay_selector() + words).hex()
 
 
 @lru_cache(maxsize=4096)
@@ -168,22 +187,22 @@ class ChainService(RewardsRpc, ReconciliationRpc, SweepsRpc, chain_pb2_grpc.Chai
             if existing is None:
                 network = await store.network(session, chain_id)
                 index = await store.next_deposit_index(session)
-                await store.insert_deposit(
-                    session,
-                    {
-                        "invoice_id": invoice_id,
-                        "chain_id": chain_id,
-                        "address": self._config.wallet.deposits.address(index).lower(),
-                        "derivation_index": index,
-                        "symbol": token.symbol,
-                        "token_address": token.address,
-                        "amount": amount,
-                        "confirmations_required": network.policy.confirmations(speed),
-                        "expires_at": expires_at,
-                        "created_at": utcnow(),
-                    },
-                )
-                existing = await store.deposit_row(session, invoice_id)
+                deposit = {
+                    "invoice_id": invoice_id,
+                    "chain_id": chain_id,
+                    "address": self._config.wallet.deposits.address(index).lower(),
+                    "derivation_index": index,
+                    "symbol": token.symbol,
+                    "token_address": token.address,
+                    "amount": amount,
+                    "confirmations_required": network.policy.confirmations(speed),
+                    "expires_at": expires_at,
+                    "created_at": utcnow(),
+                }
+                if await store.insert_deposit(session, deposit):
+                    existing = SimpleNamespace(**deposit)  # the row as written: not read back
+                else:  # a concurrent call for the same invoice got there first
+                    existing = await store.deposit_row(session, invoice_id)
         if existing is None:  # pragma: no cover - inserted or found above
             raise NotFound("payment options", invoice_id)
         if existing.symbol != token.symbol or int(existing.amount) != amount:

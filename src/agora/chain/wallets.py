@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bip32 import BIP32
@@ -26,6 +26,7 @@ from agora.platform.security.secret_files import write_private
 
 DEPOSIT_ACCOUNT_PATH = "m/44'/60'/0'"
 HOT_ACCOUNT_PATH = "m/44'/60'/1'/0/0"
+EXTERNAL_CHAIN = 0  # BIP-44's receiving chain: deposit i is m/44'/60'/0'/0/i
 MAX_DEPOSIT_INDEX = 2**31 - 1  # non-hardened children only
 
 
@@ -34,13 +35,13 @@ class KeystoreMissing(RuntimeError):
 
 
 def deposit_path(index: int) -> str:
-    return f"{DEPOSIT_ACCOUNT_PATH}/0/{index}"
+    return f"{DEPOSIT_ACCOUNT_PATH}/{EXTERNAL_CHAIN}/{index}"
 
 
 def address_of_pubkey(pubkey: bytes) -> ChecksumAddress:
     """The Ethereum address of a (compressed or not) secp256k1 public key."""
     key = PublicKey.from_compressed_bytes(pubkey) if len(pubkey) == 33 else PublicKey(pubkey[-64:])
-    return Web3.to_checksum_address(key.to_checksum_address())
+    return Web3.to_checksum_address(key.to_canonical_address())
 
 
 @dataclass(frozen=True)
@@ -48,15 +49,19 @@ class DepositWallet:
     """Derives deposit addresses from the deposit account's xpub only."""
 
     xpub: str
+    # The external chain's node (m/44'/60'/0'/0), derived once: each address is then one
+    # non-hardened child step (deriving the path from the xpub every time cost twice as much).
+    _external: BIP32 = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        BIP32.from_xpub(self.xpub)  # refuses a malformed xpub at start
+        account = BIP32.from_xpub(self.xpub)  # refuses a malformed xpub at start
+        external = BIP32.from_xpub(account.get_xpub_from_path(f"m/{EXTERNAL_CHAIN}"))
+        object.__setattr__(self, "_external", external)
 
     def address(self, index: int) -> ChecksumAddress:
         if not 0 <= index <= MAX_DEPOSIT_INDEX:
             raise ValueError(f"deposit index {index} out of range")
-        node = BIP32.from_xpub(self.xpub)
-        return address_of_pubkey(node.get_pubkey_from_path(f"m/0/{index}"))
+        return address_of_pubkey(self._external.get_pubkey_from_path(f"m/{index}"))
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,7 @@ def order_consumers(
             durable=h.name,
             filter_subjects=h.filter_subjects,
             handler=h.handle,
+            batched=getattr(h, "batched", False),
         )
         for h in handlers
     ]

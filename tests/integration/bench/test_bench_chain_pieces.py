@@ -74,9 +74,26 @@ def test_summary_measures_from_each_invoice_block() -> None:
     report = markdown([summary])
     assert "| 1 | 3/4 |" in report
     assert "payments 100.00" in report
+    assert "4 USDT payments over 2 blocks mined as fast as the node can (a burst)" in report
 
 
-def test_blocks_driven_by_hand_hold_their_planned_transfers(tmp_path: Path) -> None:
+def test_the_report_says_how_far_apart_the_blocks_were_mined() -> None:
+    paced = ChainRound(payments=2, blocks=2, confirmations=1, block_interval_s=1.0)
+    paced.mined_at = {10: 100.0, 11: 101.0}
+    paced.block_of = {"a": 10, "b": 11}
+    paced.settled_at = {"a": 100.2, "b": 101.2}
+    summary = summarize(paced)
+    assert summary.block_interval_s == 1.0
+    assert "2 USDT payments over 2 blocks mined 1 s apart," in markdown([summary])
+    burst = summarize(ChainRound(payments=2, blocks=2, confirmations=1))
+    both = markdown([burst, summary])
+    assert "round 1: mined as fast as the node can (a burst), round 2: mined 1 s apart" in both
+
+
+@pytest.mark.parametrize("block_interval_s", [0.0, 0.4])
+def test_blocks_driven_by_hand_hold_their_planned_transfers(
+    tmp_path: Path, block_interval_s: float
+) -> None:
     with running_anvil(tmp_path, block_time_s=1) as node:
         deployment = deploy_dev_contracts(node.web3(), treasury=dev_account(9).address)
         senders = [dev_account(1), dev_account(2)]
@@ -88,7 +105,9 @@ def test_blocks_driven_by_hand_hold_their_planned_transfers(tmp_path: Path) -> N
                 needs: dict[str, int] = {s.address: 3 * 10**6 for s in senders}
                 await fund_senders(rpc, dev_deployer(), deployment.usdt, node.chain_id, needs)
                 signed = await sign_transfers(rpc, senders, deployment.usdt, node.chain_id, targets)
-                run = ChainRound(payments=6, blocks=2, confirmations=1)
+                run = ChainRound(
+                    payments=6, blocks=2, confirmations=1, block_interval_s=block_interval_s
+                )
                 async with MiningByHand(rpc):
                     assert await rpc.call("anvil_getIntervalMining") in (0, None)
                     await drive_blocks(rpc, run, block_plan(6, 2), signed)
@@ -103,6 +122,8 @@ def test_blocks_driven_by_hand_hold_their_planned_transfers(tmp_path: Path) -> N
         run, mode, receipts = asyncio.run(scenario())
     first, second = sorted(run.mined_at)
     assert second == first + 1
+    # Paced: the second block is mined no sooner than the interval after the first.
+    assert run.mined_at[second] - run.mined_at[first] >= block_interval_s
     assert [run.block_of[t.invoice_id] for t in targets] == [first] * 3 + [second] * 3
     assert all(r["status"] == "0x1" for r in receipts)  # type: ignore[index]
     assert mode == [False, 1]  # interval mining back on, as the node ran before
