@@ -35,6 +35,7 @@ from agora.chain.tables import (
     tokens,
     transfers,
 )
+from agora.platform.db import driver_connection
 from agora.platform.errors import NotFound
 
 Db = AsyncConnection | AsyncSession
@@ -224,19 +225,40 @@ async def deposits_for(
     return {d.address: d for d in found}, {d.invoice_id: d for d in found}
 
 
-async def watched_addresses(db: Db, chain_id: int, *, expired_after: datetime) -> list[str]:
-    """Deposit addresses still watched: not expired, or expired after `expired_after` (late
-    payments are still recorded)."""
-    rows = await db.execute(
-        sa.select(deposit_addresses.c.address).where(
-            deposit_addresses.c.chain_id == chain_id,
-            sa.or_(
-                deposit_addresses.c.expires_at.is_(None),
-                deposit_addresses.c.expires_at > expired_after,
-            ),
+# One statement: the deposits still watched that transactions at or above $2 wrote, and the
+# horizon of this read (its snapshot's oldest running transaction); one row of NULLs and the
+# horizon when there are none.
+_DEPOSITS_SINCE = """
+    WITH horizon AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xid)
+    SELECT horizon.xid, d.invoice_id::text AS invoice_id, d.address, d.token_address,
+           d.expires_at, d.confirmations_required
+    FROM horizon LEFT JOIN deposit_addresses AS d
+        ON d.chain_id = $1 AND d.created_xid >= $2
+        AND (d.expires_at IS NULL OR d.expires_at > $3)
+"""
+
+
+async def deposits_since(
+    db: Db, chain_id: int, horizon: int | None, *, expired_after: datetime
+) -> tuple[list[Deposit], int]:
+    """The deposits still watched (not expired, or expired after `expired_after`: late payments
+    are still recorded) that transactions at or above `horizon` created (all when None), and the
+    horizon to read from next time: every transaction below it has finished, so a deposit not
+    read now (its transaction still running) is read then."""
+    raw = await driver_connection(db)
+    rows = await raw.fetch(_DEPOSITS_SINCE, chain_id, horizon or 0, expired_after)
+    found = [
+        Deposit(
+            invoice_id=r["invoice_id"],
+            address=r["address"],
+            token=r["token_address"],
+            expires_at=r["expires_at"],
+            confirmations_required=r["confirmations_required"],
         )
-    )
-    return [r.address for r in rows]
+        for r in rows
+        if r["invoice_id"] is not None
+    ]
+    return found, int(rows[0]["xid"])
 
 
 # --- transfers -------------------------------------------------------------------------------
