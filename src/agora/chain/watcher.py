@@ -73,6 +73,7 @@ INVOICE_PAID_TOPIC = (
     "0x" + bytes(Web3.keccak(text="InvoicePaid(bytes32,address,address,uint256)")).hex()
 )
 ADDRESSES_PER_FILTER = 1000
+INLINE_HEADERS = 8  # ranges shorter than this read their headers with their logs
 # Deposit addresses stay watched this long after their invoice expired (late payments).
 LATE_WINDOW = timedelta(days=7)
 
@@ -232,10 +233,14 @@ async def read_logs(
         for start in range(0, len(topics), ADDRESSES_PER_FILTER):
             chunk = topics[start : start + ADDRESSES_PER_FILTER]
             calls.append(("eth_getLogs", [{**span, "topics": [TRANSFER_TOPIC, None, chunk]}]))
+    # A short range (a pass keeping up with the head) asks for its headers in the same batch.
+    inline = range(first, last + 1) if last - first < INLINE_HEADERS else range(0)
+    calls.extend(("eth_getBlockByNumber", [hex(n), False]) for n in inline)
     answers = await rpc.batch(calls)
+    inline_headers = dict(zip(inline, answers[len(answers) - len(inline) :], strict=True))
     watched = addresses if isinstance(addresses, Set | Mapping) else frozenset(addresses)
     logs: dict[tuple[str, int], RawLog] = {}
-    for position, answer in enumerate(answers):
+    for position, answer in enumerate(answers[: len(answers) - len(inline)]):
         if not isinstance(answer, list):
             raise NodeUnavailable("eth_getLogs answered no list")
         if unfiltered and position == 1:
@@ -246,7 +251,10 @@ async def read_logs(
                 raise NodeUnavailable(f"log of block {parsed.block_number} outside the range")
             logs[(parsed.tx_hash, parsed.log_index)] = parsed
     numbers = sorted({entry.block_number for entry in logs.values()} | {last})
-    raw_headers = await rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+    if inline:
+        raw_headers = [inline_headers[n] for n in numbers]
+    else:
+        raw_headers = await rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
     headers = {n: _header(raw, n) for n, raw in zip(numbers, raw_headers, strict=True)}
     for entry in logs.values():
         if headers[entry.block_number].hash != entry.block_hash:
@@ -338,22 +346,23 @@ class Watcher:
     async def step(self) -> bool:
         """One pass; True when the checkpoint is at the head it saw."""
         await self._config.install(self._engine)
-        chain_id = self.chain_id
-        head = quantity(await self._rpc.call("eth_blockNumber"), "head")
         async with self._sessions() as session:
-            network = await store.network(session, chain_id)
-            checkpoint = network.checkpoint_block
-            stored_hash = await store.stored_block_hash(session, chain_id, checkpoint)
+            position = await store.watch_position(session, self.chain_id)
             await self._watch_new_deposits(session)
+        checkpoint, stored_hash = position.checkpoint, position.checkpoint_hash
+        calls: list[tuple[str, Sequence[Any]]] = [("eth_blockNumber", [])]
         if stored_hash is not None:
-            raw = await self._rpc.call("eth_getBlockByNumber", hex(checkpoint), False)
-            canonical = None if raw is None else _header(raw, checkpoint).hash
+            calls.append(("eth_getBlockByNumber", [hex(checkpoint), False]))
+        answers = await self._rpc.batch(calls)
+        head = quantity(answers[0], "head")
+        if stored_hash is not None:
+            canonical = None if answers[1] is None else _header(answers[1], checkpoint).hash
             if canonical != stored_hash:
                 await self._unwind(checkpoint, head)
                 return False
         span = read_range(checkpoint, head, self._config.settings.max_block_range)
         if span is None:
-            if head != network.head_block:
+            if head != position.head:
                 await self._commit(checkpoint, checkpoint, head, [], {})
             return True
         logs, headers = await self._read(*span)
@@ -395,8 +404,8 @@ class Watcher:
         router = config.network.router_address
         now = utcnow()
         async with transaction(self._sessions) as session:
-            network = await store.network(session, chain_id, for_update=True)
-            if network.checkpoint_block != expected:
+            current, default_required = await store.lock_checkpoint(session, chain_id)
+            if current != expected:
                 return  # another replica moved it: its pass counts, this one is dropped
             observed = [decode(raw, headers[raw.block_number], router) for raw in logs]
             deposit_of = await self._deposits_named(session, observed)
@@ -404,7 +413,6 @@ class Watcher:
                 session, chain_id, [(o.tx_hash, o.log_index) for o in observed]
             )
             tokens = {t.address: t for t in config.tokens}
-            default_required = network.policy.medium
             changes: list[Sighting] = []
             seen = set()
             for o in observed:
@@ -423,10 +431,15 @@ class Watcher:
                 if change is not None:
                     changes.append(change)
             await self._save(session, changes, now)
-            kept = [(h.number, h.hash, h.parent_hash) for h in headers.values()]
-            await store.save_blocks(session, chain_id, kept)
-            await store.forget_blocks(session, chain_id, below=min(checkpoint, window_start))
-            await store.save_checkpoint(session, chain_id, checkpoint, head, now)
+            await store.advance_checkpoint(
+                session,
+                chain_id,
+                [(h.number, h.hash, h.parent_hash) for h in headers.values()],
+                forget_below=min(checkpoint, window_start),
+                checkpoint=checkpoint,
+                head=head,
+                now=now,
+            )
         if changes:
             log.info(
                 "chain_range_recorded",
