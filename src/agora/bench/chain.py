@@ -44,7 +44,10 @@ from agora._proto.agora.types.v1.money_pb2 import Money
 from agora.chain.node import JsonRpc
 
 SETTLED = "payments.invoice.settled"
-DETECTED = "chain.transfer.detected"
+# A transfer's first announcement: `detected`, or `confirmed` alone when it already has its
+# confirmations when first seen (each transfer of the bench, at 1 confirmation). Both carry
+# the same Transfer message as field 1.
+DETECTED = ("chain.transfer.detected", "chain.transfer.confirmed")
 PAY_CURRENCY = "USDT"
 TRANSFER_SELECTOR = "a9059cbb"  # transfer(address,uint256)
 TRANSFER_GAS = 100_000
@@ -572,7 +575,8 @@ async def run_chain_round(
     try:
         limit = 10 * payments + 10_000
         await connection.subscribe(SETTLED, cb=watch.on_settled, pending_msgs_limit=limit)
-        await connection.subscribe(DETECTED, cb=watch.on_detected, pending_msgs_limit=limit)
+        for subject in DETECTED:
+            await connection.subscribe(subject, cb=watch.on_detected, pending_msgs_limit=limit)
         needs: dict[str, int] = {}
         for index, target in enumerate(targets):
             address = senders[index % len(senders)].address

@@ -6,10 +6,11 @@ generated protos, even indirectly).
 from __future__ import annotations
 
 import enum
+import heapq
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, KeysView, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from agora.platform.errors import InvalidArgument
 from agora.platform.kernel.checks import require_id
@@ -149,6 +150,53 @@ class Deposit:
     token: str  # lowercase token address
     expires_at: datetime | None
     confirmations_required: int
+
+
+@dataclass
+class WatchedDeposits:
+    """The deposits whose addresses the watcher follows, kept in memory between passes: read
+    in full once, then only those written by transactions at or above `horizon` (the database's
+    oldest transaction still running at the previous read: anything older had committed, and
+    was read, or rolled back); forgotten `late_window` after their invoice expired (late
+    payments are still recorded until then). Deposits never change once created."""
+
+    late_window: timedelta
+    horizon: int | None = None  # None: nothing read yet
+    _by_address: dict[str, Deposit] = field(default_factory=dict)
+    _by_invoice: dict[str, Deposit] = field(default_factory=dict)
+    _expiries: list[tuple[datetime, str]] = field(default_factory=list)  # a heap
+
+    def __len__(self) -> int:
+        return len(self._by_address)
+
+    def add(self, deposits: Iterable[Deposit], horizon: int) -> None:
+        """Watch `deposits` (those already watched are skipped) read at `horizon`."""
+        for deposit in deposits:
+            if deposit.invoice_id in self._by_invoice:
+                continue
+            self._by_address[deposit.address] = deposit
+            self._by_invoice[deposit.invoice_id] = deposit
+            if deposit.expires_at is not None:
+                heapq.heappush(self._expiries, (deposit.expires_at, deposit.invoice_id))
+        self.horizon = horizon
+
+    def forget_expired(self, now: datetime) -> None:
+        """Stop watching the deposits whose invoice expired `late_window` before `now`."""
+        cutoff = now - self.late_window
+        while self._expiries and self._expiries[0][0] <= cutoff:
+            _, invoice_id = heapq.heappop(self._expiries)
+            deposit = self._by_invoice.pop(invoice_id, None)
+            if deposit is not None:
+                self._by_address.pop(deposit.address, None)
+
+    def addresses(self) -> KeysView[str]:
+        return self._by_address.keys()
+
+    def of_address(self, address: str) -> Deposit | None:
+        return self._by_address.get(address)
+
+    def of_invoice(self, invoice_id: str) -> Deposit | None:
+        return self._by_invoice.get(invoice_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,8 +342,10 @@ REORGED_EVENT = "reorged"
 def sighted(
     chain_id: int, log: Observed, matched: Matched, head: int, previous: Status | None
 ) -> Sighting | None:
-    """A log read from the chain: new (or back after a reorg) -> detected, and confirmed at
-    once when it already has its confirmations; already recorded and live -> nothing (None)."""
+    """A log read from the chain: new (or back after a reorg) -> detected, or confirmed at
+    once when it already has its confirmations (one event: `confirmed` carries everything
+    `detected` would, so a consumer handles the transfer once); already recorded and live ->
+    nothing (None)."""
     if previous in (Status.DETECTED, Status.CONFIRMED):
         return None
     count = confirmations(head, log.block_number)
@@ -303,8 +353,7 @@ def sighted(
     record = TransferRecord(
         chain_id, log, matched, count, Status.CONFIRMED if done else Status.DETECTED
     )
-    events = (DETECTED_EVENT, CONFIRMED_EVENT) if done else (DETECTED_EVENT,)
-    return Sighting(record, events)
+    return Sighting(record, (CONFIRMED_EVENT,) if done else (DETECTED_EVENT,))
 
 
 def progressed(record: TransferRecord, head: int) -> Sighting | None:

@@ -57,6 +57,13 @@ class ChainSettings(ServiceSettings):
     poll_interval_s: float = Field(default=0.5, gt=0, le=60)
     start_block: int = Field(default=0, ge=0, description="first block read on a new network")
     reorg_window: int = Field(default=64, ge=1, le=10_000, description="block hashes kept")
+    max_filter_addresses: int = Field(
+        default=1000,
+        ge=0,
+        le=100_000,
+        description="watched deposit addresses sent in the eth_getLogs filter; more, and every "
+        "ERC-20 Transfer of a range is read and filtered by the watcher",
+    )
 
     # --- the HD wallet -------------------------------------------------------------------
     keystore_file: Path | None = Field(

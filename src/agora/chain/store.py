@@ -8,6 +8,7 @@ the outbox events), with multi-row statements: one round trip per kind of row, n
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -35,6 +36,7 @@ from agora.chain.tables import (
     tokens,
     transfers,
 )
+from agora.platform.db import driver_connection
 from agora.platform.errors import NotFound
 
 Db = AsyncConnection | AsyncSession
@@ -145,6 +147,88 @@ async def save_policy(db: Db, chain_id: int, policy: Policy, version: int, now: 
     )
 
 
+@dataclass(frozen=True)
+class WatchPosition:
+    """Where the watcher of a network stands: its checkpoint, that block's stored hash (None:
+    not kept), the head last seen."""
+
+    checkpoint: int
+    checkpoint_hash: str | None
+    head: int
+
+
+_WATCH_POSITION = """
+    SELECT n.checkpoint_block, b.hash, n.head_block
+    FROM networks AS n
+    LEFT JOIN blocks AS b ON b.chain_id = n.chain_id AND b.number = n.checkpoint_block
+    WHERE n.chain_id = $1
+"""
+
+
+async def watch_position(db: Db, chain_id: int) -> WatchPosition:
+    """The network's checkpoint, its block's stored hash and the head (one statement)."""
+    row = await (await driver_connection(db)).fetchrow(_WATCH_POSITION, chain_id)
+    if row is None:
+        raise NotFound("network", str(chain_id))
+    return WatchPosition(row[0], row[1], row[2])
+
+
+async def lock_checkpoint(db: Db, chain_id: int) -> tuple[int, int]:
+    """Lock the network's row until commit: (its checkpoint, the confirmations a transfer naming
+    no invoice is counted to: the medium policy)."""
+    row = await (await driver_connection(db)).fetchrow(
+        "SELECT checkpoint_block, confirmations_medium FROM networks"
+        " WHERE chain_id = $1 FOR UPDATE",
+        chain_id,
+    )
+    if row is None:
+        raise NotFound("network", str(chain_id))
+    return row[0], row[1]
+
+
+# One statement: keep the blocks read (those not already out of the window), forget the blocks
+# out of the window, move the checkpoint.
+_ADVANCE = """
+    WITH kept AS (
+        INSERT INTO blocks (chain_id, number, hash, parent_hash)
+        SELECT $1, k.number, k.hash, k.parent_hash
+        FROM unnest($2::bigint[], $3::text[], $4::text[]) AS k (number, hash, parent_hash)
+        WHERE k.number >= $5
+        ON CONFLICT (chain_id, number)
+        DO UPDATE SET hash = EXCLUDED.hash, parent_hash = EXCLUDED.parent_hash
+    ), forgotten AS (
+        DELETE FROM blocks WHERE chain_id = $1 AND number < $5
+    )
+    UPDATE networks SET checkpoint_block = $6, head_block = $7, updated_at = $8
+    WHERE chain_id = $1
+"""
+
+
+async def advance_checkpoint(
+    db: Db,
+    chain_id: int,
+    headers: Sequence[tuple[int, str, str]],
+    *,
+    forget_below: int,
+    checkpoint: int,
+    head: int,
+    now: datetime,
+) -> None:
+    """Keep `headers` (number, hash, parent hash), forget the blocks below `forget_below`, and
+    move the checkpoint to `checkpoint` at `head`."""
+    await (await driver_connection(db)).execute(
+        _ADVANCE,
+        chain_id,
+        [h[0] for h in headers],
+        [h[1] for h in headers],
+        [h[2] for h in headers],
+        forget_below,
+        checkpoint,
+        head,
+        now,
+    )
+
+
 async def save_checkpoint(db: Db, chain_id: int, checkpoint: int, head: int, now: datetime) -> None:
     await db.execute(
         sa.update(networks)
@@ -224,68 +308,76 @@ async def deposits_for(
     return {d.address: d for d in found}, {d.invoice_id: d for d in found}
 
 
-async def watched_addresses(db: Db, chain_id: int, *, expired_after: datetime) -> list[str]:
-    """Deposit addresses still watched: not expired, or expired after `expired_after` (late
-    payments are still recorded)."""
-    rows = await db.execute(
-        sa.select(deposit_addresses.c.address).where(
-            deposit_addresses.c.chain_id == chain_id,
-            sa.or_(
-                deposit_addresses.c.expires_at.is_(None),
-                deposit_addresses.c.expires_at > expired_after,
-            ),
+# One statement: the deposits still watched that transactions at or above $2 wrote, and the
+# horizon of this read (its snapshot's oldest running transaction); one row of NULLs and the
+# horizon when there are none.
+_DEPOSITS_SINCE = """
+    WITH horizon AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xid)
+    SELECT horizon.xid, d.invoice_id::text AS invoice_id, d.address, d.token_address,
+           d.expires_at, d.confirmations_required
+    FROM horizon LEFT JOIN deposit_addresses AS d
+        ON d.chain_id = $1 AND d.created_xid >= $2
+        AND (d.expires_at IS NULL OR d.expires_at > $3)
+"""
+
+
+async def deposits_since(
+    db: Db, chain_id: int, horizon: int | None, *, expired_after: datetime
+) -> tuple[list[Deposit], int]:
+    """The deposits still watched (not expired, or expired after `expired_after`: late payments
+    are still recorded) that transactions at or above `horizon` created (all when None), and the
+    horizon to read from next time: every transaction below it has finished, so a deposit not
+    read now (its transaction still running) is read then."""
+    raw = await driver_connection(db)
+    rows = await raw.fetch(_DEPOSITS_SINCE, chain_id, horizon or 0, expired_after)
+    found = [
+        Deposit(
+            invoice_id=r["invoice_id"],
+            address=r["address"],
+            token=r["token_address"],
+            expires_at=r["expires_at"],
+            confirmations_required=r["confirmations_required"],
         )
-    )
-    return [r.address for r in rows]
+        for r in rows
+        if r["invoice_id"] is not None
+    ]
+    return found, int(rows[0]["xid"])
 
 
 # --- transfers -------------------------------------------------------------------------------
 
 
 def _record(row: Any) -> TransferRecord:
+    """A transfer from a row (SQLAlchemy's `row._mapping`, or an asyncpg record)."""
     log = Observed(
-        tx_hash=row.tx_hash,
-        log_index=row.log_index,
-        block_number=row.block_number,
-        block_hash=row.block_hash,
-        block_time=row.block_time,
-        kind=Kind(row.kind),
-        token=row.token_address,
-        from_address=row.from_address,
-        to_address=row.to_address,
-        amount=int(row.amount),
+        tx_hash=row["tx_hash"],
+        log_index=row["log_index"],
+        block_number=row["block_number"],
+        block_hash=row["block_hash"],
+        block_time=row["block_time"],
+        kind=Kind(row["kind"]),
+        token=row["token_address"],
+        from_address=row["from_address"],
+        to_address=row["to_address"],
+        amount=int(row["amount"]),
     )
     matched = Matched(
-        invoice_id=row.invoice_id,
-        symbol=row.symbol,
-        flags=tuple(row.flags),
-        confirmations_required=row.confirmations_required,
+        invoice_id=None if row["invoice_id"] is None else str(row["invoice_id"]),
+        symbol=row["symbol"],
+        flags=tuple(row["flags"]),
+        confirmations_required=row["confirmations_required"],
     )
-    return TransferRecord(row.chain_id, log, matched, row.confirmations, Status(row.status))
+    return TransferRecord(
+        row["chain_id"], log, matched, row["confirmations"], Status(row["status"])
+    )
 
 
-def _values(record: TransferRecord, now: datetime) -> dict[str, Any]:
-    log, matched = record.log, record.matched
-    return {
-        "chain_id": record.chain_id,
-        "tx_hash": log.tx_hash,
-        "log_index": log.log_index,
-        "block_number": log.block_number,
-        "block_hash": log.block_hash,
-        "block_time": log.block_time,
-        "kind": int(log.kind),
-        "token_address": log.token,
-        "symbol": matched.symbol,
-        "from_address": log.from_address,
-        "to_address": log.to_address,
-        "amount": Decimal(log.amount),
-        "invoice_id": matched.invoice_id,
-        "confirmations": record.confirmations,
-        "confirmations_required": matched.confirmations_required,
-        "status": int(record.status),
-        "flags": list(matched.flags),
-        "updated_at": now,
-    }
+_STATUSES = """
+    SELECT t.tx_hash, t.log_index, t.status
+    FROM unnest($2::text[], $3::int[]) AS k (tx_hash, log_index)
+    JOIN transfers AS t
+        ON t.chain_id = $1 AND t.tx_hash = k.tx_hash AND t.log_index = k.log_index
+"""
 
 
 async def transfer_statuses(
@@ -294,46 +386,75 @@ async def transfer_statuses(
     """The status of each already recorded (tx hash, log index) of `keys`."""
     if not keys:
         return {}
-    rows = await db.execute(
-        sa.select(transfers.c.tx_hash, transfers.c.log_index, transfers.c.status).where(
-            transfers.c.chain_id == chain_id,
-            sa.tuple_(transfers.c.tx_hash, transfers.c.log_index).in_(list(keys)),
-        )
-    )
-    return {(r.tx_hash, r.log_index): Status(r.status) for r in rows}
+    raw = await driver_connection(db)
+    rows = await raw.fetch(_STATUSES, chain_id, [k[0] for k in keys], [k[1] for k in keys])
+    return {(r["tx_hash"], r["log_index"]): Status(r["status"]) for r in rows}
+
+
+_COLUMNS = [c.name for c in transfers.columns]
+_KEY = ("chain_id", "tx_hash", "log_index")
+# Every record of a pass in one statement (asyncpg prepares it once per connection); flags
+# travel as one space-separated string per record (arrays of arrays must be rectangular).
+_SAVE_TRANSFERS = f"""
+    INSERT INTO transfers ({", ".join(_COLUMNS)})
+    SELECT r.chain_id, r.tx_hash, r.log_index, r.block_number, r.block_hash, r.block_time,
+        r.kind, r.token_address, r.symbol, r.from_address, r.to_address, r.amount,
+        r.invoice_id, r.confirmations, r.confirmations_required, r.status,
+        string_to_array(r.flags, ' '), $18
+    FROM unnest(
+        $1::bigint[], $2::text[], $3::int[], $4::bigint[], $5::text[], $6::timestamptz[],
+        $7::smallint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::numeric[],
+        $13::uuid[], $14::int[], $15::int[], $16::smallint[], $17::text[]
+    ) AS r (chain_id, tx_hash, log_index, block_number, block_hash, block_time, kind,
+        token_address, symbol, from_address, to_address, amount, invoice_id, confirmations,
+        confirmations_required, status, flags)
+    ON CONFLICT ({", ".join(_KEY)}) DO UPDATE SET
+        {", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS if c not in _KEY)}
+"""
 
 
 async def save_transfers(db: Db, records: Sequence[TransferRecord], now: datetime) -> None:
-    """Insert or overwrite `records` (one multi-row statement)."""
+    """Insert or overwrite `records` (one statement)."""
     if not records:
         return
-    statement = insert(transfers)
-    columns = [
-        c.name for c in transfers.columns if c.name not in ("chain_id", "tx_hash", "log_index")
-    ]
-    await db.execute(
-        statement.on_conflict_do_update(
-            index_elements=[transfers.c.chain_id, transfers.c.tx_hash, transfers.c.log_index],
-            set_={name: statement.excluded[name] for name in columns},
-        ),
-        [_values(r, now) for r in records],
+    logs = [r.log for r in records]
+    matched = [r.matched for r in records]
+    raw = await driver_connection(db)
+    await raw.execute(
+        _SAVE_TRANSFERS,
+        [r.chain_id for r in records],
+        [log.tx_hash for log in logs],
+        [log.log_index for log in logs],
+        [log.block_number for log in logs],
+        [log.block_hash for log in logs],
+        [log.block_time for log in logs],
+        [int(log.kind) for log in logs],
+        [log.token for log in logs],
+        [m.symbol for m in matched],
+        [log.from_address for log in logs],
+        [log.to_address for log in logs],
+        [Decimal(log.amount) for log in logs],
+        [m.invoice_id for m in matched],
+        [r.confirmations for r in records],
+        [m.confirmations_required for m in matched],
+        [int(r.status) for r in records],
+        [" ".join(m.flags) for m in matched],
+        now,
     )
+
+
+_WAITING = """
+    SELECT * FROM transfers
+    WHERE chain_id = $1 AND status = 1 AND (cardinality(flags) = 0 OR block_number >= $2)
+"""
 
 
 async def detected_transfers(db: Db, chain_id: int, since_block: int) -> list[TransferRecord]:
     """Transfers still counting confirmations: unflagged ones, and flagged ones of recent
-    blocks (a flagged transfer is never confirmed; its count stops once out of the window)."""
-    rows = await db.execute(
-        sa.select(transfers).where(
-            transfers.c.chain_id == chain_id,
-            transfers.c.status == int(Status.DETECTED),
-            sa.or_(
-                sa.func.cardinality(transfers.c.flags) == 0,
-                transfers.c.block_number >= since_block,
-            ),
-        )
-    )
-    return [_record(r) for r in rows]
+    blocks (a flagged transfer is never confirmed; its count stops once out of the window).
+    Read on every pass of the watcher: through `ix_transfers_waiting`."""
+    raw = await driver_connection(db)
+    return [_record(r) for r in await raw.fetch(_WAITING, chain_id, since_block)]
 
 
 async def live_transfers_after(db: Db, chain_id: int, block: int) -> list[TransferRecord]:
@@ -345,7 +466,7 @@ async def live_transfers_after(db: Db, chain_id: int, block: int) -> list[Transf
             transfers.c.status != int(Status.REORGED),
         )
     )
-    return [_record(r) for r in rows]
+    return [_record(r._mapping) for r in rows]
 
 
 async def transfers_page(
@@ -368,19 +489,10 @@ async def transfers_page(
     statement = statement.order_by(
         transfers.c.block_number, transfers.c.tx_hash, transfers.c.log_index
     ).limit(limit)
-    return [_record(r) for r in await db.execute(statement)]
+    return [_record(r._mapping) for r in await db.execute(statement)]
 
 
 # --- blocks ----------------------------------------------------------------------------------
-
-
-async def stored_block_hash(db: Db, chain_id: int, number: int) -> str | None:
-    row = (
-        await db.execute(
-            sa.select(blocks.c.hash).where(blocks.c.chain_id == chain_id, blocks.c.number == number)
-        )
-    ).first()
-    return None if row is None else str(row.hash)
 
 
 async def stored_blocks(db: Db, chain_id: int) -> dict[int, str]:
@@ -388,20 +500,6 @@ async def stored_blocks(db: Db, chain_id: int) -> dict[int, str]:
         sa.select(blocks.c.number, blocks.c.hash).where(blocks.c.chain_id == chain_id)
     )
     return {r.number: r.hash for r in rows}
-
-
-async def save_blocks(db: Db, chain_id: int, headers: Iterable[tuple[int, str, str]]) -> None:
-    rows = [{"chain_id": chain_id, "number": n, "hash": h, "parent_hash": p} for n, h, p in headers]
-    if not rows:
-        return
-    statement = insert(blocks)
-    await db.execute(
-        statement.on_conflict_do_update(
-            index_elements=[blocks.c.chain_id, blocks.c.number],
-            set_={"hash": statement.excluded.hash, "parent_hash": statement.excluded.parent_hash},
-        ),
-        rows,
-    )
 
 
 async def forget_blocks(

@@ -63,9 +63,17 @@ deposit_addresses = sa.Table(
     sa.Column("confirmations_required", sa.Integer, nullable=False),
     sa.Column("expires_at", _TIME, nullable=True),
     sa.Column("created_at", _TIME, nullable=False),
+    # The creating transaction (0004): the watcher reads only deposits newer than its horizon.
+    sa.Column(
+        "created_xid",
+        sa.BigInteger,
+        nullable=False,
+        server_default=sa.text("(pg_current_xact_id())::text::bigint"),
+    ),
     sa.Index("ux_deposit_addresses_address", "address", unique=True),
     sa.Index("ux_deposit_addresses_index", "derivation_index", unique=True),
     sa.Index("ix_deposit_addresses_expires", "chain_id", "expires_at"),
+    sa.Index("ix_deposit_addresses_xid", "chain_id", "created_xid"),
 )
 
 transfers = sa.Table(
@@ -91,6 +99,13 @@ transfers = sa.Table(
     sa.Column("updated_at", _TIME, nullable=False),
     sa.Index("ix_transfers_invoice", "invoice_id", "block_number"),
     sa.Index("ix_transfers_block", "chain_id", "block_number"),
+    # The transfers still counting confirmations (0004), read on every pass of the watcher.
+    sa.Index(
+        "ix_transfers_waiting",
+        "chain_id",
+        "block_number",
+        postgresql_where=sa.text("status = 1"),
+    ),
 )
 
 # The recent canonical blocks the watcher read (checkpoints and blocks holding transfers):

@@ -13,6 +13,11 @@ Each pass:
    confirmations of those still waiting, emits `chain.transfer.detected` / `.confirmed`
    through the outbox, keeps the block hashes and advances the checkpoint.
 
+The watched deposits are kept in memory (`WatchedDeposits`): each pass reads only the deposits
+created since the previous one, and a restart reads them all again. While behind, a pass reads
+everything up to the head (at most `max_block_range` blocks), so a burst of blocks costs a few
+passes, not one per block.
+
 A crash between passes loses nothing (the checkpoint moves with what it covers); a node that is
 down, slow or answers nonsense is retried with backoff and never produces a record.
 """
@@ -21,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,9 +43,11 @@ from agora.chain.domain import (
     CONFIRMED_EVENT,
     DETECTED_EVENT,
     REORGED_EVENT,
+    Deposit,
     Kind,
     Observed,
     Sighting,
+    WatchedDeposits,
     common_ancestor,
     invoice_id_of,
     match_transfer,
@@ -66,6 +73,7 @@ INVOICE_PAID_TOPIC = (
     "0x" + bytes(Web3.keccak(text="InvoicePaid(bytes32,address,address,uint256)")).hex()
 )
 ADDRESSES_PER_FILTER = 1000
+INLINE_HEADERS = 8  # ranges shorter than this read their headers with their logs
 # Deposit addresses stay watched this long after their invoice expired (late payments).
 LATE_WINDOW = timedelta(days=7)
 
@@ -101,9 +109,12 @@ def _address_topic(address: str) -> str:
     return "0x" + "0" * 24 + address.removeprefix("0x")
 
 
+_ADDRESS_PADDING = "0" * 24
+
+
 def _topic_address(topic: str) -> str | None:
     """The address in an indexed address topic (None: not an address: a malformed log)."""
-    if len(topic) != 66 or any(c != "0" for c in topic[2:26]):
+    if len(topic) != 66 or topic[2:26] != _ADDRESS_PADDING:
         return None
     return "0x" + topic[26:]
 
@@ -182,32 +193,68 @@ def decode(raw: RawLog, header: Header, router: str) -> Observed:
     )
 
 
+def _to_watched(raw: Any, watched: Set[str] | Mapping[str, Any]) -> bool:
+    """Whether a Transfer log read unfiltered pays a watched address (what the node's filter on
+    the recipient topic would have kept); a log that is no dict is kept, to be refused."""
+    if not isinstance(raw, dict):
+        return True
+    topics = raw.get("topics")
+    if not isinstance(topics, list) or len(topics) < 3 or not isinstance(topics[2], str):
+        return False
+    address = _topic_address(topics[2].lower())
+    return address is not None and address in watched
+
+
 async def read_logs(
-    rpc: JsonRpc, router: str, addresses: Sequence[str], first: int, last: int
+    rpc: JsonRpc,
+    router: str,
+    addresses: Collection[str],
+    first: int,
+    last: int,
+    *,
+    max_filter_addresses: int = ADDRESSES_PER_FILTER,
 ) -> tuple[list[RawLog], dict[int, Header]]:
     """The logs of blocks first..last (ERC-20 Transfers to `addresses`, the router's
     InvoicePaid), in chain order, and the headers of their blocks and of `last`; every log's
     block hash checked against its header (a reorg while reading raises NodeUnavailable).
+    Up to `max_filter_addresses` addresses go in the node's filter; more, and every Transfer of
+    the range is read and those to `addresses` kept here (a filter of thousands of addresses
+    costs the node and both ends more than the logs of a range).
     The watcher and reconciliation read the chain through this."""
     span = {"fromBlock": hex(first), "toBlock": hex(last)}
     calls: list[tuple[str, Sequence[Any]]] = [
         ("eth_getLogs", [{**span, "address": router, "topics": [INVOICE_PAID_TOPIC]}])
     ]
-    for start in range(0, len(addresses), ADDRESSES_PER_FILTER):
-        chunk = [_address_topic(a) for a in addresses[start : start + ADDRESSES_PER_FILTER]]
-        calls.append(("eth_getLogs", [{**span, "topics": [TRANSFER_TOPIC, None, chunk]}]))
+    unfiltered = len(addresses) > max_filter_addresses
+    if unfiltered:
+        calls.append(("eth_getLogs", [{**span, "topics": [TRANSFER_TOPIC]}]))
+    else:
+        topics = [_address_topic(a) for a in addresses]
+        for start in range(0, len(topics), ADDRESSES_PER_FILTER):
+            chunk = topics[start : start + ADDRESSES_PER_FILTER]
+            calls.append(("eth_getLogs", [{**span, "topics": [TRANSFER_TOPIC, None, chunk]}]))
+    # A short range (a pass keeping up with the head) asks for its headers in the same batch.
+    inline = range(first, last + 1) if last - first < INLINE_HEADERS else range(0)
+    calls.extend(("eth_getBlockByNumber", [hex(n), False]) for n in inline)
     answers = await rpc.batch(calls)
+    inline_headers = dict(zip(inline, answers[len(answers) - len(inline) :], strict=True))
+    watched = addresses if isinstance(addresses, Set | Mapping) else frozenset(addresses)
     logs: dict[tuple[str, int], RawLog] = {}
-    for answer in answers:
+    for position, answer in enumerate(answers[: len(answers) - len(inline)]):
         if not isinstance(answer, list):
             raise NodeUnavailable("eth_getLogs answered no list")
+        if unfiltered and position == 1:
+            answer = [raw for raw in answer if _to_watched(raw, watched)]
         for raw in answer:
             parsed = _raw_log(raw)
             if not first <= parsed.block_number <= last:
                 raise NodeUnavailable(f"log of block {parsed.block_number} outside the range")
             logs[(parsed.tx_hash, parsed.log_index)] = parsed
     numbers = sorted({entry.block_number for entry in logs.values()} | {last})
-    raw_headers = await rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+    if inline:
+        raw_headers = [inline_headers[n] for n in numbers]
+    else:
+        raw_headers = await rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
     headers = {n: _header(raw, n) for n, raw in zip(numbers, raw_headers, strict=True)}
     for entry in logs.values():
         if headers[entry.block_number].hash != entry.block_hash:
@@ -238,6 +285,7 @@ class Watcher:
         self._head_seen = asyncio.Event()
         self.heads: NewHeads | None = None  # the newHeads subscription while running
         self.failures = 0
+        self.watched = WatchedDeposits(LATE_WINDOW)
 
     @property
     def chain_id(self) -> int:
@@ -298,34 +346,49 @@ class Watcher:
     async def step(self) -> bool:
         """One pass; True when the checkpoint is at the head it saw."""
         await self._config.install(self._engine)
-        chain_id = self.chain_id
-        head = quantity(await self._rpc.call("eth_blockNumber"), "head")
         async with self._sessions() as session:
-            network = await store.network(session, chain_id)
-            checkpoint = network.checkpoint_block
-            stored_hash = await store.stored_block_hash(session, chain_id, checkpoint)
+            position = await store.watch_position(session, self.chain_id)
+            await self._watch_new_deposits(session)
+        checkpoint, stored_hash = position.checkpoint, position.checkpoint_hash
+        calls: list[tuple[str, Sequence[Any]]] = [("eth_blockNumber", [])]
         if stored_hash is not None:
-            raw = await self._rpc.call("eth_getBlockByNumber", hex(checkpoint), False)
-            canonical = None if raw is None else _header(raw, checkpoint).hash
+            calls.append(("eth_getBlockByNumber", [hex(checkpoint), False]))
+        answers = await self._rpc.batch(calls)
+        head = quantity(answers[0], "head")
+        if stored_hash is not None:
+            canonical = None if answers[1] is None else _header(answers[1], checkpoint).hash
             if canonical != stored_hash:
                 await self._unwind(checkpoint, head)
                 return False
         span = read_range(checkpoint, head, self._config.settings.max_block_range)
         if span is None:
-            if head != network.head_block:
+            if head != position.head:
                 await self._commit(checkpoint, checkpoint, head, [], {})
             return True
         logs, headers = await self._read(*span)
         await self._commit(checkpoint, span[1], head, logs, headers)
         return span[1] >= head
 
+    async def _watch_new_deposits(self, session: AsyncSession) -> None:
+        """Add the deposits created since the last read to the watched set (all of them at
+        the first pass), and forget those out of the late window."""
+        now = utcnow()
+        found, horizon = await store.deposits_since(
+            session, self.chain_id, self.watched.horizon, expired_after=now - LATE_WINDOW
+        )
+        self.watched.add(found, horizon)
+        self.watched.forget_expired(now)
+
     async def _read(self, first: int, last: int) -> tuple[list[RawLog], dict[int, Header]]:
         """The logs of blocks first..last and the headers of their blocks and of `last`."""
-        async with self._sessions() as session:
-            watched = await store.watched_addresses(
-                session, self.chain_id, expired_after=utcnow() - LATE_WINDOW
-            )
-        return await read_logs(self._rpc, self._config.network.router_address, watched, first, last)
+        return await read_logs(
+            self._rpc,
+            self._config.network.router_address,
+            self.watched.addresses(),
+            first,
+            last,
+            max_filter_addresses=self._config.settings.max_filter_addresses,
+        )
 
     async def _commit(
         self,
@@ -341,37 +404,20 @@ class Watcher:
         router = config.network.router_address
         now = utcnow()
         async with transaction(self._sessions) as session:
-            network = await store.network(session, chain_id, for_update=True)
-            if network.checkpoint_block != expected:
+            current, default_required = await store.lock_checkpoint(session, chain_id)
+            if current != expected:
                 return  # another replica moved it: its pass counts, this one is dropped
             observed = [decode(raw, headers[raw.block_number], router) for raw in logs]
-            invoice_ids = [
-                found
-                for o in observed
-                if o.router_invoice is not None
-                and (found := invoice_id_of(o.router_invoice)) is not None
-            ]
-            by_address, by_invoice = await store.deposits_for(
-                session,
-                chain_id,
-                addresses=[o.to_address for o in observed if o.kind is Kind.DEPOSIT],
-                invoice_ids=invoice_ids,
-            )
+            deposit_of = await self._deposits_named(session, observed)
             statuses = await store.transfer_statuses(
                 session, chain_id, [(o.tx_hash, o.log_index) for o in observed]
             )
             tokens = {t.address: t for t in config.tokens}
-            default_required = network.policy.medium
             changes: list[Sighting] = []
             seen = set()
             for o in observed:
-                if o.kind is Kind.ROUTER:
-                    named = invoice_id_of(o.router_invoice) if o.router_invoice else None
-                    deposit = by_invoice.get(named) if named else None
-                else:
-                    deposit = by_address.get(o.to_address)
                 matched = match_transfer(
-                    o, tokens=tokens, deposit=deposit, default_required=default_required
+                    o, tokens=tokens, deposit=deposit_of(o), default_required=default_required
                 )
                 change = sighted(chain_id, o, matched, head, statuses.get((o.tx_hash, o.log_index)))
                 seen.add((o.tx_hash, o.log_index))
@@ -385,10 +431,15 @@ class Watcher:
                 if change is not None:
                     changes.append(change)
             await self._save(session, changes, now)
-            kept = [(h.number, h.hash, h.parent_hash) for h in headers.values()]
-            await store.save_blocks(session, chain_id, kept)
-            await store.forget_blocks(session, chain_id, below=min(checkpoint, window_start))
-            await store.save_checkpoint(session, chain_id, checkpoint, head, now)
+            await store.advance_checkpoint(
+                session,
+                chain_id,
+                [(h.number, h.hash, h.parent_hash) for h in headers.values()],
+                forget_below=min(checkpoint, window_start),
+                checkpoint=checkpoint,
+                head=head,
+                now=now,
+            )
         if changes:
             log.info(
                 "chain_range_recorded",
@@ -397,6 +448,36 @@ class Watcher:
                 head=head,
                 changes=len(changes),
             )
+
+    async def _deposits_named(
+        self, session: AsyncSession, observed: Sequence[Observed]
+    ) -> Callable[[Observed], Deposit | None]:
+        """The deposit each log names (by deposit address, or the router's invoice id): from the
+        watched set, else from the database (a router payment naming an invoice out of the late
+        window, or a deposit forgotten since the logs were read)."""
+        watched = self.watched
+        missing_addresses: list[str] = []
+        missing_invoices: list[str] = []
+        for o in observed:
+            if o.kind is Kind.ROUTER:
+                named = invoice_id_of(o.router_invoice) if o.router_invoice else None
+                if named is not None and watched.of_invoice(named) is None:
+                    missing_invoices.append(named)
+            elif watched.of_address(o.to_address) is None:
+                missing_addresses.append(o.to_address)
+        by_address, by_invoice = await store.deposits_for(
+            session, self.chain_id, addresses=missing_addresses, invoice_ids=missing_invoices
+        )
+
+        def deposit_of(o: Observed) -> Deposit | None:
+            if o.kind is Kind.ROUTER:
+                named = invoice_id_of(o.router_invoice) if o.router_invoice else None
+                if named is None:
+                    return None
+                return watched.of_invoice(named) or by_invoice.get(named)
+            return watched.of_address(o.to_address) or by_address.get(o.to_address)
+
+        return deposit_of
 
     async def _unwind(self, checkpoint: int, head: int) -> None:
         """A reorg under the checkpoint: back to the common ancestor, withdrawing what the

@@ -57,12 +57,9 @@ async def test_a_dropped_confirmed_transfer_is_reorged_then_confirmed_once_when_
         kept_ref = transfer_reference(bed.chain_id, kept_tx, by_tx[kept_tx].log_index)
         reference = transfer_reference(bed.chain_id, tx, by_tx[tx].log_index)
         assert await bed.events() == [
-            (DETECTED, kept_ref),
             (CONFIRMED, kept_ref),
-            (DETECTED, reference),
             (CONFIRMED, reference),
             (REORGED, reference),
-            (DETECTED, reference),
             (CONFIRMED, reference),
         ]
         await watcher.close()

@@ -178,6 +178,25 @@ async def test_a_transfer_is_processing_when_seen_and_settles_at_its_confirmatio
     assert subjects[-1] == "payments.invoice.settled"
 
 
+async def test_a_transfer_first_announced_confirmed_settles_the_invoice_once(
+    payments_engine: AsyncEngine,
+    payments: PaymentsServiceStub,
+    chain_js: JetStreamContext,
+    consumer: EventConsumer,
+) -> None:
+    # The chain service announces a transfer that already has its confirmations when first
+    # seen with chain.transfer.confirmed alone (no chain.transfer.detected before it).
+    invoice, deposit = await _chain_invoice(payments_engine)
+    done = _transfer(invoice, deposit, invoice.due, 3)
+    done.status = cpb.TRANSFER_STATUS_CONFIRMED
+    await confirmed(chain_js, done)
+    await drain(consumer)
+    found = await read(payments, invoice)
+    assert found.status == pb.INVOICE_STATUS_SETTLED
+    assert found.paid.base_units == str(invoice.due)
+    assert [(p.reference, p.confirmations) for p in found.payments] == [(done.reference, 3)]
+
+
 async def test_a_reorged_payment_is_withdrawn_and_credited_once_when_it_reappears(
     payments_engine: AsyncEngine,
     payments: PaymentsServiceStub,

@@ -24,6 +24,7 @@ from agora.chain.domain import (
     Policy,
     Speed,
     Status,
+    WatchedDeposits,
     common_ancestor,
     confirmations,
     eip681_uri,
@@ -152,12 +153,13 @@ def test_a_new_transfer_is_detected_then_confirmed_as_the_head_advances() -> Non
     assert sighted(1, log, matched, head=13, previous=Status.CONFIRMED) is None
 
 
-def test_a_transfer_already_deep_enough_is_detected_and_confirmed_at_once() -> None:
+def test_a_transfer_already_deep_enough_is_announced_once_as_confirmed() -> None:
     log = observed()
     matched = match_transfer(log, tokens=TOKENS, deposit=DEPOSIT, default_required=2)
     seen = sighted(1, log, matched, head=12, previous=None)
     assert seen is not None
-    assert seen.events == (DETECTED_EVENT, CONFIRMED_EVENT)
+    assert seen.events == (CONFIRMED_EVENT,)
+    assert (seen.record.status, seen.record.confirmations) == (Status.CONFIRMED, 3)
 
 
 def test_a_flagged_transfer_is_never_confirmed() -> None:
@@ -186,7 +188,7 @@ def test_a_reorged_transfer_is_withdrawn_once_and_detected_again_when_it_reappea
     assert progressed(dropped.record, 50) is None
     back = sighted(1, replace(log, block_number=11), matched, head=13, previous=Status.REORGED)
     assert back is not None
-    assert back.events == (DETECTED_EVENT, CONFIRMED_EVENT)
+    assert back.events == (CONFIRMED_EVENT,)
 
 
 def test_the_common_ancestor_is_the_highest_stored_block_still_canonical() -> None:
@@ -209,3 +211,36 @@ def test_ranges_are_bounded_and_end_at_the_head() -> None:
     assert read_range(10, 9, 500) is None
     assert read_range(-1, 3, 500) == (0, 3)
     assert read_range(0, 10_000, 500) == (1, 500)
+
+
+def _deposit(n: int, expires_at: datetime | None) -> Deposit:
+    return Deposit(f"0b1c2d3e-0000-4000-8000-{n:012d}", f"0x{n:040x}", USDT.address, expires_at, 1)
+
+
+def test_the_watched_set_adds_deposits_once_and_keeps_the_horizon_of_its_last_read() -> None:
+    watched = WatchedDeposits(timedelta(days=7))
+    assert (len(watched), watched.horizon) == (0, None)
+    first, second = _deposit(1, T0), _deposit(2, None)
+    watched.add([first, second], horizon=100)
+    watched.add([second], horizon=120)  # read again: its transaction was above the horizon
+    assert (len(watched), watched.horizon) == (2, 120)
+    assert set(watched.addresses()) == {first.address, second.address}
+    assert watched.of_address(first.address) == first
+    assert watched.of_invoice(second.invoice_id) == second
+    assert watched.of_address("0x" + "e" * 40) is None
+    assert watched.of_invoice("0b1c2d3e-0000-4000-8000-999999999999") is None
+
+
+def test_a_deposit_is_watched_until_the_late_window_after_its_expiry_and_one_without_forever() -> (
+    None
+):
+    watched = WatchedDeposits(timedelta(days=7))
+    early, late, endless = _deposit(1, T0), _deposit(2, T0 + timedelta(days=1)), _deposit(3, None)
+    watched.add([late, endless, early], horizon=1)
+    watched.forget_expired(T0 + timedelta(days=7) - timedelta(seconds=1))
+    assert len(watched) == 3
+    watched.forget_expired(T0 + timedelta(days=7))  # expired exactly the late window ago
+    assert set(watched.addresses()) == {late.address, endless.address}
+    assert watched.of_invoice(early.invoice_id) is None
+    watched.forget_expired(T0 + timedelta(days=365))
+    assert set(watched.addresses()) == {endless.address}
