@@ -80,6 +80,13 @@ class PlatformSettings(BaseSettings):
     )
     pg_port: int = DEFAULT_PG_PORT
     nats_port: int = DEFAULT_NATS_PORT
+    nats_sync_interval: str = Field(
+        default="always",
+        pattern=r"^(always|[1-9][0-9]{0,5}(ms|s|m))$",
+        description="the embedded JetStream's fsync policy: `always` (every write, docs/adr/0003) "
+        "or an interval such as `1s`, for measuring what fsync costs (an acked event may then be "
+        "lost by a power cut)",
+    )
     database_url: str | None = Field(
         default=None, description="PostgreSQL URL; unset means the embedded server"
     )

@@ -227,7 +227,9 @@ def nats_spec(settings: PlatformSettings) -> ProcessSpec:
     """The embedded NATS JetStream server over `<data_dir>/nats`."""
     from agora.platform.embedded.nats import EmbeddedNats
 
-    nats = EmbeddedNats(settings.data_dir / "nats", settings.nats_port)
+    nats = EmbeddedNats(
+        settings.data_dir / "nats", settings.nats_port, sync_interval=settings.nats_sync_interval
+    )
     return ProcessSpec("nats", nats.command(), health=partial(tcp_open, nats.port), url=nats.url)
 
 

@@ -54,7 +54,7 @@ class Checkout:
 @contextlib.contextmanager
 def own_jetstream(data_dir: Path) -> Iterator[str]:
     """A NATS JetStream server of its own (fsync off: test data), until the block exits."""
-    server = EmbeddedNats(data_dir, free_port(), sync_always=False)
+    server = EmbeddedNats(data_dir, free_port(), sync_interval="2m")
     with (data_dir.parent / "saga-nats.log").open("ab") as output:
         process = subprocess.Popen(server.command(), stdout=output, stderr=subprocess.STDOUT)
     try:

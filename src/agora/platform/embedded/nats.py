@@ -30,7 +30,7 @@ class EmbeddedNats:
 
     data_dir: Path
     port: int
-    sync_always: bool = True
+    sync_interval: str = "always"  # or an interval such as "1s" (docs/adr/0003)
 
     @property
     def url(self) -> str:
@@ -40,7 +40,7 @@ class EmbeddedNats:
         """Write the server configuration; return its path."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self.data_dir / "nats.conf"
-        sync = "always" if self.sync_always else "2m"
+        sync = self.sync_interval
         config.write_text(
             f"listen: 127.0.0.1:{self.port}\n"
             f"server_name: agora-embedded\n"
