@@ -588,6 +588,19 @@ class ObservedTransfer:
         return PaymentReport(self.reference, self.amount, self.confirmations, self.at)
 
 
+def credit_transfer(record: InvoiceRecord, transfer: ObservedTransfer) -> InvoiceChange | None:
+    """A transfer the chain reports (seen, or with more confirmations) applied to the invoice it
+    names: credited when it passes verification, else kept flagged; None when it tells nothing
+    new (the same payment known with as many confirmations)."""
+    report = transfer.report()
+    if is_repeated_report(record.invoice, report):
+        return None
+    flags = verification_flags(record, transfer)
+    if flags:
+        return record_flagged(record.invoice, report, flags)
+    return receive_transfer(record.invoice, report)
+
+
 def verification_flags(record: InvoiceRecord, transfer: ObservedTransfer) -> tuple[str, ...]:
     """Why `transfer` must not be credited to the invoice (empty: it may): the chain's own
     flags, and any mismatch of chain, token (contract and symbol), recipient or amount."""
