@@ -11,6 +11,7 @@ the chain service's to report (its transfers and reconciliation); they are skipp
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -73,7 +74,13 @@ def observed_transfer(transfer: cpb.Transfer) -> ObservedTransfer:
     )
 
 
+# How payments writes invoice ids, so the chain reports them: no need to parse (measured).
+_CANONICAL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def _invoice_id(text: str) -> str | None:
+    if _CANONICAL_ID.fullmatch(text):
+        return text
     try:
         return str(uuid.UUID(text))
     except ValueError:
