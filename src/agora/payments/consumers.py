@@ -202,5 +202,8 @@ def payment_consumers(
             # One transaction and a few set-based statements per fetched batch: per message,
             # the transaction and the statements cost more than the domain's work.
             batched=True,
+            # A block's transfers in as few transactions as they arrive in (each transfer is
+            # two events); 256 cost ~10% less CPU per transfer than 64 (measured).
+            batch=256,
         )
     ]
