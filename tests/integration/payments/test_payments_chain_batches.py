@@ -7,6 +7,7 @@ subjects), so that what one batch holds is exactly what the test published."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -349,3 +350,36 @@ async def test_a_batch_ends_as_the_same_events_handled_one_by_one(
     assert outcome["reorg"][:2] == (InvoiceStatus.NEW, 0)  # type: ignore[index]
     assert outcome["flagged"][:4] == (InvoiceStatus.NEW, 0, 2, True)  # type: ignore[index]
     assert outcome["dev"][2] == 1  # type: ignore[index]
+
+
+async def test_two_replicas_sharing_the_consumer_credit_every_transfer_once(
+    lane: Lane, payments_engine: AsyncEngine
+) -> None:
+    invoices = [await chain_invoice(payments_engine, required=1) for _ in range(3)]
+    amount = 1_000_000  # 20 of them settle an invoice
+    transfers = [
+        transfer(invoice, deposit, amount, 1) for _ in range(20) for invoice, deposit in invoices
+    ]
+    await lane.publish([transfer_event(CONFIRMED, t) for t in transfers])
+    handlers = [CountedTransfers(), CountedTransfers()]
+    # Small batches, so both replicas hold batches naming the same invoices at once.
+    replicas = [lane.consumer(handler, batch=8) for handler in handlers]
+
+    async def consume(replica: EventConsumer) -> None:
+        while await replica.consume_once(timeout_s=1.0):
+            pass
+
+    await asyncio.gather(*(consume(replica) for replica in replicas))
+
+    assert all(handler.batches for handler in handlers)  # both took part
+    assert sum(handler.singles for handler in handlers) == 0  # no batch failed (no deadlock)
+    for invoice, _ in invoices:
+        after = await stored(payments_engine, invoice)
+        assert (after.status, after.paid, after.version) == (
+            InvoiceStatus.SETTLED,
+            20 * amount,
+            invoice.version + 20,
+        )
+        assert len({p.reference for p in after.payments}) == 20
+    info = await lane.js.consumer_info(lane.spec.name, lane.durable)
+    assert (info.num_pending, info.num_ack_pending) == (0, 0)
