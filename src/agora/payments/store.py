@@ -276,7 +276,8 @@ async def save_invoices(session: AsyncSession, changes: Sequence[tuple[Invoice, 
         [r.created_at for _, r in refunded],
     )
     if updated != len(changes):
-        raise Conflict("an invoice changed concurrently; retry")
+        named = ids[0] if len(ids) == 1 else f"of {len(ids)}"
+        raise Conflict(f"invoice {named} changed concurrently; retry")
 
 
 async def invoice_by_id(db: Db, invoice_id: str, *, for_update: bool = False) -> InvoiceRecord:
