@@ -27,6 +27,7 @@ handler: one transaction per fetched batch instead of one per message.
   rolled back alone and redelivered uncounted.
 - Keep-alive covers the whole batch: every unsettled message is marked in progress whenever
   half of `ack_wait` passed since the fetch or the last such mark.
+- Messages that are not envelopes are dead-lettered at once, before the transaction.
 
 With a `batch_handler` as well (set-based work: one statement for the whole batch instead of
 one per message), the batch's new events (stream order, each event once) go to it in one call,
@@ -34,7 +35,6 @@ in the transaction that records them in the inbox, without savepoints. If it fai
 by an outage) that transaction is rolled back and the batch is redone at once as above, each
 message by the per-message `handler` in its own savepoint: a poisoned message then fails alone
 and every other one is handled, exactly once.
-- Messages that are not envelopes are dead-lettered at once, before the transaction.
 """
 
 from __future__ import annotations
@@ -319,14 +319,7 @@ class EventConsumer:
         records them in the inbox (each event once, in stream order)."""
         ids = [str(uuid.UUID(envelope.event_id)) for _, envelope in opened]
         async with transaction(self._sessions) as session:
-            fresh = await remember_events(
-                session,
-                consumer=self.durable,
-                events=[
-                    (event_id, m.metadata.sequence.stream, m.metadata.timestamp)
-                    for event_id, (m, _) in zip(ids, opened, strict=True)
-                ],
-            )
+            fresh = await self._remember_all(session, opened, ids)
             envelopes: list[EventEnvelope] = []
             for event_id, (_, envelope) in zip(ids, opened, strict=True):
                 if event_id in fresh:  # handled before if not, or earlier in this batch
@@ -343,14 +336,7 @@ class EventConsumer:
         failures: dict[int, Exception] = {}
         ids = [str(uuid.UUID(envelope.event_id)) for _, envelope in opened]
         async with transaction(self._sessions) as session:
-            fresh = await remember_events(
-                session,
-                consumer=self.durable,
-                events=[
-                    (event_id, m.metadata.sequence.stream, m.metadata.timestamp)
-                    for event_id, (m, _) in zip(ids, opened, strict=True)
-                ],
-            )
+            fresh = await self._remember_all(session, opened, ids)
             raw = await driver_connection(session)
             savepoint = _SAVEPOINT
             forgotten: set[str] = set()
@@ -385,6 +371,19 @@ class EventConsumer:
                 fresh.discard(event_id)
                 forgotten.discard(event_id)
         return failures
+
+    async def _remember_all(
+        self, session: AsyncSession, opened: list[tuple[Msg, EventEnvelope]], ids: list[str]
+    ) -> set[str]:
+        """Record the batch's events in the inbox; the ids recorded now (the new ones)."""
+        return await remember_events(
+            session,
+            consumer=self.durable,
+            events=[
+                (event_id, m.metadata.sequence.stream, m.metadata.timestamp)
+                for event_id, (m, _) in zip(ids, opened, strict=True)
+            ],
+        )
 
     async def _settle(self, message: Msg, error: Exception | None) -> None:
         """Ack `message`, or apply the failure rules to it; a lost ack is only logged (the
