@@ -11,7 +11,10 @@ the chain service's to report (its transfers and reconciliation); they are skipp
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import structlog
 from nats.js import JetStreamContext
@@ -21,28 +24,25 @@ from agora._proto.agora.chain.v1 import chain_pb2 as cpb
 from agora._proto.agora.chain.v1 import events_pb2 as cev
 from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
 from agora._proto.agora.payments.v1 import events_pb2 as events
-from agora._proto.agora.payments.v1 import payments_pb2 as ppb
 from agora.payments import store
 from agora.payments.domain import (
     InvoiceChange,
     InvoiceRecord,
     ObservedTransfer,
-    is_repeated_report,
-    receive_transfer,
-    record_flagged,
-    verification_flags,
+    credit_transfer,
     withdraw_payment,
 )
 from agora.payments.events import (
     PAYMENT_RECEIVED,
     PAYMENT_WITHDRAWN,
-    record_invoice_events,
+    invoice_events,
+    record_pending,
 )
 from agora.payments.onchain import CHAIN
 from agora.payments.translation import invoice_pb
 from agora.platform.bus.consumer import EventConsumer
 from agora.platform.bus.envelope import decode
-from agora.platform.errors import NotFound
+from agora.platform.bus.outbox import Pending
 from agora.platform.rpc.timestamps import datetime_of
 
 log = structlog.get_logger(__name__)
@@ -74,7 +74,13 @@ def observed_transfer(transfer: cpb.Transfer) -> ObservedTransfer:
     )
 
 
+# How payments writes invoice ids, so the chain reports them: no need to parse (measured).
+_CANONICAL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def _invoice_id(text: str) -> str | None:
+    if _CANONICAL_ID.fullmatch(text):
+        return text
     try:
         return str(uuid.UUID(text))
     except ValueError:
@@ -89,24 +95,58 @@ class ChainTransfers:
     filter_subjects = [TRANSFER_DETECTED, TRANSFER_CONFIRMED, TRANSFER_REORGED]
 
     async def handle(self, session: AsyncSession, envelope: EventEnvelope) -> None:
-        reorged = envelope.subject == TRANSFER_REORGED
-        transfer = _transfer(envelope)
-        invoice_id = _invoice_id(transfer.invoice_id)
-        if invoice_id is None or not transfer.reference:
-            return  # matched no invoice: the chain service keeps and reports it
-        try:
-            current = await store.invoice_by_id(session, invoice_id, for_update=True)
-        except NotFound:
-            return  # another shop's, or an invoice id that never was
-        if current.invoice.provider != CHAIN:
-            return
-        observed = observed_transfer(transfer)
-        if reorged:
-            await _withdraw(session, current, observed)
-        elif observed.amount <= 0:
-            log.warning("chain_transfer_without_amount", reference=observed.reference)
-        else:
-            await _receive(session, current, observed)
+        """One event (a batch whose `handle_batch` failed is redone with this, message by
+        message, so that a poisoned event fails alone)."""
+        await _handle(session, [envelope])
+
+    async def handle_batch(self, session: AsyncSession, envelopes: Sequence[EventEnvelope]) -> None:
+        """The events of a batch, in stream order, set-based: every invoice they name locked
+        and loaded in one statement, each transfer applied in memory in order (several of one
+        invoice one after the other, each announced at its own version), then every changed
+        invoice saved in one statement and every event recorded in one."""
+        await _handle(session, envelopes)
+
+
+async def _handle(session: AsyncSession, envelopes: Sequence[EventEnvelope]) -> None:
+    reported = [found for envelope in envelopes if (found := _reported(envelope)) is not None]
+    if not reported:
+        return
+    loaded = await store.invoices_for_update(session, {r.invoice_id for r in reported})
+    # Another shop's invoice, or an id that never was, is not found; others are skipped.
+    current = {i: record for i, record in loaded.items() if record.invoice.provider == CHAIN}
+    pending: list[Pending] = []
+    for r in reported:
+        record = current.get(r.invoice_id)
+        if record is None:
+            continue
+        applied = _apply(record, r)
+        if applied is None:
+            continue
+        change, announced = applied
+        current[r.invoice_id] = InvoiceRecord(change.invoice, record.pay_to, record.memo)
+        pending.extend(announced)
+    changes = [(loaded[i].invoice, after.invoice) for i, after in current.items()]
+    changes = [(before, after) for before, after in changes if after is not before]
+    if changes:
+        await store.save_invoices(session, changes)
+        await record_pending(session, pending)
+
+
+@dataclass(frozen=True)
+class _Reported:
+    """A transfer event naming an invoice."""
+
+    reorged: bool
+    invoice_id: str
+    transfer: cpb.Transfer
+
+
+def _reported(envelope: EventEnvelope) -> _Reported | None:
+    transfer = _transfer(envelope)
+    invoice_id = _invoice_id(transfer.invoice_id)
+    if invoice_id is None or not transfer.reference:
+        return None  # matched no invoice: the chain service keeps and reports it
+    return _Reported(envelope.subject == TRANSFER_REORGED, invoice_id, transfer)
 
 
 def _transfer(envelope: EventEnvelope) -> cpb.Transfer:
@@ -119,35 +159,29 @@ def _transfer(envelope: EventEnvelope) -> cpb.Transfer:
             return decode(envelope, cev.TransferReorged).transfer
 
 
-async def _receive(session: AsyncSession, current: InvoiceRecord, t: ObservedTransfer) -> None:
-    if is_repeated_report(current.invoice, t.report()):
-        return  # nothing to write or announce (half the events of a burst: measured)
-    flags = verification_flags(current, t)
-    if flags:
-        change = record_flagged(current.invoice, t.report(), flags)
+def _apply(
+    record: InvoiceRecord, reported: _Reported
+) -> tuple[InvoiceChange, list[Pending]] | None:
+    """The invoice's change and its events (None: nothing to write or announce)."""
+    t = observed_transfer(reported.transfer)
+    announce: type[events.PaymentReceived | events.PaymentWithdrawn]
+    if reported.reorged:
+        # None: never credited (unknown or flagged) or withdrawn already.
+        change = withdraw_payment(record.invoice, t.reference)
+        subject, announce = PAYMENT_WITHDRAWN, events.PaymentWithdrawn
+    elif t.amount <= 0:
+        log.warning("chain_transfer_without_amount", reference=t.reference)
+        return None
     else:
-        change = receive_transfer(current.invoice, t.report())
-    message = await _save(session, current, change)
-    payment = next(p for p in message.payments if p.reference == t.reference)
-    received = events.PaymentReceived(invoice=message, payment=payment)
-    await record_invoice_events(session, [(PAYMENT_RECEIVED, received)], change.entered, message)
-
-
-async def _withdraw(session: AsyncSession, current: InvoiceRecord, t: ObservedTransfer) -> None:
-    change = withdraw_payment(current.invoice, t.reference)
+        # None: a repeated report (half the events of a burst: measured).
+        change = credit_transfer(record, t)
+        subject, announce = PAYMENT_RECEIVED, events.PaymentReceived
     if change is None:
-        return  # never credited (unknown or flagged) or withdrawn already
-    message = await _save(session, current, change)
+        return None
+    message = invoice_pb(record, change.invoice)
     payment = next(p for p in message.payments if p.reference == t.reference)
-    withdrawn = events.PaymentWithdrawn(invoice=message, payment=payment)
-    await record_invoice_events(session, [(PAYMENT_WITHDRAWN, withdrawn)], change.entered, message)
-
-
-async def _save(
-    session: AsyncSession, current: InvoiceRecord, change: InvoiceChange
-) -> ppb.Invoice:
-    await store.save_invoice(session, current.invoice, change.invoice)
-    return invoice_pb(current, change.invoice)
+    first = (subject, announce(invoice=message, payment=payment))
+    return change, invoice_events([first], change.entered, message)
 
 
 def payment_consumers(
@@ -164,8 +198,12 @@ def payment_consumers(
             durable=handler.name,
             filter_subjects=handler.filter_subjects,
             handler=handler.handle,
-            # One transaction per fetched batch: the per-message transaction cost more than
-            # the handler (docs/benchmarks.md, "Event consumers").
+            batch_handler=handler.handle_batch,
+            # One transaction and a few set-based statements per fetched batch: per message,
+            # the transaction and the statements cost more than the domain's work.
             batched=True,
+            # A block's transfers in as few transactions as they arrive in (each transfer is
+            # two events); 256 cost ~10% less CPU per transfer than 64 (measured).
+            batch=256,
         )
     ]

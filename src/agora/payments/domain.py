@@ -362,17 +362,21 @@ def _is_past_due(invoice: Invoice, at: datetime) -> bool:
 
 
 def _flags(invoice: Invoice) -> Invoice:
-    partial = invoice.status is InvoiceStatus.EXPIRED and invoice.paid > 0
+    return _moved(invoice, invoice.status)
+
+
+def _moved(invoice: Invoice, status: InvoiceStatus, *, version: int | None = None) -> Invoice:
+    """`invoice` in `status` (at `version`, by default its own) with its flags set for it, in
+    one copy (copying an invoice is most of the cost of crediting a payment: measured)."""
+    paid = invoice.paid
     return replace(
         invoice,
-        paid_partial=partial and invoice.paid < invoice.accepted_minimum,
-        paid_over=invoice.paid > invoice.due,
+        status=status,
+        version=invoice.version if version is None else version,
+        paid_partial=status is InvoiceStatus.EXPIRED and 0 < paid < invoice.accepted_minimum,
+        paid_over=paid > invoice.due,
         paid_late=any(p.late for p in invoice.payments),
     )
-
-
-def _moved(invoice: Invoice, status: InvoiceStatus) -> Invoice:
-    return _flags(replace(invoice, status=status))
 
 
 def expire(invoice: Invoice, now: datetime) -> InvoiceChange:
@@ -382,22 +386,23 @@ def expire(invoice: Invoice, now: datetime) -> InvoiceChange:
     status = next_invoice_status(invoice.status, InvoiceTrigger.EXPIRE)
     if invoice.paid >= invoice.accepted_minimum:
         raise FailedPrecondition("a paid invoice waits for its confirmations instead of expiring")
-    expired = _moved(invoice, status)
-    return InvoiceChange(replace(expired, version=invoice.version + 1), (status,))
+    return InvoiceChange(_moved(invoice, status, version=invoice.version + 1), (status,))
 
 
 def cancel(invoice: Invoice) -> InvoiceChange:
     """Staff or the orders service gave up on the invoice: it becomes invalid."""
     status = next_invoice_status(invoice.status, InvoiceTrigger.CANCEL)
-    return InvoiceChange(replace(_moved(invoice, status), version=invoice.version + 1), (status,))
+    return InvoiceChange(_moved(invoice, status, version=invoice.version + 1), (status,))
 
 
-def _merge(invoice: Invoice, report: PaymentReport, *, late: bool) -> Invoice:
-    known = {p.reference: p for p in invoice.payments}
-    existing = known.get(report.reference)
+def _merged(
+    payments: tuple[Payment, ...], report: PaymentReport, *, late: bool
+) -> tuple[Payment, ...]:
+    """`payments` with the report's payment added, or with its confirmations counted."""
+    existing = next((p for p in payments if p.reference == report.reference), None)
     if existing is None:
         payment = Payment(report.reference, report.amount, report.confirmations, report.at, late)
-        return replace(invoice, payments=(*invoice.payments, payment))
+        return (*payments, payment)
     if existing.amount != report.amount:
         raise FailedPrecondition(
             f"payment {report.reference!r} was reported with another amount",
@@ -411,8 +416,7 @@ def _merge(invoice: Invoice, report: PaymentReport, *, late: bool) -> Invoice:
     else:
         confirmations = max(existing.confirmations, report.confirmations)
         updated = replace(existing, confirmations=confirmations)
-    payments = tuple(updated if p.reference == report.reference else p for p in invoice.payments)
-    return replace(invoice, payments=payments)
+    return tuple(updated if p.reference == report.reference else p for p in payments)
 
 
 def _receive_trigger(invoice: Invoice) -> InvoiceTrigger:
@@ -445,19 +449,18 @@ def receive_payment(invoice: Invoice, report: PaymentReport) -> InvoiceChange:
         # of a closed invoice is credited again, to be kept or refunded): recorded only.
         return InvoiceChange(_flags(_updated(invoice, known, report)), ())
     entered: list[InvoiceStatus] = []
-    current = invoice
-    if _is_past_due(current, report.at):
-        current = _moved(current, next_invoice_status(current.status, InvoiceTrigger.EXPIRE))
-        entered.append(current.status)
-    if current.status in (InvoiceStatus.SETTLED, InvoiceStatus.INVALID):
-        next_invoice_status(current.status, InvoiceTrigger.RECEIVE_PARTIAL)  # raises
-    late = current.status is InvoiceStatus.EXPIRED
-    current = _merge(current, report, late=late)
-    status = next_invoice_status(current.status, _receive_trigger(current))
-    if status is not current.status:
+    status = invoice.status
+    if _is_past_due(invoice, report.at):
+        status = next_invoice_status(status, InvoiceTrigger.EXPIRE)
         entered.append(status)
-    current = _moved(current, status)
-    return InvoiceChange(replace(current, version=invoice.version + 1), tuple(entered))
+    if status in (InvoiceStatus.SETTLED, InvoiceStatus.INVALID):
+        next_invoice_status(status, InvoiceTrigger.RECEIVE_PARTIAL)  # raises
+    late = status is InvoiceStatus.EXPIRED
+    merged = replace(invoice, status=status, payments=_merged(invoice.payments, report, late=late))
+    after = next_invoice_status(status, _receive_trigger(merged))
+    if after is not status:
+        entered.append(after)
+    return InvoiceChange(_moved(merged, after, version=invoice.version + 1), tuple(entered))
 
 
 _CLOSED = frozenset({InvoiceStatus.SETTLED, InvoiceStatus.INVALID})
@@ -554,8 +557,7 @@ def withdraw_payment(invoice: Invoice, reference: str) -> InvoiceChange | None:
     )
     status = next_invoice_status(current.status, _withdraw_trigger(current))
     entered = (status,) if status is not invoice.status else ()
-    moved = _moved(current, status)
-    return InvoiceChange(replace(moved, version=invoice.version + 1), entered)
+    return InvoiceChange(_moved(current, status, version=invoice.version + 1), entered)
 
 
 # --- on-chain payments: what a transfer must match -------------------------------------------
@@ -586,6 +588,19 @@ class ObservedTransfer:
 
     def report(self) -> PaymentReport:
         return PaymentReport(self.reference, self.amount, self.confirmations, self.at)
+
+
+def credit_transfer(record: InvoiceRecord, transfer: ObservedTransfer) -> InvoiceChange | None:
+    """A transfer the chain reports (seen, or with more confirmations) applied to the invoice it
+    names: credited when it passes verification, else kept flagged; None when it tells nothing
+    new (the same payment known with as many confirmations)."""
+    report = transfer.report()
+    if is_repeated_report(record.invoice, report):
+        return None
+    flags = verification_flags(record, transfer)
+    if flags:
+        return record_flagged(record.invoice, report, flags)
+    return receive_transfer(record.invoice, report)
 
 
 def verification_flags(record: InvoiceRecord, transfer: ObservedTransfer) -> tuple[str, ...]:

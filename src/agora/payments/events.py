@@ -3,7 +3,7 @@ transaction (the relay publishes them after commit). Aggregate: the invoice, at 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,19 +53,29 @@ async def record_invoice_events(
 ) -> None:
     """`first` (subject, event) about `invoice`, then the events of the statuses it entered, in
     that order, in one statement (a payment and its status change: the record-payment hot path)."""
+    recorded = invoice_events(first, entered, invoice)
+    if len(recorded) == 1:
+        [pending] = recorded
+        await record_invoice_event(session, pending.subject, pending.event, invoice)
+        return
+    await record_pending(session, recorded)
+
+
+def invoice_events(
+    first: Iterable[tuple[str, Message]],
+    entered: Iterable[InvoiceStatus],
+    invoice: pb.Invoice,
+) -> list[Pending]:
+    """The events `record_invoice_events` records, for a caller that records the events of
+    many changes in one statement (`record_pending`)."""
     recorded = [*first]
     recorded.extend(e for status in entered if (e := _status_entered(status, invoice)) is not None)
-    if len(recorded) == 1:
-        [(subject, event)] = recorded
-        await record_invoice_event(session, subject, event, invoice)
-        return
-    await record_events(
-        session,
-        producer=PRODUCER,
-        events=[
-            Pending(subject, event, invoice.id, invoice.version) for subject, event in recorded
-        ],
-    )
+    return [Pending(subject, event, invoice.id, invoice.version) for subject, event in recorded]
+
+
+async def record_pending(session: AsyncSession, pending: Sequence[Pending]) -> None:
+    """Put `pending` events in the outbox, in that order, in one statement."""
+    await record_events(session, producer=PRODUCER, events=pending)
 
 
 def _status_entered(status: InvoiceStatus, invoice: pb.Invoice) -> tuple[str, Message] | None:

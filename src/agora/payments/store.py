@@ -155,49 +155,60 @@ def _asyncpg_sql(statement: sa.ClauseElement) -> str:
 
 _INSERT_INVOICE = _asyncpg_sql(sa.insert(invoices))
 _INVOICE = _asyncpg_sql(sa.select(invoices).where(invoices.c.id == sa.bindparam("id")))
-# One statement for a whole change: the versioned update, upserted payments, new refunds.
-_SAVE_INVOICE = f"""
+# One statement for the changes of many invoices (one each): the versioned updates, upserted
+# payments, new refunds (a batch of on-chain transfers saves all its invoices with it).
+_SAVE_INVOICES = f"""
     WITH updated AS (
-        UPDATE {invoices.fullname} SET status = $3, paid_partial = $4, paid_late = $5,
-            paid_over = $6, version = $7, updated_at = now()
-        WHERE id = $1 AND version = $2
-        RETURNING id
+        UPDATE {invoices.fullname} AS i SET status = c.status, paid_partial = c.paid_partial,
+            paid_late = c.paid_late, paid_over = c.paid_over, version = c.version,
+            updated_at = now()
+        FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::bool[], $5::bool[], $6::bool[],
+                    $7::bigint[])
+            AS c (id, seen_version, status, paid_partial, paid_late, paid_over, version)
+        WHERE i.id = c.id AND i.version = c.seen_version
+        RETURNING i.id
     ), paid AS (
         INSERT INTO {invoice_payments.fullname} (invoice_id, reference, amount, confirmations,
                                                  received_at, late, status, flags)
-        SELECT updated.id, p.* FROM updated, unnest(
-            $8::text[], $9::numeric[], $10::int[], $11::timestamptz[], $12::bool[],
-            $17::text[], $18::text[]
-        ) AS p
+        SELECT p.* FROM unnest(
+            $8::uuid[], $9::text[], $10::numeric[], $11::int[], $12::timestamptz[], $13::bool[],
+            $14::text[], $15::text[]
+        ) AS p (invoice_id, reference, amount, confirmations, received_at, late, status, flags)
+        WHERE p.invoice_id IN (SELECT id FROM updated)
         ON CONFLICT (invoice_id, reference) DO UPDATE SET confirmations = excluded.confirmations,
             status = excluded.status, flags = excluded.flags
     ), refunded AS (
         INSERT INTO {invoice_refunds.fullname} (id, invoice_id, amount, reason, created_at)
-        SELECT r.id, updated.id, r.amount, r.reason, r.created_at FROM updated, unnest(
-            $13::uuid[], $14::numeric[], $15::text[], $16::timestamptz[]
-        ) AS r (id, amount, reason, created_at)
+        SELECT r.* FROM unnest(
+            $16::uuid[], $17::uuid[], $18::numeric[], $19::text[], $20::timestamptz[]
+        ) AS r (id, invoice_id, amount, reason, created_at)
+        WHERE r.invoice_id IN (SELECT id FROM updated)
     )
     SELECT count(*) FROM updated
 """
-# The invoice locked, with its payments and refunds, in one round trip (the record-payment hot
-# path: each on-chain transfer event runs it). The children are read in the statement's snapshot,
-# taken before the lock was granted: they are the current ones only if no change committed while
-# this statement waited for the lock. Every change of payments or refunds bumps the invoice's
-# version under this lock (`save_invoice`), so `seen_version` (the version in that snapshot)
-# differing from the locked row's says to read them again.
-_LOCKED_INVOICE = f"""
-    WITH locked AS (SELECT * FROM {invoices.fullname} WHERE id = $1 FOR UPDATE)
+# Invoices locked (in id order, so two transactions locking overlapping sets cannot deadlock),
+# with their payments and refunds, in one round trip (the record-payment hot path: each batch
+# of on-chain transfer events runs it). The children are read in the statement's snapshot,
+# taken before the locks were granted: they are the current ones only if no change committed
+# while this statement waited for a lock. Every change of payments or refunds bumps the
+# invoice's version under this lock (`save_invoices`), so `seen_version` (the version in that
+# snapshot) differing from the locked row's says to read them again.
+_LOCKED_INVOICES = f"""
+    WITH locked AS MATERIALIZED (
+        SELECT * FROM {invoices.fullname} WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
+    )
     SELECT locked.*,
-        (SELECT seen.version FROM {invoices.fullname} AS seen WHERE seen.id = $1) AS seen_version,
+        (SELECT seen.version FROM {invoices.fullname} AS seen WHERE seen.id = locked.id)
+            AS seen_version,
         ARRAY(
             SELECT ROW(p.reference, p.amount, p.confirmations, p.received_at, p.late, p.status,
                        p.flags)
-            FROM {invoice_payments.fullname} AS p WHERE p.invoice_id = $1
+            FROM {invoice_payments.fullname} AS p WHERE p.invoice_id = locked.id
             ORDER BY p.received_at, p.reference
         ) AS payments,
         ARRAY(
             SELECT ROW(r.id::text, r.amount, r.reason, r.created_at)
-            FROM {invoice_refunds.fullname} AS r WHERE r.invoice_id = $1
+            FROM {invoice_refunds.fullname} AS r WHERE r.invoice_id = locked.id
             ORDER BY r.created_at, r.id::text
         ) AS refunds
     FROM locked
@@ -225,66 +236,102 @@ async def insert_invoice(
 async def save_invoice(session: AsyncSession, before: Invoice, after: Invoice) -> None:
     """Write what changed from `before` to `after`: status, flags, payments, refunds (one
     statement; nothing is written when the invoice is no longer at `before`'s version)."""
-    changed = [p for p in after.payments if p not in before.payments]
-    refunds = after.refunds[len(before.refunds) :]
+    await save_invoices(session, [(before, after)])
+
+
+async def save_invoices(session: AsyncSession, changes: Sequence[tuple[Invoice, Invoice]]) -> None:
+    """`save_invoice` for many `(before, after)`, one per invoice, in one statement: all are
+    written, or CONFLICT when any is no longer at its `before` version."""
+    ids = [after.id for _, after in changes]
+    if len(set(ids)) != len(ids):
+        raise ValueError("one change per invoice: pass the first `before` and the last `after`")
+    paid: list[tuple[str, Payment]] = []
+    refunded: list[tuple[str, Refund]] = []
+    for before, after in changes:
+        unchanged = set(before.payments)
+        paid.extend((after.id, p) for p in after.payments if p not in unchanged)
+        refunded.extend((after.id, r) for r in after.refunds[len(before.refunds) :])
     raw = await driver_connection(session)
     updated = await raw.fetchval(
-        _SAVE_INVOICE,
-        after.id,
-        before.version,
-        after.status.value,
-        after.paid_partial,
-        after.paid_late,
-        after.paid_over,
-        after.version,
-        [p.reference for p in changed],
-        [Decimal(p.amount) for p in changed],
-        [p.confirmations for p in changed],
-        [p.received_at for p in changed],
-        [p.late for p in changed],
-        [r.id for r in refunds],
-        [Decimal(r.amount) for r in refunds],
-        [r.reason for r in refunds],
-        [r.created_at for r in refunds],
-        [p.status.value for p in changed],
-        [" ".join(p.flags) for p in changed],
+        _SAVE_INVOICES,
+        ids,
+        [before.version for before, _ in changes],
+        [after.status.value for _, after in changes],
+        [after.paid_partial for _, after in changes],
+        [after.paid_late for _, after in changes],
+        [after.paid_over for _, after in changes],
+        [after.version for _, after in changes],
+        [invoice_id for invoice_id, _ in paid],
+        [p.reference for _, p in paid],
+        [Decimal(p.amount) for _, p in paid],
+        [p.confirmations for _, p in paid],
+        [p.received_at for _, p in paid],
+        [p.late for _, p in paid],
+        [p.status.value for _, p in paid],
+        [" ".join(p.flags) for _, p in paid],
+        [r.id for _, r in refunded],
+        [invoice_id for invoice_id, _ in refunded],
+        [Decimal(r.amount) for _, r in refunded],
+        [r.reason for _, r in refunded],
+        [r.created_at for _, r in refunded],
     )
-    if not updated:
-        raise Conflict(f"invoice {after.id} changed concurrently; retry")
+    if updated != len(changes):
+        named = ids[0] if len(ids) == 1 else f"of {len(ids)}"
+        raise Conflict(f"invoice {named} changed concurrently; retry")
 
 
 async def invoice_by_id(db: Db, invoice_id: str, *, for_update: bool = False) -> InvoiceRecord:
     """The invoice; `for_update` locks it first, so the payments and refunds read after it are
     the ones the previous holder of the lock committed."""
-    raw = await driver_connection(db)
     if for_update:
-        row = await raw.fetchrow(_LOCKED_INVOICE, invoice_id)
-        if row is None:
+        locked = await invoices_for_update(db, [invoice_id])
+        if not locked:
             raise NotFound("invoice", invoice_id)
-        if row["seen_version"] == row["version"]:
-            payments = [
-                Payment(
-                    ref,
-                    int(amount),
-                    confirmations,
-                    at,
-                    late,
-                    PaymentStatus(status),
-                    tuple(flags.split()),
-                )
-                for ref, amount, confirmations, at, late, status, flags in row["payments"]
-            ]
-            refunds = [
-                Refund(ref, int(amount), reason, at) for ref, amount, reason, at in row["refunds"]
-            ]
-            return _record(row, payments, refunds)
-    else:
-        row = await raw.fetchrow(_INVOICE, invoice_id)
-        if row is None:
-            raise NotFound("invoice", invoice_id)
+        [record] = locked.values()
+        return record
+    raw = await driver_connection(db)
+    row = await raw.fetchrow(_INVOICE, invoice_id)
+    if row is None:
+        raise NotFound("invoice", invoice_id)
     invoice_id = str(row["id"])
-    found = await _payments_and_refunds(raw, [invoice_id])
-    return _record(row, *found[invoice_id])
+    children = await _payments_and_refunds(raw, [invoice_id])
+    return _record(row, *children[invoice_id])
+
+
+async def invoices_for_update(db: Db, invoice_ids: Iterable[str]) -> dict[str, InvoiceRecord]:
+    """The invoices of `invoice_ids` that exist, by id, locked (in id order) with their current
+    payments and refunds, in one round trip (two when a change committed while it waited)."""
+    raw = await driver_connection(db)
+    rows = await raw.fetch(_LOCKED_INVOICES, list(invoice_ids))
+    found: dict[str, InvoiceRecord] = {}
+    stale: list[Mapping[str, Any]] = []
+    for row in rows:
+        if row["seen_version"] != row["version"]:
+            stale.append(row)
+            continue
+        payments = [
+            Payment(
+                ref,
+                int(amount),
+                confirmations,
+                at,
+                late,
+                PaymentStatus(status),
+                tuple(flags.split()),
+            )
+            for ref, amount, confirmations, at, late, status, flags in row["payments"]
+        ]
+        refunds = [
+            Refund(ref, int(amount), reason, at) for ref, amount, reason, at in row["refunds"]
+        ]
+        record = _record(row, payments, refunds)
+        found[record.invoice.id] = record
+    if stale:
+        children = await _payments_and_refunds(raw, [str(row["id"]) for row in stale])
+        for row in stale:
+            record = _record(row, *children[str(row["id"])])
+            found[record.invoice.id] = record
+    return found
 
 
 async def _payments_and_refunds(

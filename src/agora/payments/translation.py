@@ -64,6 +64,14 @@ def amount_pb(amount: int, code: str) -> types.CryptoAmount:
     return types.CryptoAmount(base_units=str(amount), asset=code, decimals=currency(code).exponent)
 
 
+def _set_amount(target: types.CryptoAmount, amount: int, code: str, decimals: int) -> None:
+    """`amount_pb` written into a message's field (an invoice has seven: each copied from a
+    message of its own took half the cost of `invoice_pb`, measured)."""
+    target.base_units = str(amount)
+    target.asset = code
+    target.decimals = decimals
+
+
 def rate_pb(rate: Rate) -> pb.ExchangeRate:
     return pb.ExchangeRate(
         base=rate.base,
@@ -81,15 +89,19 @@ def currencies_pb() -> list[pb.Currency]:
 
 
 def payment_pb(payment: Payment, code: str) -> pb.Payment:
-    return pb.Payment(
-        reference=payment.reference,
-        amount=amount_pb(payment.amount, code),
-        confirmations=payment.confirmations,
-        received_at=timestamp(payment.received_at),
-        late=payment.late,
-        status=PAYMENT_STATUS_PB[payment.status],
-        flags=payment.flags,
-    )
+    found = pb.Payment()
+    _set_payment(found, payment, code, currency(code).exponent)
+    return found
+
+
+def _set_payment(target: pb.Payment, payment: Payment, code: str, decimals: int) -> None:
+    target.reference = payment.reference
+    _set_amount(target.amount, payment.amount, code, decimals)
+    target.confirmations = payment.confirmations
+    target.received_at.CopyFrom(timestamp(payment.received_at))
+    target.late = payment.late
+    target.status = PAYMENT_STATUS_PB[payment.status]
+    target.flags.extend(payment.flags)
 
 
 def crypto_payment_pb(entry: LedgerEntry) -> pb.CryptoPayment:
@@ -120,38 +132,41 @@ def invoice_pb(record: InvoiceRecord, invoice: Invoice | None = None) -> pb.Invo
     """`invoice` (default: the record's) with the record's payment instructions."""
     invoice = invoice or record.invoice
     code = invoice.pay_currency
-    return pb.Invoice(
+    decimals = currency(code).exponent
+    message = pb.Invoice(
         id=invoice.id,
         reference=invoice.reference,
         status=INVOICE_STATUS_PB[invoice.status],
         price=types.Money(amount_minor=invoice.price.amount_minor, currency=invoice.price.currency),
         pay_currency=code,
         rate=rate_pb(invoice.rate),
-        due=amount_pb(invoice.due, code),
-        accepted_minimum=amount_pb(invoice.accepted_minimum, code),
         payment_tolerance_bp=invoice.tolerance_bp,
-        paid=amount_pb(invoice.paid, code),
-        refunded=amount_pb(invoice.refunded, code),
         paid_partial=invoice.paid_partial,
         paid_late=invoice.paid_late,
         paid_over=invoice.paid_over,
-        refund_due=amount_pb(invoice.refund_due, code),
         has_flagged_payments=invoice.has_flagged_payments,
         provider=invoice.provider,
         confirmations_required=invoice.confirmations_required,
-        instructions=pb.PaymentInstructions(
-            provider=invoice.provider,
-            pay_to=record.pay_to,
-            amount=amount_pb(invoice.due, code),
-            memo=record.memo,
-        ),
-        payments=[payment_pb(p, code) for p in invoice.payments],
-        refunds=[refund_pb(r, code) for r in invoice.refunds],
         expires_at=timestamp(invoice.expires_at),
         created_at=timestamp(invoice.created_at),
         version=invoice.version,
         customer_id=invoice.customer_id,
     )
+    # The amounts and payments are written in place: the invoice is in every payments event.
+    _set_amount(message.due, invoice.due, code, decimals)
+    _set_amount(message.accepted_minimum, invoice.accepted_minimum, code, decimals)
+    _set_amount(message.paid, invoice.paid, code, decimals)
+    _set_amount(message.refunded, invoice.refunded, code, decimals)
+    _set_amount(message.refund_due, invoice.refund_due, code, decimals)
+    instructions = message.instructions
+    instructions.provider = invoice.provider
+    instructions.pay_to = record.pay_to
+    _set_amount(instructions.amount, invoice.due, code, decimals)
+    instructions.memo = record.memo
+    for payment in invoice.payments:
+        _set_payment(message.payments.add(), payment, code, decimals)
+    message.refunds.extend(refund_pb(r, code) for r in invoice.refunds)
+    return message
 
 
 def invoice_payment_pb(invoice: pb.Invoice) -> pb.InvoicePayment:

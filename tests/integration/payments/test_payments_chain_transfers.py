@@ -4,41 +4,35 @@ by payments' durable consumer into PostgreSQL; invoices read back over gRPC."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import timedelta
-from fractions import Fraction
 
 import nats
 import pytest
-from google.protobuf.message import Message
+from chain_support import (
+    OTHER_TOKEN,
+    address,
+    chain_invoice,
+    confirmed,
+    detected,
+    drain,
+    reorged,
+    transfer,
+)
 from nats.js import JetStreamContext
 from payments_support import TIMEOUT_S, outbox_subjects
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora._proto.agora.chain.v1 import chain_pb2 as cpb
-from agora._proto.agora.chain.v1 import events_pb2 as cev
 from agora._proto.agora.payments.v1 import payments_pb2 as pb
 from agora._proto.agora.payments.v1.payments_pb2_grpc import PaymentsServiceStub
-from agora._proto.agora.types.v1.money_pb2 import CryptoAmount
-from agora.payments import store
 from agora.payments.consumers import CHAIN_STREAM, payment_consumers
-from agora.payments.conversion import Rate
-from agora.payments.domain import Invoice, InvoicePolicy, NewInvoice, open_invoice
+from agora.payments.domain import Invoice
 from agora.platform.bus.consumer import EventConsumer
-from agora.platform.bus.envelope import new_envelope
-from agora.platform.bus.relay import MSG_ID
 from agora.platform.bus.streams import ensure_stream, producer_stream
-from agora.platform.db import session_factory, transaction
+from agora.platform.db import session_factory
 from agora.platform.kernel.clock import utcnow
-from agora.platform.kernel.money import Money
 from agora.platform.rpc.timestamps import timestamp
-
-CHAIN_ID = 31337
-TOKEN = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-OTHER_TOKEN = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
-ROUTER = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0"
 
 
 @pytest.fixture(scope="module")
@@ -60,89 +54,6 @@ def consumer(chain_js: JetStreamContext, payments_engine: AsyncEngine) -> EventC
     return found
 
 
-def _address() -> str:
-    return "0x" + uuid.uuid4().hex + uuid.uuid4().hex[:8]
-
-
-async def _chain_invoice(engine: AsyncEngine, *, required: int = 3) -> tuple[Invoice, str]:
-    """A `chain` invoice as CreateInvoice stores it after the chain service's answer (20.00 EUR
-    at 1 EUR = 1 USDT), payable to a deposit address of its own."""
-    now = utcnow()
-    invoice = open_invoice(
-        NewInvoice(f"order-{uuid.uuid4().hex[:8]}", Money(2000, "EUR"), "USDT", "chain"),
-        invoice_id=str(uuid.uuid4()),
-        rate=Rate("EUR", "USDT", Fraction(1), "staff", now),
-        confirmations_required=required,
-        policy=InvoicePolicy(),
-        now=now,
-    )
-    assert invoice.due == 20_000_000  # 20 USDT in base units (6 decimals)
-    invoice = replace(invoice, chain_id=CHAIN_ID, token_address=TOKEN, router_address=ROUTER)
-    deposit = _address()
-    async with transaction(session_factory(engine)) as session:
-        await store.insert_invoice(session, invoice, pay_to=deposit, memo=f"ethereum:{TOKEN}")
-    return invoice, deposit
-
-
-def _transfer(
-    invoice: Invoice,
-    to: str,
-    amount: int,
-    confirmations: int,
-    *,
-    tx: str | None = None,
-    token: str = TOKEN,
-    symbol: str = "USDT",
-    chain_id: int = CHAIN_ID,
-    flags: tuple[str, ...] = (),
-    router: bool = False,
-) -> cpb.Transfer:
-    tx_hash = tx or "0x" + uuid.uuid4().hex * 2
-    transfer = cpb.Transfer(
-        chain_id=chain_id,
-        tx_hash=tx_hash,
-        log_index=0,
-        block_number=100,
-        block_hash="0x" + "ab" * 32,
-        kind=cpb.TRANSFER_KIND_ROUTER if router else cpb.TRANSFER_KIND_DEPOSIT,
-        token_address=token,
-        symbol=symbol,
-        from_address=_address(),
-        to_address=ROUTER if router else to,
-        amount=CryptoAmount(base_units=str(amount), asset=symbol, decimals=6),
-        invoice_id=invoice.id,
-        confirmations=confirmations,
-        confirmations_required=3,
-        flags=list(flags),
-        reference=f"{chain_id}:{tx_hash}:0",
-    )
-    transfer.block_time.CopyFrom(timestamp(utcnow()))
-    return transfer
-
-
-async def _publish(js: JetStreamContext, subject: str, event: Message, reference: str) -> str:
-    envelope = new_envelope(producer="chain", subject=subject, event=event, aggregate_id=reference)
-    await js.publish(subject, envelope.SerializeToString(), headers={MSG_ID: envelope.event_id})
-    return envelope.event_id
-
-
-async def detected(js: JetStreamContext, t: cpb.Transfer) -> None:
-    await _publish(js, "chain.transfer.detected", cev.TransferDetected(transfer=t), t.reference)
-
-
-async def confirmed(js: JetStreamContext, t: cpb.Transfer) -> None:
-    await _publish(js, "chain.transfer.confirmed", cev.TransferConfirmed(transfer=t), t.reference)
-
-
-async def reorged(js: JetStreamContext, t: cpb.Transfer) -> None:
-    await _publish(js, "chain.transfer.reorged", cev.TransferReorged(transfer=t), t.reference)
-
-
-async def drain(consumer: EventConsumer) -> None:
-    while await consumer.consume_once(timeout_s=0.5):
-        pass
-
-
 async def read(payments: PaymentsServiceStub, invoice: Invoice) -> pb.Invoice:
     return await payments.GetInvoice(pb.GetInvoiceRequest(id=invoice.id), timeout=TIMEOUT_S)
 
@@ -157,8 +68,8 @@ async def test_a_transfer_is_processing_when_seen_and_settles_at_its_confirmatio
     chain_js: JetStreamContext,
     consumer: EventConsumer,
 ) -> None:
-    invoice, deposit = await _chain_invoice(payments_engine)
-    seen = _transfer(invoice, deposit, invoice.due, 1)
+    invoice, deposit = await chain_invoice(payments_engine)
+    seen = transfer(invoice, deposit, invoice.due, 1)
     await detected(chain_js, seen)
     await drain(consumer)
     assert (await read(payments, invoice)).status == pb.INVOICE_STATUS_PROCESSING
@@ -203,9 +114,9 @@ async def test_a_reorged_payment_is_withdrawn_and_credited_once_when_it_reappear
     chain_js: JetStreamContext,
     consumer: EventConsumer,
 ) -> None:
-    invoice, deposit = await _chain_invoice(payments_engine)
-    first = _transfer(invoice, deposit, invoice.due // 2, 3)
-    second = _transfer(invoice, deposit, invoice.due - invoice.due // 2, 3)
+    invoice, deposit = await chain_invoice(payments_engine)
+    first = transfer(invoice, deposit, invoice.due // 2, 3)
+    second = transfer(invoice, deposit, invoice.due - invoice.due // 2, 3)
     await confirmed(chain_js, first)
     await confirmed(chain_js, second)
     await drain(consumer)
@@ -245,8 +156,8 @@ async def test_the_only_payment_reorged_leaves_the_invoice_new(
     chain_js: JetStreamContext,
     consumer: EventConsumer,
 ) -> None:
-    invoice, deposit = await _chain_invoice(payments_engine)
-    paid = _transfer(invoice, deposit, invoice.due, 3)
+    invoice, deposit = await chain_invoice(payments_engine)
+    paid = transfer(invoice, deposit, invoice.due, 3)
     await confirmed(chain_js, paid)
     await drain(consumer)
     await reorged(chain_js, paid)
@@ -275,8 +186,8 @@ async def test_a_transfer_failing_verification_is_kept_flagged_and_never_credite
     changes: dict[str, object],
     flag: str,
 ) -> None:
-    invoice, deposit = await _chain_invoice(payments_engine)
-    await confirmed(chain_js, _transfer(invoice, deposit, invoice.due, 3, **changes))  # type: ignore[arg-type]
+    invoice, deposit = await chain_invoice(payments_engine)
+    await confirmed(chain_js, transfer(invoice, deposit, invoice.due, 3, **changes))  # type: ignore[arg-type]
     await drain(consumer)
     found = await read(payments, invoice)
     assert found.status == pb.INVOICE_STATUS_NEW
@@ -293,9 +204,9 @@ async def test_a_transfer_to_another_address_is_flagged_but_a_router_payment_nam
     chain_js: JetStreamContext,
     consumer: EventConsumer,
 ) -> None:
-    invoice, _ = await _chain_invoice(payments_engine)
-    await confirmed(chain_js, _transfer(invoice, _address(), invoice.due, 3))
-    await confirmed(chain_js, _transfer(invoice, "", invoice.due, 3, router=True))
+    invoice, _ = await chain_invoice(payments_engine)
+    await confirmed(chain_js, transfer(invoice, address(), invoice.due, 3))
+    await confirmed(chain_js, transfer(invoice, "", invoice.due, 3, router=True))
     await drain(consumer)
     found = await read(payments, invoice)
     assert found.status == pb.INVOICE_STATUS_SETTLED
@@ -311,10 +222,10 @@ async def test_money_sent_to_a_settled_invoice_is_kept_and_due_for_refund(
     chain_js: JetStreamContext,
     consumer: EventConsumer,
 ) -> None:
-    invoice, deposit = await _chain_invoice(payments_engine)
-    await confirmed(chain_js, _transfer(invoice, deposit, invoice.due, 3))
+    invoice, deposit = await chain_invoice(payments_engine)
+    await confirmed(chain_js, transfer(invoice, deposit, invoice.due, 3))
     await drain(consumer)
-    await confirmed(chain_js, _transfer(invoice, deposit, 1_500_000, 3))
+    await confirmed(chain_js, transfer(invoice, deposit, 1_500_000, 3))
     await drain(consumer)
     found = await read(payments, invoice)
     assert found.status == pb.INVOICE_STATUS_SETTLED
@@ -331,10 +242,10 @@ async def test_the_crypto_ledger_lists_payments_of_a_window_page_by_page(
     open_ended: bool,
 ) -> None:
     since = utcnow() - timedelta(seconds=1)
-    invoice, deposit = await _chain_invoice(payments_engine)
-    credited = _transfer(invoice, deposit, invoice.due // 2, 3)
-    flagged = _transfer(invoice, deposit, 5, 3, flags=("BELOW_DUST",))
-    withdrawn = _transfer(invoice, deposit, 7, 3)
+    invoice, deposit = await chain_invoice(payments_engine)
+    credited = transfer(invoice, deposit, invoice.due // 2, 3)
+    flagged = transfer(invoice, deposit, 5, 3, flags=("BELOW_DUST",))
+    withdrawn = transfer(invoice, deposit, 7, 3)
     for t in (credited, flagged, withdrawn):
         await confirmed(chain_js, t)
     await reorged(chain_js, withdrawn)

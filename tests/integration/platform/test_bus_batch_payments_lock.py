@@ -1,6 +1,6 @@
 """The batched chain-transfer consumer's hot path: payments' locked invoice load reads the
-invoice and its payments in one round trip, and reads them again when a change committed while
-it waited for the lock (so a payment credited meanwhile is never lost)."""
+invoices and their payments in one round trip, and reads them again when a change committed while
+it waited for a lock (so a payment credited meanwhile is never lost)."""
 
 from __future__ import annotations
 
@@ -91,6 +91,34 @@ async def test_a_payment_committed_while_waiting_for_the_lock_is_seen(
     found = await waiter
     assert [p.reference for p in found.invoice.payments] == ["tx-first"]
     assert found.invoice.version == 2
+
+
+async def test_a_batch_lock_sees_what_committed_while_it_waited_for_any_of_its_invoices(
+    engine: AsyncEngine,
+) -> None:
+    waited_for, free = await _invoice(engine), await _invoice(engine)
+    await _pay(engine, free, "tx-earlier")
+    sessions = session_factory(engine)
+    async with transaction(sessions) as holder:
+        current = await store.invoice_by_id(holder, waited_for, for_update=True)
+        report = PaymentReport("tx-first", 1_000_000, 0, datetime.now(UTC))
+        await store.save_invoice(
+            holder, current.invoice, receive_payment(current.invoice, report).invoice
+        )
+        waiter = asyncio.create_task(_all_locked_after_wait(engine, [free, waited_for]))
+        await _until_waiting_for_a_lock(engine)
+
+    found = await waiter
+    assert [p.reference for p in found[waited_for].invoice.payments] == ["tx-first"]
+    assert [p.reference for p in found[free].invoice.payments] == ["tx-earlier"]
+    assert (found[waited_for].invoice.version, found[free].invoice.version) == (2, 2)
+
+
+async def _all_locked_after_wait(
+    engine: AsyncEngine, invoice_ids: list[str]
+) -> dict[str, store.InvoiceRecord]:
+    async with transaction(session_factory(engine)) as session:
+        return await store.invoices_for_update(session, invoice_ids)
 
 
 async def _locked_after_wait(engine: AsyncEngine, invoice_id: str) -> store.InvoiceRecord:

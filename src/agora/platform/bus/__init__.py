@@ -3,12 +3,18 @@ consumers with an inbox, dead letters (and their retry), and replay.
 
 Producer side: `create_bus_tables()` in a migration, `record_event(session, ...)` in the
 transaction of the state change, and an `OutboxRelay` per process. Consumer side: an
-`EventConsumer` per durable with a handler `async (session, envelope) -> None`.
+`EventConsumer` per durable with a handler `async (session, envelope) -> None` (and, for
+set-based work, a batch handler `async (session, envelopes) -> None`).
 """
 
 from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
 from agora.platform.bus.backoff import RedeliveryBackoff
-from agora.platform.bus.consumer import EventConsumer, EventHandler, consumer_config
+from agora.platform.bus.consumer import (
+    BatchHandler,
+    EventConsumer,
+    EventHandler,
+    consumer_config,
+)
 from agora.platform.bus.dead_letters import (
     DeadLetter,
     dead_letter,
@@ -34,6 +40,7 @@ from agora.platform.bus.streams import (
 
 __all__ = [
     "DEAD_LETTER_STREAM",
+    "BatchHandler",
     "DeadLetter",
     "EventConsumer",
     "EventEnvelope",

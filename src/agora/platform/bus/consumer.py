@@ -28,6 +28,13 @@ handler: one transaction per fetched batch instead of one per message.
 - Keep-alive covers the whole batch: every unsettled message is marked in progress whenever
   half of `ack_wait` passed since the fetch or the last such mark.
 - Messages that are not envelopes are dead-lettered at once, before the transaction.
+
+With a `batch_handler` as well (set-based work: one statement for the whole batch instead of
+one per message), the batch's new events (stream order, each event once) go to it in one call,
+in the transaction that records them in the inbox, without savepoints. If it fails (other than
+by an outage) that transaction is rolled back and the batch is redone at once as above, each
+message by the per-message `handler` in its own savepoint: a poisoned message then fails alone
+and every other one is handled, exactly once.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 from nats.aio.msg import Msg
@@ -62,6 +69,7 @@ _NEXT_SAVEPOINT = "RELEASE SAVEPOINT agora_event; SAVEPOINT agora_event"
 _ROLLBACK_TO_SAVEPOINT = "ROLLBACK TO SAVEPOINT agora_event"
 
 EventHandler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+BatchHandler = Callable[[AsyncSession, Sequence[EventEnvelope]], Awaitable[None]]
 
 
 class DeadLetterReason(Exception):
@@ -98,7 +106,8 @@ def consumer_config(
 
 class EventConsumer:
     """Feeds one durable consumer's messages to `handler`, each in its own transaction (or, with
-    `batched`, each fetched batch in one transaction: see the module's docstring)."""
+    `batched`, each fetched batch in one transaction; with `batch_handler`, each fetched batch
+    in one call of it: see the module's docstring)."""
 
     def __init__(
         self,
@@ -115,6 +124,7 @@ class EventConsumer:
         backoff: RedeliveryBackoff | None = None,
         fetch_timeout_s: float = 5.0,
         batched: bool = False,
+        batch_handler: BatchHandler | None = None,
     ) -> None:
         if not filter_subjects:
             raise ValueError("a consumer needs at least one filter subject")
@@ -131,7 +141,8 @@ class EventConsumer:
         self._batch = batch
         self._backoff = backoff or RedeliveryBackoff()
         self._fetch_timeout_s = fetch_timeout_s
-        self._batched = batched
+        self._batched = batched or batch_handler is not None
+        self._batch_handler = batch_handler
         self._subscription: JetStreamContext.PullSubscription | None = None
         self._stopping = asyncio.Event()
         self._stopped = asyncio.Event()
@@ -267,7 +278,7 @@ class EventConsumer:
             return
         keep_alive = _BatchKeepAlive([m for m, _ in opened], fetched_at, self._ack_wait_s / 2)
         try:
-            failures = await self._handle_all_once(opened, keep_alive)
+            failures = await self._handle_batch_once(opened, keep_alive)
         except Exception as error:
             if is_outage(error):
                 log.warning("consumer_outage", consumer=self.durable, error=repr(error))
@@ -280,6 +291,44 @@ class EventConsumer:
         for index, (message, _) in enumerate(opened):
             await self._settle(message, failures.get(index))
 
+    async def _handle_batch_once(
+        self, opened: list[tuple[Msg, EventEnvelope]], keep_alive: _BatchKeepAlive
+    ) -> dict[int, Exception]:
+        """The batch by the batch handler, or message by message when there is none or it
+        failed; the failures (by index) rolled back alone."""
+        if self._batch_handler is not None:
+            try:
+                await self._handle_all_at_once(self._batch_handler, opened, keep_alive)
+            except Exception as error:
+                if is_outage(error):
+                    raise
+                log.warning(
+                    "consumer_batch_handler_failed", consumer=self.durable, error=repr(error)
+                )
+            else:
+                return {}
+        return await self._handle_all_once(opened, keep_alive)
+
+    async def _handle_all_at_once(
+        self,
+        batch_handler: BatchHandler,
+        opened: list[tuple[Msg, EventEnvelope]],
+        keep_alive: _BatchKeepAlive,
+    ) -> None:
+        """The batch's new events to `batch_handler` in one call, in the transaction that
+        records them in the inbox (each event once, in stream order)."""
+        ids = [str(uuid.UUID(envelope.event_id)) for _, envelope in opened]
+        async with transaction(self._sessions) as session:
+            fresh = await self._remember_all(session, opened, ids)
+            envelopes: list[EventEnvelope] = []
+            for event_id, (_, envelope) in zip(ids, opened, strict=True):
+                if event_id in fresh:  # handled before if not, or earlier in this batch
+                    fresh.discard(event_id)
+                    envelopes.append(envelope)
+            if envelopes:
+                await keep_alive.beat()
+                await batch_handler(session, envelopes)
+
     async def _handle_all_once(
         self, opened: list[tuple[Msg, EventEnvelope]], keep_alive: _BatchKeepAlive
     ) -> dict[int, Exception]:
@@ -287,14 +336,7 @@ class EventConsumer:
         failures: dict[int, Exception] = {}
         ids = [str(uuid.UUID(envelope.event_id)) for _, envelope in opened]
         async with transaction(self._sessions) as session:
-            fresh = await remember_events(
-                session,
-                consumer=self.durable,
-                events=[
-                    (event_id, m.metadata.sequence.stream, m.metadata.timestamp)
-                    for event_id, (m, _) in zip(ids, opened, strict=True)
-                ],
-            )
+            fresh = await self._remember_all(session, opened, ids)
             raw = await driver_connection(session)
             savepoint = _SAVEPOINT
             forgotten: set[str] = set()
@@ -329,6 +371,19 @@ class EventConsumer:
                 fresh.discard(event_id)
                 forgotten.discard(event_id)
         return failures
+
+    async def _remember_all(
+        self, session: AsyncSession, opened: list[tuple[Msg, EventEnvelope]], ids: list[str]
+    ) -> set[str]:
+        """Record the batch's events in the inbox; the ids recorded now (the new ones)."""
+        return await remember_events(
+            session,
+            consumer=self.durable,
+            events=[
+                (event_id, m.metadata.sequence.stream, m.metadata.timestamp)
+                for event_id, (m, _) in zip(ids, opened, strict=True)
+            ],
+        )
 
     async def _settle(self, message: Msg, error: Exception | None) -> None:
         """Ack `message`, or apply the failure rules to it; a lost ack is only logged (the
