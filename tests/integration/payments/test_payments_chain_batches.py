@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 import nats
 import pytest
 import sqlalchemy as sa
-from chain_support import (
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+from payments_chain_support import (
     CONFIRMED,
     DETECTED,
     OTHER_TOKEN,
@@ -27,8 +29,6 @@ from chain_support import (
     transfer_event,
     with_confirmations,
 )
-from nats.aio.client import Client as NatsClient
-from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope

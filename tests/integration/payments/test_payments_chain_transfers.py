@@ -9,7 +9,8 @@ from datetime import timedelta
 
 import nats
 import pytest
-from chain_support import (
+from nats.js import JetStreamContext
+from payments_chain_support import (
     OTHER_TOKEN,
     address,
     chain_invoice,
@@ -19,7 +20,6 @@ from chain_support import (
     reorged,
     transfer,
 )
-from nats.js import JetStreamContext
 from payments_support import TIMEOUT_S, outbox_subjects
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -97,8 +97,8 @@ async def test_a_transfer_first_announced_confirmed_settles_the_invoice_once(
 ) -> None:
     # The chain service announces a transfer that already has its confirmations when first
     # seen with chain.transfer.confirmed alone (no chain.transfer.detected before it).
-    invoice, deposit = await _chain_invoice(payments_engine)
-    done = _transfer(invoice, deposit, invoice.due, 3)
+    invoice, deposit = await chain_invoice(payments_engine)
+    done = transfer(invoice, deposit, invoice.due, 3)
     done.status = cpb.TRANSFER_STATUS_CONFIRMED
     await confirmed(chain_js, done)
     await drain(consumer)
