@@ -1,0 +1,1 @@
+"""The support service: supports. Its anatomy is docs/service-anatomy.md's."""
