@@ -222,7 +222,8 @@ def status(data_dir: DataDirOption = None) -> None:
 
 @app.command()
 def doctor(data_dir: DataDirOption = None) -> None:
-    """Check Python, ports, disk, embedded binaries, and the configured PostgreSQL and NATS."""
+    """Check Python, ports, disk, embedded binaries, the configured PostgreSQL and NATS, and the
+    support assistant's model."""
     from rich.table import Table
 
     from agora.platform.doctor import Verdict, run_checks
