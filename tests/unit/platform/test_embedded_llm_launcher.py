@@ -124,7 +124,6 @@ def test_the_server_listens_on_loopback_with_limited_threads_and_no_ui() -> None
     assert params.model.path == str(bundled_model_file())
     assert params.model_alias == {"smollm2"}
     assert (params.cpuparams.n_threads, params.cpuparams_batch.n_threads) == (1, 1)
-    assert (params.cpuparams.poll, params.cpuparams_batch.poll) == (0, 0)
     assert (params.n_ctx, params.n_parallel, params.kv_unified) == (8192, 4, True)
     assert not params.ui
     assert not params.endpoint_slots

@@ -11,7 +11,8 @@ another local GGUF instead of the bundled one.
 
 The model shares the machine with the services: it decodes on half the CPUs at most
 (`AGORA_LLM_THREADS` sets the number), listens on loopback only, answers cross-origin browser
-requests from no other site, and serves no web UI.
+requests from no other site, and serves no web UI. At its default verbosity llama.cpp logs
+timings and token counts, not the messages.
 """
 
 from __future__ import annotations
@@ -175,10 +176,10 @@ class EmbeddedModel:
         params.n_parallel = self.slots
         params.kv_unified = True  # the slots share one cache: a long conversation may use most
         params.cache_ram_mib = PROMPT_CACHE_MIB
+        # More threads than free cores makes llama.cpp's threads wait on one another: on 2 busy
+        # cores, 2 threads decoded ~18x slower than 1 (docs/llm-hosting.md).
         params.cpuparams.n_threads = self.threads
         params.cpuparams_batch.n_threads = self.threads
-        params.cpuparams.poll = 0  # idle threads sleep instead of spinning on the services' CPUs
-        params.cpuparams_batch.poll = 0
         params.ui = False
         params.endpoint_slots = False  # slot states would show conversations in progress
         # Browsers let no other site's page read its answers (it listens on loopback anyway).
