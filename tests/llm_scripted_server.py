@@ -5,9 +5,9 @@ answers: the hosted LLM is the third party, so tests talk to this instead, over 
 HTTP/1.1, like llama.cpp's server and OpenAI) and `GET /v1/models` on a free loopback port.
 Each completion request takes the next step of the script: a `Reply` (text, tool-call deltas,
 usage), a `Fail` (an HTTP error status), a `Stall` (no answer until the server closes), or a
-reply that stalls, drops the connection or sends an error event part-way. Every request body is
-kept in `requests` for assertions. An exhausted script answers 500, so a test that makes more
-calls than it scripted fails loudly.
+reply that stalls, drops the connection or sends an error event part-way. Bodies and headers of
+every request are kept (`requests`, `headers`). An exhausted script answers 500, so a test that
+makes more calls than it scripted fails loudly.
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ Step = Reply | Fail | Stall
 class ScriptedLLM:
     model: str = "scripted-model"
     requests: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
     _steps: deque[Step] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _release: threading.Event = field(default_factory=threading.Event)
@@ -109,9 +110,10 @@ class ScriptedLLM:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _next(self, body: dict[str, Any]) -> Step | None:
+    def _next(self, body: dict[str, Any], headers: dict[str, str]) -> Step | None:
         with self._lock:
             self.requests.append(body)
+            self.headers.append(headers)
             return self._steps.popleft() if self._steps else None
 
 
@@ -134,7 +136,7 @@ def _handler_for(llm: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
             if self.path.rstrip("/") != "/v1/chat/completions":
                 self._json(404, {"error": {"message": "no such path"}})
                 return
-            step = llm._next(body)
+            step = llm._next(body, {k.lower(): v for k, v in self.headers.items()})
             try:
                 match step:
                     case None:

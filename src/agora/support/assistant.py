@@ -29,7 +29,6 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 import structlog
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agora.platform.kernel.money import Money, sum_money
 from agora.support import answers
@@ -53,8 +52,22 @@ from agora.support.llm import (
     ModelUnavailable,
     TokenBudget,
     ToolCall,
-    ToolSpec,
     Usage,
+)
+from agora.support.tool_calls import (
+    NATIVE_TOOL_SPECS,
+    HandoverArgs,
+    NoArgs,
+    OrderArgs,
+    RecommendArgs,
+    RejectedCall,
+    ReturnArgs,
+    SearchArgs,
+    ToolArgs,
+    order_json,
+    orders_json,
+    parse_call,
+    products_json,
 )
 from agora.support.tools import (
     CANCELLABLE,
@@ -186,71 +199,6 @@ class ReplyRecord:
 
 AssistantOutput = TextDelta | ToolNotice | ConfirmationRequest | HandoverChange | ReplyRecord
 
-
-# --- the tools as the model sees them --------------------------------------------------------
-
-_ORDER_REF = r"^[0-9a-fA-F][0-9a-fA-F-]{5,35}$"
-_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-
-
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class _NoArgs(_Args):
-    pass
-
-
-class _OrderArgs(_Args):
-    order_ref: str = Field(pattern=_ORDER_REF, description="the order's id or its first 8+ chars")
-
-
-class _ReturnLineArgs(_Args):
-    variant_id: str = Field(pattern=_UUID)
-    quantity: int = Field(ge=1, le=99)
-
-
-class _ReturnArgs(_Args):
-    order_ref: str = Field(pattern=_ORDER_REF)
-    reason: str = Field(default="", max_length=300)
-    lines: list[_ReturnLineArgs] = Field(default_factory=list, max_length=50)
-
-
-class _SearchArgs(_Args):
-    query: str = Field(min_length=1, max_length=200)
-
-
-class _RecommendArgs(_Args):
-    product_id: str | None = Field(default=None, pattern=_UUID)
-
-
-class _HandoverArgs(_Args):
-    reason: str = Field(default="", max_length=300)
-
-
-_NATIVE_TOOLS: Mapping[str, tuple[str, type[_Args]]] = {
-    "my_orders": ("The customer's recent orders, newest first.", _NoArgs),
-    "order_status": ("One of the customer's orders with payment and shipment.", _OrderArgs),
-    "cancel_order": (
-        "Ask the customer to confirm cancelling their order (nothing is cancelled until they "
-        "say yes).",
-        _OrderArgs,
-    ),
-    "start_return": (
-        "Start a return of a delivered or shipped order (all lines when `lines` is empty).",
-        _ReturnArgs,
-    ),
-    "search_products": ("Search the shop's products.", _SearchArgs),
-    "recommendations": (
-        "Products that go with `product_id` (from a search), or for the customer.",
-        _RecommendArgs,
-    ),
-    "hand_over": ("Pass the conversation to a person from the support team.", _HandoverArgs),
-}
-NATIVE_TOOL_SPECS: tuple[ToolSpec, ...] = tuple(
-    ToolSpec(name, description, args.model_json_schema())
-    for name, (description, args) in _NATIVE_TOOLS.items()
-)
 
 GUIDED_PROMPT = (
     "You are the customer support assistant of an online shop. Write a short, friendly answer "
@@ -725,7 +673,7 @@ class Assistant:
                     turn.usage += event.usage
         except ModelUnavailable as failure:
             self._model_failed(turn, failure)
-            lead = "\n\n" if written else ""
+            lead = "…\n\n" if written else ""  # the cut-off sentence is marked as cut
             yield turn.say(f"{lead}{draft.template}\n\n{answers.MODEL_TROUBLE}")
             turn.offer_handover()
             return
@@ -775,6 +723,8 @@ class Assistant:
                     messages, tools=NATIVE_TOOL_SPECS, max_tokens=self.policy.max_reply_tokens
                 ):
                     if isinstance(event, ModelDelta):
+                        if not streamed and turn.text and not turn.text[-1][-1:].isspace():
+                            yield turn.say("\n\n")  # a new round's text starts a paragraph
                         streamed = True
                         yield turn.say(event.text)
                     else:
@@ -826,7 +776,7 @@ class Assistant:
         hand-over offer."""
         self._model_failed(turn, failure)
         if partial:
-            yield turn.say("\n\n")
+            yield turn.say("…\n\n")
         if self._too_unsure(turn, turn.understanding.confidence):
             async for out in self._hand_over(turn, HandoverReason.LOW_CONFIDENCE):
                 yield out
@@ -841,16 +791,11 @@ class Assistant:
         self, turn: _Turn, tools: Tools, call: ToolCall, result: _CallResult
     ) -> AsyncIterator[AssistantOutput]:
         """Validate, ground and run one tool call of the model, into `result`."""
-        entry = _NATIVE_TOOLS.get(call.name)
-        if entry is None:
-            result.reject(f"unknown tool {call.name[:64]!r}")
-            turn.tools.append(ToolUse(call.name[:64], {}, ToolOutcome.REJECTED))
-            return
         try:
-            args = entry[1].model_validate_json(call.arguments or "{}")
-        except ValidationError as invalid:
-            result.reject(_validation_summary(invalid))
-            turn.tools.append(ToolUse(call.name, {}, ToolOutcome.REJECTED))
+            args = parse_call(call)
+        except RejectedCall as rejected:
+            result.reject(rejected.reason)
+            turn.tools.append(ToolUse(call.name[:64], {}, ToolOutcome.REJECTED))
             return
         ungrounded = self._ungrounded(turn, args)
         if ungrounded:
@@ -858,25 +803,25 @@ class Assistant:
             turn.tools.append(ToolUse(call.name, args.model_dump(), ToolOutcome.UNGROUNDED))
             return
         match args:
-            case _HandoverArgs():
+            case HandoverArgs():
                 result.final = True
                 turn.tools.append(ToolUse(call.name, args.model_dump(), ToolOutcome.OK))
                 async for out in self._hand_over(turn, HandoverReason.REQUESTED):
                     yield out
-            case _SearchArgs(query=query):
+            case SearchArgs(query=query):
                 yield ToolNotice("search_products", f"Searching the shop for “{query}”…")
-                result.answer(await self._search_call(turn, tools, query), _products_json)
-            case _RecommendArgs(product_id=product_id):
+                result.answer(await self._search_call(turn, tools, query), products_json)
+            case RecommendArgs(product_id=product_id):
                 yield ToolNotice("recommendations", "Finding suggestions…")
                 hits = await self._recommend_call(turn, tools, product_id)
-                result.answer(hits, _products_json)
-            case _NoArgs():
+                result.answer(hits, products_json)
+            case NoArgs():
                 yield ToolNotice("my_orders", "Looking up your orders…")
                 orders = await self._call(turn, "my_orders", {}, tools.my_orders())
                 if not isinstance(orders, ToolError):
                     turn.state = turn.state.knowing_orders(*(o.id for o in orders))
-                result.answer(orders, _orders_json)
-            case _OrderArgs() | _ReturnArgs():
+                result.answer(orders, orders_json)
+            case OrderArgs() | ReturnArgs():
                 async for out in self._native_order_call(turn, tools, call.name, args, result):
                     yield out
 
@@ -885,14 +830,14 @@ class Assistant:
         turn: _Turn,
         tools: Tools,
         name: str,
-        args: _OrderArgs | _ReturnArgs,
+        args: OrderArgs | ReturnArgs,
         result: _CallResult,
     ) -> AsyncIterator[AssistantOutput]:
         ref = args.order_ref.lower()
         yield ToolNotice("order_status", f"Looking up order {short_ref(ref)}…")
         order = await self._lookup(turn, tools, ref)
         if isinstance(order, ToolError) or name == "order_status":
-            result.answer(order, _order_json)
+            result.answer(order, order_json)
             return
         if name == "cancel_order":
             if not order.cancellable:
@@ -904,7 +849,7 @@ class Assistant:
             async for out in self._ask_to_cancel(turn, order):
                 yield out
             return
-        assert isinstance(args, _ReturnArgs)
+        assert isinstance(args, ReturnArgs)
         ordered = {line.variant_id for line in order.lines}
         if any(line.variant_id.lower() not in ordered for line in args.lines):
             result.reject("a line names a variant this order does not contain")
@@ -919,15 +864,15 @@ class Assistant:
         async for out in self._start_return(turn, tools, order, lines, args.reason):
             yield out
 
-    def _ungrounded(self, turn: _Turn, args: _Args) -> str:
+    def _ungrounded(self, turn: _Turn, args: ToolArgs) -> str:
         """Why the call names something this conversation never saw ("" when it does not):
         the model may only act on orders the customer named or their own tools returned, and
         on products the tools returned."""
         match args:
-            case _OrderArgs(order_ref=ref) | _ReturnArgs(order_ref=ref):
+            case OrderArgs(order_ref=ref) | ReturnArgs(order_ref=ref):
                 if not _order_seen(turn, ref.lower()):
                     return f"order {ref!r} was not mentioned by the customer"
-            case _RecommendArgs(product_id=product_id) if product_id is not None:
+            case RecommendArgs(product_id=product_id) if product_id is not None:
                 if product_id.lower() not in turn.state.known_product_ids:
                     return f"product {product_id!r} did not come from a search"
         return ""
@@ -996,72 +941,4 @@ def _return_amount(order: OrderDetails, lines: Sequence[ReturnLine]) -> Money:
     return sum_money(
         (prices[line.variant_id] * line.quantity for line in lines if line.variant_id in prices),
         order.total.currency,
-    )
-
-
-def _validation_summary(invalid: ValidationError) -> str:
-    problems = [
-        f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}"
-        for e in invalid.errors()[:5]
-    ]
-    return "; ".join(problems)
-
-
-def _money_json(amount: Money | None) -> str | None:
-    return answers.money_text(amount) if amount is not None else None
-
-
-def _order_json(order: OrderDetails) -> str:
-    return json.dumps(
-        {
-            "order": short_ref(order.id),
-            "id": order.id,
-            "status": order.status.value,
-            "total": _money_json(order.total),
-            "placed": f"{order.placed_at:%Y-%m-%d}",
-            "payment": order.payment or None,
-            "carrier": order.carrier or None,
-            "tracking_number": order.tracking_number or None,
-            "refunded": _money_json(order.refunded),
-            "lines": [
-                {
-                    "variant_id": line.variant_id,
-                    "title": line.title,
-                    "quantity": line.quantity,
-                    "unit_price": _money_json(line.unit_price),
-                }
-                for line in order.lines
-            ],
-        }
-    )
-
-
-def _orders_json(orders: Sequence[OrderBrief]) -> str:
-    return json.dumps(
-        [
-            {
-                "order": short_ref(o.id),
-                "id": o.id,
-                "status": o.status.value,
-                "total": _money_json(o.total),
-                "items": o.item_count,
-                "placed": f"{o.placed_at:%Y-%m-%d}",
-            }
-            for o in orders[: answers.MAX_LISTED]
-        ]
-    )
-
-
-def _products_json(hits: Sequence[ProductHit]) -> str:
-    return json.dumps(
-        [
-            {
-                "product_id": h.id,
-                "name": h.name,
-                "price": _money_json(h.price),
-                "in_stock": h.in_stock,
-                "why": h.why or None,
-            }
-            for h in hits[: answers.MAX_LISTED]
-        ]
     )
