@@ -5,14 +5,17 @@ answers: the hosted LLM is the third party, so tests talk to this instead, over 
 HTTP/1.1, like llama.cpp's server and OpenAI) and `GET /v1/models` on a free loopback port.
 Each completion request takes the next step of the script: a `Reply` (text, tool-call deltas,
 usage), a `Fail` (an HTTP error status), a `Stall` (no answer until the server closes), or a
-reply that stalls, drops the connection or sends an error event part-way. Bodies and headers of
-every request are kept (`requests`, `headers`). An exhausted script answers 500, so a test that
-makes more calls than it scripted fails loudly.
+reply that stalls, drops the connection or sends an error event part-way; a client that hangs
+up on a stall is counted in `disconnects`. Bodies and headers of every request are kept
+(`requests`, `headers`). An exhausted script answers 500, so a test that makes more calls than
+it scripted fails loudly.
 """
 
 from __future__ import annotations
 
 import json
+import select
+import socket
 import threading
 import time
 from collections import deque
@@ -69,6 +72,7 @@ class ScriptedLLM:
     model: str = "scripted-model"
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
+    disconnects: int = 0  # clients that hung up while the server stalled
     _steps: deque[Step] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _release: threading.Event = field(default_factory=threading.Event)
@@ -145,12 +149,22 @@ def _handler_for(llm: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
                         headers = {"retry-after": step.retry_after} if step.retry_after else {}
                         self._json(step.status, {"error": {"message": step.message}}, headers)
                     case Stall():
-                        llm._release.wait(timeout=120)
-                        self.close_connection = True
+                        self._hold()
                     case Reply():
                         self._stream(step, body)
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True  # the client gave up (a timeout): expected
+
+        def _hold(self) -> None:
+            """Stall until the server closes or the client hangs up (then counted)."""
+            self.close_connection = True
+            deadline = time.monotonic() + 120
+            while not llm._release.wait(0.05) and time.monotonic() < deadline:
+                readable, _, _ = select.select([self.connection], [], [], 0)
+                if readable and not self.connection.recv(1, socket.MSG_PEEK):
+                    with llm._lock:
+                        llm.disconnects += 1
+                    return
 
         def _json(self, status: int, payload: object, headers: dict[str, str] | None = None):
             data = json.dumps(payload).encode()
@@ -170,8 +184,7 @@ def _handler_for(llm: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             for index, event in enumerate(_events(reply, body, llm.model)):
                 if reply.stall_after is not None and index == reply.stall_after + 1:
-                    llm._release.wait(timeout=120)
-                    self.close_connection = True
+                    self._hold()
                     return
                 if reply.drop_after is not None and index == reply.drop_after + 1:
                     self.close_connection = True

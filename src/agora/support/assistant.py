@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -124,6 +126,9 @@ class AssistantPolicy:
     max_reply_tokens: int = 300
     history_turns: int = 8
     max_tool_rounds: int = 4
+    # After a model failure, answer from templates at once for this long instead of making
+    # every customer wait for the same timeout.
+    model_cooldown_s: float = 30.0
 
 
 # --- outputs ---------------------------------------------------------------------------------
@@ -280,6 +285,10 @@ class Assistant:
     def __init__(self, model: ChatModel | None, policy: AssistantPolicy | None = None) -> None:
         self.model = model
         self.policy = policy or AssistantPolicy()
+        self._model_rests_until = 0.0  # monotonic time; shared by every conversation
+
+    def _model_resting(self) -> bool:
+        return time.monotonic() < self._model_rests_until
 
     @property
     def mode(self) -> ToolCalling:
@@ -323,6 +332,8 @@ class Assistant:
             steps = self._answer_pending(turn, pending, tools)
         elif u.intent in (Intent.CONFIRM, Intent.DECLINE):
             steps = self._say(turn, answers.nothing_to_confirm())
+        elif self.mode is ToolCalling.NATIVE and self._model_resting():
+            steps = self._native_failed(turn, tools, Failure.COOLDOWN, None, partial=False)
         elif self.mode is ToolCalling.NATIVE and self._budget(turn).remaining > 0:
             steps = self._native(turn, tools)
         elif self._too_unsure(turn, u.confidence):
@@ -654,6 +665,11 @@ class Assistant:
         if self.model is None or not turn.model_allowed or not draft.model_may_write:
             yield turn.say(draft.template)
             return
+        if self._model_resting():
+            self._model_failed(turn, Failure.COOLDOWN, None)
+            yield turn.say(f"{draft.template}\n\n{answers.MODEL_TROUBLE}")
+            turn.offer_handover()
+            return
         messages = [
             ChatMessage("system", GUIDED_PROMPT.format(facts=draft.facts)),
             *self._history(turn),
@@ -664,15 +680,18 @@ class Assistant:
             yield turn.say(draft.template)
             return
         written: list[str] = []
+        stream = self.model.stream(messages, max_tokens=self.policy.max_reply_tokens)
         try:
-            async for event in self.model.stream(messages, max_tokens=self.policy.max_reply_tokens):
-                if isinstance(event, ModelDelta):
-                    written.append(event.text)
-                    yield turn.say(event.text)
-                else:
-                    turn.usage += event.usage
+            # Closed at once when the customer goes away: the model stops generating.
+            async with aclosing(stream) as events:
+                async for event in events:
+                    if isinstance(event, ModelDelta):
+                        written.append(event.text)
+                        yield turn.say(event.text)
+                    else:
+                        turn.usage += event.usage
         except ModelUnavailable as failure:
-            self._model_failed(turn, failure)
+            self._model_failed(turn, failure.failure, failure)
             lead = "…\n\n" if written else ""  # the cut-off sentence is marked as cut
             yield turn.say(f"{lead}{draft.template}\n\n{answers.MODEL_TROUBLE}")
             turn.offer_handover()
@@ -680,7 +699,7 @@ class Assistant:
         turn.model_used = True
         answer = "".join(written)
         if not answer.strip():
-            self._model_failed(turn, None)
+            self._model_failed(turn, Failure.EMPTY, None)
             yield turn.say(f"{draft.template}\n\n{answers.MODEL_TROUBLE}")
             turn.offer_handover()
         elif not draft.faithful(answer):
@@ -688,15 +707,22 @@ class Assistant:
             turn.confidence -= UNFAITHFUL_PENALTY
             yield turn.say("\n\n" + draft.template)
 
-    def _model_failed(self, turn: _Turn, failure: ModelUnavailable | None) -> None:
+    def _model_failed(
+        self, turn: _Turn, failure: Failure, unavailable: ModelUnavailable | None
+    ) -> None:
+        """Templates for the rest of the turn; after a real failure, for every conversation
+        during the cool-down."""
         turn.model_allowed = False
         turn.degraded = True
-        turn.failure = failure.failure if failure is not None else Failure.EMPTY
+        turn.failure = failure
+        if unavailable is None:
+            return
+        self._model_rests_until = time.monotonic() + self.policy.model_cooldown_s
         log.warning(
             "support.model_unavailable",
-            failure=turn.failure.value,
-            attempts=failure.attempts if failure is not None else 1,
-            partial=failure.partial if failure is not None else False,
+            failure=failure.value,
+            attempts=unavailable.attempts,
+            partial=unavailable.partial,
         )
 
     # --- native mode ---
@@ -718,19 +744,22 @@ class Assistant:
                 return
             reply: ModelReply | None = None
             streamed = False
+            stream = self.model.stream(
+                messages, tools=NATIVE_TOOL_SPECS, max_tokens=self.policy.max_reply_tokens
+            )
             try:
-                async for event in self.model.stream(
-                    messages, tools=NATIVE_TOOL_SPECS, max_tokens=self.policy.max_reply_tokens
-                ):
-                    if isinstance(event, ModelDelta):
+                async with aclosing(stream) as events:
+                    async for event in events:
+                        if isinstance(event, ModelReply):
+                            reply = event
+                            continue
                         if not streamed and turn.text and not turn.text[-1][-1:].isspace():
                             yield turn.say("\n\n")  # a new round's text starts a paragraph
                         streamed = True
                         yield turn.say(event.text)
-                    else:
-                        reply = event
             except ModelUnavailable as failure:
-                async for out in self._native_failed(turn, tools, failure, streamed):
+                steps = self._native_failed(turn, tools, failure.failure, failure, partial=streamed)
+                async for out in steps:
                     yield out
                 return
             assert reply is not None
@@ -738,7 +767,8 @@ class Assistant:
             turn.model_used = True
             if not reply.tool_calls:
                 if not reply.text.strip():
-                    async for out in self._native_failed(turn, tools, None, False):
+                    steps = self._native_failed(turn, tools, Failure.EMPTY, None, partial=False)
+                    async for out in steps:
                         yield out
                     return
                 answered = NATIVE_ANSWERED - REJECTED_CALL_PENALTY * rejected
@@ -770,11 +800,17 @@ class Assistant:
             turn.offer_handover()
 
     async def _native_failed(
-        self, turn: _Turn, tools: Tools, failure: ModelUnavailable | None, partial: bool
+        self,
+        turn: _Turn,
+        tools: Tools,
+        failure: Failure,
+        unavailable: ModelUnavailable | None,
+        *,
+        partial: bool,
     ) -> AsyncIterator[AssistantOutput]:
-        """The model failed in native mode: the guided path answers with templates, then the
-        hand-over offer."""
-        self._model_failed(turn, failure)
+        """The model failed (or rests after failing) in native mode: the guided path answers
+        with templates, then the hand-over offer."""
+        self._model_failed(turn, failure, unavailable)
         if partial:
             yield turn.say("…\n\n")
         if self._too_unsure(turn, turn.understanding.confidence):

@@ -20,7 +20,7 @@ import json
 import random
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -50,10 +50,10 @@ class ModelConfig:
     provider: str = OPENAI_COMPATIBLE
     api_key: str | None = field(default=None, repr=False)
     connect_timeout_s: float = 5.0
-    first_token_timeout_s: float = 30.0
+    first_token_timeout_s: float = 20.0
     idle_timeout_s: float = 15.0
     reply_timeout_s: float = 90.0
-    max_retries: int = 2
+    max_retries: int = 1
     retry_backoff_s: float = 0.5
     retry_backoff_max_s: float = 8.0
     max_reply_tokens: int = 400
@@ -139,6 +139,7 @@ class Failure(StrEnum):
     REJECTED = "rejected"  # the server refused the request (4xx): retrying cannot help
     BUDGET = "budget"  # the conversation's token budget is spent
     EMPTY = "empty"  # the model answered nothing
+    COOLDOWN = "cooldown"  # not asked: it failed moments ago
 
 
 TRANSIENT = frozenset({Failure.TIMEOUT, Failure.CONNECTION, Failure.RATE_LIMITED,
@@ -170,8 +171,9 @@ class ChatModel(ABC):
         *,
         tools: Sequence[ToolSpec] = (),
         max_tokens: int | None = None,
-    ) -> AsyncIterator[ModelEvent]:
-        """Yield the reply's text deltas then one ModelReply; ModelUnavailable on failure."""
+    ) -> AsyncGenerator[ModelEvent, None]:
+        """Yield the reply's text deltas then one ModelReply; ModelUnavailable on failure.
+        Closing the generator early (`aclose`) ends the request."""
 
     async def aclose(self) -> None:
         """Release connections (idempotent)."""
@@ -255,7 +257,7 @@ class OpenAICompatibleModel(ChatModel):
         *,
         tools: Sequence[ToolSpec] = (),
         max_tokens: int | None = None,
-    ) -> AsyncIterator[ModelEvent]:
+    ) -> AsyncGenerator[ModelEvent, None]:
         attempt = 0
         while True:
             attempt += 1

@@ -35,13 +35,19 @@ class SupportSettings(ServiceSettings):
         "them and the model only words the answer (for models that cannot call tools)",
     )
     llm_connect_timeout_s: float = Field(default=5.0, gt=0, le=60)
-    llm_first_token_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    llm_first_token_timeout_s: float = Field(default=20.0, gt=0, le=600)
     llm_idle_timeout_s: float = Field(default=15.0, gt=0, le=600)
     llm_reply_timeout_s: float = Field(default=90.0, gt=0, le=1800)
-    llm_max_retries: int = Field(default=2, ge=0, le=5)
+    llm_max_retries: int = Field(default=1, ge=0, le=5)
     llm_retry_backoff_s: float = Field(default=0.5, ge=0, le=30)
     llm_max_reply_tokens: int = Field(default=300, ge=16, le=8192)
     llm_temperature: float = Field(default=0.2, ge=0, le=2)
+    llm_cooldown_s: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="after a model failure, templates only for this long",
+    )
     llm_token_budget: int = Field(
         default=20_000, ge=0, description="model tokens one conversation may spend in all"
     )
@@ -88,6 +94,7 @@ class SupportSettings(ServiceSettings):
             token_budget=self.llm_token_budget,
             max_reply_tokens=self.llm_max_reply_tokens,
             history_turns=self.assistant_history_turns,
+            model_cooldown_s=self.llm_cooldown_s,
         )
 
     def development_defaults(self) -> list[str]:

@@ -4,6 +4,7 @@ results, and a template answers whenever the model is down, slow, empty, spent o
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 
@@ -143,6 +144,49 @@ async def test_a_model_that_stops_mid_answer_is_followed_by_the_facts(llm: Scrip
     assert turn.text.startswith(f"Order {REF} i…\n\n{answers.order_status(SHIPPED).template}")
     assert turn.record.degraded
     assert len(llm.requests) == 1
+
+
+async def test_after_a_failure_the_model_rests_and_every_conversation_gets_templates_at_once(
+    llm: ScriptedLLM, model: ChatModel
+) -> None:
+    llm.script(Fail(503), Fail(503), Reply("never asked"))
+    assistant = guided(model, model_cooldown_s=600)
+    failed = await say(assistant, ShopTools(orders=[SHIPPED]), f"where is {REF}?")
+    resting = await say(assistant, ShopTools(orders=[SHIPPED]), f"where is {REF}?")
+    assert failed.record.failure is Failure.SERVER_ERROR
+    assert (resting.record.failure, resting.record.degraded) == (Failure.COOLDOWN, True)
+    assert answers.order_status(SHIPPED).template in resting.text
+    assert answers.HANDOVER_OFFER in resting.text
+    assert len(llm.requests) == 2  # the resting turn asked nothing
+
+
+async def test_without_a_cool_down_the_next_turn_asks_the_model_again(
+    llm: ScriptedLLM, model: ChatModel
+) -> None:
+    llm.script(Fail(503), Fail(503), Reply(f"Order {REF} has shipped, tracking JD0001."))
+    assistant = guided(model, model_cooldown_s=0)
+    await say(assistant, ShopTools(orders=[SHIPPED]), f"where is {REF}?")
+    again = await say(assistant, ShopTools(orders=[SHIPPED]), f"where is {REF}?")
+    assert again.record.model_used
+    assert not again.record.degraded
+
+
+async def test_a_customer_who_goes_away_mid_answer_stops_the_model(
+    llm: ScriptedLLM, model: ChatModel
+) -> None:
+    llm.script(Reply("x" * 200, stall_after=1))
+    stream = guided(model).respond(
+        ConversationState(), f"where is {REF}?", ShopTools(orders=[SHIPPED])
+    )
+    async for output in stream:
+        if isinstance(output, TextDelta):
+            break  # the customer closed the chat
+    await stream.aclose()
+    for _ in range(400):  # the server notices the hang-up (bounded wait, not a timing check)
+        if llm.disconnects:
+            break
+        await asyncio.sleep(0.05)
+    assert llm.disconnects == 1
 
 
 async def test_an_empty_answer_is_replaced_by_the_template(
