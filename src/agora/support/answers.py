@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from agora.platform.kernel.money import CURRENCIES, Money
 from agora.support.conversation import HandoverReason
 from agora.support.tools import OrderBrief, OrderDetails, OrderState, ProductHit, ReturnReceipt
+from agora.support.understanding import find_order_refs
 
 SHORT_REF = 8  # how an order is named in answers: the first characters of its id
 MAX_LISTED = 5
@@ -62,9 +63,13 @@ class Draft:
         return bool(self.facts)
 
     def faithful(self, answer: str) -> bool:
-        """True when `answer` mentions every fact word (case-insensitive)."""
+        """True when `answer` mentions every fact word (case-insensitive) and names no order
+        the facts do not (a small model invents order numbers)."""
         folded = answer.casefold()
-        return bool(answer.strip()) and all(w.casefold() in folded for w in self.must_mention)
+        if not answer.strip() or not all(w.casefold() in folded for w in self.must_mention):
+            return False
+        known = self.facts.casefold() + " " + self.template.casefold()
+        return all(ref in known for ref in find_order_refs(answer))
 
 
 def money_text(amount: Money) -> str:

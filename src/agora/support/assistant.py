@@ -49,7 +49,6 @@ from agora.support.llm import (
     ChatMessage,
     ChatModel,
     Failure,
-    ModelDelta,
     ModelReply,
     ModelUnavailable,
     TokenBudget,
@@ -113,12 +112,22 @@ class ToolCalling(StrEnum):
     GUIDED = "guided"
 
 
+class GuidedAnswers(StrEnum):
+    """How a model's answer from facts reaches the customer in guided mode."""
+
+    # Held until it passes the faithfulness check, then sent; else the template is sent.
+    CHECKED = "checked"
+    # Streamed as generated; the template follows when the answer turns out unfaithful.
+    STREAMED = "streamed"
+
+
 @dataclass(frozen=True)
 class AssistantPolicy:
     """The assistant's rules: hand-over thresholds, the token budget per conversation, how
     much history the model sees and how many tool rounds it gets in native mode."""
 
     tool_calling: ToolCalling = ToolCalling.GUIDED
+    guided_answers: GuidedAnswers = GuidedAnswers.CHECKED
     min_confidence: float = 0.5
     low_confidence_turns: int = 2
     amount_limits: AmountLimits = field(default_factory=AmountLimits)
@@ -196,6 +205,7 @@ class ReplyRecord:
     model_used: bool = False
     degraded: bool = False
     failure: Failure | None = None
+    unfaithful: bool = False  # the model's answer missed or invented facts
     handover_offered: bool = False
     injection: bool = False
     angry: bool = False
@@ -240,6 +250,7 @@ class _Turn:
     model_used: bool = False
     degraded: bool = False
     failure: Failure | None = None
+    unfaithful: bool = False
     offered: bool = False
 
     def say(self, text: str) -> TextDelta:
@@ -272,6 +283,7 @@ class _Turn:
             model_used=self.model_used,
             degraded=self.degraded,
             failure=self.failure,
+            unfaithful=self.unfaithful,
             handover_offered=self.offered,
             injection=self.understanding.injection,
             angry=self.understanding.angry,
@@ -679,20 +691,23 @@ class Assistant:
             turn.failure = Failure.BUDGET
             yield turn.say(draft.template)
             return
+        held = self.policy.guided_answers is GuidedAnswers.CHECKED
         written: list[str] = []
         stream = self.model.stream(messages, max_tokens=self.policy.max_reply_tokens)
         try:
             # Closed at once when the customer goes away: the model stops generating.
             async with aclosing(stream) as events:
                 async for event in events:
-                    if isinstance(event, ModelDelta):
-                        written.append(event.text)
-                        yield turn.say(event.text)
-                    else:
+                    if isinstance(event, ModelReply):
                         turn.usage += event.usage
+                        continue
+                    written.append(event.text)
+                    if not held:
+                        yield turn.say(event.text)
         except ModelUnavailable as failure:
             self._model_failed(turn, failure.failure, failure)
-            lead = "…\n\n" if written else ""  # the cut-off sentence is marked as cut
+            # A streamed sentence that was cut off is marked as cut.
+            lead = "…\n\n" if written and not held else ""
             yield turn.say(f"{lead}{draft.template}\n\n{answers.MODEL_TROUBLE}")
             turn.offer_handover()
             return
@@ -703,9 +718,13 @@ class Assistant:
             yield turn.say(f"{draft.template}\n\n{answers.MODEL_TROUBLE}")
             turn.offer_handover()
         elif not draft.faithful(answer):
-            # A small model may drop or garble a fact: the facts follow, stated plainly.
+            turn.unfaithful = True
             turn.confidence -= UNFAITHFUL_PENALTY
-            yield turn.say("\n\n" + draft.template)
+            # Held: the customer never reads it. Streamed: the facts follow, stated plainly.
+            yield turn.say(draft.template if held else "\n\n" + draft.template)
+        elif held:
+            for piece in written:
+                yield turn.say(piece)
 
     def _model_failed(
         self, turn: _Turn, failure: Failure, unavailable: ModelUnavailable | None

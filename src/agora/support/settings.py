@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 
 from agora.platform.settings import ServiceSettings, is_loopback_url, service_settings_config
-from agora.support.assistant import AssistantPolicy, ToolCalling
+from agora.support.assistant import AssistantPolicy, GuidedAnswers, ToolCalling
 from agora.support.conversation import parse_amount_limits
 from agora.support.llm import OPENAI_COMPATIBLE, ModelConfig
 
@@ -33,6 +33,11 @@ class SupportSettings(ServiceSettings):
         default="guided",
         description="native: the model calls the tools; guided: the understanding layer picks "
         "them and the model only words the answer (for models that cannot call tools)",
+    )
+    llm_guided_answers: Literal["checked", "streamed"] = Field(
+        default="checked",
+        description="guided mode: hold the model's answer until it is checked against the facts "
+        "(checked), or stream it as written and add the facts when it missed some (streamed)",
     )
     llm_connect_timeout_s: float = Field(default=5.0, gt=0, le=60)
     llm_first_token_timeout_s: float = Field(default=20.0, gt=0, le=600)
@@ -88,6 +93,7 @@ class SupportSettings(ServiceSettings):
     def assistant_policy(self) -> AssistantPolicy:
         return AssistantPolicy(
             tool_calling=ToolCalling(self.llm_tool_calling),
+            guided_answers=GuidedAnswers(self.llm_guided_answers),
             min_confidence=self.assistant_min_confidence,
             low_confidence_turns=self.assistant_low_confidence_turns,
             amount_limits=parse_amount_limits(self.handover_amount_limit),

@@ -14,7 +14,13 @@ from llm_scripted_server import Fail, Reply, ScriptedLLM, Stall
 
 from agora.platform.net import free_port
 from agora.support import answers
-from agora.support.assistant import Assistant, AssistantPolicy, TextDelta, ToolCalling
+from agora.support.assistant import (
+    Assistant,
+    AssistantPolicy,
+    GuidedAnswers,
+    TextDelta,
+    ToolCalling,
+)
 from agora.support.conversation import ConversationState, HandoverReason, PendingKind
 from agora.support.llm import ChatModel, Failure, ModelConfig, chat_model
 from agora.support.tools import OrderState
@@ -53,19 +59,25 @@ def guided(model: ChatModel, **policy: object) -> Assistant:
     return Assistant(model, AssistantPolicy(tool_calling=ToolCalling.GUIDED, **policy))  # type: ignore[arg-type]
 
 
+def streaming(model: ChatModel, **policy: object) -> Assistant:
+    return guided(model, guided_answers=GuidedAnswers.STREAMED, **policy)
+
+
+@pytest.mark.parametrize("answers_are", list(GuidedAnswers))
 async def test_the_model_words_the_status_from_the_tools_facts(
-    llm: ScriptedLLM, model: ChatModel
+    llm: ScriptedLLM, model: ChatModel, answers_are: GuidedAnswers
 ) -> None:
     answer = f"Good news: order {REF} has shipped with DHL, tracking number JD0001."
     llm.script(Reply(answer, prompt_tokens=120, completion_tokens=18))
     shop = ShopTools(orders=[SHIPPED])
-    turn = await say(guided(model), shop, f"where is my order {REF}?")
+    turn = await say(guided(model, guided_answers=answers_are), shop, f"where is my order {REF}?")
     assert shop.calls == [("order_status", (REF,))]
     deltas = [o for o in turn.outputs if isinstance(o, TextDelta)]
-    assert len(deltas) > 1  # streamed as written
+    assert len(deltas) > 1  # in the model's pieces, checked first or not
     assert turn.text == answer
     record = turn.record
-    assert (record.model_used, record.degraded, record.model) == (True, False, "scripted-model")
+    assert (record.model_used, record.degraded, record.unfaithful) == (True, False, False)
+    assert record.model == "scripted-model"
     assert (record.usage.prompt_tokens, record.usage.completion_tokens) == (120, 18)
     assert turn.state.tokens_used == 138
     [request] = llm.requests
@@ -77,14 +89,31 @@ async def test_the_model_words_the_status_from_the_tools_facts(
     assert request["messages"][-1] == {"role": "user", "content": f"where is my order {REF}?"}
 
 
-async def test_an_answer_that_drops_a_fact_gets_the_facts_added(
+@pytest.mark.parametrize(
+    "unfaithful",
+    [
+        "Your order is on its way!",  # no order number, no tracking number
+        f"Order {REF} and order 0badc0de both shipped, tracking JD0001.",  # an invented order
+        "I'm unable to help with your order.",
+    ],
+)
+async def test_a_checked_answer_that_misses_or_invents_facts_is_never_shown(
+    llm: ScriptedLLM, model: ChatModel, unfaithful: str
+) -> None:
+    llm.script(Reply(unfaithful))
+    turn = await say(guided(model), ShopTools(orders=[SHIPPED]), f"where is {REF}?")
+    assert turn.text == answers.order_status(SHIPPED).template
+    assert turn.record.unfaithful
+    assert turn.record.confidence < 0.9
+
+
+async def test_a_streamed_answer_that_drops_a_fact_gets_the_facts_added(
     llm: ScriptedLLM, model: ChatModel
 ) -> None:
-    llm.script(Reply("Your order is on its way!"))  # no order number, no tracking number
-    turn = await say(guided(model), ShopTools(orders=[SHIPPED]), f"where is {REF}?")
-    assert turn.text.startswith("Your order is on its way!")
-    assert turn.text.endswith(answers.order_status(SHIPPED).template)
-    assert turn.record.confidence < 0.9
+    llm.script(Reply("Your order is on its way!"))
+    turn = await say(streaming(model), ShopTools(orders=[SHIPPED]), f"where is {REF}?")
+    assert turn.text == f"Your order is on its way!\n\n{answers.order_status(SHIPPED).template}"
+    assert turn.record.unfaithful
 
 
 async def test_a_model_that_is_down_gives_the_facts_and_the_offer(llm: ScriptedLLM) -> None:
@@ -133,15 +162,21 @@ async def test_a_slow_model_times_out_into_the_template_and_the_offer_then_a_per
     assert len(llm.requests) == 2  # the "yes" needed no model
 
 
-async def test_a_model_that_stops_mid_answer_is_followed_by_the_facts(llm: ScriptedLLM) -> None:
+@pytest.mark.parametrize("answers_are", list(GuidedAnswers))
+async def test_a_model_that_stops_mid_answer_is_followed_by_the_facts(
+    llm: ScriptedLLM, answers_are: GuidedAnswers
+) -> None:
     llm.script(Reply(f"Order {REF} is shi" + "x" * 30, stall_after=2))
     slow = chat_model(model_config(llm.base_url, idle_timeout_s=0.3))
     try:
-        turn = await say(guided(slow), ShopTools(orders=[SHIPPED]), f"where is {REF}?")
+        assistant = guided(slow, guided_answers=answers_are)
+        turn = await say(assistant, ShopTools(orders=[SHIPPED]), f"where is {REF}?")
     finally:
         await slow.aclose()
-    # What was streamed stays, marked as cut, and the facts follow.
-    assert turn.text.startswith(f"Order {REF} i…\n\n{answers.order_status(SHIPPED).template}")
+    facts = answers.order_status(SHIPPED).template
+    # Checked: nothing unchecked was shown. Streamed: what was shown stays, marked as cut.
+    shown = "" if answers_are is GuidedAnswers.CHECKED else f"Order {REF} i…\n\n"
+    assert turn.text == f"{shown}{facts}\n\n{answers.MODEL_TROUBLE}"
     assert turn.record.degraded
     assert len(llm.requests) == 1
 
@@ -175,7 +210,7 @@ async def test_a_customer_who_goes_away_mid_answer_stops_the_model(
     llm: ScriptedLLM, model: ChatModel
 ) -> None:
     llm.script(Reply("x" * 200, stall_after=1))
-    stream = guided(model).respond(
+    stream = streaming(model).respond(
         ConversationState(), f"where is {REF}?", ShopTools(orders=[SHIPPED])
     )
     async for output in stream:

@@ -91,10 +91,17 @@ def test_a_status_template_mentions_everything_a_model_must_mention(status: Orde
 
 
 def test_a_faithful_answer_mentions_every_fact_word_in_any_case() -> None:
-    draft = answers.Draft("t", facts="f", must_mention=("1a2b3c4d", "Shipped"))
+    draft = answers.Draft(
+        "t", facts="Order 1a2b3c4d: shipped", must_mention=("1a2b3c4d", "Shipped")
+    )
     assert draft.faithful("Order 1A2B3C4D is shipped.")
     assert not draft.faithful("Your order is shipped.")
     assert not draft.faithful("   ")
+
+
+def test_an_answer_naming_an_order_the_facts_do_not_is_unfaithful() -> None:
+    draft = answers.Draft("t", facts="Order 1a2b3c4d: shipped", must_mention=("1a2b3c4d",))
+    assert not draft.faithful("Orders 1a2b3c4d and 9f8e7d6c are shipped.")
 
 
 def test_a_list_of_orders_names_at_most_five_and_counts_the_rest() -> None:
