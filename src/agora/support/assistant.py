@@ -133,6 +133,9 @@ class AssistantPolicy:
     amount_limits: AmountLimits = field(default_factory=AmountLimits)
     token_budget: int = 20_000
     max_reply_tokens: int = 300
+    # A guided answer is three sentences from given facts: a short cap keeps a small local
+    # model from rambling (and the customer from waiting) when the answer is held for checking.
+    guided_reply_tokens: int = 120
     history_turns: int = 8
     max_tool_rounds: int = 4
     # After a model failure, answer from templates at once for this long instead of making
@@ -687,13 +690,14 @@ class Assistant:
             *self._history(turn),
             ChatMessage("user", turn.customer_text),
         ]
-        if not self._budget(turn).allows(messages, self.policy.max_reply_tokens):
+        reply_tokens = min(self.policy.guided_reply_tokens, self.policy.max_reply_tokens)
+        if not self._budget(turn).allows(messages, reply_tokens):
             turn.failure = Failure.BUDGET
             yield turn.say(draft.template)
             return
         held = self.policy.guided_answers is GuidedAnswers.CHECKED
         written: list[str] = []
-        stream = self.model.stream(messages, max_tokens=self.policy.max_reply_tokens)
+        stream = self.model.stream(messages, max_tokens=reply_tokens)
         try:
             # Closed at once when the customer goes away: the model stops generating.
             async with aclosing(stream) as events:

@@ -52,7 +52,7 @@ class ModelConfig:
     connect_timeout_s: float = 5.0
     first_token_timeout_s: float = 20.0
     idle_timeout_s: float = 15.0
-    reply_timeout_s: float = 90.0
+    reply_timeout_s: float = 60.0
     max_retries: int = 1
     retry_backoff_s: float = 0.5
     retry_backoff_max_s: float = 8.0

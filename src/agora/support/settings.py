@@ -42,10 +42,11 @@ class SupportSettings(ServiceSettings):
     llm_connect_timeout_s: float = Field(default=5.0, gt=0, le=60)
     llm_first_token_timeout_s: float = Field(default=20.0, gt=0, le=600)
     llm_idle_timeout_s: float = Field(default=15.0, gt=0, le=600)
-    llm_reply_timeout_s: float = Field(default=90.0, gt=0, le=1800)
+    llm_reply_timeout_s: float = Field(default=60.0, gt=0, le=1800)
     llm_max_retries: int = Field(default=1, ge=0, le=5)
     llm_retry_backoff_s: float = Field(default=0.5, ge=0, le=30)
     llm_max_reply_tokens: int = Field(default=300, ge=16, le=8192)
+    llm_guided_reply_tokens: int = Field(default=120, ge=16, le=8192)
     llm_temperature: float = Field(default=0.2, ge=0, le=2)
     llm_cooldown_s: float = Field(
         default=30.0,
@@ -99,6 +100,7 @@ class SupportSettings(ServiceSettings):
             amount_limits=parse_amount_limits(self.handover_amount_limit),
             token_budget=self.llm_token_budget,
             max_reply_tokens=self.llm_max_reply_tokens,
+            guided_reply_tokens=self.llm_guided_reply_tokens,
             history_turns=self.assistant_history_turns,
             model_cooldown_s=self.llm_cooldown_s,
         )

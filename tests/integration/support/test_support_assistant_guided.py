@@ -86,6 +86,7 @@ async def test_the_model_words_the_status_from_the_tools_facts(
     for fact in (REF, "shipped", "DHL", "JD0001"):
         assert fact in system["content"]
     assert "tools" not in request  # guided: the model is never offered a tool
+    assert request["max_tokens"] == 120  # a few sentences from facts, no rambling
     assert request["messages"][-1] == {"role": "user", "content": f"where is my order {REF}?"}
 
 
