@@ -33,7 +33,9 @@ async def publish(js: JetStreamContext, envelope: EventEnvelope) -> EventEnvelop
 async def order_placed(
     js: JetStreamContext, order_id: str, customer_id: str, product_ids: Sequence[str]
 ) -> EventEnvelope:
-    lines = [orders_pb.OrderLine(product_id=p, variant_id=new_id(), quantity=1) for p in product_ids]
+    lines = [
+        orders_pb.OrderLine(product_id=p, variant_id=new_id(), quantity=1) for p in product_ids
+    ]
     event = order_events.OrderPlaced(order_id=order_id, customer_id=customer_id, lines=lines)
     return await publish(js, _order_envelope("placed", event, order_id, 1))
 
@@ -48,9 +50,7 @@ async def order_cancelled(js: JetStreamContext, order_id: str) -> EventEnvelope:
     return await publish(js, _order_envelope("cancelled", event, order_id, 3))
 
 
-async def bought(
-    js: JetStreamContext, product_ids: Sequence[str], customer_id: str = ""
-) -> str:
+async def bought(js: JetStreamContext, product_ids: Sequence[str], customer_id: str = "") -> str:
     """A placed and paid order of `product_ids`; its id."""
     order_id = new_id()
     await order_placed(js, order_id, customer_id, product_ids)
@@ -77,9 +77,7 @@ async def product_published(
     version: int = 2,
     published: bool = True,
 ) -> EventEnvelope:
-    status = (
-        catalog_pb.PRODUCT_STATUS_PUBLISHED if published else catalog_pb.PRODUCT_STATUS_DRAFT
-    )
+    status = catalog_pb.PRODUCT_STATUS_PUBLISHED if published else catalog_pb.PRODUCT_STATUS_DRAFT
     product = catalog_pb.Product(
         id=product_id, title=title, description=description, status=status, version=version
     )

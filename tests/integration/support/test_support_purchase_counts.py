@@ -43,7 +43,9 @@ async def together(engine: AsyncEngine, a: str, b: str) -> int:
 
 async def state(engine: AsyncEngine, order_id: str) -> str | None:
     async with engine.connect() as conn:
-        return await conn.scalar(sa.select(purchases.c.state).where(purchases.c.order_id == order_id))
+        return await conn.scalar(
+            sa.select(purchases.c.state).where(purchases.c.order_id == order_id)
+        )
 
 
 async def total(engine: AsyncEngine) -> int:
