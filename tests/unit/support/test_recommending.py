@@ -36,7 +36,7 @@ from agora.support.recommending import (
 
 P = [f"00000000-0000-4000-8000-{n:012d}" for n in range(20)]
 POPULAR_SALES = [Sales(P[1], 500), Sales(P[2], 400), Sales(P[3], 300), Sales(P[4], 5)]
-TOTAL = 1000
+TOTAL = 10_000
 
 
 def test_popular_ranks_by_orders_and_leaves_out_the_product_asked_about() -> None:
