@@ -5,7 +5,8 @@ on a seed plan, the data `agora seed` writes, regenerated here by the same deter
 The plan's paid orders (paid, fulfilled, shipped, delivered, refunded: those the service
 counts from `orders.order.paid`) are the purchases; its products, all published, are embedded
 with the service's own model. A reference row uses what the generator planted (its bundles)
-to show how far any method could get on this data.
+to show how far any method could get on this data, and the basket rows are repeated for the
+queries about the planted bundles' and seasonal items' products alone.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any
 from agora.platform.seeding import SeedPlan
 from agora.support.embeddings import TextEmbedder
 from agora.support.recommendation_eval import (
+    BASKET,
+    NEXT,
     K,
     NextQuery,
     Purchase,
@@ -43,6 +46,8 @@ from agora.support.recommending import (
 # Outcomes of orders that were paid (the service counts an order when it is paid).
 PAID_OUTCOMES = frozenset({"paid", "fulfilled", "shipped", "delivered", "refunded"})
 CEILING = "reference: planted bundles + popular"
+# Whole tasks first (in their order), then the segments of basket completion, by segment.
+_WHOLE_TASKS = frozenset({BASKET, NEXT})
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,11 @@ class SimilarProducts:
             return []
         best = self._np.argpartition(-similarity, count - 1)[:count]
         return [Neighbour(self.ids[n], float(similarity[n])) for n in best]
+
+
+def planted_tags(plan: SeedPlan) -> dict[str, frozenset[str]]:
+    """Each product's planted structure: "bundle", "seasonal", "bestseller" (tags' kinds)."""
+    return {p.id: frozenset(t.split(":", 1)[0] for t in p.tags) for p in plan.products}
 
 
 def planted_bundles(plan: SeedPlan) -> dict[str, list[str]]:
@@ -155,7 +165,13 @@ def run_evaluation(
         "popular": lambda _: popular(popular_sales, limit=K),
         "for you": customer_for_you,
     }
-    rows = evaluate(split, model, product_methods, customer_methods)
+    tagged = planted_tags(plan)
+    segments = {
+        "bundled products": lambda q: "bundle" in tagged.get(q, ()),
+        "seasonal items": lambda q: "seasonal" in tagged.get(q, ()),
+    }
+    rows = evaluate(split, model, product_methods, customer_methods, segments=segments)
+    rows.sort(key=lambda r: (0, "") if r.task in _WHOLE_TASKS else (1, r.task))
     return EvalRun(
         profile=plan.profile,
         seed=plan.seed,

@@ -199,20 +199,26 @@ def evaluate(
     product_methods: Mapping[str, ProductMethod],
     customer_methods: Mapping[str, CustomerMethod],
     k: int = K,
+    segments: Mapping[str, Callable[[str], bool]] | None = None,
 ) -> list[Score]:
     """Every method on its task; each task's methods compared with its `popular` one.
 
     Product methods answer once per product (they depend on nothing else), however often the
-    product is asked about.
+    product is asked about. Each of `segments` (name: which asked-about products belong) adds
+    the basket rows of the queries about its products alone, as the task `<task>: <name>`.
     """
     rows: list[Score] = []
     queries = list(basket_queries(split.test))
+    parts = {BASKET: queries}
+    for segment, belongs in (segments or {}).items():
+        parts[f"{BASKET}: {segment}"] = [q for q in queries if belongs(q.product_id)]
     for name, method in product_methods.items():
         answers: dict[str, list[str]] = {}
         for q in queries:
             if q.product_id not in answers:
                 answers[q.product_id] = [s.product_id for s in method(q.product_id).items]
-        rows.append(score(BASKET, name, ((answers[q.product_id], q.wanted) for q in queries), k))
+        for task, asked in parts.items():
+            rows.append(score(task, name, ((answers[q.product_id], q.wanted) for q in asked), k))
     customers = list(next_queries(model, split.test))
     for name, customer_method in customer_methods.items():
         answered = (([s.product_id for s in customer_method(q).items], q.wanted) for q in customers)

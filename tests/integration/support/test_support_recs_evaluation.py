@@ -34,6 +34,13 @@ def test_also_bought_beats_popularity_on_completing_a_basket(small_run: EvalRun)
     assert basket["also bought"][1] > 1.5 * basket["popular"][1]
 
 
+def test_also_bought_finds_the_planted_bundles_far_better_than_popularity(
+    small_run: EvalRun,
+) -> None:
+    bundled = rates(small_run, f"{BASKET}: bundled products")
+    assert bundled["also bought"][0] >= 2 * bundled["popular"][0]
+
+
 def test_every_method_is_scored_on_later_orders_only(small_run: EvalRun) -> None:
     assert small_run.train_orders > 0
     assert small_run.test_orders > 0

@@ -132,3 +132,21 @@ def test_the_markdown_table_has_a_row_per_score() -> None:
     lines = table.splitlines()
     assert lines[0].startswith("| task | method | queries | hit rate@10 | NDCG@10 |")
     assert lines[2] == "| basket completion | popular | 1,234 | 0.328 | 0.160 | 1.00x |"
+
+
+def test_a_segment_scores_the_basket_queries_about_its_products_alone() -> None:
+    split = time_split(
+        [bought(1, "ann", 0, "a", "b"), bought(2, "ann", 30, "a", "b", "c")],
+        T0 + timedelta(days=20),
+    )
+    rows = evaluate(
+        split,
+        PurchaseModel.of(split.train),
+        {"popular": lambda q: answer("c"), "also bought": lambda q: answer("b")},
+        {},
+        segments={"bundled": lambda q: q == "a"},
+    )
+    segment = [(r.method, r.queries, r.hit_rate) for r in rows if r.task == f"{BASKET}: bundled"]
+    assert segment == [("popular", 1, 1.0), ("also bought", 1, 1.0)]
+    whole = [(r.method, r.queries) for r in rows if r.task == BASKET]
+    assert whole == [("popular", 3), ("also bought", 3)]
