@@ -247,8 +247,8 @@ def for_you(
             votes[candidate] = votes.get(candidate, 0.0) + weight * score
             if together:
                 bought_with.add(candidate)
-    # Candidates a purchase did not name get that purchase's prior alone: the popular ones are
-    # named by every purchase, so leaving the others' prior out changes no ranking among them.
+    # A candidate one purchase never co-bought gets no vote from it, not even its small prior:
+    # an approximation that keeps the candidates to the purchases' neighbours and the popular.
     ranked = sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
     items = tuple(
         Scored(p, score / weights, Method.FOR_YOU if p in bought_with else Method.POPULAR)
