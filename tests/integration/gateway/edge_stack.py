@@ -3,8 +3,9 @@
 Catalog, orders, payments, auth, chain and support run in this process through their own
 composition roots (`agora.<name>.bootstrap.run`: migrations, security interceptor, consumers),
 on free ports of the session's PostgreSQL and NATS; the gateway runs on granian in a subprocess,
-finding them at static addresses. It trusts loopback as a reverse proxy, so a test chooses the client address it
-stands for with `X-Forwarded-For` (rate limits count per address: tests keep apart that way).
+finding them at static addresses. It trusts loopback as a reverse proxy, so a test chooses the
+client address it stands for with `X-Forwarded-For` (rate limits count per address: tests keep
+apart that way).
 """
 
 from __future__ import annotations
