@@ -22,16 +22,13 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
-from agora._proto.agora.support.v1 import support_pb2 as agora_dot_support_dot_v1_dot_support__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61gora/support/v1/events.proto\x12\x10\x61gora.support.v1\x1a\x1e\x61gora/support/v1/support.proto\"<\n\x0eSupportCreated\x12*\n\x07support\x18\x01 \x01(\x0b\x32\x19.agora.support.v1.Supportb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61gora/support/v1/events.proto\x12\x10\x61gora.support.v1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'agora.support.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SUPPORTCREATED']._serialized_start=83
-  _globals['_SUPPORTCREATED']._serialized_end=143
 # @@protoc_insertion_point(module_scope)

@@ -24,38 +24,35 @@ _sym_db = _symbol_database.Default()
 
 from agora._proto.agora.options.v1 import options_pb2 as agora_dot_options_dot_v1_dot_options__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
-from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61gora/support/v1/support.proto\x12\x10\x61gora.support.v1\x1a\x1e\x61gora/options/v1/options.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"}\n\x07Support\x12\x12\n\x02id\x18\x01 \x01(\tB\x06\x92\xb5\x18\x02 \x01\x12\x15\n\x04name\x18\x02 \x01(\tB\x07\x92\xb5\x18\x03\x18\xc8\x01\x12\x17\n\x07version\x18\x03 \x01(\x03\x42\x06\x92\xb5\x18\x02(\x00\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"Q\n\x14\x43reateSupportRequest\x12 \n\x0fidempotency_key\x18\x01 \x01(\tB\x07\x92\xb5\x18\x03\x18\x80\x01\x12\x17\n\x04name\x18\x02 \x01(\tB\t\x92\xb5\x18\x05\x08\x01\x18\xc8\x01\")\n\x11GetSupportRequest\x12\x14\n\x02id\x18\x01 \x01(\tB\x08\x92\xb5\x18\x04\x08\x01 \x01\x32\x8b\x02\n\x0eSupportService\x12~\n\rCreateSupport\x12&.agora.support.v1.CreateSupportRequest\x1a\x19.agora.support.v1.Support\"*\x8a\xb5\x18\x0f\x12\rsupport:write\x82\xd3\xe4\x93\x02\x11\"\x0c/v1/supports:\x01*\x12y\n\nGetSupport\x12#.agora.support.v1.GetSupportRequest\x1a\x19.agora.support.v1.Support\"+\x8a\xb5\x18\x0e\x12\x0csupport:read\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/supports/{id}b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61gora/support/v1/support.proto\x12\x10\x61gora.support.v1\x1a\x1e\x61gora/options/v1/options.proto\x1a\x1cgoogle/api/annotations.proto\"\x84\x01\n\x19GetRecommendationsRequest\x12\x32\n\x04kind\x18\x01 \x01(\x0e\x32$.agora.support.v1.RecommendationKind\x12\x1a\n\nproduct_id\x18\x02 \x01(\tB\x06\x92\xb5\x18\x02 \x01\x12\x17\n\x05limit\x18\x03 \x01(\x05\x42\x08\x92\xb5\x18\x04(\x00\x30\x32\"6\n\x1bGetMyRecommendationsRequest\x12\x17\n\x05limit\x18\x01 \x01(\x05\x42\x08\x92\xb5\x18\x04(\x00\x30\x32\"i\n\x0eRecommendation\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x34\n\x06source\x18\x03 \x01(\x0e\x32$.agora.support.v1.RecommendationKind\"\xac\x01\n\x0fRecommendations\x12\x32\n\x04kind\x18\x01 \x01(\x0e\x32$.agora.support.v1.RecommendationKind\x12\x34\n\x06method\x18\x02 \x01(\x0e\x32$.agora.support.v1.RecommendationKind\x12/\n\x05items\x18\x03 \x03(\x0b\x32 .agora.support.v1.Recommendation*\xc1\x01\n\x12RecommendationKind\x12#\n\x1fRECOMMENDATION_KIND_UNSPECIFIED\x10\x00\x12#\n\x1fRECOMMENDATION_KIND_ALSO_BOUGHT\x10\x01\x12\x1f\n\x1bRECOMMENDATION_KIND_SIMILAR\x10\x02\x12\x1f\n\x1bRECOMMENDATION_KIND_FOR_YOU\x10\x03\x12\x1f\n\x1bRECOMMENDATION_KIND_POPULAR\x10\x04\x32\xa7\x02\n\x0eSupportService\x12\x89\x01\n\x12GetRecommendations\x12+.agora.support.v1.GetRecommendationsRequest\x1a!.agora.support.v1.Recommendations\"#\x8a\xb5\x18\x04\x08\x01\x18<\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/recommendations\x12\x88\x01\n\x14GetMyRecommendations\x12-.agora.support.v1.GetMyRecommendationsRequest\x1a!.agora.support.v1.Recommendations\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/me/recommendationsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'agora.support.v1.support_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SUPPORT'].fields_by_name['id']._loaded_options = None
-  _globals['_SUPPORT'].fields_by_name['id']._serialized_options = b'\222\265\030\002 \001'
-  _globals['_SUPPORT'].fields_by_name['name']._loaded_options = None
-  _globals['_SUPPORT'].fields_by_name['name']._serialized_options = b'\222\265\030\003\030\310\001'
-  _globals['_SUPPORT'].fields_by_name['version']._loaded_options = None
-  _globals['_SUPPORT'].fields_by_name['version']._serialized_options = b'\222\265\030\002(\000'
-  _globals['_CREATESUPPORTREQUEST'].fields_by_name['idempotency_key']._loaded_options = None
-  _globals['_CREATESUPPORTREQUEST'].fields_by_name['idempotency_key']._serialized_options = b'\222\265\030\003\030\200\001'
-  _globals['_CREATESUPPORTREQUEST'].fields_by_name['name']._loaded_options = None
-  _globals['_CREATESUPPORTREQUEST'].fields_by_name['name']._serialized_options = b'\222\265\030\005\010\001\030\310\001'
-  _globals['_GETSUPPORTREQUEST'].fields_by_name['id']._loaded_options = None
-  _globals['_GETSUPPORTREQUEST'].fields_by_name['id']._serialized_options = b'\222\265\030\004\010\001 \001'
-  _globals['_SUPPORTSERVICE'].methods_by_name['CreateSupport']._loaded_options = None
-  _globals['_SUPPORTSERVICE'].methods_by_name['CreateSupport']._serialized_options = b'\212\265\030\017\022\rsupport:write\202\323\344\223\002\021\"\014/v1/supports:\001*'
-  _globals['_SUPPORTSERVICE'].methods_by_name['GetSupport']._loaded_options = None
-  _globals['_SUPPORTSERVICE'].methods_by_name['GetSupport']._serialized_options = b'\212\265\030\016\022\014support:read\202\323\344\223\002\023\022\021/v1/supports/{id}'
-  _globals['_SUPPORT']._serialized_start=147
-  _globals['_SUPPORT']._serialized_end=272
-  _globals['_CREATESUPPORTREQUEST']._serialized_start=274
-  _globals['_CREATESUPPORTREQUEST']._serialized_end=355
-  _globals['_GETSUPPORTREQUEST']._serialized_start=357
-  _globals['_GETSUPPORTREQUEST']._serialized_end=398
-  _globals['_SUPPORTSERVICE']._serialized_start=401
-  _globals['_SUPPORTSERVICE']._serialized_end=668
+  _globals['_GETRECOMMENDATIONSREQUEST'].fields_by_name['product_id']._loaded_options = None
+  _globals['_GETRECOMMENDATIONSREQUEST'].fields_by_name['product_id']._serialized_options = b'\222\265\030\002 \001'
+  _globals['_GETRECOMMENDATIONSREQUEST'].fields_by_name['limit']._loaded_options = None
+  _globals['_GETRECOMMENDATIONSREQUEST'].fields_by_name['limit']._serialized_options = b'\222\265\030\004(\00002'
+  _globals['_GETMYRECOMMENDATIONSREQUEST'].fields_by_name['limit']._loaded_options = None
+  _globals['_GETMYRECOMMENDATIONSREQUEST'].fields_by_name['limit']._serialized_options = b'\222\265\030\004(\00002'
+  _globals['_SUPPORTSERVICE'].methods_by_name['GetRecommendations']._loaded_options = None
+  _globals['_SUPPORTSERVICE'].methods_by_name['GetRecommendations']._serialized_options = b'\212\265\030\004\010\001\030<\202\323\344\223\002\025\022\023/v1/recommendations'
+  _globals['_SUPPORTSERVICE'].methods_by_name['GetMyRecommendations']._loaded_options = None
+  _globals['_SUPPORTSERVICE'].methods_by_name['GetMyRecommendations']._serialized_options = b'\202\323\344\223\002\030\022\026/v1/me/recommendations'
+  _globals['_RECOMMENDATIONKIND']._serialized_start=588
+  _globals['_RECOMMENDATIONKIND']._serialized_end=781
+  _globals['_GETRECOMMENDATIONSREQUEST']._serialized_start=115
+  _globals['_GETRECOMMENDATIONSREQUEST']._serialized_end=247
+  _globals['_GETMYRECOMMENDATIONSREQUEST']._serialized_start=249
+  _globals['_GETMYRECOMMENDATIONSREQUEST']._serialized_end=303
+  _globals['_RECOMMENDATION']._serialized_start=305
+  _globals['_RECOMMENDATION']._serialized_end=410
+  _globals['_RECOMMENDATIONS']._serialized_start=413
+  _globals['_RECOMMENDATIONS']._serialized_end=585
+  _globals['_SUPPORTSERVICE']._serialized_start=784
+  _globals['_SUPPORTSERVICE']._serialized_end=1079
 # @@protoc_insertion_point(module_scope)

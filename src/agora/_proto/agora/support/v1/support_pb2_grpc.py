@@ -37,15 +37,15 @@ class SupportServiceStub:
         Args:
             channel: A grpc.Channel.
         """
-        self.CreateSupport = channel.unary_unary(
-                '/agora.support.v1.SupportService/CreateSupport',
-                request_serializer=agora_dot_support_dot_v1_dot_support__pb2.CreateSupportRequest.SerializeToString,
-                response_deserializer=agora_dot_support_dot_v1_dot_support__pb2.Support.FromString,
+        self.GetRecommendations = channel.unary_unary(
+                '/agora.support.v1.SupportService/GetRecommendations',
+                request_serializer=agora_dot_support_dot_v1_dot_support__pb2.GetRecommendationsRequest.SerializeToString,
+                response_deserializer=agora_dot_support_dot_v1_dot_support__pb2.Recommendations.FromString,
                 _registered_method=True)
-        self.GetSupport = channel.unary_unary(
-                '/agora.support.v1.SupportService/GetSupport',
-                request_serializer=agora_dot_support_dot_v1_dot_support__pb2.GetSupportRequest.SerializeToString,
-                response_deserializer=agora_dot_support_dot_v1_dot_support__pb2.Support.FromString,
+        self.GetMyRecommendations = channel.unary_unary(
+                '/agora.support.v1.SupportService/GetMyRecommendations',
+                request_serializer=agora_dot_support_dot_v1_dot_support__pb2.GetMyRecommendationsRequest.SerializeToString,
+                response_deserializer=agora_dot_support_dot_v1_dot_support__pb2.Recommendations.FromString,
                 _registered_method=True)
 
 
@@ -55,15 +55,19 @@ class SupportServiceServicer:
     permissions; no other registration is needed.
     """
 
-    def CreateSupport(self, request, context):
-        """A new support.
+    def GetRecommendations(self, request, context):
+        """Products to show with one product (ALSO_BOUGHT, SIMILAR) or on their own (POPULAR); public
+        and cacheable: the answer names no customer. `method` says what was used: POPULAR when
+        the product has no purchases or no text yet (cold start).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def GetSupport(self, request, context):
-        """One support by id.
+    def GetMyRecommendations(self, request, context):
+        """"For you": products following the signed-in customer's own recent purchases (FOR_YOU), or
+        POPULAR when they have none. Only a user's token may ask (the caller is the customer; no
+        request field can name another); never cached across callers.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -72,15 +76,15 @@ class SupportServiceServicer:
 
 def add_SupportServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'CreateSupport': grpc.unary_unary_rpc_method_handler(
-                    servicer.CreateSupport,
-                    request_deserializer=agora_dot_support_dot_v1_dot_support__pb2.CreateSupportRequest.FromString,
-                    response_serializer=agora_dot_support_dot_v1_dot_support__pb2.Support.SerializeToString,
+            'GetRecommendations': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRecommendations,
+                    request_deserializer=agora_dot_support_dot_v1_dot_support__pb2.GetRecommendationsRequest.FromString,
+                    response_serializer=agora_dot_support_dot_v1_dot_support__pb2.Recommendations.SerializeToString,
             ),
-            'GetSupport': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetSupport,
-                    request_deserializer=agora_dot_support_dot_v1_dot_support__pb2.GetSupportRequest.FromString,
-                    response_serializer=agora_dot_support_dot_v1_dot_support__pb2.Support.SerializeToString,
+            'GetMyRecommendations': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMyRecommendations,
+                    request_deserializer=agora_dot_support_dot_v1_dot_support__pb2.GetMyRecommendationsRequest.FromString,
+                    response_serializer=agora_dot_support_dot_v1_dot_support__pb2.Recommendations.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -97,7 +101,7 @@ class SupportService:
     """
 
     @staticmethod
-    def CreateSupport(request,
+    def GetRecommendations(request,
             target,
             options=(),
             channel_credentials=None,
@@ -110,9 +114,9 @@ class SupportService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/agora.support.v1.SupportService/CreateSupport',
-            agora_dot_support_dot_v1_dot_support__pb2.CreateSupportRequest.SerializeToString,
-            agora_dot_support_dot_v1_dot_support__pb2.Support.FromString,
+            '/agora.support.v1.SupportService/GetRecommendations',
+            agora_dot_support_dot_v1_dot_support__pb2.GetRecommendationsRequest.SerializeToString,
+            agora_dot_support_dot_v1_dot_support__pb2.Recommendations.FromString,
             options,
             channel_credentials,
             insecure,
@@ -124,7 +128,7 @@ class SupportService:
             _registered_method=True)
 
     @staticmethod
-    def GetSupport(request,
+    def GetMyRecommendations(request,
             target,
             options=(),
             channel_credentials=None,
@@ -137,9 +141,9 @@ class SupportService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/agora.support.v1.SupportService/GetSupport',
-            agora_dot_support_dot_v1_dot_support__pb2.GetSupportRequest.SerializeToString,
-            agora_dot_support_dot_v1_dot_support__pb2.Support.FromString,
+            '/agora.support.v1.SupportService/GetMyRecommendations',
+            agora_dot_support_dot_v1_dot_support__pb2.GetMyRecommendationsRequest.SerializeToString,
+            agora_dot_support_dot_v1_dot_support__pb2.Recommendations.FromString,
             options,
             channel_credentials,
             insecure,
