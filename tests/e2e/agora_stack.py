@@ -161,6 +161,7 @@ def stack_environment(data_dir: Path) -> dict[str, str]:
         AGORA_GATEWAY_PORT=str(free_port()),
         AGORA_SMTP_PORT=str(free_port()),  # the local mail sink
         AGORA_ANVIL_PORT=str(free_port()),  # the embedded EVM node
+        AGORA_LLM_PORT=str(free_port()),  # the embedded local model
         AGORA_ENV="dev",
         # Short enough for the expiry scenarios of the checkout tests, long enough to pay.
         AGORA_ORDERS_INVOICE_EXPIRY_S=str(INVOICE_EXPIRY_S),

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import nats
+import psutil
 from agora_stack import Stack, alive
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from web3 import Web3
@@ -106,6 +107,30 @@ def test_the_embedded_chain_runs_with_the_contracts_and_the_funded_dev_wallets(
     mined = run_cli(stack, "chain", "mine", "3")
     assert mined.returncode == 0, mined.stdout
     assert w3.eth.block_number >= head + 3
+
+
+def test_the_embedded_model_answers_where_every_service_is_told_to_find_it(stack: Stack) -> None:
+    base_url = f"http://127.0.0.1:{stack.env['AGORA_LLM_PORT']}/v1"
+    model = stack.process_row("llm")
+    support = psutil.Process(stack.process_row("support")["pid"]).environ()
+
+    assert model["state"] == "healthy"
+    assert model["url"] == base_url
+    assert support["AGORA_SUPPORT_LLM_BASE_URL"] == base_url
+    assert support["AGORA_SUPPORT_LLM_MODEL"] == "smollm2-135m-instruct"
+    assert "smollm2-135m-instruct, embedded" in stack.output(), "the announcement names it"
+    reply = httpx.post(
+        f"{base_url}/chat/completions",
+        json={
+            "model": "smollm2-135m-instruct",
+            "messages": [{"role": "user", "content": "Where is my order?"}],
+            "max_tokens": 16,
+        },
+        timeout=120,
+    )
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["choices"][0]["message"]["content"].strip()
+    assert reply.json()["usage"]["completion_tokens"] >= 1
 
 
 def test_a_list_in_one_currency_shows_the_lowest_price_in_it(stack: Stack) -> None:

@@ -59,7 +59,9 @@ async def run_checks(
     ports = configured_ports(settings, environ)
     checks = [python_check(), *(port_check(p, ours) for p in ports), disk_check(settings.data_dir)]
     checks += binary_checks(settings)
-    checks += await asyncio.gather(postgres_check(settings), nats_check(settings))
+    checks += await asyncio.gather(
+        postgres_check(settings), nats_check(settings), model_check(environ)
+    )
     return checks
 
 
@@ -245,3 +247,54 @@ async def nats_check(settings: PlatformSettings) -> Check:
     finally:
         await client.close()
     return Check(subject, Verdict.OK, f"nats-server v{version} at {url}, JetStream enabled")
+
+
+async def model_check(environ: Mapping[str, str] = os.environ) -> Check:
+    """The support assistant's model: the embedded one (its GGUF and llama.cpp installed; when its
+    port is held, that it serves the model), or the configured server answers HTTP."""
+    from importlib.util import find_spec
+
+    from agora.platform.embedded.llm import (
+        LLM_PORT_VARIABLE,
+        SUPPORT_LLM_BASE_URL_VARIABLE,
+        EmbeddedModel,
+        embedded_model_wanted,
+        serves_model,
+    )
+
+    subject = "support model"
+    if not embedded_model_wanted(environ):
+        return await _model_server_check(subject, environ[SUPPORT_LLM_BASE_URL_VARIABLE])
+    try:
+        model = EmbeddedModel.from_environment(environ)
+    except ValueError as error:
+        return Check(subject, Verdict.FAIL, str(error))
+    if find_spec("xllamacpp") is None:
+        return Check(subject, Verdict.FAIL, "xllamacpp is not installed: run `make install`")
+    size = f"{model.model_file.stat().st_size / 2**20:.0f} MB"
+    if port_is_free(model.port):
+        detail = f"embedded {model.name} ({size}), not running (`agora up` starts it)"
+        return Check(subject, Verdict.OK, detail)
+    if await serves_model(model.base_url, model.name, timeout_s=5):
+        return Check(subject, Verdict.OK, f"embedded {model.name} ({size}) at {model.base_url}")
+    owner = listener_pid(model.port)
+    by = f" by pid {owner} ({_process_name(owner)})" if owner is not None else ""
+    return Check(
+        subject,
+        Verdict.FAIL,
+        f"port {model.port} is in use{by} but does not serve {model.name}: "
+        f"set {LLM_PORT_VARIABLE} to another port",
+    )
+
+
+async def _model_server_check(subject: str, base_url: str) -> Check:
+    """Any HTTP answer from `<base_url>/models` (a hosted API without its key answers 401)."""
+    import httpx
+
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            reply = await client.get(base_url.rstrip("/") + "/models")
+    except httpx.HTTPError as error:
+        detail = f"unreachable at {base_url}: {error or type(error).__name__}"
+        return Check(subject, Verdict.WARN, detail + " (the assistant offers a hand-over)")
+    return Check(subject, Verdict.OK, f"{base_url} answers (HTTP {reply.status_code})")

@@ -86,6 +86,7 @@ GRPC_SERVICES: tuple[GrpcService, ...] = (
     GrpcService("payments"),
     GrpcService("auth"),
     GrpcService("chain"),
+    GrpcService("support"),
 )
 GATEWAY = Gateway()
 

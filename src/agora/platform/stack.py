@@ -1,6 +1,6 @@
-"""The whole shop under one supervisor (`agora up`): the embedded PostgreSQL, NATS, mail sink and
-EVM node, the migrations, one process per service and the gateway, the environment they share,
-and the status file `agora status` reads.
+"""The whole shop under one supervisor (`agora up`): the embedded PostgreSQL, NATS, mail sink,
+EVM node and local model, the migrations, one process per service and the gateway, the
+environment they share, and the status file `agora status` reads.
 
 What runs once the stack is healthy (the first-start seed) is given by the caller: the platform
 imports no service.
@@ -28,6 +28,15 @@ from rich.table import Table
 from rich.text import Text
 
 from agora.platform.command_line import console, errors, report_startup_failure
+from agora.platform.embedded.llm import (
+    LLM_PORT_VARIABLE,
+    SUPPORT_LLM_BASE_URL_VARIABLE,
+    SUPPORT_LLM_MODEL_VARIABLE,
+    EmbeddedModel,
+    embedded_model_wanted,
+    llm_port,
+    serves_model,
+)
 from agora.platform.net import port_is_free
 from agora.platform.security.secret_files import write_private
 from agora.platform.services import (
@@ -79,6 +88,8 @@ def busy_ports(settings: PlatformSettings) -> list[tuple[str, int, str]]:
     ports = [(p.label, p.port, p.variable) for p in configured_ports(settings)]
     if embedded_chain(settings):
         ports.append(("EVM node", anvil_port(os.environ), ANVIL_PORT_VARIABLE))
+    if embedded_model_wanted(os.environ):
+        ports.append(("local model", llm_port(os.environ), LLM_PORT_VARIABLE))
     return [(label, port, variable) for label, port, variable in ports if not port_is_free(port)]
 
 
@@ -86,11 +97,11 @@ def busy_ports(settings: PlatformSettings) -> list[tuple[str, int, str]]:
 
 
 def child_environment(settings: PlatformSettings) -> dict[str, str]:
-    """The environment of every service: where the database and NATS are, every port, and the
-    keys they share (created in dev and test when missing).
+    """The environment of every service: where the database, NATS and the model are, every
+    port, and the keys they share (created in dev and test when missing).
 
     Raises ServiceKeyError or KekError when a key is missing in prod or unreadable, ValueError
-    when a port variable is not a port.
+    when a port variable is not a port or the embedded model's file is missing.
     """
     from agora.platform.security.service_identity import ensure_service_key
 
@@ -113,7 +124,16 @@ def child_environment(settings: PlatformSettings) -> dict[str, str]:
     if settings.env != "prod":  # prod names its mail server (auth refuses to start without)
         env.setdefault("AGORA_SMTP_URL", f"smtp://127.0.0.1:{mail_sink_port(env)}")
     env.update(chain_environment(settings, env))
+    env.update(model_environment(env))
     return env
+
+
+def model_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """Where the support service's model is: the embedded one (its URL and model name) unless
+    `AGORA_SUPPORT_LLM_BASE_URL` names another server (then nothing is added)."""
+    if not embedded_model_wanted(env):
+        return {}
+    return EmbeddedModel.from_environment(env).support_environment()
 
 
 # Outside prod, unless set: invoices in USDT or AGT go to the chain provider, at staff-set rates
@@ -192,8 +212,10 @@ def page_token_key(data_dir: Path) -> str:
 
 
 async def infrastructure_specs(settings: PlatformSettings) -> list[ProcessSpec]:
-    """The embedded PostgreSQL and NATS, unless their URLs are configured, and the mail sink
-    outside prod unless `AGORA_SMTP_URL` names a mail server."""
+    """The embedded PostgreSQL and NATS, unless their URLs are configured, the mail sink outside
+    prod unless `AGORA_SMTP_URL` names a mail server, the EVM node outside prod unless
+    `AGORA_CHAIN_RPC_URL` names a node, and the local model unless `AGORA_SUPPORT_LLM_BASE_URL`
+    names a model server."""
     specs = []
     if settings.embedded_database:
         specs.append(await postgres_spec(settings))
@@ -203,6 +225,8 @@ async def infrastructure_specs(settings: PlatformSettings) -> list[ProcessSpec]:
         specs.append(mail_sink_spec(settings))
     if embedded_chain(settings):
         specs.append(anvil_spec(settings))
+    if embedded_model_wanted(os.environ):
+        specs.append(llm_spec())
     return specs
 
 
@@ -243,6 +267,19 @@ def anvil_spec(settings: PlatformSettings) -> ProcessSpec:
         node.command(),
         health=partial(answers_chain_id, node.url, node.chain_id),
         url=node.url,
+    )
+
+
+def llm_spec() -> ProcessSpec:
+    """The embedded local model (llama.cpp serving SmolLM2-135M-Instruct), healthy once its
+    OpenAI-compatible `/v1/models` lists the model."""
+    model = EmbeddedModel.from_environment(os.environ)
+    return ProcessSpec(
+        "llm",
+        model.command(),
+        health=partial(serves_model, model.base_url, model.name),
+        url=model.base_url,
+        ready_timeout_s=60,  # the load takes 1-2 s alone, much longer on a busy machine
     )
 
 
@@ -413,7 +450,7 @@ async def start_everything(
 
     The gateway starts alongside the services but is healthy (`/readyz`) only once they are.
     """
-    with console.status("Starting PostgreSQL, NATS and the EVM node…"):
+    with console.status("Starting PostgreSQL, NATS, the EVM node and the local model…"):
         await supervisor.start(await infrastructure_specs(settings))
     infrastructure = [row["name"] for row in supervisor.snapshot()]
     names = [service.name for service in GRPC_SERVICES]
@@ -444,6 +481,7 @@ def announce(
         "PostgreSQL": database,
         "NATS": settings.resolved_nats_url,
         **({"EVM node": chain_node_url()} if embedded_chain(settings) else {}),
+        "Support model": support_model_url(),
         "Data": str(settings.data_dir),
         "Logs": str(settings.data_dir / "logs"),
     }
@@ -462,6 +500,16 @@ def announce(
         "Ctrl-C stops it."
     )
     supervisor.write_status()  # ready once everything above is printed
+
+
+def support_model_url() -> str:
+    """The support service's model: its OpenAI-compatible base URL and model name."""
+    if embedded_model_wanted(os.environ):
+        model = EmbeddedModel.from_environment(os.environ)
+        return f"{model.base_url} ({model.name}, embedded)"
+    url = os.environ[SUPPORT_LLM_BASE_URL_VARIABLE]
+    name = os.environ.get(SUPPORT_LLM_MODEL_VARIABLE)
+    return f"{url} ({name})" if name else url
 
 
 def chain_node_url() -> str:

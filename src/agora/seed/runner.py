@@ -1,6 +1,6 @@
 """`agora seed`: generate a plan and hand each service's part to that service's bulk writer,
-one transaction per service (auth → catalog → payments → orders), with progress bars and a
-summary; and `agora seed clean`, which removes what recorded runs wrote.
+one transaction per service (auth → catalog → payments → orders → support), with progress bars
+and a summary; and `agora seed clean`, which removes what recorded runs wrote.
 
 At most one seeded plan lives in a database: seeding another profile, seed, scale or a newer
 seed-data version first removes the recorded run's rows (regenerating its plan for the ids),
@@ -28,8 +28,9 @@ from agora.seed.generate import STAFF_ACCOUNTS, build_plan
 from agora.seed.logins import StaffLogins
 from agora.seed.profiles import DATA_VERSION, profile_named
 
-# Writers run in this order (accounts and products before the orders that name them).
-SERVICES = ("auth", "catalog", "payments", "orders")
+# Writers run in this order (accounts and products before the orders that name them; the
+# support service's recommendation models last, from both).
+SERVICES = ("auth", "catalog", "payments", "orders", "support")
 
 
 class SeedError(Exception):

@@ -30,10 +30,11 @@ runner = CliRunner()
 @pytest.fixture(autouse=True)
 def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
     env = isolate_agora(monkeypatch, tmp_path)
-    # External PostgreSQL, NATS and mail: only the chain's process is left to decide.
+    # External PostgreSQL, NATS, mail and model: only the chain's process is left to decide.
     monkeypatch.setenv("AGORA_DATABASE_URL", "postgresql://shop@db.example:5432/shop")
     monkeypatch.setenv("AGORA_NATS_URL", "nats://nats.example:4222")
     monkeypatch.setenv("AGORA_SMTP_URL", "smtp://mail.example:25")
+    monkeypatch.setenv("AGORA_SUPPORT_LLM_BASE_URL", "https://llm.example/v1")
     return env
 
 

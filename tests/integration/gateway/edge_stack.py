@@ -1,10 +1,11 @@
 """Agora's services for real behind the real gateway, over HTTP, for the edge tests.
 
-Catalog, orders, payments and auth run in this process through their own composition roots
-(`agora.<name>.bootstrap.run`: migrations, security interceptor, consumers), on free ports of
-the session's PostgreSQL and NATS; the gateway runs on granian in a subprocess, finding them at
-static addresses. It trusts loopback as a reverse proxy, so a test chooses the client address it
-stands for with `X-Forwarded-For` (rate limits count per address: tests keep apart that way).
+Catalog, orders, payments, auth, chain and support run in this process through their own
+composition roots (`agora.<name>.bootstrap.run`: migrations, security interceptor, consumers),
+on free ports of the session's PostgreSQL and NATS; the gateway runs on granian in a subprocess,
+finding them at static addresses. It trusts loopback as a reverse proxy, so a test chooses the
+client address it stands for with `X-Forwarded-For` (rate limits count per address: tests keep
+apart that way).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from agora.payments.settings import PaymentsSettings
 from agora.platform.net import free_port
 from agora.platform.services import grpc_serving
 from agora.platform.settings import PlatformSettings, ServiceSettings
+from agora.support.settings import SupportSettings
 
 STARTUP_TIMEOUT_S = 120.0
 # Auth locks an account and address after two wrong passwords in a row, for a minute.
@@ -54,6 +56,8 @@ def _settings(name: str, port: int) -> ServiceSettings:
             return PaymentsSettings(port=port)
         case "auth":
             return AuthSettings(port=port, **AUTH_SETTINGS)
+        case "support":
+            return SupportSettings(port=port)
         case "chain":
             # No node: the routes are checked, not the chain (the watcher retries in the
             # background). The development keystore is created in a directory of its own.
@@ -67,7 +71,7 @@ def _settings(name: str, port: int) -> ServiceSettings:
     raise ValueError(name)
 
 
-SERVICES = ("catalog", "orders", "payments", "auth", "chain")
+SERVICES = ("catalog", "orders", "payments", "auth", "chain", "support")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from agora.platform.migrations import migrate
 from agora.platform.settings import to_libpq_url
 from agora.seed.runner import SERVICES
 
-SEEDED_SCHEMAS = ("auth", "catalog", "orders", "payments")
+SEEDED_SCHEMAS = ("auth", "catalog", "orders", "payments", "support")
 
 
 def fresh_database_url(database_url: str) -> str:
