@@ -30,6 +30,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
+import httpx2  # Authlib's HTTP client: the code exchange raises its errors
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from joserfc import jwt
@@ -310,7 +311,7 @@ class OidcClient:
             scope=" ".join(config.scopes),
             redirect_uri=redirect_uri,
             code_challenge_method="S256",
-            timeout=self._http.timeout,
+            timeout=HTTP_TIMEOUT_S,
         )
 
     async def _endpoints_of(self, config: OidcProviderConfig) -> _Endpoints:
@@ -341,13 +342,13 @@ class OidcClient:
                     code=code,
                     code_verifier=code_verifier,
                 )
-            except httpx.HTTPStatusError as error:
+            except httpx2.HTTPStatusError as error:
                 if error.response.status_code >= 500:
                     raise _unavailable(config, "token endpoint", error) from error
                 raise _refused(
                     config, f"code exchange: HTTP {error.response.status_code}"
                 ) from error
-            except httpx.HTTPError as error:
+            except httpx2.HTTPError as error:
                 raise _unavailable(config, "token endpoint", error) from error
             except OAuthError as error:
                 raise _refused(config, f"code exchange refused: {error.error}") from error
