@@ -7,6 +7,7 @@ Loading takes a few seconds and ~130 MB, so it happens once, on first use, in a 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,10 +28,8 @@ class TextEmbedder:
     def _loaded(self) -> Any:
         with self._loading:
             if self._model is None:
-                import wordllama
-                from wordllama import WordLlama
-
-                self._model = WordLlama.load(
+                wordllama = _import_quietly()
+                self._model = wordllama.WordLlama.load(
                     cache_dir=Path(wordllama.__file__).parent,
                     disable_download=True,
                     dim=self.dimensions,
@@ -50,3 +49,18 @@ class TextEmbedder:
     async def embed_async(self, texts: Sequence[str]) -> list[list[float]]:
         """`embed` off the event loop."""
         return await asyncio.to_thread(self.embed, texts)
+
+
+def _import_quietly() -> Any:
+    """`wordllama`, imported without the `logging.basicConfig(level=INFO)` it runs at import
+    (which would print every INFO record of the process, httpx's requests included)."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        import wordllama
+    finally:
+        for handler in root.handlers:
+            if handler not in handlers:
+                root.removeHandler(handler)
+        root.setLevel(level)
+    return wordllama
