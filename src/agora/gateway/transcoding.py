@@ -282,6 +282,8 @@ def routes_of(
     options = method.GetOptions()
     if not options.HasExtension(annotations_pb2.http):
         return []
+    if method.client_streaming and method.server_streaming:
+        return []  # a bidirectional stream is bridged to a WebSocket, not transcoded
     if method.client_streaming or method.server_streaming:
         raise RouteError(f"{method.full_name}: streaming methods cannot be transcoded")
     rules = http_rules(options.Extensions[annotations_pb2.http], method.full_name)

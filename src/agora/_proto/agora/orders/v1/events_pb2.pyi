@@ -119,3 +119,17 @@ class OrderRefunded(_message.Message):
     full: bool
     refund_id: str
     def __init__(self, order_id: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., full: _Optional[bool] = ..., refund_id: _Optional[str] = ...) -> None: ...
+
+class ReturnRequested(_message.Message):
+    __slots__ = ("return_id", "order_id", "customer_id", "lines", "reason")
+    RETURN_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    return_id: str
+    order_id: str
+    customer_id: str
+    lines: _containers.RepeatedCompositeFieldContainer[_orders_pb2.ReturnLine]
+    reason: str
+    def __init__(self, return_id: _Optional[str] = ..., order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[_orders_pb2.ReturnLine, _Mapping]]] = ..., reason: _Optional[str] = ...) -> None: ...

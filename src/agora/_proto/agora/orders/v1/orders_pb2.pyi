@@ -31,6 +31,13 @@ class OrderStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ORDER_STATUS_CANCELLED: _ClassVar[OrderStatus]
     ORDER_STATUS_EXPIRED: _ClassVar[OrderStatus]
     ORDER_STATUS_REFUNDED: _ClassVar[OrderStatus]
+
+class ReturnStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RETURN_STATUS_UNSPECIFIED: _ClassVar[ReturnStatus]
+    RETURN_STATUS_REQUESTED: _ClassVar[ReturnStatus]
+    RETURN_STATUS_APPROVED: _ClassVar[ReturnStatus]
+    RETURN_STATUS_REJECTED: _ClassVar[ReturnStatus]
 CART_STATUS_UNSPECIFIED: CartStatus
 CART_STATUS_OPEN: CartStatus
 CART_STATUS_ORDERED: CartStatus
@@ -44,6 +51,10 @@ ORDER_STATUS_DELIVERED: OrderStatus
 ORDER_STATUS_CANCELLED: OrderStatus
 ORDER_STATUS_EXPIRED: OrderStatus
 ORDER_STATUS_REFUNDED: OrderStatus
+RETURN_STATUS_UNSPECIFIED: ReturnStatus
+RETURN_STATUS_REQUESTED: ReturnStatus
+RETURN_STATUS_APPROVED: ReturnStatus
+RETURN_STATUS_REJECTED: ReturnStatus
 
 class Address(_message.Message):
     __slots__ = ("name", "line1", "line2", "city", "region", "postal_code", "country", "email", "phone")
@@ -380,3 +391,51 @@ class CancelOrderRequest(_message.Message):
     reason: str
     access_token: str
     def __init__(self, idempotency_key: _Optional[str] = ..., id: _Optional[str] = ..., reason: _Optional[str] = ..., access_token: _Optional[str] = ...) -> None: ...
+
+class ReturnLineRequest(_message.Message):
+    __slots__ = ("variant_id", "quantity")
+    VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    variant_id: str
+    quantity: int
+    def __init__(self, variant_id: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
+
+class RequestReturnRequest(_message.Message):
+    __slots__ = ("idempotency_key", "id", "lines", "reason", "access_token")
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    idempotency_key: str
+    id: str
+    lines: _containers.RepeatedCompositeFieldContainer[ReturnLineRequest]
+    reason: str
+    access_token: str
+    def __init__(self, idempotency_key: _Optional[str] = ..., id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[ReturnLineRequest, _Mapping]]] = ..., reason: _Optional[str] = ..., access_token: _Optional[str] = ...) -> None: ...
+
+class ReturnLine(_message.Message):
+    __slots__ = ("variant_id", "title", "quantity")
+    VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    variant_id: str
+    title: str
+    quantity: int
+    def __init__(self, variant_id: _Optional[str] = ..., title: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
+
+class ReturnRequest(_message.Message):
+    __slots__ = ("id", "order_id", "status", "lines", "reason", "requested_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    order_id: str
+    status: ReturnStatus
+    lines: _containers.RepeatedCompositeFieldContainer[ReturnLine]
+    reason: str
+    requested_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., order_id: _Optional[str] = ..., status: _Optional[_Union[ReturnStatus, str]] = ..., lines: _Optional[_Iterable[_Union[ReturnLine, _Mapping]]] = ..., reason: _Optional[str] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -99,6 +99,11 @@ class OrdersServiceStub:
                 request_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.CancelOrderRequest.SerializeToString,
                 response_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.Order.FromString,
                 _registered_method=True)
+        self.RequestReturn = channel.unary_unary(
+                '/agora.orders.v1.OrdersService/RequestReturn',
+                request_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.RequestReturnRequest.SerializeToString,
+                response_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.ReturnRequest.FromString,
+                _registered_method=True)
 
 
 class OrdersServiceServicer:
@@ -206,6 +211,17 @@ class OrdersServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RequestReturn(self, request, context):
+        """A customer asks to send back lines of a shipped or delivered order (every line when none
+        are named): who may, as for GetOrder (a guest with the order's `access_token`). Answers the
+        return request, `REQUESTED` until staff decide; FAILED_PRECONDITION for an order in any
+        other state or a quantity beyond what was ordered and not already asked back. Idempotent
+        by `idempotency_key`, scoped to the caller.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrdersServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -273,6 +289,11 @@ def add_OrdersServiceServicer_to_server(servicer, server):
                     servicer.CancelOrder,
                     request_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.CancelOrderRequest.FromString,
                     response_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.Order.SerializeToString,
+            ),
+            'RequestReturn': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestReturn,
+                    request_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.RequestReturnRequest.FromString,
+                    response_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.ReturnRequest.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -626,6 +647,33 @@ class OrdersService:
             '/agora.orders.v1.OrdersService/CancelOrder',
             agora_dot_orders_dot_v1_dot_orders__pb2.CancelOrderRequest.SerializeToString,
             agora_dot_orders_dot_v1_dot_orders__pb2.Order.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestReturn(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.orders.v1.OrdersService/RequestReturn',
+            agora_dot_orders_dot_v1_dot_orders__pb2.RequestReturnRequest.SerializeToString,
+            agora_dot_orders_dot_v1_dot_orders__pb2.ReturnRequest.FromString,
             options,
             channel_credentials,
             insecure,

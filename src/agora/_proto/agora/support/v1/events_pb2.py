@@ -22,13 +22,23 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from agora._proto.agora.support.v1 import support_pb2 as agora_dot_support_dot_v1_dot_support__pb2
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61gora/support/v1/events.proto\x12\x10\x61gora.support.v1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61gora/support/v1/events.proto\x12\x10\x61gora.support.v1\x1a\x1e\x61gora/support/v1/support.proto\x1a\x1egoogle/protobuf/duration.proto\"U\n\x13\x43onversationStarted\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x10\n\x08order_id\x18\x03 \x01(\t\"h\n\x14\x43onversationAnswered\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x37\n\x14time_to_first_answer\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"\xa5\x01\n\x16\x43onversationHandedOver\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12.\n\x05state\x18\x02 \x01(\x0e\x32\x1f.agora.support.v1.HandoverState\x12\x30\n\x06reason\x18\x03 \x01(\x0e\x32 .agora.support.v1.HandoverReason\x12\x10\n\x08staff_id\x18\x04 \x01(\t\"\x9f\x01\n\x12\x43onversationClosed\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x1d\n\x15resolved_by_assistant\x18\x02 \x01(\x08\x12\x13\n\x0bhanded_over\x18\x03 \x01(\x08\x12\x15\n\rmessage_count\x18\x04 \x01(\x05\x12\x11\n\ttokens_in\x18\x05 \x01(\x03\x12\x12\n\ntokens_out\x18\x06 \x01(\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'agora.support.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_CONVERSATIONSTARTED']._serialized_start=115
+  _globals['_CONVERSATIONSTARTED']._serialized_end=200
+  _globals['_CONVERSATIONANSWERED']._serialized_start=202
+  _globals['_CONVERSATIONANSWERED']._serialized_end=306
+  _globals['_CONVERSATIONHANDEDOVER']._serialized_start=309
+  _globals['_CONVERSATIONHANDEDOVER']._serialized_end=474
+  _globals['_CONVERSATIONCLOSED']._serialized_start=477
+  _globals['_CONVERSATIONCLOSED']._serialized_end=636
 # @@protoc_insertion_point(module_scope)

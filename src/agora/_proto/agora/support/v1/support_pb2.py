@@ -24,9 +24,10 @@ _sym_db = _symbol_database.Default()
 
 from agora._proto.agora.options.v1 import options_pb2 as agora_dot_options_dot_v1_dot_options__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61gora/support/v1/support.proto\x12\x10\x61gora.support.v1\x1a\x1e\x61gora/options/v1/options.proto\x1a\x1cgoogle/api/annotations.proto\"\x84\x01\n\x19GetRecommendationsRequest\x12\x32\n\x04kind\x18\x01 \x01(\x0e\x32$.agora.support.v1.RecommendationKind\x12\x1a\n\nproduct_id\x18\x02 \x01(\tB\x06\x92\xb5\x18\x02 \x01\x12\x17\n\x05limit\x18\x03 \x01(\x05\x42\x08\x92\xb5\x18\x04(\x00\x30\x32\"6\n\x1bGetMyRecommendationsRequest\x12\x17\n\x05limit\x18\x01 \x01(\x05\x42\x08\x92\xb5\x18\x04(\x00\x30\x32\"i\n\x0eRecommendation\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x34\n\x06source\x18\x03 \x01(\x0e\x32$.agora.support.v1.RecommendationKind\"\xac\x01\n\x0fRecommendations\x12\x32\n\x04kind\x18\x01 \x01(\x0e\x32$.agora.support.v1.RecommendationKind\x12\x34\n\x06method\x18\x02 \x01(\x0e\x32$.agora.support.v1.RecommendationKind\x12/\n\x05items\x18\x03 \x03(\x0b\x32 .agora.support.v1.Recommendation*\xc1\x01\n\x12RecommendationKind\x12#\n\x1fRECOMMENDATION_KIND_UNSPECIFIED\x10\x00\x12#\n\x1fRECOMMENDATION_KIND_ALSO_BOUGHT\x10\x01\x12\x1f\n\x1bRECOMMENDATION_KIND_SIMILAR\x10\x02\x12\x1f\n\x1bRECOMMENDATION_KIND_FOR_YOU\x10\x03\x12\x1f\n\x1bRECOMMENDATION_KIND_POPULAR\x10\x04\x32\xa7\x02\n\x0eSupportService\x12\x89\x01\n\x12GetRecommendations\x12+.agora.support.v1.GetRecommendationsRequest\x1a!.agora.support.v1.Recommendations\"#\x8a\xb5\x18\x04\x08\x01\x18<\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/recommendations\x12\x88\x01\n\x14GetMyRecommendations\x12-.agora.support.v1.GetMyRecommendationsRequest\x1a!.agora.support.v1.Recommendations\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/me/recommendationsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61gora/support/v1/support.proto\x12\x10\x61gora.support.v1\x1a\x1e\x61gora/options/v1/options.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x01\n\x19GetRecommendationsRequest\x12\x32\n\x04kind\x18\x01 \x01(\x0e\x32$.agora.support.v1.RecommendationKind\x12\x1a\n\nproduct_id\x18\x02 \x01(\tB\x06\x92\xb5\x18\x02 \x01\x12\x17\n\x05limit\x18\x03 \x01(\x05\x42\x08\x92\xb5\x18\x04(\x00\x30\x32\"6\n\x1bGetMyRecommendationsRequest\x12\x17\n\x05limit\x18\x01 \x01(\x05\x42\x08\x92\xb5\x18\x04(\x00\x30\x32\"i\n\x0eRecommendation\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x34\n\x06source\x18\x03 \x01(\x0e\x32$.agora.support.v1.RecommendationKind\"\xac\x01\n\x0fRecommendations\x12\x32\n\x04kind\x18\x01 \x01(\x0e\x32$.agora.support.v1.RecommendationKind\x12\x34\n\x06method\x18\x02 \x01(\x0e\x32$.agora.support.v1.RecommendationKind\x12/\n\x05items\x18\x03 \x03(\x0b\x32 .agora.support.v1.Recommendation\"x\n\tChatStart\x12\x1f\n\x0f\x63onversation_id\x18\x01 \x01(\tB\x06\x92\xb5\x18\x02 \x01\x12\x18\n\x08order_id\x18\x02 \x01(\tB\x06\x92\xb5\x18\x02 \x01\x12\x1d\n\x0c\x61\x63\x63\x65ss_token\x18\x03 \x01(\tB\x07\x92\xb5\x18\x03\x18\x80\x01\x12\x11\n\ttake_over\x18\x04 \x01(\x08\"E\n\x07\x43hatSay\x12!\n\x11\x63lient_message_id\x18\x01 \x01(\tB\x06\x92\xb5\x18\x02\x18@\x12\x17\n\x04text\x18\x02 \x01(\tB\t\x92\xb5\x18\x05\x08\x01\x18\xa0\x1f\"\x0c\n\nChatCancel\"\xa3\x01\n\x11\x43hatClientMessage\x12,\n\x05start\x18\x01 \x01(\x0b\x32\x1b.agora.support.v1.ChatStartH\x00\x12(\n\x03say\x18\x02 \x01(\x0b\x32\x19.agora.support.v1.ChatSayH\x00\x12.\n\x06\x63\x61ncel\x18\x03 \x01(\x0b\x32\x1c.agora.support.v1.ChatCancelH\x00\x42\x06\n\x04kind\"\x9e\x01\n\x0b\x43hatMessage\x12\n\n\x02id\x18\x01 \x01(\t\x12*\n\x07speaker\x18\x02 \x01(\x0e\x32\x19.agora.support.v1.Speaker\x12\x0c\n\x04text\x18\x03 \x01(\t\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11\x63lient_message_id\x18\x05 \x01(\t\"\x89\x01\n\x0b\x43hatStarted\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x31\n\x08handover\x18\x02 \x01(\x0e\x32\x1f.agora.support.v1.HandoverState\x12.\n\x07history\x18\x03 \x03(\x0b\x32\x1d.agora.support.v1.ChatMessage\"-\n\tChatDelta\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\",\n\x0e\x43hatToolNotice\x12\x0c\n\x04tool\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"B\n\x10\x43hatConfirmation\x12\x0e\n\x06\x61\x63tion\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\"p\n\x0c\x43hatHandover\x12.\n\x05state\x18\x01 \x01(\x0e\x32\x1f.agora.support.v1.HandoverState\x12\x30\n\x06reason\x18\x02 \x01(\x0e\x32 .agora.support.v1.HandoverReason\"(\n\nChatNotice\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"\x98\x03\n\x11\x43hatServerMessage\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x30\n\x07started\x18\x02 \x01(\x0b\x32\x1d.agora.support.v1.ChatStartedH\x00\x12,\n\x05\x64\x65lta\x18\x03 \x01(\x0b\x32\x1b.agora.support.v1.ChatDeltaH\x00\x12\x30\n\x04tool\x18\x04 \x01(\x0b\x32 .agora.support.v1.ChatToolNoticeH\x00\x12:\n\x0c\x63onfirmation\x18\x05 \x01(\x0b\x32\".agora.support.v1.ChatConfirmationH\x00\x12\x32\n\x08handover\x18\x06 \x01(\x0b\x32\x1e.agora.support.v1.ChatHandoverH\x00\x12\x30\n\x07message\x18\x07 \x01(\x0b\x32\x1d.agora.support.v1.ChatMessageH\x00\x12.\n\x06notice\x18\x08 \x01(\x0b\x32\x1c.agora.support.v1.ChatNoticeH\x00\x42\x06\n\x04kind\"\xbf\x02\n\x13\x43onversationSummary\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x10\n\x08order_id\x18\x03 \x01(\t\x12\x31\n\x08handover\x18\x04 \x01(\x0e\x32\x1f.agora.support.v1.HandoverState\x12\x39\n\x0fhandover_reason\x18\x05 \x01(\x0e\x32 .agora.support.v1.HandoverReason\x12\x15\n\rmessage_count\x18\x06 \x01(\x05\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08staff_id\x18\t \x01(\t\"\x87\x01\n\x18ListConversationsRequest\x12\x31\n\x08handover\x18\x01 \x01(\x0e\x32\x1f.agora.support.v1.HandoverState\x12\x1b\n\tpage_size\x18\x02 \x01(\x05\x42\x08\x92\xb5\x18\x04(\x00\x30\x64\x12\x1b\n\npage_token\x18\x03 \x01(\tB\x07\x92\xb5\x18\x03\x18\x80\x04\"r\n\x19ListConversationsResponse\x12<\n\rconversations\x18\x01 \x03(\x0b\x32%.agora.support.v1.ConversationSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\".\n\x16GetConversationRequest\x12\x14\n\x02id\x18\x01 \x01(\tB\x08\x92\xb5\x18\x04\x08\x01 \x01\"w\n\x0c\x43onversation\x12\x36\n\x07summary\x18\x01 \x01(\x0b\x32%.agora.support.v1.ConversationSummary\x12/\n\x08messages\x18\x02 \x03(\x0b\x32\x1d.agora.support.v1.ChatMessage*\xc1\x01\n\x12RecommendationKind\x12#\n\x1fRECOMMENDATION_KIND_UNSPECIFIED\x10\x00\x12#\n\x1fRECOMMENDATION_KIND_ALSO_BOUGHT\x10\x01\x12\x1f\n\x1bRECOMMENDATION_KIND_SIMILAR\x10\x02\x12\x1f\n\x1bRECOMMENDATION_KIND_FOR_YOU\x10\x03\x12\x1f\n\x1bRECOMMENDATION_KIND_POPULAR\x10\x04*\x9d\x01\n\rHandoverState\x12\x1e\n\x1aHANDOVER_STATE_UNSPECIFIED\x10\x00\x12\x1c\n\x18HANDOVER_STATE_ASSISTANT\x10\x01\x12\x19\n\x15HANDOVER_STATE_QUEUED\x10\x02\x12\x18\n\x14HANDOVER_STATE_STAFF\x10\x03\x12\x19\n\x15HANDOVER_STATE_CLOSED\x10\x04*\xf8\x01\n\x0eHandoverReason\x12\x1f\n\x1bHANDOVER_REASON_UNSPECIFIED\x10\x00\x12\x1d\n\x19HANDOVER_REASON_REQUESTED\x10\x01\x12\x19\n\x15HANDOVER_REASON_ANGRY\x10\x02\x12\"\n\x1eHANDOVER_REASON_LOW_CONFIDENCE\x10\x03\x12 \n\x1cHANDOVER_REASON_AMOUNT_LIMIT\x10\x04\x12%\n!HANDOVER_REASON_MODEL_UNAVAILABLE\x10\x05\x12\x1e\n\x1aHANDOVER_REASON_TAKEN_OVER\x10\x06*b\n\x07Speaker\x12\x17\n\x13SPEAKER_UNSPECIFIED\x10\x00\x12\x14\n\x10SPEAKER_CUSTOMER\x10\x01\x12\x15\n\x11SPEAKER_ASSISTANT\x10\x02\x12\x11\n\rSPEAKER_STAFF\x10\x03\x32\xd5\x05\n\x0eSupportService\x12\x89\x01\n\x12GetRecommendations\x12+.agora.support.v1.GetRecommendationsRequest\x1a!.agora.support.v1.Recommendations\"#\x8a\xb5\x18\x04\x08\x01\x18<\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/recommendations\x12\x88\x01\n\x14GetMyRecommendations\x12-.agora.support.v1.GetMyRecommendationsRequest\x1a!.agora.support.v1.Recommendations\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/me/recommendations\x12t\n\x04\x43hat\x12#.agora.support.v1.ChatClientMessage\x1a#.agora.support.v1.ChatServerMessage\"\x1e\x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/support/chat(\x01\x30\x01\x12\xaf\x01\n\x11ListConversations\x12*.agora.support.v1.ListConversationsRequest\x1a+.agora.support.v1.ListConversationsResponse\"A\x8a\xb5\x18\x1c\x12\x1asupport:conversations:read\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/support/conversations\x12\x83\x01\n\x0fGetConversation\x12(.agora.support.v1.GetConversationRequest\x1a\x1e.agora.support.v1.Conversation\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/support/conversations/{id}b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,20 +40,82 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETRECOMMENDATIONSREQUEST'].fields_by_name['limit']._serialized_options = b'\222\265\030\004(\00002'
   _globals['_GETMYRECOMMENDATIONSREQUEST'].fields_by_name['limit']._loaded_options = None
   _globals['_GETMYRECOMMENDATIONSREQUEST'].fields_by_name['limit']._serialized_options = b'\222\265\030\004(\00002'
+  _globals['_CHATSTART'].fields_by_name['conversation_id']._loaded_options = None
+  _globals['_CHATSTART'].fields_by_name['conversation_id']._serialized_options = b'\222\265\030\002 \001'
+  _globals['_CHATSTART'].fields_by_name['order_id']._loaded_options = None
+  _globals['_CHATSTART'].fields_by_name['order_id']._serialized_options = b'\222\265\030\002 \001'
+  _globals['_CHATSTART'].fields_by_name['access_token']._loaded_options = None
+  _globals['_CHATSTART'].fields_by_name['access_token']._serialized_options = b'\222\265\030\003\030\200\001'
+  _globals['_CHATSAY'].fields_by_name['client_message_id']._loaded_options = None
+  _globals['_CHATSAY'].fields_by_name['client_message_id']._serialized_options = b'\222\265\030\002\030@'
+  _globals['_CHATSAY'].fields_by_name['text']._loaded_options = None
+  _globals['_CHATSAY'].fields_by_name['text']._serialized_options = b'\222\265\030\005\010\001\030\240\037'
+  _globals['_LISTCONVERSATIONSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTCONVERSATIONSREQUEST'].fields_by_name['page_size']._serialized_options = b'\222\265\030\004(\0000d'
+  _globals['_LISTCONVERSATIONSREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_LISTCONVERSATIONSREQUEST'].fields_by_name['page_token']._serialized_options = b'\222\265\030\003\030\200\004'
+  _globals['_GETCONVERSATIONREQUEST'].fields_by_name['id']._loaded_options = None
+  _globals['_GETCONVERSATIONREQUEST'].fields_by_name['id']._serialized_options = b'\222\265\030\004\010\001 \001'
   _globals['_SUPPORTSERVICE'].methods_by_name['GetRecommendations']._loaded_options = None
   _globals['_SUPPORTSERVICE'].methods_by_name['GetRecommendations']._serialized_options = b'\212\265\030\004\010\001\030<\202\323\344\223\002\025\022\023/v1/recommendations'
   _globals['_SUPPORTSERVICE'].methods_by_name['GetMyRecommendations']._loaded_options = None
   _globals['_SUPPORTSERVICE'].methods_by_name['GetMyRecommendations']._serialized_options = b'\202\323\344\223\002\030\022\026/v1/me/recommendations'
-  _globals['_RECOMMENDATIONKIND']._serialized_start=588
-  _globals['_RECOMMENDATIONKIND']._serialized_end=781
-  _globals['_GETRECOMMENDATIONSREQUEST']._serialized_start=115
-  _globals['_GETRECOMMENDATIONSREQUEST']._serialized_end=247
-  _globals['_GETMYRECOMMENDATIONSREQUEST']._serialized_start=249
-  _globals['_GETMYRECOMMENDATIONSREQUEST']._serialized_end=303
-  _globals['_RECOMMENDATION']._serialized_start=305
-  _globals['_RECOMMENDATION']._serialized_end=410
-  _globals['_RECOMMENDATIONS']._serialized_start=413
-  _globals['_RECOMMENDATIONS']._serialized_end=585
-  _globals['_SUPPORTSERVICE']._serialized_start=784
-  _globals['_SUPPORTSERVICE']._serialized_end=1079
+  _globals['_SUPPORTSERVICE'].methods_by_name['Chat']._loaded_options = None
+  _globals['_SUPPORTSERVICE'].methods_by_name['Chat']._serialized_options = b'\212\265\030\002\010\001\202\323\344\223\002\022\022\020/v1/support/chat'
+  _globals['_SUPPORTSERVICE'].methods_by_name['ListConversations']._loaded_options = None
+  _globals['_SUPPORTSERVICE'].methods_by_name['ListConversations']._serialized_options = b'\212\265\030\034\022\032support:conversations:read\202\323\344\223\002\033\022\031/v1/support/conversations'
+  _globals['_SUPPORTSERVICE'].methods_by_name['GetConversation']._loaded_options = None
+  _globals['_SUPPORTSERVICE'].methods_by_name['GetConversation']._serialized_options = b'\202\323\344\223\002 \022\036/v1/support/conversations/{id}'
+  _globals['_RECOMMENDATIONKIND']._serialized_start=2768
+  _globals['_RECOMMENDATIONKIND']._serialized_end=2961
+  _globals['_HANDOVERSTATE']._serialized_start=2964
+  _globals['_HANDOVERSTATE']._serialized_end=3121
+  _globals['_HANDOVERREASON']._serialized_start=3124
+  _globals['_HANDOVERREASON']._serialized_end=3372
+  _globals['_SPEAKER']._serialized_start=3374
+  _globals['_SPEAKER']._serialized_end=3472
+  _globals['_GETRECOMMENDATIONSREQUEST']._serialized_start=148
+  _globals['_GETRECOMMENDATIONSREQUEST']._serialized_end=280
+  _globals['_GETMYRECOMMENDATIONSREQUEST']._serialized_start=282
+  _globals['_GETMYRECOMMENDATIONSREQUEST']._serialized_end=336
+  _globals['_RECOMMENDATION']._serialized_start=338
+  _globals['_RECOMMENDATION']._serialized_end=443
+  _globals['_RECOMMENDATIONS']._serialized_start=446
+  _globals['_RECOMMENDATIONS']._serialized_end=618
+  _globals['_CHATSTART']._serialized_start=620
+  _globals['_CHATSTART']._serialized_end=740
+  _globals['_CHATSAY']._serialized_start=742
+  _globals['_CHATSAY']._serialized_end=811
+  _globals['_CHATCANCEL']._serialized_start=813
+  _globals['_CHATCANCEL']._serialized_end=825
+  _globals['_CHATCLIENTMESSAGE']._serialized_start=828
+  _globals['_CHATCLIENTMESSAGE']._serialized_end=991
+  _globals['_CHATMESSAGE']._serialized_start=994
+  _globals['_CHATMESSAGE']._serialized_end=1152
+  _globals['_CHATSTARTED']._serialized_start=1155
+  _globals['_CHATSTARTED']._serialized_end=1292
+  _globals['_CHATDELTA']._serialized_start=1294
+  _globals['_CHATDELTA']._serialized_end=1339
+  _globals['_CHATTOOLNOTICE']._serialized_start=1341
+  _globals['_CHATTOOLNOTICE']._serialized_end=1385
+  _globals['_CHATCONFIRMATION']._serialized_start=1387
+  _globals['_CHATCONFIRMATION']._serialized_end=1453
+  _globals['_CHATHANDOVER']._serialized_start=1455
+  _globals['_CHATHANDOVER']._serialized_end=1567
+  _globals['_CHATNOTICE']._serialized_start=1569
+  _globals['_CHATNOTICE']._serialized_end=1609
+  _globals['_CHATSERVERMESSAGE']._serialized_start=1612
+  _globals['_CHATSERVERMESSAGE']._serialized_end=2020
+  _globals['_CONVERSATIONSUMMARY']._serialized_start=2023
+  _globals['_CONVERSATIONSUMMARY']._serialized_end=2342
+  _globals['_LISTCONVERSATIONSREQUEST']._serialized_start=2345
+  _globals['_LISTCONVERSATIONSREQUEST']._serialized_end=2480
+  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_start=2482
+  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_end=2596
+  _globals['_GETCONVERSATIONREQUEST']._serialized_start=2598
+  _globals['_GETCONVERSATIONREQUEST']._serialized_end=2644
+  _globals['_CONVERSATION']._serialized_start=2646
+  _globals['_CONVERSATION']._serialized_end=2765
+  _globals['_SUPPORTSERVICE']._serialized_start=3475
+  _globals['_SUPPORTSERVICE']._serialized_end=4200
 # @@protoc_insertion_point(module_scope)

@@ -47,6 +47,21 @@ class SupportServiceStub:
                 request_serializer=agora_dot_support_dot_v1_dot_support__pb2.GetMyRecommendationsRequest.SerializeToString,
                 response_deserializer=agora_dot_support_dot_v1_dot_support__pb2.Recommendations.FromString,
                 _registered_method=True)
+        self.Chat = channel.stream_stream(
+                '/agora.support.v1.SupportService/Chat',
+                request_serializer=agora_dot_support_dot_v1_dot_support__pb2.ChatClientMessage.SerializeToString,
+                response_deserializer=agora_dot_support_dot_v1_dot_support__pb2.ChatServerMessage.FromString,
+                _registered_method=True)
+        self.ListConversations = channel.unary_unary(
+                '/agora.support.v1.SupportService/ListConversations',
+                request_serializer=agora_dot_support_dot_v1_dot_support__pb2.ListConversationsRequest.SerializeToString,
+                response_deserializer=agora_dot_support_dot_v1_dot_support__pb2.ListConversationsResponse.FromString,
+                _registered_method=True)
+        self.GetConversation = channel.unary_unary(
+                '/agora.support.v1.SupportService/GetConversation',
+                request_serializer=agora_dot_support_dot_v1_dot_support__pb2.GetConversationRequest.SerializeToString,
+                response_deserializer=agora_dot_support_dot_v1_dot_support__pb2.Conversation.FromString,
+                _registered_method=True)
 
 
 class SupportServiceServicer:
@@ -73,6 +88,36 @@ class SupportServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Chat(self, request_iterator, context):
+        """A support conversation, both ways on one stream (docs: README "Support chat"). The first
+        client message is `start`: a signed-in customer opens a new conversation or resumes one of
+        their own; a guest names an order and its `access_token` (the conversation is about that
+        order only); a caller with `support:conversations:write` names a queued conversation to
+        take over. Then the client sends `say` (a customer's or a staff member's message) and
+        `cancel` (stop the answer being written); the server streams `started`, then answer
+        `delta`s, `tool` notices, `confirmation` requests, `handover` changes and each complete
+        `message`. Over the gateway it is a WebSocket at the route below, one JSON message per
+        frame. Rate limited per conversation and per caller (a `notice` says so; the stream lives).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListConversations(self, request, context):
+        """Conversations for staff: the queue (HANDOVER_STATE_QUEUED, oldest first) or any state.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetConversation(self, request, context):
+        """One conversation with its messages: the customer's own (`support:conversations:read:own`)
+        or any for staff; NOT_FOUND for anyone else.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SupportServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -85,6 +130,21 @@ def add_SupportServiceServicer_to_server(servicer, server):
                     servicer.GetMyRecommendations,
                     request_deserializer=agora_dot_support_dot_v1_dot_support__pb2.GetMyRecommendationsRequest.FromString,
                     response_serializer=agora_dot_support_dot_v1_dot_support__pb2.Recommendations.SerializeToString,
+            ),
+            'Chat': grpc.stream_stream_rpc_method_handler(
+                    servicer.Chat,
+                    request_deserializer=agora_dot_support_dot_v1_dot_support__pb2.ChatClientMessage.FromString,
+                    response_serializer=agora_dot_support_dot_v1_dot_support__pb2.ChatServerMessage.SerializeToString,
+            ),
+            'ListConversations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListConversations,
+                    request_deserializer=agora_dot_support_dot_v1_dot_support__pb2.ListConversationsRequest.FromString,
+                    response_serializer=agora_dot_support_dot_v1_dot_support__pb2.ListConversationsResponse.SerializeToString,
+            ),
+            'GetConversation': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetConversation,
+                    request_deserializer=agora_dot_support_dot_v1_dot_support__pb2.GetConversationRequest.FromString,
+                    response_serializer=agora_dot_support_dot_v1_dot_support__pb2.Conversation.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -144,6 +204,87 @@ class SupportService:
             '/agora.support.v1.SupportService/GetMyRecommendations',
             agora_dot_support_dot_v1_dot_support__pb2.GetMyRecommendationsRequest.SerializeToString,
             agora_dot_support_dot_v1_dot_support__pb2.Recommendations.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Chat(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/agora.support.v1.SupportService/Chat',
+            agora_dot_support_dot_v1_dot_support__pb2.ChatClientMessage.SerializeToString,
+            agora_dot_support_dot_v1_dot_support__pb2.ChatServerMessage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListConversations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.support.v1.SupportService/ListConversations',
+            agora_dot_support_dot_v1_dot_support__pb2.ListConversationsRequest.SerializeToString,
+            agora_dot_support_dot_v1_dot_support__pb2.ListConversationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetConversation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.support.v1.SupportService/GetConversation',
+            agora_dot_support_dot_v1_dot_support__pb2.GetConversationRequest.SerializeToString,
+            agora_dot_support_dot_v1_dot_support__pb2.Conversation.FromString,
             options,
             channel_credentials,
             insecure,
