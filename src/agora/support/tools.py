@@ -161,3 +161,25 @@ class Tools(Protocol):
         """Products to suggest: those going with `product_id`, or for the customer when
         None."""
         ...
+
+
+@dataclass(frozen=True)
+class CustomerAccess:
+    """Whose rights a conversation's tools use: the caller's own bearer token, forwarded as
+    sent, and for a guest the one order the conversation is about with its capability token.
+    The tools never hold another credential, so the services decide what the customer may
+    see and change."""
+
+    authorization: str  # `Bearer <token>` as the caller sent it; empty for a guest
+    customer_id: str | None = None
+    guest_order_id: str | None = None
+    guest_access_token: str | None = None
+
+    def __repr__(self) -> str:  # never print the credentials
+        return f"CustomerAccess(customer_id={self.customer_id!r}, guest={self.guest_order_id!r})"
+
+
+class ToolsFactory(Protocol):
+    """Builds the tools of one conversation, acting with `access` and nothing else."""
+
+    def __call__(self, access: CustomerAccess) -> Tools: ...
