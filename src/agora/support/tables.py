@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from pgvector.sqlalchemy import Vector
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 from agora.support.recommending import PurchaseState
 
@@ -81,4 +81,78 @@ purchase_totals = sa.Table(
     sa.Column("id", sa.SmallInteger, primary_key=True, autoincrement=False),
     sa.Column("orders", sa.BigInteger, nullable=False),
     sa.CheckConstraint("id = 1", name="purchase_totals_one_row"),
+)
+
+# --- the support chat ---------------------------------------------------------------------
+
+# A conversation with the assistant, the queue or a person. A customer's has `customer_id`;
+# a guest's has `order_id` only (the order's access token is checked with orders at every
+# start and never stored). `state` is the assistant's `ConversationState` as JSON.
+conversations = sa.Table(
+    "conversations",
+    metadata,
+    sa.Column("id", UUID(as_uuid=False), primary_key=True),
+    sa.Column("customer_id", UUID(as_uuid=False), nullable=True),
+    sa.Column("order_id", UUID(as_uuid=False), nullable=True),
+    sa.Column("handover", sa.Text, nullable=False),
+    sa.Column("handover_reason", sa.Text, nullable=True),
+    # When it entered its current `handover` state (the queue is served oldest first).
+    sa.Column("handover_at", sa.DateTime(timezone=True), nullable=False),
+    # Ever handed over to the queue (for the closed event's resolution).
+    sa.Column("handed_over", sa.Boolean, nullable=False),
+    sa.Column("staff_id", sa.Text, nullable=True),
+    sa.Column("state", JSONB, nullable=False),
+    sa.Column("tokens_in", sa.BigInteger, nullable=False),
+    sa.Column("tokens_out", sa.BigInteger, nullable=False),
+    # The answer being written (one at a time per conversation, whatever the replica), since.
+    sa.Column("answering_since", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("first_answer_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint(
+        "handover IN ('assistant', 'queued', 'staff', 'closed')", name="conversations_handover"
+    ),
+    sa.CheckConstraint(
+        "customer_id IS NOT NULL OR order_id IS NOT NULL", name="conversations_have_an_owner"
+    ),
+    sa.Index("conversations_by_customer", "customer_id", "created_at"),
+    sa.Index("conversations_by_order", "order_id", "created_at"),
+    sa.Index("conversations_by_handover", "handover", "handover_at"),
+    sa.Index("conversations_by_created", "created_at"),
+)
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", UUID(as_uuid=False), primary_key=True),
+    sa.Column(
+        "conversation_id",
+        UUID(as_uuid=False),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("speaker", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    # The client's id of a customer's or staff member's message (idempotent `say`); an
+    # assistant's answer carries the one it answers.
+    sa.Column("client_message_id", sa.Text, nullable=True),
+    # An answer stopped by the customer (or a stream that went away): its text is partial.
+    sa.Column("cancelled", sa.Boolean, nullable=False),
+    sa.Column("tokens_in", sa.Integer, nullable=False),
+    sa.Column("tokens_out", sa.Integer, nullable=False),
+    sa.Column("model", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint(
+        "speaker IN ('customer', 'assistant', 'staff')", name="messages_speaker_known"
+    ),
+    sa.Index("messages_by_conversation", "conversation_id", "created_at"),
+    # A retried `say` is stored once.
+    sa.Index(
+        "messages_said_once",
+        "conversation_id",
+        "client_message_id",
+        unique=True,
+        postgresql_where=sa.text("speaker <> 'assistant' AND client_message_id IS NOT NULL"),
+    ),
 )
