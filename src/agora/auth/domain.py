@@ -128,13 +128,13 @@ DEFAULT_2FA_ROLES: tuple[str, ...] = (SUPPORT, STAFF, ADMIN)
 # Customers get the permissions scoped to their own things (`orders:read:own`).
 BUILTIN_ROLE_PATTERNS: Mapping[str, tuple[str, ...]] = {
     CUSTOMER: ("*:own",),
-    SUPPORT: ("orders:*read*", "payments:*read*", "catalog:*read*", "auth:users:read"),
-    STAFF: ("catalog:*", "orders:*", "payments:*", "auth:users:read", "audit:read"),
+    SUPPORT: ("orders:*read*", "payments:*read*", "catalog:*read*", "auth:users:read", "support:*"),
+    STAFF: ("catalog:*", "orders:*", "payments:*", "support:*", "auth:users:read", "audit:read"),
     ADMIN: ("*",),
 }
 BUILTIN_ROLE_DESCRIPTIONS: Mapping[str, str] = {
     CUSTOMER: "a shopper: their own orders and carts",
-    SUPPORT: "reads orders, invoices and customers",
+    SUPPORT: "reads orders, invoices and customers; answers the support chat queue",
     STAFF: "manages the catalog, orders and payments; reads the audit log",
     ADMIN: "every permission",
 }

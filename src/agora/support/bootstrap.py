@@ -2,28 +2,69 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import timedelta
+
 from agora._proto.agora.support.v1 import support_pb2_grpc
 from agora.platform.db import session_factory
 from agora.platform.runtime import Backends, ServiceParts, Servicer, service_host
 from agora.platform.settings import PlatformSettings
+from agora.support.assistant import Assistant
+from agora.support.chat import SupportChat
+from agora.support.chat_signals import ConversationSignals
 from agora.support.consumers import support_consumers
 from agora.support.embeddings import TextEmbedder
+from agora.support.jobs import ConversationRetention
+from agora.support.llm import chat_model
 from agora.support.service import SupportService
 from agora.support.settings import SupportSettings
+from agora.support.tools import (
+    CustomerAccess,
+    OrderBrief,
+    OrderDetails,
+    ProductHit,
+    ReturnLine,
+    ReturnReceipt,
+    ToolError,
+    ToolFailure,
+    Tools,
+    ToolsFactory,
+)
 
 SERVICE = "support"
 
 
 def compose(
-    backends: Backends, settings: SupportSettings, embedder: TextEmbedder | None = None
+    backends: Backends,
+    settings: SupportSettings,
+    embedder: TextEmbedder | None = None,
+    tools_factory: ToolsFactory | None = None,
 ) -> ServiceParts:
     """Every part of the service (servicers, consumers, jobs), built but not serving: `run`
     installs them on the host, integration tests on their own server."""
     add = support_pb2_grpc.add_SupportServiceServicer_to_server
     sessions = session_factory(backends.engine)
+    config = settings.llm_config()
+    assistant = Assistant(chat_model(config) if config else None, settings.assistant_policy())
+    signals = ConversationSignals(backends.engine)
+    chat = SupportChat(
+        backends.engine,
+        assistant,
+        tools_factory or unreachable_tools,
+        signals,
+        settings.chat_limits(),
+        answer_timeout_s=settings.chat_answer_timeout_s,
+    )
+    retention = ConversationRetention(
+        backends.engine,
+        retention=timedelta(days=settings.conversation_retention_days),
+        idle_close=timedelta(hours=settings.conversation_idle_close_hours),
+        interval_s=settings.conversation_retention_interval_s,
+    )
     return ServiceParts(
-        servicers=[Servicer(add, SupportService(backends.engine))],
+        servicers=[Servicer(add, SupportService(backends.engine, chat))],
         consumers=support_consumers(backends.js, sessions, embedder or TextEmbedder()),
+        jobs=[signals, retention],
     )
 
 
@@ -33,3 +74,41 @@ async def run(platform: PlatformSettings, settings: SupportSettings | None = Non
     async with service_host(SERVICE, platform, settings) as host:
         host.install(compose(host.backends, settings))
         await host.serve_forever()
+
+
+class _UnreachableTools:
+    """Tools before the shop's are wired: every call is UNAVAILABLE, so the assistant says it
+    cannot reach the information and offers a person."""
+
+    async def _down(self) -> None:
+        raise ToolError(ToolFailure.UNAVAILABLE)
+
+    async def my_orders(self) -> Sequence[OrderBrief]:
+        await self._down()
+        return []
+
+    async def order_status(self, order_ref: str) -> OrderDetails:
+        await self._down()
+        raise AssertionError
+
+    async def cancel_order(self, order_id: str, reason: str) -> OrderDetails:
+        await self._down()
+        raise AssertionError
+
+    async def start_return(
+        self, order_id: str, lines: Sequence[ReturnLine], reason: str
+    ) -> ReturnReceipt:
+        await self._down()
+        raise AssertionError
+
+    async def search_products(self, query: str) -> Sequence[ProductHit]:
+        await self._down()
+        return []
+
+    async def recommendations(self, product_id: str | None) -> Sequence[ProductHit]:
+        await self._down()
+        return []
+
+
+def unreachable_tools(access: CustomerAccess) -> Tools:
+    return _UnreachableTools()

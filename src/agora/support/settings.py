@@ -10,7 +10,9 @@ from pydantic import Field, SecretStr, field_validator
 from agora.platform.settings import ServiceSettings, is_loopback_url, service_settings_config
 from agora.support.assistant import AssistantPolicy, GuidedAnswers, ToolCalling
 from agora.support.conversation import parse_amount_limits
+from agora.support.domain import ChatLimits
 from agora.support.llm import OPENAI_COMPATIBLE, ModelConfig
+from agora.support.understanding import MAX_MESSAGE_CHARS
 
 
 class SupportSettings(ServiceSettings):
@@ -66,6 +68,33 @@ class SupportSettings(ServiceSettings):
         "currency, with overrides ('500, JPY=75000')",
     )
 
+    chat_max_message_chars: int = Field(
+        default=MAX_MESSAGE_CHARS,
+        ge=1,
+        le=MAX_MESSAGE_CHARS,
+        description="a longer `say` gets a too_long notice (the assistant reads no more)",
+    )
+    chat_rate_window_s: float = Field(default=60.0, gt=0, le=3600)
+    chat_messages_per_conversation: int = Field(
+        default=12, ge=1, le=1000, description="messages one side may send per window, here"
+    )
+    chat_messages_per_sender: int = Field(
+        default=30, ge=1, le=5000, description="messages one sender may send per window, in all"
+    )
+    chat_answer_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        le=1800,
+        description="an answer still unfinished after this is stopped and a person offered",
+    )
+    conversation_retention_days: int = Field(
+        default=90, ge=1, le=3650, description="closed conversations are deleted after this"
+    )
+    conversation_idle_close_hours: float = Field(
+        default=24.0, gt=0, le=24 * 90, description="an open conversation silent this long closes"
+    )
+    conversation_retention_interval_s: float = Field(default=300.0, gt=0, le=86_400)
+
     @field_validator("handover_amount_limit")
     @classmethod
     def _limits_parse(cls, value: str) -> str:
@@ -103,6 +132,15 @@ class SupportSettings(ServiceSettings):
             guided_reply_tokens=self.llm_guided_reply_tokens,
             history_turns=self.assistant_history_turns,
             model_cooldown_s=self.llm_cooldown_s,
+        )
+
+    def chat_limits(self) -> ChatLimits:
+        return ChatLimits(
+            max_chars=self.chat_max_message_chars,
+            per_conversation=self.chat_messages_per_conversation,
+            per_sender=self.chat_messages_per_sender,
+            window_s=self.chat_rate_window_s,
+            answer_stale_s=self.chat_answer_timeout_s + 30,
         )
 
     def development_defaults(self) -> list[str]:

@@ -41,6 +41,9 @@ REGISTRY = frozenset(
         "orders:read:own",
         "payments:invoices:read",
         "payments:refund",
+        "support:conversations:read",
+        "support:conversations:write",
+        "support:read:own",
     }
 )
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -58,7 +61,7 @@ def test_admin_holds_every_permission_declared_by_the_protos() -> None:
 
 
 def test_customers_hold_only_permissions_on_their_own_things() -> None:
-    assert builtin_roles(REGISTRY)[CUSTOMER].permissions == {"orders:read:own"}
+    assert builtin_roles(REGISTRY)[CUSTOMER].permissions == {"orders:read:own", "support:read:own"}
 
 
 def test_staff_manage_catalog_orders_and_payments_and_read_the_audit_but_not_roles() -> None:
@@ -73,7 +76,7 @@ def test_staff_manage_catalog_orders_and_payments_and_read_the_audit_but_not_rol
     assert not {"auth:roles:write", "auth:users:write"} & staff
 
 
-def test_support_reads_but_writes_nothing() -> None:
+def test_support_reads_the_shop_and_answers_the_chat_queue() -> None:
     support = builtin_roles(REGISTRY)[SUPPORT].permissions
     assert support == {
         "catalog:read",
@@ -81,6 +84,9 @@ def test_support_reads_but_writes_nothing() -> None:
         "orders:read:own",
         "payments:invoices:read",
         "auth:users:read",
+        "support:conversations:read",
+        "support:conversations:write",
+        "support:read:own",
     }
 
 

@@ -24,7 +24,14 @@ DESCRIPTOR_SET_PATH = Path(agora._proto.__file__).parent / "descriptors.binpb"
 ORDERS_READ_OWN = "orders:read:own"
 ORDERS_READ_ANY = "orders:read:any"
 ORDERS_WRITE_ANY = "orders:write:any"
-CHECKED_IN_CODE: frozenset[str] = frozenset({ORDERS_READ_OWN, ORDERS_READ_ANY, ORDERS_WRITE_ANY})
+# The support chat is one public stream: who may take a conversation over, and read their own
+# conversations, is checked in the servicer.
+SUPPORT_CONVERSATIONS_WRITE = "support:conversations:write"
+SUPPORT_READ_OWN = "support:read:own"
+CHECKED_IN_CODE: frozenset[str] = frozenset(
+    {ORDERS_READ_OWN, ORDERS_READ_ANY, ORDERS_WRITE_ANY, SUPPORT_CONVERSATIONS_WRITE,
+     SUPPORT_READ_OWN}
+)  # fmt: skip
 
 # What a service's own token (`service:<name>`) carries: exactly what it calls elsewhere.
 # `seed` is the demo seeder of `agora up` / `agora seed`.

@@ -111,7 +111,7 @@ class SupportServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetConversation(self, request, context):
-        """One conversation with its messages: the customer's own (`support:conversations:read:own`)
+        """One conversation with its messages: the customer's own (`support:read:own`)
         or any for staff; NOT_FOUND for anyone else.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
