@@ -124,7 +124,7 @@ def test_roles_requiring_2fa_are_withheld_from_a_password_only_session() -> None
     )
     assert grant.roles == (CUSTOMER,)
     assert grant.withheld_roles == (STAFF,)
-    assert grant.permissions == ("orders:read:own",)
+    assert grant.permissions == ("orders:read:own", "support:read:own")
 
 
 def test_a_session_with_a_second_factor_gets_every_role() -> None:
@@ -150,7 +150,7 @@ def test_access_claims_are_those_of_adr_0007() -> None:
         "sub": "u1",
         "sid": "s1",
         "roles": ["customer"],
-        "perms": ["orders:read:own"],
+        "perms": ["orders:read:own", "support:read:own"],
         "amr": ["pwd"],
         "iat": issued,
         "nbf": issued,
