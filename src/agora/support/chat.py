@@ -436,8 +436,10 @@ class _Stream:
         )
         match outcome:
             case Repeated(messages=messages):
+                # A retry is answered again, even on the stream that saw the first answer.
                 for message in messages:
-                    self._send_message(message)
+                    self.sent.add(message.id)
+                    self._send(message=chat_message_pb(message))
             case Refused(code=code, text=notice):
                 self._notice(code, notice)
             case Accepted(message=message, conversation=conversation, answer=answer):

@@ -66,6 +66,16 @@ async def support_parts(
 
 
 @pytest.fixture(scope="session")
+async def support_backends(
+    support_engine: AsyncEngine, database_url: str, nats_url: str, support_js: JetStreamContext
+) -> AsyncIterator[Backends]:
+    """What a support replica is composed from (the chat tests serve several)."""
+    platform = PlatformSettings(database_url=database_url, nats_url=nats_url, discovery=False)
+    async with service_resolver(platform, support_js) as channels:
+        yield Backends(platform, support_engine, support_js, channels)
+
+
+@pytest.fixture(scope="session")
 def support_consumers(support_parts: ServiceParts) -> dict[str, EventConsumer]:
     """The service's own consumers by durable name, driven by the tests (`drain`)."""
     return {c.durable: c for c in support_parts.consumers if isinstance(c, EventConsumer)}
