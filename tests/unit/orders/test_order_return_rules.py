@@ -82,9 +82,7 @@ def test_two_requests_together_cannot_ask_more_than_was_ordered() -> None:
 
 
 def test_when_everything_was_asked_back_a_request_for_the_rest_is_refused() -> None:
-    order = shipped(
-        ReturnRequested("r-1", (ReturnLine("v-lamp", 2), ReturnLine("v-shade", 1)), "")
-    )
+    order = shipped(ReturnRequested("r-1", (ReturnLine("v-lamp", 2), ReturnLine("v-shade", 1)), ""))
 
     with pytest.raises(FailedPrecondition):
         order.request_return("r-2", [], "")
