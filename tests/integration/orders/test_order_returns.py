@@ -9,7 +9,7 @@ from typing import Any
 
 import grpc
 import nats
-from order_shipping_support import advance_order
+from shop_orders_support import advance_order
 from orders_support import TIMEOUT_S, Metadata, customer, error_of, key, placed_order
 from security_support import mint_token, with_token
 from sqlalchemy.ext.asyncio import AsyncEngine
