@@ -9,9 +9,9 @@ from typing import Any
 
 import grpc
 import nats
-from shop_orders_support import advance_order
 from orders_support import TIMEOUT_S, Metadata, customer, error_of, key, placed_order
 from security_support import mint_token, with_token
+from shop_orders_support import advance_order
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora._proto.agora.events.v1.audit_pb2 import AuditEntry
