@@ -6,6 +6,7 @@ State machine (the explicit table `TRANSITIONS`):
     placed -> awaiting_payment -> paid -> fulfilled -> shipped -> delivered
     placed | awaiting_payment -> cancelled | expired
     paid | fulfilled | shipped | delivered -> refunded (a full refund)
+    shipped | delivered -> the same state with a return requested (the customer sends lines back)
 
 A partial refund keeps the order's state and adds to its refunded amount; the refund that
 brings the refunded amount to the order's total is a full refund. Anything else is refused
@@ -14,13 +15,14 @@ with FAILED_PRECONDITION.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
 
 from agora.orders.domain import Address, CartLine, Totals
-from agora.platform.errors import FailedPrecondition, InvalidArgument
+from agora.platform.errors import FailedPrecondition, InvalidArgument, PreconditionViolation
+from agora.platform.kernel.checks import require_text
 
 
 class OrderStatus(Enum):
@@ -45,6 +47,7 @@ class OrderCommand(Enum):
     EXPIRE = "expire"
     REFUND_PARTIALLY = "refund_partially"
     REFUND_FULLY = "refund_fully"
+    REQUEST_RETURN = "request_return"
 
 
 S, C = OrderStatus, OrderCommand
@@ -63,6 +66,8 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderCommand], OrderStatus] = {
     (S.AWAITING_PAYMENT, C.EXPIRE): S.EXPIRED,
     **{(state, C.REFUND_PARTIALLY): state for state in _REFUNDABLE},
     **{(state, C.REFUND_FULLY): S.REFUNDED for state in _REFUNDABLE},
+    (S.SHIPPED, C.REQUEST_RETURN): S.SHIPPED,
+    (S.DELIVERED, C.REQUEST_RETURN): S.DELIVERED,
 }
 
 
@@ -77,7 +82,11 @@ _REFUSED: dict[OrderCommand, str] = {
     C.EXPIRE: "expire",
     C.REFUND_PARTIALLY: "be refunded",
     C.REFUND_FULLY: "be refunded",
+    C.REQUEST_RETURN: "be sent back",
 }
+
+MAX_RETURN_REASON = 2000
+MAX_RETURN_LINES = 100
 
 
 def next_status(status: OrderStatus, command: OrderCommand) -> OrderStatus:
@@ -179,6 +188,31 @@ class OrderRefunded:
     refund_id: str = ""
 
 
+class ReturnStatus(Enum):
+    """A return request's state: requested until staff approve or reject it."""
+
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class ReturnLine:
+    """`quantity` of the ordered `variant_id` to send back."""
+
+    variant_id: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class ReturnRequested:
+    """The customer asked to send `lines` back (staff approve or reject it later)."""
+
+    return_id: str
+    lines: tuple[ReturnLine, ...]
+    reason: str
+
+
 OrderEvent = (
     OrderPlaced
     | AwaitingPayment
@@ -191,6 +225,7 @@ OrderEvent = (
     | OrderRefunded
     | PaymentAtRisk
     | PaymentRestored
+    | ReturnRequested
 )
 
 
@@ -210,6 +245,9 @@ class Order:
     tracking_number: str = ""
     closing_reason: str = ""
     payment_at_risk: bool = False
+    # Every return the customer asked for, oldest first (none is decided yet: a rejection,
+    # once it exists, gives its lines back to what may still be returned).
+    returns: tuple[ReturnRequested, ...] = ()
 
     @property
     def id(self) -> str:
@@ -265,6 +303,8 @@ class Order:
                 return replace(self, payment_at_risk=True, version=version)
             case PaymentRestored():
                 return replace(self, payment_at_risk=False, version=version)
+            case ReturnRequested():
+                return replace(self, returns=(*self.returns, event), version=version)
             case OrderRefunded(amount_minor=amount, full=full):
                 return replace(
                     self,
@@ -333,6 +373,34 @@ class Order:
             )
         return OrderRefunded(amount_minor=amount_minor, full=full, refund_id=refund_id)
 
+    def returnable(self) -> dict[str, int]:
+        """Per ordered variant, how many may still be asked back: ordered minus asked."""
+        left = {line.variant_id: line.quantity for line in self.placed.lines}
+        for requested in self.returns:
+            for line in requested.lines:
+                left[line.variant_id] = left.get(line.variant_id, 0) - line.quantity
+        return left
+
+    def request_return(
+        self, return_id: str, lines: Sequence[ReturnLine], reason: str
+    ) -> ReturnRequested:
+        """Ask to send `lines` back (every line still returnable, in full, when empty)."""
+        next_status(self.status, C.REQUEST_RETURN)
+        reason = require_text(reason, "reason", max_len=MAX_RETURN_REASON, required=False)
+        left = self.returnable()
+        if not lines:
+            lines = [ReturnLine(v, n) for v, n in left.items() if n > 0]
+            if not lines:
+                raise FailedPrecondition(
+                    f"every line of order {self.id} was already asked back",
+                    metadata={"field": "lines"},
+                )
+        return ReturnRequested(
+            return_id=_required(return_id, "returnId"),
+            lines=_checked_return_lines(lines, left),
+            reason=reason.strip(),
+        )
+
 
 @dataclass(frozen=True)
 class History:
@@ -341,6 +409,47 @@ class History:
     order: Order
     placed_at: datetime
     updated_at: datetime
+
+
+def _checked_return_lines(
+    lines: Sequence[ReturnLine], left: dict[str, int]
+) -> tuple[ReturnLine, ...]:
+    """`lines` if each names an ordered variant once, with 1..what may still be returned;
+    INVALID_ARGUMENT for a malformed line, FAILED_PRECONDITION for a variant not ordered or
+    more than may still be returned."""
+    if len(lines) > MAX_RETURN_LINES:
+        raise InvalidArgument.for_field("lines", f"at most {MAX_RETURN_LINES} lines")
+    seen: set[str] = set()
+    for index, line in enumerate(lines):
+        path = f"lines[{index}]"
+        if line.variant_id in seen:
+            raise InvalidArgument.for_field(f"{path}.variantId", "named twice")
+        seen.add(line.variant_id)
+        if line.variant_id not in left:
+            raise FailedPrecondition(
+                f"{path}.variantId: variant {line.variant_id} is not a line of the order",
+                metadata={"field": f"{path}.variantId"},
+                preconditions=[
+                    PreconditionViolation("NOT_IN_ORDER", line.variant_id, "not ordered")
+                ],
+            )
+        if line.quantity < 1:
+            raise InvalidArgument.for_field(f"{path}.quantity", "at least 1")
+        if line.quantity > left[line.variant_id]:
+            available = max(left[line.variant_id], 0)
+            raise FailedPrecondition(
+                f"{path}.quantity: at most {available} more of variant {line.variant_id} "
+                "can be returned",
+                metadata={"field": f"{path}.quantity", "returnable": str(available)},
+                preconditions=[
+                    PreconditionViolation(
+                        "RETURN_QUANTITY",
+                        line.variant_id,
+                        f"{line.quantity} asked, {available} returnable",
+                    )
+                ],
+            )
+    return tuple(lines)
 
 
 def _required(value: str, path: str) -> str:

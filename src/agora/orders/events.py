@@ -11,17 +11,24 @@ from agora.platform.bus.outbox import record_event
 PRODUCER = "orders"
 STREAM = "ORDERS"
 ORDER_SUBJECTS = "orders.order.>"
+RETURN_SUBJECTS = "orders.return.>"
+
+
+# Event types whose subject is not `orders.order.<type>`: a return is an event of the order
+# (in its event store, its version) that consumers of returns subscribe to on their own.
+_SUBJECTS = {"return_requested": f"{PRODUCER}.return.requested"}
 
 
 def order_subject(event_type: str) -> str:
-    """`placed` -> `orders.order.placed`."""
-    return f"{PRODUCER}.order.{event_type}"
+    """`placed` -> `orders.order.placed`; `return_requested` -> `orders.return.requested`."""
+    return _SUBJECTS.get(event_type, f"{PRODUCER}.order.{event_type}")
 
 
 ORDER_PLACED = order_subject("placed")
 ORDER_PAID = order_subject("paid")
 ORDER_CANCELLED = order_subject("cancelled")
 ORDER_EXPIRED = order_subject("expired")
+RETURN_REQUESTED = order_subject("return_requested")
 
 
 async def record(

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
 from agora._proto.agora.orders.v1 import orders_pb2 as pb
 from agora.orders import store
-from agora.orders.events import ORDER_SUBJECTS, STREAM
+from agora.orders.events import ORDER_SUBJECTS, RETURN_SUBJECTS, STREAM
 from agora.orders.translation import EVENT_TYPE_BY_NAME, order_pb
 from agora.platform.rpc.timestamps import datetime_of
 
@@ -31,7 +31,8 @@ class OrderViews:
 
     name = ORDER_VIEWS
     stream = STREAM
-    filter_subjects = [ORDER_SUBJECTS]
+    # A return request is an order event too: it moves the order's version the view shows.
+    filter_subjects = [ORDER_SUBJECTS, RETURN_SUBJECTS]
 
     async def handle(self, session: AsyncSession, envelope: EventEnvelope) -> None:
         """Bring the order's view up to date (an event already reflected changes nothing)."""

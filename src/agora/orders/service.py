@@ -31,7 +31,14 @@ from agora.orders.access import (
     order_owner,
     token_digest,
 )
-from agora.orders.aggregate import Order, OrderEvent, OrderPlaced
+from agora.orders.aggregate import (
+    Order,
+    OrderEvent,
+    OrderPlaced,
+    ReturnLine,
+    ReturnRequested,
+    ReturnStatus,
+)
 from agora.orders.clients import Catalog
 from agora.orders.domain import (
     Cart,
@@ -64,8 +71,10 @@ from agora.orders.translation import (
     cart_pb,
     order_pb,
     order_summary_pb,
+    return_request_pb,
     shipping_method_pb,
 )
+from agora.platform.audit import record_audit
 from agora.platform.db import session_factory, transaction
 from agora.platform.errors import InvalidArgument, NotFound
 from agora.platform.idempotency import AuthorizeReplay, Capability, idempotent_mutation
@@ -464,3 +473,65 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
             occurred_at=now,
         )
         return order_pb(order, placed_at=history.placed_at, updated_at=now)
+
+    async def RequestReturn(
+        self, request: pb.RequestReturnRequest, context: object
+    ) -> pb.ReturnRequest:
+        """A shipped or delivered order gets a `ReturnRequested` event (its version moves, its
+        state stays), a row in `return_requests` and an audit entry, in one transaction."""
+        order_id = require_id(request.id, "id")
+        lines = [
+            ReturnLine(require_id(x.variant_id, f"lines[{i}].variantId"), x.quantity)
+            for i, x in enumerate(request.lines)
+        ]
+        principal = current_principal()
+
+        async def change(session: AsyncSession) -> pb.ReturnRequest:
+            holds_token = await self._holds_access(session, order_id, request.access_token)
+            history = await store.load(session, order_id)
+            before = history.order
+            if not may_change_order(principal, before.placed.customer_id, holds_token=holds_token):
+                raise NotFound("order", order_id)
+            requested = before.request_return(str(uuid.uuid4()), lines, request.reason)
+            return await self._record_return(session, before, requested)
+
+        return await self._mutate(
+            "RequestReturn",
+            request,
+            pb.ReturnRequest,
+            change,
+            guest_capability=Capability("order", order_id),
+            authorize_replay=self._order_owner_check(order_id, request.access_token),
+        )
+
+    async def _record_return(
+        self, session: AsyncSession, before: Order, requested: ReturnRequested
+    ) -> pb.ReturnRequest:
+        now = utcnow()
+        after = await store.append(
+            session,
+            before.id,
+            [requested],
+            expected_version=before.version,
+            before=before,
+            occurred_at=now,
+        )
+        status = ReturnStatus.REQUESTED
+        answer = return_request_pb(requested, after, status=status, requested_at=now)
+        await store.insert_return_request(
+            session,
+            answer,
+            customer_id=after.placed.customer_id,
+            status=status.value,
+            order_version=after.version,
+            requested_at=now,
+        )
+        await record_audit(
+            session,
+            service="orders",
+            action="return_requested",
+            target_type="order",
+            target_id=after.id,
+            after=answer,
+        )
+        return answer

@@ -35,7 +35,13 @@ from agora.orders.domain import (
     OrderListQuery,
     OrderSummary,
 )
-from agora.orders.tables import order_access, order_details, order_events, order_list
+from agora.orders.tables import (
+    order_access,
+    order_details,
+    order_events,
+    order_list,
+    return_requests,
+)
 from agora.orders.translation import EVENT_TYPES, event_from_pb, event_pb, parse_event
 from agora.platform.db import driver_connection
 from agora.platform.errors import Conflict, NotFound
@@ -250,6 +256,47 @@ async def order_access_granted(db: Db, order_id: str, token_sha256: bytes) -> bo
 async def event_count(db: Db, order_id: str) -> int:
     query = sa.select(sa.func.count()).where(order_events.c.order_id == order_id)
     return int((await db.execute(query)).scalar_one())
+
+
+# --- return requests -----------------------------------------------------------------------
+
+
+async def insert_return_request(
+    session: AsyncSession,
+    request: pb.ReturnRequest,
+    *,
+    customer_id: str,
+    status: str,
+    order_version: int,
+    requested_at: datetime,
+) -> None:
+    """Add the return request as the API showed it, with its order event's version."""
+    lines = [
+        {"variantId": x.variant_id, "title": x.title, "quantity": x.quantity} for x in request.lines
+    ]
+    await session.execute(
+        sa.insert(return_requests).values(
+            id=request.id,
+            order_id=request.order_id,
+            order_version=order_version,
+            customer_id=customer_id,
+            status=status,
+            lines=lines,
+            reason=request.reason,
+            requested_at=requested_at,
+            updated_at=requested_at,
+        )
+    )
+
+
+async def return_requests_of(db: Db, order_id: str) -> list[dict[str, Any]]:
+    """The order's return requests, oldest first, as rows."""
+    query = (
+        sa.select(return_requests)
+        .where(return_requests.c.order_id == order_id)
+        .order_by(return_requests.c.requested_at, return_requests.c.id)
+    )
+    return [dict(row._mapping) for row in (await db.execute(query)).all()]
 
 
 # --- read models ---------------------------------------------------------------------------

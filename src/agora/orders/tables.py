@@ -1,6 +1,6 @@
 """The orders schema, declared once: carts and their lines, the order event store, the read
 models the projection keeps, and guest order access. The hand-written migrations must build
-exactly this (tests/integration/orders/test_schema.py); the store's statements use it.
+exactly this (tests/integration/orders/test_orders_schema.py); the store's statements use it.
 
 The platform's own tables in this schema (outbox, inbox, idempotency keys) are the platform's.
 """
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
+
+from agora.orders.aggregate import ReturnStatus
 
 SCHEMA = "orders"
 metadata = sa.MetaData(schema=SCHEMA)
@@ -110,3 +112,23 @@ order_access = sa.Table(
     sa.Column("token_sha256", sa.LargeBinary, primary_key=True),
     _moment("created_at", default_now=True),
 )
+
+# Return requests as the API shows them: written in the transaction that appends their order's
+# `ReturnRequested` event (`order_version`), so an answer and a later read agree at once.
+# `lines`: [{"variantId", "title", "quantity"}].
+_RETURN_STATUSES = ", ".join(f"'{status.value}'" for status in ReturnStatus)
+return_requests = sa.Table(
+    "return_requests",
+    metadata,
+    sa.Column("id", sa.Uuid(as_uuid=False), primary_key=True),
+    sa.Column("order_id", sa.Uuid(as_uuid=False), nullable=False),
+    sa.Column("order_version", sa.Integer, nullable=False),
+    sa.Column("customer_id", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("lines", JSONB, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    _moment("requested_at"),
+    _moment("updated_at"),
+    sa.CheckConstraint(f"status IN ({_RETURN_STATUSES})"),
+)
+sa.Index("ix_return_requests_order", return_requests.c.order_id, return_requests.c.requested_at)

@@ -26,6 +26,9 @@ from agora.orders.aggregate import (
     OrderStatus,
     PaymentAtRisk,
     PaymentRestored,
+    ReturnLine,
+    ReturnRequested,
+    ReturnStatus,
 )
 from agora.orders.domain import (
     Address,
@@ -52,6 +55,11 @@ ORDER_STATUS_PB = {
     OrderStatus.REFUNDED: pb.ORDER_STATUS_REFUNDED,
 }
 ORDER_STATUS_BY_PB = {value: key for key, value in ORDER_STATUS_PB.items()}
+RETURN_STATUS_PB = {
+    ReturnStatus.REQUESTED: pb.RETURN_STATUS_REQUESTED,
+    ReturnStatus.APPROVED: pb.RETURN_STATUS_APPROVED,
+    ReturnStatus.REJECTED: pb.RETURN_STATUS_REJECTED,
+}
 CART_STATUS_PB = {CartStatus.OPEN: pb.CART_STATUS_OPEN, CartStatus.ORDERED: pb.CART_STATUS_ORDERED}
 
 # Each event: its domain type, its `type` in the event store (also the last part of its
@@ -68,6 +76,7 @@ _EVENT_KINDS: tuple[tuple[type[object], str, type[Message]], ...] = (
     (OrderRefunded, "refunded", ev.OrderRefunded),
     (PaymentAtRisk, "payment_at_risk", ev.OrderPaymentAtRisk),
     (PaymentRestored, "payment_restored", ev.OrderPaymentRestored),
+    (ReturnRequested, "return_requested", ev.ReturnRequested),
 )
 EVENT_TYPES: dict[type[object], str] = {kind: name for kind, name, _ in _EVENT_KINDS}
 _EVENT_MESSAGES: dict[str, type[Message]] = {name: message for _, name, message in _EVENT_KINDS}
@@ -292,6 +301,8 @@ def event_pb(event: OrderEvent, order: Order | None) -> Message:
             return ev.OrderPaymentAtRisk(order_id=order_id, invoice_id=invoice_id, reason=reason)
         case PaymentRestored(invoice_id=invoice_id):
             return ev.OrderPaymentRestored(order_id=order_id, invoice_id=invoice_id)
+        case ReturnRequested():
+            return return_requested_pb(event, _order(order))
         case OrderRefunded(amount_minor=amount, full=full, refund_id=refund_id):
             currency = order.placed.currency if order else ""
             return ev.OrderRefunded(
@@ -300,9 +311,48 @@ def event_pb(event: OrderEvent, order: Order | None) -> Message:
 
 
 def _id(order: Order | None) -> str:
+    return _order(order).id
+
+
+def _order(order: Order | None) -> Order:
     if order is None:
         raise ValueError("only OrderPlaced starts an order")
-    return order.id
+    return order
+
+
+def return_lines_pb(order: Order, lines: tuple[ReturnLine, ...]) -> list[pb.ReturnLine]:
+    """The lines of a return with the titles the order was placed with."""
+    titles = {line.variant_id: line.title for line in order.placed.lines}
+    return [
+        pb.ReturnLine(
+            variant_id=x.variant_id, title=titles.get(x.variant_id, ""), quantity=x.quantity
+        )
+        for x in lines
+    ]
+
+
+def return_requested_pb(event: ReturnRequested, order: Order) -> ev.ReturnRequested:
+    return ev.ReturnRequested(
+        return_id=event.return_id,
+        order_id=order.id,
+        customer_id=order.placed.customer_id,
+        lines=return_lines_pb(order, event.lines),
+        reason=event.reason,
+    )
+
+
+def return_request_pb(
+    event: ReturnRequested, order: Order, *, status: ReturnStatus, requested_at: datetime
+) -> pb.ReturnRequest:
+    """A return request as the API shows it."""
+    return pb.ReturnRequest(
+        id=event.return_id,
+        order_id=order.id,
+        status=RETURN_STATUS_PB[status],
+        lines=return_lines_pb(order, event.lines),
+        reason=event.reason,
+        requested_at=timestamp(requested_at),
+    )
 
 
 def parse_event(event_type: str, payload: bytes) -> Message:
@@ -335,6 +385,12 @@ def event_from_pb(message: Message) -> OrderEvent:
             return PaymentAtRisk(invoice_id=message.invoice_id, reason=message.reason)
         case ev.OrderPaymentRestored():
             return PaymentRestored(invoice_id=message.invoice_id)
+        case ev.ReturnRequested():
+            return ReturnRequested(
+                return_id=message.return_id,
+                lines=tuple(ReturnLine(x.variant_id, x.quantity) for x in message.lines),
+                reason=message.reason,
+            )
         case ev.OrderRefunded():
             return OrderRefunded(
                 amount_minor=message.amount.amount_minor,

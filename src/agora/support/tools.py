@@ -174,6 +174,9 @@ class CustomerAccess:
     customer_id: str | None = None
     guest_order_id: str | None = None
     guest_access_token: str | None = None
+    # The conversation acting: the changes it asks for (cancel, return) take idempotency keys
+    # derived from it, so a repeated tool call does not repeat the change.
+    conversation_id: str = ""
 
     def __repr__(self) -> str:  # never print the credentials
         return f"CustomerAccess(customer_id={self.customer_id!r}, guest={self.guest_order_id!r})"

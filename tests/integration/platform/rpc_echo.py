@@ -56,10 +56,14 @@ class EchoServicer:
     def __init__(self, instance: str) -> None:
         self.instance = instance
         self.calls: Counter[str] = Counter()
+        # The `authorization` metadata of each Echo call (None: the call carried none).
+        self.authorizations: list[str | None] = []
         self._flaky_failures: Counter[str] = Counter()
 
     async def Echo(self, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         self.calls["Echo"] += 1
+        metadata = dict(context.invocation_metadata() or ())
+        self.authorizations.append(metadata.get("authorization"))
         if request.delay_s:
             await asyncio.sleep(request.delay_s)
         return self._reply(request.text)

@@ -179,3 +179,25 @@ async def test_a_service_without_any_address_is_unavailable() -> None:
     with pytest.raises(Unavailable, match="echo"):
         channels.channel("echo")
     await channels.close()
+
+
+async def test_a_caller_stub_carries_only_the_callers_credentials_never_the_services_own(
+    echo: tuple[GrpcServer, Any],
+) -> None:
+    server, servicer = echo
+    channels = ServiceChannels(
+        Resolver(static={"echo": server.address}),
+        timeout_s=5,
+        authorization=lambda: "Bearer service-token",
+    )
+    request = echo_pb2.EchoRequest(text="x")
+    try:
+        await channels.stub("echo", echo_stub).Echo(request)
+        await channels.caller_stub("echo", echo_stub).Echo(request)
+        await channels.caller_stub("echo", echo_stub).Echo(
+            request, metadata=(("authorization", "Bearer customer-token"),)
+        )
+    finally:
+        await channels.close()
+
+    assert servicer.authorizations == ["Bearer service-token", None, "Bearer customer-token"]

@@ -84,6 +84,7 @@ COMMANDS: dict[OrderCommand, Callable[[Order], OrderEvent]] = {
     C.EXPIRE: lambda order: order.expire("invoice expired"),
     C.REFUND_PARTIALLY: lambda order: order.refund(1_000),
     C.REFUND_FULLY: lambda order: order.refund(TOTAL - order.refunded_minor),
+    C.REQUEST_RETURN: lambda order: order.request_return("r-1", [], "too small"),
 }
 
 
@@ -136,6 +137,8 @@ def test_the_table_allows_exactly_the_documented_transitions() -> None:
         ("awaiting_payment", "expire", "expired"),
         *((s, "refund_partially", s) for s in refundable),
         *((s, "refund_fully", "refunded") for s in refundable),
+        ("shipped", "request_return", "shipped"),
+        ("delivered", "request_return", "delivered"),
     }
 
 

@@ -140,7 +140,10 @@ def _resolve_ipv4(address: str) -> list[str]:
 class _ServiceChannel:
     addresses: tuple[str, ...]
     channel: grpc.aio.Channel
+    # The same connection without this service's own token (`caller_stub`).
+    caller_channel: grpc.aio.Channel
     stubs: dict[Any, Any] = field(default_factory=dict)
+    caller_stubs: dict[Any, Any] = field(default_factory=dict)
 
 
 class ServiceChannels:
@@ -185,6 +188,16 @@ class ServiceChannels:
             stub = current.stubs[stub_type] = stub_type(current.channel)
         return stub
 
+    def caller_stub(self, service: str, stub_type: Callable[[grpc.aio.Channel], StubT]) -> StubT:
+        """A stub whose calls carry only the credentials each call sets, never this service's
+        own token: for calls made with an end user's rights (the support assistant acting for
+        a customer), where a call without a token must reach the service as anonymous."""
+        current = self._current(service)
+        stub = current.caller_stubs.get(stub_type)
+        if stub is None:
+            stub = current.caller_stubs[stub_type] = stub_type(current.caller_channel)
+        return stub
+
     def _current(self, service: str) -> _ServiceChannel:
         addresses = tuple(sorted(self._resolver.addresses(service)))
         current = self._channels.get(service)
@@ -192,10 +205,12 @@ class ServiceChannels:
             return current
         if not addresses:
             raise Unavailable(f"no known address of service {service!r}")
-        channel = grpc.aio.insecure_channel(channel_target(addresses), options=self._options)
+        raw = grpc.aio.insecure_channel(channel_target(addresses), options=self._options)
+        channel = raw
         if self._propagate_request_id or self._authorization is not None:
-            channel = RequestIdChannel(channel, self._authorization)
-        self._channels[service] = _ServiceChannel(addresses, channel)
+            channel = RequestIdChannel(raw, self._authorization)
+        caller_channel = RequestIdChannel(raw) if self._propagate_request_id else raw
+        self._channels[service] = _ServiceChannel(addresses, channel, caller_channel)
         if current is not None:
             self._close_later(current.channel)
         return self._channels[service]
