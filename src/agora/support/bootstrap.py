@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import timedelta
 
 from agora._proto.agora.support.v1 import support_pb2_grpc
@@ -18,18 +17,8 @@ from agora.support.jobs import ConversationRetention
 from agora.support.llm import chat_model
 from agora.support.service import SupportService
 from agora.support.settings import SupportSettings
-from agora.support.tools import (
-    CustomerAccess,
-    OrderBrief,
-    OrderDetails,
-    ProductHit,
-    ReturnLine,
-    ReturnReceipt,
-    ToolError,
-    ToolFailure,
-    Tools,
-    ToolsFactory,
-)
+from agora.support.shop_tools import grpc_tools_factory
+from agora.support.tools import ToolsFactory
 
 SERVICE = "support"
 
@@ -50,7 +39,7 @@ def compose(
     chat = SupportChat(
         backends.engine,
         assistant,
-        tools_factory or unreachable_tools,
+        tools_factory or grpc_tools_factory(backends.channels, backends.engine),
         signals,
         settings.chat_limits(),
         answer_timeout_s=settings.chat_answer_timeout_s,
@@ -74,41 +63,3 @@ async def run(platform: PlatformSettings, settings: SupportSettings | None = Non
     async with service_host(SERVICE, platform, settings) as host:
         host.install(compose(host.backends, settings))
         await host.serve_forever()
-
-
-class _UnreachableTools:
-    """Tools before the shop's are wired: every call is UNAVAILABLE, so the assistant says it
-    cannot reach the information and offers a person."""
-
-    async def _down(self) -> None:
-        raise ToolError(ToolFailure.UNAVAILABLE)
-
-    async def my_orders(self) -> Sequence[OrderBrief]:
-        await self._down()
-        return []
-
-    async def order_status(self, order_ref: str) -> OrderDetails:
-        await self._down()
-        raise AssertionError
-
-    async def cancel_order(self, order_id: str, reason: str) -> OrderDetails:
-        await self._down()
-        raise AssertionError
-
-    async def start_return(
-        self, order_id: str, lines: Sequence[ReturnLine], reason: str
-    ) -> ReturnReceipt:
-        await self._down()
-        raise AssertionError
-
-    async def search_products(self, query: str) -> Sequence[ProductHit]:
-        await self._down()
-        return []
-
-    async def recommendations(self, product_id: str | None) -> Sequence[ProductHit]:
-        await self._down()
-        return []
-
-
-def unreachable_tools(access: CustomerAccess) -> Tools:
-    return _UnreachableTools()

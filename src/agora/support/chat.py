@@ -165,12 +165,14 @@ class SupportChat:
         conversation_id = _optional_id(start.conversation_id, "start.conversationId")
         participant, access = await self._participant(start, principal, authorization)
         if conversation_id is None:
-            return Opened(await self._new(participant), participant, access)
-        async with self._reads.connect() as conn:
-            found = await chat_store.conversation(conn, conversation_id)
+            found: Conversation | None = await self._new(participant)
+        else:
+            async with self._reads.connect() as conn:
+                found = await chat_store.conversation(conn, conversation_id)
         if found is None or not belongs_to(found, participant):
-            raise NotFound("conversation", conversation_id)
-        return Opened(found, participant, access)
+            raise NotFound("conversation", conversation_id or "")
+        # The tools key the changes they ask for (cancel, return) on the conversation.
+        return Opened(found, participant, replace(access, conversation_id=found.id))
 
     async def _participant(
         self, start: pb.ChatStart, principal: Principal, authorization: str

@@ -180,4 +180,3 @@ async def eventually(check: Callable[[], bool], what: str) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"never happened: {what}")
-

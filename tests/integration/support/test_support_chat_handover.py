@@ -82,6 +82,15 @@ async def test_staff_on_another_replica_take_over_a_queued_conversation_and_both
     mine = await shopper.until(is_message(pb.SPEAKER_CUSTOMER))
     assert of_kind(mine, "delta") == []
 
+    async with grpc.aio.insecure_channel(one.address) as channel:
+        stub = support_pb2_grpc.SupportServiceStub(channel)
+        seen = await stub.GetConversation(
+            pb.GetConversationRequest(id=started.conversation_id),
+            metadata=(("authorization", staff_authorization),),
+        )
+    assert (seen.summary.handover, seen.summary.staff_id) == (pb.HANDOVER_STATE_STAFF, staff_id)
+    assert seen.summary.message_count == 4
+
     await shopper.close()
     await desk.close()
     subjects = await outbox_subjects(support_engine, started.conversation_id)
