@@ -120,7 +120,7 @@ async def test_access_tokens_carry_the_claims_of_adr_0007_signed_with_a_publishe
     assert claims["iss"] == claims["aud"] == "agora"
     assert claims["sid"] == tokens.session_id
     assert claims["roles"] == ["customer"]
-    assert claims["perms"] == ["orders:read:own"]
+    assert claims["perms"] == ["orders:read:own", "support:read:own"]
     assert claims["amr"] == ["pwd"]
     assert claims["exp"] - claims["iat"] == tokens.expires_in == 900
     assert claims["nbf"] == claims["iat"]
