@@ -16,6 +16,7 @@ import orjson
 import pytest
 from granian_process import granian_testshop
 from granian_testshop import CSRF_KEY_VARIABLE
+from security_support import mint_token
 from testshop_backend import RunningShop
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -69,17 +70,6 @@ def open_stream(
     )
 
 
-def access_token(session_id: str, subject: str = "user-1") -> str:
-    """A token shaped like an access token (the test shop verifies nothing; the edge reads
-    the session id of a cookie's token for the CSRF check)."""
-
-    def part(document: dict[str, str]) -> str:
-        return base64.urlsafe_b64encode(orjson.dumps(document)).rstrip(b"=").decode()
-
-    header = part({"alg": "EdDSA", "typ": "at+jwt"})
-    return f"{header}.{part({'sub': subject, 'sid': session_id})}.c2ln"
-
-
 def session_cookies(token: str, csrf: str) -> dict[str, str]:
     return {"Cookie": f"__Host-agora_access={token}; __Host-agora_csrf={csrf}"}
 
@@ -112,7 +102,8 @@ async def refusal(base_url: str, path: str = "/v1/chat", **options: Any) -> http
 async def test_frames_round_trip_as_proto_json_with_the_callers_credentials(
     gateway: str, shop: RunningShop
 ) -> None:
-    headers = {"Authorization": "Bearer ada-token", "X-Request-Id": "chat-round-trip"}
+    token = mint_token("ada")
+    headers = {"Authorization": f"Bearer {token}", "X-Request-Id": "chat-round-trip"}
     async with open_stream(gateway, headers=headers) as stream:
         await stream.send(orjson.dumps({"text": "hello", "repeat": 2}).decode())
         first, second = await frame(stream), await frame(stream)
@@ -122,14 +113,15 @@ async def test_frames_round_trip_as_proto_json_with_the_callers_credentials(
     assert first == {
         "text": "hello",
         "replyIndex": 0,
-        "authorization": "Bearer ada-token",
+        "authorization": f"Bearer {token}",
         "sequence": "1",
+        "subject": "ada",
     }
     assert second["replyIndex"] == 1
     assert second["sequence"] == "2"
     assert code == 1000
     seen = next(m for m in shop.backend.metadata if m.get("x-request-id") == "chat-round-trip")
-    assert seen["authorization"] == "Bearer ada-token"
+    assert seen["authorization"] == f"Bearer {token}"
     assert seen["x-agora-client-ip"].startswith("198.51.")
 
 
@@ -158,7 +150,7 @@ async def test_an_invalid_frame_gets_the_rest_problem_and_the_stream_lives_on(
 async def test_a_cookie_session_needs_an_allowed_origin_and_the_csrf_subprotocol(
     gateway: str, shop: RunningShop
 ) -> None:
-    token = access_token("session-1")
+    token = mint_token("grace", sid="session-1")
     csrf = CsrfTokens(CSRF_KEY).for_session("session-1")
     other_session_csrf = CsrfTokens(CSRF_KEY).for_session("session-2")
     own_origin = gateway  # http://127.0.0.1:<port>, the Host the handshake names
@@ -196,6 +188,7 @@ async def test_a_cookie_session_needs_an_allowed_origin_and_the_csrf_subprotocol
         assert refused.json()["reason"] == "CSRF_FAILED"
     assert chosen == "agora.v1"
     assert answer["authorization"] == f"Bearer {token}"
+    assert answer["subject"] == "grace"
     seen = next(m for m in shop.backend.metadata if m.get("x-request-id") == "cookie-chat")
     assert seen["authorization"] == f"Bearer {token}"
 
@@ -204,16 +197,22 @@ async def test_a_stream_for_signed_in_callers_refuses_a_caller_without_credentia
     gateway: str,
 ) -> None:
     anonymous = await refusal(gateway, "/v1/staff/chat")
-    async with open_stream(
-        gateway, "/v1/staff/chat", headers={"Authorization": "Bearer staff-token"}
-    ) as stream:
+    signed_in = {"Authorization": f"Bearer {mint_token('linus')}"}
+    async with open_stream(gateway, "/v1/staff/chat", headers=signed_in) as stream:
         await stream.send('{"text": "hi"}')
         answer = await frame(stream)
+    forged = {"Authorization": "Bearer not-a-token"}
+    async with open_stream(gateway, "/v1/staff/chat", headers=forged) as stream:
+        refused = await frame(stream)  # the backend refuses the token as the call starts
+        code, _ = await closed(stream)
 
     assert anonymous.status_code == 401
     assert anonymous.json()["reason"] == "TOKEN_MISSING"
     assert anonymous.headers["www-authenticate"].startswith("Bearer")
-    assert answer["authorization"] == "Bearer staff-token"
+    assert answer["subject"] == "linus"
+    assert refused["error"]["status"] == 401
+    assert refused["error"]["reason"] == "TOKEN_INVALID"
+    assert code == 1008
 
 
 async def test_a_service_token_is_refused_like_on_rest(gateway: str) -> None:

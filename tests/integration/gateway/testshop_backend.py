@@ -8,7 +8,7 @@ free port that answers with Agora's status details (the same encoding services u
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, empty_pb2, message_
 from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_tools import protoc
+from security_support import jwks
 from starlette.applications import Starlette
 
 from agora.gateway.app import create_app
@@ -33,7 +34,12 @@ from agora.platform.errors import (
     PermissionDenied,
     Shortage,
 )
+from agora.platform.rpc.interceptors import MethodWrapper, ServerInterceptor
 from agora.platform.rpc.status import to_grpc_status
+from agora.platform.security.interceptor import AuthorizationInterceptor
+from agora.platform.security.jwks import RefreshingJwks
+from agora.platform.security.principal import current_principal
+from agora.platform.security.tokens import TokenVerifier
 
 HERE = Path(__file__).parent
 PROTOS = HERE / "protos"
@@ -196,6 +202,7 @@ def chat_handler(backend: ShopBackend, name: str) -> grpc.RpcMethodHandler:
                     reply_index=index,
                     authorization=authorization,
                     sequence=sequence,
+                    subject=current_principal().subject,
                 )
 
     request_type = message_class("ChatRequest")
@@ -215,8 +222,34 @@ async def _wait_to_be_cancelled(backend: ShopBackend, request_id: str) -> None:
         raise
 
 
+CHAT_METHODS = frozenset({f"/{SERVICE}/Chat", f"/{SERVICE}/StaffChat"})
+
+
+class ChatsOnly(MethodWrapper):
+    """One of the services' interceptors on the chats alone (the shop's REST tests send tokens
+    no one signed, and expect the shop's own error answers)."""
+
+    def __init__(self, inner: MethodWrapper) -> None:
+        super().__init__()
+        self._inner = inner
+
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        return self._inner.wrap(method, handler) if method in CHAT_METHODS else handler
+
+
+def chat_interceptors() -> list[MethodWrapper]:
+    """What a service runs its methods under: errors mapped to statuses, and the security
+    interceptor verifying tokens with the test JWKS."""
+
+    async def test_keys() -> Mapping[str, Any]:
+        return jwks()
+
+    verifier = TokenVerifier(RefreshingJwks(test_keys, name="test keys"), {})
+    return [ChatsOnly(ServerInterceptor()), ChatsOnly(AuthorizationInterceptor(verifier))]
+
+
 async def start_shop_server(backend: ShopBackend, port: int) -> grpc.aio.Server:
-    server = grpc.aio.server()
+    server = grpc.aio.server(interceptors=chat_interceptors())
     service = descriptor_pool.Default().FindServiceByName(SERVICE)
     handlers = {
         name: _unary(
