@@ -9,6 +9,7 @@ metadata; cookie-authenticated changes pass the CSRF check first (docs/adr/0007,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -29,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as HttpRoute
 from starlette.types import ASGIApp, Lifespan, Receive, Scope, Send
 from starlette.types import Message as AsgiMessage
+from starlette.websockets import WebSocket
 
 import agora
 from agora.gateway.browser_session import (
@@ -87,7 +89,12 @@ from agora.gateway.transcoding import (
     build_routes,
     build_stream_routes,
 )
-from agora.gateway.websocket_bridge import WebSocketBridge
+from agora.gateway.websocket_bridge import (
+    CLOSE_INTERNAL_ERROR,
+    WebSocketBridge,
+    deny,
+    error_frame,
+)
 from agora.platform.errors import DomainError
 from agora.platform.logging import bind_request_id
 from agora.platform.security.tokens import SERVICE_TOKEN_TYPE, TokenVerifier, token_type
@@ -574,22 +581,39 @@ class EdgeHeaders:
             await EdgeProblem.INTERNAL.response(request_id)(scope, receive, send_with_headers)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """A bridged stream (Starlette's WebSocket routes): the request id, and the security
+        """A bridged stream (Starlette's WebSocket routes): the request id, the security
         headers on a refusal before the upgrade (and on the upgrade, where the server sends
-        the headers of `websocket.accept`; granian does not)."""
+        the headers of `websocket.accept`; granian does not), and for an unexpected error a
+        500 problem before the upgrade or an error frame and close 1011 after it."""
         request_id = _request_id(scope)
         scope[REQUEST_ID_SCOPE_KEY] = request_id
         bind_request_id(request_id)
         request_id_header = request_id.encode("latin-1")
+        state = {"accepted": False, "ended": False}
 
         async def send_with_headers(message: AsgiMessage) -> None:
-            if message["type"] in ("websocket.accept", "websocket.http.response.start"):
+            kind = message["type"]
+            if kind in ("websocket.accept", "websocket.http.response.start"):
                 message["headers"] = with_security_headers(
                     list(message.get("headers", [])), request_id_header
                 )
+            state["accepted"] |= kind == "websocket.accept"
+            state["ended"] |= kind in ("websocket.close", "websocket.http.response.start")
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            log.exception("unhandled_error", path=scope.get("path"))
+            if state["ended"]:
+                raise
+            problem = EdgeProblem.INTERNAL.problem(request_id)
+            if not state["accepted"]:
+                await deny(WebSocket(scope, receive, send_with_headers), problem)
+                return
+            with contextlib.suppress(OSError, RuntimeError):
+                await send({"type": "websocket.send", "text": error_frame(problem)})
+                await send({"type": "websocket.close", "code": CLOSE_INTERNAL_ERROR})
 
 
 def _request_id(scope: Scope) -> str:

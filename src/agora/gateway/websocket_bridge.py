@@ -229,12 +229,12 @@ class WebSocketBridge:
         user = await user_of_token(caller.token, self.verifier) if caller.token else ""
         refusal = await self._admission(route, websocket, caller, user, request_id)
         if refusal is not None:
-            await _deny(websocket, refusal)
+            await deny(websocket, refusal)
             return
         keys = [f"ip:{caller.client_ip}"] + ([f"user:{user}"] if user else [])
         if not self.slots.acquire(keys):
             limit = self.slots.limit
-            await _deny(websocket, EdgeProblem.TOO_MANY_STREAMS.problem(request_id, limit=limit))
+            await deny(websocket, EdgeProblem.TOO_MANY_STREAMS.problem(request_id, limit=limit))
             return
         try:
             await self._bridge(route, websocket, caller, request_id)
@@ -305,7 +305,7 @@ def _serialize(message: Any) -> bytes:
     return bytes(message.SerializeToString())
 
 
-async def _deny(websocket: WebSocket, problem: Problem) -> None:
+async def deny(websocket: WebSocket, problem: Problem) -> None:
     """Refuse before the upgrade: the problem as the HTTP answer when the server can send one
     (granian can), else a bare close (the server answers 403)."""
     if DENIAL_EXTENSION in websocket.scope.get("extensions", {}):
