@@ -311,6 +311,22 @@ async def test_connection_attempts_count_against_the_rest_rate_limit(gateway: st
     assert int(limited.headers["retry-after"]) >= 1
 
 
+async def test_a_streams_own_rate_limit_counts_connection_attempts(gateway: str) -> None:
+    headers = {"X-Forwarded-For": client_address(), "Authorization": f"Bearer {mint_token()}"}
+    for _ in range(2):  # the method's rule: 2/minute
+        async with open_stream(gateway, "/v1/staff/chat", headers=headers) as stream:
+            await stream.send('{"text": "hi"}')
+            await frame(stream)
+    limited = await refusal(gateway, "/v1/staff/chat", headers=headers)
+    async with open_stream(gateway, headers=headers) as other:  # other methods are not limited
+        await other.send('{"text": "hi"}')
+        answer = await frame(other)
+
+    assert limited.status_code == 429
+    assert limited.json()["reason"] == "RATE_LIMITED"
+    assert answer["text"] == "hi"
+
+
 async def test_a_plain_get_of_a_stream_asks_for_the_upgrade(gateway: str) -> None:
     async with httpx.AsyncClient(base_url=gateway) as http:
         answer = await http.get("/v1/chat")
@@ -332,6 +348,7 @@ async def test_the_openapi_document_describes_the_websocket(gateway: str) -> Non
     assert "replyIndex" in schemas["agora.testshop.v1.ChatReply"]["properties"]
     assert "security" not in chat
     assert "security" in spec["paths"]["/v1/staff/chat"]["get"]
+    assert spec["paths"]["/v1/staff/chat"]["get"]["x-rate-limit"] == "2/minute"
 
 
 async def test_an_idle_stream_is_closed(testshop_descriptor_path: Path, shop: RunningShop) -> None:
