@@ -9,6 +9,7 @@ metadata; cookie-authenticated changes pass the CSRF check first (docs/adr/0007,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -29,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as HttpRoute
 from starlette.types import ASGIApp, Lifespan, Receive, Scope, Send
 from starlette.types import Message as AsgiMessage
+from starlette.websockets import WebSocket
 
 import agora
 from agora.gateway.browser_session import (
@@ -47,11 +49,13 @@ from agora.gateway.browser_session import (
 from agora.gateway.cache import CachedResponse, ResponseCache, etag_of
 from agora.gateway.caller import (
     REFRESH_COOKIE,
+    REQUEST_ID_SCOPE_KEY,
     UNSAFE_METHODS,
     Caller,
     CallerReader,
+    backend_metadata,
     is_metadata_safe,
-    token_digest,
+    user_of_token,
 )
 from agora.gateway.descriptors import (
     SourceComments,
@@ -77,20 +81,26 @@ from agora.gateway.ratelimit import (
 )
 from agora.gateway.security_headers import with_security_headers
 from agora.gateway.settings import GatewaySettings
-from agora.gateway.transcoding import Match, NotAllowed, Route, RouteTable, build_routes
+from agora.gateway.transcoding import (
+    Match,
+    NotAllowed,
+    Route,
+    RouteTable,
+    build_routes,
+    build_stream_routes,
+)
+from agora.gateway.websocket_bridge import (
+    CLOSE_INTERNAL_ERROR,
+    WebSocketBridge,
+    deny,
+    error_frame,
+)
 from agora.platform.errors import DomainError
 from agora.platform.logging import bind_request_id
-from agora.platform.security.origin import GATEWAY_PROOF_HEADER
 from agora.platform.security.tokens import SERVICE_TOKEN_TYPE, TokenVerifier, token_type
 
 ChannelFor = Callable[[str], grpc.aio.Channel]
 
-REQUEST_ID_HEADER = "x-request-id"
-REQUEST_ID_SCOPE_KEY = "agora.request_id"
-# gRPC metadata every call carries (docs/adr/0007).
-AUTHORIZATION_KEY = "authorization"
-CLIENT_IP_KEY = "x-agora-client-ip"
-USER_AGENT_KEY = "x-agora-user-agent"
 OPENAPI_PATH = "/api/openapi.json"
 # Served by the gateway itself; everything else is looked up among the transcoded routes.
 OWN_PATHS = frozenset({"/healthz", "/readyz"})
@@ -110,6 +120,7 @@ class Gateway:
     cache: ResponseCache | None
     backends: tuple[str, ...]  # backend names (`catalog`), each checked by /readyz
     rate_limiter: RateLimiter | None  # None: rate limits are off
+    streams: tuple[Route, ...] = ()  # bidirectional streams bridged to WebSockets
 
 
 def create_app(
@@ -140,9 +151,11 @@ def create_app(
     """
     descriptor_set = descriptor_set or read_descriptor_set()
     populate_pool(descriptor_set, pool)
-    routes = build_routes(files_of(descriptor_set, pool))
+    files = files_of(descriptor_set, pool)
+    routes = build_routes(files)
+    streams = build_stream_routes(files)
     table = RouteTable(routes)
-    routed = {r.backend for r in routes}
+    routed = {r.backend for r in [*routes, *streams]}
     backends = tuple(sorted(routed if settings.backends is None else set(settings.backends)))
     limiter = (
         RateLimiter(
@@ -154,13 +167,21 @@ def create_app(
         if settings.rate_limit_enabled
         else None
     )
-    gateway = Gateway(table, settings, cache if settings.cache_enabled else None, backends, limiter)
+    gateway = Gateway(
+        table,
+        settings,
+        cache if settings.cache_enabled else None,
+        backends,
+        limiter,
+        tuple(streams),
+    )
     spec = orjson.dumps(
         openapi_document(
             routes,
             SourceComments.from_descriptor_set(descriptor_set),
             version=agora.__version__,
             session_methods=SESSION_METHODS,
+            stream_routes=streams,
         )
     )
 
@@ -186,9 +207,20 @@ def create_app(
     # problem+json 500 itself, with the request id and security headers. It hands API calls
     # straight to the transcoder, past Starlette's router (the hot path).
     csrf = CsrfTokens(csrf_key if csrf_key is not None else os.urandom(32))
+    bridge = WebSocketBridge(
+        settings,
+        channel_for,
+        limiter=limiter,
+        method_limits=method_limits(streams),
+        verifier=token_verifier,
+        csrf=csrf,
+        gateway_proof=gateway_proof,
+    )
     transcoder = Transcoder(gateway, channel_for, token_verifier, csrf, gateway_proof)
     edge = Middleware(EdgeHeaders, transcoder=transcoder)
-    app = Starlette(routes=http_routes, middleware=[edge], lifespan=lifespan)
+    app = Starlette(
+        routes=[*http_routes, *bridge.routes(streams)], middleware=[edge], lifespan=lifespan
+    )
     app.state.gateway = gateway
     return app
 
@@ -242,6 +274,7 @@ class Transcoder:
         self._method_limits = method_limits(gateway.routes.routes)
         self._account_limited = account_limited(self._method_limits)
         self._sessions = session_rules(gateway.routes.routes)
+        self._stream_paths = frozenset(r.rule.template.source for r in gateway.streams)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -255,12 +288,15 @@ class Transcoder:
         if self.limiter is not None:
             wait = await self.limiter.ip_wait(caller.client_ip)
             if wait is None and caller.token:
-                wait = await self.limiter.user_wait(await self._user_of(caller.token))
+                user = await user_of_token(caller.token, self.verifier)
+                wait = await self.limiter.user_wait(user)
             if wait is not None:
                 return EdgeProblem.RATE_LIMITED.response(request_id, retry_after_s=wait)
         raw_path = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
         raw_path = raw_path.split("?", 1)[0]
         found = self.gateway.routes.match(request.method, raw_path)
+        if found is None and raw_path in self._stream_paths:
+            return EdgeProblem.UPGRADE_REQUIRED.response(request_id, path=_shown(raw_path))
         if found is None:
             return EdgeProblem.ROUTE_NOT_FOUND.response(
                 request_id, method=_shown(request.method), path=_shown(request.url.path)
@@ -381,16 +417,6 @@ class Transcoder:
         response.raw_headers.extend(session_cookies(tokens, self.csrf))
         return response
 
-    async def _user_of(self, token: str) -> str:
-        """Whose token this is, for per-user limits: the verified subject, else a digest (the
-        backend refuses a bad token; the digest still counts its repeated use)."""
-        if self.verifier is not None:
-            try:
-                return (await self.verifier.verify(token)).subject
-            except DomainError:  # invalid, expired, or no keys yet (auth unreachable)
-                pass
-        return token_digest(token)
-
     async def _account_wait(self, route: Route, message: Message) -> int | None:
         """The method's own limit per account (the request's `email`), when it has both."""
         if self.limiter is None or route not in self._account_limited:
@@ -435,15 +461,8 @@ class Transcoder:
         self, route: Route, message: Message, caller: Caller, request_id: str
     ) -> Message:
         rpc = self._callable(route, self.channel_for(route.backend))
-        metadata: tuple[tuple[str, str], ...] = (
-            (REQUEST_ID_HEADER, request_id),
-            (CLIENT_IP_KEY, caller.client_ip),
-            (USER_AGENT_KEY, caller.user_agent),
-        )
-        if caller.authorization:
-            metadata += ((AUTHORIZATION_KEY, caller.authorization),)
-        if self.gateway_proof is not None:
-            metadata += ((GATEWAY_PROOF_HEADER, self.gateway_proof()),)
+        proof = self.gateway_proof() if self.gateway_proof is not None else None
+        metadata = backend_metadata(caller, request_id, proof)
         answer: Message = await rpc(message, timeout=self.timeout_s, metadata=metadata)
         return answer
 
@@ -529,6 +548,9 @@ class EdgeHeaders:
         self.transcoder = transcoder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -557,6 +579,41 @@ class EdgeHeaders:
             if started:
                 raise
             await EdgeProblem.INTERNAL.response(request_id)(scope, receive, send_with_headers)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A bridged stream (Starlette's WebSocket routes): the request id, the security
+        headers on a refusal before the upgrade (and on the upgrade, where the server sends
+        the headers of `websocket.accept`; granian does not), and for an unexpected error a
+        500 problem before the upgrade or an error frame and close 1011 after it."""
+        request_id = _request_id(scope)
+        scope[REQUEST_ID_SCOPE_KEY] = request_id
+        bind_request_id(request_id)
+        request_id_header = request_id.encode("latin-1")
+        state = {"accepted": False, "ended": False}
+
+        async def send_with_headers(message: AsgiMessage) -> None:
+            kind = message["type"]
+            if kind in ("websocket.accept", "websocket.http.response.start"):
+                message["headers"] = with_security_headers(
+                    list(message.get("headers", [])), request_id_header
+                )
+            state["accepted"] |= kind == "websocket.accept"
+            state["ended"] |= kind in ("websocket.close", "websocket.http.response.start")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            log.exception("unhandled_error", path=scope.get("path"))
+            if state["ended"]:
+                raise
+            problem = EdgeProblem.INTERNAL.problem(request_id)
+            if not state["accepted"]:
+                await deny(WebSocket(scope, receive, send_with_headers), problem)
+                return
+            with contextlib.suppress(OSError, RuntimeError):
+                await send({"type": "websocket.send", "text": error_frame(problem)})
+                await send({"type": "websocket.close", "code": CLOSE_INTERNAL_ERROR})
 
 
 def _request_id(scope: Scope) -> str:

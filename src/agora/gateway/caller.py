@@ -15,6 +15,10 @@ from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 
 from starlette.types import Scope
 
+from agora.platform.errors import DomainError
+from agora.platform.security.origin import GATEWAY_PROOF_HEADER
+from agora.platform.security.tokens import TokenVerifier
+
 # `__Host-`: the browser accepts these only with Secure, Path=/ and no Domain, so a sibling
 # subdomain (or a plain-http page) can never plant or overwrite them.
 COOKIE_PREFIX = "__Host-agora_"
@@ -26,6 +30,13 @@ MAX_USER_AGENT = 512
 UNKNOWN_CLIENT = "unknown"
 # Methods a cross-site form or script can trigger that change something: CSRF-checked.
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Where the edge keeps a request's id in the ASGI scope.
+REQUEST_ID_SCOPE_KEY = "agora.request_id"
+# gRPC metadata every backend call carries (docs/adr/0007).
+REQUEST_ID_KEY = "x-request-id"
+AUTHORIZATION_KEY = "authorization"
+CLIENT_IP_KEY = "x-agora-client-ip"
+USER_AGENT_KEY = "x-agora-user-agent"
 
 
 @dataclass(slots=True)
@@ -140,6 +151,35 @@ def is_metadata_safe(text: str) -> bool:
     return text.isascii() and text.isprintable()
 
 
+def backend_metadata(
+    caller: Caller, request_id: str, gateway_proof: str | None
+) -> tuple[tuple[str, str], ...]:
+    """What a backend call on behalf of `caller` carries: the request id, the caller's address,
+    user agent and credentials, and the gateway's proof that it reports them (a unary call
+    and a bridged stream alike)."""
+    metadata: tuple[tuple[str, str], ...] = (
+        (REQUEST_ID_KEY, request_id),
+        (CLIENT_IP_KEY, caller.client_ip),
+        (USER_AGENT_KEY, caller.user_agent),
+    )
+    if caller.authorization:
+        metadata += ((AUTHORIZATION_KEY, caller.authorization),)
+    if gateway_proof is not None:
+        metadata += ((GATEWAY_PROOF_HEADER, gateway_proof),)
+    return metadata
+
+
 def token_digest(token: str) -> str:
     """A stable, non-reversible key for a token (per-user limits before verification)."""
     return "t:" + hashlib.sha256(token.encode("latin-1")).hexdigest()
+
+
+async def user_of_token(token: str, verifier: TokenVerifier | None) -> str:
+    """Whose token this is, for per-user limits: the verified subject, else a digest (the
+    backend refuses a bad token; the digest still counts its repeated use)."""
+    if verifier is not None:
+        try:
+            return (await verifier.verify(token)).subject
+        except DomainError:  # invalid, expired, or no keys yet (auth unreachable)
+            pass
+    return token_digest(token)

@@ -136,8 +136,10 @@ def openapi_document(
     title: str = "Agora API",
     version: str = "1",
     session_methods: Mapping[str, SessionRule] | None = None,
+    stream_routes: Sequence[Route] = (),
 ) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of every route (`session_methods`: the browser-session table)."""
+    """The OpenAPI 3.1 document of every route (`session_methods`: the browser-session table)
+    and of every bidirectional stream bridged to a WebSocket (`stream_routes`)."""
     builder = _Builder(comments or SourceComments(), session_methods or {}, _path_names(routes))
     paths: dict[str, dict[str, Any]] = {}
     tags: dict[str, dict[str, str]] = {}
@@ -146,6 +148,10 @@ def openapi_document(
             continue  # a custom HTTP method OpenAPI cannot describe
         path, operation = builder.operation(route)
         paths.setdefault(path, {})[route.rule.http_method.lower()] = operation
+        service = route.method.containing_service
+        tags.setdefault(service.name, _tag(service.name, builder.comments.of(service.full_name)))
+    for route in stream_routes:
+        paths.setdefault(route.rule.template.source, {})["get"] = builder.stream_operation(route)
         service = route.method.containing_service
         tags.setdefault(service.name, _tag(service.name, builder.comments.of(service.full_name)))
     return {
@@ -196,6 +202,46 @@ _SECURITY_SCHEMES: dict[str, Any] = {
         ),
     },
 }
+
+
+# The framing of every bridged stream (see agora.gateway.websocket_bridge).
+WEBSOCKET_SUBPROTOCOL = "agora.v1"
+WEBSOCKET_FRAMING = (
+    "**WebSocket.** Open with `GET` and `Upgrade: websocket`. Each text frame the client sends "
+    "is one request message (`x-agora-websocket.client`) in proto JSON; each text frame the "
+    "server sends is one answer message (`x-agora-websocket.server`), or an error "
+    '`{"error": <problem>}` (`x-agora-websocket.error`, the REST problem body). A frame that '
+    "fails validation (400) or exceeds the per-stream message rate (429) gets an error frame "
+    "and the stream continues. Close codes: 1000 when the service ends the stream; 1008 after "
+    "an error frame for a refusal (4xx); 1011 after one for a failure of the service (5xx); "
+    "1009 for a frame over the size limit; 1001 when idle. Closing the WebSocket cancels the "
+    "call. Credentials: a bearer token in `Authorization`, or the session cookie: then the "
+    "page's `Origin` must be allowed and the handshake must offer the subprotocols "
+    f"`{WEBSOCKET_SUBPROTOCOL}` and `agora.csrf.<the __Host-agora_csrf cookie>`. Refusals "
+    "before the upgrade are HTTP problems."
+)
+_SUBPROTOCOL_PARAMETER: dict[str, Any] = {
+    "name": "Sec-WebSocket-Protocol",
+    "in": "header",
+    "required": False,
+    "description": (
+        f"`{WEBSOCKET_SUBPROTOCOL}`, and for a cookie session `agora.csrf.<token>` (the "
+        "value of the __Host-agora_csrf cookie), comma-separated."
+    ),
+    "schema": {"type": "string"},
+}
+
+
+def _stream_refusals(route: Route) -> dict[str, Any]:
+    """The problems a bridged stream's upgrade request can be refused with."""
+    responses: dict[str, Any] = {}
+    if not route.policy.public:
+        responses["401"] = UNAUTHORIZED_RESPONSE
+    # A cookie session without an allowed Origin or the CSRF subprotocol.
+    responses["403"] = PROBLEM_RESPONSE
+    responses["429"] = RATE_LIMITED_RESPONSE
+    responses["default"] = PROBLEM_RESPONSE
+    return responses
 
 
 def _problem_response(description: str, headers: dict[str, Any] | None = None) -> Schema:
@@ -264,6 +310,47 @@ class _Builder:
             operation["x-rate-limit"] = route.policy.rate_limit
         operation["x-grpc-method"] = route.rpc_path
         return path, operation
+
+    def stream_operation(self, route: Route) -> dict[str, Any]:
+        """A bridged stream as far as OpenAPI goes: the upgrade request (GET, 101), the
+        framing in prose, and the message schemas in `x-agora-websocket`."""
+        comment = self.comments.of(route.method.full_name)
+        operation: dict[str, Any] = {
+            "operationId": route.operation_id,
+            "tags": [route.method.containing_service.name],
+            "summary": _summary(comment) or route.method.name,
+            "description": "\n\n".join(filter(None, [comment, WEBSOCKET_FRAMING])),
+            "parameters": [_SUBPROTOCOL_PARAMETER],
+            "responses": {
+                "101": {
+                    "description": "Switching Protocols: the WebSocket is open.",
+                    "headers": {
+                        "Sec-WebSocket-Protocol": {
+                            "description": f"`{WEBSOCKET_SUBPROTOCOL}` when offered.",
+                            "schema": {"type": "string"},
+                        }
+                    },
+                },
+                **_stream_refusals(route),
+            },
+            "x-agora-websocket": {
+                "client": self.message(route.method.input_type),
+                "server": self.message(route.method.output_type),
+                "error": {
+                    "type": "object",
+                    "properties": {"error": {"$ref": f"#/components/schemas/{PROBLEM_SCHEMA}"}},
+                    "required": ["error"],
+                },
+            },
+            "x-grpc-method": route.rpc_path,
+        }
+        if not route.policy.public:
+            operation["security"] = [{BEARER_SCHEME: []}, {COOKIE_SCHEME: []}]
+        if route.policy.permission:
+            operation["x-permission"] = route.policy.permission
+        if route.policy.rate_limit:
+            operation["x-rate-limit"] = route.policy.rate_limit
+        return operation
 
     def _path(self, route: Route) -> tuple[str, list[dict[str, Any]]]:
         template: PathTemplate = route.rule.template

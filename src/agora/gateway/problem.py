@@ -259,6 +259,42 @@ class EdgeProblem(Enum):
         "A change authenticated by the session cookie needs the X-CSRF-Token header "
         "equal to this session's __Host-agora_csrf cookie.",
     )
+    # Bridged streams (`websocket_bridge`): refusals before the upgrade and error frames.
+    STREAM_CSRF_FAILED = EdgeAnswer(
+        403,
+        _C.PERMISSION_DENIED,
+        "CSRF_FAILED",
+        "A stream authenticated by the session cookie must offer the WebSocket subprotocol "
+        "agora.csrf.<this session's __Host-agora_csrf cookie>.",
+    )
+    ORIGIN_REFUSED = EdgeAnswer(
+        403,
+        _C.PERMISSION_DENIED,
+        "ORIGIN_REFUSED",
+        "A stream authenticated by the session cookie must come from an allowed origin.",
+    )
+    TOKEN_MISSING = EdgeAnswer(
+        401,
+        _C.UNAUTHENTICATED,
+        "TOKEN_MISSING",
+        "This stream needs a bearer token or a session cookie.",
+    )
+    TOO_MANY_STREAMS = EdgeAnswer(
+        429,
+        _C.RESOURCE_EXHAUSTED,
+        "TOO_MANY_STREAMS",
+        "At most {limit} streams may be open at once; close one first.",
+    )
+    FRAME_TOO_LARGE = EdgeAnswer(
+        413, _C.INVALID_ARGUMENT, "FRAME_TOO_LARGE", "A frame is larger than {limit} bytes."
+    )
+    UPGRADE_REQUIRED = EdgeAnswer(
+        426,
+        _C.FAILED_PRECONDITION,
+        "UPGRADE_REQUIRED",
+        "{path} is a WebSocket: open it with an Upgrade: websocket request.",
+        (("Upgrade", "websocket"), ("Connection", "Upgrade")),
+    )
     MALFORMED_CREDENTIALS = EdgeAnswer(
         401,
         _C.UNAUTHENTICATED,

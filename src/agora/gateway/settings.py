@@ -56,6 +56,27 @@ class GatewaySettings(BaseSettings):
         default="fixed-window",
         description="of the per-IP and per-user limits (methods' own use a moving window)",
     )
+    ws_max_frame_bytes: int = Field(
+        default=64 * 1024,
+        ge=256,
+        description="largest WebSocket frame a bridged stream accepts (larger: close 1009)",
+    )
+    ws_messages_per_minute: int = Field(
+        default=60, ge=1, description="frames one bridged stream may send per minute"
+    )
+    ws_max_streams_per_client: int = Field(
+        default=4, ge=1, description="open bridged streams per client IP and per user, per worker"
+    )
+    ws_idle_timeout_s: float = Field(
+        default=300.0, gt=0, le=86400, description="a bridged stream silent both ways closes"
+    )
+    ws_allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "origins (comma-separated: `https://shop.example`) whose pages may open bridged "
+            "streams with the session cookie; empty: only the gateway's own host"
+        ),
+    )
     redis_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("AGORA_REDIS_URL", "redis_url"),
@@ -90,6 +111,24 @@ class GatewaySettings(BaseSettings):
     def _split_proxies(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("ws_allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list):
+            return [str(part).strip().rstrip("/").lower() for part in value if str(part).strip()]
+        return value
+
+    @field_validator("ws_allowed_origins")
+    @classmethod
+    def _valid_origins(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            scheme, separator, host = entry.partition("://")
+            if scheme not in ("http", "https") or not separator or not host or "/" in host:
+                raise ValueError(f"{entry!r} is not an origin like https://shop.example")
         return value
 
     @field_validator("trusted_proxies")

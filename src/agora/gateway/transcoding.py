@@ -27,7 +27,7 @@ from google.protobuf.message import Message
 
 from agora._proto.agora.options.v1 import options_pb2
 from agora.gateway.proto_json import ProtoJsonEncoder
-from agora.gateway.templates import PathTemplate, parse_template
+from agora.gateway.templates import PathTemplate, Segment, parse_template
 from agora.platform.errors import FieldViolation, InvalidArgument
 from agora.platform.validation import RequestValidator
 
@@ -177,6 +177,20 @@ class Route:
             self.validator.check(request)
         return request
 
+    def request_from_frame(self, frame: bytes) -> Message:
+        """The request message of one WebSocket frame of a bridged stream (a JSON object,
+        like a `body: "*"` request), checked against the fields' rules.
+
+        Every frame is checked, whatever the method's rule: the caller is already admitted,
+        and a bad frame must not end the whole stream at the backend. Raises InvalidArgument.
+        """
+        if not frame.strip():
+            raise InvalidArgument.for_field("frame", "expected a JSON object")
+        request = self.request_class()
+        _merge_json_body(request, frame, None)
+        self.validator.check(request)
+        return request
+
     def encode_response(self, response: Message) -> bytes:
         """The proto3 JSON of the response (or of its `response_body` field)."""
         if self.response_field is None:
@@ -283,7 +297,7 @@ def routes_of(
     if not options.HasExtension(annotations_pb2.http):
         return []
     if method.client_streaming and method.server_streaming:
-        return []  # a bidirectional stream is bridged to a WebSocket, not transcoded
+        return []  # a bidirectional stream is bridged to a WebSocket (`stream_routes_of`)
     if method.client_streaming or method.server_streaming:
         raise RouteError(f"{method.full_name}: streaming methods cannot be transcoded")
     rules = http_rules(options.Extensions[annotations_pb2.http], method.full_name)
@@ -300,6 +314,70 @@ def routes_of(
             base_id if index == 0 else f"{base_id}_{index}",
             encoder,
             validator,
+        )
+        for index, rule in enumerate(rules)
+    ]
+
+
+def build_stream_routes(files: Iterable[FileDescriptor]) -> list[Route]:
+    """Routes for every bidirectional stream with a `google.api.http` option in `files`."""
+    encoder = ProtoJsonEncoder()
+    validator = RequestValidator()
+    routes: list[Route] = []
+    for file in files:
+        for service in file.services_by_name.values():
+            for method in service.methods:
+                routes.extend(stream_routes_of(method, encoder, validator))
+    return routes
+
+
+# A bridged stream's error frames are `{"error": problem}`: no answer may have that member.
+ERROR_FRAME_MEMBER = "error"
+
+
+def stream_routes_of(
+    method: MethodDescriptor, encoder: ProtoJsonEncoder, validator: RequestValidator | None = None
+) -> list[Route]:
+    """The WebSocket routes of a bidirectional stream: a GET binding with a literal path.
+
+    Each client frame is a whole request message, so the binding names no path variable, body
+    or response field; the answer type has no `error` member (error frames use it).
+    """
+    options = method.GetOptions()
+    if not (options.HasExtension(annotations_pb2.http) and method.client_streaming):
+        return []
+    if not method.server_streaming:
+        return []  # client streaming alone: refused by `routes_of`
+    where = method.full_name
+    rules = http_rules(options.Extensions[annotations_pb2.http], where)
+    for rule in rules:
+        literal = all(isinstance(p, Segment) and p.literal for p in rule.template.parts)
+        if rule.http_method != "GET" or not literal or rule.body or rule.response_body:
+            raise RouteError(
+                f"{where}: a bidirectional stream needs a plain GET binding with a literal path"
+            )
+    answer_members = {f.json_name for f in method.output_type.fields}
+    if ERROR_FRAME_MEMBER in answer_members:
+        raise RouteError(f"{where}: an answer's {ERROR_FRAME_MEMBER!r} field reads as an error")
+    policy = options_pb2.MethodRule()
+    if options.HasExtension(_RULE):
+        policy.CopyFrom(options.Extensions[_RULE])
+    base_id = f"{method.containing_service.name}_{method.name}"
+    return [
+        Route(
+            method=method,
+            rule=rule,
+            backend=backend_name(method.containing_service.full_name),
+            operation_id=base_id if index == 0 else f"{base_id}_{index}",
+            policy=policy,
+            request_class=message_factory.GetMessageClass(method.input_type),
+            response_class=message_factory.GetMessageClass(method.output_type),
+            path_fields={},
+            body_field=None,
+            response_field=None,
+            query_fields={},
+            encoder=encoder,
+            validator=validator or RequestValidator(),
         )
         for index, rule in enumerate(rules)
     ]

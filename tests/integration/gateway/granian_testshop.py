@@ -1,10 +1,14 @@
 """Serve the gateway for the test shop on real granian (run as a script by the tests).
 
 python granian_testshop.py DESCRIPTOR_SET BACKEND_ADDRESS PORT
+
+Settings come from `AGORA_GATEWAY_*` like the real gateway's; `AGORA_TEST_CSRF_KEY` (hex) is
+the CSRF key, so that a test can make a session's CSRF token.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from functools import partial
 from pathlib import Path
@@ -20,6 +24,8 @@ from agora.gateway.cache import ResponseCache
 from agora.gateway.descriptors import populate_pool
 from agora.gateway.settings import GatewaySettings
 
+CSRF_KEY_VARIABLE = "AGORA_TEST_CSRF_KEY"
+
 
 def testshop_app(descriptor_path: str, backend_address: str) -> Starlette:
     """The worker's app: the gateway for the test shop at `backend_address`."""
@@ -33,12 +39,14 @@ def testshop_app(descriptor_path: str, backend_address: str) -> Starlette:
             channels[backend] = grpc.aio.insecure_channel(backend_address)
         return channels[backend]
 
+    csrf_key = os.environ.get(CSRF_KEY_VARIABLE)
     return create_app(
         descriptor_pool.Default(),
         channel_for,
         settings=GatewaySettings(backend_timeout_s=2.0),
         cache=ResponseCache(),
         descriptor_set=descriptor_set,
+        csrf_key=bytes.fromhex(csrf_key) if csrf_key else None,
     )
 
 

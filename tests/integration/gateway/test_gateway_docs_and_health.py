@@ -37,6 +37,9 @@ async def test_openapi_lists_every_annotated_route_and_validates(
         ("get", "/v1/items/{slug}/price"): "ShopService_GetItemPrice",
         ("get", "/v1/shelves/{name}"): "ShopService_GetShelf",
         ("get", "/v1/stores/{store}/shelves/{name}"): "ShopService_GetShelf_1",
+        # Bidirectional streams, bridged to WebSockets.
+        ("get", "/v1/chat"): "ShopService_Chat",
+        ("get", "/v1/staff/chat"): "ShopService_StaffChat",
     }
 
 

@@ -4,66 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import sys
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
+from granian_process import granian_testshop, stop, wait_until_healthy
 from testshop_backend import RunningShop
 
 from agora.gateway.descriptors import default_pool, files_of, read_descriptor_set
 from agora.gateway.transcoding import build_routes
 from agora.platform.net import free_port
 
-HERE = Path(__file__).parent
-
-
-async def wait_until_healthy(base_url: str, process: asyncio.subprocess.Process) -> None:
-    # Async: the test shop's gRPC server runs on this event loop and must keep answering.
-    deadline = time.monotonic() + 30
-    async with httpx.AsyncClient(base_url=base_url, timeout=0.5) as http:
-        while time.monotonic() < deadline:
-            assert process.returncode is None, "the gateway process exited"
-            try:
-                if (await http.get("/healthz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise TimeoutError(f"{base_url} never became healthy")
-
-
-async def stop(process: asyncio.subprocess.Process) -> None:
-    process.send_signal(signal.SIGINT)
-    try:
-        await asyncio.wait_for(process.wait(), 10)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-
 
 @pytest.fixture
 async def granian_gateway(testshop_descriptor_path: Path, shop: RunningShop) -> AsyncIterator[str]:
-    port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        *[
-            sys.executable,
-            str(HERE / "granian_testshop.py"),
-            str(testshop_descriptor_path),
-            shop.address,
-            str(port),
-        ],
-        cwd=HERE,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        await wait_until_healthy(base_url, process)
+    async with granian_testshop(testshop_descriptor_path, shop.address) as base_url:
         yield base_url
-    finally:
-        await stop(process)
 
 
 async def test_transcoding_over_real_http(granian_gateway: str, shop: RunningShop) -> None:

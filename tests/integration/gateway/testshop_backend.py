@@ -8,7 +8,7 @@ free port that answers with Agora's status details (the same encoding services u
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,13 +20,26 @@ from google.protobuf import descriptor_pb2, descriptor_pool, empty_pb2, message_
 from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_tools import protoc
+from security_support import jwks
 from starlette.applications import Starlette
 
 from agora.gateway.app import create_app
 from agora.gateway.cache import ResponseCache
 from agora.gateway.settings import GatewaySettings
-from agora.platform.errors import DomainError, Insufficient, InvalidArgument, NotFound, Shortage
+from agora.platform.errors import (
+    DomainError,
+    Insufficient,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Shortage,
+)
+from agora.platform.rpc.interceptors import MethodWrapper, ServerInterceptor
 from agora.platform.rpc.status import to_grpc_status
+from agora.platform.security.interceptor import AuthorizationInterceptor
+from agora.platform.security.jwks import RefreshingJwks
+from agora.platform.security.principal import current_principal
+from agora.platform.security.tokens import TokenVerifier
 
 HERE = Path(__file__).parent
 PROTOS = HERE / "protos"
@@ -69,6 +82,9 @@ class ShopBackend:
     items: dict[str, Message] = field(default_factory=dict)
     calls: dict[str, int] = field(default_factory=dict)
     metadata: list[dict[str, str]] = field(default_factory=list)
+    # Chats that reached `slow`, and those of them cancelled by their caller.
+    chats_waiting: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    chats_cancelled: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
 
     def item(self, slug: str, title: str, amount_minor: int = 1000) -> Message:
         item = message_class("Item")(slug=slug, title=title)
@@ -157,8 +173,83 @@ def _unary(
     )
 
 
+def chat_handler(backend: ShopBackend, name: str) -> grpc.RpcMethodHandler:
+    """A scripted chat: answers each message `repeat` times (see the proto's comment)."""
+    Reply = message_class("ChatReply")
+
+    async def behaviour(
+        requests: AsyncIterator[Any], context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[Message]:
+        backend.calls[name] = backend.calls.get(name, 0) + 1
+        seen = dict(context.invocation_metadata() or ())
+        backend.metadata.append(seen)
+        authorization = seen.get("authorization", "")
+        sequence = 0
+        async for request in requests:
+            if request.text == "end":
+                return
+            if request.text == "fail":
+                raise RuntimeError("the chat database at 10.9.8.7:5432 is on fire")
+            if request.text == "deny":
+                error = PermissionDenied("chats are closed for you")
+                await context.abort_with_status(to_grpc_status(error))
+            if request.text == "slow":
+                await _wait_to_be_cancelled(backend, seen.get("x-request-id", ""))
+            for index in range(max(1, request.repeat)):
+                sequence += 1
+                yield Reply(
+                    text=request.text,
+                    reply_index=index,
+                    authorization=authorization,
+                    sequence=sequence,
+                    subject=current_principal().subject,
+                )
+
+    request_type = message_class("ChatRequest")
+    return grpc.stream_stream_rpc_method_handler(
+        behaviour,
+        request_deserializer=request_type.FromString,
+        response_serializer=lambda message: message.SerializeToString(),
+    )
+
+
+async def _wait_to_be_cancelled(backend: ShopBackend, request_id: str) -> None:
+    await backend.chats_waiting.put(request_id)
+    try:
+        await asyncio.Event().wait()
+    except asyncio.CancelledError:
+        await backend.chats_cancelled.put(request_id)
+        raise
+
+
+CHAT_METHODS = frozenset({f"/{SERVICE}/Chat", f"/{SERVICE}/StaffChat"})
+
+
+class ChatsOnly(MethodWrapper):
+    """One of the services' interceptors on the chats alone (the shop's REST tests send tokens
+    no one signed, and expect the shop's own error answers)."""
+
+    def __init__(self, inner: MethodWrapper) -> None:
+        super().__init__()
+        self._inner = inner
+
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        return self._inner.wrap(method, handler) if method in CHAT_METHODS else handler
+
+
+def chat_interceptors() -> list[MethodWrapper]:
+    """What a service runs its methods under: errors mapped to statuses, and the security
+    interceptor verifying tokens with the test JWKS."""
+
+    async def test_keys() -> Mapping[str, Any]:
+        return jwks()
+
+    verifier = TokenVerifier(RefreshingJwks(test_keys, name="test keys"), {})
+    return [ChatsOnly(ServerInterceptor()), ChatsOnly(AuthorizationInterceptor(verifier))]
+
+
 async def start_shop_server(backend: ShopBackend, port: int) -> grpc.aio.Server:
-    server = grpc.aio.server()
+    server = grpc.aio.server(interceptors=chat_interceptors())
     service = descriptor_pool.Default().FindServiceByName(SERVICE)
     handlers = {
         name: _unary(
@@ -169,6 +260,7 @@ async def start_shop_server(backend: ShopBackend, port: int) -> grpc.aio.Server:
         )
         for name, handler in shop_handlers(backend).items()
     }
+    handlers |= {name: chat_handler(backend, name) for name in ("Chat", "StaffChat")}
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
     health_servicer = health.aio.HealthServicer()
     await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
