@@ -570,7 +570,7 @@ TABLE_COLUMNS = (
 
 def table_rows(report: Report) -> list[tuple[str, ...]]:
     """One row per category, then the whole suite."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for name, t in (*report.by_category, ("all", report.overall)):
         refusals = f"{t.refusals_ok}/{t.refusals}" if t.refusals else "-"
         rows.append(
