@@ -35,10 +35,15 @@ def scripted_model_config(base_url: str, **overrides: object) -> ModelConfig:
     return replace(base, **overrides)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def llm() -> Iterator[ScriptedLLM]:
-    with ScriptedLLM() as server:
-        yield server
+def scripted_llm_fixture() -> Any:
+    """An `llm` fixture: a scripted server of the test's own."""
+
+    @pytest.fixture
+    def llm() -> Iterator[ScriptedLLM]:
+        with ScriptedLLM() as server:
+            yield server
+
+    return llm
 
 
 def scripted_model_fixture(**overrides: object) -> Any:
