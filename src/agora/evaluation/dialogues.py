@@ -190,6 +190,8 @@ async def _play_turn(
         first_text_s=first_text,
         model_calls=timings,
         degraded=record.degraded if record is not None else False,
+        model_used=record.model_used if record is not None else False,
+        unfaithful=record.unfaithful if record is not None else False,
         error=error,
     )
     return seen, record.state if record is not None else state

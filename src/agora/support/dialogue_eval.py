@@ -284,6 +284,8 @@ class TurnObservation:
     first_text_s: float | None = None
     model_calls: tuple[ModelTiming, ...] = ()
     degraded: bool = False  # a template stood in for a model that failed
+    model_used: bool = False  # the model wrote (part of) the answer
+    unfaithful: bool = False  # its answer missed or invented facts: the template was said
     error: str = ""  # the turn crashed: an error of the evaluation or the assistant
 
 
@@ -497,6 +499,8 @@ class Report:
     tokens_out_per_conversation: float
     turns_per_conversation: float
     degraded_turns: int = 0
+    model_turns: int = 0
+    unfaithful_turns: int = 0
     failures: tuple[tuple[str, int, tuple[str, ...]], ...] = field(default=())
 
 
@@ -520,6 +524,8 @@ def summarise(runs: Sequence[DialogueRun]) -> Report:
         tokens_out_per_conversation=sum(s.tokens_out for s in scores) / count,
         turns_per_conversation=sum(len(r.turns) for r in runs) / count,
         degraded_turns=sum(t.degraded for r in runs for t in r.turns),
+        model_turns=sum(t.model_used for r in runs for t in r.turns),
+        unfaithful_turns=sum(t.unfaithful for r in runs for t in r.turns),
         failures=failures,
     )
 
@@ -602,8 +608,13 @@ def speed_lines(report: Report) -> list[str]:
         lines.append(
             f"model: {s.model_calls} requests, time to first token p50 "
             f"{_seconds(s.first_token_p50_s)}, p95 {_seconds(s.first_token_p95_s)}, "
-            f"{rate} tokens/s; {report.degraded_turns} turns answered from templates after a "
-            "model failure"
+            f"{rate} tokens/s"
+        )
+        kept = report.model_turns - report.unfaithful_turns
+        lines.append(
+            f"model answers: {kept} of {report.model_turns} kept, {report.unfaithful_turns} "
+            f"missed or invented facts (the template was said instead); "
+            f"{report.degraded_turns} turns answered from templates after a model failure"
         )
     return lines
 
@@ -637,6 +648,8 @@ def report_json(report: Report) -> dict[str, Any]:
         "tokens_out_per_conversation": report.tokens_out_per_conversation,
         "turns_per_conversation": report.turns_per_conversation,
         "degraded_turns": report.degraded_turns,
+        "model_turns": report.model_turns,
+        "unfaithful_turns": report.unfaithful_turns,
         "failures": [
             {"dialogue": d, "turn": n, "problems": list(p)} for d, n, p in report.failures
         ],

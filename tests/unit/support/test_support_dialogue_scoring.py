@@ -21,6 +21,7 @@ from agora.support.dialogue_eval import (
     report_json,
     score_dialogue,
     score_turn,
+    speed_lines,
     speed_of,
     summarise,
 )
@@ -302,3 +303,18 @@ def test_a_malformed_file_is_refused(text: str, problem: str) -> None:
     with pytest.raises(SuiteError) as raised:
         parse(text)
     assert problem in str(raised.value)
+
+
+def test_the_model_answers_kept_and_replaced_are_counted() -> None:
+    timing = (ModelTiming(0.1, 0.5, 20),)
+    runs = [
+        _run("off-topic", TurnSpec(say="a"), TurnObservation("", model_used=True)),
+        _run("off-topic", TurnSpec(say="b"),
+             TurnObservation("", model_used=True, unfaithful=True, model_calls=timing)),
+        _run("off-topic", TurnSpec(say="c"), TurnObservation("", degraded=True)),
+    ]  # fmt: skip
+    report = summarise(runs)
+    assert (report.model_turns, report.unfaithful_turns, report.degraded_turns) == (2, 1, 1)
+    assert "model answers: 1 of 2 kept, 1 missed or invented facts" in "\n".join(
+        speed_lines(report)
+    )
