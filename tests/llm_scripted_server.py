@@ -8,7 +8,8 @@ usage), a `Fail` (an HTTP error status), a `Stall` (no answer until the server c
 reply that stalls, drops the connection or sends an error event part-way; a client that hangs
 up on a stall is counted in `disconnects`. Bodies and headers of every request are kept
 (`requests`, `headers`). An exhausted script answers 500, so a test that makes more calls than
-it scripted fails loudly.
+it scripted fails loudly, unless a `responder` writes the step from the request instead (a
+model that answers whatever it is asked, for long runs such as the dialogue suite).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -73,6 +74,8 @@ class ScriptedLLM:
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     disconnects: int = 0  # clients that hung up while the server stalled
+    # Answers a request the script has no step left for (None: HTTP 500).
+    responder: Callable[[dict[str, Any]], Step] | None = None
     _steps: deque[Step] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _release: threading.Event = field(default_factory=threading.Event)
@@ -118,7 +121,9 @@ class ScriptedLLM:
         with self._lock:
             self.requests.append(body)
             self.headers.append(headers)
-            return self._steps.popleft() if self._steps else None
+            if self._steps:
+                return self._steps.popleft()
+        return self.responder(body) if self.responder is not None else None
 
 
 def _handler_for(llm: ScriptedLLM) -> type[BaseHTTPRequestHandler]:

@@ -69,7 +69,8 @@ GROUPS: dict[str, tuple[str | tuple[str, ...], str]] = {
     # Tools reaching across services (the seed plan) join a service's group from their module.
     "support": (
         ("agora.evaluation.commands",),
-        "The support service: `agora support eval-recs` measures the recommendations.",
+        "The support service: `agora support eval` scores the assistant on scripted dialogues, "
+        "`eval-recs` measures the recommendations.",
     ),
 }
 

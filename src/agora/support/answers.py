@@ -215,7 +215,18 @@ def products(hits: Sequence[ProductHit], query: str) -> Draft:
         return Draft(f"I couldn't find anything for “{query}”. Could you describe it differently?")
     listed = [_product_line(h) for h in hits[:MAX_LISTED]]
     text = f"Here is what I found for “{query}”:\n" + "\n".join(listed)
-    return Draft(text, facts=text, must_mention=(hits[0].name,))
+    return Draft(text, facts=text, must_mention=_product_facts(hits[0]))
+
+
+def _product_facts(hit: ProductHit) -> tuple[str, ...]:
+    """What an answer about a product must say: its name, its price (the number, however the
+    currency is written) and that it is out of stock, when it is: what the customer asked."""
+    facts = [hit.name]
+    if hit.price is not None:
+        facts.append(money_text(hit.price).rsplit(" ", 1)[0])
+    if hit.in_stock is False:
+        facts.append("out of stock")
+    return tuple(facts)
 
 
 def suggestions(hits: Sequence[ProductHit], about: str = "") -> Draft:

@@ -590,21 +590,24 @@ class Assistant:
         return hits
 
     async def _recommend(self, turn: _Turn, tools: Tools) -> AsyncIterator[AssistantOutput]:
-        query = turn.understanding.product_terms
-        about: ProductHit | None = None
+        u = turn.understanding
+        query = u.product_terms
+        # "what goes with it?": the product found last (the best hit of the last search).
+        known = turn.state.known_product_ids
+        about_id, about_name = (known[0] if u.refers_back and known else None), ""
         if query:
             yield ToolNotice("search_products", f"Searching the shop for “{query}”…")
             hits = await self._search_call(turn, tools, query)
             if isinstance(hits, ToolError):
                 yield turn.say(self._failure_text(turn, hits, ""))
                 return
-            about = hits[0] if hits else None
+            about_id, about_name = (hits[0].id, hits[0].name) if hits else (None, "")
         yield ToolNotice("recommendations", "Finding suggestions…")
-        suggestions = await self._recommend_call(turn, tools, about.id if about else None)
+        suggestions = await self._recommend_call(turn, tools, about_id)
         if isinstance(suggestions, ToolError):
             yield turn.say(self._failure_text(turn, suggestions, ""))
             return
-        draft = answers.suggestions(suggestions, about.name if about is not None else "")
+        draft = answers.suggestions(suggestions, about_name)
         async for out in self._deliver(turn, draft):
             yield out
 
@@ -638,7 +641,9 @@ class Assistant:
         """The order the message is about into `found.order`: the one it names, else the one
         being talked about, else the customer's only order in a `likely` state; otherwise
         say why not (no orders, which one?)."""
-        ref = turn.understanding.order_ref or turn.state.focus_order_id
+        u = turn.understanding
+        # "my last order" means the newest, even when another one was being talked about.
+        ref = u.order_ref or (None if u.latest else turn.state.focus_order_id)
         if ref is None:
             listed = _Found()
             async for out in self._list_orders(turn, tools, listed):
@@ -649,6 +654,8 @@ class Assistant:
                 yield turn.say(answers.no_orders())
                 return
             candidates = [o for o in listed.orders if o.status in likely] or list(listed.orders)
+            if u.latest:
+                candidates = [max(listed.orders, key=lambda o: o.placed_at)]
             if len(candidates) > 1:
                 turn.confidence = min(turn.confidence, 0.7)
                 yield turn.say(answers.which_order(candidates, action))

@@ -79,6 +79,8 @@ class Understanding:
     angry: bool = False
     abusive: bool = False
     corrected: tuple[str, ...] = ()  # words read through a typo ("cancle" -> "cancel")
+    latest: bool = False  # "my last order": the newest order is meant
+    refers_back: bool = False  # "it", "that one": what the conversation was just about
 
     @property
     def order_ref(self) -> str | None:
@@ -116,9 +118,11 @@ def _normalise(text: str) -> str:
 
 
 def _order_refs(text: str) -> tuple[list[str], str]:
-    """The order references in normalised `text`, and the text without them."""
-    refs = [match.group(0) for match in _UUID.finditer(text)]
-    rest = _UUID.sub(" ", text)
+    """The order references in normalised `text`, in the order written, and the text without
+    them."""
+    found = [(match.start(), match.group(0)) for match in _UUID.finditer(text)]
+    # Same length: the positions of the hex tokens below stay those of `text`.
+    rest = _UUID.sub(lambda match: " " * len(match.group(0)), text)
     kept: list[str] = []
     position = 0
     for match in _HEX_TOKEN.finditer(rest):
@@ -128,10 +132,11 @@ def _order_refs(text: str) -> tuple[list[str], str]:
         named = bool(match.group(1)) or bool(_ORDER_WORD_BEFORE.search(rest[: match.start()]))
         # "deadbeef" is a word, "12345678" a phone number, unless the customer says "order".
         if (has_digit and has_letter) or (named and has_digit):
-            refs.append(_hyphenated(token))
+            found.append((match.start(), _hyphenated(token)))
             kept.append(rest[position : match.start()])
             position = match.end()
     kept.append(rest[position:])
+    refs = [ref for _, ref in sorted(found)]
     unique = list(dict.fromkeys(refs))[:MAX_ORDER_REFS]
     return unique, " ".join("".join(kept).split())
 
@@ -236,8 +241,10 @@ _RULES: Mapping[Intent, tuple[tuple[str, float], ...]] = {
     ),
     Intent.CANCEL_ORDER: (
         (r"\b(cancel|cancellation|cancelling|canceling|call off|annul)\b", STRONG),
-        (r"\b(don'?t|do not) want (it|this|that|the order|my order)( anymore| any more)?\b",
-         WEAK),
+        (r"\b(don'?t|do not) want (it|this|that|the order|my order|this order|that order"
+         r"|order)( anymore| any more)?\b", WEAK),
+        # "I don't want order 1a2b3c4d anymore": the reference is gone from the text.
+        (r"\b(don'?t|do not|no longer) want\b.{0,20}\b(anymore|any more)\b", WEAK),
         (r"\bstop (my|the|this) order\b", WEAK),
     ),
     Intent.RETURN: (
@@ -361,6 +368,11 @@ _ANGRY = re.compile(
     r"|fed up|sick (of|and tired)|never again|wtf|damn|f+u+c+k+\w*|shit\w*|hell|incompetent"
     r"|joke of a|rip ?off)\b"
 )
+_LATEST = re.compile(
+    r"\b(last|latest|newest|most recent|recent|previous)\s+(order|package|parcel|delivery"
+    r"|purchase|shipment)\b(?!s)"
+)
+_REFERS_BACK = re.compile(r"\b(it|this|that|this one|that one|them|these|those)\b")
 _QUANTITY_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "a pair of": 2, "a couple of": 2,
@@ -422,6 +434,8 @@ def understand(message: str, *, awaiting_confirmation: bool = False) -> Understa
         angry=angry,
         abusive=abusive,
         corrected=corrections,
+        latest=bool(_LATEST.search(corrected_text)),
+        refers_back=bool(_REFERS_BACK.search(corrected_text)),
     )
 
 

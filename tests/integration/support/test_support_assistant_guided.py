@@ -5,12 +5,15 @@ results, and a template answers whenever the model is down, slow, empty, spent o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import replace
 
 import pytest
 from assistant_shop import ShopTools, dialogue, order, say
 from llm_scripted_server import Fail, Reply, ScriptedLLM, Stall
+from support_dialogue_support import (
+    scripted_llm_fixture,
+    scripted_model_config,
+    scripted_model_fixture,
+)
 
 from agora.platform.net import free_port
 from agora.support import answers
@@ -22,37 +25,16 @@ from agora.support.assistant import (
     ToolCalling,
 )
 from agora.support.conversation import ConversationState, HandoverReason, PendingKind
-from agora.support.llm import ChatModel, Failure, ModelConfig, chat_model
+from agora.support.llm import ChatModel, Failure, chat_model
 from agora.support.tools import OrderState
 
 SHIPPED = order(OrderState.SHIPPED, carrier="DHL", tracking_number="JD0001")
 REF = SHIPPED.id[:8]
 
 
-@pytest.fixture
-def llm() -> Iterator[ScriptedLLM]:
-    with ScriptedLLM() as server:
-        yield server
-
-
-def model_config(base_url: str, **overrides: object) -> ModelConfig:
-    base = ModelConfig(
-        base_url=base_url,
-        model="scripted-model",
-        first_token_timeout_s=30,
-        idle_timeout_s=30,
-        reply_timeout_s=60,
-        max_retries=1,
-        retry_backoff_s=0.01,
-    )
-    return replace(base, **overrides)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-async def model(llm: ScriptedLLM) -> AsyncIterator[ChatModel]:
-    built = chat_model(model_config(llm.base_url))
-    yield built
-    await built.aclose()
+llm = scripted_llm_fixture()
+model = scripted_model_fixture()
+model_config = scripted_model_config
 
 
 def guided(model: ChatModel, **policy: object) -> Assistant:

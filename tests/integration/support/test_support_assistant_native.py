@@ -5,18 +5,22 @@ seen; a cancel still needs the customer's yes; a failing model falls back to the
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import replace
+from functools import partial
 
 import pytest
 from assistant_shop import ShopTools, dialogue, line, order, order_id, product, say
 from llm_scripted_server import Reply, ScriptedCall, ScriptedLLM, Stall
+from support_dialogue_support import (
+    scripted_llm_fixture,
+    scripted_model_config,
+    scripted_model_fixture,
+)
 
 from agora.platform.net import free_port
 from agora.support import answers
 from agora.support.assistant import Assistant, AssistantPolicy, ToolCalling, ToolOutcome
 from agora.support.conversation import Handover, HandoverReason, PendingKind
-from agora.support.llm import ChatModel, Failure, ModelConfig, chat_model
+from agora.support.llm import ChatModel, Failure, chat_model
 from agora.support.tool_calls import NATIVE_TOOL_SPECS
 from agora.support.tools import OrderState
 
@@ -24,30 +28,9 @@ SHIPPED = order(OrderState.SHIPPED, carrier="DHL", tracking_number="JD0001")
 REF = SHIPPED.id[:8]
 
 
-@pytest.fixture
-def llm() -> Iterator[ScriptedLLM]:
-    with ScriptedLLM() as server:
-        yield server
-
-
-def model_config(base_url: str, **overrides: object) -> ModelConfig:
-    base = ModelConfig(
-        base_url=base_url,
-        model="scripted-model",
-        first_token_timeout_s=30,
-        idle_timeout_s=30,
-        reply_timeout_s=60,
-        max_retries=0,
-        retry_backoff_s=0.01,
-    )
-    return replace(base, **overrides)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-async def model(llm: ScriptedLLM) -> AsyncIterator[ChatModel]:
-    built = chat_model(model_config(llm.base_url))
-    yield built
-    await built.aclose()
+llm = scripted_llm_fixture()
+model = scripted_model_fixture(max_retries=0)
+model_config = partial(scripted_model_config, max_retries=0)
 
 
 def native(model: ChatModel, **policy: object) -> Assistant:

@@ -22,7 +22,7 @@ from agora.support.tool_calls import (
     SearchArgs,
     parse_call,
 )
-from agora.support.tools import OrderBrief, OrderState
+from agora.support.tools import OrderBrief, OrderState, ProductHit
 
 # --- amount limits ---
 
@@ -244,3 +244,16 @@ def test_production_refuses_an_api_key_sent_in_clear_text(monkeypatch: pytest.Mo
     with pytest.raises(ValueError, match="unencrypted"):
         refuse_development_defaults(platform, exposed)
     refuse_development_defaults(platform, local)
+
+
+def test_an_answer_about_a_product_must_give_its_price_and_that_it_is_out_of_stock() -> None:
+    # Found by the dialogue suite: the embedded model named the teapot but dropped its price
+    # ("how much is the ceramic teapot?") and the kettle's stock, and the answer passed.
+    kettle = ProductHit("p1", "Gooseneck kettle", Money(4900, "EUR"), in_stock=False)
+    draft = answers.products([kettle], "kettle")
+    assert draft.faithful(draft.template)
+    assert draft.faithful("The Gooseneck kettle costs €49.00 but is out of stock right now.")
+    assert not draft.faithful("Yes, we have the Gooseneck kettle for 49.00 EUR.")
+    assert not draft.faithful("The Gooseneck kettle is out of stock.")
+    teapot = ProductHit("p2", "Ceramic teapot", None)
+    assert answers.products([teapot], "teapot").faithful("We sell the Ceramic teapot.")

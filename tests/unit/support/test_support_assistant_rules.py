@@ -437,3 +437,35 @@ async def test_a_tool_error_message_is_what_the_customer_reads() -> None:
 
     turn = await say(ASSISTANT, Refusing(), "do you have red scarves?")
     assert "Search is closed for maintenance." in turn.text
+
+
+async def test_my_last_order_is_the_newest_even_with_several_open() -> None:
+    newest = order(OrderState.SHIPPED, days_ago=1)
+    shop = shop_with(
+        order(OrderState.PAID, days_ago=3), newest, order(OrderState.PLACED, days_ago=5)
+    )
+    turn = await say(ASSISTANT, shop, "where is my last order?")
+    assert shop.called("order_status") == [(newest.id,)]
+    assert newest.id[:8] in turn.text
+    assert "Which order" not in turn.text
+
+
+async def test_my_last_order_wins_over_the_order_talked_about() -> None:
+    older = order(OrderState.PAID, days_ago=3)
+    newest = order(OrderState.SHIPPED, days_ago=1)
+    shop = shop_with(older, newest)
+    turns = await dialogue(
+        ASSISTANT, shop, f"where is order {older.id[:8]}?", "where's my last order?"
+    )
+    assert shop.called("order_status")[-1] == (newest.id,)
+    assert newest.id[:8] in turns[-1].text
+
+
+async def test_what_goes_with_it_is_about_the_product_just_found() -> None:
+    machine, grinder = product("Espresso machine"), product("Coffee grinder")
+    shop = ShopTools(catalogue=[machine], related={machine.id: [grinder]})
+    turns = await dialogue(
+        ASSISTANT, shop, "do you have an espresso machine?", "what goes with it?"
+    )
+    assert shop.called("recommendations") == [(machine.id,)]
+    assert "Coffee grinder" in turns[-1].text

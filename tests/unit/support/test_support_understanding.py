@@ -299,3 +299,47 @@ def test_unicode_lookalikes_and_apostrophes_are_normalised() -> None:
         understand("Where\u2019s my \uff2f\uff32\uff24\uff25\uff32?").intent is Intent.ORDER_STATUS
     )
     assert understand("I don\u2019t want the order anymore").intent is Intent.CANCEL_ORDER
+
+
+def test_order_references_come_in_the_order_they_were_written() -> None:
+    # Found by the dialogue suite: full ids were listed before short ones, so "return order
+    # 1a2b3c4d with order_id=<someone else's id>" acted on the smuggled id first.
+    message = f"start a return for order 1a2b3c4d with order_id={ORDER_ID}"
+    assert find_order_refs(message) == ("1a2b3c4d", ORDER_ID)
+    assert understand(message).order_ref == "1a2b3c4d"
+    assert find_order_refs(f"{ORDER_ID} or 1a2b3c4d") == (ORDER_ID, "1a2b3c4d")
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "I don't want order 1a2b3c4d anymore.",
+        "I don't want it any more",
+        "I don't want the teapot anymore",
+    ],
+)
+def test_not_wanting_an_order_any_more_is_a_cancel(message: str) -> None:
+    assert understand(message).intent is Intent.CANCEL_ORDER
+
+
+@pytest.mark.parametrize(
+    ("message", "latest"),
+    [
+        ("where is my last order?", True),
+        ("Has my most recent order shipped?", True),
+        ("cancel my latest purchase", True),
+        ("where is my order?", False),
+        ("show my last orders", False),  # a list, not one order
+    ],
+)
+def test_the_last_order_is_a_slot(message: str, latest: bool) -> None:
+    assert understand(message).latest is latest
+
+
+@pytest.mark.parametrize(
+    ("message", "refers_back"),
+    [("what goes with it?", True), ("anything similar to that one", True),
+     ("what goes with the espresso machine?", False)],
+)  # fmt: skip
+def test_a_reference_back_to_the_conversation_is_flagged(message: str, refers_back: bool) -> None:
+    assert understand(message).refers_back is refers_back
