@@ -152,3 +152,51 @@ async def test_an_abandoned_stream_leaves_nothing_running(served: Served) -> Non
         await eventually(lambda: chat_of.streams == 0, "the stream ended")
         await eventually(lambda: chat_of.signals.subscribed == 0, "no signal subscription left")
         await eventually(lambda: llm.disconnects == 1, "the model request was dropped")
+
+
+async def test_a_conversation_over_its_token_budget_gets_the_facts_and_a_budget_notice(
+    served: Served,
+) -> None:
+    async with served(llm_token_budget=600) as (server, llm):
+        words = f"Order {SHIPPED.id[:8]} has shipped with DHL, tracking number JD0001."
+        llm.script(Reply(words, prompt_tokens=500, completion_tokens=50))
+        chat = await shopper(server)
+        await chat.say(ASK)
+        first = await chat.answer()
+        assert of_kind(first, "notice") == []
+        assert of_kind(first, "message")[-1].text == words  # type: ignore[attr-defined]
+
+        await chat.say(ASK)  # 550 of 600 tokens spent: no room for another model answer
+        second = await chat.until(is_kind("notice"))
+        await chat.close()
+    assert [n.code for n in of_kind(second, "notice")] == ["budget_exhausted"]  # type: ignore[attr-defined]
+    assert "JD0001" in of_kind(second, "message")[-1].text  # type: ignore[attr-defined]
+    assert len(llm.requests) == 1  # the template answered: the model was not asked again
+
+
+async def test_a_stopped_answer_keeps_what_the_customer_read_marked_cancelled(
+    served: Served, support_engine: AsyncEngine
+) -> None:
+    words = f"Order {SHIPPED.id[:8]} has shipped with DHL, tracking number JD0001."
+    async with served(llm_guided_answers="streamed", llm_idle_timeout_s=60) as (server, llm):
+        llm.script(Reply(words, piece=8, stall_after=2))  # two pieces, then nothing more
+        chat = await shopper(server)
+        await chat.say(ASK)
+        read = ""
+        while len(read) < 16:
+            read += (await chat.until(is_kind("delta")))[-1].delta.text
+        await chat.cancel()
+        stopped = await chat.until(is_kind("notice"))
+        await chat.close()
+    assert read == words[:16]
+    kept = of_kind(stopped, "message")[-1]
+    assert (kept.speaker, kept.text) == (pb.SPEAKER_ASSISTANT, read)  # type: ignore[attr-defined]
+    assert stopped[-1].notice.code == "cancelled"
+    async with support_engine.connect() as conn:
+        row = (
+            await conn.execute(
+                sa.text("SELECT text, cancelled FROM support.messages WHERE id = :id"),
+                {"id": kept.id},  # type: ignore[attr-defined]
+            )
+        ).one()
+    assert tuple(row) == (read, True)
