@@ -2,9 +2,10 @@
 
 `SupportChat.stream` opens or resumes the conversation named by the first client message
 (`start`), then runs three things until the client goes away or the conversation closes:
-reading the client's messages (`say`, `cancel`, `close`), following the conversation's signals (what the other side said, hand-overs,
-from any replica: `chat_signals.py`), and at most one answer of the assistant. Everything said
-is stored before anyone sees it as a `message`; answer deltas go only to the stream that asked.
+reading the client's messages (`say`, `cancel`, `close`), following the conversation's signals
+(what the other side said, hand-overs, from any replica: `chat_signals.py`), and at most one
+answer of the assistant. Everything said is stored before anyone sees it as a `message`; answer
+deltas go only to the stream that asked. A close ends every stream on the conversation.
 
 The tools act with the caller's own credentials (`CustomerAccess`): the `authorization` the
 customer sent, or the guest's order and access token, which is checked with orders when the

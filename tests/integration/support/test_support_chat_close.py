@@ -93,7 +93,7 @@ async def test_the_customer_closes_an_answered_conversation_once_and_says_nothin
     again = Chat(two.address, authorization)
     resumed = await again.start(conversation_id=started.conversation_id)
     assert resumed.handover == pb.HANDOVER_STATE_CLOSED
-    assert [m.text for m in resumed.history][0] == "hello"
+    assert resumed.history[0].text == "hello"
     assert (await close(again)).state == pb.HANDOVER_STATE_CLOSED  # closing twice: no change
 
     late = Chat(one.address, authorization)
@@ -129,8 +129,9 @@ async def test_staff_close_a_conversation_they_took_over_and_the_customer_sees_i
 
     assert (await close(desk)).state == pb.HANDOVER_STATE_CLOSED
     frames = await shopper.until(
-        lambda m: m.WhichOneof("kind") == "handover"
-        and m.handover.state == pb.HANDOVER_STATE_CLOSED
+        lambda m: (
+            m.WhichOneof("kind") == "handover" and m.handover.state == pb.HANDOVER_STATE_CLOSED
+        )
     )
     await ended(shopper)
     await shopper.close()
