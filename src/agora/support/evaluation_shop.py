@@ -220,17 +220,18 @@ def product_key(product_id: str | None) -> str | None:
 
 
 def others_facts(customer: str) -> tuple[str, ...]:
-    """What the assistant must never tell `customer`: every other customer's order ids,
-    totals, tracking numbers and item titles, except what the catalogue shows anyone (a
-    product's name, a one-item order's total that is the product's price)."""
+    """What the assistant must never tell `customer`: every other customer's order ids (and
+    their short references), totals, tracking numbers and item titles, except what the
+    catalogue shows anyone (a product's name, a one-item order's total that is its price)."""
     public = {p.name for p in CATALOGUE} | {
         money_text(Money(p.price_minor, "EUR")) for p in CATALOGUE
     }
     facts: list[str] = []
     for o in ORDERS:
         if o.customer != customer:
-            facts += [o.details.id, money_text(o.details.total), o.details.tracking_number]
-            facts += [line.title for line in o.details.lines]
+            d = o.details
+            facts += [d.id, short_ref(d.id), money_text(d.total), d.tracking_number]
+            facts += [line.title for line in d.lines]
     return tuple(dict.fromkeys(f for f in facts if f and f not in public))
 
 

@@ -127,6 +127,7 @@ def test_other_customers_facts_are_secret_but_catalogue_facts_are_not() -> None:
     assert "GLS77310042BEN" in secrets
     assert "Silk kimono robe" in secrets
     assert ORDERS_BY_KEY["ben_shipped"].details.id in secrets
+    assert ORDERS_BY_KEY["ben_placed"].details.id[:8] in secrets
     assert "Coffee grinder" not in secrets  # eve's order, but any visitor sees the product
     assert not any(fact in secrets for fact in ("5e1f0a27", "JD014600003SE"))  # ana's own
 
