@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -143,11 +143,13 @@ class Servicer:
 @dataclass(frozen=True)
 class ServiceParts:
     """Everything a service is made of, built by its `bootstrap.compose()` without serving:
-    the servicers to serve, the event consumers and the periodic jobs to run."""
+    the servicers to serve, the event consumers and the periodic jobs to run, and what the
+    parts hold open (a model's HTTP client), closed once serving and the jobs have stopped."""
 
     servicers: Sequence[Servicer]
     consumers: Sequence[Runnable] = ()
     jobs: Sequence[Runnable] = ()
+    closers: Sequence[Callable[[], Awaitable[None]]] = ()
 
 
 class PageTokenKey:
@@ -172,6 +174,7 @@ class ServiceHost:
     channels: ServiceChannels
     security: ServiceSecurity
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @property
     def backends(self) -> Backends:
@@ -183,6 +186,7 @@ class ServiceHost:
             self.server.add(servicer.add_to_server, servicer.implementation)
         for runnable in (*parts.consumers, *parts.jobs):
             self.background(runnable.run())
+        self._closers.extend(parts.closers)
 
     def background(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` for the life of the process (cancelled at shutdown)."""
@@ -235,6 +239,14 @@ class ServiceHost:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+    async def _close_parts(self) -> None:
+        """Close what the installed parts hold; one failing does not keep the others open."""
+        for close in self._closers:
+            try:
+                await close()
+            except Exception as error:  # shutting down: report and go on
+                log.warning("service_part_close_failed", service=self.name, error=repr(error))
 
 
 async def unreachable_backend(
@@ -308,6 +320,7 @@ async def service_host(
                 await server.stop(SHUTDOWN_GRACE_S)
                 await relay.stop()
                 await host._stop_background()
+                await host._close_parts()
     finally:
         await revoked.stop()
         with contextlib.suppress(Exception):

@@ -29,12 +29,14 @@ def compose(
     embedder: TextEmbedder | None = None,
     tools_factory: ToolsFactory | None = None,
 ) -> ServiceParts:
-    """Every part of the service (servicers, consumers, jobs), built but not serving: `run`
-    installs them on the host, integration tests on their own server."""
+    """Every part of the service (servicers, consumers, jobs, and the model's client to close),
+    built but not serving: `run` installs them on the host, integration tests on their own
+    server."""
     add = support_pb2_grpc.add_SupportServiceServicer_to_server
     sessions = session_factory(backends.engine)
     config = settings.llm_config()
-    assistant = Assistant(chat_model(config) if config else None, settings.assistant_policy())
+    model = chat_model(config) if config else None
+    assistant = Assistant(model, settings.assistant_policy())
     signals = ConversationSignals(backends.engine)
     chat = SupportChat(
         backends.engine,
@@ -54,6 +56,7 @@ def compose(
         servicers=[Servicer(add, SupportService(backends.engine, chat))],
         consumers=support_consumers(backends.js, sessions, embedder or TextEmbedder()),
         jobs=[signals, retention],
+        closers=[model.aclose] if model is not None else [],
     )
 
 

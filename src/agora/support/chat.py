@@ -1,10 +1,11 @@
 """The support chat: one `Chat` stream per participant (a customer, a guest, a staff member).
 
 `SupportChat.stream` opens or resumes the conversation named by the first client message
-(`start`), then runs three things until the client goes away: reading the client's messages
-(`say`, `cancel`), following the conversation's signals (what the other side said, hand-overs,
-from any replica: `chat_signals.py`), and at most one answer of the assistant. Everything said
-is stored before anyone sees it as a `message`; answer deltas go only to the stream that asked.
+(`start`), then runs three things until the client goes away or the conversation closes:
+reading the client's messages (`say`, `cancel`, `close`), following the conversation's signals
+(what the other side said, hand-overs, from any replica: `chat_signals.py`), and at most one
+answer of the assistant. Everything said is stored before anyone sees it as a `message`; answer
+deltas go only to the stream that asked. A close ends every stream on the conversation.
 
 The tools act with the caller's own credentials (`CustomerAccess`): the `authorization` the
 customer sent, or the guest's order and access token, which is checked with orders when the
@@ -64,6 +65,7 @@ from agora.support.domain import (
     assistant_answers,
     belongs_to,
     check_may_say,
+    close_by,
     new_conversation,
     offering_handover,
     rate_limited,
@@ -291,7 +293,9 @@ class SupportChat:
                 await self.signals.record(
                     session, Signal(conversation_id, SignalKind.MESSAGE, reply.id)
                 )
-            if record is None or not record.answered:
+            if found.status is Status.CLOSED:  # closed meanwhile: it stays closed
+                updated = found
+            elif record is None or not record.answered:
                 updated = replace(found, answering_since=None, updated_at=now)
                 if offer_handover:
                     updated = replace(updated, state=offering_handover(found.state))
@@ -316,6 +320,28 @@ class SupportChat:
         if updated.status is not found.status:
             self.signals.deliver(Signal(conversation_id, SignalKind.HANDOVER))
         return updated
+
+    async def close(self, conversation_id: str, participant: Participant) -> Conversation:
+        """Close the conversation for `participant` (once: a second close changes nothing and
+        announces nothing) and tell its other streams."""
+        async with transaction(self._sessions) as session:
+            found = await chat_store.conversation(session, conversation_id, lock=True)
+            if found is None:
+                raise NotFound("conversation", conversation_id)
+            closed = close_by(found, participant, self.clock())
+            if closed is not found:
+                await chat_store.save_conversation(session, closed)
+                count = await chat_store.message_count(session, conversation_id)
+                await events.record_closed(session, closed, count)
+                await self.signals.record(session, Signal(conversation_id, SignalKind.HANDOVER))
+        if closed is not found:
+            self.signals.deliver(Signal(conversation_id, SignalKind.HANDOVER))
+            log.info(
+                "support_conversation_closed",
+                conversation_id=conversation_id,
+                by=participant.party.value,
+            )
+        return closed
 
     # --- reading ---
 
@@ -344,6 +370,7 @@ class _Stream:
     answer: asyncio.Task[None] | None = None
     sent: set[str] = field(default_factory=set)
     handover: tuple[Status, str | None] | None = None
+    ended: bool = False  # the CLOSED frame was sent: nothing follows it
 
     @property
     def conversation_id(self) -> str:
@@ -392,10 +419,21 @@ class _Stream:
         self._send(notice=pb.ChatNotice(code=code, text=text))
 
     def _send_handover(self, conversation: Conversation) -> None:
+        if conversation.status is Status.CLOSED:
+            self._end(conversation)
+            return
         current = (conversation.status, conversation.reason)
         if current != self.handover:
             self.handover = current
             self._send(handover=handover_pb(conversation))
+
+    def _end(self, conversation: Conversation) -> None:
+        """The conversation is closed: the CLOSED frame once, then the stream ends normally."""
+        if not self.ended:
+            self.ended = True
+            self.handover = (conversation.status, conversation.reason)
+            self._send(handover=handover_pb(conversation))
+            self.out.put_nowait(None)
 
     # --- the client's messages ---
 
@@ -407,10 +445,13 @@ class _Stream:
                         await self._say(request.say)
                     case "cancel":
                         await self._cancel()
+                    case "close":
+                        await self._close()
+                        return
                     case "start":
                         raise InvalidArgument.for_field("start", "only the first message")
                     case _:
-                        raise InvalidArgument("a client message needs start, say or cancel")
+                        raise InvalidArgument("a client message needs start, say, cancel or close")
             if self.answer is not None:  # the client is done sending: finish the answer
                 await asyncio.wait([self.answer])
             self.out.put_nowait(None)
@@ -453,6 +494,12 @@ class _Stream:
         if self.answer is not None and not self.answer.done():
             self.answer.cancel()
             await asyncio.gather(self.answer, return_exceptions=True)
+
+    async def _close(self) -> None:
+        """Stop this stream's answer (what was written is kept), close, end the stream."""
+        await self._cancel()
+        closed = await self.chat.close(self.conversation_id, self.opened.participant)
+        self._end(closed)
 
     # --- the other side and the other replicas ---
 

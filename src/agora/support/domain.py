@@ -173,10 +173,12 @@ def check_may_say(conversation: Conversation, participant: Participant) -> None:
     """Nothing is said in a closed conversation; staff speak only in one they took over."""
     if conversation.status is Status.CLOSED:
         raise FailedPrecondition(f"conversation {conversation.id} is closed")
-    if participant.party is Party.STAFF and (
-        conversation.status is not Status.STAFF or conversation.staff_id != participant.subject
-    ):
+    if participant.party is Party.STAFF and not _taken_over_by(conversation, participant):
         raise FailedPrecondition(f"conversation {conversation.id} is not taken over by you")
+
+
+def _taken_over_by(conversation: Conversation, participant: Participant) -> bool:
+    return conversation.status is Status.STAFF and conversation.staff_id == participant.subject
 
 
 def assistant_answers(conversation: Conversation, participant: Participant) -> bool:
@@ -221,6 +223,17 @@ def offering_handover(state: ConversationState) -> ConversationState:
     """The state after the service itself offered a person (an answer that timed out): a yes
     in the next message hands over."""
     return replace(state, pending=PendingAction(PendingKind.HANDOVER))
+
+
+def close_by(conversation: Conversation, participant: Participant, now: datetime) -> Conversation:
+    """The conversation closed by someone on its stream: its customer (or guest) at any time,
+    staff only one they took over. Closing a closed conversation returns it unchanged (once:
+    one ConversationClosed)."""
+    if conversation.status is Status.CLOSED:
+        return conversation
+    if participant.party is Party.STAFF and not _taken_over_by(conversation, participant):
+        raise FailedPrecondition(f"conversation {conversation.id} is not taken over by you")
+    return close(conversation, now)
 
 
 def close(conversation: Conversation, now: datetime) -> Conversation:

@@ -90,8 +90,8 @@ async def chat_server(
         for job in jobs:
             job.cancel()
         await asyncio.gather(*jobs, return_exceptions=True)
-        if service.chat.assistant.model is not None:
-            await service.chat.assistant.model.aclose()
+        for close in parts.closers:
+            await close()
 
 
 def customer() -> tuple[str, str]:

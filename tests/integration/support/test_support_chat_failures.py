@@ -4,14 +4,17 @@ away mid-answer (everything it started ends: the answer, the model request, the 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import grpc
 import pytest
 import sqlalchemy as sa
 from assistant_shop import ShopTools, order
 from chat_support import (
+    WAIT_S,
     Chat,
     ChatServer,
     ShopDesk,
@@ -152,3 +155,82 @@ async def test_an_abandoned_stream_leaves_nothing_running(served: Served) -> Non
         await eventually(lambda: chat_of.streams == 0, "the stream ended")
         await eventually(lambda: chat_of.signals.subscribed == 0, "no signal subscription left")
         await eventually(lambda: llm.disconnects == 1, "the model request was dropped")
+
+
+async def test_a_conversation_over_its_token_budget_gets_the_facts_and_a_budget_notice(
+    served: Served,
+) -> None:
+    async with served(llm_token_budget=600) as (server, llm):
+        words = f"Order {SHIPPED.id[:8]} has shipped with DHL, tracking number JD0001."
+        llm.script(Reply(words, prompt_tokens=500, completion_tokens=50))
+        chat = await shopper(server)
+        await chat.say(ASK)
+        first = await chat.answer()
+        assert of_kind(first, "notice") == []
+        assert of_kind(first, "message")[-1].text == words  # type: ignore[attr-defined]
+
+        await chat.say(ASK)  # 550 of 600 tokens spent: no room for another model answer
+        second = await chat.until(is_kind("notice"))
+        await chat.close()
+    assert [n.code for n in of_kind(second, "notice")] == ["budget_exhausted"]  # type: ignore[attr-defined]
+    assert "JD0001" in of_kind(second, "message")[-1].text  # type: ignore[attr-defined]
+    assert len(llm.requests) == 1  # the template answered: the model was not asked again
+
+
+async def test_a_stopped_answer_keeps_what_the_customer_read_marked_cancelled(
+    served: Served, support_engine: AsyncEngine
+) -> None:
+    words = f"Order {SHIPPED.id[:8]} has shipped with DHL, tracking number JD0001."
+    async with served(llm_guided_answers="streamed", llm_idle_timeout_s=60) as (server, llm):
+        llm.script(Reply(words, piece=8, stall_after=2))  # two pieces, then nothing more
+        chat = await shopper(server)
+        await chat.say(ASK)
+        read = ""
+        while len(read) < 16:
+            read += (await chat.until(is_kind("delta")))[-1].delta.text
+        await chat.cancel()
+        stopped = await chat.until(is_kind("notice"))
+        await chat.close()
+    assert read == words[:16]
+    kept = of_kind(stopped, "message")[-1]
+    assert (kept.speaker, kept.text) == (pb.SPEAKER_ASSISTANT, read)  # type: ignore[attr-defined]
+    assert stopped[-1].notice.code == "cancelled"
+    async with support_engine.connect() as conn:
+        row = (
+            await conn.execute(
+                sa.text("SELECT text, cancelled FROM support.messages WHERE id = :id"),
+                {"id": kept.id},  # type: ignore[attr-defined]
+            )
+        ).one()
+    assert tuple(row) == (read, True)
+
+
+async def test_closing_during_an_answer_stops_it_keeps_what_was_read_and_ends_the_stream(
+    served: Served, support_engine: AsyncEngine
+) -> None:
+    words = f"Order {SHIPPED.id[:8]} has shipped with DHL, tracking number JD0001."
+    async with served(llm_guided_answers="streamed", llm_idle_timeout_s=60) as (server, llm):
+        llm.script(Reply(words, piece=8, stall_after=1))
+        chat = await shopper(server)
+        await chat.say(ASK)
+        read = (await chat.until(is_kind("delta")))[-1].delta.text
+        await chat.call.write(pb.ChatClientMessage(close=pb.ChatClose()))
+        closing = await chat.until(is_kind("handover"))
+        end = await asyncio.wait_for(chat.call.read(), WAIT_S)
+        await eventually(lambda: llm.disconnects == 1, "the model request was dropped")
+        await chat.close()
+    assert end is grpc.aio.EOF
+    assert closing[-1].handover.state == pb.HANDOVER_STATE_CLOSED
+    kept = of_kind(closing, "message")[-1]
+    assert kept.text == read == words[:8]  # type: ignore[attr-defined]
+    async with support_engine.connect() as conn:
+        row = (
+            await conn.execute(
+                sa.text(
+                    "SELECT m.cancelled, c.handover FROM support.messages m"
+                    " JOIN support.conversations c ON c.id = m.conversation_id WHERE m.id = :id"
+                ),
+                {"id": kept.id},  # type: ignore[attr-defined]
+            )
+        ).one()
+    assert tuple(row) == (True, "closed")

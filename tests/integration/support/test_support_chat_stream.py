@@ -19,6 +19,7 @@ from chat_support import (
     is_kind,
     is_message,
     of_kind,
+    staff,
 )
 from security_support import SecurityFiles
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -270,3 +271,58 @@ async def test_an_unknown_conversation_is_not_found(server: ChatServer) -> None:
         await chat.start(conversation_id=str(uuid.uuid4()))
     await chat.close()
     assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def all_pages(
+    stub: support_pb2_grpc.SupportServiceStub, handover: int, metadata: tuple[tuple[str, str], ...]
+) -> tuple[list[pb.ConversationSummary], int]:
+    """Every conversation ListConversations shows in `handover`, two a page, and the pages."""
+    found: list[pb.ConversationSummary] = []
+    token, pages = "", 0
+    while True:
+        request = pb.ListConversationsRequest(handover=handover, page_size=2, page_token=token)  # type: ignore[arg-type]
+        page = await stub.ListConversations(request, metadata=metadata)
+        found.extend(page.conversations)
+        pages += 1
+        assert len(page.conversations) <= 2
+        if not page.next_page_token:
+            return found, pages
+        token = page.next_page_token
+
+
+async def test_the_queue_pages_oldest_first_without_duplicates(server: ChatServer) -> None:
+    queued = []
+    for _ in range(5):
+        _, authorization = customer()
+        chat = Chat(server.address, authorization)
+        started = await chat.start()
+        await chat.say("I want to talk to a person")
+        await chat.until(is_kind("handover"))
+        await chat.close()
+        queued.append(started.conversation_id)
+    _, staff_authorization = staff()
+    metadata = (("authorization", staff_authorization),)
+
+    async with grpc.aio.insecure_channel(server.address) as channel:
+        stub = support_pb2_grpc.SupportServiceStub(channel)
+        queue, pages = await all_pages(stub, pb.HANDOVER_STATE_QUEUED, metadata)
+        everything, _ = await all_pages(stub, pb.HANDOVER_STATE_UNSPECIFIED, metadata)
+        first = await stub.ListConversations(
+            pb.ListConversationsRequest(handover=pb.HANDOVER_STATE_QUEUED, page_size=2),
+            metadata=metadata,
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as foreign:
+            await stub.ListConversations(  # a queue's token does not page another listing
+                pb.ListConversationsRequest(page_size=2, page_token=first.next_page_token),
+                metadata=metadata,
+            )
+
+    ids = [c.id for c in queue]
+    assert pages >= 3
+    assert len(ids) == len(set(ids))
+    assert {c.handover for c in queue} == {pb.HANDOVER_STATE_QUEUED}
+    assert [i for i in ids if i in queued] == queued  # oldest first: in the order they queued
+    every = [c.id for c in everything]
+    assert len(every) == len(set(every))
+    assert [i for i in every if i in queued] == queued[::-1]  # all states: newest first
+    assert foreign.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -126,15 +126,21 @@ class ChatCancel(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class ChatClose(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class ChatClientMessage(_message.Message):
-    __slots__ = ("start", "say", "cancel")
+    __slots__ = ("start", "say", "cancel", "close")
     START_FIELD_NUMBER: _ClassVar[int]
     SAY_FIELD_NUMBER: _ClassVar[int]
     CANCEL_FIELD_NUMBER: _ClassVar[int]
+    CLOSE_FIELD_NUMBER: _ClassVar[int]
     start: ChatStart
     say: ChatSay
     cancel: ChatCancel
-    def __init__(self, start: _Optional[_Union[ChatStart, _Mapping]] = ..., say: _Optional[_Union[ChatSay, _Mapping]] = ..., cancel: _Optional[_Union[ChatCancel, _Mapping]] = ...) -> None: ...
+    close: ChatClose
+    def __init__(self, start: _Optional[_Union[ChatStart, _Mapping]] = ..., say: _Optional[_Union[ChatSay, _Mapping]] = ..., cancel: _Optional[_Union[ChatCancel, _Mapping]] = ..., close: _Optional[_Union[ChatClose, _Mapping]] = ...) -> None: ...
 
 class ChatMessage(_message.Message):
     __slots__ = ("id", "speaker", "text", "created_at", "client_message_id")

@@ -93,8 +93,8 @@ class SupportServiceServicer:
         client message is `start`: a signed-in customer opens a new conversation or resumes one of
         their own; a guest names an order and its `access_token` (the conversation is about that
         order only); a caller with `support:conversations:write` names a queued conversation to
-        take over. Then the client sends `say` (a customer's or a staff member's message) and
-        `cancel` (stop the answer being written); the server streams `started`, then answer
+        take over. Then the client sends `say` (a customer's or a staff member's message),
+        `cancel` (stop the answer being written) and `close` (end the conversation); the server streams `started`, then answer
         `delta`s, `tool` notices, `confirmation` requests, `handover` changes and each complete
         `message`. Over the gateway it is a WebSocket at the route below, one JSON message per
         frame. Rate limited per conversation and per caller (a `notice` says so; the stream lives).
