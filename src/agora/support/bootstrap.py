@@ -51,6 +51,7 @@ def compose(
         retention=timedelta(days=settings.conversation_retention_days),
         idle_close=timedelta(hours=settings.conversation_idle_close_hours),
         interval_s=settings.conversation_retention_interval_s,
+        signals=signals,
     )
     return ServiceParts(
         servicers=[Servicer(add, SupportService(backends.engine, chat))],

@@ -28,6 +28,7 @@ log = structlog.get_logger(__name__)
 
 CHANNEL = "support_chat"
 RECONNECT_S = 1.0
+EVERYWHERE = "*"  # the origin of a signal every process delivers, its sender's too
 
 
 class SignalKind:
@@ -70,9 +71,13 @@ class ConversationSignals:
         """Streams subscribed in this process (what an abandoned stream must not leave)."""
         return sum(len(queues) for queues in self._streams.values())
 
-    async def record(self, session: AsyncSession, signal: Signal) -> None:
-        """Signal other processes at the commit of `session`'s transaction."""
-        payload = f"{self._origin} {signal.conversation_id} {signal.kind} {signal.ref}"
+    async def record(
+        self, session: AsyncSession, signal: Signal, *, everywhere: bool = False
+    ) -> None:
+        """Signal other processes at the commit of `session`'s transaction; `everywhere`: this
+        process's streams too (for a change made outside any stream, by a job)."""
+        origin = EVERYWHERE if everywhere else self._origin
+        payload = f"{origin} {signal.conversation_id} {signal.kind} {signal.ref}"
         await session.execute(
             text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload}
         )

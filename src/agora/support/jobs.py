@@ -14,13 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from agora.platform.jobs import BatchJob
 from agora.support import chat_store, events
+from agora.support.chat_signals import ConversationSignals, Signal, SignalKind
 from agora.support.domain import close
 
 log = structlog.get_logger(__name__)
 
 
 class ConversationRetention(BatchJob):
-    """Closes conversations idle for `idle_close`, deletes those closed `retention` ago."""
+    """Closes conversations idle for `idle_close` (telling streams still open on them, in any
+    replica, through `signals`), deletes those closed `retention` ago."""
 
     name = "support_conversation_retention"
 
@@ -32,10 +34,12 @@ class ConversationRetention(BatchJob):
         idle_close: timedelta,
         interval_s: float = 300.0,
         batch_size: int = 100,
+        signals: ConversationSignals | None = None,
     ) -> None:
         super().__init__(engine, interval_s=interval_s, batch_size=batch_size)
         self.retention = retention
         self.idle_close = idle_close
+        self.signals = signals
 
     async def batch(self, session: AsyncSession, now: datetime) -> int:
         idle = await chat_store.idle_conversations(session, now - self.idle_close, self.batch_size)
@@ -44,6 +48,9 @@ class ConversationRetention(BatchJob):
             await chat_store.save_conversation(session, closed)
             count = await chat_store.message_count(session, closed.id)
             await events.record_closed(session, closed, count)
+            if self.signals is not None:  # a stream still open on it sees the close
+                signal = Signal(closed.id, SignalKind.HANDOVER)
+                await self.signals.record(session, signal, everywhere=True)
         room = self.batch_size - len(idle)
         deleted = await chat_store.delete_closed(session, now - self.retention, room) if room else 0
         if deleted:
