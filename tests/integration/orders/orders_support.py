@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import grpc
 from security_support import customer_token, with_token
+from shop_orders_support import published_product
 
 from agora._proto.agora.catalog.v1 import catalog_pb2 as cpb
 from agora._proto.agora.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
@@ -35,30 +36,7 @@ async def product(
     catalog: CatalogServiceStub, *, eur_minor: int = 1_190, on_hand: int = 100
 ) -> tuple[str, str]:
     """A published product with one variant priced in EUR and `on_hand` in stock: ids."""
-    created = await catalog.CreateProduct(
-        cpb.CreateProductRequest(
-            idempotency_key=key(),
-            slug=f"orders-{uuid.uuid4().hex[:10]}",
-            title="Desk Lamp",
-            variants=[
-                cpb.NewVariant(
-                    sku=f"LAMP-{uuid.uuid4().hex[:8]}",
-                    title="Brass",
-                    prices=[cpb.Money(amount_minor=eur_minor, currency="EUR")],
-                )
-            ],
-        ),
-        timeout=TIMEOUT_S,
-    )
-    variant_id = created.variants[0].id
-    await catalog.SetStock(
-        cpb.SetStockRequest(idempotency_key=key(), variant_id=variant_id, on_hand=on_hand),
-        timeout=TIMEOUT_S,
-    )
-    await catalog.PublishProduct(
-        cpb.PublishProductRequest(idempotency_key=key(), id=created.id), timeout=TIMEOUT_S
-    )
-    return created.id, variant_id
+    return await published_product(catalog, "Desk Lamp", eur_minor=eur_minor, on_hand=on_hand)
 
 
 async def stock(catalog: CatalogServiceStub, variant_id: str) -> cpb.Stock:
