@@ -477,6 +477,7 @@ def announce(
     urls = {
         "Storefront API": f"{gateway}/v1/products",
         "API docs": f"{gateway}/api/docs",
+        "Support chat": gateway.replace("http", "ws", 1) + "/v1/support/chat",
         "Health": f"{gateway}/healthz  {gateway}/readyz",
         "PostgreSQL": database,
         "NATS": settings.resolved_nats_url,
