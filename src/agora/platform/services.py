@@ -87,6 +87,7 @@ GRPC_SERVICES: tuple[GrpcService, ...] = (
     GrpcService("auth"),
     GrpcService("chain"),
     GrpcService("support"),
+    GrpcService("admin"),
 )
 GATEWAY = Gateway()
 

@@ -1,6 +1,6 @@
 """Agora's services for real behind the real gateway, over HTTP, for the edge tests.
 
-Catalog, orders, payments, auth, chain and support run in this process through their own
+Catalog, orders, payments, auth, chain, support and admin run in this process through their own
 composition roots (`agora.<name>.bootstrap.run`: migrations, security interceptor, consumers),
 on free ports of the session's PostgreSQL and NATS; the gateway runs on granian in a subprocess,
 finding them at static addresses. It trusts loopback as a reverse proxy, so a test chooses the
@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from agora.admin.settings import AdminSettings
 from agora.auth.settings import AuthSettings
 from agora.catalog.settings import CatalogSettings
 from agora.chain.settings import ChainSettings
@@ -58,6 +59,8 @@ def _settings(name: str, port: int) -> ServiceSettings:
             return AuthSettings(port=port, **AUTH_SETTINGS)
         case "support":
             return SupportSettings(port=port)
+        case "admin":
+            return AdminSettings(port=port)
         case "chain":
             # No node: the routes are checked, not the chain (the watcher retries in the
             # background). The development keystore is created in a directory of its own.
@@ -71,7 +74,7 @@ def _settings(name: str, port: int) -> ServiceSettings:
     raise ValueError(name)
 
 
-SERVICES = ("catalog", "orders", "payments", "auth", "chain", "support")
+SERVICES = ("catalog", "orders", "payments", "auth", "chain", "support", "admin")
 
 
 @dataclass(frozen=True)

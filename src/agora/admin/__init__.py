@@ -1,0 +1,1 @@
+"""The admin service: pages. Its anatomy is docs/service-anatomy.md's."""
