@@ -671,7 +671,7 @@ class Assistant:
             candidates = [o for o in listed.orders if o.status in likely] or list(listed.orders)
             if u.latest:
                 candidates = [max(listed.orders, key=lambda o: o.placed_at)]
-            elif u.product_terms and len(candidates) > 1:
+            elif u.product_terms and (len(candidates) > 1 or focus is not None):
                 holding = _Found()
                 async for out in self._orders_holding(turn, tools, candidates, holding):
                     yield out

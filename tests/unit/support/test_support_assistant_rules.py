@@ -576,3 +576,15 @@ async def test_an_address_change_is_declined_with_the_offer_of_a_person() -> Non
     assert shop.calls == []
     accepted = await say(ASSISTANT, shop, "yes please", asked.state)
     assert [h.reason for h in accepted.handovers] == [HandoverReason.REQUESTED]
+
+
+async def test_a_product_no_cancellable_order_holds_means_the_order_talked_about() -> None:
+    paid_mug = order(OrderState.PAID, lines=[line("Blue mug")], days_ago=2)
+    placed_apron = order(OrderState.PLACED, lines=[line("Linen apron")])
+    shop = shop_with(paid_mug, placed_apron)
+    _, turn = await dialogue(
+        ASSISTANT, shop, f"where is order {paid_mug.id[:8]}?", "cancel the mug order"
+    )
+    assert turn.confirmations == []
+    assert f"Order {paid_mug.id[:8]} is paid" in turn.text
+    assert "can no longer be cancelled" in turn.text
