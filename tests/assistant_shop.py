@@ -44,9 +44,14 @@ _ids = itertools.count(1)
 
 
 def order_id(prefix: str = "") -> str:
-    """A fresh order id, optionally starting with `prefix` (hex)."""
-    raw = uuid.uuid4().hex
-    return str(uuid.UUID(hex=(prefix + raw)[:32]))
+    """A fresh order id, optionally starting with `prefix` (hex). Without one, its first eight
+    characters hold a digit and a letter, as a reference a customer writes must ("12345678"
+    alone reads as a phone number)."""
+    while True:
+        raw = (prefix + uuid.uuid4().hex)[:32]
+        short = raw[:8]
+        if prefix or (any(c.isdigit() for c in short) and any(c.isalpha() for c in short)):
+            return str(uuid.UUID(hex=raw))
 
 
 def line(title: str, quantity: int = 1, price: int = 1990, currency: str = "EUR") -> OrderLineInfo:

@@ -270,6 +270,13 @@ def handed_over(reason: HandoverReason) -> str:
             )
 
 
+def cannot_change_order() -> str:
+    return (
+        "I can't change an order's delivery address, items or payment myself, but a person "
+        "from our support team can. " + HANDOVER_OFFER
+    )
+
+
 def staying() -> str:
     return "All right, I'll keep helping you here. What can I do for you?"
 

@@ -75,6 +75,7 @@ from agora.support.tools import (
     RETURNABLE,
     OrderBrief,
     OrderDetails,
+    OrderLineInfo,
     OrderState,
     ProductHit,
     ReturnLine,
@@ -105,6 +106,9 @@ NATIVE_ANSWERED = 0.6
 REJECTED_CALL_PENALTY = 0.2
 UNFAITHFUL_PENALTY = 0.1
 MAX_HISTORY = 40
+# Orders looked up to find the one holding a product the customer names ("cancel the teapot
+# order"): the newest candidates only, so a long order history costs a bounded wait.
+MAX_PRODUCT_LOOKUPS = 5
 
 
 class ToolCalling(StrEnum):
@@ -318,7 +322,11 @@ class Assistant:
         message. While the conversation is with the queue or a person the assistant stays
         silent: only a ReplyRecord with `answered=False` and the state unchanged."""
         text = check_message(message)
-        u = understand(text, awaiting_confirmation=state.pending is not None)
+        u = understand(
+            text,
+            awaiting_confirmation=state.pending is not None,
+            asked_which_order=state.asked_which_order,
+        )
         if state.handover is not Handover.ASSISTANT:
             yield ReplyRecord(
                 text="", intent=u.intent, confidence=u.confidence, usage=Usage(), tools=(),
@@ -326,7 +334,9 @@ class Assistant:
                 answered=False,
             )  # fmt: skip
             return
-        turn = _Turn(replace(state, pending=None), u, self.mode, text, confidence=u.confidence)
+        # A question waits for the very next message only.
+        fresh = replace(state, pending=None, asked_which_order=None)
+        turn = _Turn(fresh, u, self.mode, text, confidence=u.confidence)
         if u.order_refs:
             turn.state = turn.state.knowing_orders(*u.order_refs)
         async for output in self._route(turn, state.pending, tools):
@@ -474,6 +484,9 @@ class Assistant:
                 yield turn.say(answers.off_topic())
             case Intent.ABUSE:
                 yield turn.say(answers.abuse())
+            case Intent.ORDER_CHANGE:
+                yield turn.say(answers.cannot_change_order())
+                turn.offer_handover()
             case _:
                 yield turn.say(answers.not_understood())
                 turn.offer_handover()
@@ -638,12 +651,14 @@ class Assistant:
         action: str,
         likely: frozenset[OrderState],
     ) -> AsyncIterator[AssistantOutput]:
-        """The order the message is about into `found.order`: the one it names, else the one
-        being talked about, else the customer's only order in a `likely` state; otherwise
-        say why not (no orders, which one?)."""
+        """The order the message is about into `found.order`: the one it names, else the
+        customer's one order in a `likely` state holding the product it names, else the one
+        being talked about, else the customer's only order in a `likely` state; otherwise say
+        why not (no orders, which one?)."""
         u = turn.understanding
         # "my last order" means the newest, even when another one was being talked about.
-        ref = u.order_ref or (None if u.latest else turn.state.focus_order_id)
+        focus = None if u.latest else turn.state.focus_order_id
+        ref = u.order_ref or (focus if not u.product_terms else None)
         if ref is None:
             listed = _Found()
             async for out in self._list_orders(turn, tools, listed):
@@ -656,17 +671,57 @@ class Assistant:
             candidates = [o for o in listed.orders if o.status in likely] or list(listed.orders)
             if u.latest:
                 candidates = [max(listed.orders, key=lambda o: o.placed_at)]
-            if len(candidates) > 1:
+            elif u.product_terms and (len(candidates) > 1 or focus is not None):
+                holding = _Found()
+                async for out in self._orders_holding(turn, tools, candidates, holding):
+                    yield out
+                if holding.orders is None or holding.order is not None:
+                    found.order = holding.order
+                    return
+                # None holds it: the words were not a product; several do: ask among those.
+                candidates = list(holding.orders) or candidates
+                ref = focus if not holding.orders else None
+            if ref is None and len(candidates) > 1:
                 turn.confidence = min(turn.confidence, 0.7)
+                turn.state = replace(turn.state, asked_which_order=u.intent)
                 yield turn.say(answers.which_order(candidates, action))
                 return
-            ref = candidates[0].id
+            ref = ref or candidates[0].id
         yield ToolNotice("order_status", f"Looking up order {short_ref(ref)}…")
         order = await self._lookup(turn, tools, ref)
         if isinstance(order, ToolError):
             yield turn.say(self._failure_text(turn, order, short_ref(ref)))
             return
         found.order = order
+
+    async def _orders_holding(
+        self, turn: _Turn, tools: Tools, candidates: Sequence[OrderBrief], found: _Found
+    ) -> AsyncIterator[AssistantOutput]:
+        """Of the newest MAX_PRODUCT_LOOKUPS `candidates`, those with a line named like the
+        message's product words: the one order into `found.order` (looked up, in focus), or
+        several or none into `found.orders`. A list carries no lines, so each candidate is
+        looked up; a lookup that fails says so and leaves both None."""
+        terms = turn.understanding.product_terms
+        yield ToolNotice("order_status", f"Looking through your orders for “{terms}”…")
+        newest = sorted(candidates, key=lambda o: o.placed_at, reverse=True)
+        holding: list[tuple[OrderBrief, OrderDetails]] = []
+        for brief in newest[:MAX_PRODUCT_LOOKUPS]:
+            order = await self._call(
+                turn, "order_status", {"order_ref": brief.id}, tools.order_status(brief.id)
+            )
+            if isinstance(order, ToolError):
+                if order.kind is ToolFailure.NOT_FOUND:
+                    continue  # gone since the list was read
+                yield turn.say(self._failure_text(turn, order, ""))
+                return
+            if _lines_named_by(order, terms):
+                holding.append((brief, order))
+        if len(holding) == 1:
+            order = holding[0][1]
+            turn.state = replace(turn.state, focus_order_id=order.id)
+            found.order = order
+        else:
+            found.orders = tuple(brief for brief, _ in holding)
 
     # --- writing the answer ---
 
@@ -987,17 +1042,25 @@ def _order_seen(turn: _Turn, ref: str) -> bool:
 def _lines_named(order: OrderDetails, u: Understanding) -> list[ReturnLine]:
     """The order lines whose titles share a word with the customer's product terms (with the
     quantity said, bounded by the quantity ordered); none means the whole order."""
-    terms = set(re.findall(r"[a-z0-9]+", u.product_terms.casefold()))
-    if not terms:
-        return []
-    named = [
-        line for line in order.lines if terms & set(re.findall(r"[a-z0-9]+", line.title.casefold()))
-    ]
+    named = _lines_named_by(order, u.product_terms)
     if len(named) != 1:
         return [ReturnLine(n.variant_id, n.quantity) for n in named]
     line = named[0]
     quantity = min(u.quantity or line.quantity, line.quantity)
     return [ReturnLine(line.variant_id, quantity)]
+
+
+def _lines_named_by(order: OrderDetails, terms: str) -> list[OrderLineInfo]:
+    """The lines of `order` whose titles share a word with `terms` (a plural read as its
+    singular: "mugs" names the "Blue mug")."""
+    wanted = _words(terms)
+    return [line for line in order.lines if wanted & _words(line.title)]
+
+
+def _words(text: str) -> set[str]:
+    words = re.findall(r"[a-z0-9]+", text.casefold())
+    return {w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
+            for w in words}  # fmt: skip
 
 
 def _return_amount(order: OrderDetails, lines: Sequence[ReturnLine]) -> Money:

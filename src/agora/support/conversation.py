@@ -2,8 +2,8 @@
 no, who answers (the assistant, the queue, a person), and the rules that move it to a person.
 
 The service stores a `ConversationState` and hands it to the assistant with each message; the
-assistant hands back the next one. Pure: the standard library, `agora.platform.kernel` and
-`agora.platform.errors` only.
+assistant hands back the next one. Pure: the standard library, `agora.platform.kernel`,
+`agora.platform.errors` and the understanding layer only.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from agora.platform.kernel.money import CURRENCIES, Money
+from agora.support.understanding import Intent
 
 # Remembered ids per conversation: enough for "cancel that one", bounded whatever happens.
 MAX_KNOWN_IDS = 20
@@ -64,7 +65,9 @@ class PendingAction:
 class ConversationState:
     """Everything the assistant needs from earlier messages. `known_order_ids` are orders the
     customer's own tools returned or the customer named; `focus_order_id` is the one being
-    talked about ("cancel it")."""
+    talked about ("cancel it"). `asked_which_order` is what the assistant's "Which order would
+    you like to cancel?" in its last message was for: an answer naming only an order means that
+    (for the next message only)."""
 
     history: tuple[Turn, ...] = ()
     pending: PendingAction | None = None
@@ -74,6 +77,7 @@ class ConversationState:
     known_order_ids: tuple[str, ...] = ()
     known_product_ids: tuple[str, ...] = ()
     focus_order_id: str | None = None
+    asked_which_order: Intent | None = None
 
     def knowing_orders(self, *order_ids: str) -> ConversationState:
         return replace(self, known_order_ids=_remember(self.known_order_ids, order_ids))

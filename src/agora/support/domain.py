@@ -22,6 +22,7 @@ from agora.support.conversation import (
     Speaker,
     Turn,
 )
+from agora.support.understanding import Intent
 
 # The latest messages a `started` shows.
 HISTORY_SHOWN = 50
@@ -268,6 +269,9 @@ def state_json(state: ConversationState) -> dict[str, Any]:
         "known_order_ids": list(state.known_order_ids),
         "known_product_ids": list(state.known_product_ids),
         "focus_order_id": state.focus_order_id,
+        "asked_which_order": None
+        if state.asked_which_order is None
+        else state.asked_which_order.value,
     }
 
 
@@ -284,4 +288,6 @@ def state_of(data: dict[str, Any]) -> ConversationState:
         known_order_ids=tuple(data.get("known_order_ids", ())),
         known_product_ids=tuple(data.get("known_product_ids", ())),
         focus_order_id=data.get("focus_order_id"),
+        # A state stored before the field existed has none: nothing was asked.
+        asked_which_order=Intent(asked) if (asked := data.get("asked_which_order")) else None,
     )

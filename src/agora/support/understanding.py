@@ -40,6 +40,9 @@ class Intent(StrEnum):
     PRODUCT_SEARCH = "product_search"
     RECOMMENDATIONS = "recommendations"
     HANDOVER = "handover"
+    # A change the assistant cannot make (the delivery address, the items, the payment): it
+    # says so and offers a person.
+    ORDER_CHANGE = "order_change"
     CONFIRM = "confirm"
     DECLINE = "decline"
     GREETING = "greeting"
@@ -239,6 +242,14 @@ _RULES: Mapping[Intent, tuple[tuple[str, float], ...]] = {
          r"|staff|team|support|people|customer service)\b", STRONG),
         (r"\bhand (me )?over\b|\bcustomer service\b|\bsupport team\b", WEAK),
     ),
+    Intent.ORDER_CHANGE: (
+        (r"\b(change|update|correct|fix|edit|modify|amend)\b.{0,40}\b(address|postcode|post code"
+         r"|zip code|street|house number)\b", STRONG),
+        (r"\b(wrong|new|different|another|other) (delivery |shipping |postal )?address\b", STRONG),
+        (r"\b(change|edit|modify|amend)\b.{0,15}\b(my|the|this|that) order\b(?!s)"
+         r"|\b(add|remove)\b.{0,30}\b(to|from) (my|the|this|that) order\b(?!s)"
+         r"|\b(change|update)\b.{0,20}\bpayment method\b", STRONG),
+    ),
     Intent.CANCEL_ORDER: (
         (r"\b(cancel|cancellation|cancelling|canceling|call off|annul)\b", STRONG),
         (r"\b(don'?t|do not) want (it|this|that|the order|my order|this order|that order"
@@ -264,6 +275,8 @@ _RULES: Mapping[Intent, tuple[tuple[str, float], ...]] = {
          r"|delivered|dispatched|sent|get here|come)\b", STRONG),
         (r"\b(status|shipped|delivery|delivered|arrive|arrived|late|delayed|eta"
          r"|dispatched)\b", WEAK),
+        # "where is 1a2b3c4d?", "where is it?": the reference is gone from the text.
+        (r"^where('?s| is| are)\b", WEAK),
     ),
     Intent.MY_ORDERS: (
         (r"\b(my|all|recent|past|previous|last|list|show)\b.{0,20}\borders\b", STRONG),
@@ -315,6 +328,7 @@ _RULES: Mapping[Intent, tuple[tuple[str, float], ...]] = {
 # When several intents match, the first in this order wins.
 _PRIORITY = (
     Intent.HANDOVER,
+    Intent.ORDER_CHANGE,
     Intent.CANCEL_ORDER,
     Intent.RETURN,
     Intent.ORDER_STATUS,
@@ -365,8 +379,21 @@ _ABUSE = re.compile(
 _ANGRY = re.compile(
     r"\b(angry|furious|livid|outraged|ridiculous|unacceptable|outrageous|disgusting"
     r"|terrible|horrible|worst|awful|pathetic|scam|scammers?|fraud|lawyers?|sue"
-    r"|fed up|sick (of|and tired)|never again|wtf|damn|f+u+c+k+\w*|shit\w*|hell|incompetent"
-    r"|joke of a|rip ?off)\b"
+    r"|fed up|sick (of|and tired)|never again|wtf|incompetent|joke of a|rip ?off)\b"
+)
+# Swear words say anger at the shop only when aimed at it ("your damn service", "this shop is
+# crap", "damn you") or piled up; "damn, I forgot my order number" curses the situation.
+_PROFANITY = r"(?:damn\w*|goddamn\w*|hell|f+u+c+k+\w*|shit\w*|crap\w*|bullshit|bloody|effing)"
+_PROFANITIES = re.compile(rf"\b{_PROFANITY}\b")
+_AT_SHOP = (
+    r"(?:you|u|ya|your|ur|you guys|you people|shop|store|company|service|staff|support|team"
+    r"|bot|site|website|app|courier)"
+)
+_AIMED_PROFANITY = re.compile(
+    rf"\b(?:this|that|these|those|your|ur)\s+{_PROFANITY}\b"  # "this damn shop"
+    rf"|\b{_PROFANITY}\s+(?:you|u|ya)\b"  # "damn you"
+    rf"|\b{_AT_SHOP}\b(?:\W+\w+){{0,2}}?\W+{_PROFANITY}\b"  # "your service is shit"
+    rf"|\b(?:this|that|it)('s| is) (?:total |such |utter |complete )?(?:a )?{_PROFANITY}\b"
 )
 _LATEST = re.compile(
     r"\b(last|latest|newest|most recent|recent|previous)\s+(order|package|parcel|delivery"
@@ -402,14 +429,19 @@ _STOPWORDS = frozenset(
     going pair pairs match matches matching else also bought gift idea ideas shop store
     something anything good nice best new item items product products thing things really
     maybe possibly kind sort type some any which you're we're there's what's ok okay well still
-    x pcs pieces units unit have has""".split()  # noqa: SIM905 (a word list reads as text)
+    x pcs pieces units unit have has possible stuff number asap ordered purchased where's
+    when's how's yet already today tomorrow soon""".split()  # noqa: SIM905 (a word list reads as text)
 )
 
 
-def understand(message: str, *, awaiting_confirmation: bool = False) -> Understanding:
+def understand(
+    message: str, *, awaiting_confirmation: bool = False, asked_which_order: Intent | None = None
+) -> Understanding:
     """The intent, slots and flags of `message` (already checked by `check_message`; longer
     text is read up to MAX_MESSAGE_CHARS). With `awaiting_confirmation`, a yes or no answers
-    the pending question; otherwise it is an intent like any other."""
+    the pending question; otherwise it is an intent like any other. With `asked_which_order`
+    (the intent of the assistant's "which order?" just before), a message that names an order
+    and asks nothing else answers that question: it has that intent."""
     text = _normalise(message[:MAX_MESSAGE_CHARS])
     refs, without_refs = _order_refs(text)
     corrected_text, corrections = _with_typos_corrected(without_refs)
@@ -417,6 +449,8 @@ def understand(message: str, *, awaiting_confirmation: bool = False) -> Understa
     abusive = bool(_ABUSE.search(corrected_text))
     angry = abusive or _sounds_angry(message, corrected_text)
     intent, confidence = _decide(scores, bool(refs), awaiting_confirmation=awaiting_confirmation)
+    if asked_which_order is not None and refs and not set(scores) - _NOT_ASKING:
+        intent, confidence = asked_which_order, STRONG
     if intent is Intent.UNKNOWN and abusive:
         intent, confidence = Intent.ABUSE, STRONG
     if corrections and intent is not Intent.UNKNOWN:
@@ -439,7 +473,14 @@ def understand(message: str, *, awaiting_confirmation: bool = False) -> Understa
     )
 
 
-_WITH_PRODUCTS = frozenset({Intent.PRODUCT_SEARCH, Intent.RECOMMENDATIONS, Intent.RETURN})
+# Intents whose product words matter: what to search, or which order is meant ("cancel the
+# teapot order").
+_WITH_PRODUCTS = frozenset(
+    {Intent.PRODUCT_SEARCH, Intent.RECOMMENDATIONS, Intent.RETURN, Intent.CANCEL_ORDER,
+     Intent.ORDER_STATUS}
+)  # fmt: skip
+# What an answer to "which order?" may say besides the order ("yes, 1a2b3c4d", "thanks").
+_NOT_ASKING = frozenset({Intent.CONFIRM, Intent.GREETING, Intent.THANKS})
 
 
 def _scores(text: str) -> dict[Intent, float]:
@@ -491,7 +532,11 @@ def _sounds_angry(original: str, text: str) -> bool:
     shouting = len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) >= 0.7
     # "?!!" is exasperation; "Thanks!!!" is not.
     exasperated = "!!" in original and "?" in original
-    return bool(_ANGRY.search(text)) or shouting or exasperated
+    return bool(_ANGRY.search(text)) or shouting or exasperated or _swears_at_shop(text)
+
+
+def _swears_at_shop(text: str) -> bool:
+    return bool(_AIMED_PROFANITY.search(text)) or len(_PROFANITIES.findall(text)) >= 2
 
 
 def _product_terms(text: str) -> str:

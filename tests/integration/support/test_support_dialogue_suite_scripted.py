@@ -16,11 +16,10 @@ from agora.support.assistant import Assistant, AssistantPolicy, ToolCalling
 from agora.support.dialogue_eval import score_dialogue, summarise
 from agora.support.llm import ChatModel, chat_model
 
-# Guided mode cannot do better than the templates it falls back on (the model only words the
-# facts, and an answer that drops one is replaced by the template): the floor is the templates'
-# (tests/unit/support/test_support_dialogue_suite.py), the few dialogues below it being cases
-# the understanding layer does not handle yet.
-GUIDED_SUCCESS_FLOOR = 0.9
+# Guided mode does as well as the templates it falls back on (the model only words the facts,
+# and an answer that drops one is replaced by the template): the floor is the templates'
+# (tests/unit/support/test_support_dialogue_suite.py), every dialogue.
+GUIDED_SUCCESS_FLOOR = 1.0
 
 
 @pytest.fixture
@@ -31,7 +30,7 @@ async def writer() -> AsyncIterator[tuple[ScriptedLLM, ChatModel]]:
         await model.aclose()
 
 
-async def test_the_whole_suite_in_guided_mode_is_safe_and_mostly_successful(
+async def test_the_whole_suite_in_guided_mode_is_safe_and_successful(
     writer: tuple[ScriptedLLM, ChatModel],
 ) -> None:
     server, model = writer

@@ -469,3 +469,122 @@ async def test_what_goes_with_it_is_about_the_product_just_found() -> None:
     )
     assert shop.called("recommendations") == [(machine.id,)]
     assert "Coffee grinder" in turns[-1].text
+
+
+async def test_an_order_number_alone_after_which_order_to_cancel_asks_to_cancel_it() -> None:
+    first, second = order(OrderState.PLACED), order(OrderState.PLACED, days_ago=2)
+    shop = shop_with(first, second)
+    which, answer = await dialogue(ASSISTANT, shop, "cancel my order", second.id[:8])
+    assert "Which order would you like to cancel?" in which.text
+    assert which.state.asked_which_order is Intent.CANCEL_ORDER
+    assert [c.action.order_id for c in answer.confirmations] == [second.id]
+    assert shop.called("cancel_order") == []
+    # The question was answered: a number alone after that is a status question again.
+    assert answer.state.asked_which_order is None
+
+
+async def test_the_which_order_question_holds_for_the_next_message_only() -> None:
+    first, second = order(OrderState.PLACED), order(OrderState.PLACED, days_ago=2)
+    shop = shop_with(first, second)
+    _, _, later = await dialogue(ASSISTANT, shop, "cancel my order", "thanks", second.id[:8])
+    assert later.confirmations == []
+    assert later.record.intent is Intent.ORDER_STATUS
+
+
+async def test_cancel_by_product_finds_the_one_order_holding_it() -> None:
+    apron = order(OrderState.PLACED, lines=[line("Linen apron")])
+    teapot = order(OrderState.AWAITING_PAYMENT, lines=[line("Ceramic teapot")], days_ago=1)
+    shipped_teapot = order(OrderState.SHIPPED, lines=[line("Ceramic teapot")], days_ago=9)
+    shop = shop_with(apron, teapot, shipped_teapot)
+    turn = await say(ASSISTANT, shop, "Is it possible to cancel the teapot order?")
+    # Only the cancellable orders are looked up.
+    assert sorted(shop.called("order_status")) == sorted([(apron.id,), (teapot.id,)])
+    assert [c.action.order_id for c in turn.confirmations] == [teapot.id]
+    assert turn.state.focus_order_id == teapot.id
+    assert "Which order" not in turn.text
+
+
+async def test_cancel_by_product_asks_which_when_several_or_none_hold_it() -> None:
+    mugs = [order(OrderState.PLACED, lines=[line("Blue mug")], days_ago=d) for d in (1, 2)]
+    apron = order(OrderState.PLACED, lines=[line("Linen apron")], days_ago=3)
+    shop = shop_with(*mugs, apron)
+    several = await say(ASSISTANT, shop, "cancel the order with the mugs")
+    assert several.confirmations == []
+    assert "Which order would you like to cancel?" in several.text
+    assert all(m.id[:8] in several.text for m in mugs)
+    assert apron.id[:8] not in several.text
+    none = await say(ASSISTANT, shop, "cancel the skillet order")
+    assert none.confirmations == []
+    assert all(o.id[:8] in none.text for o in (*mugs, apron))
+
+
+async def test_finding_an_order_by_product_looks_up_the_newest_five_candidates_only() -> None:
+    old_teapot = order(OrderState.PLACED, lines=[line("Ceramic teapot")], days_ago=30)
+    others = [order(OrderState.PLACED, lines=[line("Linen apron")], days_ago=d) for d in range(5)]
+    shop = shop_with(old_teapot, *others)
+    turn = await say(ASSISTANT, shop, "cancel the teapot order")
+    assert len(shop.called("order_status")) == 5
+    assert (old_teapot.id,) not in shop.called("order_status")
+    assert turn.confirmations == []
+
+
+async def test_a_refund_by_product_above_the_limit_goes_to_a_person() -> None:
+    mixer = order(OrderState.DELIVERED, lines=[line("Stand mixer", 1, 72_900)], days_ago=30)
+    mug = order(OrderState.DELIVERED, lines=[line("Blue mug")], days_ago=2)
+    shop = shop_with(mixer, mug)
+    turn = await say(ASSISTANT, shop, "I want a refund for the stand mixer I bought")
+    assert [h.reason for h in turn.handovers] == [HandoverReason.AMOUNT_LIMIT]
+    assert shop.called("start_return") == []
+
+
+async def test_a_return_by_product_returns_that_line_of_the_one_order_holding_it() -> None:
+    towel = line("Tea towel", 3, 600)
+    delivered = order(OrderState.DELIVERED, lines=[line("Blue mug"), towel], days_ago=5)
+    shop = shop_with(delivered, order(OrderState.SHIPPED, lines=[line("Skillet")], days_ago=1))
+    await say(ASSISTANT, shop, "I want to return the tea towels")
+    [(order_ref, lines, _)] = shop.called("start_return")
+    assert order_ref == delivered.id
+    assert [r.variant_id for r in lines] == [towel.variant_id]
+
+
+async def test_a_failing_lookup_while_finding_an_order_by_product_says_so() -> None:
+    shop = shop_with(*(order(OrderState.PLACED, days_ago=d) for d in (1, 2)))
+    shop.down.add("order_status")
+    turn = await say(ASSISTANT, shop, "cancel the teapot order")
+    assert turn.confirmations == []
+    assert "can't reach" in turn.text
+    assert turn.record.handover_offered
+
+
+async def test_cursing_at_oneself_is_answered_not_handed_over() -> None:
+    shop = shop_with(order(OrderState.SHIPPED))
+    turn = await say(ASSISTANT, shop, "damn, I forgot my order number. can you show my orders?")
+    assert turn.handovers == []
+    assert not turn.record.angry
+    assert shop.called("my_orders") == [()]
+
+
+async def test_an_address_change_is_declined_with_the_offer_of_a_person() -> None:
+    paid = order(OrderState.PAID)
+    shop = shop_with(paid)
+    asked = await say(ASSISTANT, shop, f"Can I change the delivery address of order {paid.id[:8]}?")
+    assert "can't change" in asked.text
+    assert asked.record.handover_offered
+    assert asked.record.intent is Intent.ORDER_CHANGE
+    assert asked.handovers == []
+    assert asked.confirmations == []
+    assert shop.calls == []
+    accepted = await say(ASSISTANT, shop, "yes please", asked.state)
+    assert [h.reason for h in accepted.handovers] == [HandoverReason.REQUESTED]
+
+
+async def test_a_product_no_cancellable_order_holds_means_the_order_talked_about() -> None:
+    paid_mug = order(OrderState.PAID, lines=[line("Blue mug")], days_ago=2)
+    placed_apron = order(OrderState.PLACED, lines=[line("Linen apron")])
+    shop = shop_with(paid_mug, placed_apron)
+    _, turn = await dialogue(
+        ASSISTANT, shop, f"where is order {paid_mug.id[:8]}?", "cancel the mug order"
+    )
+    assert turn.confirmations == []
+    assert f"Order {paid_mug.id[:8]} is paid" in turn.text
+    assert "can no longer be cancelled" in turn.text

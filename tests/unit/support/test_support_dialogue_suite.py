@@ -23,9 +23,9 @@ from agora.support.evaluation_shop import (
 )
 from agora.support.tools import OrderState, ReturnLine, ToolError, ToolFailure
 
-# Templates only, the suite's task success stays above this: the dialogues that fail today
-# (see docs/benchmarks.md) fail for reasons the assistant does not handle yet, not by chance.
-TEMPLATE_SUCCESS_FLOOR = 0.9
+# Templates only, every dialogue succeeds. A dialogue added for a case the assistant does not
+# handle yet lowers this, its failure named in docs/benchmarks.md ("What fails").
+TEMPLATE_SUCCESS_FLOOR = 1.0
 
 
 def test_the_suite_has_at_least_60_dialogues_over_every_category() -> None:

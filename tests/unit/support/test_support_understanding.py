@@ -343,3 +343,67 @@ def test_the_last_order_is_a_slot(message: str, latest: bool) -> None:
 )  # fmt: skip
 def test_a_reference_back_to_the_conversation_is_flagged(message: str, refers_back: bool) -> None:
     assert understand(message).refers_back is refers_back
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "damn, I forgot my order number. can you show my orders?",
+        "oh hell, I typed the wrong email when I signed up",
+        "shit, I meant to order two of them",
+        "what the hell is a tracking number?",
+    ],
+)
+def test_cursing_at_oneself_or_the_situation_is_not_anger(message: str) -> None:
+    assert not understand(message).angry
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "your damn service lost my parcel",
+        "this shop is crap",
+        "damn you, where is my order",
+        "this is bullshit, where is it",
+        "fuck this shit, where is my order",  # piled up
+        "you people are shit",
+    ],
+)
+def test_swearing_at_the_shop_or_piled_up_is_anger(message: str) -> None:
+    assert understand(message).angry
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Can I change the delivery address of order 1a2b3c4d?",
+        "I need to update my shipping address",
+        "wrong address on my order, can you fix it?",
+        "can I add a mug to my order?",
+        "I'd like to change my payment method",
+    ],
+)
+def test_a_change_the_assistant_cannot_make_is_understood_as_such(message: str) -> None:
+    u = understand(message)
+    assert u.intent is Intent.ORDER_CHANGE
+    assert u.confidence >= 0.9
+
+
+def test_an_order_number_alone_answers_the_which_order_question_asked_before() -> None:
+    assert understand("a3c9e1b2").intent is Intent.ORDER_STATUS
+    answer = understand("a3c9e1b2", asked_which_order=Intent.CANCEL_ORDER)
+    assert (answer.intent, answer.order_refs) == (Intent.CANCEL_ORDER, ("a3c9e1b2",))
+    assert answer.confidence >= 0.9
+    assert understand("yes, a3c9e1b2", asked_which_order=Intent.RETURN).intent is Intent.RETURN
+    # A message that asks something itself is read as it is.
+    status = understand("where is a3c9e1b2?", asked_which_order=Intent.CANCEL_ORDER)
+    assert status.intent is Intent.ORDER_STATUS
+    assert understand("show my orders", asked_which_order=Intent.CANCEL_ORDER).intent is (
+        Intent.MY_ORDERS
+    )
+
+
+def test_a_cancel_keeps_the_product_words_that_say_which_order() -> None:
+    assert understand("Is it possible to cancel the teapot order?").product_terms == "teapot"
+    assert understand("cancel my order").product_terms == ""
+    assert understand("where's my stuff??").product_terms == ""
