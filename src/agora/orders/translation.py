@@ -9,7 +9,7 @@ from google.protobuf.message import Message
 
 from agora._proto.agora.orders.v1 import events_pb2 as ev
 from agora._proto.agora.orders.v1 import orders_pb2 as pb
-from agora._proto.agora.types.v1.money_pb2 import Money
+from agora._proto.agora.types.v1.money_pb2 import CryptoAmount, Money
 from agora.orders.aggregate import (
     AwaitingPayment,
     FulfilmentLine,
@@ -386,6 +386,40 @@ def return_request_pb(
         lines=return_lines_pb(order, event.lines),
         reason=event.reason,
         requested_at=timestamp(requested_at),
+    )
+
+
+def return_request_from_row(row: dict[str, Any]) -> pb.ReturnRequest:
+    """A return request as the API shows it, from its `return_requests` row."""
+    return pb.ReturnRequest(
+        id=str(row["id"]),
+        order_id=str(row["order_id"]),
+        status=RETURN_STATUS_PB[ReturnStatus(row["status"])],
+        lines=[
+            pb.ReturnLine(variant_id=x["variantId"], title=x["title"], quantity=x["quantity"])
+            for x in row["lines"]
+        ],
+        reason=row["reason"],
+        requested_at=timestamp(row["requested_at"]),
+    )
+
+
+def order_refund_pb(
+    refund_id: str,
+    invoice_id: str,
+    amount: Money,
+    *,
+    pay_amount: int,
+    pay_currency: str,
+    decimals: int,
+    full: bool,
+) -> pb.OrderRefund:
+    return pb.OrderRefund(
+        id=refund_id,
+        invoice_id=invoice_id,
+        amount=amount,
+        pay_amount=CryptoAmount(base_units=str(pay_amount), asset=pay_currency, decimals=decimals),
+        full=full,
     )
 
 
