@@ -1,7 +1,7 @@
 """Orders for tests of several services: products and orders made through the catalog's and
-orders' APIs, and moved along as payments and the warehouse would. No RPC ships an order yet,
-so `advance_order` appends its events through the orders domain (`saga.change_order`, the path
-the checkout saga takes), in a transaction of the orders schema."""
+orders' APIs, and moved along as payments and the warehouse would. Without payments in the
+test's world, `advance_order` appends its events through the orders domain
+(`saga.change_order`, the path the checkout saga takes), in a transaction of the orders schema."""
 
 from __future__ import annotations
 

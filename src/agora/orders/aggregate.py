@@ -4,24 +4,35 @@ commands that produce new events. Pure: no I/O.
 State machine (the explicit table `TRANSITIONS`):
 
     placed -> awaiting_payment -> paid -> fulfilled -> shipped -> delivered
+    paid -> paid with some lines fulfilled (a partial fulfilment), until every line is
     placed | awaiting_payment -> cancelled | expired
+    paid | fulfilled -> cancelled by staff, refunded in full (cancel after payment)
     paid | fulfilled | shipped | delivered -> refunded (a full refund)
     shipped | delivered -> the same state with a return requested (the customer sends lines back)
+    shipped | delivered | refunded -> the same state with a return approved or rejected
 
 A partial refund keeps the order's state and adds to its refunded amount; the refund that
-brings the refunded amount to the order's total is a full refund. Anything else is refused
-with FAILED_PRECONDITION.
+brings the refunded amount to the order's total is a full refund. A partial fulfilment
+(`OrderLinesFulfilled`) keeps the order paid; the one that fulfils the last line is followed
+by `OrderFulfilled`. Anything else is refused with FAILED_PRECONDITION.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
+from typing import TypeVar
+from urllib.parse import urlsplit
 
 from agora.orders.domain import Address, CartLine, Totals
-from agora.platform.errors import FailedPrecondition, InvalidArgument, PreconditionViolation
+from agora.platform.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PreconditionViolation,
+)
 from agora.platform.kernel.checks import require_text
 
 
@@ -41,33 +52,43 @@ class OrderCommand(Enum):
     AWAIT_PAYMENT = "await_payment"
     MARK_PAID = "mark_paid"
     FULFIL = "fulfil"
+    FULFIL_PARTIALLY = "fulfil_partially"
     SHIP = "ship"
     DELIVER = "deliver"
     CANCEL = "cancel"
+    CANCEL_PAID = "cancel_paid"
     EXPIRE = "expire"
     REFUND_PARTIALLY = "refund_partially"
     REFUND_FULLY = "refund_fully"
     REQUEST_RETURN = "request_return"
+    APPROVE_RETURN = "approve_return"
+    REJECT_RETURN = "reject_return"
 
 
 S, C = OrderStatus, OrderCommand
 _REFUNDABLE = (S.PAID, S.FULFILLED, S.SHIPPED, S.DELIVERED)
+_RETURN_DECIDABLE = (S.SHIPPED, S.DELIVERED, S.REFUNDED)
 
 # (state, command) -> the state after it. A pair that is not here is an illegal transition.
 TRANSITIONS: dict[tuple[OrderStatus, OrderCommand], OrderStatus] = {
     (S.PLACED, C.AWAIT_PAYMENT): S.AWAITING_PAYMENT,
     (S.AWAITING_PAYMENT, C.MARK_PAID): S.PAID,
     (S.PAID, C.FULFIL): S.FULFILLED,
+    (S.PAID, C.FULFIL_PARTIALLY): S.PAID,
     (S.FULFILLED, C.SHIP): S.SHIPPED,
     (S.SHIPPED, C.DELIVER): S.DELIVERED,
     (S.PLACED, C.CANCEL): S.CANCELLED,
     (S.AWAITING_PAYMENT, C.CANCEL): S.CANCELLED,
+    (S.PAID, C.CANCEL_PAID): S.CANCELLED,
+    (S.FULFILLED, C.CANCEL_PAID): S.CANCELLED,
     (S.PLACED, C.EXPIRE): S.EXPIRED,
     (S.AWAITING_PAYMENT, C.EXPIRE): S.EXPIRED,
     **{(state, C.REFUND_PARTIALLY): state for state in _REFUNDABLE},
     **{(state, C.REFUND_FULLY): S.REFUNDED for state in _REFUNDABLE},
     (S.SHIPPED, C.REQUEST_RETURN): S.SHIPPED,
     (S.DELIVERED, C.REQUEST_RETURN): S.DELIVERED,
+    **{(state, C.APPROVE_RETURN): state for state in _RETURN_DECIDABLE},
+    **{(state, C.REJECT_RETURN): state for state in _RETURN_DECIDABLE},
 }
 
 
@@ -76,17 +97,25 @@ _REFUSED: dict[OrderCommand, str] = {
     C.AWAIT_PAYMENT: "wait for a payment",
     C.MARK_PAID: "be paid",
     C.FULFIL: "be fulfilled",
+    C.FULFIL_PARTIALLY: "be fulfilled",
     C.SHIP: "be shipped",
     C.DELIVER: "be delivered",
     C.CANCEL: "be cancelled",
+    C.CANCEL_PAID: "be cancelled",
     C.EXPIRE: "expire",
     C.REFUND_PARTIALLY: "be refunded",
     C.REFUND_FULLY: "be refunded",
     C.REQUEST_RETURN: "be sent back",
+    C.APPROVE_RETURN: "have a return approved",
+    C.REJECT_RETURN: "have a return rejected",
 }
 
 MAX_RETURN_REASON = 2000
 MAX_RETURN_LINES = 100
+MAX_REASON = 2000
+MAX_CARRIER = 100
+MAX_TRACKING_NUMBER = 100
+MAX_TRACKING_URL = 2000
 
 
 def next_status(status: OrderStatus, command: OrderCommand) -> OrderStatus:
@@ -96,7 +125,7 @@ def next_status(status: OrderStatus, command: OrderCommand) -> OrderStatus:
     if target is None:
         raise FailedPrecondition(
             f"the order is {status.value.replace('_', ' ')} and cannot {_REFUSED[command]}",
-            metadata={"status": f"ORDER_STATUS_{status.name}"},
+            metadata={"status": _status_name(status)},
         )
     return target
 
@@ -154,14 +183,31 @@ class PaymentRestored:
 
 
 @dataclass(frozen=True)
+class FulfilmentLine:
+    """`quantity` of the ordered `variant_id` picked, packed and ready to ship."""
+
+    variant_id: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class OrderLinesFulfilled:
+    """Staff fulfilled `lines` (a part of the order, or the rest of it)."""
+
+    lines: tuple[FulfilmentLine, ...]
+
+
+@dataclass(frozen=True)
 class OrderFulfilled:
-    pass
+    """Every line is fulfilled (after the `OrderLinesFulfilled` that completed it; alone in
+    histories recorded before partial fulfilment existed)."""
 
 
 @dataclass(frozen=True)
 class OrderShipped:
     carrier: str
     tracking_number: str
+    tracking_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -213,10 +259,27 @@ class ReturnRequested:
     reason: str
 
 
+@dataclass(frozen=True)
+class ReturnApproved:
+    """Staff accepted the return `return_id` (a refund with it is an `OrderRefunded` of its own)."""
+
+    return_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReturnRejected:
+    """Staff refused the return `return_id`: its lines may be asked back again."""
+
+    return_id: str
+    reason: str
+
+
 OrderEvent = (
     OrderPlaced
     | AwaitingPayment
     | OrderPaid
+    | OrderLinesFulfilled
     | OrderFulfilled
     | OrderShipped
     | OrderDelivered
@@ -226,6 +289,8 @@ OrderEvent = (
     | PaymentAtRisk
     | PaymentRestored
     | ReturnRequested
+    | ReturnApproved
+    | ReturnRejected
 )
 
 
@@ -243,11 +308,15 @@ class Order:
     refunded_minor: int = 0
     carrier: str = ""
     tracking_number: str = ""
+    tracking_url: str = ""
     closing_reason: str = ""
     payment_at_risk: bool = False
-    # Every return the customer asked for, oldest first (none is decided yet: a rejection,
-    # once it exists, gives its lines back to what may still be returned).
+    # Per ordered variant, how many are fulfilled so far (variants with none are absent).
+    fulfilled: tuple[FulfilmentLine, ...] = ()
+    # Every return the customer asked for, oldest first, and staff's decisions by return id
+    # (a rejection gives its lines back to what may still be returned).
     returns: tuple[ReturnRequested, ...] = ()
+    decisions: tuple[tuple[str, ReturnStatus], ...] = ()
 
     @property
     def id(self) -> str:
@@ -283,14 +352,26 @@ class Order:
                 return replace(
                     self, status=S.PAID, invoice_id=invoice_id or self.invoice_id, version=version
                 )
+            case OrderLinesFulfilled(lines=lines):
+                fulfilled = dict(self.fulfilled_quantities())
+                for line in lines:
+                    fulfilled[line.variant_id] = fulfilled.get(line.variant_id, 0) + line.quantity
+                return replace(self, fulfilled=_fulfilment_lines(fulfilled), version=version)
             case OrderFulfilled():
-                return replace(self, status=S.FULFILLED, version=version)
-            case OrderShipped(carrier=carrier, tracking_number=tracking):
+                everything = {x.variant_id: x.quantity for x in self.placed.lines}
+                return replace(
+                    self,
+                    status=S.FULFILLED,
+                    fulfilled=_fulfilment_lines(everything),
+                    version=version,
+                )
+            case OrderShipped(carrier=carrier, tracking_number=tracking, tracking_url=url):
                 return replace(
                     self,
                     status=S.SHIPPED,
                     carrier=carrier,
                     tracking_number=tracking,
+                    tracking_url=url,
                     version=version,
                 )
             case OrderDelivered():
@@ -305,10 +386,18 @@ class Order:
                 return replace(self, payment_at_risk=False, version=version)
             case ReturnRequested():
                 return replace(self, returns=(*self.returns, event), version=version)
+            case ReturnApproved(return_id=return_id):
+                decided = (*self.decisions, (return_id, ReturnStatus.APPROVED))
+                return replace(self, decisions=decided, version=version)
+            case ReturnRejected(return_id=return_id):
+                decided = (*self.decisions, (return_id, ReturnStatus.REJECTED))
+                return replace(self, decisions=decided, version=version)
             case OrderRefunded(amount_minor=amount, full=full):
+                # A paid order cancelled by staff stays cancelled with its full refund.
+                refunded = full and self.status is not S.CANCELLED
                 return replace(
                     self,
-                    status=S.REFUNDED if full else self.status,
+                    status=S.REFUNDED if refunded else self.status,
                     refunded_minor=self.refunded_minor + amount,
                     version=version,
                 )
@@ -326,12 +415,37 @@ class Order:
         return OrderPaid(invoice_id=invoice_id or self.invoice_id)
 
     def fulfil(self) -> OrderFulfilled:
+        """Every line at once (the seeder's step; staff go through `fulfil_lines`)."""
         next_status(self.status, C.FULFIL)
+        self._ensure_payment_holds()
+        return OrderFulfilled()
+
+    def fulfil_lines(self, lines: Sequence[FulfilmentLine]) -> list[OrderEvent]:
+        """Fulfil `lines` (every line not fulfilled yet, when empty): `OrderLinesFulfilled`,
+        followed by `OrderFulfilled` when no line is left to fulfil."""
+        left = self.unfulfilled()
+        if not lines:
+            lines = [FulfilmentLine(v, n) for v, n in left.items() if n > 0]
+        complete = sum(x.quantity for x in lines) == sum(left.values())
+        next_status(self.status, C.FULFIL if complete else C.FULFIL_PARTIALLY)
+        self._ensure_payment_holds()
+        fulfilled = OrderLinesFulfilled(lines=_checked_lines(lines, left))
+        return [fulfilled, OrderFulfilled()] if complete else [fulfilled]
+
+    def fulfilled_quantities(self) -> dict[str, int]:
+        return {line.variant_id: line.quantity for line in self.fulfilled}
+
+    def unfulfilled(self) -> dict[str, int]:
+        """Per ordered variant, how many are still to fulfil."""
+        done = self.fulfilled_quantities()
+        return {x.variant_id: x.quantity - done.get(x.variant_id, 0) for x in self.placed.lines}
+
+    def _ensure_payment_holds(self) -> None:
         if self.payment_at_risk:
             raise FailedPrecondition(
-                f"order {self.id}: its payment was withdrawn; hold until the invoice settles again"
+                f"order {self.id}: its payment was withdrawn; hold until the invoice settles again",
+                metadata={"status": _status_name(self.status), "paymentAtRisk": "true"},
             )
-        return OrderFulfilled()
 
     def payment_withdrawn(self, invoice_id: str, reason: str) -> list[PaymentAtRisk]:
         """A paid (or later) order whose invoice no longer settles is flagged, once; it stays
@@ -346,9 +460,15 @@ class Order:
             return []
         return [PaymentRestored(invoice_id=invoice_id)]
 
-    def ship(self, carrier: str, tracking_number: str) -> OrderShipped:
+    def ship(self, carrier: str, tracking_number: str, tracking_url: str = "") -> OrderShipped:
+        """The parcel left with `carrier`; `tracking_url`, when given, is an https link."""
         next_status(self.status, C.SHIP)
-        return OrderShipped(carrier=carrier.strip(), tracking_number=tracking_number.strip())
+        self._ensure_payment_holds()
+        return OrderShipped(
+            carrier=_required_text(carrier, "carrier", MAX_CARRIER),
+            tracking_number=_required_text(tracking_number, "trackingNumber", MAX_TRACKING_NUMBER),
+            tracking_url=checked_tracking_url(tracking_url),
+        )
 
     def deliver(self) -> OrderDelivered:
         next_status(self.status, C.DELIVER)
@@ -357,6 +477,16 @@ class Order:
     def cancel(self, reason: str = "") -> OrderCancelled:
         next_status(self.status, C.CANCEL)
         return OrderCancelled(reason=reason.strip())
+
+    def cancel_paid(self, reason: str, refund_id: str = "") -> list[OrderEvent]:
+        """Staff cancel a paid order not yet shipped: `OrderCancelled` (its stock goes back),
+        then the refund of everything not refunded yet."""
+        next_status(self.status, C.CANCEL_PAID)
+        cancelled = OrderCancelled(reason=_required_text(reason, "reason", MAX_REASON))
+        remaining = self.total_minor - self.refunded_minor
+        if remaining <= 0:
+            return [cancelled]
+        return [cancelled, OrderRefunded(amount_minor=remaining, full=True, refund_id=refund_id)]
 
     def expire(self, reason: str = "") -> OrderExpired:
         next_status(self.status, C.EXPIRE)
@@ -373,10 +503,46 @@ class Order:
             )
         return OrderRefunded(amount_minor=amount_minor, full=full, refund_id=refund_id)
 
+    @property
+    def remaining_minor(self) -> int:
+        """What may still be refunded."""
+        return self.total_minor - self.refunded_minor
+
+    def return_status(self, return_id: str) -> ReturnStatus:
+        """The return's status, or NOT_FOUND for a return not of this order."""
+        if not any(r.return_id == return_id for r in self.returns):
+            raise NotFound("return request", return_id)
+        return dict(self.decisions).get(return_id, ReturnStatus.REQUESTED)
+
+    def decide_return(
+        self, return_id: str, *, approve: bool, reason: str
+    ) -> ReturnApproved | ReturnRejected:
+        """Approve or reject a requested return (a rejection says why)."""
+        next_status(self.status, C.APPROVE_RETURN if approve else C.REJECT_RETURN)
+        status = self.return_status(return_id)
+        if status is not ReturnStatus.REQUESTED:
+            raise FailedPrecondition(
+                f"return {return_id} is {status.value} already",
+                metadata={
+                    "status": _status_name(self.status),
+                    "returnStatus": f"RETURN_STATUS_{status.name}",
+                },
+            )
+        if approve:
+            reason = require_text(reason, "reason", max_len=MAX_REASON, required=False).strip()
+            return ReturnApproved(return_id=return_id, reason=reason)
+        return ReturnRejected(
+            return_id=return_id, reason=_required_text(reason, "reason", MAX_REASON)
+        )
+
     def returnable(self) -> dict[str, int]:
-        """Per ordered variant, how many may still be asked back: ordered minus asked."""
+        """Per ordered variant, how many may still be asked back: ordered minus asked, a
+        rejected return's lines given back."""
         left = {line.variant_id: line.quantity for line in self.placed.lines}
+        rejected = {i for i, status in self.decisions if status is ReturnStatus.REJECTED}
         for requested in self.returns:
+            if requested.return_id in rejected:
+                continue
             for line in requested.lines:
                 left[line.variant_id] = left.get(line.variant_id, 0) - line.quantity
         return left
@@ -397,7 +563,7 @@ class Order:
                 )
         return ReturnRequested(
             return_id=_required(return_id, "returnId"),
-            lines=_checked_return_lines(lines, left),
+            lines=_checked_lines(lines, left),
             reason=reason.strip(),
         )
 
@@ -411,12 +577,18 @@ class History:
     updated_at: datetime
 
 
-def _checked_return_lines(
-    lines: Sequence[ReturnLine], left: dict[str, int]
-) -> tuple[ReturnLine, ...]:
-    """`lines` if each names an ordered variant once, with 1..what may still be returned;
+LineT = TypeVar("LineT", ReturnLine, FulfilmentLine)
+# What a line's quantity is checked against: (verb in messages, metadata key, violation type).
+_LINE_LIMITS = {
+    ReturnLine: ("returned", "returnable", "RETURN_QUANTITY"),
+    FulfilmentLine: ("fulfilled", "unfulfilled", "FULFIL_QUANTITY"),
+}
+
+
+def _checked_lines(lines: Sequence[LineT], left: Mapping[str, int]) -> tuple[LineT, ...]:
+    """`lines` if each names an ordered variant once, with 1..what is `left` of it;
     INVALID_ARGUMENT for a malformed line, FAILED_PRECONDITION for a variant not ordered or
-    more than may still be returned."""
+    more than is left."""
     if len(lines) > MAX_RETURN_LINES:
         raise InvalidArgument.for_field("lines", f"at most {MAX_RETURN_LINES} lines")
     seen: set[str] = set()
@@ -436,20 +608,58 @@ def _checked_return_lines(
         if line.quantity < 1:
             raise InvalidArgument.for_field(f"{path}.quantity", "at least 1")
         if line.quantity > left[line.variant_id]:
-            available = max(left[line.variant_id], 0)
-            raise FailedPrecondition(
-                f"{path}.quantity: at most {available} more of variant {line.variant_id} "
-                "can be returned",
-                metadata={"field": f"{path}.quantity", "returnable": str(available)},
-                preconditions=[
-                    PreconditionViolation(
-                        "RETURN_QUANTITY",
-                        line.variant_id,
-                        f"{line.quantity} asked, {available} returnable",
-                    )
-                ],
-            )
+            raise _too_many(line, path, max(left[line.variant_id], 0))
     return tuple(lines)
+
+
+def _too_many(line: ReturnLine | FulfilmentLine, path: str, available: int) -> FailedPrecondition:
+    verb, key, kind = _LINE_LIMITS[type(line)]
+    return FailedPrecondition(
+        f"{path}.quantity: at most {available} more of variant {line.variant_id} can be {verb}",
+        metadata={"field": f"{path}.quantity", key: str(available)},
+        preconditions=[
+            PreconditionViolation(
+                kind, line.variant_id, f"{line.quantity} asked, {available} {key}"
+            )
+        ],
+    )
+
+
+def checked_tracking_url(url: str) -> str:
+    """An https link with a host, without credentials or spaces (empty: none)."""
+    url = require_text(url, "trackingUrl", max_len=MAX_TRACKING_URL, required=False).strip()
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname or "@" in parts.netloc:
+        raise InvalidArgument.for_field("trackingUrl", "an https URL with a host")
+    if any(c.isspace() for c in url):
+        raise InvalidArgument.for_field("trackingUrl", "no spaces")
+    return url
+
+
+def refund_in_pay_currency(
+    *, price_minor: int, due: int, refunded_minor: int, amount_minor: int
+) -> int:
+    """What refunding `amount_minor` of an order (after `refunded_minor`) gives back in the
+    invoice's pay currency, of which `due` bought `price_minor`: the difference of the
+    cumulative shares, each rounded down, so the refunds of a whole order sum to `due`."""
+    if price_minor <= 0:
+        raise ValueError("an invoice has a positive price")
+    after = (refunded_minor + amount_minor) * due // price_minor
+    return after - refunded_minor * due // price_minor
+
+
+def _fulfilment_lines(quantities: Mapping[str, int]) -> tuple[FulfilmentLine, ...]:
+    return tuple(FulfilmentLine(v, n) for v, n in sorted(quantities.items()) if n > 0)
+
+
+def _status_name(status: OrderStatus) -> str:
+    return f"ORDER_STATUS_{status.name}"
+
+
+def _required_text(value: str, path: str, max_len: int) -> str:
+    return require_text(value, path, max_len=max_len).strip()
 
 
 def _required(value: str, path: str) -> str:

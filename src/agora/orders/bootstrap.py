@@ -31,6 +31,7 @@ def compose(backends: Backends, settings: OrdersSettings) -> ServiceParts:
     servicer = OrdersService(
         backends.engine,
         catalog,
+        payments,
         settings.shop_rules(),
         reservation_ttl_s=settings.reservation_ttl_s,
     )

@@ -1,6 +1,6 @@
 """The services orders calls, over their gRPC APIs (generated stubs only: orders never imports
 another service's code): the catalog (offers, the variants of a cart as they are now, holding
-and releasing an order's stock) and payments (an order's invoice, and cancelling it).
+and releasing an order's stock) and payments (an order's invoice, cancelling it, refunds).
 
 Every call that changes something has an idempotency key derived from the order, so a retried
 placement or a repeated saga step gets the same reservation or invoice back, not a second one.
@@ -11,6 +11,7 @@ with its shortages); an outage becomes `Unavailable`, which the consumers retry 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import NoReturn
 
 import grpc
@@ -20,7 +21,7 @@ from agora._proto.agora.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
 from agora._proto.agora.payments.v1 import payments_pb2 as ppb
 from agora._proto.agora.payments.v1.payments_pb2_grpc import PaymentsServiceStub
 from agora._proto.agora.types.v1.money_pb2 import Money
-from agora.orders.aggregate import Order
+from agora.orders.aggregate import Order, refund_in_pay_currency
 from agora.orders.domain import CartLine, CatalogVariant, Offer, invoice_provider
 from agora.platform.errors import (
     DomainError,
@@ -155,6 +156,18 @@ class Catalog:
             _raise_for_call(error, "catalog")
 
 
+@dataclass(frozen=True)
+class PaymentsRefund:
+    """A refund payments made: its id, and what it gives back in the invoice's pay currency
+    (`pay_amount` base units of `pay_currency`, which has `decimals`)."""
+
+    id: str
+    invoice_id: str
+    pay_amount: int
+    pay_currency: str
+    decimals: int
+
+
 class Payments:
     """The payments service, reached through a stub taken afresh per call (its channel follows
     discovery or `AGORA_PAYMENTS_ADDRESS`)."""
@@ -197,3 +210,52 @@ class Payments:
         )
         call = self._stub().CancelInvoice(request, timeout=self._timeout_s)
         await _end(call, "payments", FailedPrecondition, Gone)
+
+    async def refund(self, order: Order, amount_minor: int, reason: str) -> PaymentsRefund:
+        """Refund `amount_minor` of the order's currency from its invoice, converted to the pay
+        currency at the invoice's locked rate (`refund_in_pay_currency`).
+
+        The key derives from the order and how much of it was refunded before, so a retry of the
+        same refund after a failed commit gets payments' first refund back, never a second one
+        (the same key with another reason is refused by payments: IDEMPOTENCY_KEY_REUSED)."""
+        payment = await self._invoice_payment(order.invoice_id)
+        pay_amount = refund_in_pay_currency(
+            price_minor=payment.price.amount_minor,
+            due=int(payment.due.base_units),
+            refunded_minor=order.refunded_minor,
+            amount_minor=amount_minor,
+        )
+        if pay_amount <= 0:
+            raise InvalidArgument.for_field(
+                "amount.amountMinor", f"too small to refund in {payment.pay_currency}"
+            )
+        request = ppb.RefundInvoiceRequest(
+            idempotency_key=f"orders:{order.id}:refund:{order.refunded_minor}+{amount_minor}",
+            id=order.invoice_id,
+            amount=str(pay_amount),
+            reason=reason,
+        )
+        try:
+            made: ppb.RefundInvoiceResponse = await self._stub().RefundInvoice(
+                request, timeout=self._timeout_s
+            )
+        except grpc.aio.AioRpcError as error:
+            _raise_for_call(error, "payments")
+        return PaymentsRefund(
+            id=made.refund.id,
+            invoice_id=order.invoice_id,
+            pay_amount=int(made.refund.amount.base_units),
+            pay_currency=made.refund.amount.asset,
+            decimals=made.refund.amount.decimals,
+        )
+
+    async def _invoice_payment(self, invoice_id: str) -> ppb.InvoicePayment:
+        """The invoice's price and what was due for it (its public payment view)."""
+        request = ppb.GetInvoicePaymentRequest(id=invoice_id)
+        try:
+            payment: ppb.InvoicePayment = await self._stub().GetInvoicePayment(
+                request, timeout=self._timeout_s
+            )
+        except grpc.aio.AioRpcError as error:
+            _raise_for_call(error, "payments")
+        return payment

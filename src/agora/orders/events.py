@@ -16,11 +16,15 @@ RETURN_SUBJECTS = "orders.return.>"
 
 # Event types whose subject is not `orders.order.<type>`: a return is an event of the order
 # (in its event store, its version) that consumers of returns subscribe to on their own.
-_SUBJECTS = {"return_requested": f"{PRODUCER}.return.requested"}
+_SUBJECTS = {
+    "return_requested": f"{PRODUCER}.return.requested",
+    "return_approved": f"{PRODUCER}.return.approved",
+    "return_rejected": f"{PRODUCER}.return.rejected",
+}
 
 
 def order_subject(event_type: str) -> str:
-    """`placed` -> `orders.order.placed`; `return_requested` -> `orders.return.requested`."""
+    """`placed` -> `orders.order.placed`; `return_approved` -> `orders.return.approved`."""
     return _SUBJECTS.get(event_type, f"{PRODUCER}.order.{event_type}")
 
 

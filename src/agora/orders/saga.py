@@ -11,7 +11,8 @@ order's own events (so a crash anywhere resumes where the event store says it st
                                   (a chain reorg) gets PaymentAtRisk: still paid, its stock
                                   still sold, fulfilment refused; PaymentRestored when the
                                   invoice settles again
-    orders.order.paid          -> StockCommit: commit the catalog reservation
+    orders.order.paid          -> StockCommit: commit the catalog reservation (unless staff
+                                  cancelled the paid order before: StockRelease releases it)
     orders.order.cancelled     -> InvoiceCancellation: cancel the order's open invoice
 
 Every remote call has an idempotency key derived from the order, and every append first
@@ -162,7 +163,14 @@ class StockCommit:
         """Commit the paid order's reservation (keyed by the order: once)."""
         order_id = decode(envelope, ev.OrderPaid).order_id
         order = (await store.load(session, order_id)).order
-        await self._catalog.commit(order_id, order.placed.reservation_id)
+        if order.status is OrderStatus.CANCELLED:
+            return  # cancelled by staff since: StockRelease gives its stock back
+        try:
+            await self._catalog.commit(order_id, order.placed.reservation_id)
+        except FailedPrecondition:
+            # Released meanwhile by a cancellation that raced this step: nothing to sell.
+            if (await store.load(session, order_id)).order.status is not OrderStatus.CANCELLED:
+                raise
 
 
 class InvoiceCancellation:

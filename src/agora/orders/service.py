@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from agora._proto.agora.orders.v1 import orders_pb2 as pb
 from agora._proto.agora.orders.v1 import orders_pb2_grpc
+from agora._proto.agora.types.v1.money_pb2 import Money
 from agora.orders import store
 from agora.orders.access import (
     ensure_changeable,
@@ -32,14 +33,19 @@ from agora.orders.access import (
     token_digest,
 )
 from agora.orders.aggregate import (
+    FulfilmentLine,
+    History,
     Order,
     OrderEvent,
     OrderPlaced,
+    OrderRefunded,
+    ReturnApproved,
     ReturnLine,
+    ReturnRejected,
     ReturnRequested,
     ReturnStatus,
 )
-from agora.orders.clients import Catalog
+from agora.orders.clients import Catalog, Payments, PaymentsRefund
 from agora.orders.domain import (
     Cart,
     CartChanged,
@@ -69,18 +75,22 @@ from agora.orders.translation import (
     ORDER_STATUS_BY_PB,
     address,
     cart_pb,
+    money,
     order_pb,
+    order_refund_pb,
     order_summary_pb,
+    return_request_from_row,
     return_request_pb,
     shipping_method_pb,
 )
 from agora.platform.audit import record_audit
 from agora.platform.db import session_factory, transaction
-from agora.platform.errors import InvalidArgument, NotFound
+from agora.platform.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from agora.platform.idempotency import AuthorizeReplay, Capability, idempotent_mutation
 from agora.platform.kernel.checks import require_id
 from agora.platform.kernel.clock import utcnow
 from agora.platform.kernel.paging import page_size
+from agora.platform.security.permissions import ORDERS_REFUND
 from agora.platform.security.principal import current_principal
 
 ResponseT = TypeVar("ResponseT", bound=Message)
@@ -98,6 +108,7 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
         self,
         engine: AsyncEngine,
         catalog: Catalog,
+        payments: Payments,
         rules: ShopRules,
         *,
         reservation_ttl_s: int = 1_200,
@@ -105,6 +116,7 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
         self._sessions = session_factory(engine)
         self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._catalog = catalog
+        self._payments = payments
         self._rules = rules
         self._reservation_ttl_s = reservation_ttl_s
 
@@ -535,3 +547,238 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
             after=answer,
         )
         return answer
+
+    # --- fulfilment, for staff -----------------------------------------------------------
+    # Each call: one transaction with the idempotency record (the staff member's scope: the
+    # rule's permission is the only check, so there is no replay check), the order's events,
+    # their outbox entries and an audit entry with the order before and after.
+
+    async def FulfilOrder(self, request: pb.FulfilOrderRequest, context: object) -> pb.Order:
+        lines = [
+            FulfilmentLine(require_id(x.variant_id, f"lines[{i}].variantId"), x.quantity)
+            for i, x in enumerate(request.lines)
+        ]
+        return await self._staff_transition(
+            "FulfilOrder", request, "lines_fulfilled", lambda order: order.fulfil_lines(lines)
+        )
+
+    async def ShipOrder(self, request: pb.ShipOrderRequest, context: object) -> pb.Order:
+        def ship(order: Order) -> list[OrderEvent]:
+            return [order.ship(request.carrier, request.tracking_number, request.tracking_url)]
+
+        return await self._staff_transition("ShipOrder", request, "shipped", ship)
+
+    async def DeliverOrder(self, request: pb.DeliverOrderRequest, context: object) -> pb.Order:
+        return await self._staff_transition(
+            "DeliverOrder", request, "delivered", lambda order: [order.deliver()]
+        )
+
+    async def _staff_transition(
+        self,
+        operation: str,
+        request: Any,
+        action: str,
+        decide: Callable[[Order], list[OrderEvent]],
+    ) -> pb.Order:
+        order_id = require_id(request.id, "id")
+
+        async def change(session: AsyncSession) -> pb.Order:
+            history = await store.load(session, order_id)
+            after = await self._append_audited(session, history, decide(history.order), action)
+            return after
+
+        return await self._staff_mutation(operation, request, pb.Order, change)
+
+    async def _staff_mutation(
+        self,
+        operation: str,
+        request: Any,
+        response_type: type[ResponseT],
+        change: Change[ResponseT],
+    ) -> ResponseT:
+        return await self._mutate(
+            operation,
+            request,
+            response_type,
+            change,
+            guest_capability=None,
+            authorize_replay=None,
+        )
+
+    async def _append_audited(
+        self, session: AsyncSession, history: History, events: list[OrderEvent], action: str
+    ) -> pb.Order:
+        """Append `events` after the loaded order and audit the order before and after."""
+        now = utcnow()
+        before = history.order
+        after = await store.append(
+            session,
+            before.id,
+            events,
+            expected_version=before.version,
+            before=before,
+            occurred_at=now,
+        )
+        shown = order_pb(after, placed_at=history.placed_at, updated_at=now)
+        await record_audit(
+            session,
+            service="orders",
+            action=action,
+            target_type="order",
+            target_id=before.id,
+            before=order_pb(before, placed_at=history.placed_at, updated_at=history.updated_at),
+            after=shown,
+        )
+        return shown
+
+    async def CancelPaidOrder(
+        self, request: pb.CancelPaidOrderRequest, context: object
+    ) -> pb.RefundOrderResponse:
+        """paid | fulfilled -> cancelled, and the rest of the total refunded through payments
+        (before the events are appended: a refused refund changes nothing). The stock release
+        follows from `OrderCancelled`, as for any cancellation."""
+        order_id = require_id(request.id, "id")
+
+        async def change(session: AsyncSession) -> pb.RefundOrderResponse:
+            history = await store.load(session, order_id)
+            events = history.order.cancel_paid(request.reason)
+            refund = None
+            if isinstance(events[-1], OrderRefunded):
+                refund = await self._refund(history.order, events[-1], request.reason)
+                events[-1] = replace(events[-1], refund_id=refund.id)
+            shown = await self._append_audited(session, history, events, "paid_order_cancelled")
+            return self._refund_response(shown, events[-1], refund)
+
+        return await self._staff_mutation(
+            "CancelPaidOrder", request, pb.RefundOrderResponse, change
+        )
+
+    async def RefundOrder(
+        self, request: pb.RefundOrderRequest, context: object
+    ) -> pb.RefundOrderResponse:
+        """Part or the rest of the order refunded through payments, then `OrderRefunded`."""
+        order_id = require_id(request.id, "id")
+
+        async def change(session: AsyncSession) -> pb.RefundOrderResponse:
+            history = await store.load(session, order_id)
+            amount = _amount_in(history.order, request.amount, "amount")
+            refunded = history.order.refund(amount)
+            refund = await self._refund(history.order, refunded, request.reason)
+            event = replace(refunded, refund_id=refund.id)
+            shown = await self._append_audited(session, history, [event], "refunded")
+            return self._refund_response(shown, event, refund)
+
+        return await self._staff_mutation("RefundOrder", request, pb.RefundOrderResponse, change)
+
+    async def _refund(self, order: Order, refunded: OrderRefunded, reason: str) -> PaymentsRefund:
+        if not order.invoice_id:
+            raise FailedPrecondition(
+                f"order {order.id} has no invoice to refund",
+                metadata={"status": f"ORDER_STATUS_{order.status.name}"},
+            )
+        return await self._payments.refund(order, refunded.amount_minor, reason.strip())
+
+    @staticmethod
+    def _refund_response(
+        shown: pb.Order, event: OrderEvent, refund: PaymentsRefund | None
+    ) -> pb.RefundOrderResponse:
+        if refund is None or not isinstance(event, OrderRefunded):
+            return pb.RefundOrderResponse(order=shown)
+        return pb.RefundOrderResponse(order=shown, refund=_refund_pb(shown, event, refund))
+
+    async def ApproveReturn(
+        self, request: pb.ApproveReturnRequest, context: object
+    ) -> pb.ReturnDecision:
+        """requested -> approved; with `refund`, also refunded through payments (which needs
+        `orders:refund` besides the rule's `orders:returns:write`)."""
+        with_refund = request.HasField("refund")
+        if with_refund and not current_principal().can(ORDERS_REFUND):
+            raise PermissionDenied.missing(ORDERS_REFUND)
+        return await self._decide_return(request, approve=True, with_refund=with_refund)
+
+    async def RejectReturn(
+        self, request: pb.RejectReturnRequest, context: object
+    ) -> pb.ReturnDecision:
+        """requested -> rejected, saying why."""
+        return await self._decide_return(request, approve=False, with_refund=False)
+
+    async def _decide_return(
+        self, request: Any, *, approve: bool, with_refund: bool
+    ) -> pb.ReturnDecision:
+        order_id = require_id(request.id, "id")
+        return_id = require_id(request.return_id, "returnId")
+        operation = "ApproveReturn" if approve else "RejectReturn"
+
+        async def change(session: AsyncSession) -> pb.ReturnDecision:
+            history = await store.load(session, order_id)
+            before = history.order
+            decided = before.decide_return(return_id, approve=approve, reason=request.reason)
+            events: list[OrderEvent] = [decided]
+            refund = None
+            if with_refund:
+                amount = _amount_in(before, request.refund, "refund")
+                refunded = before.apply(decided).refund(amount)
+                refund = await self._refund(before, refunded, f"return {return_id}")
+                events.append(replace(refunded, refund_id=refund.id))
+            return await self._record_decision(session, history, events, refund)
+
+        return await self._staff_mutation(operation, request, pb.ReturnDecision, change)
+
+    async def _record_decision(
+        self,
+        session: AsyncSession,
+        history: History,
+        events: list[OrderEvent],
+        refund: PaymentsRefund | None,
+    ) -> pb.ReturnDecision:
+        """Append the decision (and its refund), mark the return request, audit it."""
+        decided = events[0]
+        assert isinstance(decided, ReturnApproved | ReturnRejected)
+        now = utcnow()
+        after = await store.append(
+            session,
+            history.order.id,
+            events,
+            expected_version=history.order.version,
+            before=history.order,
+            occurred_at=now,
+        )
+        status = after.return_status(decided.return_id)
+        await store.set_return_status(session, decided.return_id, status.value, at=now)
+        row = await store.return_request(session, after.id, decided.return_id)
+        shown = order_pb(after, placed_at=history.placed_at, updated_at=now)
+        answer = pb.ReturnDecision(
+            return_request=return_request_from_row(row), reason=decided.reason, order=shown
+        )
+        if refund is not None and isinstance(events[-1], OrderRefunded):
+            answer.refund.CopyFrom(_refund_pb(shown, events[-1], refund))
+        await record_audit(
+            session,
+            service="orders",
+            action=f"return_{status.value}",
+            target_type="order",
+            target_id=after.id,
+            after=answer,
+        )
+        return answer
+
+
+def _amount_in(order: Order, amount: Money, path: str) -> int:
+    """The minor units of `amount`, which must be in the order's currency."""
+    if amount.currency.strip().upper() != order.placed.currency:
+        raise InvalidArgument.for_field(
+            f"{path}.currency", f"must be the order's currency, {order.placed.currency}"
+        )
+    return amount.amount_minor
+
+
+def _refund_pb(shown: pb.Order, event: OrderRefunded, refund: PaymentsRefund) -> pb.OrderRefund:
+    return order_refund_pb(
+        refund.id,
+        refund.invoice_id,
+        money(event.amount_minor, shown.currency),
+        pay_amount=refund.pay_amount,
+        pay_currency=refund.pay_currency,
+        decimals=refund.decimals,
+        full=event.full,
+    )

@@ -289,6 +289,27 @@ async def insert_return_request(
     )
 
 
+async def return_request(db: Db, order_id: str, return_id: str) -> dict[str, Any]:
+    """The order's return request as a row, or NOT_FOUND."""
+    query = sa.select(return_requests).where(
+        return_requests.c.id == return_id, return_requests.c.order_id == order_id
+    )
+    row = (await db.execute(query)).first()
+    if row is None:
+        raise NotFound("return request", return_id)
+    return dict(row._mapping)
+
+
+async def set_return_status(
+    session: AsyncSession, return_id: str, status: str, *, at: datetime
+) -> None:
+    await session.execute(
+        sa.update(return_requests)
+        .where(return_requests.c.id == return_id)
+        .values(status=status, updated_at=at)
+    )
+
+
 async def return_requests_of(db: Db, order_id: str) -> list[dict[str, Any]]:
     """The order's return requests, oldest first, as rows."""
     query = (

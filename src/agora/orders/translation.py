@@ -9,9 +9,10 @@ from google.protobuf.message import Message
 
 from agora._proto.agora.orders.v1 import events_pb2 as ev
 from agora._proto.agora.orders.v1 import orders_pb2 as pb
-from agora._proto.agora.types.v1.money_pb2 import Money
+from agora._proto.agora.types.v1.money_pb2 import CryptoAmount, Money
 from agora.orders.aggregate import (
     AwaitingPayment,
+    FulfilmentLine,
     Order,
     OrderCancelled,
     OrderDelivered,
@@ -19,6 +20,7 @@ from agora.orders.aggregate import (
     OrderExpired,
     OrderFulfilled,
     OrderLine,
+    OrderLinesFulfilled,
     OrderPaid,
     OrderPlaced,
     OrderRefunded,
@@ -26,7 +28,9 @@ from agora.orders.aggregate import (
     OrderStatus,
     PaymentAtRisk,
     PaymentRestored,
+    ReturnApproved,
     ReturnLine,
+    ReturnRejected,
     ReturnRequested,
     ReturnStatus,
 )
@@ -68,6 +72,7 @@ _EVENT_KINDS: tuple[tuple[type[object], str, type[Message]], ...] = (
     (OrderPlaced, "placed", ev.OrderPlaced),
     (AwaitingPayment, "awaiting_payment", ev.OrderAwaitingPayment),
     (OrderPaid, "paid", ev.OrderPaid),
+    (OrderLinesFulfilled, "lines_fulfilled", ev.OrderLinesFulfilled),
     (OrderFulfilled, "fulfilled", ev.OrderFulfilled),
     (OrderShipped, "shipped", ev.OrderShipped),
     (OrderDelivered, "delivered", ev.OrderDelivered),
@@ -77,6 +82,8 @@ _EVENT_KINDS: tuple[tuple[type[object], str, type[Message]], ...] = (
     (PaymentAtRisk, "payment_at_risk", ev.OrderPaymentAtRisk),
     (PaymentRestored, "payment_restored", ev.OrderPaymentRestored),
     (ReturnRequested, "return_requested", ev.ReturnRequested),
+    (ReturnApproved, "return_approved", ev.ReturnApproved),
+    (ReturnRejected, "return_rejected", ev.ReturnRejected),
 )
 EVENT_TYPES: dict[type[object], str] = {kind: name for kind, name, _ in _EVENT_KINDS}
 _EVENT_MESSAGES: dict[str, type[Message]] = {name: message for _, name, message in _EVENT_KINDS}
@@ -162,10 +169,16 @@ def shipping_method_pb(option: ShippingOption, currency: str) -> pb.ShippingMeth
 # --- orders --------------------------------------------------------------------------------
 
 
-def _order_lines_pb(placed: OrderPlaced) -> list[pb.OrderLine]:
+def _order_lines_pb(
+    placed: OrderPlaced, fulfilled: dict[str, int] | None = None
+) -> list[pb.OrderLine]:
     currency, include = placed.currency, placed.totals.prices_include_tax
+    done = fulfilled or {}
     return [
-        pb.OrderLine(**_line_fields(line, total, currency, include))
+        pb.OrderLine(
+            **_line_fields(line, total, currency, include),
+            fulfilled_quantity=done.get(line.variant_id, 0),
+        )
         for line, total in zip(placed.lines, placed.totals.lines, strict=True)
     ]
 
@@ -193,6 +206,7 @@ def order_pb(order: Order, *, placed_at: datetime, updated_at: datetime) -> pb.O
     """The order's state as the API shows it."""
     fields = _placed_fields(order.placed)
     fields["id"] = fields.pop("order_id")
+    fields["lines"] = _order_lines_pb(order.placed, order.fulfilled_quantities())
     return pb.Order(
         **fields,  # type: ignore[arg-type]
         status=ORDER_STATUS_PB[order.status],
@@ -200,6 +214,7 @@ def order_pb(order: Order, *, placed_at: datetime, updated_at: datetime) -> pb.O
         refunded=money(order.refunded_minor, order.placed.currency),
         carrier=order.carrier,
         tracking_number=order.tracking_number,
+        tracking_url=order.tracking_url,
         closing_reason=order.closing_reason,
         payment_at_risk=order.payment_at_risk,
         version=order.version,
@@ -285,10 +300,19 @@ def event_pb(event: OrderEvent, order: Order | None) -> Message:
             return ev.OrderAwaitingPayment(order_id=order_id, invoice_id=invoice_id)
         case OrderPaid(invoice_id=invoice_id):
             return ev.OrderPaid(order_id=order_id, invoice_id=invoice_id)
+        case OrderLinesFulfilled(lines=lines):
+            return ev.OrderLinesFulfilled(
+                order_id=order_id,
+                lines=[
+                    ev.FulfilledLine(variant_id=x.variant_id, quantity=x.quantity) for x in lines
+                ],
+            )
         case OrderFulfilled():
             return ev.OrderFulfilled(order_id=order_id)
-        case OrderShipped(carrier=carrier, tracking_number=tracking):
-            return ev.OrderShipped(order_id=order_id, carrier=carrier, tracking_number=tracking)
+        case OrderShipped(carrier=carrier, tracking_number=tracking, tracking_url=url):
+            return ev.OrderShipped(
+                order_id=order_id, carrier=carrier, tracking_number=tracking, tracking_url=url
+            )
         case OrderDelivered():
             return ev.OrderDelivered(order_id=order_id)
         case OrderCancelled(reason=reason):
@@ -303,6 +327,16 @@ def event_pb(event: OrderEvent, order: Order | None) -> Message:
             return ev.OrderPaymentRestored(order_id=order_id, invoice_id=invoice_id)
         case ReturnRequested():
             return return_requested_pb(event, _order(order))
+        case ReturnApproved(return_id=return_id, reason=reason):
+            customer_id = _order(order).placed.customer_id
+            return ev.ReturnApproved(
+                return_id=return_id, order_id=order_id, customer_id=customer_id, reason=reason
+            )
+        case ReturnRejected(return_id=return_id, reason=reason):
+            customer_id = _order(order).placed.customer_id
+            return ev.ReturnRejected(
+                return_id=return_id, order_id=order_id, customer_id=customer_id, reason=reason
+            )
         case OrderRefunded(amount_minor=amount, full=full, refund_id=refund_id):
             currency = order.placed.currency if order else ""
             return ev.OrderRefunded(
@@ -355,6 +389,40 @@ def return_request_pb(
     )
 
 
+def return_request_from_row(row: dict[str, Any]) -> pb.ReturnRequest:
+    """A return request as the API shows it, from its `return_requests` row."""
+    return pb.ReturnRequest(
+        id=str(row["id"]),
+        order_id=str(row["order_id"]),
+        status=RETURN_STATUS_PB[ReturnStatus(row["status"])],
+        lines=[
+            pb.ReturnLine(variant_id=x["variantId"], title=x["title"], quantity=x["quantity"])
+            for x in row["lines"]
+        ],
+        reason=row["reason"],
+        requested_at=timestamp(row["requested_at"]),
+    )
+
+
+def order_refund_pb(
+    refund_id: str,
+    invoice_id: str,
+    amount: Money,
+    *,
+    pay_amount: int,
+    pay_currency: str,
+    decimals: int,
+    full: bool,
+) -> pb.OrderRefund:
+    return pb.OrderRefund(
+        id=refund_id,
+        invoice_id=invoice_id,
+        amount=amount,
+        pay_amount=CryptoAmount(base_units=str(pay_amount), asset=pay_currency, decimals=decimals),
+        full=full,
+    )
+
+
 def parse_event(event_type: str, payload: bytes) -> Message:
     """The events.proto message stored as `event_type` ("placed", "paid", …)."""
     message = _EVENT_MESSAGES[event_type]()
@@ -371,10 +439,18 @@ def event_from_pb(message: Message) -> OrderEvent:
             return AwaitingPayment(invoice_id=message.invoice_id)
         case ev.OrderPaid():
             return OrderPaid(invoice_id=message.invoice_id)
+        case ev.OrderLinesFulfilled():
+            return OrderLinesFulfilled(
+                lines=tuple(FulfilmentLine(x.variant_id, x.quantity) for x in message.lines)
+            )
         case ev.OrderFulfilled():
             return OrderFulfilled()
         case ev.OrderShipped():
-            return OrderShipped(carrier=message.carrier, tracking_number=message.tracking_number)
+            return OrderShipped(
+                carrier=message.carrier,
+                tracking_number=message.tracking_number,
+                tracking_url=message.tracking_url,
+            )
         case ev.OrderDelivered():
             return OrderDelivered()
         case ev.OrderCancelled():
@@ -391,6 +467,10 @@ def event_from_pb(message: Message) -> OrderEvent:
                 lines=tuple(ReturnLine(x.variant_id, x.quantity) for x in message.lines),
                 reason=message.reason,
             )
+        case ev.ReturnApproved():
+            return ReturnApproved(return_id=message.return_id, reason=message.reason)
+        case ev.ReturnRejected():
+            return ReturnRejected(return_id=message.return_id, reason=message.reason)
         case ev.OrderRefunded():
             return OrderRefunded(
                 amount_minor=message.amount.amount_minor,

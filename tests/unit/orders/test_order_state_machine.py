@@ -11,6 +11,7 @@ import pytest
 from agora.orders.aggregate import (
     TRANSITIONS,
     AwaitingPayment,
+    FulfilmentLine,
     Order,
     OrderCancelled,
     OrderCommand,
@@ -24,6 +25,8 @@ from agora.orders.aggregate import (
     OrderRefunded,
     OrderShipped,
     OrderStatus,
+    ReturnLine,
+    ReturnRequested,
     next_status,
 )
 from agora.orders.domain import Address, totals
@@ -50,41 +53,44 @@ PLACED = OrderPlaced(
     reservation_id="r-1",
 )
 
-# The events that bring a new order into each state.
+RETURN = ReturnRequested("ret-1", (ReturnLine("v-1", 1),), "too dim")
+SHIPPED: list[OrderEvent] = [
+    AwaitingPayment("inv-1"),
+    OrderPaid("inv-1"),
+    OrderFulfilled(),
+    OrderShipped("DHL", "123"),
+]
+
+# The events that bring a new order into each state (shipped and later ones with a return
+# requested, for staff to decide).
 HISTORY: dict[OrderStatus, list[OrderEvent]] = {
     S.PLACED: [],
     S.AWAITING_PAYMENT: [AwaitingPayment("inv-1")],
     S.PAID: [AwaitingPayment("inv-1"), OrderPaid("inv-1")],
     S.FULFILLED: [AwaitingPayment("inv-1"), OrderPaid("inv-1"), OrderFulfilled()],
-    S.SHIPPED: [
-        AwaitingPayment("inv-1"),
-        OrderPaid("inv-1"),
-        OrderFulfilled(),
-        OrderShipped("DHL", "123"),
-    ],
-    S.DELIVERED: [
-        AwaitingPayment("inv-1"),
-        OrderPaid("inv-1"),
-        OrderFulfilled(),
-        OrderShipped("DHL", "123"),
-        OrderDelivered(),
-    ],
+    S.SHIPPED: [*SHIPPED, RETURN],
+    S.DELIVERED: [*SHIPPED, OrderDelivered(), RETURN],
     S.CANCELLED: [OrderCancelled("changed my mind")],
     S.EXPIRED: [AwaitingPayment("inv-1"), OrderExpired("invoice expired")],
-    S.REFUNDED: [AwaitingPayment("inv-1"), OrderPaid("inv-1"), OrderRefunded(TOTAL, full=True)],
+    S.REFUNDED: [*SHIPPED, RETURN, OrderRefunded(TOTAL, full=True)],
 }
 
-COMMANDS: dict[OrderCommand, Callable[[Order], OrderEvent]] = {
-    C.AWAIT_PAYMENT: lambda order: order.await_payment("inv-1"),
-    C.MARK_PAID: lambda order: order.mark_paid("inv-1"),
-    C.FULFIL: lambda order: order.fulfil(),
-    C.SHIP: lambda order: order.ship("DHL", "123"),
-    C.DELIVER: lambda order: order.deliver(),
-    C.CANCEL: lambda order: order.cancel("no longer needed"),
-    C.EXPIRE: lambda order: order.expire("invoice expired"),
-    C.REFUND_PARTIALLY: lambda order: order.refund(1_000),
-    C.REFUND_FULLY: lambda order: order.refund(TOTAL - order.refunded_minor),
-    C.REQUEST_RETURN: lambda order: order.request_return("r-1", [], "too small"),
+# Each command as staff, the saga or the customer give it: the events it appends.
+COMMANDS: dict[OrderCommand, Callable[[Order], list[OrderEvent]]] = {
+    C.AWAIT_PAYMENT: lambda order: [order.await_payment("inv-1")],
+    C.MARK_PAID: lambda order: [order.mark_paid("inv-1")],
+    C.FULFIL: lambda order: order.fulfil_lines([]),
+    C.FULFIL_PARTIALLY: lambda order: order.fulfil_lines([FulfilmentLine("v-1", 1)]),
+    C.SHIP: lambda order: [order.ship("DHL", "123", "https://dhl.example/t/123")],
+    C.DELIVER: lambda order: [order.deliver()],
+    C.CANCEL: lambda order: [order.cancel("no longer needed")],
+    C.CANCEL_PAID: lambda order: order.cancel_paid("out of stock after all", "ref-1"),
+    C.EXPIRE: lambda order: [order.expire("invoice expired")],
+    C.REFUND_PARTIALLY: lambda order: [order.refund(1_000)],
+    C.REFUND_FULLY: lambda order: [order.refund(TOTAL - order.refunded_minor)],
+    C.REQUEST_RETURN: lambda order: [order.request_return("r-1", [], "too small")],
+    C.APPROVE_RETURN: lambda order: [order.decide_return("ret-1", approve=True, reason="")],
+    C.REJECT_RETURN: lambda order: [order.decide_return("ret-1", approve=False, reason="worn")],
 }
 
 
@@ -107,28 +113,40 @@ def test_every_state_and_command_pair_follows_the_transition_table(
         with pytest.raises(FailedPrecondition):
             COMMANDS[command](order)
         return
-    event = COMMANDS[command](order)
-    after = order.apply(event)
+    events = COMMANDS[command](order)
+    after = apply_all(order, events)
     assert after.status is expected
-    assert after.version == order.version + 1
+    assert after.version == order.version + len(events)
+
+
+def apply_all(order: Order, events: list[OrderEvent]) -> Order:
+    for event in events:
+        order = order.apply(event)
+    return order
 
 
 def test_the_happy_path_runs_from_placed_to_delivered() -> None:
     order = Order.replay([PLACED])
-    for step in (C.AWAIT_PAYMENT, C.MARK_PAID, C.FULFIL, C.SHIP, C.DELIVER):
-        order = order.apply(COMMANDS[step](order))
+    for step in (C.AWAIT_PAYMENT, C.MARK_PAID, C.FULFIL_PARTIALLY, C.FULFIL, C.SHIP, C.DELIVER):
+        order = apply_all(order, COMMANDS[step](order))
     assert order.status is S.DELIVERED
-    assert order.version == 6
+    assert order.version == 8
     assert (order.invoice_id, order.carrier, order.tracking_number) == ("inv-1", "DHL", "123")
+    assert order.tracking_url == "https://dhl.example/t/123"
+    assert order.fulfilled_quantities() == {"v-1": 2}
 
 
 def test_the_table_allows_exactly_the_documented_transitions() -> None:
     allowed = {(s.value, c.value, t.value) for (s, c), t in TRANSITIONS.items()}
     refundable = ("paid", "fulfilled", "shipped", "delivered")
+    decidable = ("shipped", "delivered", "refunded")
     assert allowed == {
         ("placed", "await_payment", "awaiting_payment"),
         ("awaiting_payment", "mark_paid", "paid"),
         ("paid", "fulfil", "fulfilled"),
+        ("paid", "fulfil_partially", "paid"),
+        ("paid", "cancel_paid", "cancelled"),
+        ("fulfilled", "cancel_paid", "cancelled"),
         ("fulfilled", "ship", "shipped"),
         ("shipped", "deliver", "delivered"),
         ("placed", "cancel", "cancelled"),
@@ -139,6 +157,8 @@ def test_the_table_allows_exactly_the_documented_transitions() -> None:
         *((s, "refund_fully", "refunded") for s in refundable),
         ("shipped", "request_return", "shipped"),
         ("delivered", "request_return", "delivered"),
+        *((s, "approve_return", s) for s in decidable),
+        *((s, "reject_return", s) for s in decidable),
     }
 
 
@@ -159,6 +179,18 @@ def test_no_refusal_names_an_internal_state_or_command(
     with pytest.raises(FailedPrecondition) as error:
         next_status(status, command)
     assert "_" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("status", "command"),
+    [pair for pair in itertools.product(OrderStatus, OrderCommand) if pair not in TRANSITIONS],
+)
+def test_every_refused_command_names_the_current_status(
+    status: OrderStatus, command: OrderCommand
+) -> None:
+    with pytest.raises(FailedPrecondition) as error:
+        COMMANDS[command](order_in(status))
+    assert error.value.metadata["status"] == f"ORDER_STATUS_{status.name}"
 
 
 def test_partial_refunds_keep_the_state_and_the_last_one_refunds_fully() -> None:

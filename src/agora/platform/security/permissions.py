@@ -24,13 +24,15 @@ DESCRIPTOR_SET_PATH = Path(agora._proto.__file__).parent / "descriptors.binpb"
 ORDERS_READ_OWN = "orders:read:own"
 ORDERS_READ_ANY = "orders:read:any"
 ORDERS_WRITE_ANY = "orders:write:any"
+# Declared by the refund RPCs' rules too; checked in code where an approval carries a refund.
+ORDERS_REFUND = "orders:refund"
 # The support chat is one public stream: who may take a conversation over, and read their own
 # conversations, is checked in the servicer.
 SUPPORT_CONVERSATIONS_WRITE = "support:conversations:write"
 SUPPORT_READ_OWN = "support:read:own"
 CHECKED_IN_CODE: frozenset[str] = frozenset(
-    {ORDERS_READ_OWN, ORDERS_READ_ANY, ORDERS_WRITE_ANY, SUPPORT_CONVERSATIONS_WRITE,
-     SUPPORT_READ_OWN}
+    {ORDERS_READ_OWN, ORDERS_READ_ANY, ORDERS_WRITE_ANY, ORDERS_REFUND,
+     SUPPORT_CONVERSATIONS_WRITE, SUPPORT_READ_OWN}
 )  # fmt: skip
 
 # What a service's own token (`service:<name>`) carries: exactly what it calls elsewhere.
@@ -42,6 +44,8 @@ SERVICE_PERMISSIONS: Mapping[str, frozenset[str]] = {
             "catalog:read",
             "catalog:reservations:write",
             "payments:invoices:write",
+            # Staff's refunds and cancellations of paid orders go through payments.
+            "payments:refund",
         }
     ),
     # The `chain` payment provider asks the chain service for an invoice's payment options.

@@ -26,7 +26,7 @@ from agora._proto.agora.orders.v1 import orders_pb2 as agora_dot_orders_dot_v1_d
 from agora._proto.agora.types.v1 import money_pb2 as agora_dot_types_dot_v1_dot_money__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61gora/orders/v1/events.proto\x12\x0f\x61gora.orders.v1\x1a\x1c\x61gora/orders/v1/orders.proto\x1a\x1a\x61gora/types/v1/money.proto\"\xc7\x02\n\x0bOrderPlaced\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61rt_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12)\n\x05lines\x18\x05 \x03(\x0b\x32\x1a.agora.orders.v1.OrderLine\x12\'\n\x06totals\x18\x06 \x01(\x0b\x32\x17.agora.orders.v1.Totals\x12\x32\n\x10shipping_address\x18\x07 \x01(\x0b\x32\x18.agora.orders.v1.Address\x12\x38\n\x0fshipping_method\x18\x08 \x01(\x0b\x32\x1f.agora.orders.v1.ShippingMethod\x12\x16\n\x0ereservation_id\x18\t \x01(\t\x12\x14\n\x0cpay_currency\x18\n \x01(\t\"<\n\x14OrderAwaitingPayment\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x12\n\ninvoice_id\x18\x02 \x01(\t\"1\n\tOrderPaid\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x12\n\ninvoice_id\x18\x02 \x01(\t\"J\n\x12OrderPaymentAtRisk\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x12\n\ninvoice_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"<\n\x14OrderPaymentRestored\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x12\n\ninvoice_id\x18\x02 \x01(\t\"\"\n\x0eOrderFulfilled\x12\x10\n\x08order_id\x18\x01 \x01(\t\"J\n\x0cOrderShipped\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61rrier\x18\x02 \x01(\t\x12\x17\n\x0ftracking_number\x18\x03 \x01(\t\"\"\n\x0eOrderDelivered\x12\x10\n\x08order_id\x18\x01 \x01(\t\"J\n\x0eOrderCancelled\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x16\n\x0ereservation_id\x18\x03 \x01(\t\"H\n\x0cOrderExpired\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x16\n\x0ereservation_id\x18\x03 \x01(\t\"i\n\rOrderRefunded\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12%\n\x06\x61mount\x18\x02 \x01(\x0b\x32\x15.agora.types.v1.Money\x12\x0c\n\x04\x66ull\x18\x03 \x01(\x08\x12\x11\n\trefund_id\x18\x04 \x01(\t\"\x87\x01\n\x0fReturnRequested\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12*\n\x05lines\x18\x04 \x03(\x0b\x32\x1b.agora.orders.v1.ReturnLine\x12\x0e\n\x06reason\x18\x05 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61gora/orders/v1/events.proto\x12\x0f\x61gora.orders.v1\x1a\x1c\x61gora/orders/v1/orders.proto\x1a\x1a\x61gora/types/v1/money.proto\"\xc7\x02\n\x0bOrderPlaced\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61rt_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12)\n\x05lines\x18\x05 \x03(\x0b\x32\x1a.agora.orders.v1.OrderLine\x12\'\n\x06totals\x18\x06 \x01(\x0b\x32\x17.agora.orders.v1.Totals\x12\x32\n\x10shipping_address\x18\x07 \x01(\x0b\x32\x18.agora.orders.v1.Address\x12\x38\n\x0fshipping_method\x18\x08 \x01(\x0b\x32\x1f.agora.orders.v1.ShippingMethod\x12\x16\n\x0ereservation_id\x18\t \x01(\t\x12\x14\n\x0cpay_currency\x18\n \x01(\t\"<\n\x14OrderAwaitingPayment\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x12\n\ninvoice_id\x18\x02 \x01(\t\"1\n\tOrderPaid\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x12\n\ninvoice_id\x18\x02 \x01(\t\"J\n\x12OrderPaymentAtRisk\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x12\n\ninvoice_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"<\n\x14OrderPaymentRestored\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x12\n\ninvoice_id\x18\x02 \x01(\t\"V\n\x13OrderLinesFulfilled\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12-\n\x05lines\x18\x02 \x03(\x0b\x32\x1e.agora.orders.v1.FulfilledLine\"5\n\rFulfilledLine\x12\x12\n\nvariant_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\"\"\n\x0eOrderFulfilled\x12\x10\n\x08order_id\x18\x01 \x01(\t\"`\n\x0cOrderShipped\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61rrier\x18\x02 \x01(\t\x12\x17\n\x0ftracking_number\x18\x03 \x01(\t\x12\x14\n\x0ctracking_url\x18\x04 \x01(\t\"\"\n\x0eOrderDelivered\x12\x10\n\x08order_id\x18\x01 \x01(\t\"J\n\x0eOrderCancelled\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x16\n\x0ereservation_id\x18\x03 \x01(\t\"H\n\x0cOrderExpired\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x16\n\x0ereservation_id\x18\x03 \x01(\t\"i\n\rOrderRefunded\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12%\n\x06\x61mount\x18\x02 \x01(\x0b\x32\x15.agora.types.v1.Money\x12\x0c\n\x04\x66ull\x18\x03 \x01(\x08\x12\x11\n\trefund_id\x18\x04 \x01(\t\"\x87\x01\n\x0fReturnRequested\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12*\n\x05lines\x18\x04 \x03(\x0b\x32\x1b.agora.orders.v1.ReturnLine\x12\x0e\n\x06reason\x18\x05 \x01(\t\"Z\n\x0eReturnApproved\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"Z\n\x0eReturnRejected\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,18 +43,26 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ORDERPAYMENTATRISK']._serialized_end=624
   _globals['_ORDERPAYMENTRESTORED']._serialized_start=626
   _globals['_ORDERPAYMENTRESTORED']._serialized_end=686
-  _globals['_ORDERFULFILLED']._serialized_start=688
-  _globals['_ORDERFULFILLED']._serialized_end=722
-  _globals['_ORDERSHIPPED']._serialized_start=724
-  _globals['_ORDERSHIPPED']._serialized_end=798
-  _globals['_ORDERDELIVERED']._serialized_start=800
-  _globals['_ORDERDELIVERED']._serialized_end=834
-  _globals['_ORDERCANCELLED']._serialized_start=836
-  _globals['_ORDERCANCELLED']._serialized_end=910
-  _globals['_ORDEREXPIRED']._serialized_start=912
-  _globals['_ORDEREXPIRED']._serialized_end=984
-  _globals['_ORDERREFUNDED']._serialized_start=986
-  _globals['_ORDERREFUNDED']._serialized_end=1091
-  _globals['_RETURNREQUESTED']._serialized_start=1094
-  _globals['_RETURNREQUESTED']._serialized_end=1229
+  _globals['_ORDERLINESFULFILLED']._serialized_start=688
+  _globals['_ORDERLINESFULFILLED']._serialized_end=774
+  _globals['_FULFILLEDLINE']._serialized_start=776
+  _globals['_FULFILLEDLINE']._serialized_end=829
+  _globals['_ORDERFULFILLED']._serialized_start=831
+  _globals['_ORDERFULFILLED']._serialized_end=865
+  _globals['_ORDERSHIPPED']._serialized_start=867
+  _globals['_ORDERSHIPPED']._serialized_end=963
+  _globals['_ORDERDELIVERED']._serialized_start=965
+  _globals['_ORDERDELIVERED']._serialized_end=999
+  _globals['_ORDERCANCELLED']._serialized_start=1001
+  _globals['_ORDERCANCELLED']._serialized_end=1075
+  _globals['_ORDEREXPIRED']._serialized_start=1077
+  _globals['_ORDEREXPIRED']._serialized_end=1149
+  _globals['_ORDERREFUNDED']._serialized_start=1151
+  _globals['_ORDERREFUNDED']._serialized_end=1256
+  _globals['_RETURNREQUESTED']._serialized_start=1259
+  _globals['_RETURNREQUESTED']._serialized_end=1394
+  _globals['_RETURNAPPROVED']._serialized_start=1396
+  _globals['_RETURNAPPROVED']._serialized_end=1486
+  _globals['_RETURNREJECTED']._serialized_start=1488
+  _globals['_RETURNREJECTED']._serialized_end=1578
 # @@protoc_insertion_point(module_scope)

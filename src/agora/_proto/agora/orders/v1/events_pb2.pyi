@@ -66,6 +66,22 @@ class OrderPaymentRestored(_message.Message):
     invoice_id: str
     def __init__(self, order_id: _Optional[str] = ..., invoice_id: _Optional[str] = ...) -> None: ...
 
+class OrderLinesFulfilled(_message.Message):
+    __slots__ = ("order_id", "lines")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    lines: _containers.RepeatedCompositeFieldContainer[FulfilledLine]
+    def __init__(self, order_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[FulfilledLine, _Mapping]]] = ...) -> None: ...
+
+class FulfilledLine(_message.Message):
+    __slots__ = ("variant_id", "quantity")
+    VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    variant_id: str
+    quantity: int
+    def __init__(self, variant_id: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
+
 class OrderFulfilled(_message.Message):
     __slots__ = ("order_id",)
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -73,14 +89,16 @@ class OrderFulfilled(_message.Message):
     def __init__(self, order_id: _Optional[str] = ...) -> None: ...
 
 class OrderShipped(_message.Message):
-    __slots__ = ("order_id", "carrier", "tracking_number")
+    __slots__ = ("order_id", "carrier", "tracking_number", "tracking_url")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     CARRIER_FIELD_NUMBER: _ClassVar[int]
     TRACKING_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    TRACKING_URL_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     carrier: str
     tracking_number: str
-    def __init__(self, order_id: _Optional[str] = ..., carrier: _Optional[str] = ..., tracking_number: _Optional[str] = ...) -> None: ...
+    tracking_url: str
+    def __init__(self, order_id: _Optional[str] = ..., carrier: _Optional[str] = ..., tracking_number: _Optional[str] = ..., tracking_url: _Optional[str] = ...) -> None: ...
 
 class OrderDelivered(_message.Message):
     __slots__ = ("order_id",)
@@ -133,3 +151,27 @@ class ReturnRequested(_message.Message):
     lines: _containers.RepeatedCompositeFieldContainer[_orders_pb2.ReturnLine]
     reason: str
     def __init__(self, return_id: _Optional[str] = ..., order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[_orders_pb2.ReturnLine, _Mapping]]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ReturnApproved(_message.Message):
+    __slots__ = ("return_id", "order_id", "customer_id", "reason")
+    RETURN_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    return_id: str
+    order_id: str
+    customer_id: str
+    reason: str
+    def __init__(self, return_id: _Optional[str] = ..., order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ReturnRejected(_message.Message):
+    __slots__ = ("return_id", "order_id", "customer_id", "reason")
+    RETURN_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    return_id: str
+    order_id: str
+    customer_id: str
+    reason: str
+    def __init__(self, return_id: _Optional[str] = ..., order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...

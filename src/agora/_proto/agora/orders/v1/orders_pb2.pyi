@@ -151,7 +151,7 @@ class Cart(_message.Message):
     def __init__(self, id: _Optional[str] = ..., token: _Optional[str] = ..., currency: _Optional[str] = ..., customer_id: _Optional[str] = ..., status: _Optional[_Union[CartStatus, str]] = ..., lines: _Optional[_Iterable[_Union[CartLine, _Mapping]]] = ..., shipping_address: _Optional[_Union[Address, _Mapping]] = ..., shipping_method: _Optional[_Union[ShippingMethod, _Mapping]] = ..., totals: _Optional[_Union[Totals, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., order_id: _Optional[str] = ...) -> None: ...
 
 class OrderLine(_message.Message):
-    __slots__ = ("variant_id", "product_id", "sku", "title", "quantity", "unit_price", "amount", "tax")
+    __slots__ = ("variant_id", "product_id", "sku", "title", "quantity", "unit_price", "amount", "tax", "fulfilled_quantity")
     VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
     PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
     SKU_FIELD_NUMBER: _ClassVar[int]
@@ -160,6 +160,7 @@ class OrderLine(_message.Message):
     UNIT_PRICE_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
     TAX_FIELD_NUMBER: _ClassVar[int]
+    FULFILLED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
     variant_id: str
     product_id: str
     sku: str
@@ -168,10 +169,11 @@ class OrderLine(_message.Message):
     unit_price: _money_pb2.Money
     amount: _money_pb2.Money
     tax: _money_pb2.Money
-    def __init__(self, variant_id: _Optional[str] = ..., product_id: _Optional[str] = ..., sku: _Optional[str] = ..., title: _Optional[str] = ..., quantity: _Optional[int] = ..., unit_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., tax: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
+    fulfilled_quantity: int
+    def __init__(self, variant_id: _Optional[str] = ..., product_id: _Optional[str] = ..., sku: _Optional[str] = ..., title: _Optional[str] = ..., quantity: _Optional[int] = ..., unit_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., tax: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., fulfilled_quantity: _Optional[int] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ("id", "cart_id", "customer_id", "status", "currency", "lines", "totals", "shipping_address", "shipping_method", "reservation_id", "invoice_id", "refunded", "carrier", "tracking_number", "closing_reason", "version", "placed_at", "updated_at", "access_token", "pay_currency", "payment_at_risk")
+    __slots__ = ("id", "cart_id", "customer_id", "status", "currency", "lines", "totals", "shipping_address", "shipping_method", "reservation_id", "invoice_id", "refunded", "carrier", "tracking_number", "closing_reason", "version", "placed_at", "updated_at", "access_token", "pay_currency", "payment_at_risk", "tracking_url")
     ID_FIELD_NUMBER: _ClassVar[int]
     CART_ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -193,6 +195,7 @@ class Order(_message.Message):
     ACCESS_TOKEN_FIELD_NUMBER: _ClassVar[int]
     PAY_CURRENCY_FIELD_NUMBER: _ClassVar[int]
     PAYMENT_AT_RISK_FIELD_NUMBER: _ClassVar[int]
+    TRACKING_URL_FIELD_NUMBER: _ClassVar[int]
     id: str
     cart_id: str
     customer_id: str
@@ -214,7 +217,8 @@ class Order(_message.Message):
     access_token: str
     pay_currency: str
     payment_at_risk: bool
-    def __init__(self, id: _Optional[str] = ..., cart_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., currency: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., totals: _Optional[_Union[Totals, _Mapping]] = ..., shipping_address: _Optional[_Union[Address, _Mapping]] = ..., shipping_method: _Optional[_Union[ShippingMethod, _Mapping]] = ..., reservation_id: _Optional[str] = ..., invoice_id: _Optional[str] = ..., refunded: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., carrier: _Optional[str] = ..., tracking_number: _Optional[str] = ..., closing_reason: _Optional[str] = ..., version: _Optional[int] = ..., placed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., access_token: _Optional[str] = ..., pay_currency: _Optional[str] = ..., payment_at_risk: _Optional[bool] = ...) -> None: ...
+    tracking_url: str
+    def __init__(self, id: _Optional[str] = ..., cart_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., currency: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., totals: _Optional[_Union[Totals, _Mapping]] = ..., shipping_address: _Optional[_Union[Address, _Mapping]] = ..., shipping_method: _Optional[_Union[ShippingMethod, _Mapping]] = ..., reservation_id: _Optional[str] = ..., invoice_id: _Optional[str] = ..., refunded: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., carrier: _Optional[str] = ..., tracking_number: _Optional[str] = ..., closing_reason: _Optional[str] = ..., version: _Optional[int] = ..., placed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., access_token: _Optional[str] = ..., pay_currency: _Optional[str] = ..., payment_at_risk: _Optional[bool] = ..., tracking_url: _Optional[str] = ...) -> None: ...
 
 class OrderSummary(_message.Message):
     __slots__ = ("id", "customer_id", "status", "total", "item_count", "customer_name", "email", "country", "placed_at", "updated_at")
@@ -439,3 +443,125 @@ class ReturnRequest(_message.Message):
     reason: str
     requested_at: _timestamp_pb2.Timestamp
     def __init__(self, id: _Optional[str] = ..., order_id: _Optional[str] = ..., status: _Optional[_Union[ReturnStatus, str]] = ..., lines: _Optional[_Iterable[_Union[ReturnLine, _Mapping]]] = ..., reason: _Optional[str] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class FulfilmentLineRequest(_message.Message):
+    __slots__ = ("variant_id", "quantity")
+    VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    variant_id: str
+    quantity: int
+    def __init__(self, variant_id: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
+
+class FulfilOrderRequest(_message.Message):
+    __slots__ = ("idempotency_key", "id", "lines")
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    idempotency_key: str
+    id: str
+    lines: _containers.RepeatedCompositeFieldContainer[FulfilmentLineRequest]
+    def __init__(self, idempotency_key: _Optional[str] = ..., id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[FulfilmentLineRequest, _Mapping]]] = ...) -> None: ...
+
+class ShipOrderRequest(_message.Message):
+    __slots__ = ("idempotency_key", "id", "carrier", "tracking_number", "tracking_url")
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CARRIER_FIELD_NUMBER: _ClassVar[int]
+    TRACKING_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    TRACKING_URL_FIELD_NUMBER: _ClassVar[int]
+    idempotency_key: str
+    id: str
+    carrier: str
+    tracking_number: str
+    tracking_url: str
+    def __init__(self, idempotency_key: _Optional[str] = ..., id: _Optional[str] = ..., carrier: _Optional[str] = ..., tracking_number: _Optional[str] = ..., tracking_url: _Optional[str] = ...) -> None: ...
+
+class DeliverOrderRequest(_message.Message):
+    __slots__ = ("idempotency_key", "id")
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    idempotency_key: str
+    id: str
+    def __init__(self, idempotency_key: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
+
+class CancelPaidOrderRequest(_message.Message):
+    __slots__ = ("idempotency_key", "id", "reason")
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    idempotency_key: str
+    id: str
+    reason: str
+    def __init__(self, idempotency_key: _Optional[str] = ..., id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RefundOrderRequest(_message.Message):
+    __slots__ = ("idempotency_key", "id", "amount", "reason")
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    idempotency_key: str
+    id: str
+    amount: _money_pb2.Money
+    reason: str
+    def __init__(self, idempotency_key: _Optional[str] = ..., id: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class OrderRefund(_message.Message):
+    __slots__ = ("id", "invoice_id", "amount", "pay_amount", "full")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    PAY_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    FULL_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    invoice_id: str
+    amount: _money_pb2.Money
+    pay_amount: _money_pb2.CryptoAmount
+    full: bool
+    def __init__(self, id: _Optional[str] = ..., invoice_id: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., pay_amount: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., full: _Optional[bool] = ...) -> None: ...
+
+class RefundOrderResponse(_message.Message):
+    __slots__ = ("order", "refund")
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    REFUND_FIELD_NUMBER: _ClassVar[int]
+    order: Order
+    refund: OrderRefund
+    def __init__(self, order: _Optional[_Union[Order, _Mapping]] = ..., refund: _Optional[_Union[OrderRefund, _Mapping]] = ...) -> None: ...
+
+class ApproveReturnRequest(_message.Message):
+    __slots__ = ("idempotency_key", "id", "return_id", "reason", "refund")
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    RETURN_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REFUND_FIELD_NUMBER: _ClassVar[int]
+    idempotency_key: str
+    id: str
+    return_id: str
+    reason: str
+    refund: _money_pb2.Money
+    def __init__(self, idempotency_key: _Optional[str] = ..., id: _Optional[str] = ..., return_id: _Optional[str] = ..., reason: _Optional[str] = ..., refund: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
+
+class RejectReturnRequest(_message.Message):
+    __slots__ = ("idempotency_key", "id", "return_id", "reason")
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    RETURN_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    idempotency_key: str
+    id: str
+    return_id: str
+    reason: str
+    def __init__(self, idempotency_key: _Optional[str] = ..., id: _Optional[str] = ..., return_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ReturnDecision(_message.Message):
+    __slots__ = ("return_request", "reason", "refund", "order")
+    RETURN_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REFUND_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    return_request: ReturnRequest
+    reason: str
+    refund: OrderRefund
+    order: Order
+    def __init__(self, return_request: _Optional[_Union[ReturnRequest, _Mapping]] = ..., reason: _Optional[str] = ..., refund: _Optional[_Union[OrderRefund, _Mapping]] = ..., order: _Optional[_Union[Order, _Mapping]] = ...) -> None: ...

@@ -104,6 +104,41 @@ class OrdersServiceStub:
                 request_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.RequestReturnRequest.SerializeToString,
                 response_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.ReturnRequest.FromString,
                 _registered_method=True)
+        self.FulfilOrder = channel.unary_unary(
+                '/agora.orders.v1.OrdersService/FulfilOrder',
+                request_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.FulfilOrderRequest.SerializeToString,
+                response_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.Order.FromString,
+                _registered_method=True)
+        self.ShipOrder = channel.unary_unary(
+                '/agora.orders.v1.OrdersService/ShipOrder',
+                request_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.ShipOrderRequest.SerializeToString,
+                response_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.Order.FromString,
+                _registered_method=True)
+        self.DeliverOrder = channel.unary_unary(
+                '/agora.orders.v1.OrdersService/DeliverOrder',
+                request_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.DeliverOrderRequest.SerializeToString,
+                response_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.Order.FromString,
+                _registered_method=True)
+        self.CancelPaidOrder = channel.unary_unary(
+                '/agora.orders.v1.OrdersService/CancelPaidOrder',
+                request_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.CancelPaidOrderRequest.SerializeToString,
+                response_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.RefundOrderResponse.FromString,
+                _registered_method=True)
+        self.RefundOrder = channel.unary_unary(
+                '/agora.orders.v1.OrdersService/RefundOrder',
+                request_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.RefundOrderRequest.SerializeToString,
+                response_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.RefundOrderResponse.FromString,
+                _registered_method=True)
+        self.ApproveReturn = channel.unary_unary(
+                '/agora.orders.v1.OrdersService/ApproveReturn',
+                request_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.ApproveReturnRequest.SerializeToString,
+                response_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.ReturnDecision.FromString,
+                _registered_method=True)
+        self.RejectReturn = channel.unary_unary(
+                '/agora.orders.v1.OrdersService/RejectReturn',
+                request_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.RejectReturnRequest.SerializeToString,
+                response_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.ReturnDecision.FromString,
+                _registered_method=True)
 
 
 class OrdersServiceServicer:
@@ -222,6 +257,66 @@ class OrdersServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FulfilOrder(self, request, context):
+        """--- fulfilment, for staff: each change is audited and idempotent by `idempotency_key`
+        (scoped to the caller); a change the order's state does not allow is FAILED_PRECONDITION
+        with the order's status in the error's metadata (`status`), an unknown order NOT_FOUND.
+
+        Fulfils lines of a paid order (every line not fulfilled yet, when none are named): the
+        order stays paid until every line is fulfilled, then it is fulfilled. Refused while the
+        order's payment is at risk (`payment_at_risk`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ShipOrder(self, request, context):
+        """fulfilled -> shipped, with the carrier's tracking number and link (https only). Refused
+        while the order's payment is at risk.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeliverOrder(self, request, context):
+        """shipped -> delivered.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelPaidOrder(self, request, context):
+        """paid | fulfilled -> cancelled, by staff: the stock goes back to the catalog and what is
+        not refunded yet is refunded through payments (`refund`). A shipped order is returned
+        instead.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RefundOrder(self, request, context):
+        """Refunds part or the rest of a paid order through payments (in the order's currency, at
+        most what is not refunded yet); the refund that reaches the total makes it refunded.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApproveReturn(self, request, context):
+        """requested -> approved, optionally with a refund of `refund` (which then also needs
+        `orders:refund`). The goods' restocking is the warehouse's (a stock count).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RejectReturn(self, request, context):
+        """requested -> rejected, saying why; the lines may be asked back again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrdersServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -294,6 +389,41 @@ def add_OrdersServiceServicer_to_server(servicer, server):
                     servicer.RequestReturn,
                     request_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.RequestReturnRequest.FromString,
                     response_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.ReturnRequest.SerializeToString,
+            ),
+            'FulfilOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.FulfilOrder,
+                    request_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.FulfilOrderRequest.FromString,
+                    response_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.Order.SerializeToString,
+            ),
+            'ShipOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.ShipOrder,
+                    request_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.ShipOrderRequest.FromString,
+                    response_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.Order.SerializeToString,
+            ),
+            'DeliverOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeliverOrder,
+                    request_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.DeliverOrderRequest.FromString,
+                    response_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.Order.SerializeToString,
+            ),
+            'CancelPaidOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelPaidOrder,
+                    request_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.CancelPaidOrderRequest.FromString,
+                    response_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.RefundOrderResponse.SerializeToString,
+            ),
+            'RefundOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.RefundOrder,
+                    request_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.RefundOrderRequest.FromString,
+                    response_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.RefundOrderResponse.SerializeToString,
+            ),
+            'ApproveReturn': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveReturn,
+                    request_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.ApproveReturnRequest.FromString,
+                    response_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.ReturnDecision.SerializeToString,
+            ),
+            'RejectReturn': grpc.unary_unary_rpc_method_handler(
+                    servicer.RejectReturn,
+                    request_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.RejectReturnRequest.FromString,
+                    response_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.ReturnDecision.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -674,6 +804,195 @@ class OrdersService:
             '/agora.orders.v1.OrdersService/RequestReturn',
             agora_dot_orders_dot_v1_dot_orders__pb2.RequestReturnRequest.SerializeToString,
             agora_dot_orders_dot_v1_dot_orders__pb2.ReturnRequest.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FulfilOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.orders.v1.OrdersService/FulfilOrder',
+            agora_dot_orders_dot_v1_dot_orders__pb2.FulfilOrderRequest.SerializeToString,
+            agora_dot_orders_dot_v1_dot_orders__pb2.Order.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ShipOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.orders.v1.OrdersService/ShipOrder',
+            agora_dot_orders_dot_v1_dot_orders__pb2.ShipOrderRequest.SerializeToString,
+            agora_dot_orders_dot_v1_dot_orders__pb2.Order.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeliverOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.orders.v1.OrdersService/DeliverOrder',
+            agora_dot_orders_dot_v1_dot_orders__pb2.DeliverOrderRequest.SerializeToString,
+            agora_dot_orders_dot_v1_dot_orders__pb2.Order.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelPaidOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.orders.v1.OrdersService/CancelPaidOrder',
+            agora_dot_orders_dot_v1_dot_orders__pb2.CancelPaidOrderRequest.SerializeToString,
+            agora_dot_orders_dot_v1_dot_orders__pb2.RefundOrderResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RefundOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.orders.v1.OrdersService/RefundOrder',
+            agora_dot_orders_dot_v1_dot_orders__pb2.RefundOrderRequest.SerializeToString,
+            agora_dot_orders_dot_v1_dot_orders__pb2.RefundOrderResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApproveReturn(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.orders.v1.OrdersService/ApproveReturn',
+            agora_dot_orders_dot_v1_dot_orders__pb2.ApproveReturnRequest.SerializeToString,
+            agora_dot_orders_dot_v1_dot_orders__pb2.ReturnDecision.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RejectReturn(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.orders.v1.OrdersService/RejectReturn',
+            agora_dot_orders_dot_v1_dot_orders__pb2.RejectReturnRequest.SerializeToString,
+            agora_dot_orders_dot_v1_dot_orders__pb2.ReturnDecision.FromString,
             options,
             channel_credentials,
             insecure,
