@@ -121,6 +121,7 @@ class EventStreams:
             limit = self.slots.limit
             return EdgeProblem.TOO_MANY_STREAMS.response(request_id, limit=limit)
         call: Any = None
+        first: asyncio.Future[Any] | None = None
         try:
             proof = self.gateway_proof() if self.gateway_proof is not None else None
             call = self.channel_for(route.backend).unary_stream(
@@ -139,6 +140,8 @@ class EventStreams:
         except BaseException:
             if call is not None:
                 call.cancel()
+            if first is not None:
+                first.cancel()
             self.slots.release(keys)
             raise
         stream = _Stream(route, call, first, self.settings, request_id)
