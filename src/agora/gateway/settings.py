@@ -24,6 +24,12 @@ class GatewaySettings(BaseSettings):
     port: int = Field(default=DEFAULT_GATEWAY_PORT, ge=0, le=65535)
     workers: int = Field(default=2, ge=1, le=64)
     backend_timeout_s: float = Field(default=5.0, gt=0, le=300)
+    shutdown_timeout_s: int = Field(
+        default=10,
+        ge=1,
+        le=600,
+        description="a stopping worker still serving streams after this long is killed",
+    )
     readiness_timeout_s: float = Field(default=1.0, gt=0, le=30)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     cache_enabled: bool = True
