@@ -1,4 +1,6 @@
-"""The gateway's ASGI application: REST transcoded to gRPC, OpenAPI, docs and health probes.
+"""The gateway's ASGI application: REST transcoded to gRPC (server streams as Server-Sent Events,
+`event_stream`; bidirectional ones as WebSockets, `websocket_bridge`), OpenAPI, docs and health
+probes.
 
 `create_app` takes the descriptors and a way to get a channel per service; everything else
 (routes, message classes, rate limits, the OpenAPI document) is derived from the descriptors at
@@ -64,6 +66,7 @@ from agora.gateway.descriptors import (
     read_descriptor_set,
 )
 from agora.gateway.docs import docs_routes
+from agora.gateway.event_stream import EventStreams
 from agora.gateway.openapi import openapi_document
 from agora.gateway.problem import (
     EdgeProblem,
@@ -275,6 +278,7 @@ class Transcoder:
         self._account_limited = account_limited(self._method_limits)
         self._sessions = session_rules(gateway.routes.routes)
         self._stream_paths = frozenset(r.rule.template.source for r in gateway.streams)
+        self.event_streams = EventStreams(gateway.settings, channel_for, gateway_proof)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -285,6 +289,7 @@ class Transcoder:
         scope = request.scope
         request_id: str = scope.get(REQUEST_ID_SCOPE_KEY, "")
         caller = self.callers.read(scope)
+        user = ""
         if self.limiter is not None:
             wait = await self.limiter.ip_wait(caller.client_ip)
             if wait is None and caller.token:
@@ -327,6 +332,8 @@ class Transcoder:
             if wait is not None:
                 return EdgeProblem.RATE_LIMITED.response(request_id, retry_after_s=wait)
         try:
+            if route.server_streaming:
+                return await self._event_stream(request, found, caller, user, request_id)
             session = self._sessions.get(route)
             if session is not None:
                 return await self._session_call(request, found, caller, session, request_id)
@@ -371,6 +378,20 @@ class Transcoder:
             generation=generation,
         )
         return _cached_response(request, route, entry)
+
+    async def _event_stream(
+        self, request: Request, found: Match, caller: Caller, user: str, request_id: str
+    ) -> Response:
+        """A server-streaming method as Server-Sent Events (see `event_stream`)."""
+        route = found.route
+        refusal = self.event_streams.refusal(route, request.scope, caller, request_id)
+        if refusal is not None:
+            return refusal.response()
+        query = parse_qsl(request.scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        message = route.build_request(found.variables, query, None)
+        if caller.token and not user:
+            user = await user_of_token(caller.token, self.verifier)
+        return await self.event_streams.open(route, message, caller, user, request_id)
 
     async def _session_call(
         self, request: Request, found: Match, caller: Caller, rule: SessionRule, request_id: str

@@ -95,6 +95,9 @@ def _serve(platform: PlatformSettings, settings: GatewaySettings, csrf: bytes) -
         port=settings.port,
         interface=Interfaces.ASGI,
         workers=settings.workers,
+        # Event streams and WebSockets stay open until their clients close them: a stop (a
+        # deploy) must not wait for that. Their browsers reconnect.
+        workers_kill_timeout=settings.shutdown_timeout_s,
         log_access=False,
     )
     server.serve(target_loader=partial(worker_app, platform, settings, csrf), wrap_loader=False)

@@ -9,7 +9,9 @@ characters. Path parameters get simple lowerCamel names (`{productId}` for `{pro
 Summaries and descriptions come from the proto comments (source info of descriptors.binpb).
 Security comes from each method's rule: non-public operations require a bearer token (or a
 browser session's cookie) and name their permission in `x-permission`; methods with their own
-rate limit show it in `x-rate-limit`.
+rate limit show it in `x-rate-limit`. A server-streaming method is a GET answering
+`text/event-stream`, its event and error schemas in `x-agora-sse`; a bidirectional one is a
+WebSocket, its frames' schemas in `x-agora-websocket`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescript
 from agora._proto.agora.options.v1 import options_pb2
 from agora.gateway.browser_session import USE_COOKIES_FIELD, SessionRule
 from agora.gateway.descriptors import SourceComments
+from agora.gateway.event_stream import EVENT_STREAM_TYPE
 from agora.gateway.problem import PROBLEM_CONTENT_TYPE
 from agora.gateway.templates import PathTemplate, Segment, Variable
 from agora.gateway.transcoding import WRAPPER_TYPES, Route
@@ -232,6 +235,20 @@ _SUBPROTOCOL_PARAMETER: dict[str, Any] = {
 }
 
 
+# The framing of every server stream served as events (see agora.gateway.event_stream).
+EVENT_STREAM_FRAMING = (
+    "**Server-Sent Events.** The answer is `text/event-stream` (open it with `EventSource`). It "
+    "begins with a `retry:` hint; each message of the stream is one event of the default type "
+    "`message` with an `id:` (its number on this connection) and as `data:` the message in "
+    "proto JSON (`x-agora-sse.event`). A failure after the stream has begun is one "
+    "`event: error` whose data is the REST problem body (`x-agora-sse.error`), and the stream "
+    "ends. Comment lines (`: heartbeat`) keep a silent stream open. The gateway ends a stream "
+    "after a while and `EventSource` reconnects by itself (with the credentials it then has); "
+    "closing it cancels the call. Refusals before the stream begins are HTTP problems. With "
+    "the session cookie, the request must come from a page of an allowed origin."
+)
+
+
 def _stream_refusals(route: Route) -> dict[str, Any]:
     """The problems a bridged stream's upgrade request can be refused with."""
     responses: dict[str, Any] = {}
@@ -292,6 +309,15 @@ class _Builder:
             operation["parameters"] = parameters
         if route.rule.body:
             operation["requestBody"] = self._request_body(route)
+        if route.server_streaming:
+            operation["description"] = "\n\n".join(filter(None, [comment, EVENT_STREAM_FRAMING]))
+            operation["responses"] = {"200": self._event_stream(route), **_error_responses(route)}
+            operation["responses"].setdefault("403", PROBLEM_RESPONSE)  # a cookie's origin
+            operation["x-agora-sse"] = {
+                "event": self.message(route.method.output_type),
+                "error": {"$ref": f"#/components/schemas/{PROBLEM_SCHEMA}"},
+            }
+            return path, self._policy(route, operation)
         session = self.sessions.get(route.method.full_name)
         ok: Schema = {
             "description": "OK",
@@ -302,6 +328,11 @@ class _Builder:
                 "Set-Cookie": {"description": _cookie_note(session), "schema": {"type": "string"}}
             }
         operation["responses"] = {"200": ok, **_error_responses(route)}
+        return path, self._policy(route, operation)
+
+    @staticmethod
+    def _policy(route: Route, operation: dict[str, Any]) -> dict[str, Any]:
+        """`operation` with the method's security, permission, rate limit and gRPC method."""
         if not route.policy.public:
             operation["security"] = [{BEARER_SCHEME: []}, {COOKIE_SCHEME: []}]
         if route.policy.permission:
@@ -309,7 +340,19 @@ class _Builder:
         if route.policy.rate_limit:
             operation["x-rate-limit"] = route.policy.rate_limit
         operation["x-grpc-method"] = route.rpc_path
-        return path, operation
+        return operation
+
+    def _event_stream(self, route: Route) -> Schema:
+        """The 200 of a server stream: events whose data is the answer message."""
+        return {
+            "description": "The event stream: each event's `data` is one message of this schema.",
+            "headers": {
+                "Cache-Control": {"schema": {"type": "string", "const": "no-store"}},
+            },
+            "content": {
+                EVENT_STREAM_TYPE: {"schema": self.message(route.method.output_type)},
+            },
+        }
 
     def stream_operation(self, route: Route) -> dict[str, Any]:
         """A bridged stream as far as OpenAPI goes: the upgrade request (GET, 101), the
@@ -342,15 +385,8 @@ class _Builder:
                     "required": ["error"],
                 },
             },
-            "x-grpc-method": route.rpc_path,
         }
-        if not route.policy.public:
-            operation["security"] = [{BEARER_SCHEME: []}, {COOKIE_SCHEME: []}]
-        if route.policy.permission:
-            operation["x-permission"] = route.policy.permission
-        if route.policy.rate_limit:
-            operation["x-rate-limit"] = route.policy.rate_limit
-        return operation
+        return self._policy(route, operation)
 
     def _path(self, route: Route) -> tuple[str, list[dict[str, Any]]]:
         template: PathTemplate = route.rule.template

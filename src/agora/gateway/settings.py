@@ -24,6 +24,12 @@ class GatewaySettings(BaseSettings):
     port: int = Field(default=DEFAULT_GATEWAY_PORT, ge=0, le=65535)
     workers: int = Field(default=2, ge=1, le=64)
     backend_timeout_s: float = Field(default=5.0, gt=0, le=300)
+    shutdown_timeout_s: int = Field(
+        default=10,
+        ge=1,
+        le=600,
+        description="a stopping worker still serving streams after this long is killed",
+    )
     readiness_timeout_s: float = Field(default=1.0, gt=0, le=30)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     cache_enabled: bool = True
@@ -74,8 +80,38 @@ class GatewaySettings(BaseSettings):
         default_factory=list,
         description=(
             "origins (comma-separated: `https://shop.example`) whose pages may open bridged "
-            "streams with the session cookie; empty: only the gateway's own host"
+            "streams and event streams with the session cookie; empty: only the gateway's own host"
         ),
+    )
+    sse_heartbeat_s: float = Field(
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="an event stream silent this long gets a comment line (keeps proxies open)",
+    )
+    sse_retry_ms: int = Field(
+        default=3000, ge=0, le=600_000, description="the reconnection delay event streams advise"
+    )
+    sse_open_wait_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description=(
+            "how long an event stream waits for its first message before it answers 200 anyway: "
+            "a refusal within it is an HTTP problem, after it an `error` event"
+        ),
+    )
+    sse_max_duration_s: float = Field(
+        default=900.0,
+        gt=0,
+        le=86400,
+        description=(
+            "an event stream ends after this long and the browser reconnects (with the then "
+            "current credentials)"
+        ),
+    )
+    sse_max_streams_per_client: int = Field(
+        default=4, ge=1, description="open event streams per client IP and per user, per worker"
     )
     redis_url: str | None = Field(
         default=None,

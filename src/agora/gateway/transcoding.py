@@ -136,6 +136,11 @@ class Route:
         return bool(self.rule.body)
 
     @property
+    def server_streaming(self) -> bool:
+        """The answer is a stream of messages: served as Server-Sent Events (`event_stream`)."""
+        return bool(self.method.server_streaming and not self.method.client_streaming)
+
+    @property
     def cache_ttl_s(self) -> int:
         """Seconds a GET answer may be cached (0: never)."""
         if self.rule.http_method != "GET":
@@ -298,12 +303,14 @@ def routes_of(
         return []
     if method.client_streaming and method.server_streaming:
         return []  # a bidirectional stream is bridged to a WebSocket (`stream_routes_of`)
-    if method.client_streaming or method.server_streaming:
-        raise RouteError(f"{method.full_name}: streaming methods cannot be transcoded")
+    if method.client_streaming:
+        raise RouteError(f"{method.full_name}: client-streaming methods cannot be transcoded")
     rules = http_rules(options.Extensions[annotations_pb2.http], method.full_name)
     policy = options_pb2.MethodRule()
     if options.HasExtension(_RULE):
         policy.CopyFrom(options.Extensions[_RULE])
+    if method.server_streaming:
+        _check_event_stream(method.full_name, rules, policy)
     base_id = f"{method.containing_service.name}_{method.name}"
     validator = validator or RequestValidator()
     return [
@@ -317,6 +324,18 @@ def routes_of(
         )
         for index, rule in enumerate(rules)
     ]
+
+
+def _check_event_stream(
+    where: str, rules: Sequence[HttpRule], policy: options_pb2.MethodRule
+) -> None:
+    """A server stream is served as Server-Sent Events, which browsers open with a GET: every
+    binding is a GET without a body, and each event is the whole answer message."""
+    for rule in rules:
+        if rule.http_method != "GET" or rule.body or rule.response_body:
+            raise RouteError(f"{where}: a server stream needs GET bindings without body mappings")
+    if policy.cache_ttl_seconds:
+        raise RouteError(f"{where}: a server stream cannot be cached")
 
 
 def build_stream_routes(files: Iterable[FileDescriptor]) -> list[Route]:

@@ -57,6 +57,7 @@ def main(descriptor_path: str, backend_address: str, port: str) -> None:
         port=int(port),
         interface=Interfaces.ASGI,
         workers=1,
+        workers_kill_timeout=GatewaySettings().shutdown_timeout_s,
     )
     loader = partial(testshop_app, descriptor_path, backend_address)
     server.serve(target_loader=loader, wrap_loader=False)

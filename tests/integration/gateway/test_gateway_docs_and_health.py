@@ -40,6 +40,9 @@ async def test_openapi_lists_every_annotated_route_and_validates(
         # Bidirectional streams, bridged to WebSockets.
         ("get", "/v1/chat"): "ShopService_Chat",
         ("get", "/v1/staff/chat"): "ShopService_StaffChat",
+        # Server streams, as Server-Sent Events.
+        ("get", "/v1/tickers/{name}"): "ShopService_Ticker",
+        ("get", "/v1/staff/tickers/{name}"): "ShopService_StaffTicker",
     }
 
 

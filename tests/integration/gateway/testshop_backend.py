@@ -85,6 +85,9 @@ class ShopBackend:
     # Chats that reached `slow`, and those of them cancelled by their caller.
     chats_waiting: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
     chats_cancelled: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    # Tickers that reached `slow`, and those of them cancelled by their caller (by request id).
+    tickers_waiting: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    tickers_cancelled: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
 
     def item(self, slug: str, title: str, amount_minor: int = 1000) -> Message:
         item = message_class("Item")(slug=slug, title=title)
@@ -213,31 +216,67 @@ def chat_handler(backend: ShopBackend, name: str) -> grpc.RpcMethodHandler:
     )
 
 
-async def _wait_to_be_cancelled(backend: ShopBackend, request_id: str) -> None:
-    await backend.chats_waiting.put(request_id)
+def ticker_handler(backend: ShopBackend, name: str) -> grpc.RpcMethodHandler:
+    """A scripted ticker: `count` ticks, or what its name says (see the proto's comment)."""
+    Tick = message_class("Tick")
+
+    async def behaviour(
+        request: Any, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[Message]:
+        backend.calls[name] = backend.calls.get(name, 0) + 1
+        seen = dict(context.invocation_metadata() or ())
+        backend.metadata.append(seen)
+        if request.name == "deny":
+            raise PermissionDenied("tickers are closed for you")
+        if request.name == "slow":
+            await _wait_to_be_cancelled(backend, seen.get("x-request-id", ""), tickers=True)
+        subject = current_principal().subject
+        for number in range(1, max(1, request.count) + 1):
+            yield Tick(name=request.name, tick_number=number, subject=subject)
+            if request.name == "fail":
+                raise RuntimeError("the ticker database at 10.9.8.7:5432 is on fire")
+            if request.name == "deny-later":
+                raise PermissionDenied("your ticker time is over")
+
+    request_type = message_class("TickerRequest")
+    return grpc.unary_stream_rpc_method_handler(
+        behaviour,
+        request_deserializer=request_type.FromString,
+        response_serializer=lambda message: message.SerializeToString(),
+    )
+
+
+async def _wait_to_be_cancelled(
+    backend: ShopBackend, request_id: str, *, tickers: bool = False
+) -> None:
+    waiting = backend.tickers_waiting if tickers else backend.chats_waiting
+    cancelled = backend.tickers_cancelled if tickers else backend.chats_cancelled
+    await waiting.put(request_id)
     try:
         await asyncio.Event().wait()
     except asyncio.CancelledError:
-        await backend.chats_cancelled.put(request_id)
+        await cancelled.put(request_id)
         raise
 
 
-CHAT_METHODS = frozenset({f"/{SERVICE}/Chat", f"/{SERVICE}/StaffChat"})
+STREAM_METHODS = frozenset(
+    f"/{SERVICE}/{name}" for name in ("Chat", "StaffChat", "Ticker", "StaffTicker")
+)
 
 
-class ChatsOnly(MethodWrapper):
-    """One of the services' interceptors on the chats alone (the shop's REST tests send tokens
-    no one signed, and expect the shop's own error answers)."""
+class StreamsOnly(MethodWrapper):
+    """One of the services' interceptors on the streams alone (the shop's REST tests send
+    tokens no one signed, and expect the shop's own error answers)."""
 
     def __init__(self, inner: MethodWrapper) -> None:
         super().__init__()
         self._inner = inner
 
     def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
-        return self._inner.wrap(method, handler) if method in CHAT_METHODS else handler
+        return self._inner.wrap(method, handler) if method in STREAM_METHODS else handler
 
 
-def chat_interceptors() -> list[MethodWrapper]:
+def stream_interceptors() -> list[MethodWrapper]:
     """What a service runs its methods under: errors mapped to statuses, and the security
     interceptor verifying tokens with the test JWKS."""
 
@@ -245,11 +284,11 @@ def chat_interceptors() -> list[MethodWrapper]:
         return jwks()
 
     verifier = TokenVerifier(RefreshingJwks(test_keys, name="test keys"), {})
-    return [ChatsOnly(ServerInterceptor()), ChatsOnly(AuthorizationInterceptor(verifier))]
+    return [StreamsOnly(ServerInterceptor()), StreamsOnly(AuthorizationInterceptor(verifier))]
 
 
 async def start_shop_server(backend: ShopBackend, port: int) -> grpc.aio.Server:
-    server = grpc.aio.server(interceptors=chat_interceptors())
+    server = grpc.aio.server(interceptors=stream_interceptors())
     service = descriptor_pool.Default().FindServiceByName(SERVICE)
     handlers = {
         name: _unary(
@@ -261,6 +300,7 @@ async def start_shop_server(backend: ShopBackend, port: int) -> grpc.aio.Server:
         for name, handler in shop_handlers(backend).items()
     }
     handlers |= {name: chat_handler(backend, name) for name in ("Chat", "StaffChat")}
+    handlers |= {name: ticker_handler(backend, name) for name in ("Ticker", "StaffTicker")}
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
     health_servicer = health.aio.HealthServicer()
     await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
