@@ -4,12 +4,12 @@ the session's real PostgreSQL and NATS."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import grpc
 import nats
 import pytest
+from admin_content_support import MEDIA_MAX_BYTES, ShiftedClock
 from security_support import SecurityFiles, authorization_interceptor, authorized_channel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,30 +17,11 @@ from agora._proto.agora.admin.v1 import content_pb2_grpc
 from agora.admin.bootstrap import SERVICE, compose
 from agora.admin.settings import AdminSettings
 from agora.platform.db import create_engine
-from agora.platform.kernel.clock import utcnow
 from agora.platform.migrations import migrate
 from agora.platform.net import free_port
 from agora.platform.rpc.server import GrpcServer
 from agora.platform.runtime import Backends, service_resolver
 from agora.platform.settings import PlatformSettings
-
-
-class ShiftedClock:
-    """Now, moved forward by what a test asks (content schedules are reached without sleeping)."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def __call__(self) -> datetime:
-        return utcnow() + self.offset
-
-    def advance(self, delta: timedelta) -> datetime:
-        """Move now by `delta`; the new now."""
-        self.offset += delta
-        return self()
-
-
-MEDIA_MAX_BYTES = 64 * 1024
 
 
 @pytest.fixture(scope="session")

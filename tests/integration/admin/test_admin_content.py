@@ -11,7 +11,7 @@ from typing import Any
 import grpc
 import pytest
 import sqlalchemy as sa
-from conftest import ShiftedClock
+from admin_content_support import ShiftedClock
 from security_support import mint_token, with_token
 from sqlalchemy.ext.asyncio import AsyncEngine
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from conftest import MEDIA_MAX_BYTES
+from admin_content_support import MEDIA_MAX_BYTES
 from PIL import Image
 
 from agora._proto.agora.admin.v1 import content_pb2 as pb
