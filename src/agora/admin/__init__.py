@@ -1,1 +1,2 @@
-"""The admin service: pages. Its anatomy is docs/service-anatomy.md's."""
+"""The admin service: content management (content_*.py), … Its anatomy is
+docs/service-anatomy.md's."""

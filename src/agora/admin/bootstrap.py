@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
-from agora._proto.agora.admin.v1 import admin_pb2_grpc
-from agora.admin.service import AdminService
+from agora._proto.agora.admin.v1 import content_pb2_grpc
+from agora.admin.content import Clock
+from agora.admin.content_jobs import ContentSchedule
+from agora.admin.content_media import DiskMediaStore
+from agora.admin.content_service import ContentService
 from agora.admin.settings import AdminSettings
+from agora.platform.kernel.clock import utcnow
 from agora.platform.runtime import Backends, ServiceParts, Servicer, service_host
 from agora.platform.settings import PlatformSettings
 
 SERVICE = "admin"
 
 
-def compose(backends: Backends, settings: AdminSettings) -> ServiceParts:
+def compose(backends: Backends, settings: AdminSettings, *, clock: Clock = utcnow) -> ServiceParts:
     """Every part of the service (servicers, consumers, jobs), built but not serving: `run`
-    installs them on the host, integration tests on their own server."""
-    add = admin_pb2_grpc.add_AdminServiceServicer_to_server
-    return ServiceParts(servicers=[Servicer(add, AdminService(backends.engine))])
+    installs them on the host, integration tests on their own server (`clock`: what "now" is
+    to content schedules)."""
+    media_dir = settings.media_dir or backends.platform.data_dir / "media"
+    content = ContentService(
+        backends.engine,
+        media=DiskMediaStore(media_dir),
+        locales=settings.content_locales,
+        media_max_bytes=settings.media_max_bytes,
+        clock=clock,
+    )
+    schedule = ContentSchedule(
+        backends.engine, interval_s=settings.content_schedule_interval_s, clock=clock
+    )
+    return ServiceParts(
+        servicers=[Servicer(content_pb2_grpc.add_ContentServiceServicer_to_server, content)],
+        jobs=[schedule],
+    )
 
 
 async def run(platform: PlatformSettings, settings: AdminSettings | None = None) -> None:

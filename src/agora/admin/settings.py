@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode
+
+from agora.admin.content import locale_violations
 from agora.platform.settings import ServiceSettings, service_settings_config
 
 
@@ -9,3 +16,39 @@ class AdminSettings(ServiceSettings):
     """`AGORA_ADMIN_PORT`, `AGORA_ADMIN_DB_POOL_SIZE`, …"""
 
     model_config = service_settings_config("admin")
+
+    content_locales: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["en", "de"],
+        description="BCP 47 tags content may be written in (comma-separated: `en,de,fr-CH`)",
+    )
+    media_dir: Path | None = Field(
+        default=None, description="where uploaded media live; unset: <data_dir>/media"
+    )
+    media_max_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="largest accepted upload (the gateway's body limit also bounds REST uploads)",
+    )
+    content_schedule_interval_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="how often passed publish/unpublish times are announced",
+    )
+
+    @field_validator("content_locales", mode="before")
+    @classmethod
+    def _split_locales(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("content_locales")
+    @classmethod
+    def _check_locales(cls, value: list[str]) -> list[str]:
+        if not value or len(value) > 50:
+            raise ValueError("between 1 and 50 locales")
+        if bad := locale_violations(value):
+            raise ValueError(f"not BCP 47 language tags: {', '.join(bad)}")
+        return list(dict.fromkeys(value))

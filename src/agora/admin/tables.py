@@ -7,20 +7,10 @@ tests/integration/admin/test_admin_schema.py checks that they produce exactly th
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import UUID
 
 metadata = sa.MetaData(schema="admin")
-
-pages = sa.Table(
-    "pages",
-    metadata,
-    sa.Column("id", UUID(as_uuid=False), primary_key=True),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("version", sa.BigInteger, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
 
 # Each area of the service declares its tables in a module of its own on `metadata`.
 from agora.admin import analytics_tables, content_tables, users_tables  # noqa: E402
 
-__all__ = ["analytics_tables", "content_tables", "metadata", "pages", "users_tables"]
+__all__ = ["analytics_tables", "content_tables", "metadata", "users_tables"]

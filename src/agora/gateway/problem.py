@@ -77,6 +77,8 @@ HTTP_STATUS_BY_REASON: Mapping[str, int] = {
     IdempotencyKeyReused.reason: 422,
     IdempotencyKeyInFlight.reason: 409,
     IdempotentAnswerWithheld.reason: 409,
+    # An upload over a service's own size limit (under the gateway's body limit).
+    "PAYLOAD_TOO_LARGE": 413,
 }
 
 

@@ -4,14 +4,16 @@ the session's real PostgreSQL and NATS."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import grpc
 import nats
 import pytest
+from admin_content_support import MEDIA_MAX_BYTES, ShiftedClock
 from security_support import SecurityFiles, authorization_interceptor, authorized_channel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from agora._proto.agora.admin.v1 import admin_pb2_grpc
+from agora._proto.agora.admin.v1 import content_pb2_grpc
 from agora.admin.bootstrap import SERVICE, compose
 from agora.admin.settings import AdminSettings
 from agora.platform.db import create_engine
@@ -20,6 +22,16 @@ from agora.platform.net import free_port
 from agora.platform.rpc.server import GrpcServer
 from agora.platform.runtime import Backends, service_resolver
 from agora.platform.settings import PlatformSettings
+
+
+@pytest.fixture(scope="session")
+def content_clock() -> ShiftedClock:
+    return ShiftedClock()
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("admin-media")
 
 
 @pytest.fixture(scope="session")
@@ -36,12 +48,16 @@ async def admin_server(
     database_url: str,
     nats_url: str,
     security_files: SecurityFiles,
+    content_clock: ShiftedClock,
+    media_dir: Path,
 ) -> AsyncIterator[GrpcServer]:
     platform = PlatformSettings(database_url=database_url, nats_url=nats_url, discovery=False)
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
     async with service_resolver(platform, js) as channels:
-        parts = compose(Backends(platform, admin_engine, js, channels), AdminSettings())
+        backends = Backends(platform, admin_engine, js, channels)
+        settings = AdminSettings(media_dir=media_dir, media_max_bytes=MEDIA_MAX_BYTES)
+        parts = compose(backends, settings, clock=content_clock)
         server = GrpcServer(
             SERVICE,
             "127.0.0.1",
@@ -65,7 +81,5 @@ async def admin_channel(admin_server: GrpcServer) -> AsyncIterator[grpc.aio.Chan
 
 
 @pytest.fixture(scope="session")
-def admin(
-    admin_channel: grpc.aio.Channel,
-) -> admin_pb2_grpc.AdminServiceStub:
-    return admin_pb2_grpc.AdminServiceStub(admin_channel)
+def content(admin_channel: grpc.aio.Channel) -> content_pb2_grpc.ContentServiceStub:
+    return content_pb2_grpc.ContentServiceStub(admin_channel)

@@ -46,6 +46,8 @@ AUTH_SETTINGS: dict[str, Any] = {
     "lockout_base_delay_s": 60.0,
 }
 
+ADMIN_MEDIA_MAX_BYTES = 64 * 1024
+
 
 def _settings(name: str, port: int) -> ServiceSettings:
     match name:
@@ -60,7 +62,9 @@ def _settings(name: str, port: int) -> ServiceSettings:
         case "support":
             return SupportSettings(port=port)
         case "admin":
-            return AdminSettings(port=port)
+            # Uploads in a directory of their own, under a limit a test can exceed cheaply.
+            media = Path(tempfile.mkdtemp(prefix="agora-edge-media-"))
+            return AdminSettings(port=port, media_dir=media, media_max_bytes=ADMIN_MEDIA_MAX_BYTES)
         case "chain":
             # No node: the routes are checked, not the chain (the watcher retries in the
             # background). The development keystore is created in a directory of its own.

@@ -1,4 +1,4 @@
-"""The admin schema: pages; the outbox and inbox; idempotency keys.
+"""The admin schema: the outbox and inbox; idempotency keys.
 
 Written by hand and never changed once released: a later change is a new version.
 tests/integration/admin/test_admin_schema.py checks the result against tables.py.
@@ -10,10 +10,6 @@ Create Date: 2026-12-02
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from alembic import op
-from sqlalchemy.dialects.postgresql import UUID
-
 from agora.platform.bus.schema import create_bus_tables, drop_bus_tables
 from agora.platform.idempotency import create_idempotency_table, drop_idempotency_table
 
@@ -24,13 +20,6 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "pages",
-        sa.Column("id", UUID(as_uuid=False), primary_key=True),
-        sa.Column("name", sa.Text, nullable=False),
-        sa.Column("version", sa.BigInteger, nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    )
     create_bus_tables()
     create_idempotency_table(scoped=True)
 
@@ -38,4 +27,3 @@ def upgrade() -> None:
 def downgrade() -> None:
     drop_idempotency_table()
     drop_bus_tables()
-    op.drop_table("pages")

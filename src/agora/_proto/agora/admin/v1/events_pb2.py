@@ -22,16 +22,18 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
-from agora._proto.agora.admin.v1 import admin_pb2 as agora_dot_admin_dot_v1_dot_admin__pb2
+from agora._proto.agora.admin.v1 import content_pb2 as agora_dot_admin_dot_v1_dot_content__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x61gora/admin/v1/events.proto\x12\x0e\x61gora.admin.v1\x1a\x1a\x61gora/admin/v1/admin.proto\"1\n\x0bPageCreated\x12\"\n\x04page\x18\x01 \x01(\x0b\x32\x14.agora.admin.v1.Pageb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x61gora/admin/v1/events.proto\x12\x0e\x61gora.admin.v1\x1a\x1c\x61gora/admin/v1/content.proto\"=\n\x0e\x43ontentChanged\x12+\n\x05\x65ntry\x18\x01 \x01(\x0b\x32\x1c.agora.admin.v1.ContentEntry\"5\n\rMediaUploaded\x12$\n\x05media\x18\x01 \x01(\x0b\x32\x15.agora.admin.v1.Mediab\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'agora.admin.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PAGECREATED']._serialized_start=75
-  _globals['_PAGECREATED']._serialized_end=124
+  _globals['_CONTENTCHANGED']._serialized_start=77
+  _globals['_CONTENTCHANGED']._serialized_end=138
+  _globals['_MEDIAUPLOADED']._serialized_start=140
+  _globals['_MEDIAUPLOADED']._serialized_end=193
 # @@protoc_insertion_point(module_scope)
