@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from agora._proto.agora.admin.v1 import content_pb2_grpc
+from agora._proto.agora.admin.v1 import content_pb2_grpc, users_pb2_grpc
 from agora.admin.content import Clock
 from agora.admin.content_jobs import ContentSchedule
 from agora.admin.content_media import DiskMediaStore
 from agora.admin.content_service import ContentService
 from agora.admin.settings import AdminSettings
+from agora.admin.users_clients import StaffCalls
+from agora.admin.users_service import UserAdminService
 from agora.platform.kernel.clock import utcnow
 from agora.platform.runtime import Backends, ServiceParts, Servicer, service_host
 from agora.platform.settings import PlatformSettings
@@ -18,7 +20,7 @@ SERVICE = "admin"
 def compose(backends: Backends, settings: AdminSettings, *, clock: Clock = utcnow) -> ServiceParts:
     """Every part of the service (servicers, consumers, jobs), built but not serving: `run`
     installs them on the host, integration tests on their own server (`clock`: what "now" is
-    to content schedules)."""
+    to content schedules and approvals)."""
     media_dir = settings.media_dir or backends.platform.data_dir / "media"
     content = ContentService(
         backends.engine,
@@ -30,8 +32,17 @@ def compose(backends: Backends, settings: AdminSettings, *, clock: Clock = utcno
     schedule = ContentSchedule(
         backends.engine, interval_s=settings.content_schedule_interval_s, clock=clock
     )
+    users = UserAdminService(
+        backends.engine,
+        StaffCalls(backends.channels, settings.users_call_timeout_s),
+        approval_ttl_s=settings.totp_reset_approval_ttl_s,
+        clock=clock,
+    )
     return ServiceParts(
-        servicers=[Servicer(content_pb2_grpc.add_ContentServiceServicer_to_server, content)],
+        servicers=[
+            Servicer(content_pb2_grpc.add_ContentServiceServicer_to_server, content),
+            Servicer(users_pb2_grpc.add_UserAdminServiceServicer_to_server, users),
+        ],
         jobs=[schedule],
     )
 

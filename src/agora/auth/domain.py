@@ -24,6 +24,7 @@ from agora.platform.errors import (
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
+    PermissionDenied,
     ResourceExhausted,
     Unauthenticated,
 )
@@ -41,6 +42,7 @@ MFA_CODE_INVALID = "MFA_CODE_INVALID"
 REFRESH_TOKEN_INVALID = "REFRESH_TOKEN_INVALID"
 REFRESH_TOKEN_REUSED = "REFRESH_TOKEN_REUSED"
 OIDC_STATE_INVALID = "OIDC_STATE_INVALID"
+ACCOUNT_LOCKED = "ACCOUNT_LOCKED"
 
 Clock = Callable[[], datetime]
 
@@ -214,6 +216,84 @@ def session_grant(
             kept.append(name)
     permissions = sorted({p for name in kept for p in roles[name].permissions})
     return Grant(tuple(kept), tuple(permissions), tuple(withheld))
+
+
+# --- staff managing accounts --------------------------------------------------------------
+
+MAX_LOCK_REASON_LENGTH = 500
+MAX_QUERY_WORDS = 8
+
+
+class UserStatus(Enum):
+    ACTIVE = "active"
+    LOCKED = "locked"
+
+
+@dataclass(frozen=True)
+class UserFilter:
+    """Which accounts a staff search lists: every condition given must hold."""
+
+    email_prefix: str = ""
+    # Each found in the email or the name, case-insensitive.
+    words: tuple[str, ...] = ()
+    role: str = ""
+    status: UserStatus | None = None
+
+
+def user_filter(email_prefix: str, query: str, role: str, status: UserStatus | None) -> UserFilter:
+    """A search's conditions, lowercased and bounded (at most MAX_QUERY_WORDS words)."""
+    words = tuple(dict.fromkeys(word.lower() for word in query.split()))
+    if len(words) > MAX_QUERY_WORDS:
+        raise InvalidArgument.for_field("query", f"at most {MAX_QUERY_WORDS} words")
+    return UserFilter(email_prefix.strip().lower(), words, role.strip(), status)
+
+
+def validate_lock_reason(reason: str) -> str:
+    """Why staff lock an account, whitespace collapsed: bounded, NUL-free, may be empty."""
+    return require_text(
+        " ".join(reason.split()), "reason", max_len=MAX_LOCK_REASON_LENGTH, required=False
+    )
+
+
+def account_locked() -> FailedPrecondition:
+    """The refusal of a locked account (reason ACCOUNT_LOCKED)."""
+    locked = FailedPrecondition("this account is locked: contact the shop's support")
+    locked.reason = ACCOUNT_LOCKED
+    return locked
+
+
+def ensure_may_sign_in(user: UserRecord) -> None:
+    """FAILED_PRECONDITION (ACCOUNT_LOCKED) for an account locked by staff. Asked only once
+    the first factor is proved, so a lock reveals nothing to whoever guesses passwords."""
+    if user.locked:
+        raise account_locked()
+
+
+def ensure_may_manage(
+    caller_subject: str,
+    caller_permissions: Collection[str],
+    target_id: str,
+    target_permissions: Collection[str],
+) -> None:
+    """Staff act on other accounts holding no permission the staff member lacks: locking,
+    logging out or resetting an administrator is for administrators; and nobody locks or
+    resets their own account by mistake."""
+    if caller_subject == target_id:
+        raise FailedPrecondition("staff cannot do this to their own account")
+    ensure_may_grant(caller_permissions, target_permissions, "an account with")
+
+
+def ensure_may_grant(
+    caller_permissions: Collection[str], granted: Collection[str], what: str = "a role with"
+) -> None:
+    """A caller hands out (or takes away) only permissions they hold themselves: otherwise a
+    holder of `auth:users:write` could make anyone, themselves included, an administrator."""
+    beyond = sorted(set(granted) - set(caller_permissions))
+    if beyond:
+        raise PermissionDenied(
+            f"{what} permissions you do not hold ({', '.join(beyond[:3])}"
+            f"{', …' if len(beyond) > 3 else ''}) is managed by someone who holds them"
+        )
 
 
 # --- what a correct password leads to -----------------------------------------------------
@@ -536,10 +616,16 @@ class UserRecord:
     totp_last_step: int | None
     created_at: datetime
     roles: tuple[str, ...]
+    locked_at: datetime | None = None
+    locked_reason: str = ""
 
     @property
     def totp_enabled(self) -> bool:
         return self.totp_secret is not None
+
+    @property
+    def locked(self) -> bool:
+        return self.locked_at is not None
 
 
 @dataclass(frozen=True)
@@ -655,3 +741,12 @@ class AuditQuery:
     occurred_before: datetime | None = None
     # Keyset position: entries strictly older than (occurred_at, id).
     before: tuple[datetime, int] | None = None
+    target_type: str = ""
+    target_id: str = ""
+
+
+def audit_target(target_type: str, target_id: str) -> tuple[str, str]:
+    """An audit query's target: an id means nothing without the kind of resource it names."""
+    if target_id and not target_type:
+        raise InvalidArgument.for_field("targetType", "required with targetId")
+    return target_type.strip(), target_id.strip()

@@ -24,12 +24,14 @@ from agora.auth.domain import (
     UserRecord,
     account_ip_key,
     account_key,
+    account_locked,
     check_mfa_challenge,
+    ensure_may_sign_in,
     ensure_not_locked,
     next_login_step,
     with_second_factor,
 )
-from agora.auth.events import ANONYMOUS_ACTOR, FAILED, Actor, Target, audit
+from agora.auth.events import ANONYMOUS_ACTOR, DENIED, FAILED, Actor, Target, audit
 from agora.auth.passwords import Passwords
 from agora.auth.sessions import IssuedTokens, Sessions
 from agora.auth.settings import AuthSettings
@@ -144,12 +146,29 @@ class Login:
         await store.clear_failures(session, candidate.lockout_keys)
         if attempt.rehash is not None:
             await store.set_password(session, user.id, attempt.rehash)
+        if user.locked:
+            return await self._locked_out(session, user, origin)
         return await self.complete(session, user, ("pwd",), origin)
+
+    async def _locked_out(self, session: AsyncSession, user: UserRecord, origin: Origin) -> Refusal:
+        """A locked account proved its first factor: recorded, then refused."""
+        await audit(
+            session,
+            "login_refused",
+            Actor.user(user.id),
+            origin,
+            Target.user(user.id),
+            outcome=DENIED,
+            detail="the account is locked",
+        )
+        return Refusal(account_locked())
 
     async def complete(
         self, session: AsyncSession, user: UserRecord, amr: Sequence[str], origin: Origin
     ) -> LoginOutcome:
-        """After a first factor: an MFA challenge, or a new session and its tokens."""
+        """After a first factor: an MFA challenge, or a new session and its tokens (none for
+        a locked account)."""
+        ensure_may_sign_in(user)
         step = next_login_step(
             user.roles,
             totp_enabled=user.totp_enabled,
@@ -182,6 +201,8 @@ class Login:
             max_attempts=self._settings.mfa_challenge_attempts,
         )
         user = await store.user_by_id(session, challenge.user_id, for_update=True)
+        if user.locked:  # locked between the password and the code
+            return await self._locked_out(session, user, origin)
         actor = Actor.user(user.id)
         try:
             method = await self._second_factor.check(

@@ -8,7 +8,14 @@ from collections.abc import Collection, Iterable, Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.auth import store
-from agora.auth.domain import Grant, Role, UserRecord, builtin_roles, session_grant
+from agora.auth.domain import (
+    Grant,
+    Role,
+    UserRecord,
+    builtin_roles,
+    ensure_may_grant,
+    session_grant,
+)
 from agora.auth.events import Actor, Target, audit, roles_changed
 from agora.auth.store import Db
 from agora.platform.errors import NotFound
@@ -52,11 +59,14 @@ async def change_role(
     *,
     grant: bool,
     actor: Actor,
+    caller_permissions: Collection[str],
     origin: Origin,
 ) -> UserRecord:
-    """Grant (or withdraw) `role`; the account after the change, announced if it changed."""
+    """Grant (or withdraw) `role`, which the caller may hand out only if they hold all its
+    permissions themselves; the account after the change, announced if it changed."""
     if role not in roles:
         raise NotFound("role", role)
+    ensure_may_grant(caller_permissions, roles[role].permissions)
     before = await store.user_by_id(session, user_id, for_update=True)
     if grant:
         changed = await store.add_role(session, user_id, role)

@@ -26,7 +26,9 @@ from agora.auth.domain import (
     AuditQuery,
     Clock,
     Refusal,
+    audit_target,
     normalize_email,
+    user_filter,
     validate_name,
     validate_new_role,
     validate_password,
@@ -41,6 +43,7 @@ from agora.auth.sessions import Sessions
 from agora.auth.settings import AuthSettings
 from agora.auth.totp import TotpSecrets
 from agora.auth.translation import (
+    USER_STATUSES,
     audit_entry_pb,
     confirmed_totp_pb,
     enrolment_pb,
@@ -49,9 +52,11 @@ from agora.auth.translation import (
     role_pb,
     session_pb,
     tokens_pb,
+    user_details_pb,
     user_pb,
 )
 from agora.auth.two_factor import SecondFactor
+from agora.auth.user_admin import Managed, UserAdministration
 from agora.platform.db import session_factory, transaction
 from agora.platform.errors import (
     TOKEN_MISSING,
@@ -108,6 +113,7 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         self._sessions = Sessions(settings, TokenSigner(secrets), self._roles, clock, revocations)
         self._second_factor = SecondFactor(self._db, settings, TotpSecrets(secrets), clock)
         self._login = Login(settings, self._passwords, self._sessions, self._second_factor, clock)
+        self._administration = UserAdministration(self._roles, clock)
 
     # --- plumbing ----------------------------------------------------------------------------
 
@@ -480,13 +486,21 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         self, operation: str, request: pb.AssignRoleRequest | pb.RevokeRoleRequest, *, grant: bool
     ) -> pb.User:
         actor = self._actor()
+        permissions = current_principal().permissions
         origin = current_origin()
         user_id = require_id(request.user_id, "userId")
 
         async def change(session: AsyncSession) -> pb.User:
             roles = await self._roles.roles(session)
             after = await change_role(
-                session, roles, user_id, request.role, grant=grant, actor=actor, origin=origin
+                session,
+                roles,
+                user_id,
+                request.role,
+                grant=grant,
+                actor=actor,
+                caller_permissions=permissions,
+                origin=origin,
             )
             return user_pb(after, self._roles.held(after.roles, roles))
 
@@ -494,15 +508,20 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
 
     async def ListUsers(self, request: pb.ListUsersRequest, context: Any) -> pb.ListUsersResponse:
         limit = page_size(request.page_size)
-        query = _fingerprint("users", request.email_prefix.lower())
+        if request.status not in (pb.USER_STATUS_UNSPECIFIED, *USER_STATUSES):
+            raise InvalidArgument.for_field("status", "unknown user status")
+        found = user_filter(
+            request.email_prefix, request.query, request.role, USER_STATUSES.get(request.status)
+        )
+        query = _fingerprint(
+            "users", found.email_prefix, " ".join(found.words), found.role, request.status
+        )
         cursor = decode_page_token(request.page_token, query)
         after = None
         if cursor is not None:
             after = (_position_time(cursor[0]), require_id(str(cursor[1]), "pageToken"))
         async with self._reads.connect() as conn:
-            page = await store.list_users(
-                conn, email_prefix=request.email_prefix, after=after, limit=limit
-            )
+            page = await store.list_users(conn, found, after=after, limit=limit)
             roles = await self._roles.roles(conn)
         token = ""
         if page.next_after is not None:
@@ -512,6 +531,67 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             users=[user_pb(u, self._roles.held(u.roles, roles)) for u in page.users],
             next_page_token=token,
         )
+
+    # --- staff managing accounts ------------------------------------------------------------
+
+    async def GetUser(self, request: pb.GetUserRequest, context: Any) -> pb.UserDetails:
+        user_id = require_id(request.user_id, "userId")
+        async with self._reads.connect() as conn:
+            user = await store.user_by_id(conn, user_id)
+            sessions = await store.live_sessions(conn, user_id)
+            roles = await self._roles.roles(conn)
+        return user_details_pb(user, self._roles.held(user.roles, roles), sessions)
+
+    async def LockUser(self, request: pb.LockUserRequest, context: Any) -> pb.User:
+        return await self._manage(
+            "LockUser",
+            request,
+            lambda session, caller, user_id, origin: self._administration.lock(
+                session, caller, user_id, request.reason, origin
+            ),
+        )
+
+    async def UnlockUser(self, request: pb.UnlockUserRequest, context: Any) -> pb.User:
+        return await self._manage("UnlockUser", request, self._administration.unlock)
+
+    async def ResetUserTotp(self, request: pb.ResetUserTotpRequest, context: Any) -> pb.User:
+        return await self._manage("ResetUserTotp", request, self._administration.reset_totp)
+
+    async def RevokeUserSessions(
+        self, request: pb.RevokeUserSessionsRequest, context: Any
+    ) -> pb.LogoutResponse:
+        caller = self._caller()
+        origin = current_origin()
+        user_id = require_id(request.user_id, "userId")
+
+        async def end(session: AsyncSession) -> list[str]:
+            managed = await self._administration.revoke_sessions(session, caller, user_id, origin)
+            return managed.ended_sessions
+
+        return await self._end_sessions("RevokeUserSessions", request, end)
+
+    async def _manage(
+        self,
+        operation: str,
+        request: pb.LockUserRequest | pb.UnlockUserRequest | pb.ResetUserTotpRequest,
+        action: Callable[[AsyncSession, Principal, str, Any], Awaitable[Managed]],
+    ) -> pb.User:
+        """A staff member's action on an account in one idempotent transaction; the sessions
+        it ended announced once committed."""
+        caller = self._caller()
+        origin = current_origin()
+        user_id = require_id(request.user_id, "userId")
+        ended: list[str] = []
+
+        async def change(session: AsyncSession) -> pb.User:
+            managed = await action(session, caller, user_id, origin)
+            ended.extend(managed.ended_sessions)
+            roles = await self._roles.roles(session)
+            return user_pb(managed.user, self._roles.held(managed.user.roles, roles))
+
+        response = await self._mutate(operation, request, pb.User, change)
+        await self._sessions.announce_ended(ended)
+        return response
 
     # --- the audit log -----------------------------------------------------------------------
 
@@ -525,8 +605,15 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
         occurred_before = (
             datetime_of(request.occurred_before) if request.HasField("occurred_before") else None
         )
+        target_type, target_id = audit_target(request.target_type, request.target_id)
         query = _fingerprint(
-            "audit", request.actor_subject, request.action_prefix, occurred_after, occurred_before
+            "audit",
+            request.actor_subject,
+            request.action_prefix,
+            occurred_after,
+            occurred_before,
+            target_type,
+            target_id,
         )
         cursor = decode_page_token(request.page_token, query)
         before = None
@@ -541,6 +628,8 @@ class AuthService(auth_pb2_grpc.AuthServiceServicer):
             occurred_after=occurred_after,
             occurred_before=occurred_before,
             before=before,
+            target_type=target_type,
+            target_id=target_id,
         )
         async with self._reads.connect() as conn:
             found = await store.list_audit_entries(conn, audit_query)

@@ -20,6 +20,7 @@ from agora.auth.domain import (
     Refusal,
     UserRecord,
     access_claims,
+    account_locked,
     judge_refresh,
     with_second_factor,
 )
@@ -114,6 +115,11 @@ class Sessions:
                     client_ip=origin.client_ip,
                 )
                 user = await store.user_by_id(session, state.user_id)
+                if user.locked:  # a session opened while the lock was being taken
+                    ended = await store.revoke_session(
+                        session, state.session_id, reason="locked", now=now
+                    )
+                    return Refusal(account_locked(), ended)
                 current = await store.session_by_id(session, state.session_id)
                 assert current is not None
                 return await self.tokens(session, user, state.session_id, current.amr)

@@ -32,8 +32,10 @@ from agora.auth.domain import (
     SessionRecord,
     StoredAuditEntry,
     TokenPurpose,
+    UserFilter,
     UserPage,
     UserRecord,
+    UserStatus,
     new_opaque_token,
     token_digest,
 )
@@ -107,6 +109,8 @@ _USERS = sa.select(
     users.c.totp_pending_secret,
     users.c.totp_last_step,
     users.c.created_at,
+    users.c.locked_at,
+    users.c.locked_reason,
     _ROLES_OF_USER.label("roles"),
 )
 
@@ -123,6 +127,8 @@ def _user(row: Any) -> UserRecord:
         totp_last_step=row.totp_last_step,
         created_at=row.created_at,
         roles=tuple(row.roles or ()),
+        locked_at=row.locked_at,
+        locked_reason=row.locked_reason,
     )
 
 
@@ -180,6 +186,26 @@ async def set_password(session: AsyncSession, user_id: str, password_hash: str) 
     await session.execute(_update_user(user_id, password_hash=password_hash))
 
 
+async def lock_user(session: AsyncSession, user_id: str, now: datetime, reason: str) -> bool:
+    """Lock the account; False when it already was."""
+    result = await session.execute(
+        _update_user(user_id, locked_at=now, locked_reason=reason).where(
+            users.c.locked_at.is_(None)
+        )
+    )
+    return _changed(result)
+
+
+async def unlock_user(session: AsyncSession, user_id: str) -> bool:
+    """Unlock the account; False when it was not locked."""
+    result = await session.execute(
+        _update_user(user_id, locked_at=None, locked_reason="").where(
+            users.c.locked_at.is_not(None)
+        )
+    )
+    return _changed(result)
+
+
 async def mark_email_verified(session: AsyncSession, user_id: str, now: datetime) -> bool:
     """Mark verified; False when it already was."""
     result = await session.execute(
@@ -188,14 +214,34 @@ async def mark_email_verified(session: AsyncSession, user_id: str, now: datetime
     return _changed(result)
 
 
+def _matching(wanted: UserFilter) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if wanted.email_prefix:
+        conditions.append(users.c.email.startswith(wanted.email_prefix, autoescape=True))
+    for word in wanted.words:
+        conditions.append(
+            sa.or_(
+                users.c.email.contains(word, autoescape=True),
+                sa.func.lower(users.c.name).contains(word, autoescape=True),
+            )
+        )
+    if wanted.role:
+        held = sa.select(user_roles.c.user_id).where(user_roles.c.role == wanted.role)
+        conditions.append(users.c.id.in_(held))
+    match wanted.status:
+        case UserStatus.LOCKED:
+            conditions.append(users.c.locked_at.is_not(None))
+        case UserStatus.ACTIVE:
+            conditions.append(users.c.locked_at.is_(None))
+    return conditions
+
+
 async def list_users(
-    db: Db, *, email_prefix: str, after: tuple[datetime, str] | None, limit: int
+    db: Db, wanted: UserFilter, *, after: tuple[datetime, str] | None, limit: int
 ) -> UserPage:
-    """Accounts oldest first, by email prefix, after the keyset position `after`."""
+    """Accounts matching `wanted`, oldest first, after the keyset position `after`."""
     statement = (
-        _USERS.where(users.c.email.startswith(email_prefix.lower(), autoescape=True))
-        .order_by(users.c.created_at, users.c.id)
-        .limit(limit + 1)
+        _USERS.where(*_matching(wanted)).order_by(users.c.created_at, users.c.id).limit(limit + 1)
     )
     if after is not None:
         statement = statement.where(
@@ -699,6 +745,10 @@ async def list_audit_entries(db: Db, query: AuditQuery) -> list[StoredAuditEntry
         statement = statement.where(a.c.actor_subject == query.actor_subject)
     if query.action_prefix:
         statement = statement.where(a.c.action.startswith(query.action_prefix, autoescape=True))
+    if query.target_type:
+        statement = statement.where(a.c.target_type == query.target_type)
+    if query.target_id:
+        statement = statement.where(a.c.target_id == query.target_id)
     if query.occurred_after is not None:
         statement = statement.where(a.c.occurred_at >= query.occurred_after)
     if query.occurred_before is not None:

@@ -48,6 +48,9 @@ users = sa.Table(
     sa.Column("totp_pending_secret", sa.Text),
     _stamp("totp_enabled_at"),
     sa.Column("totp_last_step", sa.BigInteger),
+    # Set by staff (LockUser): no login, no refresh until unlocked.
+    _stamp("locked_at"),
+    _text("locked_reason"),
     _stamp("created_at", default_now=True),
     _stamp("updated_at", default_now=True),
     sa.Index("ix_users_created", "created_at", "id"),
@@ -221,3 +224,10 @@ sa.Index(
     audit_log.c.id.desc(),
 )
 sa.Index("ix_audit_log_action", audit_log.c.action, postgresql_ops={"action": "text_pattern_ops"})
+sa.Index(
+    "ix_audit_log_target",
+    audit_log.c.target_type,
+    audit_log.c.target_id,
+    audit_log.c.occurred_at.desc(),
+    audit_log.c.id.desc(),
+)

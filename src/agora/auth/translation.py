@@ -12,6 +12,7 @@ from agora.auth.domain import (
     SessionRecord,
     StoredAuditEntry,
     UserRecord,
+    UserStatus,
 )
 from agora.auth.login import LoginOutcome
 from agora.auth.sessions import IssuedTokens
@@ -29,7 +30,26 @@ def user_pb(user: UserRecord, grant: Grant) -> pb.User:
         permissions=list(grant.permissions),
         totp_enabled=user.totp_enabled,
         created_at=timestamp(user.created_at),
+        locked=user.locked,
+        locked_at=timestamp(user.locked_at) if user.locked_at else None,
     )
+
+
+def user_details_pb(
+    user: UserRecord, grant: Grant, sessions: list[SessionRecord]
+) -> pb.UserDetails:
+    """An account as staff see it: no secret, and no session is the caller's."""
+    return pb.UserDetails(
+        user=user_pb(user, grant),
+        sessions=[session_pb(s, "") for s in sessions],
+        locked_reason=user.locked_reason,
+    )
+
+
+USER_STATUSES = {
+    pb.USER_STATUS_ACTIVE: UserStatus.ACTIVE,
+    pb.USER_STATUS_LOCKED: UserStatus.LOCKED,
+}
 
 
 def session_pb(record: SessionRecord, current_session_id: str) -> pb.Session:

@@ -4,12 +4,22 @@ from agora._proto.agora.options.v1 import options_pb2 as _options_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class UserStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    USER_STATUS_UNSPECIFIED: _ClassVar[UserStatus]
+    USER_STATUS_ACTIVE: _ClassVar[UserStatus]
+    USER_STATUS_LOCKED: _ClassVar[UserStatus]
+USER_STATUS_UNSPECIFIED: UserStatus
+USER_STATUS_ACTIVE: UserStatus
+USER_STATUS_LOCKED: UserStatus
 
 class RegisterRequest(_message.Message):
     __slots__ = ("idempotency_key", "email", "password", "name")
@@ -180,7 +190,7 @@ class GetMeRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class User(_message.Message):
-    __slots__ = ("id", "email", "name", "email_verified", "roles", "permissions", "totp_enabled", "created_at")
+    __slots__ = ("id", "email", "name", "email_verified", "roles", "permissions", "totp_enabled", "created_at", "locked", "locked_at")
     ID_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -189,6 +199,8 @@ class User(_message.Message):
     PERMISSIONS_FIELD_NUMBER: _ClassVar[int]
     TOTP_ENABLED_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    LOCKED_FIELD_NUMBER: _ClassVar[int]
+    LOCKED_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
     email: str
     name: str
@@ -197,7 +209,59 @@ class User(_message.Message):
     permissions: _containers.RepeatedScalarFieldContainer[str]
     totp_enabled: bool
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., email: _Optional[str] = ..., name: _Optional[str] = ..., email_verified: _Optional[bool] = ..., roles: _Optional[_Iterable[str]] = ..., permissions: _Optional[_Iterable[str]] = ..., totp_enabled: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    locked: bool
+    locked_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., email: _Optional[str] = ..., name: _Optional[str] = ..., email_verified: _Optional[bool] = ..., roles: _Optional[_Iterable[str]] = ..., permissions: _Optional[_Iterable[str]] = ..., totp_enabled: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., locked: _Optional[bool] = ..., locked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetUserRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class UserDetails(_message.Message):
+    __slots__ = ("user", "sessions", "locked_reason")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    LOCKED_REASON_FIELD_NUMBER: _ClassVar[int]
+    user: User
+    sessions: _containers.RepeatedCompositeFieldContainer[Session]
+    locked_reason: str
+    def __init__(self, user: _Optional[_Union[User, _Mapping]] = ..., sessions: _Optional[_Iterable[_Union[Session, _Mapping]]] = ..., locked_reason: _Optional[str] = ...) -> None: ...
+
+class LockUserRequest(_message.Message):
+    __slots__ = ("idempotency_key", "user_id", "reason")
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    idempotency_key: str
+    user_id: str
+    reason: str
+    def __init__(self, idempotency_key: _Optional[str] = ..., user_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class UnlockUserRequest(_message.Message):
+    __slots__ = ("idempotency_key", "user_id")
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    idempotency_key: str
+    user_id: str
+    def __init__(self, idempotency_key: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+
+class RevokeUserSessionsRequest(_message.Message):
+    __slots__ = ("idempotency_key", "user_id")
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    idempotency_key: str
+    user_id: str
+    def __init__(self, idempotency_key: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+
+class ResetUserTotpRequest(_message.Message):
+    __slots__ = ("idempotency_key", "user_id")
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    idempotency_key: str
+    user_id: str
+    def __init__(self, idempotency_key: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
 
 class EnrollTotpRequest(_message.Message):
     __slots__ = ("idempotency_key",)
@@ -342,14 +406,20 @@ class RevokeRoleRequest(_message.Message):
     def __init__(self, idempotency_key: _Optional[str] = ..., user_id: _Optional[str] = ..., role: _Optional[str] = ...) -> None: ...
 
 class ListUsersRequest(_message.Message):
-    __slots__ = ("email_prefix", "page_size", "page_token")
+    __slots__ = ("email_prefix", "page_size", "page_token", "query", "role", "status")
     EMAIL_PREFIX_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
     email_prefix: str
     page_size: int
     page_token: str
-    def __init__(self, email_prefix: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    query: str
+    role: str
+    status: UserStatus
+    def __init__(self, email_prefix: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., query: _Optional[str] = ..., role: _Optional[str] = ..., status: _Optional[_Union[UserStatus, str]] = ...) -> None: ...
 
 class ListUsersResponse(_message.Message):
     __slots__ = ("users", "next_page_token")
@@ -392,20 +462,24 @@ class AuditEntryView(_message.Message):
     def __init__(self, id: _Optional[int] = ..., action: _Optional[str] = ..., actor_subject: _Optional[str] = ..., actor_kind: _Optional[str] = ..., target_type: _Optional[str] = ..., target_id: _Optional[str] = ..., outcome: _Optional[str] = ..., client_ip: _Optional[str] = ..., user_agent: _Optional[str] = ..., before_json: _Optional[str] = ..., after_json: _Optional[str] = ..., detail: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., service: _Optional[str] = ...) -> None: ...
 
 class ListAuditEntriesRequest(_message.Message):
-    __slots__ = ("actor_subject", "action_prefix", "occurred_after", "occurred_before", "page_size", "page_token")
+    __slots__ = ("actor_subject", "action_prefix", "occurred_after", "occurred_before", "page_size", "page_token", "target_type", "target_id")
     ACTOR_SUBJECT_FIELD_NUMBER: _ClassVar[int]
     ACTION_PREFIX_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AFTER_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_BEFORE_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TARGET_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_ID_FIELD_NUMBER: _ClassVar[int]
     actor_subject: str
     action_prefix: str
     occurred_after: _timestamp_pb2.Timestamp
     occurred_before: _timestamp_pb2.Timestamp
     page_size: int
     page_token: str
-    def __init__(self, actor_subject: _Optional[str] = ..., action_prefix: _Optional[str] = ..., occurred_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., occurred_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    target_type: str
+    target_id: str
+    def __init__(self, actor_subject: _Optional[str] = ..., action_prefix: _Optional[str] = ..., occurred_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., occurred_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., target_type: _Optional[str] = ..., target_id: _Optional[str] = ...) -> None: ...
 
 class ListAuditEntriesResponse(_message.Message):
     __slots__ = ("entries", "next_page_token")

@@ -144,6 +144,31 @@ class AuthServiceStub:
                 request_serializer=agora_dot_auth_dot_v1_dot_auth__pb2.ListUsersRequest.SerializeToString,
                 response_deserializer=agora_dot_auth_dot_v1_dot_auth__pb2.ListUsersResponse.FromString,
                 _registered_method=True)
+        self.GetUser = channel.unary_unary(
+                '/agora.auth.v1.AuthService/GetUser',
+                request_serializer=agora_dot_auth_dot_v1_dot_auth__pb2.GetUserRequest.SerializeToString,
+                response_deserializer=agora_dot_auth_dot_v1_dot_auth__pb2.UserDetails.FromString,
+                _registered_method=True)
+        self.LockUser = channel.unary_unary(
+                '/agora.auth.v1.AuthService/LockUser',
+                request_serializer=agora_dot_auth_dot_v1_dot_auth__pb2.LockUserRequest.SerializeToString,
+                response_deserializer=agora_dot_auth_dot_v1_dot_auth__pb2.User.FromString,
+                _registered_method=True)
+        self.UnlockUser = channel.unary_unary(
+                '/agora.auth.v1.AuthService/UnlockUser',
+                request_serializer=agora_dot_auth_dot_v1_dot_auth__pb2.UnlockUserRequest.SerializeToString,
+                response_deserializer=agora_dot_auth_dot_v1_dot_auth__pb2.User.FromString,
+                _registered_method=True)
+        self.RevokeUserSessions = channel.unary_unary(
+                '/agora.auth.v1.AuthService/RevokeUserSessions',
+                request_serializer=agora_dot_auth_dot_v1_dot_auth__pb2.RevokeUserSessionsRequest.SerializeToString,
+                response_deserializer=agora_dot_auth_dot_v1_dot_auth__pb2.LogoutResponse.FromString,
+                _registered_method=True)
+        self.ResetUserTotp = channel.unary_unary(
+                '/agora.auth.v1.AuthService/ResetUserTotp',
+                request_serializer=agora_dot_auth_dot_v1_dot_auth__pb2.ResetUserTotpRequest.SerializeToString,
+                response_deserializer=agora_dot_auth_dot_v1_dot_auth__pb2.User.FromString,
+                _registered_method=True)
         self.ListAuditEntries = channel.unary_unary(
                 '/agora.auth.v1.AuthService/ListAuditEntries',
                 request_serializer=agora_dot_auth_dot_v1_dot_auth__pb2.ListAuditEntriesRequest.SerializeToString,
@@ -318,7 +343,48 @@ class AuthServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListUsers(self, request, context):
-        """Accounts by email prefix, oldest first, keyset paginated.
+        """Accounts by email prefix, words of the email or name, role and status; oldest first,
+        keyset paginated.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUser(self, request, context):
+        """One account for staff: profile, roles, status, whether it has TOTP, its live sessions.
+        Never a secret (no password hash, TOTP secret or recovery code).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LockUser(self, request, context):
+        """Locks an account: it can no longer log in (a correct password answers ACCOUNT_LOCKED) or
+        refresh, and every session of it ends. Locking a locked account changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnlockUser(self, request, context):
+        """Lets a locked account log in again (its ended sessions stay ended).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeUserSessions(self, request, context):
+        """Ends every session of an account (staff's "log out everywhere" for someone else): its
+        refresh tokens stop working at once, its access tokens through the revocation set.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResetUserTotp(self, request, context):
+        """Removes an account's TOTP and recovery codes so it enrolls again (a lost authenticator),
+        and ends its sessions, which counted the old factor. Resetting an account without TOTP
+        changes nothing.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -457,6 +523,31 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     servicer.ListUsers,
                     request_deserializer=agora_dot_auth_dot_v1_dot_auth__pb2.ListUsersRequest.FromString,
                     response_serializer=agora_dot_auth_dot_v1_dot_auth__pb2.ListUsersResponse.SerializeToString,
+            ),
+            'GetUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUser,
+                    request_deserializer=agora_dot_auth_dot_v1_dot_auth__pb2.GetUserRequest.FromString,
+                    response_serializer=agora_dot_auth_dot_v1_dot_auth__pb2.UserDetails.SerializeToString,
+            ),
+            'LockUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.LockUser,
+                    request_deserializer=agora_dot_auth_dot_v1_dot_auth__pb2.LockUserRequest.FromString,
+                    response_serializer=agora_dot_auth_dot_v1_dot_auth__pb2.User.SerializeToString,
+            ),
+            'UnlockUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnlockUser,
+                    request_deserializer=agora_dot_auth_dot_v1_dot_auth__pb2.UnlockUserRequest.FromString,
+                    response_serializer=agora_dot_auth_dot_v1_dot_auth__pb2.User.SerializeToString,
+            ),
+            'RevokeUserSessions': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeUserSessions,
+                    request_deserializer=agora_dot_auth_dot_v1_dot_auth__pb2.RevokeUserSessionsRequest.FromString,
+                    response_serializer=agora_dot_auth_dot_v1_dot_auth__pb2.LogoutResponse.SerializeToString,
+            ),
+            'ResetUserTotp': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetUserTotp,
+                    request_deserializer=agora_dot_auth_dot_v1_dot_auth__pb2.ResetUserTotpRequest.FromString,
+                    response_serializer=agora_dot_auth_dot_v1_dot_auth__pb2.User.SerializeToString,
             ),
             'ListAuditEntries': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAuditEntries,
@@ -1068,6 +1159,141 @@ class AuthService:
             '/agora.auth.v1.AuthService/ListUsers',
             agora_dot_auth_dot_v1_dot_auth__pb2.ListUsersRequest.SerializeToString,
             agora_dot_auth_dot_v1_dot_auth__pb2.ListUsersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.auth.v1.AuthService/GetUser',
+            agora_dot_auth_dot_v1_dot_auth__pb2.GetUserRequest.SerializeToString,
+            agora_dot_auth_dot_v1_dot_auth__pb2.UserDetails.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LockUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.auth.v1.AuthService/LockUser',
+            agora_dot_auth_dot_v1_dot_auth__pb2.LockUserRequest.SerializeToString,
+            agora_dot_auth_dot_v1_dot_auth__pb2.User.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnlockUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.auth.v1.AuthService/UnlockUser',
+            agora_dot_auth_dot_v1_dot_auth__pb2.UnlockUserRequest.SerializeToString,
+            agora_dot_auth_dot_v1_dot_auth__pb2.User.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeUserSessions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.auth.v1.AuthService/RevokeUserSessions',
+            agora_dot_auth_dot_v1_dot_auth__pb2.RevokeUserSessionsRequest.SerializeToString,
+            agora_dot_auth_dot_v1_dot_auth__pb2.LogoutResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetUserTotp(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.auth.v1.AuthService/ResetUserTotp',
+            agora_dot_auth_dot_v1_dot_auth__pb2.ResetUserTotpRequest.SerializeToString,
+            agora_dot_auth_dot_v1_dot_auth__pb2.User.FromString,
             options,
             channel_credentials,
             insecure,
