@@ -52,6 +52,7 @@ class AdminSettings(ServiceSettings):
         if bad := locale_violations(value):
             raise ValueError(f"not BCP 47 language tags: {', '.join(bad)}")
         return list(dict.fromkeys(value))
+
     # How long a 2FA reset waits for a second staff member's approval.
     totp_reset_approval_ttl_s: int = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
     # Deadline of each call user management makes to auth and orders.
