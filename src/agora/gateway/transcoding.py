@@ -298,6 +298,8 @@ def routes_of(
         return []
     if method.client_streaming and method.server_streaming:
         return []  # a bidirectional stream is bridged to a WebSocket (`stream_routes_of`)
+    if method.server_streaming and not method.client_streaming:
+        return []  # bridged as SSE
     if method.client_streaming or method.server_streaming:
         raise RouteError(f"{method.full_name}: streaming methods cannot be transcoded")
     rules = http_rules(options.Extensions[annotations_pb2.http], method.full_name)
