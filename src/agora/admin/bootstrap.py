@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from agora._proto.agora.admin.v1 import content_pb2_grpc, users_pb2_grpc
+from agora._proto.agora.admin.v1 import analytics_pb2_grpc, content_pb2_grpc, users_pb2_grpc
+from agora.admin.analytics_consumers import analytics_consumers
+from agora.admin.analytics_service import AnalyticsService
+from agora.admin.analytics_signals import AnalyticsSignals
 from agora.admin.content import Clock
 from agora.admin.content_jobs import ContentSchedule
 from agora.admin.content_media import DiskMediaStore
@@ -10,6 +13,7 @@ from agora.admin.content_service import ContentService
 from agora.admin.settings import AdminSettings
 from agora.admin.users_clients import StaffCalls
 from agora.admin.users_service import UserAdminService
+from agora.platform.db import session_factory
 from agora.platform.kernel.clock import utcnow
 from agora.platform.runtime import Backends, ServiceParts, Servicer, service_host
 from agora.platform.settings import PlatformSettings
@@ -38,12 +42,16 @@ def compose(backends: Backends, settings: AdminSettings, *, clock: Clock = utcno
         approval_ttl_s=settings.totp_reset_approval_ttl_s,
         clock=clock,
     )
+    signals = AnalyticsSignals(backends.engine)
+    analytics = AnalyticsService(backends.engine, signals, settings.reporting_currency)
     return ServiceParts(
         servicers=[
+            Servicer(analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server, analytics),
             Servicer(content_pb2_grpc.add_ContentServiceServicer_to_server, content),
             Servicer(users_pb2_grpc.add_UserAdminServiceServicer_to_server, users),
         ],
-        jobs=[schedule],
+        consumers=analytics_consumers(backends.js, session_factory(backends.engine)),
+        jobs=[signals, schedule],
     )
 
 

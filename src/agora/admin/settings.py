@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
 from agora.admin.content import locale_violations
+from agora.platform.kernel.money import ISO_EXPONENTS
 from agora.platform.settings import ServiceSettings, service_settings_config
 
 
@@ -57,3 +58,13 @@ class AdminSettings(ServiceSettings):
     totp_reset_approval_ttl_s: int = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
     # Deadline of each call user management makes to auth and orders.
     users_call_timeout_s: float = Field(default=5.0, gt=0, le=60)
+
+    # The currency analytics convert every order's money into (`AGORA_ADMIN_REPORTING_CURRENCY`).
+    reporting_currency: str = "EUR"
+
+    @field_validator("reporting_currency")
+    @classmethod
+    def _known_currency(cls, code: str) -> str:
+        if code not in ISO_EXPONENTS:
+            raise ValueError(f"unknown ISO 4217 currency {code!r}")
+        return code
