@@ -440,7 +440,8 @@ class _Builder:
             parameter: dict[str, Any] = {
                 "name": ".".join(f.json_name for f in path),
                 "in": "query",
-                "required": len(path) == 1 and _is_required(leaf),
+                # A nested parameter is required when every message on its path is too.
+                "required": all(_is_required(step) for step in path),
                 "schema": self.field(leaf),
             }
             if leaf.is_repeated:
@@ -626,6 +627,10 @@ def _constrained(
 ) -> Schema:
     """`schema` of one value with the rule's constraints (and NUL-freedom for strings)."""
     if "$ref" in schema:
+        if rule.required and field_desc.enum_type is not None:
+            # A required enum is any value but the zero one ("unspecified").
+            unset = field_desc.enum_type.values_by_number[0].name
+            return {**schema, "not": {"const": unset}}
         return schema
     kind = field_desc.type
     if kind == FieldDescriptor.TYPE_STRING:

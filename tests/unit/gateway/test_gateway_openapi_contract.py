@@ -51,6 +51,10 @@ def _text(schema: dict[str, Any]) -> st.SearchStrategy[str]:
 
 def values(schema: dict[str, Any], depth: int = 0) -> st.SearchStrategy[Any]:
     """Values the schema declares valid (the subset of JSON Schema the document uses)."""
+    if "not" in schema:  # a required enum: anything but its zero value
+        excluded = schema["not"]["const"]
+        rest = {k: v for k, v in schema.items() if k != "not"}
+        return values(rest, depth).filter(lambda value: value != excluded)
     schema = _resolve(schema)
     if "enum" in schema:
         return st.sampled_from(schema["enum"])
