@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import date, timedelta
 from fractions import Fraction
 
@@ -37,6 +38,8 @@ from agora.admin.analytics_consumers import analytics_consumers, rebuild_analyti
 from agora.admin.analytics_tables import ANALYTICS_TABLES
 from agora.platform.bus.consumer import EventConsumer
 from agora.platform.db import session_factory
+from agora.platform.embedded.nats import EmbeddedNats
+from agora.platform.net import free_port, wait_for_port
 from agora.platform.rpc.server import GrpcServer
 
 # The full profile at 0.01 takes minutes to fold here; `make test` uses 0.002 (400 orders).
@@ -52,8 +55,23 @@ async def drain(consumers: list[EventConsumer]) -> None:
 
 
 @pytest.fixture(scope="module")
-async def js(nats_url: str) -> AsyncIterator[JetStreamContext]:
-    nc = await nats.connect(nats_url)
+def private_nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A NATS server of this module's own: the plan's synthetic events must not reach the
+    session's streams, where other tests' services (orders' saga) would consume them."""
+    server = EmbeddedNats(tmp_path_factory.mktemp("analytics-nats"), free_port())
+    with (server.data_dir / "nats.log").open("ab") as log:
+        process = subprocess.Popen(server.command(), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(server.port)
+        yield server.url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+async def js(private_nats_url: str) -> AsyncIterator[JetStreamContext]:
+    nc = await nats.connect(private_nats_url)
     yield nc.jetstream()
     await nc.close()
 
