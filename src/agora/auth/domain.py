@@ -130,14 +130,34 @@ DEFAULT_2FA_ROLES: tuple[str, ...] = (SUPPORT, STAFF, ADMIN)
 # Customers get the permissions scoped to their own things (`orders:read:own`).
 BUILTIN_ROLE_PATTERNS: Mapping[str, tuple[str, ...]] = {
     CUSTOMER: ("*:own",),
-    SUPPORT: ("orders:*read*", "payments:*read*", "catalog:*read*", "auth:users:read", "support:*"),
-    STAFF: ("catalog:*", "orders:*", "payments:*", "support:*", "auth:users:read", "audit:read"),
+    SUPPORT: (
+        "orders:*read*",
+        "payments:*read*",
+        "catalog:*read*",
+        "auth:users:read",
+        "support:*",
+        "admin:users:read",
+    ),
+    # Staff run the shop and its people, but a 2FA reset (`auth:totp:reset`) stays with
+    # admins: staff request one and an admin approves it (admin's two-person rule).
+    STAFF: (
+        "catalog:*",
+        "orders:*",
+        "payments:*",
+        "support:*",
+        "auth:users:read",
+        "audit:read",
+        "admin:analytics:*",
+        "admin:content:*",
+        "admin:users:read",
+        "admin:audit:*",
+    ),
     ADMIN: ("*",),
 }
 BUILTIN_ROLE_DESCRIPTIONS: Mapping[str, str] = {
     CUSTOMER: "a shopper: their own orders and carts",
     SUPPORT: "reads orders, invoices and customers; answers the support chat queue",
-    STAFF: "manages the catalog, orders and payments; reads the audit log",
+    STAFF: "runs the shop: catalog, orders, payments, content, analytics; reads users and the audit log",
     ADMIN: "every permission",
 }
 _ROLE_NAME = re.compile(r"[a-z][a-z0-9_-]{1,39}")

@@ -87,8 +87,13 @@ async def world(js: JetStreamContext, admin_engine: AsyncEngine) -> World:
 
 
 @pytest.fixture(scope="module")
-def analytics(admin_server: GrpcServer) -> analytics_pb2_grpc.AnalyticsServiceStub:
-    return analytics_pb2_grpc.AnalyticsServiceStub(authorized_channel(admin_server.address))
+async def analytics(
+    admin_server: GrpcServer,
+) -> AsyncIterator[analytics_pb2_grpc.AnalyticsServiceStub]:
+    # Made on the session's event loop (a channel binds to the loop current when it is made).
+    channel = authorized_channel(admin_server.address)
+    yield analytics_pb2_grpc.AnalyticsServiceStub(channel)
+    await channel.close()
 
 
 def days(w: World) -> tuple[date, date]:

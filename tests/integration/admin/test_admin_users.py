@@ -81,7 +81,7 @@ STAFF_PERMISSIONS = frozenset(
         "admin:audit:read",
         "auth:users:read",
         "auth:users:write",
-        "auth:users:totp:reset",
+        "auth:totp:reset",
         "audit:read",
         "orders:read:any",
         *CUSTOMER_PERMISSIONS,
@@ -436,7 +436,7 @@ async def test_a_staff_member_without_the_reset_permission_cannot_approve(
         pb.RequestTotpResetRequest(idempotency_key=key(), user_id=customer.id, reason="lost"),
         metadata=staff().metadata,
     )
-    weaker = staff(STAFF_PERMISSIONS - {"auth:users:totp:reset"})
+    weaker = staff(STAFF_PERMISSIONS - {"auth:totp:reset"})
 
     error = await refused(
         stack.admin.ApproveTotpReset(

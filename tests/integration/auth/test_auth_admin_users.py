@@ -33,7 +33,7 @@ Flush = Callable[[], Awaitable[None]]
 STAFF_PERMISSIONS = (
     "auth:users:read",
     "auth:users:write",
-    "auth:users:totp:reset",
+    "auth:totp:reset",
     "audit:read",
     "orders:read:any",
     "support:read:own",
