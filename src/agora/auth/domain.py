@@ -157,7 +157,7 @@ BUILTIN_ROLE_PATTERNS: Mapping[str, tuple[str, ...]] = {
 BUILTIN_ROLE_DESCRIPTIONS: Mapping[str, str] = {
     CUSTOMER: "a shopper: their own orders and carts",
     SUPPORT: "reads orders, invoices and customers; answers the support chat queue",
-    STAFF: "runs the shop: catalog, orders, payments, content, analytics; reads users and the audit log",
+    STAFF: "runs the shop: catalog, orders, payments, content; reads analytics, users, audit",
     ADMIN: "every permission",
 }
 _ROLE_NAME = re.compile(r"[a-z][a-z0-9_-]{1,39}")
