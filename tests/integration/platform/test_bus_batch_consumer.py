@@ -7,6 +7,7 @@ and the whole batch is redone, each event handled once.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -47,7 +48,13 @@ async def _publish(bed: BusTestbed, count: int) -> list[EventEnvelope]:
 
 
 async def _settled(bed: BusTestbed, consumer: EventConsumer) -> tuple[int, int]:
-    info = await bed.js.consumer_info(bed.stream, consumer.durable)
+    """Pending and unacknowledged messages once the consumer's acks reached the server (an
+    ack is a publish the server applies after `consume_once` returns; 5 s at most)."""
+    for _ in range(50):
+        info = await bed.js.consumer_info(bed.stream, consumer.durable)
+        if info.num_ack_pending == 0:
+            break
+        await asyncio.sleep(0.1)
     return info.num_pending, info.num_ack_pending
 
 

@@ -131,7 +131,12 @@ def test_the_generated_services_tests_pass(generated: Path, infra: RunningInfra)
     }
     tests = [f"tests/unit/{SERVICE}", f"tests/integration/{SERVICE}"]
     out = run(
-        [sys.executable, "-m", "pytest", *tests, "-q", "-p", "no:cacheprovider"],
+        # A basetemp of its own: pytest's default one re-creates /tmp/pytest-of-<user> as 0700,
+        # which takes the traversal right from the session's PostgreSQL (another user).
+        [
+            *(sys.executable, "-m", "pytest", *tests, "-q", "-p", "no:cacheprovider"),
+            f"--basetemp={generated.parent / 'nested-pytest'}",
+        ],
         cwd=generated,
         env=env,
     )
