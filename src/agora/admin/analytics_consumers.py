@@ -38,6 +38,7 @@ from agora.admin.analytics_tables import (
     analytics_invoices,
     analytics_order_lines,
     analytics_orders,
+    analytics_prices,
     analytics_products,
     analytics_rates,
     analytics_stock,
@@ -95,6 +96,11 @@ class OrderFacts:
             "placed_at": at,
             "placed_day": day_of(at),
             "refunded_minor": 0,
+            "subtotal_minor": placed.totals.subtotal.amount_minor,
+            "shipping_minor": placed.totals.shipping.amount_minor,
+            "tax_minor": placed.totals.tax.amount_minor,
+            "tax_rate_bp": placed.totals.tax_rate_bp,
+            "prices_include_tax": placed.totals.prices_include_tax,
         }
         lines = [
             {
@@ -242,12 +248,12 @@ class PaymentFacts:
 
 
 class CatalogFacts:
-    """CATALOG → product names and categories, category names, stock per variant."""
+    """CATALOG → product names and categories, category names, stock and prices per variant."""
 
     name = "admin-analytics-catalog"
     stream = CATALOG_STREAM
     filter_subjects = ["catalog.category.>", "catalog.product.>", "catalog.stock.>"]
-    tables = (analytics_products, analytics_categories, analytics_stock)
+    tables = (analytics_products, analytics_categories, analytics_stock, analytics_prices)
 
     _SNAPSHOTS = {
         "catalog.product.created": catalog_events.ProductCreated,
@@ -275,6 +281,10 @@ class CatalogFacts:
             await store.name_variant(
                 session, added.variant.id, added.product_id, added.variant.title
             )
+            await store.set_prices(session, added.variant.id, list(added.variant.prices))
+        elif subject == "catalog.product.prices_changed":
+            priced = decode(envelope, catalog_events.PricesChanged)
+            await store.set_prices(session, priced.variant_id, list(priced.prices))
         elif subject == "catalog.stock.changed":
             changed = decode(envelope, catalog_events.StockChanged)
             await store.set_stock(session, changed.variant_id, changed.on_hand, changed.reserved)
@@ -292,6 +302,7 @@ class CatalogFacts:
         for variant in product.variants:
             title = f"{product.title} — {variant.title}" if variant.title else product.title
             await store.name_variant(session, variant.id, product.id, title)
+            await store.set_prices(session, variant.id, list(variant.prices))
 
     async def reset(self, session: AsyncSession) -> None:
         await store.clear(session, self.tables)

@@ -48,6 +48,9 @@ from agora.admin.analytics_tables import (
     analytics_orders as orders,
 )
 from agora.admin.analytics_tables import (
+    analytics_prices as prices,
+)
+from agora.admin.analytics_tables import (
     analytics_products as products,
 )
 from agora.admin.analytics_tables import (
@@ -171,6 +174,17 @@ async def name_variant(session: AsyncSession, variant_id: str, product_id: str, 
             set_={"product_id": statement.excluded.product_id, "title": statement.excluded.title},
         )
     )
+
+
+async def set_prices(session: AsyncSession, variant_id: str, money: Sequence[Any]) -> None:
+    """Replace the variant's price list (`Money` messages) with `money`."""
+    await session.execute(sa.delete(prices).where(prices.c.variant_id == variant_id))
+    rows = {m.currency: m.amount_minor for m in money if m.currency}
+    if rows:
+        await session.execute(
+            insert(prices),
+            [{"variant_id": variant_id, "currency": c, "amount_minor": a} for c, a in rows.items()],
+        )
 
 
 async def set_stock(session: AsyncSession, variant_id: str, on_hand: int, reserved: int) -> None:

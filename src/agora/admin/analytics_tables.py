@@ -35,6 +35,12 @@ analytics_orders = sa.Table(
     sa.Column("paid_at", _TS),
     sa.Column("paid_day", sa.Date),
     sa.Column("refunded_minor", sa.BigInteger, nullable=False),
+    # The order's totals as placed (tax reports): lines, shipping and tax in `currency`.
+    sa.Column("subtotal_minor", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("shipping_minor", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("tax_minor", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("tax_rate_bp", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("prices_include_tax", sa.Boolean, nullable=False, server_default=sa.text("false")),
     sa.Index("analytics_orders_paid_day", "paid_day"),
     sa.Index("analytics_orders_placed_day", "placed_day"),
     sa.Index("analytics_orders_customer", "customer_id", "paid_day"),
@@ -120,6 +126,15 @@ analytics_stock = sa.Table(
     sa.Column("reserved", sa.BigInteger, nullable=False),
 )
 
+# CATALOG: each variant's current price list (inventory valuation at selling price).
+analytics_prices = sa.Table(
+    "analytics_prices",
+    metadata,
+    sa.Column("variant_id", sa.Text, primary_key=True),
+    sa.Column("currency", sa.Text, primary_key=True),
+    sa.Column("amount_minor", sa.BigInteger, nullable=False),
+)
+
 # AUTH: accounts by the day they registered.
 analytics_accounts = sa.Table(
     "analytics_accounts",
@@ -151,6 +166,7 @@ ANALYTICS_TABLES = (
     analytics_products,
     analytics_categories,
     analytics_stock,
+    analytics_prices,
     analytics_accounts,
     analytics_conversations,
 )
