@@ -25,17 +25,17 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61gora/options/v1/options.proto\x12\x10\x61gora.options.v1\x1a google/protobuf/descriptor.proto\"w\n\nMethodRule\x12\x0e\n\x06public\x18\x01 \x01(\x08\x12\x12\n\npermission\x18\x02 \x01(\t\x12\x19\n\x11\x63\x61\x63he_ttl_seconds\x18\x03 \x01(\r\x12\x16\n\x0einvalidated_by\x18\x04 \x03(\t\x12\x12\n\nrate_limit\x18\x05 \x01(\t\"\xd6\x01\n\tFieldRule\x12\x10\n\x08required\x18\x01 \x01(\x08\x12\x0f\n\x07min_len\x18\x02 \x01(\r\x12\x0f\n\x07max_len\x18\x03 \x01(\r\x12(\n\x06\x66ormat\x18\x04 \x01(\x0e\x32\x18.agora.options.v1.Format\x12\x10\n\x03min\x18\x05 \x01(\x03H\x00\x88\x01\x01\x12\x10\n\x03max\x18\x06 \x01(\x03H\x01\x88\x01\x01\x12\x11\n\tmax_items\x18\x07 \x01(\r\x12\x13\n\x0bmax_key_len\x18\x08 \x01(\r\x12\x0f\n\x07pattern\x18\t \x01(\tB\x06\n\x04_minB\x06\n\x04_max*l\n\x06\x46ormat\x12\x16\n\x12\x46ORMAT_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x46ORMAT_UUID\x10\x01\x12\x10\n\x0c\x46ORMAT_EMAIL\x10\x02\x12\x13\n\x0f\x46ORMAT_CURRENCY\x10\x03\x12\x12\n\x0e\x46ORMAT_COUNTRY\x10\x04:L\n\x04rule\x12\x1e.google.protobuf.MethodOptions\x18\xd1\x86\x03 \x01(\x0b\x32\x1c.agora.options.v1.MethodRule:K\n\x05\x66ield\x12\x1d.google.protobuf.FieldOptions\x18\xd2\x86\x03 \x01(\x0b\x32\x1b.agora.options.v1.FieldRuleb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61gora/options/v1/options.proto\x12\x10\x61gora.options.v1\x1a google/protobuf/descriptor.proto\"\x97\x01\n\nMethodRule\x12\x0e\n\x06public\x18\x01 \x01(\x08\x12\x12\n\npermission\x18\x02 \x01(\t\x12\x19\n\x11\x63\x61\x63he_ttl_seconds\x18\x03 \x01(\r\x12\x16\n\x0einvalidated_by\x18\x04 \x03(\t\x12\x12\n\nrate_limit\x18\x05 \x01(\t\x12\x1e\n\x16response_content_types\x18\x06 \x03(\t\"\xd6\x01\n\tFieldRule\x12\x10\n\x08required\x18\x01 \x01(\x08\x12\x0f\n\x07min_len\x18\x02 \x01(\r\x12\x0f\n\x07max_len\x18\x03 \x01(\r\x12(\n\x06\x66ormat\x18\x04 \x01(\x0e\x32\x18.agora.options.v1.Format\x12\x10\n\x03min\x18\x05 \x01(\x03H\x00\x88\x01\x01\x12\x10\n\x03max\x18\x06 \x01(\x03H\x01\x88\x01\x01\x12\x11\n\tmax_items\x18\x07 \x01(\r\x12\x13\n\x0bmax_key_len\x18\x08 \x01(\r\x12\x0f\n\x07pattern\x18\t \x01(\tB\x06\n\x04_minB\x06\n\x04_max*l\n\x06\x46ormat\x12\x16\n\x12\x46ORMAT_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x46ORMAT_UUID\x10\x01\x12\x10\n\x0c\x46ORMAT_EMAIL\x10\x02\x12\x13\n\x0f\x46ORMAT_CURRENCY\x10\x03\x12\x12\n\x0e\x46ORMAT_COUNTRY\x10\x04:L\n\x04rule\x12\x1e.google.protobuf.MethodOptions\x18\xd1\x86\x03 \x01(\x0b\x32\x1c.agora.options.v1.MethodRule:K\n\x05\x66ield\x12\x1d.google.protobuf.FieldOptions\x18\xd2\x86\x03 \x01(\x0b\x32\x1b.agora.options.v1.FieldRuleb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'agora.options.v1.options_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_FORMAT']._serialized_start=424
-  _globals['_FORMAT']._serialized_end=532
-  _globals['_METHODRULE']._serialized_start=86
-  _globals['_METHODRULE']._serialized_end=205
-  _globals['_FIELDRULE']._serialized_start=208
-  _globals['_FIELDRULE']._serialized_end=422
+  _globals['_FORMAT']._serialized_start=457
+  _globals['_FORMAT']._serialized_end=565
+  _globals['_METHODRULE']._serialized_start=87
+  _globals['_METHODRULE']._serialized_end=238
+  _globals['_FIELDRULE']._serialized_start=241
+  _globals['_FIELDRULE']._serialized_end=455
 # @@protoc_insertion_point(module_scope)

@@ -26,18 +26,20 @@ FIELD_FIELD_NUMBER: _ClassVar[int]
 field: _descriptor.FieldDescriptor
 
 class MethodRule(_message.Message):
-    __slots__ = ("public", "permission", "cache_ttl_seconds", "invalidated_by", "rate_limit")
+    __slots__ = ("public", "permission", "cache_ttl_seconds", "invalidated_by", "rate_limit", "response_content_types")
     PUBLIC_FIELD_NUMBER: _ClassVar[int]
     PERMISSION_FIELD_NUMBER: _ClassVar[int]
     CACHE_TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
     INVALIDATED_BY_FIELD_NUMBER: _ClassVar[int]
     RATE_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_CONTENT_TYPES_FIELD_NUMBER: _ClassVar[int]
     public: bool
     permission: str
     cache_ttl_seconds: int
     invalidated_by: _containers.RepeatedScalarFieldContainer[str]
     rate_limit: str
-    def __init__(self, public: _Optional[bool] = ..., permission: _Optional[str] = ..., cache_ttl_seconds: _Optional[int] = ..., invalidated_by: _Optional[_Iterable[str]] = ..., rate_limit: _Optional[str] = ...) -> None: ...
+    response_content_types: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, public: _Optional[bool] = ..., permission: _Optional[str] = ..., cache_ttl_seconds: _Optional[int] = ..., invalidated_by: _Optional[_Iterable[str]] = ..., rate_limit: _Optional[str] = ..., response_content_types: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class FieldRule(_message.Message):
     __slots__ = ("required", "min_len", "max_len", "format", "min", "max", "max_items", "max_key_len", "pattern")
