@@ -38,19 +38,27 @@ record = Producer(PRODUCER).record
 
 async def user_registered(session: AsyncSession, user: UserRecord, *, source: str) -> None:
     """Announce a new account (`source`: how it was made: password, oidc:<provider>, cli)."""
-    registered = ev.UserRegistered(
+    await record(session, USER_REGISTERED, registration(user, source), aggregate_id=user.id)
+
+
+def registration(user: UserRecord, source: str) -> ev.UserRegistered:
+    """The event announcing `user`'s new account."""
+    return ev.UserRegistered(
         user_id=user.id,
         email=user.email,
         name=user.name,
         registered_at=timestamp(user.created_at),
         source=source,
     )
-    await record(session, USER_REGISTERED, registered, aggregate_id=user.id)
 
 
 async def email_verified(session: AsyncSession, user: UserRecord) -> None:
-    verified = ev.EmailVerified(user_id=user.id, email=user.email)
-    await record(session, EMAIL_VERIFIED, verified, aggregate_id=user.id)
+    await record(session, EMAIL_VERIFIED, verification(user), aggregate_id=user.id)
+
+
+def verification(user: UserRecord) -> ev.EmailVerified:
+    """The event announcing that `user`'s email address is verified."""
+    return ev.EmailVerified(user_id=user.id, email=user.email)
 
 
 async def roles_changed(session: AsyncSession, user: UserRecord) -> None:

@@ -4,6 +4,10 @@ Seeded accounts are what registration and email verification leave: an argon2id 
 by the tool), a verified email, built-in roles. Development staff and admin accounts also get
 TOTP switched on (their random logins are printed once, `agora.seed.logins`), since 2FA is
 required for those roles; their TOTP secrets are sealed here, as the service seals them.
+
+Each account's registration and verification events (`auth.user.registered`, source `seed`, and
+`auth.user.email_verified`, at its creation time) go to auth's outbox, built by `auth.events`
+and marked `seeded` (see `agora.platform.seeding.outbox_rows`).
 """
 
 from __future__ import annotations
@@ -14,9 +18,27 @@ import asyncpg
 import sqlalchemy as sa
 
 from agora.auth import tables
+from agora.auth.domain import UserRecord
+from agora.auth.events import (
+    EMAIL_VERIFIED,
+    PRODUCER,
+    USER_REGISTERED,
+    registration,
+    verification,
+)
 from agora.auth.totp import TotpSecrets
 from agora.platform.security.envelope import SecretBox
-from agora.platform.seeding import Progress, SeedPlan
+from agora.platform.seeding import (
+    HistoricalEvent,
+    Progress,
+    SeedPlan,
+    SeedUser,
+    clean_outbox,
+    outbox_rows,
+    write_outbox,
+)
+
+SOURCE = "seed"
 
 BATCH = 20_000
 
@@ -104,15 +126,45 @@ class AuthSeeder:
                 tables.user_roles.name, records=role_batch, columns=_SEEDED_ROLE_COLUMNS
             )
             progress("user_roles", len(role_batch))
-        return {"users": len(users), "user_roles": len(roles)}
+        written = 0
+        for start in range(0, len(plan.users), BATCH):
+            announced = [e for u in plan.users[start : start + BATCH] for e in _account_events(u)]
+            written += await write_outbox(conn, outbox_rows(PRODUCER, announced, plan.profile))
+        return {"users": len(users), "user_roles": len(roles), "events": written}
 
     async def clean(self, conn: asyncpg.Connection, plan: SeedPlan) -> dict[str, int]:
         ids: Sequence[str] = [u.id for u in plan.users]
+        events = await clean_outbox(conn, plan.profile)
         for statement in _USER_CHILDREN:
             await conn.execute(statement, ids)
         roles = await conn.execute(_delete_of_users(tables.user_roles), ids)
         accounts = await conn.execute(_delete_of_users(tables.users, "id"), ids)
-        return {"user_roles": int(roles.split()[-1]), "users": int(accounts.split()[-1])}
+        return {
+            "user_roles": int(roles.split()[-1]),
+            "users": int(accounts.split()[-1]),
+            "events": events,
+        }
+
+
+def _account_events(seeded: SeedUser) -> list[HistoricalEvent]:
+    """The account's registration and verification, as `auth.events` announces them."""
+    user = UserRecord(
+        id=seeded.id,
+        email=seeded.email.lower(),
+        name=seeded.name,
+        password_hash=seeded.password_hash,
+        email_verified=True,
+        totp_secret=None,
+        totp_pending_secret=None,
+        totp_last_step=None,
+        created_at=seeded.created_at,
+        roles=seeded.roles,
+    )
+    at = seeded.created_at
+    return [
+        HistoricalEvent(USER_REGISTERED, registration(user, SOURCE), user.id, at),
+        HistoricalEvent(EMAIL_VERIFIED, verification(user), user.id, at),
+    ]
 
 
 SEEDER = AuthSeeder()

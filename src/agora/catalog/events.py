@@ -42,6 +42,12 @@ record = Producer(PRODUCER).record
 
 async def record_reservation_event(session: AsyncSession, reservation: Reservation) -> None:
     """The event that announces the reservation's current status."""
+    subject, event, version = reservation_event(reservation)
+    await record(session, subject, event, aggregate_id=reservation.id, version=version)
+
+
+def reservation_event(reservation: Reservation) -> tuple[str, Message, int]:
+    """The subject, event and reservation version announcing the reservation's status."""
     lines = lines_pb(reservation.lines)
     ids = {"reservation_id": reservation.id, "reference": reservation.reference}
     subject: str
@@ -58,10 +64,4 @@ async def record_reservation_event(session: AsyncSession, reservation: Reservati
             subject, event = RESERVATION_RELEASED, events.ReservationReleased(**ids, lines=lines)
         case ReservationStatus.EXPIRED:
             subject, event = RESERVATION_EXPIRED, events.ReservationExpired(**ids, lines=lines)
-    await record(
-        session,
-        subject,
-        event,
-        aggregate_id=reservation.id,
-        version=_RESERVATION_VERSION[reservation.status],
-    )
+    return subject, event, _RESERVATION_VERSION[reservation.status]

@@ -18,7 +18,7 @@ from agora._proto.agora.orders.v1 import events_pb2 as orders_events
 from agora.chain import reward_store as store
 from agora.chain.loyalty import RewardRule, RewardStatus
 from agora.chain.rewards import grant_order_reward
-from agora.platform.bus.consumer import EventConsumer
+from agora.platform.bus.consumer import EventConsumer, live_only
 from agora.platform.bus.envelope import decode
 from agora.platform.kernel.checks import require_id
 from agora.platform.kernel.clock import utcnow
@@ -78,6 +78,7 @@ def reward_consumers(
             stream=handler.stream,
             durable=durable,
             filter_subjects=handler.filter_subjects,
-            handler=handler.handle,
+            # Seeded orders were never to be rewarded: their history skips the grant.
+            handler=live_only(handler.handle),
         )
     ]

@@ -21,7 +21,7 @@ from agora.orders.clients import Catalog, Payments
 from agora.orders.events import ORDER_CANCELLED, ORDER_EXPIRED, STREAM
 from agora.orders.projections import OrderViews
 from agora.orders.saga import InvoiceCancellation, InvoiceRequest, PaymentOutcome, StockCommit
-from agora.platform.bus.consumer import EventConsumer
+from agora.platform.bus.consumer import EventConsumer, live_only
 from agora.platform.bus.envelope import decode
 
 STOCK_RELEASE = "orders-stock-release"
@@ -70,7 +70,9 @@ def order_consumers(
             stream=h.stream,
             durable=h.name,
             filter_subjects=h.filter_subjects,
-            handler=h.handle,
+            # Seeded history is never invoiced, charged or restocked again, and its views are
+            # written by the seeder (kept by a rebuild's refold): every handler skips it.
+            handler=live_only(h.handle),
             batched=getattr(h, "batched", False),
         )
         for h in handlers

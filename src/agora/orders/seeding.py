@@ -6,14 +6,15 @@ An order is what PlaceOrder would have made: its totals come from the orders dom
 at the destination's tax rate, the shipping method's price for the parcel, the configured
 `ShopRules`), and each later step is the aggregate's command at the time the plan says.
 
-Seeded history is not put in the outbox: 200,000 orders of about four events each would keep
-the relay busy for tens of minutes, and nothing is waiting for them. The events are history,
-written straight to the event store with the read models folded from them in the same
-transaction, so the views are consistent by construction and nothing is pending. Two
-consequences: the checkout saga never sees a seeded order's past events (an order seeded
-`placed` stays placed until someone acts on it; the plan keeps such orders few and recent), and
-`agora events rebuild orders-order-views` keeps them because the projection's reset refolds
-every order of the event store before the stream is replayed.
+The events are history, written straight to the event store with the read models folded from
+them in the same transaction, so the views are consistent by construction. Each event also goes
+to the outbox, as `store.append` records it (same subject, payload and version; `occurred_at`
+the step's time), marked `seeded`: the relay publishes it for the read models of other services
+(the admin's analytics), while every handler with effects (the checkout saga, stock release,
+rewards) skips it (`agora.platform.bus.consumer.live_only`). So the saga never acts on a seeded
+order's past (an order seeded `placed` stays placed until someone acts on it; the plan keeps
+such orders few and recent), and `agora events rebuild orders-order-views` keeps them because
+the projection's reset refolds every order of the event store.
 
 How a `SeedOrder`'s `steps` are read (a mismatch is a ValueError naming the order):
 placed: none; awaiting_payment: (awaiting,); paid: (awaiting, paid), then one more step for
@@ -46,19 +47,25 @@ from agora.orders.domain import (
     totals,
     validate_address,
 )
+from agora.orders.events import PRODUCER, order_subject
 from agora.orders.projections import list_row
 from agora.orders.settings import OrdersSettings
 from agora.orders.store import LIST_COLUMNS
 from agora.orders.tables import order_details, order_events, order_list
 from agora.orders.translation import EVENT_TYPES, event_pb, order_pb
 from agora.platform.seeding import (
+    HistoricalEvent,
+    OutboxRow,
     Progress,
     SeedAddress,
     SeedOrder,
     SeedPlan,
     built_ahead,
+    clean_outbox,
+    outbox_rows,
     paused_collector,
     seed_id,
+    write_outbox,
 )
 
 SERVICE = "orders"
@@ -257,20 +264,18 @@ def refund_id(profile: str, order: SeedOrder) -> str:
 
 def order_rows(
     order: SeedOrder, profile: str, rules: ShopRules
-) -> tuple[list[tuple[Any, ...]], tuple[Any, ...], tuple[Any, ...]]:
+) -> tuple[list[tuple[Any, ...]], tuple[Any, ...], tuple[Any, ...], list[HistoricalEvent]]:
     """The order's event store rows, its `order_details` row and its `order_list` row, as
-    `store.append` and the `OrderViews` projection write them."""
+    `store.append` and the `OrderViews` projection write them; and its events as `store.append`
+    records them in the outbox."""
     events, final = history(order, profile, rules)
-    event_rows = [
-        (
-            order.id,
-            version,
-            EVENT_TYPES[type(event)],
-            event_pb(event, before).SerializeToString(),
-            at,
-        )
-        for version, (event, at, before) in enumerate(events, start=1)
-    ]
+    event_rows = []
+    announced = []
+    for version, (event, at, before) in enumerate(events, start=1):
+        event_type = EVENT_TYPES[type(event)]
+        message = event_pb(event, before)
+        event_rows.append((order.id, version, event_type, message.SerializeToString(), at))
+        announced.append(HistoricalEvent(order_subject(event_type), message, order.id, at, version))
     updated_at = events[-1][1]
     view = order_pb(final, placed_at=order.placed_at, updated_at=updated_at)
     row = list_row(view)
@@ -278,6 +283,7 @@ def order_rows(
         event_rows,
         (order.id, view.version, view.SerializeToString()),
         tuple(row[column] for column in LIST_COLUMNS),
+        announced,
     )
 
 
@@ -291,19 +297,21 @@ Rows = list[tuple[Any, ...]]
 
 def build_batch(
     orders: Sequence[SeedOrder], context: tuple[str, ShopRules]
-) -> tuple[Rows, Rows, Rows]:
-    """The `order_events`, `order_details` and `order_list` rows of `orders` (`context`: the
-    plan's profile and the shop's rules)."""
+) -> tuple[Rows, Rows, Rows, list[OutboxRow]]:
+    """The `order_events`, `order_details`, `order_list` and `outbox` rows of `orders`
+    (`context`: the plan's profile and the shop's rules)."""
     profile, rules = context
     events: Rows = []
     details: Rows = []
     listed: Rows = []
+    announced: list[HistoricalEvent] = []
     for order in orders:
-        event_rows, detail, row = order_rows(order, profile, rules)
+        event_rows, detail, row, announcements = order_rows(order, profile, rules)
         events.extend(event_rows)
         details.append(detail)
         listed.append(row)
-    return events, details, listed
+        announced.extend(announcements)
+    return events, details, listed, outbox_rows(PRODUCER, announced, profile)
 
 
 # --- the writer ----------------------------------------------------------------------------
@@ -328,12 +336,12 @@ class OrdersSeeder:
         Batches are built in worker processes while the previous one is copied."""
         rules = self._rules or shop_rules()
         await self.clean(conn, plan)
-        written = {"orders": 0, "order_events": 0}
+        written = {"orders": 0, "order_events": 0, "events": 0}
         batches = list(_batches(plan.orders, self._batch_size))
         with paused_collector():
             built = aclosing(built_ahead(build_batch, batches, (plan.profile, rules)))
             async with built as batches_built:
-                async for events, details, listed in batches_built:
+                async for events, details, listed, outbox in batches_built:
                     await conn.copy_records_to_table(
                         order_events.name, records=events, columns=_EVENT_COLUMNS
                     )
@@ -345,13 +353,15 @@ class OrdersSeeder:
                     )
                     written["orders"] += len(details)
                     written["order_events"] += len(events)
+                    written["events"] += await write_outbox(conn, outbox)
                     progress("orders", len(details))
         return written
 
     async def clean(self, conn: asyncpg.Connection, plan: SeedPlan) -> dict[str, int]:
-        """Delete the event store rows and views of the plan's orders, and nothing else."""
+        """Delete the event store rows and views of the plan's orders and their unpublished
+        events, and nothing else."""
         ids = [order.id for order in plan.orders]
-        deleted: dict[str, int] = {}
+        deleted: dict[str, int] = {"events": await clean_outbox(conn, plan.profile)}
         for table in _SEEDED_TABLES:
             status = await conn.execute(
                 f"DELETE FROM {table} WHERE order_id = ANY($1::uuid[])", ids

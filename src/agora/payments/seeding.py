@@ -16,8 +16,11 @@ default in both). Then, by the order's outcome:
 - expired after invoicing: expired at `steps[1]` (not before the invoice's expiry);
 - cancelled after invoicing: invalid (the orders saga cancels the invoice of a cancelled order).
 
-Orders placed, cancelled or expired before any invoice have none. As for orders (see
-`agora.orders.seeding`), seeded invoices are history: nothing goes to the outbox.
+Orders placed, cancelled or expired before any invoice have none. Each step's events go to the
+outbox as the live code records them (`InvoiceCreated`; `PaymentReceived` with the statuses it
+entered; `InvoiceRefunded`; `InvoiceExpired`, `InvoiceInvalid`), at the step's time and marked
+`seeded`, as for orders (see `agora.orders.seeding`): read models elsewhere see them, the
+orders saga skips them.
 """
 
 from __future__ import annotations
@@ -26,20 +29,25 @@ import asyncio
 import uuid
 from collections.abc import Sequence
 from contextlib import aclosing
+from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
 import asyncpg
 
+from agora._proto.agora.payments.v1 import events_pb2 as events
 from agora.payments import store, tables
 from agora.payments.conversion import Rate
 from agora.payments.domain import (
     Invoice,
+    InvoiceChange,
     InvoicePolicy,
+    InvoiceRecord,
     InvoiceStatus,
     NewInvoice,
     PaymentReport,
+    Refund,
     cancel,
     expire,
     open_invoice,
@@ -47,17 +55,30 @@ from agora.payments.domain import (
     refund,
     with_refund,
 )
+from agora.payments.events import (
+    INVOICE_CREATED,
+    INVOICE_REFUNDED,
+    PAYMENT_RECEIVED,
+    PRODUCER,
+    invoice_events,
+)
 from agora.payments.providers import DevProvider, PaymentInstructions
 from agora.payments.rates import IDENTITY
 from agora.payments.settings import PaymentsSettings
+from agora.payments.translation import invoice_pb, refund_pb
 from agora.platform.kernel.money import Money
 from agora.platform.seeding import (
+    HistoricalEvent,
+    OutboxRow,
     Progress,
     SeedOrder,
     SeedPlan,
     built_ahead,
+    clean_outbox,
+    outbox_rows,
     paused_collector,
     seed_id,
+    write_outbox,
 )
 
 SERVICE = "payments"
@@ -81,10 +102,31 @@ def invoiced(order: SeedOrder) -> bool:
     return order.outcome not in ("cancelled", "expired") or len(order.steps) == 2
 
 
+@dataclass(frozen=True)
+class InvoiceStep:
+    """A change of a seeded invoice: the invoice after it, when, and what the live code
+    announced (`subject` of the first event and the statuses entered; a payment's reference, a
+    refund)."""
+
+    invoice: Invoice
+    at: datetime
+    subject: str = ""
+    entered: tuple[InvoiceStatus, ...] = ()
+    payment_reference: str = ""
+    refund: Refund | None = None
+
+
 def seeded_invoice(
     order: SeedOrder, profile: str, policy: InvoicePolicy
 ) -> tuple[Invoice, datetime]:
     """The order's invoice as the payments domain leaves it, and when it last changed."""
+    last = invoice_steps(order, profile, policy)[-1]
+    return last.invoice, last.at
+
+
+def invoice_steps(order: SeedOrder, profile: str, policy: InvoicePolicy) -> list[InvoiceStep]:
+    """The changes of the order's invoice, from its creation on, as the payments domain makes
+    them."""
     if order.total_minor <= 0:
         raise ValueError(
             f"order {order.id} has no total_minor: fill it with agora.orders.seeding.with_totals"
@@ -105,6 +147,12 @@ def seeded_invoice(
         policy=policy,
         now=created_at,
     )
+    steps = [InvoiceStep(invoice, created_at, INVOICE_CREATED)]
+
+    def changed(change: InvoiceChange, at: datetime, **announced: Any) -> Invoice:
+        steps.append(InvoiceStep(change.invoice, at, entered=change.entered, **announced))
+        return change.invoice
+
     if order.outcome in _SETTLED_OUTCOMES:
         paid_at = order.steps[1]
         report = PaymentReport(
@@ -113,7 +161,12 @@ def seeded_invoice(
             DevProvider.confirmations_required,
             paid_at,
         )
-        invoice = receive_payment(invoice, report).invoice
+        invoice = changed(
+            receive_payment(invoice, report),
+            paid_at,
+            subject=PAYMENT_RECEIVED,
+            payment_reference=report.reference,
+        )
         if invoice.status is not InvoiceStatus.SETTLED:
             raise ValueError(
                 f"order {order.id} is paid at {paid_at.isoformat()}, after its invoice expired "
@@ -128,13 +181,33 @@ def seeded_invoice(
                 reason=REFUND_REASON,
                 now=refunded_at,
             )
-            return with_refund(invoice, made), refunded_at
-        return invoice, paid_at
-    if order.outcome == "expired":
-        return expire(invoice, order.steps[1]).invoice, order.steps[1]
-    if order.outcome == "cancelled":
-        return cancel(invoice).invoice, order.steps[1]
-    return invoice, created_at
+            steps.append(
+                InvoiceStep(with_refund(invoice, made), refunded_at, INVOICE_REFUNDED, refund=made)
+            )
+    elif order.outcome == "expired":
+        changed(expire(invoice, order.steps[1]), order.steps[1])
+    elif order.outcome == "cancelled":
+        changed(cancel(invoice), order.steps[1])
+    return steps
+
+
+def step_events(step: InvoiceStep, record: InvoiceRecord) -> list[HistoricalEvent]:
+    """The events the live code records for `step` (`record`: the invoice's payment
+    instructions), as `payments.events.invoice_events` builds them."""
+    message = invoice_pb(record, step.invoice)
+    first: list[tuple[str, Any]] = []
+    if step.subject == INVOICE_CREATED:
+        first.append((INVOICE_CREATED, events.InvoiceCreated(invoice=message)))
+    elif step.subject == PAYMENT_RECEIVED:
+        payment = next(p for p in message.payments if p.reference == step.payment_reference)
+        first.append((PAYMENT_RECEIVED, events.PaymentReceived(invoice=message, payment=payment)))
+    elif step.subject == INVOICE_REFUNDED and step.refund is not None:
+        refunded = refund_pb(step.refund, step.invoice.pay_currency)
+        first.append((INVOICE_REFUNDED, events.InvoiceRefunded(invoice=message, refund=refunded)))
+    return [
+        HistoricalEvent(p.subject, p.event, p.aggregate_id, step.at, p.aggregate_version)
+        for p in invoice_events(first, step.entered, message)
+    ]
 
 
 def _payment_reference(profile: str, order: SeedOrder) -> str:
@@ -160,27 +233,32 @@ Rows = list[tuple[Any, ...]]
 
 def build_batch(
     orders: Sequence[SeedOrder], context: tuple[str, InvoicePolicy]
-) -> tuple[Rows, Rows, Rows]:
-    """The `invoices`, `invoice_payments` and `invoice_refunds` rows of `orders`' invoices
-    (`context`: the plan's profile and the invoice policy)."""
+) -> tuple[Rows, Rows, Rows, list[OutboxRow]]:
+    """The `invoices`, `invoice_payments`, `invoice_refunds` and `outbox` rows of `orders`'
+    invoices (`context`: the plan's profile and the invoice policy)."""
     return asyncio.run(_build_batch(orders, *context))
 
 
 async def _build_batch(
     orders: Sequence[SeedOrder], profile: str, policy: InvoicePolicy
-) -> tuple[Rows, Rows, Rows]:
+) -> tuple[Rows, Rows, Rows, list[OutboxRow]]:
     provider = DevProvider(_SeededHistory())
     invoices: Rows = []
     payments: Rows = []
     refunds: Rows = []
+    announced: list[HistoricalEvent] = []
     for order in orders:
-        invoice, updated_at = seeded_invoice(order, profile, policy)
+        steps = invoice_steps(order, profile, policy)
+        invoice, updated_at = steps[-1].invoice, steps[-1].at
         instructions = await provider.create_payment_request(invoice)
         row, paid, refunded = invoice_rows(invoice, instructions, updated_at)
         invoices.append(row)
         payments.extend(paid)
         refunds.extend(refunded)
-    return invoices, payments, refunds
+        record = InvoiceRecord(invoice, instructions.pay_to, instructions.memo)
+        for step in steps:
+            announced.extend(step_events(step, record))
+    return invoices, payments, refunds, outbox_rows(PRODUCER, announced, profile)
 
 
 # Copied in this order; deleted children first, each by its key to the invoice.
@@ -216,18 +294,20 @@ class PaymentsSeeder:
         with paused_collector():
             built = aclosing(built_ahead(build_batch, batches, (plan.profile, policy)))
             async with built as batches_built:
-                async for batch in batches_built:
+                async for *batch, outbox in batches_built:
                     for table, rows in zip(_SEEDED, batch, strict=True):
                         columns = [column.name for column in table.c]
                         await conn.copy_records_to_table(table.name, records=rows, columns=columns)
                         written[table.name] += len(rows)
+                    written["events"] = written.get("events", 0) + await write_outbox(conn, outbox)
                     progress("invoices", len(batch[0]))
         return written
 
     async def clean(self, conn: asyncpg.Connection, plan: SeedPlan) -> dict[str, int]:
-        """Delete the invoices of the plan's orders with their payments and refunds."""
+        """Delete the invoices of the plan's orders with their payments and refunds, and their
+        unpublished events."""
         ids = [order.invoice_id for order in plan.orders if order.invoice_id]
-        deleted: dict[str, int] = {}
+        deleted: dict[str, int] = {"events": await clean_outbox(conn, plan.profile)}
         for table, key in _DELETED:
             statement = f"DELETE FROM {table.name} WHERE {key} = ANY($1::uuid[])"
             status = await conn.execute(statement, ids)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import multiprocessing
 import os
 import uuid
@@ -25,7 +26,14 @@ from datetime import datetime
 from typing import Literal, Protocol, TypeVar
 
 import asyncpg
+from google.protobuf.message import Message
 
+from agora.platform.bus.envelope import new_envelope
+from agora.platform.bus.outbox import outbox_channel
+
+# Marks the outbox rows of seeded history (a NATS header too), so `clean` finds those still
+# unpublished; consumers tell seeded events by `EventEnvelope.seeded`.
+SEEDED_HEADER = "Agora-Seeded"
 SEED_NAMESPACE = uuid.UUID("6f1d4c8e-2b7a-5e0f-9a3c-4d5e6f708192")
 
 OrderOutcome = Literal[
@@ -232,3 +240,63 @@ class ServiceSeeder(Protocol):
 
     async def clean(self, conn: asyncpg.Connection, plan: SeedPlan) -> dict[str, int]:
         """Delete exactly the rows `write` made for this plan; returns rows deleted per entity."""
+
+
+# --- seeded history as events ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoricalEvent:
+    """An event a service's live code would have published for a piece of seeded history,
+    at the time it happened."""
+
+    subject: str
+    event: Message
+    aggregate_id: str
+    occurred_at: datetime
+    version: int = 0
+
+
+OutboxRow = tuple[uuid.UUID, str, bytes, str]
+_OUTBOX_COLUMNS = ("event_id", "subject", "payload", "headers")
+
+
+def outbox_rows(producer: str, events: Sequence[HistoricalEvent], profile: str) -> list[OutboxRow]:
+    """`events` as `producer`'s outbox rows: envelopes marked `seeded`, `occurred_at` the
+    historical time, a fresh event id each (a later run's events are new events)."""
+    headers = json.dumps({SEEDED_HEADER: profile})
+    rows: list[OutboxRow] = []
+    for e in events:
+        envelope = new_envelope(
+            producer=producer,
+            subject=e.subject,
+            event=e.event,
+            aggregate_id=e.aggregate_id,
+            aggregate_version=e.version,
+            occurred_at=e.occurred_at,
+            seeded=True,
+        )
+        rows.append(
+            (uuid.UUID(envelope.event_id), e.subject, envelope.SerializeToString(), headers)
+        )
+    return rows
+
+
+async def write_outbox(conn: asyncpg.Connection, rows: Sequence[OutboxRow]) -> int:
+    """COPY outbox rows into the schema of `conn`'s search_path, in order (the relay publishes
+    them in that order after the seeding transaction commits, woken by one notification)."""
+    if not rows:
+        return 0
+    await conn.copy_records_to_table("outbox", records=list(rows), columns=_OUTBOX_COLUMNS)
+    schema = await conn.fetchval("SELECT current_schema()")
+    await conn.execute("SELECT pg_notify($1, '')", outbox_channel(schema))
+    return len(rows)
+
+
+async def clean_outbox(conn: asyncpg.Connection, profile: str) -> int:
+    """Delete the profile's seeded events the relay has not published yet (those published
+    stay in the stream: events are never taken back)."""
+    status = await conn.execute(
+        "DELETE FROM outbox WHERE headers ->> $1 = $2", SEEDED_HEADER, profile
+    )
+    return int(status.split()[-1])

@@ -18,7 +18,7 @@ from agora._proto.agora.catalog.v1 import catalog_pb2 as catalog_pb
 from agora._proto.agora.catalog.v1 import events_pb2 as catalog_events
 from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
 from agora._proto.agora.orders.v1 import events_pb2 as order_events
-from agora.platform.bus.consumer import EventConsumer
+from agora.platform.bus.consumer import EventConsumer, live_only
 from agora.platform.bus.envelope import decode
 from agora.platform.kernel.clock import utcnow
 from agora.platform.rpc.timestamps import datetime_of
@@ -144,7 +144,8 @@ def support_consumers(
             stream=h.stream,
             durable=h.name,
             filter_subjects=h.filter_subjects,
-            handler=h.handle,
+            # The seeder writes both models from its plan: seeded history is not counted twice.
+            handler=live_only(h.handle),
         )
         for h in handlers
     ]

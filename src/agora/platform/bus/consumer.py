@@ -72,6 +72,19 @@ EventHandler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
 BatchHandler = Callable[[AsyncSession, Sequence[EventEnvelope]], Awaitable[None]]
 
 
+def live_only(handler: EventHandler) -> EventHandler:
+    """`handler` for live events only: seeded history (`EventEnvelope.seeded`, written by
+    `agora seed`) is acknowledged without running it. For every handler whose effects reach
+    beyond its own read models (a saga step, a call to another service, a reward, a mail):
+    seeded orders were never to be invoiced, charged, restocked or rewarded again."""
+
+    async def handle(session: AsyncSession, envelope: EventEnvelope) -> None:
+        if not envelope.seeded:
+            await handler(session, envelope)
+
+    return handle
+
+
 class DeadLetterReason(Exception):
     """A message that can never be handled (not an envelope): dead-lettered at once."""
 

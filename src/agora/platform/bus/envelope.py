@@ -30,8 +30,10 @@ def new_envelope(
     aggregate_version: int = 0,
     occurred_at: datetime | None = None,
     event_id: str | None = None,
+    seeded: bool = False,
 ) -> EventEnvelope:
-    """An envelope with a fresh event id around `event`, published on `subject`."""
+    """An envelope with a fresh event id around `event`, published on `subject` (`seeded`:
+    history written by `agora seed`, see `EventEnvelope.seeded`)."""
     if not subject_belongs_to(producer, subject):
         raise ValueError(
             f"subject {subject!r} is not in producer {producer!r}'s stream: "
@@ -47,6 +49,7 @@ def new_envelope(
         aggregate_version=aggregate_version,
         producer=producer,
         payload=event.SerializeToString(),
+        seeded=seeded,
     )
     envelope.occurred_at.CopyFrom(timestamp(occurred_at or utcnow()))
     return envelope

@@ -9,7 +9,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class EventEnvelope(_message.Message):
-    __slots__ = ("event_id", "type", "subject", "aggregate_id", "aggregate_version", "occurred_at", "producer", "payload")
+    __slots__ = ("event_id", "type", "subject", "aggregate_id", "aggregate_version", "occurred_at", "producer", "payload", "seeded")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
@@ -18,6 +18,7 @@ class EventEnvelope(_message.Message):
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     PRODUCER_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    SEEDED_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     type: str
     subject: str
@@ -26,4 +27,5 @@ class EventEnvelope(_message.Message):
     occurred_at: _timestamp_pb2.Timestamp
     producer: str
     payload: bytes
-    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[str] = ..., subject: _Optional[str] = ..., aggregate_id: _Optional[str] = ..., aggregate_version: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., producer: _Optional[str] = ..., payload: _Optional[bytes] = ...) -> None: ...
+    seeded: bool
+    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[str] = ..., subject: _Optional[str] = ..., aggregate_id: _Optional[str] = ..., aggregate_version: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., producer: _Optional[str] = ..., payload: _Optional[bytes] = ..., seeded: _Optional[bool] = ...) -> None: ...
