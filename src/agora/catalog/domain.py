@@ -409,18 +409,22 @@ class ReservationStatus(Enum):
     COMMITTED = "committed"
     RELEASED = "released"
     EXPIRED = "expired"
+    # A committed reservation whose order was cancelled after payment: its units are back.
+    RESTOCKED = "restocked"
 
 
 class ReservationAction(Enum):
     COMMIT = "commit"
     RELEASE = "release"
     EXPIRE = "expire"
+    RESTOCK = "restock"
 
 
 RESERVATION_TRANSITIONS: Mapping[tuple[ReservationStatus, ReservationAction], ReservationStatus] = {
     (ReservationStatus.ACTIVE, ReservationAction.COMMIT): ReservationStatus.COMMITTED,
     (ReservationStatus.ACTIVE, ReservationAction.RELEASE): ReservationStatus.RELEASED,
     (ReservationStatus.ACTIVE, ReservationAction.EXPIRE): ReservationStatus.EXPIRED,
+    (ReservationStatus.COMMITTED, ReservationAction.RESTOCK): ReservationStatus.RESTOCKED,
 }
 
 
@@ -464,7 +468,7 @@ def next_reservation_status(
 def end_reservation(
     reservation: Reservation, action: ReservationAction, *, now: datetime
 ) -> Reservation:
-    """The reservation committed, released or expired, as its status table allows."""
+    """The reservation committed, released, expired or restocked, as its status table allows."""
     status = next_reservation_status(
         reservation.status, action, expires_at=reservation.expires_at, now=now
     )
@@ -481,14 +485,20 @@ class StockMovement:
 
 def stock_movements(ended: Iterable[Reservation]) -> dict[str, StockMovement]:
     """Per variant, what the ended reservations give back: every held unit, and a committed
-    reservation's units also leave the stock (they are sold)."""
+    reservation's units also leave the stock (they are sold); a restocked reservation held
+    nothing any more, and its sold units come back to the shelf (a negative movement)."""
     reserved: dict[str, int] = {}
     sold: dict[str, int] = {}
     for reservation in ended:
         for line in reservation.lines:
-            reserved[line.variant_id] = reserved.get(line.variant_id, 0) + line.quantity
+            v, q = line.variant_id, line.quantity
+            if reservation.status is ReservationStatus.RESTOCKED:
+                reserved.setdefault(v, 0)
+                sold[v] = sold.get(v, 0) - q
+                continue
+            reserved[v] = reserved.get(v, 0) + q
             if reservation.status is ReservationStatus.COMMITTED:
-                sold[line.variant_id] = sold.get(line.variant_id, 0) + line.quantity
+                sold[v] = sold.get(v, 0) + q
     return {v: StockMovement(reserved=q, on_hand=sold.get(v, 0)) for v, q in reserved.items()}
 
 

@@ -26,13 +26,16 @@ STOCK_RESERVED = "catalog.stock.reserved"
 RESERVATION_COMMITTED = "catalog.stock.reservation_committed"
 RESERVATION_RELEASED = "catalog.stock.reservation_released"
 RESERVATION_EXPIRED = "catalog.stock.reservation_expired"
+RESERVATION_RESTOCKED = "catalog.stock.reservation_restocked"
 
-# A reservation's version: 1 when made, 2 once it has ended one way or another.
+# A reservation's version: 1 when made, 2 once it has ended one way or another, 3 once a
+# committed one is restocked.
 _RESERVATION_VERSION = {
     ReservationStatus.ACTIVE: 1,
     ReservationStatus.COMMITTED: 2,
     ReservationStatus.RELEASED: 2,
     ReservationStatus.EXPIRED: 2,
+    ReservationStatus.RESTOCKED: 3,
 }
 
 
@@ -64,4 +67,7 @@ def reservation_event(reservation: Reservation) -> tuple[str, Message, int]:
             subject, event = RESERVATION_RELEASED, events.ReservationReleased(**ids, lines=lines)
         case ReservationStatus.EXPIRED:
             subject, event = RESERVATION_EXPIRED, events.ReservationExpired(**ids, lines=lines)
+        case ReservationStatus.RESTOCKED:
+            subject = RESERVATION_RESTOCKED
+            event = events.ReservationRestocked(**ids, lines=lines)
     return subject, event, _RESERVATION_VERSION[reservation.status]

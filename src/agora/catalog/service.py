@@ -387,6 +387,11 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
     ) -> pb.Reservation:
         return await self._finish("ReleaseReservation", request, ReservationAction.RELEASE)
 
+    async def RestockReservation(
+        self, request: pb.RestockReservationRequest, context: object
+    ) -> pb.Reservation:
+        return await self._finish("RestockReservation", request, ReservationAction.RESTOCK)
+
 
 async def _audit(
     session: AsyncSession, action: str, variant_id: str, before: Message, after: Message

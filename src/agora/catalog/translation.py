@@ -32,6 +32,7 @@ RESERVATION_STATUS_PB = {
     ReservationStatus.COMMITTED: pb.RESERVATION_STATUS_COMMITTED,
     ReservationStatus.RELEASED: pb.RESERVATION_STATUS_RELEASED,
     ReservationStatus.EXPIRED: pb.RESERVATION_STATUS_EXPIRED,
+    ReservationStatus.RESTOCKED: pb.RESERVATION_STATUS_RESTOCKED,
 }
 _CAMEL_HUMP = re.compile(r"(?<!^)(?=[A-Z])")
 

@@ -145,6 +145,45 @@ class Catalog:
         call = self._stub().ReleaseReservation(request, timeout=self._timeout_s)
         await _end(call, "catalog", FailedPrecondition, Gone, NotFound)
 
+    async def restock(self, order_id: str, reservation_id: str) -> None:
+        """Put a paid order's stock back on the shelf once it is cancelled: its committed
+        reservation restocked (keyed by the order: once). One the commit never reached (the
+        cancellation overtook it) is released instead; if the commit lands meanwhile, the
+        release is refused and the restock tried again. One restocked, released or expired
+        already stays as it is."""
+        for _ in range(2):
+            try:
+                await self._end_as(order_id, reservation_id, "restock")
+                return
+            except FailedPrecondition as refused:
+                if refused.metadata.get("status") != "active":
+                    return
+            try:
+                await self._end_as(order_id, reservation_id, "release")
+                return
+            except FailedPrecondition as refused:
+                if refused.metadata.get("status") != "committed":
+                    return
+        raise Unavailable(f"the reservation of order {order_id} keeps changing: retried later")
+
+    async def _end_as(self, order_id: str, reservation_id: str, action: str) -> None:
+        """Restock or release the order's reservation; FAILED_PRECONDITION as such (its
+        metadata names the status), gone or unknown as done."""
+        key = f"orders:{order_id}:{action}"
+        stub = self._stub()
+        call = (
+            stub.RestockReservation(
+                cpb.RestockReservationRequest(idempotency_key=key, id=reservation_id),
+                timeout=self._timeout_s,
+            )
+            if action == "restock"
+            else stub.ReleaseReservation(
+                cpb.ReleaseReservationRequest(idempotency_key=key, id=reservation_id),
+                timeout=self._timeout_s,
+            )
+        )
+        await _end(call, "catalog", Gone, NotFound)
+
     async def commit(self, order_id: str, reservation_id: str) -> None:
         """Turn the paid order's reservation into a sale (stock leaves on_hand for good)."""
         request = cpb.CommitReservationRequest(

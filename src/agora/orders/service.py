@@ -73,6 +73,7 @@ from agora.orders.domain import (
 )
 from agora.orders.translation import (
     ORDER_STATUS_BY_PB,
+    RETURN_STATUS_BY_PB,
     address,
     cart_pb,
     money,
@@ -406,6 +407,43 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
         if not may_read_order(current_principal(), view.customer_id, holds_token=holds_token):
             raise NotFound("order", order_id)
         return view
+
+    async def ListOrderReturnRequests(
+        self, request: pb.ListOrderReturnRequestsRequest, context: object
+    ) -> pb.ListOrderReturnRequestsResponse:
+        """The order's return requests, to whoever may read the order (NOT_FOUND otherwise)."""
+        order_id = require_id(request.id, "id")
+        async with self._reads.connect() as conn:
+            history = await store.load(conn, order_id)
+            customer_id = history.order.placed.customer_id
+            holds_token = not customer_id and await self._holds_access(
+                conn, order_id, request.access_token
+            )
+            if not may_read_order(current_principal(), customer_id, holds_token=holds_token):
+                raise NotFound("order", order_id)
+            rows = await store.return_requests_of(conn, order_id)
+        return pb.ListOrderReturnRequestsResponse(
+            return_requests=[return_request_from_row(row) for row in rows]
+        )
+
+    async def ListReturnRequests(
+        self, request: pb.ListReturnRequestsRequest, context: object
+    ) -> pb.ListReturnRequestsResponse:
+        """Every order's return requests for staff, oldest first."""
+        status = None
+        if request.status != pb.RETURN_STATUS_UNSPECIFIED:
+            if request.status not in RETURN_STATUS_BY_PB:
+                raise InvalidArgument.for_field("status", "unknown return status")
+            status = RETURN_STATUS_BY_PB[request.status].value
+        size = page_size(request.page_size)
+        async with self._reads.connect() as conn:
+            rows, next_token = await store.return_requests_page(
+                conn, status=status, page_size=size, page_token=request.page_token
+            )
+        return pb.ListReturnRequestsResponse(
+            return_requests=[return_request_from_row(row) for row in rows],
+            next_page_token=next_token,
+        )
 
     async def ListOrders(
         self, request: pb.ListOrdersRequest, context: object

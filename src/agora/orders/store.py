@@ -320,6 +320,33 @@ async def return_requests_of(db: Db, order_id: str) -> list[dict[str, Any]]:
     return [dict(row._mapping) for row in (await db.execute(query)).all()]
 
 
+async def return_requests_page(
+    db: Db, *, status: str | None, page_size: int, page_token: str
+) -> tuple[list[dict[str, Any]], str]:
+    """Return requests oldest first (keyset pagination on requested_at, id), of `status` only
+    when given, as rows; and the next page's token ("" on the last page)."""
+    fingerprint = f"returns:{status or ''}"
+    statement = sa.select(return_requests)
+    if status is not None:
+        statement = statement.where(return_requests.c.status == status)
+    after = decode_page_token(page_token, fingerprint)
+    if after is not None:
+        requested_at, return_id = datetime.fromisoformat(str(after[0])), str(after[1])
+        statement = statement.where(
+            sa.tuple_(return_requests.c.requested_at, return_requests.c.id)
+            > (requested_at, return_id)
+        )
+    statement = statement.order_by(return_requests.c.requested_at, return_requests.c.id).limit(
+        page_size + 1
+    )
+    rows = [dict(row._mapping) for row in (await db.execute(statement)).all()]
+    if len(rows) <= page_size:
+        return rows, ""
+    last = rows[page_size - 1]
+    position = (last["requested_at"].isoformat(), str(last["id"]))
+    return rows[:page_size], encode_page_token(position, fingerprint)
+
+
 # --- read models ---------------------------------------------------------------------------
 
 

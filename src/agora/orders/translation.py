@@ -64,6 +64,7 @@ RETURN_STATUS_PB = {
     ReturnStatus.APPROVED: pb.RETURN_STATUS_APPROVED,
     ReturnStatus.REJECTED: pb.RETURN_STATUS_REJECTED,
 }
+RETURN_STATUS_BY_PB = {value: key for key, value in RETURN_STATUS_PB.items()}
 CART_STATUS_PB = {CartStatus.OPEN: pb.CART_STATUS_OPEN, CartStatus.ORDERED: pb.CART_STATUS_ORDERED}
 
 # Each event: its domain type, its `type` in the event store (also the last part of its
@@ -288,6 +289,9 @@ def order_summary_pb(summary: OrderSummary) -> pb.OrderSummary:
 
 # --- events --------------------------------------------------------------------------------
 
+# The states in which an order's reservation is committed (its stock sold).
+_PAID_STATES = frozenset({OrderStatus.PAID, OrderStatus.FULFILLED})
+
 
 def event_pb(event: OrderEvent, order: Order | None) -> Message:
     """The events.proto message of `event` (`order` is the state before it, None to place)."""
@@ -317,7 +321,10 @@ def event_pb(event: OrderEvent, order: Order | None) -> Message:
             return ev.OrderDelivered(order_id=order_id)
         case OrderCancelled(reason=reason):
             return ev.OrderCancelled(
-                order_id=order_id, reason=reason, reservation_id=reservation_id
+                order_id=order_id,
+                reason=reason,
+                reservation_id=reservation_id,
+                after_payment=order is not None and order.status in _PAID_STATES,
             )
         case OrderExpired(reason=reason):
             return ev.OrderExpired(order_id=order_id, reason=reason, reservation_id=reservation_id)

@@ -94,17 +94,21 @@ def test_ttl_is_at_most_one_day() -> None:
 @pytest.mark.parametrize(
     ("status", "action"), list(itertools.product(ReservationStatus, ReservationAction))
 )
-def test_only_an_active_reservation_can_end(
+def test_only_an_active_reservation_can_end_and_only_a_committed_one_be_restocked(
     status: ReservationStatus, action: ReservationAction
 ) -> None:
     expected = RESERVATION_TRANSITIONS.get((status, action))
-    if status is ReservationStatus.ACTIVE:
+    allowed = (status is ReservationStatus.ACTIVE and action is not ReservationAction.RESTOCK) or (
+        status is ReservationStatus.COMMITTED and action is ReservationAction.RESTOCK
+    )
+    if allowed:
         assert expected is not None
         assert next_reservation_status(status, action, expires_at=LATER, now=NOW) is expected
     else:
         assert expected is None
-        with pytest.raises(FailedPrecondition):
+        with pytest.raises(FailedPrecondition) as refused:
             next_reservation_status(status, action, expires_at=LATER, now=NOW)
+        assert refused.value.metadata["status"] == status.value
 
 
 def test_an_expired_reservation_can_no_longer_be_committed_but_can_be_released() -> None:
@@ -167,3 +171,16 @@ def test_stock_on_hand_cannot_be_counted_below_what_is_reserved() -> None:
     with pytest.raises(FailedPrecondition) as refused:
         recount(held, 3)
     assert refused.value.metadata == {"reserved": "4"}
+
+
+def test_a_restocked_reservation_puts_its_sold_units_back_and_holds_nothing() -> None:
+    committed = end_reservation(
+        _active(ReservationLine(A, 2), ReservationLine(B, 5)), ReservationAction.COMMIT, now=NOW
+    )
+    restocked = end_reservation(committed, ReservationAction.RESTOCK, now=LATER)
+
+    assert restocked.status is ReservationStatus.RESTOCKED
+    assert stock_movements([restocked]) == {
+        A: StockMovement(reserved=0, on_hand=-2),
+        B: StockMovement(reserved=0, on_hand=-5),
+    }

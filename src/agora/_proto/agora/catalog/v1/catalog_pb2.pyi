@@ -27,6 +27,7 @@ class ReservationStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RESERVATION_STATUS_COMMITTED: _ClassVar[ReservationStatus]
     RESERVATION_STATUS_RELEASED: _ClassVar[ReservationStatus]
     RESERVATION_STATUS_EXPIRED: _ClassVar[ReservationStatus]
+    RESERVATION_STATUS_RESTOCKED: _ClassVar[ReservationStatus]
 PRODUCT_STATUS_UNSPECIFIED: ProductStatus
 PRODUCT_STATUS_DRAFT: ProductStatus
 PRODUCT_STATUS_PUBLISHED: ProductStatus
@@ -36,6 +37,7 @@ RESERVATION_STATUS_ACTIVE: ReservationStatus
 RESERVATION_STATUS_COMMITTED: ReservationStatus
 RESERVATION_STATUS_RELEASED: ReservationStatus
 RESERVATION_STATUS_EXPIRED: ReservationStatus
+RESERVATION_STATUS_RESTOCKED: ReservationStatus
 
 class Money(_message.Message):
     __slots__ = ("amount_minor", "currency")
@@ -386,6 +388,14 @@ class CommitReservationRequest(_message.Message):
     def __init__(self, idempotency_key: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
 
 class ReleaseReservationRequest(_message.Message):
+    __slots__ = ("idempotency_key", "id")
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    idempotency_key: str
+    id: str
+    def __init__(self, idempotency_key: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
+
+class RestockReservationRequest(_message.Message):
     __slots__ = ("idempotency_key", "id")
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]

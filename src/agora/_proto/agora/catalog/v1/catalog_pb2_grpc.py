@@ -129,6 +129,11 @@ class CatalogServiceStub:
                 request_serializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.ReleaseReservationRequest.SerializeToString,
                 response_deserializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.Reservation.FromString,
                 _registered_method=True)
+        self.RestockReservation = channel.unary_unary(
+                '/agora.catalog.v1.CatalogService/RestockReservation',
+                request_serializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.RestockReservationRequest.SerializeToString,
+                response_deserializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.Reservation.FromString,
+                _registered_method=True)
 
 
 class CatalogServiceServicer:
@@ -265,6 +270,15 @@ class CatalogServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RestockReservation(self, request, context):
+        """A committed reservation's quantities go back on the shelf (its order was cancelled after
+        payment): committed -> restocked, once; any other status is FAILED_PRECONDITION naming it
+        (`status` in the error's metadata).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CatalogServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -361,6 +375,11 @@ def add_CatalogServiceServicer_to_server(servicer, server):
             'ReleaseReservation': grpc.unary_unary_rpc_method_handler(
                     servicer.ReleaseReservation,
                     request_deserializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.ReleaseReservationRequest.FromString,
+                    response_serializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.Reservation.SerializeToString,
+            ),
+            'RestockReservation': grpc.unary_unary_rpc_method_handler(
+                    servicer.RestockReservation,
+                    request_deserializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.RestockReservationRequest.FromString,
                     response_serializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.Reservation.SerializeToString,
             ),
     }
@@ -876,6 +895,33 @@ class CatalogService:
             target,
             '/agora.catalog.v1.CatalogService/ReleaseReservation',
             agora_dot_catalog_dot_v1_dot_catalog__pb2.ReleaseReservationRequest.SerializeToString,
+            agora_dot_catalog_dot_v1_dot_catalog__pb2.Reservation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RestockReservation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.catalog.v1.CatalogService/RestockReservation',
+            agora_dot_catalog_dot_v1_dot_catalog__pb2.RestockReservationRequest.SerializeToString,
             agora_dot_catalog_dot_v1_dot_catalog__pb2.Reservation.FromString,
             options,
             channel_credentials,

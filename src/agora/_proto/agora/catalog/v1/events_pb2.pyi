@@ -113,3 +113,13 @@ class ReservationExpired(_message.Message):
     reference: str
     lines: _containers.RepeatedCompositeFieldContainer[_catalog_pb2.ReservationLine]
     def __init__(self, reservation_id: _Optional[str] = ..., reference: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[_catalog_pb2.ReservationLine, _Mapping]]] = ...) -> None: ...
+
+class ReservationRestocked(_message.Message):
+    __slots__ = ("reservation_id", "reference", "lines")
+    RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    reservation_id: str
+    reference: str
+    lines: _containers.RepeatedCompositeFieldContainer[_catalog_pb2.ReservationLine]
+    def __init__(self, reservation_id: _Optional[str] = ..., reference: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[_catalog_pb2.ReservationLine, _Mapping]]] = ...) -> None: ...

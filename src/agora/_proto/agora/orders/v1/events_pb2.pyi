@@ -107,14 +107,16 @@ class OrderDelivered(_message.Message):
     def __init__(self, order_id: _Optional[str] = ...) -> None: ...
 
 class OrderCancelled(_message.Message):
-    __slots__ = ("order_id", "reason", "reservation_id")
+    __slots__ = ("order_id", "reason", "reservation_id", "after_payment")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    AFTER_PAYMENT_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     reason: str
     reservation_id: str
-    def __init__(self, order_id: _Optional[str] = ..., reason: _Optional[str] = ..., reservation_id: _Optional[str] = ...) -> None: ...
+    after_payment: bool
+    def __init__(self, order_id: _Optional[str] = ..., reason: _Optional[str] = ..., reservation_id: _Optional[str] = ..., after_payment: _Optional[bool] = ...) -> None: ...
 
 class OrderExpired(_message.Message):
     __slots__ = ("order_id", "reason", "reservation_id")

@@ -444,6 +444,38 @@ class ReturnRequest(_message.Message):
     requested_at: _timestamp_pb2.Timestamp
     def __init__(self, id: _Optional[str] = ..., order_id: _Optional[str] = ..., status: _Optional[_Union[ReturnStatus, str]] = ..., lines: _Optional[_Iterable[_Union[ReturnLine, _Mapping]]] = ..., reason: _Optional[str] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class ListReturnRequestsRequest(_message.Message):
+    __slots__ = ("status", "page_size", "page_token")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    status: ReturnStatus
+    page_size: int
+    page_token: str
+    def __init__(self, status: _Optional[_Union[ReturnStatus, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListReturnRequestsResponse(_message.Message):
+    __slots__ = ("return_requests", "next_page_token")
+    RETURN_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    return_requests: _containers.RepeatedCompositeFieldContainer[ReturnRequest]
+    next_page_token: str
+    def __init__(self, return_requests: _Optional[_Iterable[_Union[ReturnRequest, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ListOrderReturnRequestsRequest(_message.Message):
+    __slots__ = ("id", "access_token")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    access_token: str
+    def __init__(self, id: _Optional[str] = ..., access_token: _Optional[str] = ...) -> None: ...
+
+class ListOrderReturnRequestsResponse(_message.Message):
+    __slots__ = ("return_requests",)
+    RETURN_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    return_requests: _containers.RepeatedCompositeFieldContainer[ReturnRequest]
+    def __init__(self, return_requests: _Optional[_Iterable[_Union[ReturnRequest, _Mapping]]] = ...) -> None: ...
+
 class FulfilmentLineRequest(_message.Message):
     __slots__ = ("variant_id", "quantity")
     VARIANT_ID_FIELD_NUMBER: _ClassVar[int]

@@ -139,6 +139,16 @@ class OrdersServiceStub:
                 request_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.RejectReturnRequest.SerializeToString,
                 response_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.ReturnDecision.FromString,
                 _registered_method=True)
+        self.ListReturnRequests = channel.unary_unary(
+                '/agora.orders.v1.OrdersService/ListReturnRequests',
+                request_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.ListReturnRequestsRequest.SerializeToString,
+                response_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.ListReturnRequestsResponse.FromString,
+                _registered_method=True)
+        self.ListOrderReturnRequests = channel.unary_unary(
+                '/agora.orders.v1.OrdersService/ListOrderReturnRequests',
+                request_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.ListOrderReturnRequestsRequest.SerializeToString,
+                response_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.ListOrderReturnRequestsResponse.FromString,
+                _registered_method=True)
 
 
 class OrdersServiceServicer:
@@ -317,6 +327,22 @@ class OrdersServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListReturnRequests(self, request, context):
+        """Every order's return requests for staff, oldest first (the queue to decide), optionally
+        only those in one status.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListOrderReturnRequests(self, request, context):
+        """One order's return requests, oldest first: who may, as for GetOrder (its customer, staff,
+        a guest with the order's `access_token`); anyone else gets NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrdersServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -424,6 +450,16 @@ def add_OrdersServiceServicer_to_server(servicer, server):
                     servicer.RejectReturn,
                     request_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.RejectReturnRequest.FromString,
                     response_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.ReturnDecision.SerializeToString,
+            ),
+            'ListReturnRequests': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReturnRequests,
+                    request_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.ListReturnRequestsRequest.FromString,
+                    response_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.ListReturnRequestsResponse.SerializeToString,
+            ),
+            'ListOrderReturnRequests': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOrderReturnRequests,
+                    request_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.ListOrderReturnRequestsRequest.FromString,
+                    response_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.ListOrderReturnRequestsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -993,6 +1029,60 @@ class OrdersService:
             '/agora.orders.v1.OrdersService/RejectReturn',
             agora_dot_orders_dot_v1_dot_orders__pb2.RejectReturnRequest.SerializeToString,
             agora_dot_orders_dot_v1_dot_orders__pb2.ReturnDecision.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReturnRequests(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.orders.v1.OrdersService/ListReturnRequests',
+            agora_dot_orders_dot_v1_dot_orders__pb2.ListReturnRequestsRequest.SerializeToString,
+            agora_dot_orders_dot_v1_dot_orders__pb2.ListReturnRequestsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOrderReturnRequests(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.orders.v1.OrdersService/ListOrderReturnRequests',
+            agora_dot_orders_dot_v1_dot_orders__pb2.ListOrderReturnRequestsRequest.SerializeToString,
+            agora_dot_orders_dot_v1_dot_orders__pb2.ListOrderReturnRequestsResponse.FromString,
             options,
             channel_credentials,
             insecure,
