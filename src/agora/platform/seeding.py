@@ -267,6 +267,7 @@ def outbox_rows(producer: str, events: Sequence[HistoricalEvent], profile: str) 
     headers = json.dumps({SEEDED_HEADER: profile})
     rows: list[OutboxRow] = []
     for e in events:
+        event_id = uuid.uuid4()
         envelope = new_envelope(
             producer=producer,
             subject=e.subject,
@@ -274,11 +275,10 @@ def outbox_rows(producer: str, events: Sequence[HistoricalEvent], profile: str) 
             aggregate_id=e.aggregate_id,
             aggregate_version=e.version,
             occurred_at=e.occurred_at,
+            event_id=str(event_id),
             seeded=True,
         )
-        rows.append(
-            (uuid.UUID(envelope.event_id), e.subject, envelope.SerializeToString(), headers)
-        )
+        rows.append((event_id, e.subject, envelope.SerializeToString(), headers))
     return rows
 
 
