@@ -3,8 +3,9 @@ handler runs once per event, whatever is redelivered).
 
 - `OrderViews` (projections.py) keeps the read models.
 - `StockRelease` gives an order's reserved stock back to the catalog once the order is
-  cancelled or expired: reliable, because the event is in the outbox of the transaction that
-  ended the order, and the catalog call's idempotency key derives from the order.
+  cancelled or expired (restocks it, when the order was cancelled after payment): reliable,
+  because the event is in the outbox of the transaction that ended the order, and the catalog
+  call's idempotency key derives from the order.
 - The checkout saga (saga.py): `InvoiceRequest`, `PaymentOutcome` (on payments' stream),
   `StockCommit` and `InvoiceCancellation`, each deciding with the `Order` aggregate's commands
   and appending through `store.append`, exactly as the servicer does.
@@ -28,7 +29,8 @@ STOCK_RELEASE = "orders-stock-release"
 
 
 class StockRelease:
-    """Releases the catalog reservation of every cancelled or expired order."""
+    """Releases the catalog reservation of every cancelled or expired order; restocks that of
+    an order cancelled after payment."""
 
     name = STOCK_RELEASE
     stream = STREAM
@@ -38,12 +40,17 @@ class StockRelease:
         self._catalog = catalog
 
     async def handle(self, session: AsyncSession, envelope: EventEnvelope) -> None:
-        """Release the order's reservation (a failure is retried by the consumer)."""
+        """Release (or restock) the order's reservation (a failure is retried by the
+        consumer)."""
         if envelope.subject == ORDER_CANCELLED:
             ended: ev.OrderCancelled | ev.OrderExpired = decode(envelope, ev.OrderCancelled)
         else:
             ended = decode(envelope, ev.OrderExpired)
-        if ended.reservation_id:
+        if not ended.reservation_id:
+            return
+        if isinstance(ended, ev.OrderCancelled) and ended.after_payment:
+            await self._catalog.restock(ended.order_id, ended.reservation_id)
+        else:
             await self._catalog.release(ended.order_id, ended.reservation_id)
 
 
