@@ -16,6 +16,7 @@ import gc
 import json
 import multiprocessing
 import os
+import time
 import uuid
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
@@ -258,6 +259,16 @@ class HistoricalEvent:
 
 
 OutboxRow = tuple[uuid.UUID, str, bytes, str]
+
+
+def time_ordered_id() -> uuid.UUID:
+    """A UUIDv7 (RFC 9562: Unix milliseconds, then random bits): a million seeded events go
+    into the outbox's unique index at its right edge instead of at random pages, which kept the
+    full profile's seeding twice as long once the index outgrew the buffer cache."""
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 9562 variant
+    return uuid.UUID(int=value)
 _OUTBOX_COLUMNS = ("event_id", "subject", "payload", "headers")
 
 
@@ -267,7 +278,7 @@ def outbox_rows(producer: str, events: Sequence[HistoricalEvent], profile: str) 
     headers = json.dumps({SEEDED_HEADER: profile})
     rows: list[OutboxRow] = []
     for e in events:
-        event_id = uuid.uuid4()
+        event_id = time_ordered_id()
         envelope = new_envelope(
             producer=producer,
             subject=e.subject,
