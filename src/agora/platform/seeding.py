@@ -269,6 +269,8 @@ def time_ordered_id() -> uuid.UUID:
     value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
     value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 9562 variant
     return uuid.UUID(int=value)
+
+
 _OUTBOX_COLUMNS = ("event_id", "subject", "payload", "headers")
 
 
