@@ -299,7 +299,8 @@ class RefundsRpc:
             if found is None:
                 raise NotFound("refund instruction", refund_id)
             network = await store.network(conn, found.chain_id)
-        receipt: Receipt | None = None
+            paying = await refund_store.instruction_paid_by(conn, found.chain_id, tx_hash)
+        _refuse_other_payments(found, paying, tx_hash)
         raw: Any | None = None
         if found.status == InstructionStatus.PENDING:
             if found.chain_id != self._refunds_config.chain_id:
@@ -318,18 +319,11 @@ class RefundsRpc:
         async def change(session: AsyncSession) -> pb.RefundInstruction:
             current = await refund_store.instruction(session, refund_id, for_update=True)
             assert current is not None  # instructions are never deleted
-            if current.status == InstructionStatus.SENT:
-                if current.tx_hash == tx_hash:
-                    return self._instruction_pb(current)  # recorded before: the same answer
-                raise RefundPaymentRefused(
-                    ALREADY_SENT, f"the refund was paid by {current.tx_hash}"
-                )
             await refund_store.lock_transaction(session, current.chain_id, tx_hash)
-            other = await refund_store.instruction_paid_by(session, current.chain_id, tx_hash)
-            if other is not None:
-                raise RefundPaymentRefused(
-                    TX_ALREADY_USED, f"the transaction pays refund {other.refund_id}"
-                )
+            paying = await refund_store.instruction_paid_by(session, current.chain_id, tx_hash)
+            _refuse_other_payments(current, paying, tx_hash)
+            if current.status == InstructionStatus.SENT:
+                return self._instruction_pb(current)  # recorded before: the same answer
             if raw is None:  # read as sent above, pending now: never (a send is final)
                 raise RefundPaymentRefused(ALREADY_SENT, "the refund changed: try again")
             now = utcnow()
@@ -366,6 +360,16 @@ class RefundsRpc:
             guest_capability=None,
             authorize_replay=None,
         )
+
+
+def _refuse_other_payments(instruction: Any, paying: Any | None, tx_hash: str) -> None:
+    """Refuse a transaction recorded for another refund, and a refund paid by another one."""
+    if paying is not None and paying.refund_id != instruction.refund_id:
+        raise RefundPaymentRefused(
+            TX_ALREADY_USED, f"the transaction pays refund {paying.refund_id}"
+        )
+    if instruction.status == InstructionStatus.SENT and instruction.tx_hash != tx_hash:
+        raise RefundPaymentRefused(ALREADY_SENT, f"the refund was paid by {instruction.tx_hash}")
 
 
 def _require_tx_hash(value: str) -> str:
