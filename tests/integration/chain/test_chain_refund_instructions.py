@@ -6,6 +6,7 @@ redelivered refund makes none twice."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -115,7 +116,8 @@ async def test_a_usdt_refund_is_paid_back_to_the_payer_and_recorded_once_the_cha
     assert sent.block_number == bed.w3.eth.get_transaction_receipt(tx_hash)["blockNumber"]
     assert sent.HasField("sent_at")
     assert await shop.instruction(refund.id) == sent
-    # the same hash again, under a new key or upper-cased, answers the same
+    # the same hash again, under the same key, a new key or upper-cased, answers the same
+    assert await shop.record(refund.id, tx_hash, key="k-1") == sent
     assert await shop.record(refund.id, tx_hash) == sent
     assert await shop.record(refund.id, "0x" + tx_hash[2:].upper()) == sent
     subjects = [s for s, _ in await shop.chain_events(refund.id)]
@@ -171,6 +173,26 @@ async def test_partial_refunds_make_separate_instructions_each_paid_by_its_own_t
     )
     assert [i.refund_id for i in (*page.instructions, *rest.instructions)] == [second.id, first.id]
     assert not rest.next_page_token
+
+
+async def test_one_transaction_recorded_for_two_refunds_at_once_pays_exactly_one(
+    shop: RefundShop,
+) -> None:
+    invoice = await shop.paid_invoice((PAYER, 5 * USDT))
+    refunds = [await shop.refund(invoice.id, 2 * USDT) for _ in range(2)]
+    tx_hash = shop.send_usdt(PAYER.address, 2 * USDT)  # enough for either
+
+    outcomes = await asyncio.gather(
+        *(shop.record(r.id, tx_hash) for r in refunds), return_exceptions=True
+    )
+
+    sent = [o for o in outcomes if isinstance(o, pb.RefundInstruction)]
+    refused = [o for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
+    assert len(sent) == len(refused) == 1
+    assert sent[0].tx_hash == tx_hash
+    assert reason_of(refused[0]) == "TX_ALREADY_USED"
+    statuses = {(await shop.instruction(r.id)).status for r in refunds}
+    assert statuses == {pb.REFUND_INSTRUCTION_STATUS_SENT, pb.REFUND_INSTRUCTION_STATUS_PENDING}
 
 
 async def test_an_invoice_paid_by_several_payers_is_refunded_to_the_largest_transfers_sender(
