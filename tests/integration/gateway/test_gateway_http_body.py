@@ -22,6 +22,7 @@ from files_backend import (
     tiny_png,
 )
 from granian_process import granian_testshop
+from openapi_spec_validator import validate
 
 from agora.platform.net import free_port
 
@@ -218,3 +219,23 @@ async def test_a_download_for_signed_in_callers_refuses_anonymous_ones_at_the_ed
     assert refused.status_code == 401
     assert refused.json()["reason"] == "TOKEN_MISSING"
     assert len(files.calls) == calls
+
+
+async def test_the_served_openapi_document_describes_downloads_as_binary_content(
+    gateway: str,
+) -> None:
+    async with httpx.AsyncClient(base_url=gateway) as http:
+        spec = (await http.get("/api/openapi.json")).json()
+    validate(spec)
+    download = spec["paths"]["/v1/downloads/{name}"]["get"]
+    staff = spec["paths"]["/v1/staff/downloads/{name}"]["get"]
+    single = spec["paths"]["/v1/files/{name}"]["get"]
+    binary = {"schema": {"type": "string", "format": "binary"}}
+
+    assert download["responses"]["200"]["content"] == {"text/csv": binary}
+    assert "Streamed download" in download["description"]
+    assert "304" not in download["responses"]
+    assert staff["responses"]["200"]["content"] == {"application/octet-stream": binary}
+    assert "security" in staff
+    assert single["responses"]["200"]["content"] == {"text/plain": binary, "image/png": binary}
+    assert "304" in single["responses"]
