@@ -227,7 +227,6 @@ class DownloadResponse(Response):
     ) -> None:
         self.status_code = 200
         self.background = None
-        self.raw_headers = []
         self._route = route
         self._call = call
         self._first = first
