@@ -108,6 +108,8 @@ async def start_files(port: int) -> tuple[grpc.aio.Server, Files]:
             )
         if request.name == "late":
             await asyncio.sleep(30)
+        if request.name == "empty":
+            return
         await context.send_initial_metadata(
             (("content-disposition", f'attachment; filename="{request.name}.csv"'),)
         )

@@ -146,6 +146,30 @@ async def test_a_server_stream_is_one_download_of_the_first_messages_type(gatewa
     assert b"".join(received) == b"".join(piece(n) for n in range(1, 301))
 
 
+async def test_a_stream_ending_before_any_message_is_an_empty_download(gateway: str) -> None:
+    async with httpx.AsyncClient(base_url=gateway) as http:
+        empty = await http.get("/v1/downloads/empty", headers=as_client())
+
+    assert empty.status_code == 200
+    assert empty.headers["content-type"] == "application/octet-stream"
+    assert empty.content == b""
+
+
+async def test_a_cookie_session_download_from_another_site_is_refused(
+    gateway: str, files: Files
+) -> None:
+    calls = len(files.calls)
+    cookie = {"Cookie": "__Host-agora_access=some.session.token"}
+    async with httpx.AsyncClient(base_url=gateway) as http:
+        cross_site = await http.get(
+            "/v1/downloads/rows", headers=as_client(**cookie, **{"Sec-Fetch-Site": "cross-site"})
+        )
+
+    assert cross_site.status_code == 403
+    assert cross_site.json()["reason"] == "ORIGIN_REFUSED"
+    assert len(files.calls) == calls
+
+
 async def test_a_refusal_before_the_first_message_is_a_rest_problem(
     gateway: str, files: Files
 ) -> None:
