@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from agora._proto.agora.admin.v1 import analytics_pb2_grpc, content_pb2_grpc, users_pb2_grpc
 from agora.admin.analytics_consumers import analytics_consumers
 from agora.admin.analytics_service import AnalyticsService
 from agora.admin.analytics_signals import AnalyticsSignals
 from agora.admin.content import Clock
 from agora.admin.content_jobs import ContentSchedule
-from agora.admin.content_media import DiskMediaStore
+from agora.admin.content_media import DiskMediaStore, MediaStore
+from agora.admin.content_media_s3 import S3MediaStore
 from agora.admin.content_service import ContentService
 from agora.admin.settings import AdminSettings
 from agora.admin.users_clients import StaffCalls
@@ -25,10 +28,9 @@ def compose(backends: Backends, settings: AdminSettings, *, clock: Clock = utcno
     """Every part of the service (servicers, consumers, jobs), built but not serving: `run`
     installs them on the host, integration tests on their own server (`clock`: what "now" is
     to content schedules and approvals)."""
-    media_dir = settings.media_dir or backends.platform.data_dir / "media"
     content = ContentService(
         backends.engine,
-        media=DiskMediaStore(media_dir),
+        media=media_store(settings, backends.platform.data_dir),
         locales=settings.content_locales,
         media_max_bytes=settings.media_max_bytes,
         clock=clock,
@@ -53,6 +55,21 @@ def compose(backends: Backends, settings: AdminSettings, *, clock: Clock = utcno
         consumers=analytics_consumers(backends.js, session_factory(backends.engine)),
         jobs=[signals, schedule],
     )
+
+
+def media_store(settings: AdminSettings, data_dir: Path) -> MediaStore:
+    """The media store the settings choose: a directory (default), or an S3-compatible bucket."""
+    if settings.media_store == "s3":
+        assert settings.media_s3_bucket is not None  # the settings refuse s3 without one
+        return S3MediaStore(
+            settings.media_s3_bucket,
+            endpoint=settings.media_s3_endpoint,
+            region=settings.media_s3_region,
+            prefix=settings.media_s3_prefix,
+            access_key_id=settings.media_s3_access_key_id,
+            secret_access_key=settings.media_s3_secret_key(),
+        )
+    return DiskMediaStore(settings.media_dir or data_dir / "media")
 
 
 async def run(platform: PlatformSettings, settings: AdminSettings | None = None) -> None:
