@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
-from agora._proto.agora.admin.v1 import analytics_pb2_grpc, content_pb2_grpc, users_pb2_grpc
+from agora._proto.agora.admin.v1 import (
+    analytics_pb2_grpc,
+    content_pb2_grpc,
+    reports_pb2_grpc,
+    users_pb2_grpc,
+)
 from agora.admin.analytics_consumers import analytics_consumers
 from agora.admin.analytics_service import AnalyticsService
 from agora.admin.analytics_signals import AnalyticsSignals
@@ -13,11 +19,16 @@ from agora.admin.content_jobs import ContentSchedule
 from agora.admin.content_media import DiskMediaStore, MediaStore
 from agora.admin.content_media_s3 import S3MediaStore
 from agora.admin.content_service import ContentService
+from agora.admin.reports_consumers import reports_consumers
+from agora.admin.reports_files import ReportMaker
+from agora.admin.reports_schedules import ReportMailing, StaffDirectory
+from agora.admin.reports_service import ReportsService
 from agora.admin.settings import AdminSettings
 from agora.admin.users_clients import StaffCalls
 from agora.admin.users_service import UserAdminService
 from agora.platform.db import session_factory
 from agora.platform.kernel.clock import utcnow
+from agora.platform.mail import Mailer
 from agora.platform.runtime import Backends, ServiceParts, Servicer, service_host
 from agora.platform.settings import PlatformSettings
 
@@ -46,14 +57,36 @@ def compose(backends: Backends, settings: AdminSettings, *, clock: Clock = utcno
     )
     signals = AnalyticsSignals(backends.engine)
     analytics = AnalyticsService(backends.engine, signals, settings.reporting_currency)
+    grace = timedelta(seconds=settings.report_close_grace_s)
+    maker = ReportMaker(
+        backends.engine, reporting=settings.reporting_currency, grace=grace, clock=clock
+    )
+    reports = ReportsService(
+        backends.engine,
+        maker,
+        StaffCalls(backends.channels, settings.users_call_timeout_s),
+        clock=clock,
+    )
+    mailing = ReportMailing(
+        backends.engine,
+        maker,
+        Mailer(settings.resolved_smtp_url, settings.mail_from),
+        StaffDirectory(backends.channels, settings.users_call_timeout_s),
+        grace=grace,
+        interval_s=settings.report_schedule_interval_s,
+        clock=clock,
+    )
+    sessions = session_factory(backends.engine)
     return ServiceParts(
         servicers=[
             Servicer(analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server, analytics),
             Servicer(content_pb2_grpc.add_ContentServiceServicer_to_server, content),
             Servicer(users_pb2_grpc.add_UserAdminServiceServicer_to_server, users),
+            Servicer(reports_pb2_grpc.add_ReportsServiceServicer_to_server, reports),
         ],
-        consumers=analytics_consumers(backends.js, session_factory(backends.engine)),
-        jobs=[signals, schedule],
+        consumers=analytics_consumers(backends.js, sessions)
+        + reports_consumers(backends.js, sessions),
+        jobs=[signals, schedule, mailing],
     )
 
 

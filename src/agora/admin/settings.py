@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from agora.admin.content import locale_violations
+from agora.platform.embedded.mail_sink import DEFAULT_SMTP_PORT
 from agora.platform.kernel.money import ISO_EXPONENTS
 from agora.platform.settings import ServiceSettings, service_settings_config
 
@@ -16,7 +17,8 @@ from agora.platform.settings import ServiceSettings, service_settings_config
 class AdminSettings(ServiceSettings):
     """`AGORA_ADMIN_PORT`, `AGORA_ADMIN_DB_POOL_SIZE`, …"""
 
-    model_config = service_settings_config("admin")
+    # By name too (`AdminSettings(smtp_url=…)`), not only by the `AGORA_SMTP_URL` alias.
+    model_config = {**service_settings_config("admin"), "populate_by_name": True}
 
     content_locales: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["en", "de"],
@@ -109,3 +111,19 @@ class AdminSettings(ServiceSettings):
         if self.media_s3_secret_access_key_file is not None:
             return self.media_s3_secret_access_key_file.read_text().strip()
         return None
+
+    # Reports: a period is closed (its report frozen) once its end is this far in the past.
+    report_close_grace_s: int = Field(default=24 * 3600, ge=0, le=31 * 24 * 3600)
+    report_schedule_interval_s: float = Field(
+        default=60.0, gt=0, le=3600, description="how often due report schedules are mailed"
+    )
+    smtp_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AGORA_SMTP_URL", "AGORA_ADMIN_SMTP_URL"),
+        description="where scheduled reports are mailed through; unset: the local sink",
+    )
+    mail_from: str = "Agora reports <reports@agora.localhost>"
+
+    @property
+    def resolved_smtp_url(self) -> str:
+        return self.smtp_url or f"smtp://127.0.0.1:{DEFAULT_SMTP_PORT}"
