@@ -157,7 +157,12 @@ async def test_csv_has_a_header_decimal_money_and_a_totals_row_across_chunks() -
     parsed = list(csv.reader(io.StringIO(b"".join(chunks).decode())))
     assert parsed[0] == ["country", "orders_paid", "units", "revenue_eur"]
     assert parsed[1] == ["C0000", "1", "2", "0.00"]
-    assert parsed[-1] == ["Total", "2000", "4000", decimal_text(sum(n * 101 for n in range(2000)), "EUR")]
+    assert parsed[-1] == [
+        "Total",
+        "2000",
+        "4000",
+        decimal_text(sum(n * 101 for n in range(2000)), "EUR"),
+    ]
     assert len(parsed) == 2002
     assert decimal_text(12345, "JPY") == "12345"
     assert decimal_text(-5, "KWD") == "-0.005"
@@ -196,7 +201,9 @@ def test_a_schedule_needs_a_known_kind_formats_cadence_and_recipients() -> None:
     def check(kind: str, start: str, end: str, currency: str) -> object:
         return parse_request(kind, start, end, currency, reporting="EUR")
 
-    ok = schedule_fields("tax", ["pdf", "csv", "pdf"], Cadence.MONTHLY, "", ["u1", "u1"], check=check)
+    ok = schedule_fields(
+        "tax", ["pdf", "csv", "pdf"], Cadence.MONTHLY, "", ["u1", "u1"], check=check
+    )
     assert [f.value for f in ok.formats] == ["pdf", "csv"]
     assert ok.recipient_ids == ("u1",)
     for args, path in [
