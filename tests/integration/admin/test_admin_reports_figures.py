@@ -26,6 +26,7 @@ from security_support import (
     SecurityFiles,
     authorization_interceptor,
     authorized_channel,
+    bearer,
     with_token,
 )
 from security_support import mint_token as mint
@@ -46,6 +47,7 @@ from agora.admin.analytics_consumers import analytics_consumers, rebuild_analyti
 from agora.admin.bootstrap import compose
 from agora.admin.reports_consumers import rebuild_reports, reports_consumers
 from agora.admin.settings import AdminSettings
+from agora.bench.admin_reports import bench_report_export, markdown
 from agora.platform.bus.consumer import EventConsumer
 from agora.platform.bus.envelope import decode, new_envelope
 from agora.platform.bus.streams import ensure_stream, producer_stream
@@ -556,3 +558,22 @@ async def test_reports_need_the_reports_permission(
     allowed = with_token(mint(permissions=["admin:reports:read"]))
     assert (await reports.GetReport(request, metadata=allowed)).kind == "tax"
     assert date.fromisoformat((await reports.GetReport(request, metadata=allowed)).end_date)
+
+
+async def test_the_export_bench_counts_every_data_row(
+    server: str, stubs: tuple[ReportsServiceStub, AnalyticsServiceStub]
+) -> None:
+    reports, _ = stubs
+    whole = ("2025-06-01", "2026-05-31")
+    rows, _ = table((await export(reports, "customers", whole))[1])
+    runs = await bench_report_export(
+        server,
+        lambda: bearer(mint(permissions=["admin:reports:read"])),
+        kind="customers",
+        start_date=whole[0],
+        end_date=whole[1],
+        rounds=2,
+    )
+    assert [(r.rows, r.status) for r in runs] == [(len(rows), "final")] * 2
+    assert all(r.bytes > 0 for r in runs)
+    assert "| customers | final |" in markdown(runs, "customers")
