@@ -116,7 +116,7 @@ class StaffDirectory:
 
 
 class ReportMailing(BatchJob):
-    """Every `interval_s`: one schedule at a time that has not mailed its last closed period."""
+    """Every `interval_s`: the schedules that have not mailed their last closed period."""
 
     name = "report_schedules"
 
@@ -131,7 +131,7 @@ class ReportMailing(BatchJob):
         interval_s: float = 60.0,
         clock: Clock = utcnow,
     ) -> None:
-        super().__init__(engine, interval_s=interval_s, batch_size=1)
+        super().__init__(engine, interval_s=interval_s, batch_size=10)
         self._maker = maker
         self._mailer = mailer
         self._staff = staff
@@ -142,13 +142,24 @@ class ReportMailing(BatchJob):
         return await super().run_batch(now or self._clock())
 
     async def batch(self, session: AsyncSession, now: datetime) -> int:
+        """Up to `batch_size` due schedules, each in a savepoint: one that fails (its mail,
+        its recipients' lookup) is rolled back alone, logged, and tried again next time."""
+        claimed: list[tuple[Any, date, date]] = []
         for cadence in Cadence:
             start, end = last_closed_period(cadence, now, self._grace)
-            claimed = await store.claim_unsent(session, cadence.value, start, 1)
-            if claimed:
-                await self._send(session, claimed[0], start, end, now)
-                return 1
-        return 0
+            left = self.batch_size - len(claimed)
+            for schedule in await store.claim_unsent(session, cadence.value, start, left):
+                claimed.append((schedule, start, end))
+        sent = 0
+        for schedule, start, end in claimed:
+            try:
+                async with session.begin_nested():
+                    await self._send(session, schedule, start, end, now)
+            except Exception as error:
+                log.warning("report_schedule_failed", schedule_id=schedule.id, error=repr(error))
+            else:
+                sent += 1
+        return sent
 
     async def _send(
         self, session: AsyncSession, schedule: Any, start: date, end: date, now: datetime

@@ -77,6 +77,8 @@ class Stack:
     reports: ReportsServiceStub
     mailing: ReportMailing
     replica: ReportMailing
+    # A replica whose mail server is down.
+    cut_off: ReportMailing
     mail_dir: Path
     clock: Clock
     database_url: str
@@ -139,16 +141,27 @@ async def stack(
         backends = Backends(platform, admin_engine, js, channels)
         admin_parts = compose_admin(backends, settings, clock=clock)
         replica_parts = compose_admin(backends, settings, clock=clock)
-        mailing, replica = (
+        cut_off_parts = compose_admin(
+            backends,
+            settings.model_copy(update={"smtp_url": f"smtp://127.0.0.1:{free_port()}"}),
+            clock=clock,
+        )
+        mailing, replica, cut_off = (
             next(j for j in parts.jobs if isinstance(j, ReportMailing))
-            for parts in (admin_parts, replica_parts)
+            for parts in (admin_parts, replica_parts, cut_off_parts)
         )
         async with (
             served("admin", admin_parts, authorization_interceptor(security_files)) as address,
             grpc.aio.insecure_channel(address) as channel,
         ):
             yield Stack(
-                ReportsServiceStub(channel), mailing, replica, mail_dir, clock, database_url
+                ReportsServiceStub(channel),
+                mailing,
+                replica,
+                cut_off,
+                mail_dir,
+                clock,
+                database_url,
             )
         await channels.close()
     await nc.close()
@@ -230,6 +243,9 @@ async def test_a_daily_schedule_mails_each_closed_day_once_with_its_files(stack:
 
     stack.clock.now = datetime(2026, 12, 3, 9, tzinfo=UTC)  # 12-01 closed (grace: a day)
     seen = len(stored_mail(stack.mail_dir))
+    # A replica that cannot reach the mail server records nothing: the period stays due.
+    assert await stack.cut_off.run_batch() == 0
+    assert new_mail(stack, seen) == []
     await send_due(stack)
     mails = [m for m in new_mail(stack, seen) if first_email in m.to]
     assert len(mails) == 1
