@@ -6,6 +6,7 @@ are refused naming the field."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import subprocess
@@ -19,6 +20,7 @@ from pathlib import Path
 import grpc
 import nats
 import pytest
+import sqlalchemy as sa
 from analytics_events import plan_events, publish, seeded_plan
 from nats.js import JetStreamContext
 from pypdf import PdfReader
@@ -46,6 +48,12 @@ from agora._proto.agora.types.v1.money_pb2 import CryptoAmount
 from agora.admin.analytics_consumers import analytics_consumers, rebuild_analytics
 from agora.admin.bootstrap import compose
 from agora.admin.reports_consumers import rebuild_reports, reports_consumers
+from agora.admin.reports_tables import (
+    report_snapshots,
+    reports_chain_runs,
+    reports_chain_transfers,
+    reports_refunds,
+)
 from agora.admin.settings import AdminSettings
 from agora.bench.admin_reports import bench_report_export, markdown
 from agora.platform.bus.consumer import EventConsumer
@@ -577,3 +585,42 @@ async def test_the_export_bench_counts_every_data_row(
     assert [(r.rows, r.status) for r in runs] == [(len(rows), "final")] * 2
     assert all(r.bytes > 0 for r in runs)
     assert "| customers | final |" in markdown(runs, "customers")
+
+
+async def test_concurrent_first_reports_of_a_closed_period_freeze_it_once(
+    stubs: tuple[ReportsServiceStub, AnalyticsServiceStub], admin_engine: AsyncEngine
+) -> None:
+    reports, _ = stubs
+    request = pb.GetReportRequest(kind="tax", start_date="2025-09-01", end_date="2025-09-30")
+    answers = await asyncio.gather(*(reports.GetReport(request) for _ in range(6)))
+    assert len({(a.checksum, a.generated_at.seconds, a.row_count) for a in answers}) == 1
+    assert answers[0].row_count > 0
+    async with admin_engine.connect() as conn:
+        frozen = await conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(report_snapshots)
+            .where(
+                report_snapshots.c.kind == "tax", report_snapshots.c.start_date == date(2025, 9, 1)
+            )
+        )
+    assert frozen == 1
+
+
+async def test_a_rebuild_replays_the_reports_facts_identically(
+    world: World, js: JetStreamContext, admin_engine: AsyncEngine
+) -> None:
+    facts = (reports_chain_transfers, reports_chain_runs, reports_refunds)
+
+    async def dump() -> dict[str, list[tuple[object, ...]]]:
+        async with admin_engine.connect() as conn:
+            return {
+                t.name: sorted(tuple(r) for r in await conn.execute(sa.select(t))) for t in facts
+            }
+
+    before = await dump()
+    assert all(before.values())
+    sessions = session_factory(admin_engine)
+    await rebuild_reports(sessions, js)
+    assert not any((await dump()).values())
+    await drain(reports_consumers(js, sessions))
+    assert await dump() == before
