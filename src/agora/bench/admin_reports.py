@@ -8,6 +8,7 @@ rows; an open period is computed live every time: run both to see each cost.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ import grpc
 
 from agora._proto.agora.admin.v1 import reports_pb2 as pb
 from agora._proto.agora.admin.v1.reports_pb2_grpc import ReportsServiceStub
+from agora.platform.rpc.interceptors import REQUEST_ID_HEADER
 
 # The CSV's records end in CRLF; the header and the totals row are not data rows.
 RECORD_END = b"\r\n"
@@ -67,9 +69,10 @@ async def _export(
     stub: ReportsServiceStub, request: pb.ExportReportRequest, authorization: str, timeout_s: float
 ) -> ExportRun:
     started = time.perf_counter()
-    call = stub.ExportReport(
-        request, metadata=(("authorization", authorization),), timeout=timeout_s
-    )
+    # A request id, as the gateway sends: the service's headers (the report's status) then go
+    # out with the first chunk.
+    metadata = (("authorization", authorization), (REQUEST_ID_HEADER, uuid.uuid4().hex))
+    call = stub.ExportReport(request, metadata=metadata, timeout=timeout_s)
     records = size = 0
     first: float | None = None
     async for part in call:

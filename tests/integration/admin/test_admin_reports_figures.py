@@ -64,6 +64,7 @@ from agora.platform.embedded.nats import EmbeddedNats
 from agora.platform.net import free_port, wait_for_port
 from agora.platform.rpc.client import ServiceChannels
 from agora.platform.rpc.discovery import Resolver
+from agora.platform.rpc.interceptors import REQUEST_ID_HEADER
 from agora.platform.rpc.server import GrpcServer
 from agora.platform.rpc.timestamps import datetime_of, timestamp
 from agora.platform.runtime import Backends
@@ -270,11 +271,13 @@ async def export(
     currency: str = "",
     fmt: str = "",
 ) -> tuple[dict[str, str], bytes, list[str]]:
-    """(initial metadata, body, content types) of an export."""
+    """(initial metadata, body, content types) of an export, asked as the gateway asks: with a
+    request id (the headers go out with the first message after the service chose them)."""
     call = reports.ExportReport(
         pb.ExportReportRequest(
             kind=kind, start_date=period[0], end_date=period[1], currency=currency, format=fmt
-        )
+        ),
+        metadata=((REQUEST_ID_HEADER, uuid.uuid4().hex),),
     )
     body, types = [], []
     async for part in call:
