@@ -19,8 +19,9 @@ from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
-from agora.admin.analytics import Converter, Query, parse_query
+from agora.admin.analytics import Converter, Query, convert_minor, parse_query
 from agora.platform.errors import InvalidArgument
 from agora.platform.kernel.money import CURRENCIES
 
@@ -366,7 +367,11 @@ class Tally:
 def decimal_text(minor: int, currency: str) -> str:
     """Minor units as the exact decimal amount ("1234" EUR → "12.34")."""
     exponent = CURRENCIES[currency].exponent
-    return str(Decimal(minor).scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent)))
+    if exponent == 0:
+        return str(minor)
+    units, cents = divmod(abs(minor), 10**exponent)
+    sign = "-" if minor < 0 else ""
+    return f"{sign}{units}.{cents:0{exponent}d}"
 
 
 def display_cells(spec: ReportSpec, row: Row, currency: str) -> Row:
@@ -437,14 +442,15 @@ async def fold_groups(
     groups: AsyncIterable[Group], converter: Converter
 ) -> AsyncIterator[tuple[tuple[str, ...], list[int], list[int]]]:
     """Per key (groups arrive sorted by key): the counts added up and each group's money
-    converted (per day and currency, as the analytics do) and added up. In a single-currency
-    report only that currency's groups count."""
+    converted (per day and currency, as the analytics do; each rate looked up once) and added
+    up. In a single-currency report only that currency's groups count."""
     query = converter.query
+    rates: dict[tuple[str, date], Fraction | None] = {}
     key: tuple[str, ...] | None = None
     counts: list[int] = []
     amounts: list[int] = []
     async for g in groups:
-        if not query.converted and g.currency != query.currency:
+        if g.currency != query.currency and not query.converted:
             continue
         if g.key != key:
             if key is not None:
@@ -452,8 +458,19 @@ async def fold_groups(
             key, counts, amounts = g.key, [0] * len(g.counts), [0] * len(g.amounts)
         for i, n in enumerate(g.counts):
             counts[i] += n
+        if g.currency == query.currency:  # the report's own currency: nothing to convert
+            for i, a in enumerate(g.amounts):
+                amounts[i] += a
+            continue
+        found = (g.currency, g.day)
+        if found not in rates:
+            rates[found] = converter.rates.rate(g.currency, g.day)
+        rate = rates[found]
+        if rate is None:
+            converter.unconverted.add(g.currency)
+            continue
         for i, a in enumerate(g.amounts):
-            amounts[i] += converter.minor(a, g.currency, g.day) or 0
+            amounts[i] += convert_minor(a, g.currency, query.currency, rate)
     if key is not None:
         yield key, counts, amounts
 

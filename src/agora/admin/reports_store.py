@@ -33,6 +33,7 @@ from agora.admin.reports_tables import report_snapshots as snapshots
 from agora.admin.reports_tables import reports_chain_runs as chain_runs
 from agora.admin.reports_tables import reports_chain_transfers as transfers
 from agora.admin.reports_tables import reports_refunds as refunds
+from agora.platform.db import driver_connection
 
 Db = AsyncConnection | AsyncSession
 CURSOR_ROWS = 1000
@@ -50,8 +51,10 @@ DAILY_COUNTERS = (
 async def _stream(conn: AsyncConnection, query: sa.Select[Any]) -> AsyncIterator[Any]:
     """The query's rows through a server-side cursor, CURSOR_ROWS at a time."""
     result = await conn.stream(query.execution_options(yield_per=CURSOR_ROWS))
-    async for row in result:
-        yield row
+    # By partition: a row at a time would cost a switch into SQLAlchemy's greenlet per row.
+    async for partition in result.partitions(CURSOR_ROWS):
+        for row in partition:
+            yield row
 
 
 # --- What reports read -------------------------------------------------------------------------
@@ -390,13 +393,14 @@ async def claim_snapshot(session: AsyncSession, header: Mapping[str, Any]) -> bo
 async def add_snapshot_rows(
     session: AsyncSession, snapshot_id: str, first_no: int, rows: Sequence[list[str]]
 ) -> None:
+    """Add `rows`, numbered from `first_no`, with COPY (a frozen report may be large)."""
     if rows:
-        await session.execute(
-            insert(snapshot_rows),
-            [
-                {"snapshot_id": snapshot_id, "row_no": first_no + n, "cells": row}
-                for n, row in enumerate(rows)
-            ],
+        raw = await driver_connection(session)
+        await raw.copy_records_to_table(
+            snapshot_rows.name,
+            schema_name=snapshot_rows.schema,
+            columns=["snapshot_id", "row_no", "cells"],
+            records=[(snapshot_id, first_no + n, row) for n, row in enumerate(rows)],
         )
 
 

@@ -166,6 +166,7 @@ async def test_csv_has_a_header_decimal_money_and_a_totals_row_across_chunks() -
     assert len(parsed) == 2002
     assert decimal_text(12345, "JPY") == "12345"
     assert decimal_text(-5, "KWD") == "-0.005"
+    assert (decimal_text(-1234, "EUR"), decimal_text(5, "EUR")) == ("-12.34", "0.05")
 
 
 def test_the_pdf_has_the_totals_the_provisional_banner_and_paginates() -> None:
