@@ -33,17 +33,20 @@ from agora.admin.reports_rows import report_rows
 from agora.platform.db import session_factory, transaction
 
 FREEZE_BATCH = 1000
-SNAPSHOT_PAGE = 1000
+SNAPSHOT_PAGE = 2000
 
 
 @dataclass
 class PreparedReport:
-    """A report about to be read: frozen (`snapshot` set) or live (`provisional`)."""
+    """A report about to be read: frozen (`snapshot` set), frozen by its first read
+    (`freezes`), or live (`provisional`)."""
 
     request: ReportRequest
     provisional: bool
     generated_at: datetime
     snapshot: Any = None
+    # Closed but not frozen yet: its first read freezes it.
+    freezes: bool = False
     # Filled by a live read: currencies without a rate on some day.
     unconverted: set[str] = field(default_factory=set)
 
@@ -90,15 +93,14 @@ class ReportMaker:
         return self.parse(kind, start.isoformat(), end.isoformat(), currency)
 
     async def prepare(self, request: ReportRequest) -> PreparedReport:
-        """The report, frozen first when its period is closed and nobody froze it yet."""
+        """The report: frozen, to be frozen by its first read (closed, nobody froze it yet), or
+        live (open)."""
         now = self._clock()
         if not is_closed(request.query.end, now, self._grace):
             return PreparedReport(request, provisional=True, generated_at=now)
         frozen = await self._snapshot(request)
         if frozen is None:
-            await self._freeze(request, now)
-            frozen = await self._snapshot(request)
-        assert frozen is not None
+            return PreparedReport(request, provisional=False, generated_at=now, freezes=True)
         return PreparedReport(request, False, frozen.generated_at, snapshot=frozen)
 
     async def _snapshot(self, request: ReportRequest) -> Any:
@@ -106,9 +108,23 @@ class ReportMaker:
         async with self._reads.connect() as conn:
             return await store.snapshot(conn, request.kind, q.start, q.end, q.currency, q.converted)
 
-    async def _freeze(self, request: ReportRequest, now: datetime) -> None:
-        """Write the report's rows once: a concurrent freeze of the same report waits for this
-        one's commit and then finds it frozen."""
+    async def rows(self, prepared: PreparedReport) -> AsyncIterator[Row]:
+        """Every row in order: the frozen ones page by page, computed and frozen on the way,
+        or computed live."""
+        if prepared.freezes:
+            rows = self._freezing_rows(prepared)
+        elif prepared.snapshot is not None:
+            rows = self._frozen_rows(prepared.snapshot.id)
+        else:
+            rows = self._live_rows(prepared)
+        async for row in rows:
+            yield row
+
+    async def _freezing_rows(self, prepared: PreparedReport) -> AsyncIterator[Row]:
+        """The rows as computed, written to the report's snapshot as they go (so a large report
+        starts at once); committed only once the last row is read, never in part. A concurrent
+        first read of the same report waits for this one's commit and then reads its rows."""
+        request = prepared.request
         q = request.query
         snapshot_id = str(uuid.uuid4())
         header: dict[str, Any] = {
@@ -122,42 +138,43 @@ class ReportMaker:
             "totals": [],
             "row_count": 0,
             "checksum": "",
-            "generated_at": now,
+            "generated_at": prepared.generated_at,
         }
         async with transaction(self._sessions) as session:
-            if not await store.claim_snapshot(session, header):
-                return
-            prepared = PreparedReport(request, provisional=False, generated_at=now)
-            tally = Tally(request.spec)
-            batch: list[Row] = []
-            async for row in self._live_rows(prepared):
-                tally.add(row)
-                batch.append(row)
-                if len(batch) >= FREEZE_BATCH:
-                    await store.add_snapshot_rows(
-                        session, snapshot_id, tally.count - len(batch) + 1, batch
-                    )
-                    batch = []
-            await store.add_snapshot_rows(session, snapshot_id, tally.count - len(batch) + 1, batch)
-            await store.finish_snapshot(
-                session,
-                snapshot_id,
-                unconverted=sorted(prepared.unconverted),
-                totals=tally.totals(),
-                row_count=tally.count,
-                checksum=tally.checksum,
-            )
-
-    async def rows(self, prepared: PreparedReport) -> AsyncIterator[Row]:
-        """Every row in order: the frozen ones page by page, or computed live."""
-        if prepared.snapshot is None:
-            async for row in self._live_rows(prepared):
+            claimed = await store.claim_snapshot(session, header)
+            if claimed:
+                tally = Tally(request.spec)
+                batch: list[Row] = []
+                async for row in self._live_rows(prepared):
+                    tally.add(row)
+                    batch.append(row)
+                    yield row
+                    if len(batch) >= FREEZE_BATCH:
+                        first = tally.count - len(batch) + 1
+                        await store.add_snapshot_rows(session, snapshot_id, first, batch)
+                        batch = []
+                first = tally.count - len(batch) + 1
+                await store.add_snapshot_rows(session, snapshot_id, first, batch)
+                await store.finish_snapshot(
+                    session,
+                    snapshot_id,
+                    unconverted=sorted(prepared.unconverted),
+                    totals=tally.totals(),
+                    row_count=tally.count,
+                    checksum=tally.checksum,
+                )
+        prepared.freezes = False
+        prepared.snapshot = await self._snapshot(request)
+        if not claimed:
+            prepared.generated_at = prepared.snapshot.generated_at
+            async for row in self._frozen_rows(prepared.snapshot.id):
                 yield row
-            return
+
+    async def _frozen_rows(self, snapshot_id: str) -> AsyncIterator[Row]:
         after = 0
         while True:
             async with self._reads.connect() as conn:
-                page = await store.snapshot_page(conn, prepared.snapshot.id, after, SNAPSHOT_PAGE)
+                page = await store.snapshot_page(conn, snapshot_id, after, SNAPSHOT_PAGE)
             for row_no, row in page:
                 after = row_no
                 yield row
@@ -175,6 +192,9 @@ class ReportMaker:
 
     async def preview(self, prepared: PreparedReport, limit: int) -> Preview:
         """The first `limit` rows with the report's totals."""
+        if prepared.freezes:
+            async for _ in self.rows(prepared):
+                pass
         frozen = prepared.snapshot
         if frozen is not None:
             async with self._reads.connect() as conn:
