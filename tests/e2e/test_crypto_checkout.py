@@ -24,8 +24,9 @@ from crypto_checkout_support import (
 from eth_account import Account
 from security_support import customer_token
 
-from agora.chain.contracts import dev_addresses
-from agora.chain.devnet import dev_treasury
+from agora.chain.contracts import contract, dev_addresses, dev_deployer
+from agora.chain.devnet import dev_treasury, dev_wallets
+from agora.platform.embedded.anvil import DEV_TREASURY_INDEX, dev_account
 
 
 @pytest.fixture(scope="module")
@@ -176,6 +177,81 @@ def test_a_pay_currency_neither_the_orders_nor_a_token_is_refused(
 
 def payment_options(order: dict[str, Any]) -> str:
     return f"/v1/chain/invoices/{order['invoiceId']}/payment-options"
+
+
+def _send(w3: Any, account: Any, call: Any) -> str:
+    """A contract call signed by `account`, mined (status 1 asserted); its hash."""
+    tx = call.build_transaction(
+        {
+            "from": account.address,
+            "nonce": w3.eth.get_transaction_count(account.address, "pending"),
+            "chainId": w3.eth.chain_id,
+        }
+    )
+    tx_hash = w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
+    assert w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)["status"] == 1
+    return "0x" + bytes(tx_hash).hex()
+
+
+def test_staff_refund_a_usdt_order_pay_the_payer_back_and_record_it(
+    crypto_stack: Stack, staff: httpx.Client, guest: httpx.Client
+) -> None:
+    variant = new_variant(staff)
+    order = place_order_paying(guest, variant, "USDT")
+    agora_chain(crypto_stack, "pay", "--invoice", order["invoiceId"], "--wallet", "dev-4")
+    settled(crypto_stack, lambda: read_order(guest, order))
+
+    refunded = ok(
+        staff.post(
+            f"/v1/admin/orders/{order['id']}:refund",
+            json={
+                "idempotencyKey": key(),
+                "amount": {"amountMinor": "1000", "currency": "EUR"},
+                "reason": "one lamp came broken",
+            },
+        )
+    )
+    refund_id = refunded["refund"]["id"]
+    instruction = eventually(
+        lambda: staff.get(f"/v1/chain/refund-instructions/{refund_id}"),
+        lambda r: r.status_code == 200,
+        timeout_s=SETTLE_TIMEOUT_S,
+    ).json()
+    payer = dev_wallets()["dev-4"].address
+    assert instruction["payTo"] == payer
+    assert instruction["status"] == "REFUND_INSTRUCTION_STATUS_PENDING"
+    assert instruction["orderId"] == order["id"]
+    [paid_back] = ok(staff.get(f"/v1/invoices/{order['invoiceId']}"))["refunds"]
+    amount = int(instruction["amount"]["baseUnits"])
+    assert (paid_back["id"], paid_back["amount"]["baseUnits"]) == (refund_id, str(amount))
+
+    # Staff pay it from the shop's treasury (topped up first by the USDT stand-in's owner).
+    w3 = node(crypto_stack)
+    usdt = contract(w3, "TestUSDT", dev_addresses().usdt)
+    treasury = dev_account(DEV_TREASURY_INDEX)
+    _send(w3, dev_deployer(), usdt.functions.mint(treasury.address, 2 * amount))
+    short = _send(w3, treasury, usdt.functions.transfer(payer, amount - 1))
+    refused = staff.post(
+        f"/v1/chain/refund-instructions/{refund_id}:record-payment",
+        json={"idempotencyKey": key(), "txHash": short},
+    )
+    assert (refused.status_code, refused.json()["reason"]) == (400, "AMOUNT_TOO_LOW")
+    sent = _send(w3, treasury, usdt.functions.transfer(payer, amount))
+    recorded = ok(
+        staff.post(
+            f"/v1/chain/refund-instructions/{refund_id}:record-payment",
+            json={"idempotencyKey": key(), "txHash": sent},
+        )
+    )
+    assert recorded["status"] == "REFUND_INSTRUCTION_STATUS_SENT"
+    assert (recorded["txHash"], recorded["sentFrom"]) == (sent, treasury.address)
+    pending = ok(
+        staff.get(
+            "/v1/chain/refund-instructions",
+            params={"status": "REFUND_INSTRUCTION_STATUS_PENDING", "invoiceId": order["invoiceId"]},
+        )
+    )
+    assert pending.get("instructions", []) == []
 
 
 def test_a_reorg_that_drops_the_payment_flags_the_paid_order_until_it_is_paid_again(

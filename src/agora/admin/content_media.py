@@ -1,6 +1,8 @@
 """Media uploads: images only, their type read from their bytes (never the uploader's word),
 bounded in size and pixels, stored by content hash with resized variants, through a small
-store interface (`MediaStore`): on disk by default, any other store (S3-compatible) behind it.
+store interface (`MediaStore`): on disk by default, or an S3-compatible bucket
+(`content_media_s3.S3MediaStore`). The storefront reads them at `media_url`: named by content,
+they never change, so browsers and proxies keep them for a year.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
@@ -25,6 +28,10 @@ EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "imag
 # Declared types that name the same thing as the sniffed one.
 _ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "image/x-png": "image/png"}
 VARIANT_WIDTHS = (320, 960)
+ORIGINAL = "original"
+# A stored image never changes: any cache may keep it as long as HTTP lets it.
+MEDIA_CACHE_CONTROL = "public, max-age=31536000, immutable"
+MEDIA_PATH = "/v1/content/media"
 # A decompression bomb (a small file of huge dimensions) is refused before it is decoded.
 MAX_PIXELS = 40_000_000
 
@@ -115,6 +122,22 @@ def variant_images(image: SniffedImage) -> list[tuple[str, str, bytes, int, int]
     return variants
 
 
+def media_url(sha256: str, name: str) -> str:
+    """Where the storefront reads a variant through the gateway (`GetMediaFile`)."""
+    return f"{MEDIA_PATH}/{sha256}/{name}"
+
+
+def variant_named(variants: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+    """The stored variant `name` (a row's `variants`), or the original for a width variant the
+    image is too narrow to have (it is never enlarged), or None."""
+    by_name = {variant["name"]: variant for variant in variants}
+    if name in by_name:
+        return by_name[name]
+    if name in {f"w{width}" for width in VARIANT_WIDTHS}:
+        return by_name.get(ORIGINAL)
+    return None
+
+
 def media_key(sha256: str, name: str, content_type: str) -> str:
     """Where a variant lives in a store: fanned out by the hash's first bytes."""
     return f"{sha256[:2]}/{sha256[2:4]}/{sha256}/{name}.{EXTENSIONS[content_type]}"
@@ -168,7 +191,7 @@ class DiskMediaStore(MediaStore):
 async def store_image(store: MediaStore, image: SniffedImage) -> list[StoredVariant]:
     """The original and its variants, written to `store` (resizing off the event loop)."""
     resized = await asyncio.to_thread(variant_images, image)
-    pieces = [("original", image.content_type, image.data, image.width, image.height), *resized]
+    pieces = [(ORIGINAL, image.content_type, image.data, image.width, image.height), *resized]
     stored = []
     for name, content_type, data, width, height in pieces:
         key = media_key(image.sha256, name, content_type)

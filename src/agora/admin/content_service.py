@@ -11,6 +11,9 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
+import grpc
+import structlog
+from google.api import httpbody_pb2
 from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -42,7 +45,13 @@ from agora.admin.content_events import (
     record_content_change,
     record_media_uploaded,
 )
-from agora.admin.content_media import MediaStore, sniff_image, store_image
+from agora.admin.content_media import (
+    MEDIA_CACHE_CONTROL,
+    MediaStore,
+    sniff_image,
+    store_image,
+    variant_named,
+)
 from agora.admin.content_rendering import render_markdown
 from agora.admin.content_translation import (
     entry_pb,
@@ -59,9 +68,11 @@ from agora.platform.errors import NotFound
 from agora.platform.idempotency import idempotent_mutation
 from agora.platform.kernel.checks import require_id
 from agora.platform.kernel.paging import decode_page_token, encode_page_token, page_size
+from agora.platform.rpc.interceptors import send_response_headers
 from agora.platform.security.principal import current_principal
 
 ResponseT = TypeVar("ResponseT", bound=Message)
+log = structlog.get_logger("agora.admin")
 
 
 class ContentService(content_pb2_grpc.ContentServiceServicer):
@@ -304,6 +315,25 @@ class ContentService(content_pb2_grpc.ContentServiceServicer):
     async def GetMedia(self, request: pb.GetMediaRequest, context: object) -> pb.Media:
         async with self._reads.connect() as conn:
             return media_pb(await store.media_by_hash(conn, request.sha256))
+
+    async def GetMediaFile(
+        self, request: pb.GetMediaFileRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> httpbody_pb2.HttpBody:
+        async with self._reads.connect() as conn:
+            row = await store.media_by_hash(conn, request.sha256)
+        variant = variant_named(row.variants, request.variant)
+        if variant is None:
+            raise NotFound("media variant", f"{request.sha256}/{request.variant}")
+        try:
+            data = await self._media.get(variant["key"])
+        except FileNotFoundError as error:
+            # Recorded but not in the store (a store replaced without its files).
+            log.warning("media_bytes_missing", key=variant["key"])
+            raise NotFound("media", request.sha256) from error
+        # Named by its hash, the file never changes: its ETag is the hash.
+        headers = (("etag", f'"{row.sha256}"'), ("cache-control", MEDIA_CACHE_CONTROL))
+        await send_response_headers(context, headers)
+        return httpbody_pb2.HttpBody(content_type=variant["content_type"], data=data)
 
     # --- storefront: published and within their schedule ---------------------------------
 

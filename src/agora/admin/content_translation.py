@@ -14,6 +14,7 @@ from agora.admin.content import (
     ContentVersion,
     MenuItem,
 )
+from agora.admin.content_media import media_url
 from agora.platform.errors import InvalidArgument
 from agora.platform.rpc.timestamps import datetime_of, timestamp
 
@@ -126,13 +127,16 @@ def published_pb(kind: ContentKind, fields: ContentFields, row: Any) -> pb.Publi
 
 
 def media_pb(row: Any) -> pb.Media:
-    """A row of `media` as its message."""
+    """A row of `media` as its message, each variant with its public URL."""
     return pb.Media(
         sha256=row.sha256,
         content_type=row.content_type,
         size_bytes=row.size_bytes,
         width=row.width,
         height=row.height,
-        variants=[pb.MediaVariant(**variant) for variant in row.variants],
+        variants=[
+            pb.MediaVariant(**variant, url=media_url(row.sha256, variant["name"]))
+            for variant in row.variants
+        ],
         created_at=timestamp(row.created_at),
     )

@@ -11,6 +11,11 @@ import sqlalchemy as sa
 metadata = sa.MetaData(schema="admin")
 
 # Each area of the service declares its tables in a module of its own on `metadata`.
-from agora.admin import analytics_tables, content_tables, users_tables  # noqa: E402
+from agora.admin import (  # noqa: E402
+    analytics_tables,
+    content_tables,
+    reports_tables,
+    users_tables,
+)
 
-__all__ = ["analytics_tables", "content_tables", "metadata", "users_tables"]
+__all__ = ["analytics_tables", "content_tables", "metadata", "reports_tables", "users_tables"]

@@ -29,9 +29,10 @@ from agora.auth.events import (
     email_verified,
     user_registered,
 )
-from agora.auth.mail import Mail, already_registered_mail, password_reset_mail, verification_mail
+from agora.auth.mail import already_registered_mail, password_reset_mail, verification_mail
 from agora.auth.settings import AuthSettings
 from agora.platform.errors import FailedPrecondition
+from agora.platform.mail import Mail
 from agora.platform.security.origin import Origin
 
 if TYPE_CHECKING:

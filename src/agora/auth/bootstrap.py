@@ -14,13 +14,13 @@ from agora.auth.consumers import AUDIT_LOG_CONSUMER, audit_log_consumer
 from agora.auth.domain import Clock
 from agora.auth.jobs import Housekeeping, RevocationRepublisher
 from agora.auth.keys import ensure_current_key
-from agora.auth.mail import Mailer
 from agora.auth.secrets_at_rest import check_readable, seal_clear_rows
 from agora.auth.service import AuthService
 from agora.auth.settings import AuthSettings
 from agora.platform.bus.streams import audit_stream, ensure_stream
 from agora.platform.db import session_factory, transaction
 from agora.platform.kernel.clock import utcnow
+from agora.platform.mail import Mailer
 from agora.platform.runtime import Backends, ServiceParts, Servicer, service_host
 from agora.platform.security.envelope import SecretBox, secret_box
 from agora.platform.security.revocation import RevocationPublisher

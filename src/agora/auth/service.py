@@ -36,7 +36,6 @@ from agora.auth.domain import (
 from agora.auth.events import Actor
 from agora.auth.keys import TokenSigner, ensure_current_key, jwks_keys
 from agora.auth.login import Login
-from agora.auth.mail import Mail, Mailer
 from agora.auth.passwords import Passwords
 from agora.auth.roles import RoleBook, change_role, create_role
 from agora.auth.sessions import Sessions
@@ -68,6 +67,7 @@ from agora.platform.idempotency import Capability, idempotent_mutation
 from agora.platform.kernel.checks import require_id
 from agora.platform.kernel.clock import utcnow
 from agora.platform.kernel.paging import decode_page_token, encode_page_token, page_size
+from agora.platform.mail import Mail, Mailer
 from agora.platform.rpc.timestamps import datetime_of
 from agora.platform.security.envelope import SecretBox
 from agora.platform.security.origin import current_origin

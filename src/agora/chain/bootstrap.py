@@ -12,10 +12,11 @@ from agora.chain.configuration import ChainConfig, chain_config
 from agora.chain.consumers import reward_consumers
 from agora.chain.devnet import prepare_devnet_at
 from agora.chain.reconciliation import Reconciler, ReconciliationJob
+from agora.chain.refunds import refund_consumers
 from agora.chain.rewards import RewardMinting, RewardsConfig, TokenMinter
 from agora.chain.service import ChainService
 from agora.chain.settings import ChainSettings
-from agora.chain.sweeper import Sweeper
+from agora.chain.sweeper import SweepChain, Sweeper
 from agora.chain.watcher import Watcher
 from agora.platform.db import session_factory
 from agora.platform.runtime import Backends, ServiceParts, Servicer, service_host
@@ -65,12 +66,15 @@ def compose(
         engine, reconciler, max_period=timedelta(days=settings.reconcile_max_period_days)
     )
     service.init_sweeps(engine, config)
+    service.init_refunds(engine, config, SweepChain(settings.rpc_url, config.chain_id))
     add = chain_pb2_grpc.add_ChainServiceServicer_to_server
+    sessions = session_factory(engine)
     return ServiceParts(
         servicers=[Servicer(add, service)],
-        consumers=reward_consumers(
-            backends.js, session_factory(engine), settings.reward_rule(), on_mint=minting.wake
-        ),
+        consumers=[
+            *reward_consumers(backends.js, sessions, settings.reward_rule(), on_mint=minting.wake),
+            *refund_consumers(backends.js, sessions, config),
+        ],
         jobs=[Watcher(engine, config), minting, reconciliation, sweeper],
     )
 

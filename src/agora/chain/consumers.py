@@ -4,6 +4,8 @@ event changes nothing).
 - `RewardGranting` (on orders' ORDERS stream): remembers each placed order's customer and total
   (`orders.order.paid` names the order only), and grants a paid order's loyalty reward once
   (`rewards.grant_order_reward`): a mint to the customer's wallet, or an accrual.
+- `refunds.RefundInstructing` (on payments' PAYMENTS stream): an instruction to pay the payer
+  back for each refund of an invoice paid on chain.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ SWEEP_COMPLETED = "chain.sweep.completed"
 RECONCILIATION_COMPLETED = "chain.reconciliation.completed"
 WALLET_REGISTERED = "chain.wallet.registered"
 REWARD_GRANTED = "chain.reward.granted"
+REFUND_INSTRUCTED = "chain.refund.instructed"
+REFUND_SENT = "chain.refund.sent"
 
 # Puts an event in the outbox, in the transaction of the change it announces.
 record = Producer(PRODUCER).record

@@ -29,6 +29,7 @@ from agora.chain.domain import (
 )
 from agora.chain.events import NETWORK_CHANGED, record
 from agora.chain.reconciliation import ReconciliationRpc
+from agora.chain.refunds import RefundsRpc
 from agora.chain.rewards import RewardsRpc
 from agora.chain.sweeper import SweepsRpc
 from agora.chain.translation import amount_pb, network_pb, token_pb, transfer_pb
@@ -81,7 +82,9 @@ def qr_svg(uri: str) -> str:
     return svg
 
 
-class ChainService(RewardsRpc, ReconciliationRpc, SweepsRpc, chain_pb2_grpc.ChainServiceServicer):
+class ChainService(
+    RewardsRpc, ReconciliationRpc, SweepsRpc, RefundsRpc, chain_pb2_grpc.ChainServiceServicer
+):
     """ChainService over the chain schema reached through `engine`."""
 
     def __init__(self, engine: AsyncEngine, config: ChainConfig) -> None:

@@ -287,3 +287,34 @@ sweeps = sa.Table(
     sa.Index("ix_sweeps_created", "created_at", "id"),
     sa.Index("ix_sweeps_status", "status"),
 )
+
+
+# --- refund instructions (0005_refund_instructions) -------------------------------------------
+
+# One row per refund of an invoice paid on chain (payments' refund id): whom staff pay back, in
+# which token, how much; and, once paid, the transaction (unique: one payment pays one refund).
+refund_instructions = sa.Table(
+    "refund_instructions",
+    metadata,
+    sa.Column("refund_id", UUID(as_uuid=False), primary_key=True),
+    sa.Column("invoice_id", UUID(as_uuid=False), nullable=False),
+    sa.Column("order_id", sa.Text, nullable=False),
+    sa.Column("chain_id", sa.BigInteger, nullable=False),
+    sa.Column("symbol", sa.Text, nullable=False),
+    sa.Column("token_address", sa.Text, nullable=False),
+    sa.Column("amount", _AMOUNT, nullable=False),
+    # '' when no payer is known.
+    sa.Column("pay_to", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("tx_hash", sa.Text, nullable=True),
+    sa.Column("block_number", sa.BigInteger, nullable=True),
+    sa.Column("sent_from", sa.Text, nullable=True),
+    sa.Column("created_at", _TIME, nullable=False),
+    sa.Column("sent_at", _TIME, nullable=True),
+    sa.CheckConstraint("status IN ('pending', 'sent')"),
+    sa.CheckConstraint("amount > 0"),
+    sa.Index("ux_refund_instructions_tx", "chain_id", "tx_hash", unique=True),
+    sa.Index("ix_refund_instructions_created", "created_at", "refund_id"),
+    sa.Index("ix_refund_instructions_invoice", "invoice_id"),
+)

@@ -1,6 +1,6 @@
 """The gateway's ASGI application: REST transcoded to gRPC (server streams as Server-Sent Events,
-`event_stream`; bidirectional ones as WebSockets, `websocket_bridge`), OpenAPI, docs and health
-probes.
+`event_stream`; bidirectional ones as WebSockets, `websocket_bridge`; `google.api.HttpBody`
+answers as their bytes, `http_body`), OpenAPI, docs and health probes.
 
 `create_app` takes the descriptors and a way to get a channel per service; everything else
 (routes, message classes, rate limits, the OpenAPI document) is derived from the descriptors at
@@ -48,7 +48,7 @@ from agora.gateway.browser_session import (
     tokens_of,
     without_tokens,
 )
-from agora.gateway.cache import CachedResponse, ResponseCache, etag_of
+from agora.gateway.cache import CachedResponse, ResponseCache, etag_matches, etag_of
 from agora.gateway.caller import (
     REFRESH_COOKIE,
     REQUEST_ID_SCOPE_KEY,
@@ -67,6 +67,7 @@ from agora.gateway.descriptors import (
 )
 from agora.gateway.docs import docs_routes
 from agora.gateway.event_stream import EventStreams
+from agora.gateway.http_body import HttpBodies
 from agora.gateway.openapi import openapi_document
 from agora.gateway.problem import (
     EdgeProblem,
@@ -279,6 +280,9 @@ class Transcoder:
         self._sessions = session_rules(gateway.routes.routes)
         self._stream_paths = frozenset(r.rule.template.source for r in gateway.streams)
         self.event_streams = EventStreams(gateway.settings, channel_for, gateway_proof)
+        self.http_bodies = HttpBodies(
+            gateway.settings, channel_for, self.event_streams.slots, gateway_proof
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -332,6 +336,8 @@ class Transcoder:
             if wait is not None:
                 return EdgeProblem.RATE_LIMITED.response(request_id, retry_after_s=wait)
         try:
+            if route.http_body:
+                return await self._http_body(request, found, caller, user, request_id)
             if route.server_streaming:
                 return await self._event_stream(request, found, caller, user, request_id)
             session = self._sessions.get(route)
@@ -392,6 +398,30 @@ class Transcoder:
         if caller.token and not user:
             user = await user_of_token(caller.token, self.verifier)
         return await self.event_streams.open(route, message, caller, user, request_id)
+
+    async def _http_body(
+        self, request: Request, found: Match, caller: Caller, user: str, request_id: str
+    ) -> Response:
+        """A method answering `google.api.HttpBody`: its bytes (see `http_body`)."""
+        route = found.route
+        query = parse_qsl(request.scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        if route.server_streaming:
+            refusal = self.event_streams.refusal(route, request.scope, caller, request_id)
+            if refusal is not None:
+                return refusal.response()
+            message = route.build_request(found.variables, query, None)
+            if caller.token and not user:
+                user = await user_of_token(caller.token, self.verifier)
+            return await self.http_bodies.stream(route, message, caller, user, request_id)
+        body = await self._body(request, request_id) if route.has_body else None
+        if isinstance(body, Response):
+            return body
+        message = route.build_request(found.variables, query, body)
+        wait = await self._account_wait(route, message)
+        if wait is not None:
+            return EdgeProblem.RATE_LIMITED.response(request_id, retry_after_s=wait)
+        if_none_match = request.headers.get("if-none-match")
+        return await self.http_bodies.unary(route, message, caller, request_id, if_none_match)
 
     async def _session_call(
         self, request: Request, found: Match, caller: Caller, rule: SessionRule, request_id: str
@@ -525,16 +555,9 @@ def _cached_response(request: Request, route: Route, entry: CachedResponse) -> R
     visibility = "public" if route.policy.public else "private"
     # Clients revalidate every time (cheap with the ETag): a change must show within a second.
     headers = {"ETag": entry.etag, "Cache-Control": f"{visibility}, no-cache"}
-    if _etag_matches(request.headers.get("if-none-match"), entry.etag):
+    if etag_matches(request.headers.get("if-none-match"), entry.etag):
         return Response(status_code=304, headers=headers)
     return Response(entry.body, media_type="application/json", headers=headers)
-
-
-def _etag_matches(if_none_match: str | None, etag: str) -> bool:
-    if not if_none_match:
-        return False
-    candidates = [c.strip() for c in if_none_match.split(",")]
-    return "*" in candidates or any(c.removeprefix("W/") == etag for c in candidates)
 
 
 # The most characters of the request line an error repeats: input is unbounded, answers not.

@@ -39,6 +39,14 @@ def etag_of(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
 
 
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether a request's `If-None-Match` names `etag` (weak comparison, or `*`)."""
+    if not if_none_match:
+        return False
+    candidates = [c.strip().removeprefix("W/") for c in if_none_match.split(",")]
+    return "*" in candidates or etag.removeprefix("W/") in candidates
+
+
 class ResponseCache:
     """Bounded LRU of answers with per-entry TTL and invalidation by event-subject prefix."""
 

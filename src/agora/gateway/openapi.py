@@ -11,7 +11,8 @@ Security comes from each method's rule: non-public operations require a bearer t
 browser session's cookie) and name their permission in `x-permission`; methods with their own
 rate limit show it in `x-rate-limit`. A server-streaming method is a GET answering
 `text/event-stream`, its event and error schemas in `x-agora-sse`; a bidirectional one is a
-WebSocket, its frames' schemas in `x-agora-websocket`.
+WebSocket, its frames' schemas in `x-agora-websocket`. A method answering `google.api.HttpBody`
+answers binary content of each media type its rule's `response_content_types` lists.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from agora._proto.agora.options.v1 import options_pb2
 from agora.gateway.browser_session import USE_COOKIES_FIELD, SessionRule
 from agora.gateway.descriptors import SourceComments
 from agora.gateway.event_stream import EVENT_STREAM_TYPE
+from agora.gateway.http_body import ALLOWED_HEADERS, DEFAULT_MEDIA_TYPE
 from agora.gateway.problem import PROBLEM_CONTENT_TYPE
 from agora.gateway.templates import PathTemplate, Segment, Variable
 from agora.gateway.transcoding import WRAPPER_TYPES, Route
@@ -249,6 +251,30 @@ EVENT_STREAM_FRAMING = (
 )
 
 
+# The framing of a server stream of `google.api.HttpBody` (see agora.gateway.http_body).
+HTTP_BODY_STREAM_FRAMING = (
+    "**Streamed download.** One response in chunks: its Content-Type is the first message's, "
+    "and the content arrives as the service produces it. A refusal before the content begins "
+    "is an HTTP problem; a failure after it cuts the response off (the connection closes "
+    "without the last chunk), so an incomplete download is never taken for a complete one. "
+    "With the session cookie, the request must come from a page of an allowed origin."
+)
+_HEADER_NAMES = {
+    "content-disposition": "Content-Disposition",
+    "cache-control": "Cache-Control",
+    "etag": "ETag",
+    "last-modified": "Last-Modified",
+    "x-agora-report-status": "X-Agora-Report-Status",
+}
+_IF_NONE_MATCH_PARAMETER: dict[str, Any] = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": "The ETag of a copy the client has: 304 while it is current.",
+    "schema": {"type": "string"},
+}
+
+
 def _stream_refusals(route: Route) -> dict[str, Any]:
     """The problems a bridged stream's upgrade request can be refused with."""
     responses: dict[str, Any] = {}
@@ -309,6 +335,8 @@ class _Builder:
             operation["parameters"] = parameters
         if route.rule.body:
             operation["requestBody"] = self._request_body(route)
+        if route.http_body:
+            return path, self._policy(route, self._http_body(route, operation, comment))
         if route.server_streaming:
             operation["description"] = "\n\n".join(filter(None, [comment, EVENT_STREAM_FRAMING]))
             operation["responses"] = {"200": self._event_stream(route), **_error_responses(route)}
@@ -353,6 +381,38 @@ class _Builder:
                 EVENT_STREAM_TYPE: {"schema": self.message(route.method.output_type)},
             },
         }
+
+    def _http_body(self, route: Route, operation: dict[str, Any], comment: str) -> dict[str, Any]:
+        """An operation answering `google.api.HttpBody`: binary content of each media type of
+        the rule's `response_content_types`, the headers a backend may set, and for a stream
+        the download's framing (for a unary GET, 304 on a matching If-None-Match)."""
+        binary = {"type": "string", "format": "binary"}
+        media_types = list(route.policy.response_content_types) or [DEFAULT_MEDIA_TYPE]
+        headers = {
+            _HEADER_NAMES.get(name, name): {"schema": {"type": "string"}}
+            for name in ALLOWED_HEADERS
+        }
+        ok: Schema = {
+            "description": "The content, of the media type its Content-Type names.",
+            "headers": headers,
+            "content": {media_type: {"schema": dict(binary)} for media_type in media_types},
+        }
+        responses: dict[str, Any] = {"200": ok}
+        framing = HTTP_BODY_STREAM_FRAMING if route.server_streaming else ""
+        if not route.server_streaming and route.rule.http_method == "GET":
+            responses["304"] = {
+                "description": "Not Modified: the ETag named in If-None-Match is current.",
+                "headers": {"ETag": {"schema": {"type": "string"}}},
+            }
+            operation.setdefault("parameters", []).append(dict(_IF_NONE_MATCH_PARAMETER))
+        responses |= _error_responses(route)
+        if route.server_streaming:
+            responses.setdefault("403", PROBLEM_RESPONSE)  # a cookie's origin
+        operation["responses"] = responses
+        description = "\n\n".join(filter(None, [comment, framing]))
+        if description:
+            operation["description"] = description
+        return operation
 
     def stream_operation(self, route: Route) -> dict[str, Any]:
         """A bridged stream as far as OpenAPI goes: the upgrade request (GET, 101), the

@@ -310,6 +310,13 @@ class EdgeProblem(Enum):
         "TOKEN_INVALID",
         "Service tokens are not accepted here: use a user's access token.",
     )
+    # A streamed download (`http_body`) whose first message, naming its type, did not come.
+    DOWNLOAD_NOT_STARTED = EdgeAnswer(
+        504,
+        _C.DEADLINE_EXCEEDED,
+        "DEADLINE_EXCEEDED",
+        "The download did not start within {wait_s} s; try again shortly.",
+    )
     # A 500 that says nothing about the cause (which goes to the log).
     INTERNAL = EdgeAnswer(500, _C.INTERNAL, "INTERNAL", "The server could not handle the request.")
 

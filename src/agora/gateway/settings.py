@@ -111,7 +111,19 @@ class GatewaySettings(BaseSettings):
         ),
     )
     sse_max_streams_per_client: int = Field(
-        default=4, ge=1, description="open event streams per client IP and per user, per worker"
+        default=4,
+        ge=1,
+        description="open event streams and streamed downloads per client IP and per user, per "
+        "worker",
+    )
+    download_open_wait_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description=(
+            "how long a streamed download (a server stream of `google.api.HttpBody`) waits for "
+            "its first message, which names its media type: then 504"
+        ),
     )
     redis_url: str | None = Field(
         default=None,

@@ -52,6 +52,8 @@ TEXT_MESSAGE_TYPES = frozenset(
     {"google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.FieldMask"}
 )
 _MAX_QUERY_DEPTH = 4
+# An answer of this type is bytes of a media type of its own, not proto JSON (`http_body`).
+HTTP_BODY_TYPE = "google.api.HttpBody"
 # The generated stub types extensions as plain FieldDescriptors, which typeshed's
 # Extensions[...] rejects; this is the `(agora.options.v1.rule)` method option.
 _RULE: Any = options_pb2.rule
@@ -139,6 +141,11 @@ class Route:
     def server_streaming(self) -> bool:
         """The answer is a stream of messages: served as Server-Sent Events (`event_stream`)."""
         return bool(self.method.server_streaming and not self.method.client_streaming)
+
+    @property
+    def http_body(self) -> bool:
+        """The answer is `google.api.HttpBody`: served as its bytes (`http_body`)."""
+        return bool(self.method.output_type.full_name == HTTP_BODY_TYPE)
 
     @property
     def cache_ttl_s(self) -> int:
@@ -309,6 +316,8 @@ def routes_of(
     policy = options_pb2.MethodRule()
     if options.HasExtension(_RULE):
         policy.CopyFrom(options.Extensions[_RULE])
+    if method.output_type.full_name == HTTP_BODY_TYPE:
+        _check_http_body(method.full_name, rules, policy)
     if method.server_streaming:
         _check_event_stream(method.full_name, rules, policy)
     base_id = f"{method.containing_service.name}_{method.name}"
@@ -336,6 +345,15 @@ def _check_event_stream(
             raise RouteError(f"{where}: a server stream needs GET bindings without body mappings")
     if policy.cache_ttl_seconds:
         raise RouteError(f"{where}: a server stream cannot be cached")
+
+
+def _check_http_body(where: str, rules: Sequence[HttpRule], policy: options_pb2.MethodRule) -> None:
+    """An HttpBody answer is sent whole, as bytes: no response field is picked out of it, and
+    the gateway does not keep it (the backend sets Cache-Control and ETag instead)."""
+    if any(rule.response_body for rule in rules):
+        raise RouteError(f"{where}: an HttpBody answer cannot map a response field")
+    if policy.cache_ttl_seconds:
+        raise RouteError(f"{where}: an HttpBody answer is not cached by the gateway")
 
 
 def build_stream_routes(files: Iterable[FileDescriptor]) -> list[Route]:

@@ -42,7 +42,6 @@ from agora.admin.settings import AdminSettings
 from agora.auth.bootstrap import compose as compose_auth
 from agora.auth.commands import create_user
 from agora.auth.domain import CUSTOMER, builtin_role
-from agora.auth.mail import Mailer
 from agora.auth.settings import AuthSettings
 from agora.catalog.bootstrap import run as run_catalog
 from agora.catalog.settings import CatalogSettings
@@ -52,6 +51,7 @@ from agora.platform.bus.consumer import EventConsumer
 from agora.platform.bus.relay import OutboxRelay
 from agora.platform.bus.streams import audit_stream, ensure_stream, producer_stream
 from agora.platform.db import create_engine
+from agora.platform.mail import Mailer
 from agora.platform.migrations import migrate
 from agora.platform.net import free_port, wait_for_port_async
 from agora.platform.rpc.client import ServiceChannels

@@ -18,13 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora._proto.agora.auth.v1 import auth_pb2_grpc
 from agora.auth.bootstrap import compose
-from agora.auth.mail import Mailer
 from agora.auth.settings import AuthSettings
 from agora.platform.bus.consumer import EventConsumer
 from agora.platform.bus.relay import OutboxRelay
 from agora.platform.bus.streams import audit_stream, ensure_stream, producer_stream
 from agora.platform.db import create_engine
 from agora.platform.embedded.mail_sink import running_mail_sink
+from agora.platform.mail import Mailer
 from agora.platform.migrations import migrate
 from agora.platform.net import free_port
 from agora.platform.rpc.server import GrpcServer

@@ -12,8 +12,9 @@ from auth_support import PASSWORD, unique_email
 from typer.testing import CliRunner
 
 from agora import cli
-from agora.auth.mail import Mailer, verification_mail
+from agora.auth.mail import verification_mail
 from agora.platform.embedded.mail_sink import mail_directory, running_mail_sink
+from agora.platform.mail import Mailer
 from agora.platform.net import free_port
 
 runner = CliRunner()

@@ -41,8 +41,8 @@ from agora._proto.agora.auth.v1 import auth_pb2 as pb
 from agora._proto.agora.auth.v1.auth_pb2_grpc import AuthServiceStub
 from agora.auth import store
 from agora.auth.bootstrap import compose, oidc_client
-from agora.auth.mail import Mailer
 from agora.auth.settings import AuthSettings
+from agora.platform.mail import Mailer
 from agora.platform.runtime import Backends
 from agora.platform.security.envelope import SecretBox
 

@@ -42,12 +42,12 @@ from agora._proto.agora.auth.v1.auth_pb2_grpc import AuthServiceStub
 from agora.auth.bootstrap import compose, run
 from agora.auth.commands import create_user, rotate_signing_keys
 from agora.auth.keys import new_key_pair, signing_key_context
-from agora.auth.mail import Mailer
 from agora.auth.passwords import Passwords
 from agora.auth.secrets_at_rest import WrongKek
 from agora.auth.settings import AuthSettings
 from agora.auth.totp import TotpSecrets, new_secret
 from agora.platform.db import create_engine
+from agora.platform.mail import Mailer
 from agora.platform.migrations import migrate
 from agora.platform.net import free_port, wait_for_port_async
 from agora.platform.runtime import Backends, ServiceParts

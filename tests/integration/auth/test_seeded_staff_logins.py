@@ -28,9 +28,9 @@ from typer.testing import CliRunner
 from agora import cli
 from agora._proto.agora.auth.v1.auth_pb2_grpc import AuthServiceStub
 from agora.auth.bootstrap import compose
-from agora.auth.mail import Mailer
 from agora.auth.settings import AuthSettings
 from agora.platform.db import create_engine
+from agora.platform.mail import Mailer
 from agora.platform.migrations import migrate
 from agora.platform.runtime import Backends
 from agora.platform.security.envelope import SecretBox

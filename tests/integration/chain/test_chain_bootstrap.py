@@ -39,3 +39,15 @@ def test_a_development_start_creates_the_keystore_and_composes_the_watcher(
     config = servicer.implementation.config
     assert config.wallet.deposits.address(5) == seed.deposit_account(5).address
     assert config.wallet.hot_account().address == seed.hot_account().address
+
+
+def test_the_composed_service_consumes_orders_for_rewards_and_payments_refunds(
+    tmp_path: Path, chain_engine: AsyncEngine, database_url: str
+) -> None:
+    platform = PlatformSettings(database_url=database_url, discovery=False, data_dir=tmp_path)
+    parts = compose(Backends(platform, chain_engine, None, None), ChainSettings())  # type: ignore[arg-type]
+    consumers = {(c.stream, c.durable): c.filter_subjects for c in parts.consumers}  # type: ignore[attr-defined]
+    assert consumers == {
+        ("ORDERS", "chain-rewards"): ["orders.order.placed", "orders.order.paid"],
+        ("PAYMENTS", "chain-refunds"): ["payments.invoice.refunded"],
+    }

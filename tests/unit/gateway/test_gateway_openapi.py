@@ -62,7 +62,9 @@ def test_operations_are_described_from_proto_comments(
     for route in routes:
         comment = comments.of(route.method.full_name)
         description = by_id[route.operation_id].get("description", "")
-        if route.server_streaming:  # the comment, then how the event stream is framed
+        if route.server_streaming and route.http_body:  # a download in chunks
+            assert description.startswith(comment + "\n\n**Streamed download.**")
+        elif route.server_streaming:  # the comment, then how the event stream is framed
             assert description.startswith(comment + "\n\n**Server-Sent Events.**")
         else:
             assert description == comment

@@ -19,6 +19,7 @@ from agora.platform.rpc.interceptors import (
     RequestIdChannel,
     ServerInterceptor,
     new_request_id,
+    send_response_headers,
 )
 from agora.platform.rpc.server import GrpcServer
 from agora.platform.rpc.status import (
@@ -59,6 +60,7 @@ __all__ = [
     "new_request_id",
     "raise_for_rpc_error",
     "rpc_status_from_rpc_error",
+    "send_response_headers",
     "service_config",
     "to_grpc_status",
     "to_rpc_status",

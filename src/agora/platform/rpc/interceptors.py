@@ -13,7 +13,8 @@ import inspect
 import re
 import uuid
 from abc import abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from time import perf_counter
 from typing import Any, NoReturn, cast
 
@@ -45,6 +46,26 @@ log = structlog.get_logger("agora.rpc")
 
 Behaviour = Callable[..., Any]
 Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]]
+
+
+# Whether this call's initial metadata went out (it goes out once): see send_response_headers.
+_initial_metadata_sent: ContextVar[bool] = ContextVar("agora_initial_metadata_sent", default=False)
+
+
+async def send_response_headers(
+    context: grpc.aio.ServicerContext[Any, Any], headers: Sequence[tuple[str, str]]
+) -> bool:
+    """Send `headers` as the call's initial metadata, with the request id the interceptor
+    would have echoed there: the HTTP response headers the gateway copies onto an HttpBody
+    answer (`agora.gateway.http_body`). False when the initial metadata had already gone out
+    (a stream's, to a caller that sent no request id: the headers are left out)."""
+    if _initial_metadata_sent.get():
+        return False
+    _initial_metadata_sent.set(True)
+    request_id = current_request_id()
+    echo = ((REQUEST_ID_HEADER, request_id),) if request_id else ()
+    await context.send_initial_metadata((*headers, *echo))
+    return True
 
 
 def new_request_id() -> str:
@@ -155,12 +176,13 @@ class ServerInterceptor(MethodWrapper):
             request_id = given or new_request_id()
             bind_request_id(request_id)
             echo = ((REQUEST_ID_HEADER, request_id),)
+            _initial_metadata_sent.set(False)
             code = grpc.StatusCode.OK
             try:
                 response = await _within_deadline(
                     behaviour(request, context), context, default_deadline_s
                 )
-                if given is None:
+                if given is None and not _initial_metadata_sent.get():
                     # Only a caller without an id needs it early; it costs an extra batch.
                     await context.send_initial_metadata(echo)
                 context.set_trailing_metadata(echo)
@@ -208,13 +230,18 @@ class _StreamScope:
     def __init__(self, call: _CallLog, context: grpc.aio.ServicerContext[Any, Any]) -> None:
         self._call = call
         self._context = context
-        self._request_id = request_id_given(context) or new_request_id()
+        self._given = request_id_given(context)
+        self._request_id = self._given or new_request_id()
         self._started = perf_counter()
 
     async def __aenter__(self) -> None:
         bind_request_id(self._request_id)
         echo = ((REQUEST_ID_HEADER, self._request_id),)
-        await self._context.send_initial_metadata(echo)
+        # A caller without an id learns it at once; one with an id leaves the initial metadata
+        # to the handler (`send_response_headers`), else gRPC sends it with the first message.
+        _initial_metadata_sent.set(self._given is None)
+        if self._given is None:
+            await self._context.send_initial_metadata(echo)
         self._context.set_trailing_metadata(echo)
 
     async def __aexit__(

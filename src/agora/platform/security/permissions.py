@@ -61,6 +61,8 @@ SERVICE_PERMISSIONS: Mapping[str, frozenset[str]] = {
     "bench": frozenset({"catalog:stock:read", "catalog:stock:write", "payments:invoices:write"}),
     # `agora chain reconcile` starts a reconciliation and reads its report.
     "chain-reconcile": frozenset({"chain:reconcile", "chain:read"}),
+    # Scheduled reports look up their staff recipients' addresses.
+    "admin": frozenset({"auth:users:read"}),
 }
 
 # Always callable without a token: load balancers and tools probe them.

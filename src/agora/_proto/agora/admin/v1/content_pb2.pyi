@@ -2,6 +2,7 @@ import datetime
 
 from agora._proto.agora.options.v1 import options_pb2 as _options_pb2
 from google.api import annotations_pb2 as _annotations_pb2
+from google.api import httpbody_pb2 as _httpbody_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -161,20 +162,22 @@ class Media(_message.Message):
     def __init__(self, sha256: _Optional[str] = ..., content_type: _Optional[str] = ..., size_bytes: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., variants: _Optional[_Iterable[_Union[MediaVariant, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class MediaVariant(_message.Message):
-    __slots__ = ("name", "key", "content_type", "width", "height", "size_bytes")
+    __slots__ = ("name", "key", "content_type", "width", "height", "size_bytes", "url")
     NAME_FIELD_NUMBER: _ClassVar[int]
     KEY_FIELD_NUMBER: _ClassVar[int]
     CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     WIDTH_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
     name: str
     key: str
     content_type: str
     width: int
     height: int
     size_bytes: int
-    def __init__(self, name: _Optional[str] = ..., key: _Optional[str] = ..., content_type: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., size_bytes: _Optional[int] = ...) -> None: ...
+    url: str
+    def __init__(self, name: _Optional[str] = ..., key: _Optional[str] = ..., content_type: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., size_bytes: _Optional[int] = ..., url: _Optional[str] = ...) -> None: ...
 
 class CreateContentRequest(_message.Message):
     __slots__ = ("idempotency_key", "kind", "locale", "fields")
@@ -301,6 +304,14 @@ class GetMediaRequest(_message.Message):
     SHA256_FIELD_NUMBER: _ClassVar[int]
     sha256: str
     def __init__(self, sha256: _Optional[str] = ...) -> None: ...
+
+class GetMediaFileRequest(_message.Message):
+    __slots__ = ("sha256", "variant")
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_FIELD_NUMBER: _ClassVar[int]
+    sha256: str
+    variant: str
+    def __init__(self, sha256: _Optional[str] = ..., variant: _Optional[str] = ...) -> None: ...
 
 class GetPublishedRequest(_message.Message):
     __slots__ = ("locale", "slug")

@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from agora._proto.agora.admin.v1 import content_pb2 as agora_dot_admin_dot_v1_dot_content__pb2
+from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -113,6 +114,11 @@ class ContentServiceStub:
                 '/agora.admin.v1.ContentService/GetPublishedMenu',
                 request_serializer=agora_dot_admin_dot_v1_dot_content__pb2.GetPublishedRequest.SerializeToString,
                 response_deserializer=agora_dot_admin_dot_v1_dot_content__pb2.PublishedContent.FromString,
+                _registered_method=True)
+        self.GetMediaFile = channel.unary_unary(
+                '/agora.admin.v1.ContentService/GetMediaFile',
+                request_serializer=agora_dot_admin_dot_v1_dot_content__pb2.GetMediaFileRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
                 _registered_method=True)
 
 
@@ -233,6 +239,15 @@ class ContentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetMediaFile(self, request, context):
+        """An uploaded image's bytes: its original or a narrower variant (an image too narrow for a
+        variant answers its original there). Named by its content, it never changes: browsers and
+        proxies may keep it for a year (`Cache-Control: immutable`, the hash as its ETag).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ContentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -315,6 +330,11 @@ def add_ContentServiceServicer_to_server(servicer, server):
                     servicer.GetPublishedMenu,
                     request_deserializer=agora_dot_admin_dot_v1_dot_content__pb2.GetPublishedRequest.FromString,
                     response_serializer=agora_dot_admin_dot_v1_dot_content__pb2.PublishedContent.SerializeToString,
+            ),
+            'GetMediaFile': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMediaFile,
+                    request_deserializer=agora_dot_admin_dot_v1_dot_content__pb2.GetMediaFileRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -749,6 +769,33 @@ class ContentService:
             '/agora.admin.v1.ContentService/GetPublishedMenu',
             agora_dot_admin_dot_v1_dot_content__pb2.GetPublishedRequest.SerializeToString,
             agora_dot_admin_dot_v1_dot_content__pb2.PublishedContent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMediaFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.admin.v1.ContentService/GetMediaFile',
+            agora_dot_admin_dot_v1_dot_content__pb2.GetMediaFileRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
             options,
             channel_credentials,
             insecure,

@@ -56,6 +56,12 @@ class ReconciliationOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RECONCILIATION_OUTCOME_AMOUNT_MISMATCH: _ClassVar[ReconciliationOutcome]
     RECONCILIATION_OUTCOME_TOKEN_MISMATCH: _ClassVar[ReconciliationOutcome]
     RECONCILIATION_OUTCOME_SWEEP: _ClassVar[ReconciliationOutcome]
+
+class RefundInstructionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REFUND_INSTRUCTION_STATUS_UNSPECIFIED: _ClassVar[RefundInstructionStatus]
+    REFUND_INSTRUCTION_STATUS_PENDING: _ClassVar[RefundInstructionStatus]
+    REFUND_INSTRUCTION_STATUS_SENT: _ClassVar[RefundInstructionStatus]
 SPEED_UNSPECIFIED: Speed
 SPEED_LOW: Speed
 SPEED_MEDIUM: Speed
@@ -82,6 +88,9 @@ RECONCILIATION_OUTCOME_NOT_ON_CHAIN: ReconciliationOutcome
 RECONCILIATION_OUTCOME_AMOUNT_MISMATCH: ReconciliationOutcome
 RECONCILIATION_OUTCOME_TOKEN_MISMATCH: ReconciliationOutcome
 RECONCILIATION_OUTCOME_SWEEP: ReconciliationOutcome
+REFUND_INSTRUCTION_STATUS_UNSPECIFIED: RefundInstructionStatus
+REFUND_INSTRUCTION_STATUS_PENDING: RefundInstructionStatus
+REFUND_INSTRUCTION_STATUS_SENT: RefundInstructionStatus
 
 class Network(_message.Message):
     __slots__ = ("chain_id", "name", "rpc_url", "confirmations_low", "confirmations_medium", "confirmations_high", "block_time_ms", "treasury_address", "router_address", "checkpoint_block", "head_block", "version")
@@ -508,3 +517,73 @@ class ClaimRewardsRequest(_message.Message):
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     idempotency_key: str
     def __init__(self, idempotency_key: _Optional[str] = ...) -> None: ...
+
+class RefundInstruction(_message.Message):
+    __slots__ = ("refund_id", "invoice_id", "order_id", "chain_id", "token", "amount", "pay_to", "eip681_uri", "status", "reason", "tx_hash", "block_number", "sent_from", "created_at", "sent_at")
+    REFUND_ID_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    PAY_TO_FIELD_NUMBER: _ClassVar[int]
+    EIP681_URI_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    TX_HASH_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    SENT_FROM_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    SENT_AT_FIELD_NUMBER: _ClassVar[int]
+    refund_id: str
+    invoice_id: str
+    order_id: str
+    chain_id: int
+    token: Token
+    amount: _money_pb2.CryptoAmount
+    pay_to: str
+    eip681_uri: str
+    status: RefundInstructionStatus
+    reason: str
+    tx_hash: str
+    block_number: int
+    sent_from: str
+    created_at: _timestamp_pb2.Timestamp
+    sent_at: _timestamp_pb2.Timestamp
+    def __init__(self, refund_id: _Optional[str] = ..., invoice_id: _Optional[str] = ..., order_id: _Optional[str] = ..., chain_id: _Optional[int] = ..., token: _Optional[_Union[Token, _Mapping]] = ..., amount: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., pay_to: _Optional[str] = ..., eip681_uri: _Optional[str] = ..., status: _Optional[_Union[RefundInstructionStatus, str]] = ..., reason: _Optional[str] = ..., tx_hash: _Optional[str] = ..., block_number: _Optional[int] = ..., sent_from: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListRefundInstructionsRequest(_message.Message):
+    __slots__ = ("status", "invoice_id", "page_size", "page_token")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    status: RefundInstructionStatus
+    invoice_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, status: _Optional[_Union[RefundInstructionStatus, str]] = ..., invoice_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListRefundInstructionsResponse(_message.Message):
+    __slots__ = ("instructions", "next_page_token")
+    INSTRUCTIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    instructions: _containers.RepeatedCompositeFieldContainer[RefundInstruction]
+    next_page_token: str
+    def __init__(self, instructions: _Optional[_Iterable[_Union[RefundInstruction, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetRefundInstructionRequest(_message.Message):
+    __slots__ = ("refund_id",)
+    REFUND_ID_FIELD_NUMBER: _ClassVar[int]
+    refund_id: str
+    def __init__(self, refund_id: _Optional[str] = ...) -> None: ...
+
+class RecordRefundPaymentRequest(_message.Message):
+    __slots__ = ("idempotency_key", "refund_id", "tx_hash")
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    REFUND_ID_FIELD_NUMBER: _ClassVar[int]
+    TX_HASH_FIELD_NUMBER: _ClassVar[int]
+    idempotency_key: str
+    refund_id: str
+    tx_hash: str
+    def __init__(self, idempotency_key: _Optional[str] = ..., refund_id: _Optional[str] = ..., tx_hash: _Optional[str] = ...) -> None: ...

@@ -111,6 +111,21 @@ class ChainServiceStub:
                 request_serializer=agora_dot_chain_dot_v1_dot_chain__pb2.ClaimRewardsRequest.SerializeToString,
                 response_deserializer=agora_dot_chain_dot_v1_dot_chain__pb2.Rewards.FromString,
                 _registered_method=True)
+        self.ListRefundInstructions = channel.unary_unary(
+                '/agora.chain.v1.ChainService/ListRefundInstructions',
+                request_serializer=agora_dot_chain_dot_v1_dot_chain__pb2.ListRefundInstructionsRequest.SerializeToString,
+                response_deserializer=agora_dot_chain_dot_v1_dot_chain__pb2.ListRefundInstructionsResponse.FromString,
+                _registered_method=True)
+        self.GetRefundInstruction = channel.unary_unary(
+                '/agora.chain.v1.ChainService/GetRefundInstruction',
+                request_serializer=agora_dot_chain_dot_v1_dot_chain__pb2.GetRefundInstructionRequest.SerializeToString,
+                response_deserializer=agora_dot_chain_dot_v1_dot_chain__pb2.RefundInstruction.FromString,
+                _registered_method=True)
+        self.RecordRefundPayment = channel.unary_unary(
+                '/agora.chain.v1.ChainService/RecordRefundPayment',
+                request_serializer=agora_dot_chain_dot_v1_dot_chain__pb2.RecordRefundPaymentRequest.SerializeToString,
+                response_deserializer=agora_dot_chain_dot_v1_dot_chain__pb2.RefundInstruction.FromString,
+                _registered_method=True)
 
 
 class ChainServiceServicer:
@@ -231,6 +246,31 @@ class ChainServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListRefundInstructions(self, request, context):
+        """--- refunds of on-chain payments (staff) ------------------------------------------------
+
+        What staff owe payers: one instruction per refund of an invoice paid on chain (recorded
+        from payments.invoice.refunded), newest first. Nothing is sent automatically.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRefundInstruction(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordRefundPayment(self, request, context):
+        """Records the transaction staff sent to pay a refund, once the chain shows it succeeded
+        with a Transfer of the token to the instruction's address for at least its amount
+        (FAILED_PRECONDITION with the reason otherwise). The same hash again answers the same.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ChainServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -308,6 +348,21 @@ def add_ChainServiceServicer_to_server(servicer, server):
                     servicer.ClaimRewards,
                     request_deserializer=agora_dot_chain_dot_v1_dot_chain__pb2.ClaimRewardsRequest.FromString,
                     response_serializer=agora_dot_chain_dot_v1_dot_chain__pb2.Rewards.SerializeToString,
+            ),
+            'ListRefundInstructions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRefundInstructions,
+                    request_deserializer=agora_dot_chain_dot_v1_dot_chain__pb2.ListRefundInstructionsRequest.FromString,
+                    response_serializer=agora_dot_chain_dot_v1_dot_chain__pb2.ListRefundInstructionsResponse.SerializeToString,
+            ),
+            'GetRefundInstruction': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRefundInstruction,
+                    request_deserializer=agora_dot_chain_dot_v1_dot_chain__pb2.GetRefundInstructionRequest.FromString,
+                    response_serializer=agora_dot_chain_dot_v1_dot_chain__pb2.RefundInstruction.SerializeToString,
+            ),
+            'RecordRefundPayment': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordRefundPayment,
+                    request_deserializer=agora_dot_chain_dot_v1_dot_chain__pb2.RecordRefundPaymentRequest.FromString,
+                    response_serializer=agora_dot_chain_dot_v1_dot_chain__pb2.RefundInstruction.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -717,6 +772,87 @@ class ChainService:
             '/agora.chain.v1.ChainService/ClaimRewards',
             agora_dot_chain_dot_v1_dot_chain__pb2.ClaimRewardsRequest.SerializeToString,
             agora_dot_chain_dot_v1_dot_chain__pb2.Rewards.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRefundInstructions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.chain.v1.ChainService/ListRefundInstructions',
+            agora_dot_chain_dot_v1_dot_chain__pb2.ListRefundInstructionsRequest.SerializeToString,
+            agora_dot_chain_dot_v1_dot_chain__pb2.ListRefundInstructionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRefundInstruction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.chain.v1.ChainService/GetRefundInstruction',
+            agora_dot_chain_dot_v1_dot_chain__pb2.GetRefundInstructionRequest.SerializeToString,
+            agora_dot_chain_dot_v1_dot_chain__pb2.RefundInstruction.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordRefundPayment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.chain.v1.ChainService/RecordRefundPayment',
+            agora_dot_chain_dot_v1_dot_chain__pb2.RecordRefundPaymentRequest.SerializeToString,
+            agora_dot_chain_dot_v1_dot_chain__pb2.RefundInstruction.FromString,
             options,
             channel_credentials,
             insecure,

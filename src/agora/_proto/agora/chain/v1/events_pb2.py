@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from agora._proto.agora.chain.v1 import chain_pb2 as agora_dot_chain_dot_v1_dot_chain__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x61gora/chain/v1/events.proto\x12\x0e\x61gora.chain.v1\x1a\x1a\x61gora/chain/v1/chain.proto\">\n\x10TransferDetected\x12*\n\x08transfer\x18\x01 \x01(\x0b\x32\x18.agora.chain.v1.Transfer\"?\n\x11TransferConfirmed\x12*\n\x08transfer\x18\x01 \x01(\x0b\x32\x18.agora.chain.v1.Transfer\"=\n\x0fTransferReorged\x12*\n\x08transfer\x18\x01 \x01(\x0b\x32\x18.agora.chain.v1.Transfer\":\n\x0eNetworkChanged\x12(\n\x07network\x18\x01 \x01(\x0b\x32\x17.agora.chain.v1.Network\"6\n\x0eSweepCompleted\x12$\n\x05sweep\x18\x01 \x01(\x0b\x32\x15.agora.chain.v1.Sweep\"I\n\x17ReconciliationCompleted\x12.\n\x03run\x18\x01 \x01(\x0b\x32!.agora.chain.v1.ReconciliationRun\"O\n\x10WalletRegistered\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12&\n\x06wallet\x18\x02 \x01(\x0b\x32\x16.agora.chain.v1.Wallet\"L\n\rRewardGranted\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12&\n\x06reward\x18\x02 \x01(\x0b\x32\x16.agora.chain.v1.Rewardb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x61gora/chain/v1/events.proto\x12\x0e\x61gora.chain.v1\x1a\x1a\x61gora/chain/v1/chain.proto\">\n\x10TransferDetected\x12*\n\x08transfer\x18\x01 \x01(\x0b\x32\x18.agora.chain.v1.Transfer\"?\n\x11TransferConfirmed\x12*\n\x08transfer\x18\x01 \x01(\x0b\x32\x18.agora.chain.v1.Transfer\"=\n\x0fTransferReorged\x12*\n\x08transfer\x18\x01 \x01(\x0b\x32\x18.agora.chain.v1.Transfer\":\n\x0eNetworkChanged\x12(\n\x07network\x18\x01 \x01(\x0b\x32\x17.agora.chain.v1.Network\"6\n\x0eSweepCompleted\x12$\n\x05sweep\x18\x01 \x01(\x0b\x32\x15.agora.chain.v1.Sweep\"I\n\x17ReconciliationCompleted\x12.\n\x03run\x18\x01 \x01(\x0b\x32!.agora.chain.v1.ReconciliationRun\"O\n\x10WalletRegistered\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12&\n\x06wallet\x18\x02 \x01(\x0b\x32\x16.agora.chain.v1.Wallet\"L\n\rRewardGranted\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12&\n\x06reward\x18\x02 \x01(\x0b\x32\x16.agora.chain.v1.Reward\"J\n\x10RefundInstructed\x12\x36\n\x0binstruction\x18\x01 \x01(\x0b\x32!.agora.chain.v1.RefundInstruction\"D\n\nRefundSent\x12\x36\n\x0binstruction\x18\x01 \x01(\x0b\x32!.agora.chain.v1.RefundInstructionb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -48,4 +48,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WALLETREGISTERED']._serialized_end=537
   _globals['_REWARDGRANTED']._serialized_start=539
   _globals['_REWARDGRANTED']._serialized_end=615
+  _globals['_REFUNDINSTRUCTED']._serialized_start=617
+  _globals['_REFUNDINSTRUCTED']._serialized_end=691
+  _globals['_REFUNDSENT']._serialized_start=693
+  _globals['_REFUNDSENT']._serialized_end=761
 # @@protoc_insertion_point(module_scope)

@@ -57,3 +57,15 @@ class RewardGranted(_message.Message):
     customer_id: str
     reward: _chain_pb2.Reward
     def __init__(self, customer_id: _Optional[str] = ..., reward: _Optional[_Union[_chain_pb2.Reward, _Mapping]] = ...) -> None: ...
+
+class RefundInstructed(_message.Message):
+    __slots__ = ("instruction",)
+    INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
+    instruction: _chain_pb2.RefundInstruction
+    def __init__(self, instruction: _Optional[_Union[_chain_pb2.RefundInstruction, _Mapping]] = ...) -> None: ...
+
+class RefundSent(_message.Message):
+    __slots__ = ("instruction",)
+    INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
+    instruction: _chain_pb2.RefundInstruction
+    def __init__(self, instruction: _Optional[_Union[_chain_pb2.RefundInstruction, _Mapping]] = ...) -> None: ...
