@@ -13,6 +13,7 @@ from agora._proto.agora.catalog.v1 import events_pb2 as catalog_ev
 from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
 from agora._proto.agora.orders.v1 import events_pb2 as order_ev
 from agora._proto.agora.payments.v1 import events_pb2 as pay_ev
+from agora.auth.seeding import _account_events
 from agora.catalog.seeding import _catalog_history, reservation_outbox_rows
 from agora.orders.seeding import build_batch, shop_rules, with_totals
 from agora.payments.seeding import build_batch as invoice_batch
@@ -127,3 +128,20 @@ def test_a_live_only_handler_skips_seeded_events_and_runs_for_live_ones() -> Non
         asyncio.run(live_only(handler)(None, envelope))  # type: ignore[arg-type]
 
     assert handled == [live.event_id]
+
+
+def test_each_account_is_announced_registered_then_verified_when_it_was_created() -> None:
+    seeded = plan()
+    user = seeded.users[0]
+
+    registered, verified = _account_events(user)
+
+    assert (registered.subject, verified.subject) == (
+        "auth.user.registered",
+        "auth.user.email_verified",
+    )
+    assert registered.event.user_id == verified.event.user_id == user.id
+    assert registered.event.email == user.email.lower()
+    assert registered.event.source == "seed"
+    assert datetime_of(registered.event.registered_at) == user.created_at
+    assert registered.occurred_at == verified.occurred_at == user.created_at
