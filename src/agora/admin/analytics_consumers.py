@@ -13,11 +13,13 @@ history the seeder writes straight into the services' tables (it never reaches a
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import asdict
 
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerInfo
+from nats.js.errors import NotFoundError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
@@ -202,3 +204,19 @@ async def rebuild_analytics(
     return [
         await rebuild(p, sessions, js, stream=p.stream, from_seq=1) for p in analytics_projections()
     ]
+
+
+async def caught_up(js: JetStreamContext, projections: Sequence[AnalyticsProjection]) -> int:
+    """How many events the analytics consumers have still to handle (waiting or unacked);
+    0 once every one has caught up with its stream. A consumer not created yet counts its
+    whole stream."""
+    left = 0
+    for p in projections:
+        try:
+            info = await js.consumer_info(p.stream, p.name)
+        except NotFoundError:
+            with contextlib.suppress(NotFoundError):
+                left += (await js.stream_info(p.stream)).state.messages
+            continue
+        left += info.num_pending + info.num_ack_pending
+    return left
