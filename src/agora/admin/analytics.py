@@ -145,15 +145,30 @@ def parse_rate(text: str) -> Fraction:
 
 
 def divide_half_even(numerator: int | Fraction, denominator: int = 1) -> int:
-    """numerator / denominator rounded half to even (Python's `round` of a Fraction)."""
-    return round(Fraction(numerator) / denominator)
+    """numerator / denominator rounded half to even (Python's `round` of a Fraction), in
+    integers: a report converts thousands of groups, and Fraction arithmetic was its cost."""
+    if isinstance(numerator, Fraction):
+        numerator, denominator = numerator.numerator, numerator.denominator * denominator
+    if denominator < 0:
+        numerator, denominator = -numerator, -denominator
+    quotient, remainder = divmod(numerator, denominator)
+    twice = 2 * remainder
+    if twice > denominator or (twice == denominator and quotient % 2):
+        quotient += 1
+    return quotient
+
+
+def conversion_factor(source: str, target: str, rate: Fraction) -> Fraction:
+    """What a minor unit of `source` is in minor units of `target` at `rate`."""
+    shift = CURRENCIES[target].exponent - CURRENCIES[source].exponent
+    return rate * Fraction(10) ** shift
 
 
 def convert_minor(amount: int, source: str, target: str, rate: Fraction) -> int:
     """`amount` minor units of `source` in minor units of `target` at `rate` (1 source = rate
     target), rounded half-even."""
-    shift = CURRENCIES[target].exponent - CURRENCIES[source].exponent
-    return divide_half_even(amount * rate * Fraction(10) ** shift)
+    factor = conversion_factor(source, target, rate)
+    return divide_half_even(amount * factor.numerator, factor.denominator)
 
 
 @dataclass(frozen=True)
@@ -206,15 +221,22 @@ class Converter:
     query: Query
     rates: RateBook
     unconverted: set[str] = field(default_factory=set)
+    _factors: dict[tuple[str, date], Fraction | None] = field(default_factory=dict)
 
     def minor(self, amount: int, currency: str, day: date) -> int | None:
         if not self.query.converted:
             return amount if currency == self.query.currency else None
-        rate = self.rates.rate(currency, day)
-        if rate is None:
+        key = (currency, day)
+        if key not in self._factors:
+            rate = self.rates.rate(currency, day)
+            self._factors[key] = (
+                None if rate is None else conversion_factor(currency, self.query.currency, rate)
+            )
+        factor = self._factors[key]
+        if factor is None:
             self.unconverted.add(currency)
             return None
-        return convert_minor(amount, currency, self.query.currency, rate)
+        return divide_half_even(amount * factor.numerator, factor.denominator)
 
 
 def share_bp(part: int, whole: int) -> int:
