@@ -349,6 +349,53 @@ def customers_report(
     return list(by_start.values())
 
 
+@dataclass(frozen=True)
+class CustomerPeriod:
+    """A period's customers with a paid order, counted by PostgreSQL (`customers_report`'s
+    rule: new when their first paid order ever is in the period's natural span)."""
+
+    start: date
+    new_customers: int
+    returning_customers: int
+
+
+def customer_figures(
+    query: Query, counted: Iterable[CustomerPeriod], registered: Iterable[tuple[date, int]]
+) -> list[CustomerFigures]:
+    """`customers_report` from counts per period and accounts registered per day."""
+    by_start = {start: CustomerFigures(start) for start in periods(query)}
+    for day, accounts in registered:
+        by_start[period_of(day, query)].new_accounts += accounts
+    for c in counted:
+        by_start[c.start].new_customers += c.new_customers
+        by_start[c.start].returning_customers += c.returning_customers
+    return list(by_start.values())
+
+
+@dataclass(frozen=True)
+class CohortMonth:
+    """Customers of the cohort of `cohort` (their first paid order's month) active in `month`."""
+
+    cohort: date
+    month: date
+    customers: int
+
+
+def cohort_table(query: Query, counted: Iterable[CohortMonth]) -> list[tuple[date, list[int]]]:
+    """`cohorts` from counts per (cohort month, active month)."""
+    last = month_index(query.end)
+    active: dict[int, dict[int, int]] = defaultdict(dict)
+    for c in counted:
+        active[month_index(c.cohort)][month_index(c.month)] = c.customers
+    return [
+        (
+            date(cohort // 12, cohort % 12 + 1, 1),
+            [active[cohort].get(m, 0) for m in range(cohort, last + 1)],
+        )
+        for cohort in sorted(active)
+    ]
+
+
 def month_index(day: date) -> int:
     return day.year * 12 + day.month - 1
 
@@ -550,6 +597,36 @@ class SupportFigures:
         self.handed_over += c.handed_over
         self.closed += c.closed
         self.resolved_by_assistant += c.resolved_by_assistant
+
+
+@dataclass(frozen=True)
+class SupportDay:
+    """The conversations started on `day`, summed by PostgreSQL."""
+
+    day: date
+    conversations: int
+    answered: int
+    answer_ms_total: int
+    handed_over: int
+    closed: int
+    resolved_by_assistant: int
+
+
+def support_figures(
+    query: Query, days: Iterable[SupportDay]
+) -> tuple[list[SupportFigures], SupportFigures]:
+    """`support_report` from sums per day."""
+    by_start = {start: SupportFigures(start) for start in periods(query)}
+    total = SupportFigures(query.start)
+    for d in days:
+        for figures in (by_start[period_of(d.day, query)], total):
+            figures.conversations += d.conversations
+            figures.answered += d.answered
+            figures.answer_ms_total += d.answer_ms_total
+            figures.handed_over += d.handed_over
+            figures.closed += d.closed
+            figures.resolved_by_assistant += d.resolved_by_assistant
+    return list(by_start.values()), total
 
 
 def support_report(

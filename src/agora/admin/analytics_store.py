@@ -17,13 +17,18 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from agora.admin.analytics import (
+    CohortMonth,
     ConversationFact,
+    CustomerPeriod,
     DailySales,
     FunnelDay,
+    Granularity,
     LineSales,
     MethodDay,
     PaidDay,
+    Query,
     RateQuote,
+    SupportDay,
     parse_rate,
 )
 from agora.admin.analytics_tables import (
@@ -485,3 +490,75 @@ async def conversation_facts(db: Db, start: date, end: date) -> list[Conversatio
 async def dump(db: Db, table: sa.Table) -> list[tuple[Any, ...]]:
     """Every row of `table`, sorted (what a rebuild must reproduce)."""
     return sorted(tuple(r) for r in await db.execute(sa.select(table)))
+
+
+# --- Reads aggregated by PostgreSQL (a year by day is hundreds of rows, not 150k) --------------
+
+_PERIOD_START = {
+    Granularity.DAY: "{day}",
+    Granularity.WEEK: "date_trunc('week', {day})::date",
+    Granularity.MONTH: "date_trunc('month', {day})::date",
+}
+
+_FIRST_PAID = (
+    f"SELECT customer_id, min(paid_day) AS first_day FROM {orders.name} "
+    "WHERE paid_day IS NOT NULL AND customer_id <> '' GROUP BY customer_id"
+)
+
+
+def _customer_periods_sql(granularity: Granularity) -> str:
+    natural = _PERIOD_START[granularity].format(day="o.paid_day")
+    return (
+        f"WITH first AS ({_FIRST_PAID}) "
+        f"SELECT greatest({natural}, $1::date) AS period, "
+        f"count(DISTINCT o.customer_id) FILTER (WHERE f.first_day >= {natural}), "
+        f"count(DISTINCT o.customer_id) FILTER (WHERE f.first_day < {natural}) "
+        f"FROM {orders.name} o JOIN first f ON f.customer_id = o.customer_id "
+        "WHERE o.paid_day BETWEEN $1 AND $2 GROUP BY 1"
+    )
+
+
+_CUSTOMER_PERIODS = {grain: _customer_periods_sql(grain) for grain in Granularity}
+_COHORTS = (
+    f"WITH first AS ({_FIRST_PAID}) "
+    "SELECT date_trunc('month', f.first_day)::date, date_trunc('month', o.paid_day)::date, "
+    "count(DISTINCT o.customer_id) "
+    f"FROM {orders.name} o JOIN first f ON f.customer_id = o.customer_id "
+    "WHERE o.paid_day BETWEEN $1 AND $2 AND f.first_day >= $1 GROUP BY 1, 2"
+)
+_REGISTERED = (
+    f"SELECT registered_day, count(*) FROM {accounts.name} "
+    "WHERE registered_day BETWEEN $1 AND $2 GROUP BY 1"
+)
+_SUPPORT_DAYS = (
+    "SELECT started_day, count(*), count(*) FILTER (WHERE answered), "
+    "coalesce(sum(time_to_first_answer_ms) FILTER (WHERE answered), 0)::bigint, "
+    "count(*) FILTER (WHERE handed_over), count(*) FILTER (WHERE closed), "
+    "count(*) FILTER (WHERE resolved_by_assistant) "
+    f"FROM {conversations.name} WHERE started_day BETWEEN $1 AND $2 GROUP BY 1"
+)
+
+
+async def customer_periods(db: Db, query: Query) -> list[CustomerPeriod]:
+    """Per period of `query` (clipped to its range): customers with a paid order in it, new
+    (their first paid order ever is in the period's natural span) or returning."""
+    raw = await driver_connection(db)
+    rows = await raw.fetch(_CUSTOMER_PERIODS[query.granularity], query.start, query.end)
+    return [CustomerPeriod(r[0], r[1], r[2]) for r in rows]
+
+
+async def cohort_months(db: Db, start: date, end: date) -> list[CohortMonth]:
+    """Customers whose first paid order is in the range, by its month and each month (in the
+    range) they paid an order in."""
+    raw = await driver_connection(db)
+    return [CohortMonth(*r) for r in await raw.fetch(_COHORTS, start, end)]
+
+
+async def registered_counts(db: Db, start: date, end: date) -> list[tuple[date, int]]:
+    raw = await driver_connection(db)
+    return [(r[0], r[1]) for r in await raw.fetch(_REGISTERED, start, end)]
+
+
+async def support_days(db: Db, start: date, end: date) -> list[SupportDay]:
+    raw = await driver_connection(db)
+    return [SupportDay(*r) for r in await raw.fetch(_SUPPORT_DAYS, start, end)]

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pytest
 from cli_support import isolate_agora
-from pytest import MonkeyPatch
 from typer.testing import CliRunner
 
 from agora import cli
@@ -62,7 +62,9 @@ async def test_the_admin_bench_reports_the_rebuilt_figures_and_every_query(
     assert any("rebuilding" in line for line in seen)
 
 
-def test_agora_bench_admin_prints_the_report(monkeypatch: MonkeyPatch, tmp_path: Path) -> None:
+def test_agora_bench_admin_prints_the_report(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     isolate_agora(monkeypatch, tmp_path)
 
     result = CliRunner().invoke(
