@@ -45,6 +45,7 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 
 import structlog
 from nats.aio.msg import Msg
@@ -316,7 +317,7 @@ class EventConsumer:
     ) -> None:
         """The batch's new events to `batch_handler` in one call, in the transaction that
         records them in the inbox (each event once, in stream order)."""
-        ids = [_event_id(envelope) for _, envelope in opened]
+        ids = [envelope.event_id for _, envelope in opened]  # canonical: see _open
         async with transaction(self._sessions) as session:
             fresh = await self._remember_all(session, opened, ids)
             envelopes: list[EventEnvelope] = []
@@ -333,7 +334,7 @@ class EventConsumer:
     ) -> dict[int, Exception]:
         """Handle the batch in one transaction; the failures (by index) it rolled back alone."""
         failures: dict[int, Exception] = {}
-        ids = [_event_id(envelope) for _, envelope in opened]
+        ids = [envelope.event_id for _, envelope in opened]  # canonical: see _open
         async with transaction(self._sessions) as session:
             fresh = await self._remember_all(session, opened, ids)
             raw = await driver_connection(session)
@@ -379,8 +380,7 @@ class EventConsumer:
             session,
             consumer=self.durable,
             events=[
-                (event_id, m.metadata.sequence.stream, m.metadata.timestamp)
-                for event_id, (m, _) in zip(ids, opened, strict=True)
+                (event_id, *_position(m)) for event_id, (m, _) in zip(ids, opened, strict=True)
             ],
         )
 
@@ -483,7 +483,7 @@ def _open(message: Msg) -> EventEnvelope:
     except Exception as error:
         raise DeadLetterReason(f"not an EventEnvelope: {error}") from error
     try:
-        _event_id(envelope)
+        envelope.event_id = _event_id(envelope)  # as the inbox writes it, from here on
     except ValueError:
         raise DeadLetterReason(f"event id {envelope.event_id!r} is not a UUID") from None
     return envelope
@@ -498,3 +498,14 @@ def _event_id(envelope: EventEnvelope) -> str:
     """The envelope's event id as the inbox writes it (ValueError when it is no UUID)."""
     text = envelope.event_id
     return text if _CANONICAL_UUID.fullmatch(text) else str(uuid.UUID(text))
+
+
+def _position(message: Msg) -> tuple[int, datetime]:
+    """(stream sequence, time stored) of a JetStream message, read from its ack subject
+    (`$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ns>.<pending>`);
+    nats-py's `metadata` builds much more, and this runs for every message of a batch."""
+    tokens = (message.reply or "").split(".")
+    if len(tokens) != 9 or tokens[:2] != ["$JS", "ACK"]:
+        metadata = message.metadata  # another layout (a domain, an account): nats-py knows
+        return metadata.sequence.stream, metadata.timestamp
+    return int(tokens[5]), datetime.fromtimestamp(int(tokens[7]) / 1e9, UTC)
