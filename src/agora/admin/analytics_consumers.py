@@ -31,6 +31,7 @@ from agora.admin.analytics_tables import (
     analytics_categories,
     analytics_conversations,
     analytics_daily_sales,
+    analytics_funnel_daily,
     analytics_invoices,
     analytics_order_lines,
     analytics_orders,
@@ -59,7 +60,12 @@ class OrderFacts:
     name = "admin-analytics-orders"
     stream = ORDERS_STREAM
     filter_subjects = ["orders.order.>", "orders.return.>"]
-    tables = (analytics_orders, analytics_order_lines, analytics_daily_sales)
+    tables = (
+        analytics_orders,
+        analytics_order_lines,
+        analytics_daily_sales,
+        analytics_funnel_daily,
+    )
 
     async def handle(self, session: AsyncSession, envelope: EventEnvelope) -> None:
         await self.handle_batch(session, [envelope])
@@ -73,6 +79,7 @@ class OrderFacts:
         await store.add_orders(session, changes.added.values(), changes.lines)
         await store.update_orders(session, list(changes.changed.values()))
         await store.add_to_days(session, changes.days)
+        await store.add_to_funnel(session, changes.funnel)
         await AnalyticsSignals.record(session)
 
     async def reset(self, session: AsyncSession) -> None:

@@ -77,21 +77,23 @@ def order_events_of(envelopes: Iterable[EventEnvelope]) -> list[OrderEvent]:
 @dataclass
 class OrderChanges:
     """What a batch changes: orders placed (their final state), known orders changed, lines of
-    the new orders, and what to add to each (day, currency) of the daily rollup."""
+    the new orders, and what to add to each (day, currency) of the daily rollup and of the
+    funnel (placed, invoiced, paid; by the day the order was placed)."""
 
     added: dict[str, Row] = field(default_factory=dict)
     changed: dict[str, Row] = field(default_factory=dict)
     lines: list[Row] = field(default_factory=list)
     days: dict[tuple[date, str], list[int]] = field(default_factory=dict)
+    funnel: dict[tuple[date, str], list[int]] = field(default_factory=dict)
+
+    def add_to_funnel(self, fact: Row, stage: int) -> None:
+        counts = self.funnel.setdefault((fact["placed_day"], fact["currency"]), [0, 0, 0])
+        counts[stage] += 1
 
     def add_to_day(self, day: date, currency: str, **counts: int) -> None:
         counters = self.days.setdefault((day, currency), [0] * len(DAILY_COUNTERS))
         for name, count in counts.items():
             counters[DAILY_COUNTERS.index(name)] += count
-
-    @property
-    def empty(self) -> bool:
-        return not (self.added or self.changed or self.days)
 
 
 def fold_orders(events: Sequence[OrderEvent], known: Mapping[str, Row]) -> OrderChanges:
@@ -148,11 +150,14 @@ def _place(changes: OrderChanges, e: OrderEvent) -> None:
         for n, line in enumerate(placed.lines)
     )
     changes.add_to_day(day_of(e.at), placed.currency, orders_placed=1)
+    changes.add_to_funnel(changes.added[placed.order_id], 0)
 
 
 def _change(changes: OrderChanges, fact: Row, e: OrderEvent) -> None:
     match e.subject:
         case "orders.order.awaiting_payment":
+            if fact["invoiced_at"] is None:
+                changes.add_to_funnel(fact, 1)
             fact.update(invoice_id=e.event.invoice_id, invoiced_at=e.at, status="awaiting_payment")
         case "orders.order.paid":
             if fact["paid_at"] is not None:
@@ -164,6 +169,7 @@ def _change(changes: OrderChanges, fact: Row, e: OrderEvent) -> None:
                 paid_day=day,
                 status="paid",
             )
+            changes.add_to_funnel(fact, 2)
             changes.add_to_day(
                 day,
                 fact["currency"],

@@ -44,6 +44,9 @@ from agora.admin.analytics_tables import (
     analytics_daily_sales as daily_sales,
 )
 from agora.admin.analytics_tables import (
+    analytics_funnel_daily as funnel_daily,
+)
+from agora.admin.analytics_tables import (
     analytics_invoices as invoices,
 )
 from agora.admin.analytics_tables import (
@@ -174,6 +177,33 @@ async def add_to_days(
     columns += [[days[key][n] for key in keys] for n in range(len(DAILY_COUNTERS))]
     raw = await driver_connection(session)
     await raw.execute(_ADD_TO_DAYS, *columns)
+
+
+_FUNNEL_COUNTERS = ("placed", "invoiced", "paid")
+_ADD_TO_FUNNEL = (
+    _insert(
+        funnel_daily,
+        [("day", "date"), ("currency", "text"), *((n, "bigint") for n in _FUNNEL_COUNTERS)],
+    )
+    + " ON CONFLICT (day, currency) DO UPDATE SET "
+    + ", ".join(f"{n} = {funnel_daily.name}.{n} + excluded.{n}" for n in _FUNNEL_COUNTERS)
+)
+
+
+async def add_to_funnel(
+    session: AsyncSession, days: Mapping[tuple[date, str], Sequence[int]]
+) -> None:
+    """Add each (day placed, currency)'s (placed, invoiced, paid) to the funnel."""
+    if not days:
+        return
+    keys = sorted(days)
+    raw = await driver_connection(session)
+    await raw.execute(
+        _ADD_TO_FUNNEL,
+        [day for day, _ in keys],
+        [currency for _, currency in keys],
+        *([days[key][n] for key in keys] for n in range(len(_FUNNEL_COUNTERS))),
+    )
 
 
 _INVOICE_COLUMNS = (
@@ -383,19 +413,23 @@ async def registered_days(db: Db, start: date, end: date) -> list[date]:
 
 
 async def funnel_days(db: Db, start: date, end: date, currency: str | None) -> list[FunnelDay]:
+    """Orders placed per day (of `currency`, or of every one), how many of them were invoiced
+    and how many paid (the funnel rollup: a row per day and currency)."""
     query = (
         sa.select(
-            orders.c.placed_day,
-            sa.func.count(),
-            sa.func.count(orders.c.invoiced_at),
-            sa.func.count(orders.c.paid_at),
+            funnel_daily.c.day,
+            sa.func.sum(funnel_daily.c.placed),
+            sa.func.sum(funnel_daily.c.invoiced),
+            sa.func.sum(funnel_daily.c.paid),
         )
-        .where(orders.c.placed_day.between(start, end))
-        .group_by(orders.c.placed_day)
+        .where(funnel_daily.c.day.between(start, end))
+        .group_by(funnel_daily.c.day)
     )
     if currency is not None:
-        query = query.where(orders.c.currency == currency)
-    return [FunnelDay(*row) for row in await db.execute(query)]
+        query = query.where(funnel_daily.c.currency == currency)
+    return [
+        FunnelDay(row[0], int(row[1]), int(row[2]), int(row[3])) for row in await db.execute(query)
+    ]
 
 
 async def line_sales(db: Db, start: date, end: date) -> list[LineSales]:
