@@ -63,8 +63,11 @@ class BatchPull:
 
     async def fetch(self, batch: int, timeout_s: float) -> list[Msg]:
         """Up to `batch` messages; none when nothing came within `timeout_s`."""
+        ahead, self._ahead = self._ahead, None
+        # Only the request asked in advance can have ended before: forget older requests' ends.
+        self._ended.intersection_update({ahead})
         if len(self._buffer) < batch:
-            request = await self._request(batch - len(self._buffer), no_wait=True)
+            request = ahead or await self._request(batch - len(self._buffer), no_wait=True)
             await self._wait(
                 lambda: len(self._buffer) >= batch or request in self._ended, timeout_s
             )
