@@ -49,8 +49,8 @@ CATALOG_STREAM = "CATALOG"
 AUTH_STREAM = "AUTH"
 SUPPORT_STREAM = "SUPPORT"
 
-# Events per fetched batch: one transaction and a few statements each (docs/benchmarks.md,
-# "Admin analytics": larger batches stopped paying off around here).
+# Events per fetched batch: one transaction and a few statements each. Measured on the ORDERS
+# stream: 1,000 and 2,000 alike (within a loaded machine's noise), 4,000 no better.
 BATCH = 1000
 
 

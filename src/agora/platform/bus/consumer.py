@@ -1,7 +1,8 @@
 """Durable pull consumers with explicit ack, idempotent through the inbox, with dead letters.
 
-For every message: one database transaction records `(consumer, event_id)` in the inbox and runs
-the handler; the message is acked only after that commit. An event already in the inbox is acked
+Messages are pulled in batches of up to `batch` (`pull.BatchPull`). For every message: one
+database transaction records `(consumer, event_id)` in the inbox and runs the handler; the
+message is acked only after that commit. An event already in the inbox is acked
 without running the handler again. A failing handler is retried after a growing delay; after
 `max_deliver` deliveries the message goes to `dlq.<consumer>.<subject>` on the DEAD_LETTERS
 stream and is terminated. Outages (database or network down) are retried without counting
