@@ -145,15 +145,30 @@ def parse_rate(text: str) -> Fraction:
 
 
 def divide_half_even(numerator: int | Fraction, denominator: int = 1) -> int:
-    """numerator / denominator rounded half to even (Python's `round` of a Fraction)."""
-    return round(Fraction(numerator) / denominator)
+    """numerator / denominator rounded half to even (Python's `round` of a Fraction), in
+    integers: a report converts thousands of groups, and Fraction arithmetic was its cost."""
+    if isinstance(numerator, Fraction):
+        numerator, denominator = numerator.numerator, numerator.denominator * denominator
+    if denominator < 0:
+        numerator, denominator = -numerator, -denominator
+    quotient, remainder = divmod(numerator, denominator)
+    twice = 2 * remainder
+    if twice > denominator or (twice == denominator and quotient % 2):
+        quotient += 1
+    return quotient
+
+
+def conversion_factor(source: str, target: str, rate: Fraction) -> Fraction:
+    """What a minor unit of `source` is in minor units of `target` at `rate`."""
+    shift = CURRENCIES[target].exponent - CURRENCIES[source].exponent
+    return rate * Fraction(10) ** shift
 
 
 def convert_minor(amount: int, source: str, target: str, rate: Fraction) -> int:
     """`amount` minor units of `source` in minor units of `target` at `rate` (1 source = rate
     target), rounded half-even."""
-    shift = CURRENCIES[target].exponent - CURRENCIES[source].exponent
-    return divide_half_even(amount * rate * Fraction(10) ** shift)
+    factor = conversion_factor(source, target, rate)
+    return divide_half_even(amount * factor.numerator, factor.denominator)
 
 
 @dataclass(frozen=True)
@@ -206,15 +221,22 @@ class Converter:
     query: Query
     rates: RateBook
     unconverted: set[str] = field(default_factory=set)
+    _factors: dict[tuple[str, date], Fraction | None] = field(default_factory=dict)
 
     def minor(self, amount: int, currency: str, day: date) -> int | None:
         if not self.query.converted:
             return amount if currency == self.query.currency else None
-        rate = self.rates.rate(currency, day)
-        if rate is None:
+        key = (currency, day)
+        if key not in self._factors:
+            rate = self.rates.rate(currency, day)
+            self._factors[key] = (
+                None if rate is None else conversion_factor(currency, self.query.currency, rate)
+            )
+        factor = self._factors[key]
+        if factor is None:
             self.unconverted.add(currency)
             return None
-        return convert_minor(amount, currency, self.query.currency, rate)
+        return divide_half_even(amount * factor.numerator, factor.denominator)
 
 
 def share_bp(part: int, whole: int) -> int:
@@ -325,6 +347,53 @@ def customers_report(
         else:
             by_start[start].returning_customers += 1
     return list(by_start.values())
+
+
+@dataclass(frozen=True)
+class CustomerPeriod:
+    """A period's customers with a paid order, counted by PostgreSQL (`customers_report`'s
+    rule: new when their first paid order ever is in the period's natural span)."""
+
+    start: date
+    new_customers: int
+    returning_customers: int
+
+
+def customer_figures(
+    query: Query, counted: Iterable[CustomerPeriod], registered: Iterable[tuple[date, int]]
+) -> list[CustomerFigures]:
+    """`customers_report` from counts per period and accounts registered per day."""
+    by_start = {start: CustomerFigures(start) for start in periods(query)}
+    for day, accounts in registered:
+        by_start[period_of(day, query)].new_accounts += accounts
+    for c in counted:
+        by_start[c.start].new_customers += c.new_customers
+        by_start[c.start].returning_customers += c.returning_customers
+    return list(by_start.values())
+
+
+@dataclass(frozen=True)
+class CohortMonth:
+    """Customers of the cohort of `cohort` (their first paid order's month) active in `month`."""
+
+    cohort: date
+    month: date
+    customers: int
+
+
+def cohort_table(query: Query, counted: Iterable[CohortMonth]) -> list[tuple[date, list[int]]]:
+    """`cohorts` from counts per (cohort month, active month)."""
+    last = month_index(query.end)
+    active: dict[int, dict[int, int]] = defaultdict(dict)
+    for c in counted:
+        active[month_index(c.cohort)][month_index(c.month)] = c.customers
+    return [
+        (
+            date(cohort // 12, cohort % 12 + 1, 1),
+            [active[cohort].get(m, 0) for m in range(cohort, last + 1)],
+        )
+        for cohort in sorted(active)
+    ]
 
 
 def month_index(day: date) -> int:
@@ -528,6 +597,36 @@ class SupportFigures:
         self.handed_over += c.handed_over
         self.closed += c.closed
         self.resolved_by_assistant += c.resolved_by_assistant
+
+
+@dataclass(frozen=True)
+class SupportDay:
+    """The conversations started on `day`, summed by PostgreSQL."""
+
+    day: date
+    conversations: int
+    answered: int
+    answer_ms_total: int
+    handed_over: int
+    closed: int
+    resolved_by_assistant: int
+
+
+def support_figures(
+    query: Query, days: Iterable[SupportDay]
+) -> tuple[list[SupportFigures], SupportFigures]:
+    """`support_report` from sums per day."""
+    by_start = {start: SupportFigures(start) for start in periods(query)}
+    total = SupportFigures(query.start)
+    for d in days:
+        for figures in (by_start[period_of(d.day, query)], total):
+            figures.conversations += d.conversations
+            figures.answered += d.answered
+            figures.answer_ms_total += d.answer_ms_total
+            figures.handed_over += d.handed_over
+            figures.closed += d.closed
+            figures.resolved_by_assistant += d.resolved_by_assistant
+    return list(by_start.values()), total
 
 
 def support_report(

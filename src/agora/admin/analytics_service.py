@@ -55,8 +55,9 @@ class AnalyticsService(analytics_pb2_grpc.AnalyticsServiceServicer):
     async def GetCustomers(self, request: pb.AnalyticsQuery, context: object) -> pb.CustomersReport:
         query = self._query(request)
         async with self._reads.connect() as conn:
-            paid = await store.paid_days(conn, query.start, query.end)
-            registered = await store.registered_days(conn, query.start, query.end)
+            counted = await store.customer_periods(conn, query)
+            registered = await store.registered_counts(conn, query.start, query.end)
+            cohorts = await store.cohort_months(conn, query.start, query.end)
         return pb.CustomersReport(
             periods=[
                 pb.CustomersPeriod(
@@ -65,11 +66,11 @@ class AnalyticsService(analytics_pb2_grpc.AnalyticsServiceServicer):
                     new_customers=f.new_customers,
                     returning_customers=f.returning_customers,
                 )
-                for f in rules.customers_report(query, paid, registered)
+                for f in rules.customer_figures(query, counted, registered)
             ],
             cohorts=[
                 pb.Cohort(month=month.isoformat()[:7], active=active)
-                for month, active in rules.cohorts(query, paid)
+                for month, active in rules.cohort_table(query, cohorts)
             ],
         )
 
@@ -184,8 +185,8 @@ class AnalyticsService(analytics_pb2_grpc.AnalyticsServiceServicer):
     ) -> pb.SupportReport:
         query = self._query(request)
         async with self._reads.connect() as conn:
-            facts = await store.conversation_facts(conn, query.start, query.end)
-        figures, total = rules.support_report(query, facts)
+            days = await store.support_days(conn, query.start, query.end)
+        figures, total = rules.support_figures(query, days)
         return pb.SupportReport(periods=[_support(f) for f in figures], total=_support(total))
 
     async def WatchDashboard(

@@ -2,7 +2,7 @@
 from `analytics_tables.py`).
 
 Decides nothing: the consumers say what an event changes, `analytics.py` what a report says.
-Counters of the daily rollup are added to in one `INSERT … ON CONFLICT DO UPDATE` each, so
+Counters of the daily rollup are added to in one `INSERT … ON CONFLICT DO UPDATE` per batch, so
 replicas handling events of the same day at once add up instead of overwriting each other.
 """
 
@@ -17,13 +17,18 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from agora.admin.analytics import (
+    CohortMonth,
     ConversationFact,
+    CustomerPeriod,
     DailySales,
     FunnelDay,
+    Granularity,
     LineSales,
     MethodDay,
     PaidDay,
+    Query,
     RateQuote,
+    SupportDay,
     parse_rate,
 )
 from agora.admin.analytics_tables import (
@@ -37,6 +42,9 @@ from agora.admin.analytics_tables import (
 )
 from agora.admin.analytics_tables import (
     analytics_daily_sales as daily_sales,
+)
+from agora.admin.analytics_tables import (
+    analytics_funnel_daily as funnel_daily,
 )
 from agora.admin.analytics_tables import (
     analytics_invoices as invoices,
@@ -59,6 +67,7 @@ from agora.admin.analytics_tables import (
 from agora.admin.analytics_tables import (
     analytics_stock as stock,
 )
+from agora.platform.db import driver_connection
 
 Db = AsyncConnection | AsyncSession
 
@@ -78,62 +87,150 @@ async def clear(session: AsyncSession, tables: Iterable[sa.Table]) -> None:
         await session.execute(sa.delete(table))
 
 
-# --- Orders (the ORDERS consumer) ---------------------------------------------------------------
+# --- Batch writes (the consumers', a whole fold each) -------------------------------------------
+# Raw statements over unnest'ed arrays (asyncpg's prepared-statement cache), one per table and
+# batch whatever its size: the SQLAlchemy compilation of one statement per event was the cost.
+
+ORDER_COLUMNS = tuple(c.name for c in orders.columns)
+LINE_COLUMNS = tuple(c.name for c in order_lines.columns)
+_ORDER_CHANGES = (
+    ("status", "text"),
+    ("invoice_id", "text"),
+    ("invoiced_at", "timestamptz"),
+    ("paid_at", "timestamptz"),
+    ("paid_day", "date"),
+    ("refunded_minor", "bigint"),
+)
 
 
-async def add_order(
-    session: AsyncSession, order: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]
-) -> bool:
-    """Record a placed order and its lines; False when it was recorded already."""
-    added = await session.execute(
-        insert(orders).values(**order).on_conflict_do_nothing().returning(orders.c.order_id)
-    )
-    if added.first() is None:
-        return False
+def _unnest(columns: Sequence[tuple[str, str]]) -> str:
+    arrays = ", ".join(f"${n}::{kind}[]" for n, (_, kind) in enumerate(columns, start=1))
+    names = ", ".join(name for name, _ in columns)
+    return f"unnest({arrays}) AS u ({names})"
+
+
+def _insert(table: sa.Table, columns: Sequence[tuple[str, str]]) -> str:
+    names = ", ".join(name for name, _ in columns)
+    return f"INSERT INTO {table.name} ({names}) SELECT * FROM {_unnest(columns)}"
+
+
+def _arrays(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]]) -> list[Any]:
+    return [[row[name] for row in rows] for name, _ in columns]
+
+
+_LOCK_ORDERS = (
+    f"SELECT * FROM {orders.name} WHERE order_id = ANY($1::text[]) ORDER BY order_id FOR UPDATE"
+)
+_UPDATE_ORDERS = (
+    f"UPDATE {orders.name} o SET "
+    + ", ".join(f"{name} = u.{name}" for name, _ in _ORDER_CHANGES)
+    + f" FROM {_unnest([('order_id', 'text'), *_ORDER_CHANGES])} WHERE o.order_id = u.order_id"
+)
+_DAY_COLUMNS = (("day", "date"), ("currency", "text"), *((n, "bigint") for n in DAILY_COUNTERS))
+_ADD_TO_DAYS = (
+    _insert(daily_sales, _DAY_COLUMNS) + " "
+    "ON CONFLICT (day, currency) DO UPDATE SET "
+    + ", ".join(f"{n} = {daily_sales.name}.{n} + excluded.{n}" for n in DAILY_COUNTERS)
+)
+
+
+async def order_facts(session: AsyncSession, order_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The facts of those of `order_ids` recorded already, locked for the change (in id order,
+    so that concurrent batches never wait on each other in a circle)."""
+    raw = await driver_connection(session)
+    rows = await raw.fetch(_LOCK_ORDERS, sorted(set(order_ids)))
+    return {row["order_id"]: dict(row) for row in rows}
+
+
+async def add_orders(
+    session: AsyncSession, facts: Iterable[Mapping[str, Any]], lines: Sequence[Mapping[str, Any]]
+) -> None:
+    """Record new orders and their lines (an order recorded meanwhile fails the batch, which is
+    then redone event by event)."""
+    raw = await driver_connection(session)
+    records = [tuple(fact[c] for c in ORDER_COLUMNS) for fact in facts]
+    if records:
+        await raw.copy_records_to_table(orders.name, records=records, columns=ORDER_COLUMNS)
     if lines:
-        await session.execute(insert(order_lines), [dict(line) for line in lines])
-    return True
-
-
-async def order(session: AsyncSession, order_id: str) -> Any:
-    """The order's fact row (locked for the change), or None for an order placed unseen."""
-    query = sa.select(orders).where(orders.c.order_id == order_id).with_for_update()
-    return (await session.execute(query)).first()
-
-
-async def update_order(session: AsyncSession, order_id: str, **values: Any) -> None:
-    await session.execute(sa.update(orders).where(orders.c.order_id == order_id).values(**values))
-
-
-async def add_to_day(session: AsyncSession, day: date, currency: str, **counts: int) -> None:
-    """Add `counts` to the day's rollup row of `currency`."""
-    row = {name: counts.get(name, 0) for name in DAILY_COUNTERS}
-    statement = insert(daily_sales).values(day=day, currency=currency, **row)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[daily_sales.c.day, daily_sales.c.currency],
-            set_={
-                name: daily_sales.c[name] + statement.excluded[name]
-                for name in DAILY_COUNTERS
-                if name in counts
-            },
+        await raw.copy_records_to_table(
+            order_lines.name,
+            records=[tuple(line[c] for c in LINE_COLUMNS) for line in lines],
+            columns=LINE_COLUMNS,
         )
+
+
+async def update_orders(session: AsyncSession, facts: Sequence[Mapping[str, Any]]) -> None:
+    """Write the changing columns of recorded orders' facts."""
+    if facts:
+        raw = await driver_connection(session)
+        await raw.execute(_UPDATE_ORDERS, *_arrays(facts, [("order_id", ""), *_ORDER_CHANGES]))
+
+
+async def add_to_days(
+    session: AsyncSession, days: Mapping[tuple[date, str], Sequence[int]]
+) -> None:
+    """Add each (day, currency)'s counters (in `DAILY_COUNTERS` order) to the daily rollup."""
+    if not days:
+        return
+    keys = sorted(days)  # concurrent batches lock the rows they share in the same order
+    columns: list[list[Any]] = [[day for day, _ in keys], [currency for _, currency in keys]]
+    columns += [[days[key][n] for key in keys] for n in range(len(DAILY_COUNTERS))]
+    raw = await driver_connection(session)
+    await raw.execute(_ADD_TO_DAYS, *columns)
+
+
+_FUNNEL_COUNTERS = ("placed", "invoiced", "paid")
+_ADD_TO_FUNNEL = (
+    _insert(
+        funnel_daily,
+        [("day", "date"), ("currency", "text"), *((n, "bigint") for n in _FUNNEL_COUNTERS)],
+    )
+    + " ON CONFLICT (day, currency) DO UPDATE SET "
+    + ", ".join(f"{n} = {funnel_daily.name}.{n} + excluded.{n}" for n in _FUNNEL_COUNTERS)
+)
+
+
+async def add_to_funnel(
+    session: AsyncSession, days: Mapping[tuple[date, str], Sequence[int]]
+) -> None:
+    """Add each (day placed, currency)'s (placed, invoiced, paid) to the funnel."""
+    if not days:
+        return
+    keys = sorted(days)
+    raw = await driver_connection(session)
+    await raw.execute(
+        _ADD_TO_FUNNEL,
+        [day for day, _ in keys],
+        [currency for _, currency in keys],
+        *([days[key][n] for key in keys] for n in range(len(_FUNNEL_COUNTERS))),
     )
 
 
-# --- Payments -----------------------------------------------------------------------------------
+_INVOICE_COLUMNS = (
+    ("invoice_id", "text"),
+    ("order_id", "text"),
+    ("provider", "text"),
+    ("pay_currency", "text"),
+    ("price_currency", "text"),
+    ("price_minor", "bigint"),
+    ("rate", "text"),
+    ("status", "text"),
+    ("version", "bigint"),
+)
+_SAVE_INVOICES = (
+    _insert(invoices, _INVOICE_COLUMNS) + " "
+    "ON CONFLICT (invoice_id) DO UPDATE SET "
+    + ", ".join(f"{n} = excluded.{n}" for n, _ in _INVOICE_COLUMNS[1:])
+    + f" WHERE {invoices.name}.version < excluded.version"
+)
 
 
-async def save_invoice(session: AsyncSession, invoice: Mapping[str, Any]) -> None:
-    """Keep the invoice's newest state (an older version arriving late changes nothing)."""
-    statement = insert(invoices).values(**invoice)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[invoices.c.invoice_id],
-            set_={k: statement.excluded[k] for k in invoice if k != "invoice_id"},
-            where=invoices.c.version < statement.excluded.version,
-        )
-    )
+async def save_invoices(session: AsyncSession, newest: Sequence[Mapping[str, Any]]) -> None:
+    """Keep each invoice's newest state (an older version arriving late changes nothing)."""
+    if newest:
+        rows = sorted(newest, key=lambda invoice: invoice["invoice_id"])
+        raw = await driver_connection(session)
+        await raw.execute(_SAVE_INVOICES, *_arrays(rows, _INVOICE_COLUMNS))
 
 
 async def add_rates(session: AsyncSession, quotes: Sequence[Mapping[str, Any]]) -> None:
@@ -141,112 +238,133 @@ async def add_rates(session: AsyncSession, quotes: Sequence[Mapping[str, Any]]) 
         await session.execute(insert(rates).values(list(quotes)).on_conflict_do_nothing())
 
 
-# --- Catalog ------------------------------------------------------------------------------------
+_SAVE_CATEGORIES = (
+    _insert(categories, [("category_id", "text"), ("name", "text")])
+    + " ON CONFLICT (category_id) DO UPDATE SET name = excluded.name"
+)
+_SAVE_PRODUCTS = (
+    _insert(products, [("product_id", "text"), ("title", "text"), ("category_id", "text")])
+    + " ON CONFLICT (product_id) DO UPDATE SET title = excluded.title, "
+    "category_id = excluded.category_id"
+)
+_STOCK_CHANGES = (
+    ("variant_id", "text"),
+    ("product_id", "text"),
+    ("title", "text"),
+    ("on_hand", "bigint"),
+    ("reserved", "bigint"),
+    ("on_hand_added", "bigint"),
+    ("reserved_added", "bigint"),
+)
+# A variant unseen starts with no names and no stock; then names and counts are set where the
+# batch set them (NULL where it did not), and the reservations since are added.
+_ADD_VARIANTS = (
+    f"INSERT INTO {stock.name} (variant_id, product_id, title, on_hand, reserved) "
+    "SELECT v, '', '', 0, 0 FROM unnest($1::text[]) AS v "
+    "ON CONFLICT (variant_id) DO NOTHING"
+)
+_CHANGE_STOCK = (
+    f"UPDATE {stock.name} s SET product_id = coalesce(u.product_id, s.product_id), "
+    "title = coalesce(u.title, s.title), "
+    "on_hand = coalesce(u.on_hand, s.on_hand) + u.on_hand_added, "
+    "reserved = coalesce(u.reserved, s.reserved) + u.reserved_added "
+    f"FROM {_unnest(_STOCK_CHANGES)} WHERE s.variant_id = u.variant_id"
+)
+_DROP_PRICES = f"DELETE FROM {prices.name} WHERE variant_id = ANY($1::text[])"
+_ADD_PRICES = _insert(
+    prices, [("variant_id", "text"), ("currency", "text"), ("amount_minor", "bigint")]
+)
 
 
-async def save_product(session: AsyncSession, product_id: str, title: str, category: str) -> None:
-    statement = insert(products).values(product_id=product_id, title=title, category_id=category)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[products.c.product_id],
-            set_={"title": statement.excluded.title, "category_id": statement.excluded.category_id},
+async def save_categories(session: AsyncSession, names: Mapping[str, str]) -> None:
+    if names:
+        keys = sorted(names)
+        raw = await driver_connection(session)
+        await raw.execute(_SAVE_CATEGORIES, keys, [names[k] for k in keys])
+
+
+async def save_products(session: AsyncSession, found: Mapping[str, tuple[str, str]]) -> None:
+    """(title, category id) of each product."""
+    if found:
+        keys = sorted(found)
+        raw = await driver_connection(session)
+        await raw.execute(
+            _SAVE_PRODUCTS, keys, [found[k][0] for k in keys], [found[k][1] for k in keys]
         )
-    )
 
 
-async def save_category(session: AsyncSession, category_id: str, name: str) -> None:
-    statement = insert(categories).values(category_id=category_id, name=name)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[categories.c.category_id], set_={"name": statement.excluded.name}
-        )
-    )
+async def change_stock(session: AsyncSession, changes: Sequence[Mapping[str, Any]]) -> None:
+    """Per variant (`_STOCK_CHANGES`' keys): names and counts where set (else None), then the
+    reservations' changes added."""
+    if changes:
+        rows = sorted(changes, key=lambda change: change["variant_id"])
+        raw = await driver_connection(session)
+        await raw.execute(_ADD_VARIANTS, [row["variant_id"] for row in rows])
+        await raw.execute(_CHANGE_STOCK, *_arrays(rows, _STOCK_CHANGES))
 
 
-async def name_variant(session: AsyncSession, variant_id: str, product_id: str, title: str) -> None:
-    """Know the variant's product and title (its stock starts at nothing until counted)."""
-    statement = insert(stock).values(
-        variant_id=variant_id, product_id=product_id, title=title, on_hand=0, reserved=0
-    )
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[stock.c.variant_id],
-            set_={"product_id": statement.excluded.product_id, "title": statement.excluded.title},
-        )
-    )
-
-
-async def set_prices(session: AsyncSession, variant_id: str, money: Sequence[Any]) -> None:
-    """Replace the variant's price list (`Money` messages) with `money`."""
-    await session.execute(sa.delete(prices).where(prices.c.variant_id == variant_id))
-    rows = {m.currency: m.amount_minor for m in money if m.currency}
+async def replace_prices(session: AsyncSession, lists: Mapping[str, Mapping[str, int]]) -> None:
+    """Replace each variant's price list ({currency: amount}) with the one given."""
+    if not lists:
+        return
+    rows = sorted((v, c, a) for v, found in lists.items() for c, a in found.items())
+    raw = await driver_connection(session)
+    await raw.execute(_DROP_PRICES, sorted(lists))
     if rows:
-        await session.execute(
-            insert(prices),
-            [{"variant_id": variant_id, "currency": c, "amount_minor": a} for c, a in rows.items()],
-        )
+        await raw.execute(_ADD_PRICES, *(list(column) for column in zip(*rows, strict=True)))
 
 
-async def set_stock(session: AsyncSession, variant_id: str, on_hand: int, reserved: int) -> None:
-    statement = insert(stock).values(
-        variant_id=variant_id, product_id="", title="", on_hand=on_hand, reserved=reserved
-    )
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[stock.c.variant_id],
-            set_={"on_hand": statement.excluded.on_hand, "reserved": statement.excluded.reserved},
-        )
-    )
+_ADD_ACCOUNTS = (
+    _insert(accounts, [("user_id", "text"), ("registered_day", "date")]) + " ON CONFLICT DO NOTHING"
+)
 
 
-async def move_stock(
-    session: AsyncSession, variant_id: str, *, on_hand: int = 0, reserved: int = 0
+async def add_accounts(session: AsyncSession, registered: Mapping[str, date]) -> None:
+    """Record accounts not recorded before, by the day they registered."""
+    if registered:
+        keys = sorted(registered)
+        raw = await driver_connection(session)
+        await raw.execute(_ADD_ACCOUNTS, keys, [registered[k] for k in keys])
+
+
+_CONVERSATION_COLUMNS = (
+    ("conversation_id", "text"),
+    ("started_day", "date"),
+    ("customer_id", "text"),
+    ("answered", "boolean"),
+    ("time_to_first_answer_ms", "bigint"),
+    ("handed_over", "boolean"),
+    ("closed", "boolean"),
+    ("resolved_by_assistant", "boolean"),
+)
+# An unseen conversation starts with nothing known; then each column is set where the batch set
+# it (NULL where it did not: none of the values set is ever NULL).
+_ADD_CONVERSATIONS = (
+    f"INSERT INTO {conversations.name} ("
+    + ", ".join(n for n, _ in _CONVERSATION_COLUMNS)
+    + ") SELECT c, NULL, '', false, 0, false, false, false "
+    "FROM unnest($1::text[]) AS c ON CONFLICT (conversation_id) DO NOTHING"
+)
+_CHANGE_CONVERSATIONS = (
+    f"UPDATE {conversations.name} c SET "
+    + ", ".join(f"{n} = coalesce(u.{n}, c.{n})" for n, _ in _CONVERSATION_COLUMNS[1:])
+    + f" FROM {_unnest(_CONVERSATION_COLUMNS)} WHERE c.conversation_id = u.conversation_id"
+)
+
+
+async def change_conversations(
+    session: AsyncSession, changes: Mapping[str, Mapping[str, Any]]
 ) -> None:
-    """Add to the variant's counts (a reservation's effect)."""
-    statement = insert(stock).values(
-        variant_id=variant_id, product_id="", title="", on_hand=on_hand, reserved=reserved
-    )
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[stock.c.variant_id],
-            set_={
-                "on_hand": stock.c.on_hand + statement.excluded.on_hand,
-                "reserved": stock.c.reserved + statement.excluded.reserved,
-            },
-        )
-    )
-
-
-# --- Accounts and support -----------------------------------------------------------------------
-
-
-async def add_account(session: AsyncSession, user_id: str, day: date) -> None:
-    await session.execute(
-        insert(accounts).values(user_id=user_id, registered_day=day).on_conflict_do_nothing()
-    )
-
-
-_CONVERSATION_DEFAULTS: Mapping[str, Any] = {
-    "started_day": None,
-    "customer_id": "",
-    "answered": False,
-    "time_to_first_answer_ms": 0,
-    "handed_over": False,
-    "closed": False,
-    "resolved_by_assistant": False,
-}
-
-
-async def save_conversation(session: AsyncSession, conversation_id: str, **values: Any) -> None:
-    """Set `values` on the conversation's fact (created with defaults when unseen)."""
-    statement = insert(conversations).values(
-        conversation_id=conversation_id, **{**_CONVERSATION_DEFAULTS, **values}
-    )
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[conversations.c.conversation_id],
-            set_={name: statement.excluded[name] for name in values},
-        )
+    """Set, on each conversation's fact (created when unseen), the columns given for it."""
+    if not changes:
+        return
+    keys = sorted(changes)
+    rows = [{"conversation_id": k, **changes[k]} for k in keys]
+    raw = await driver_connection(session)
+    await raw.execute(_ADD_CONVERSATIONS, keys)
+    await raw.execute(
+        _CHANGE_CONVERSATIONS,
+        *[[row.get(name) for row in rows] for name, _ in _CONVERSATION_COLUMNS],
     )
 
 
@@ -295,19 +413,23 @@ async def registered_days(db: Db, start: date, end: date) -> list[date]:
 
 
 async def funnel_days(db: Db, start: date, end: date, currency: str | None) -> list[FunnelDay]:
+    """Orders placed per day (of `currency`, or of every one), how many of them were invoiced
+    and how many paid (the funnel rollup: a row per day and currency)."""
     query = (
         sa.select(
-            orders.c.placed_day,
-            sa.func.count(),
-            sa.func.count(orders.c.invoiced_at),
-            sa.func.count(orders.c.paid_at),
+            funnel_daily.c.day,
+            sa.func.sum(funnel_daily.c.placed),
+            sa.func.sum(funnel_daily.c.invoiced),
+            sa.func.sum(funnel_daily.c.paid),
         )
-        .where(orders.c.placed_day.between(start, end))
-        .group_by(orders.c.placed_day)
+        .where(funnel_daily.c.day.between(start, end))
+        .group_by(funnel_daily.c.day)
     )
     if currency is not None:
-        query = query.where(orders.c.currency == currency)
-    return [FunnelDay(*row) for row in await db.execute(query)]
+        query = query.where(funnel_daily.c.currency == currency)
+    return [
+        FunnelDay(row[0], int(row[1]), int(row[2]), int(row[3])) for row in await db.execute(query)
+    ]
 
 
 async def line_sales(db: Db, start: date, end: date) -> list[LineSales]:
@@ -402,3 +524,75 @@ async def conversation_facts(db: Db, start: date, end: date) -> list[Conversatio
 async def dump(db: Db, table: sa.Table) -> list[tuple[Any, ...]]:
     """Every row of `table`, sorted (what a rebuild must reproduce)."""
     return sorted(tuple(r) for r in await db.execute(sa.select(table)))
+
+
+# --- Reads aggregated by PostgreSQL (a year by day is hundreds of rows, not 150k) --------------
+
+_PERIOD_START = {
+    Granularity.DAY: "{day}",
+    Granularity.WEEK: "date_trunc('week', {day})::date",
+    Granularity.MONTH: "date_trunc('month', {day})::date",
+}
+
+_FIRST_PAID = (
+    f"SELECT customer_id, min(paid_day) AS first_day FROM {orders.name} "
+    "WHERE paid_day IS NOT NULL AND customer_id <> '' GROUP BY customer_id"
+)
+
+
+def _customer_periods_sql(granularity: Granularity) -> str:
+    natural = _PERIOD_START[granularity].format(day="o.paid_day")
+    return (
+        f"WITH first AS ({_FIRST_PAID}) "
+        f"SELECT greatest({natural}, $1::date) AS period, "
+        f"count(DISTINCT o.customer_id) FILTER (WHERE f.first_day >= {natural}), "
+        f"count(DISTINCT o.customer_id) FILTER (WHERE f.first_day < {natural}) "
+        f"FROM {orders.name} o JOIN first f ON f.customer_id = o.customer_id "
+        "WHERE o.paid_day BETWEEN $1 AND $2 GROUP BY 1"
+    )
+
+
+_CUSTOMER_PERIODS = {grain: _customer_periods_sql(grain) for grain in Granularity}
+_COHORTS = (
+    f"WITH first AS ({_FIRST_PAID}) "
+    "SELECT date_trunc('month', f.first_day)::date, date_trunc('month', o.paid_day)::date, "
+    "count(DISTINCT o.customer_id) "
+    f"FROM {orders.name} o JOIN first f ON f.customer_id = o.customer_id "
+    "WHERE o.paid_day BETWEEN $1 AND $2 AND f.first_day >= $1 GROUP BY 1, 2"
+)
+_REGISTERED = (
+    f"SELECT registered_day, count(*) FROM {accounts.name} "
+    "WHERE registered_day BETWEEN $1 AND $2 GROUP BY 1"
+)
+_SUPPORT_DAYS = (
+    "SELECT started_day, count(*), count(*) FILTER (WHERE answered), "
+    "coalesce(sum(time_to_first_answer_ms) FILTER (WHERE answered), 0)::bigint, "
+    "count(*) FILTER (WHERE handed_over), count(*) FILTER (WHERE closed), "
+    "count(*) FILTER (WHERE resolved_by_assistant) "
+    f"FROM {conversations.name} WHERE started_day BETWEEN $1 AND $2 GROUP BY 1"
+)
+
+
+async def customer_periods(db: Db, query: Query) -> list[CustomerPeriod]:
+    """Per period of `query` (clipped to its range): customers with a paid order in it, new
+    (their first paid order ever is in the period's natural span) or returning."""
+    raw = await driver_connection(db)
+    rows = await raw.fetch(_CUSTOMER_PERIODS[query.granularity], query.start, query.end)
+    return [CustomerPeriod(r[0], r[1], r[2]) for r in rows]
+
+
+async def cohort_months(db: Db, start: date, end: date) -> list[CohortMonth]:
+    """Customers whose first paid order is in the range, by its month and each month (in the
+    range) they paid an order in."""
+    raw = await driver_connection(db)
+    return [CohortMonth(*r) for r in await raw.fetch(_COHORTS, start, end)]
+
+
+async def registered_counts(db: Db, start: date, end: date) -> list[tuple[date, int]]:
+    raw = await driver_connection(db)
+    return [(r[0], r[1]) for r in await raw.fetch(_REGISTERED, start, end)]
+
+
+async def support_days(db: Db, start: date, end: date) -> list[SupportDay]:
+    raw = await driver_connection(db)
+    return [SupportDay(*r) for r in await raw.fetch(_SUPPORT_DAYS, start, end)]

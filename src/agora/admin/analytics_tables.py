@@ -74,6 +74,18 @@ analytics_daily_sales = sa.Table(
     sa.Column("returns_requested", sa.BigInteger, nullable=False),
 )
 
+# ORDERS: the funnel per day an order was placed and its currency: orders placed, invoiced
+# (ever) and paid (what the funnel report reads, instead of every order fact).
+analytics_funnel_daily = sa.Table(
+    "analytics_funnel_daily",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("currency", sa.Text, primary_key=True),
+    sa.Column("placed", sa.BigInteger, nullable=False),
+    sa.Column("invoiced", sa.BigInteger, nullable=False),
+    sa.Column("paid", sa.BigInteger, nullable=False),
+)
+
 # PAYMENTS: the last known state of each invoice.
 analytics_invoices = sa.Table(
     "analytics_invoices",
@@ -169,6 +181,7 @@ ANALYTICS_TABLES = (
     analytics_prices,
     analytics_accounts,
     analytics_conversations,
+    analytics_funnel_daily,
 )
 
 __all__ = ["ANALYTICS_TABLES", "metadata"] + [t.name for t in ANALYTICS_TABLES]

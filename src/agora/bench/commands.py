@@ -1,10 +1,12 @@
-"""`agora bench …`: the catalog and checkout benchmarks against a running stack."""
+"""`agora bench …`: the catalog, checkout and chain benchmarks against a running stack; the
+admin analytics benchmark on private servers of its own."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -187,3 +189,37 @@ def _progress(round_number: int) -> Callable[[str], None]:
         console.print(f"[dim]round {round_number}: {text}[/dim]")
 
     return say
+
+
+@bench_app.command("admin")
+def bench_admin(
+    scale: Annotated[
+        float,
+        typer.Option(min=0.0001, max=2.0, help="of the full profile (1.0: about 1.6M events)"),
+    ] = 1.0,
+    rounds: Annotated[int, typer.Option(min=1, max=10_000, help="calls of each query")] = 200,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="where the private PostgreSQL and NATS keep their data [a temp dir]"),
+    ] = None,
+) -> None:
+    """Analytics rebuilt from a full-profile-sized event history, on a private PostgreSQL and
+    NATS; dashboard query latency for a one-year range by day, through gRPC."""
+    import tempfile
+
+    from agora.bench.admin import markdown, run_admin_bench
+
+    def say(text: str) -> None:
+        console.print(f"[dim]{text}[/dim]")
+
+    with tempfile.TemporaryDirectory(prefix="agora-bench-admin-") as scratch:
+        report = asyncio.run(
+            run_admin_bench(
+                data_dir or Path(scratch),
+                scale=scale,
+                rounds=rounds,
+                progress=say,
+                csv_export=None,  # CSV export rows/s: agora.bench.admin_reports, wired at merge
+            )
+        )
+    typer.echo(markdown(report))

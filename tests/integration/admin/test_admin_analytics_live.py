@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import nats
 import pytest
@@ -25,13 +26,29 @@ from agora.admin.analytics_signals import AnalyticsSignals
 from agora.platform.bus.envelope import new_envelope
 from agora.platform.bus.streams import ensure_stream, producer_stream
 from agora.platform.db import session_factory
-from agora.platform.net import free_port
+from agora.platform.embedded.nats import EmbeddedNats
+from agora.platform.net import free_port, wait_for_port
 from agora.platform.rpc.server import GrpcServer
 
 
 @pytest.fixture
-async def js(nats_url: str) -> AsyncIterator[JetStreamContext]:
-    nc = await nats.connect(nats_url)
+def private_nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A NATS server of this test's own: the session's ORDERS stream holds other tests' orders
+    (placed today too), which the consumer here would count."""
+    server = EmbeddedNats(tmp_path_factory.mktemp("live-nats"), free_port())
+    with (server.data_dir / "nats.log").open("ab") as log:
+        process = subprocess.Popen(server.command(), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(server.port)
+        yield server.url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+async def js(private_nats_url: str) -> AsyncIterator[JetStreamContext]:
+    nc = await nats.connect(private_nats_url)
     yield nc.jetstream()
     await nc.close()
 

@@ -1,5 +1,9 @@
-"""`agora events …`: move a durable consumer back (replay), and list, show and retry the messages
-consumers gave up on (dead letters)."""
+"""`agora events …`: move a durable consumer back (replay) or rebuild a service's read models from
+the streams (`agora events replay admin`), and list, show and retry the messages consumers gave
+up on (dead letters).
+
+A service offers its rebuild as an `agora.replays` entry point (the platform imports no service):
+`async (settings, progress, *, consume, timeout_s) -> events replayed`."""
 
 from __future__ import annotations
 
@@ -44,10 +48,26 @@ def _on_nats(nats_url: str, work: Coroutine[Any, Any, T]) -> T:
         raise fail(f"NATS at {nats_url}: {error or type(error).__name__}") from None
 
 
+REPLAYS_ENTRY_POINTS = "agora.replays"
+
+
+def service_replays() -> dict[str, Any]:
+    """The services' rebuilds by service name (their `agora.replays` entry points)."""
+    from importlib.metadata import entry_points
+
+    return {e.name: e for e in entry_points(group=REPLAYS_ENTRY_POINTS)}
+
+
 @events_app.command("replay")
 def events_replay(
-    consumer: Annotated[str, typer.Argument(help="durable consumer name")],
-    stream: Annotated[str, typer.Option(help="stream name, e.g. CATALOG")],
+    consumer: Annotated[
+        str,
+        typer.Argument(
+            help="durable consumer name; or, without --stream, a service whose read models to "
+            "rebuild from the streams (admin)"
+        ),
+    ],
+    stream: Annotated[str | None, typer.Option(help="stream name, e.g. CATALOG")] = None,
     from_seq: Annotated[int | None, typer.Option("--from-seq", help="stream sequence")] = None,
     since: Annotated[
         datetime | None,
@@ -59,10 +79,24 @@ def events_replay(
         str | None,
         typer.Option(help="the consumer's service: forget its inbox so handlers run again"),
     ] = None,
+    consume: Annotated[
+        bool,
+        typer.Option(
+            "--consume", help="service rebuild: run its consumers here (when it is stopped)"
+        ),
+    ] = False,
+    timeout: Annotated[
+        float,
+        typer.Option(help="service rebuild: give up after this many seconds without progress"),
+    ] = 600,
 ) -> None:
-    """Move a durable consumer back to a sequence or a time; it redelivers from there."""
+    """Move a durable consumer back to a sequence or a time; it redelivers from there. Or
+    rebuild a service's read models from the streams and wait until it has caught up."""
     from agora.platform.bus.replay import replay_consumer
 
+    if stream is None:
+        _rebuild_service(consumer, consume=consume, timeout_s=timeout)
+        return
     if (from_seq is None) == (since is None):
         raise fail("give exactly one of --from-seq or --since")
     settings = platform_settings()
@@ -80,6 +114,32 @@ def events_replay(
     )
     start = f"sequence {from_seq}" if from_seq is not None else f"{since:%Y-%m-%d %H:%M:%S %Z}"
     console.print(f"consumer {info.name} on {info.stream_name} now delivers from {start}")
+
+
+def _rebuild_service(name: str, *, consume: bool, timeout_s: float) -> None:
+    from nats.errors import Error as NatsError
+    from sqlalchemy.exc import DBAPIError
+
+    from agora.platform.errors import DomainError
+
+    replays = service_replays()
+    if name not in replays:
+        known = ", ".join(sorted(replays)) or "none"
+        raise fail(f"give --stream to replay consumer {name!r} (services to rebuild: {known})")
+    rebuild = replays[name].load()
+    settings = platform_settings()
+
+    def say(text: str) -> None:
+        console.print(f"[dim]{text}[/dim]")
+
+    try:
+        replayed = asyncio.run(rebuild(settings, say, consume=consume, timeout_s=timeout_s))
+    except DomainError as error:
+        raise fail(error.message) from None
+    except (OSError, TimeoutError, NatsError, DBAPIError) as error:
+        reached = f"NATS at {settings.resolved_nats_url} or the database"
+        raise fail(f"{reached}: {error or type(error).__name__}") from None
+    console.print(f"{name}: read models rebuilt from {replayed:,} events")
 
 
 def _on_dead_letters(action: Callable[[JetStreamContext], Awaitable[T]]) -> T:

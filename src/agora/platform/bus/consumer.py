@@ -1,7 +1,8 @@
 """Durable pull consumers with explicit ack, idempotent through the inbox, with dead letters.
 
-For every message: one database transaction records `(consumer, event_id)` in the inbox and runs
-the handler; the message is acked only after that commit. An event already in the inbox is acked
+Messages are pulled in batches of up to `batch` (`pull.BatchPull`). For every message: one
+database transaction records `(consumer, event_id)` in the inbox and runs the handler; the
+message is acked only after that commit. An event already in the inbox is acked
 without running the handler again. A failing handler is retried after a growing delay; after
 `max_deliver` deliveries the message goes to `dlq.<consumer>.<subject>` on the DEAD_LETTERS
 stream and is terminated. Outages (database or network down) are retried without counting
@@ -41,9 +42,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 
 import structlog
 from nats.aio.msg import Msg
@@ -56,6 +59,7 @@ from agora._proto.agora.events.v1.envelope_pb2 import EventEnvelope
 from agora.platform.bus.backoff import RedeliveryBackoff
 from agora.platform.bus.dead_letters import dead_letter_headers, dead_letter_subject
 from agora.platform.bus.inbox import forget_event, remember_event, remember_events
+from agora.platform.bus.pull import BatchPull
 from agora.platform.bus.streams import dead_letter_stream, ensure_stream
 from agora.platform.db import driver_connection, transaction
 from agora.platform.outages import is_database_outage, is_outage
@@ -156,7 +160,7 @@ class EventConsumer:
         self._fetch_timeout_s = fetch_timeout_s
         self._batched = batched or batch_handler is not None
         self._batch_handler = batch_handler
-        self._subscription: JetStreamContext.PullSubscription | None = None
+        self._subscription: BatchPull | None = None
         self._stopping = asyncio.Event()
         self._stopped = asyncio.Event()
         self._stopped.set()
@@ -226,11 +230,8 @@ class EventConsumer:
         await self._handle_batch(messages)
 
     async def _fetch(self, timeout_s: float) -> list[Msg]:
-        subscription = await self._subscribe()
-        try:
-            return await subscription.fetch(self._batch, timeout=timeout_s)
-        except TimeoutError:  # nats-py raises its own subclass or the builtin: nothing came
-            return []
+        pull = await self._subscribe()
+        return await pull.fetch(self._batch, timeout_s)
 
     async def _handle_batch(self, messages: list[Msg]) -> None:
         fetched_at = time.monotonic()
@@ -251,20 +252,20 @@ class EventConsumer:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
 
-    async def _subscribe(self) -> JetStreamContext.PullSubscription:
+    async def _subscribe(self) -> BatchPull:
         if self._subscription is None:
             await ensure_stream(self._js, dead_letter_stream())
             await self.ensure()
-            self._subscription = await self._js.pull_subscribe_bind(
-                durable=self.durable, stream=self.stream
-            )
+            # nats-py keeps the connection and the API prefix (domain) on the context only.
+            pull = BatchPull(self._js._nc, self._js._prefix, self.stream, self.durable)
+            await pull.start()
+            self._subscription = pull
         return self._subscription
 
     async def _unsubscribe(self) -> None:
         subscription, self._subscription = self._subscription, None
         if subscription is not None:
-            with contextlib.suppress(Exception):
-                await subscription.unsubscribe()
+            await subscription.stop()
 
     async def _keep_alive(self, message: Msg, fetched_at: float) -> None:
         # A batch handled one by one may outlast ack_wait: tell the server we are on it.
@@ -330,7 +331,7 @@ class EventConsumer:
     ) -> None:
         """The batch's new events to `batch_handler` in one call, in the transaction that
         records them in the inbox (each event once, in stream order)."""
-        ids = [str(uuid.UUID(envelope.event_id)) for _, envelope in opened]
+        ids = [envelope.event_id for _, envelope in opened]  # canonical: see _open
         async with transaction(self._sessions) as session:
             fresh = await self._remember_all(session, opened, ids)
             envelopes: list[EventEnvelope] = []
@@ -347,7 +348,7 @@ class EventConsumer:
     ) -> dict[int, Exception]:
         """Handle the batch in one transaction; the failures (by index) it rolled back alone."""
         failures: dict[int, Exception] = {}
-        ids = [str(uuid.UUID(envelope.event_id)) for _, envelope in opened]
+        ids = [envelope.event_id for _, envelope in opened]  # canonical: see _open
         async with transaction(self._sessions) as session:
             fresh = await self._remember_all(session, opened, ids)
             raw = await driver_connection(session)
@@ -393,8 +394,7 @@ class EventConsumer:
             session,
             consumer=self.durable,
             events=[
-                (event_id, m.metadata.sequence.stream, m.metadata.timestamp)
-                for event_id, (m, _) in zip(ids, opened, strict=True)
+                (event_id, *_position(m)) for event_id, (m, _) in zip(ids, opened, strict=True)
             ],
         )
 
@@ -497,7 +497,29 @@ def _open(message: Msg) -> EventEnvelope:
     except Exception as error:
         raise DeadLetterReason(f"not an EventEnvelope: {error}") from error
     try:
-        uuid.UUID(envelope.event_id)
+        envelope.event_id = _event_id(envelope)  # as the inbox writes it, from here on
     except ValueError:
         raise DeadLetterReason(f"event id {envelope.event_id!r} is not a UUID") from None
     return envelope
+
+
+# The form PostgreSQL writes a uuid in: most ids already are, and a match is cheaper than
+# parsing (a measured hot path of batched consumers).
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _event_id(envelope: EventEnvelope) -> str:
+    """The envelope's event id as the inbox writes it (ValueError when it is no UUID)."""
+    text = envelope.event_id
+    return text if _CANONICAL_UUID.fullmatch(text) else str(uuid.UUID(text))
+
+
+def _position(message: Msg) -> tuple[int, datetime]:
+    """(stream sequence, time stored) of a JetStream message, read from its ack subject
+    (`$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ns>.<pending>`);
+    nats-py's `metadata` builds much more, and this runs for every message of a batch."""
+    tokens = (message.reply or "").split(".")
+    if len(tokens) != 9 or tokens[:2] != ["$JS", "ACK"]:
+        metadata = message.metadata  # another layout (a domain, an account): nats-py knows
+        return metadata.sequence.stream, metadata.timestamp
+    return int(tokens[5]), datetime.fromtimestamp(int(tokens[7]) / 1e9, UTC)

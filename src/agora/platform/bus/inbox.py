@@ -23,7 +23,7 @@ _REMEMBER_ALL = """
     INSERT INTO inbox (consumer, event_id, stream_seq, stored_at)
     SELECT $1, e.event_id, e.stream_seq, e.stored_at
     FROM unnest($2::uuid[], $3::bigint[], $4::timestamptz[]) AS e (event_id, stream_seq, stored_at)
-    ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id
+    ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id::text
 """
 _FORGET = "DELETE FROM inbox WHERE consumer = $1 AND event_id = $2"
 
@@ -62,7 +62,7 @@ async def remember_events(
         [stream_seq for _, stream_seq, _ in events],
         [stored_at for _, _, stored_at in events],
     )
-    return {str(row["event_id"]) for row in rows}
+    return {row[0] for row in rows}
 
 
 async def forget_event(session: AsyncSession, *, consumer: str, event_id: str) -> None:

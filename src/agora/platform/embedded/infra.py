@@ -25,10 +25,12 @@ class RunningInfra:
 
 
 @contextmanager
-def embedded_infra(data_dir: Path, pg_port: int, nats_port: int) -> Iterator[RunningInfra]:
+def embedded_infra(
+    data_dir: Path, pg_port: int, nats_port: int, *, nats_sync_interval: str = "always"
+) -> Iterator[RunningInfra]:
     """Run PostgreSQL and NATS JetStream over `data_dir` until the block exits."""
     pg = EmbeddedPostgres(data_dir / "postgres", pg_port)
-    nats = EmbeddedNats(data_dir / "nats", nats_port)
+    nats = EmbeddedNats(data_dir / "nats", nats_port, sync_interval=nats_sync_interval)
     pg.initialise()
     log_dir = data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)

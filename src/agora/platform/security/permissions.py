@@ -57,8 +57,15 @@ SERVICE_PERMISSIONS: Mapping[str, frozenset[str]] = {
     # (`x-agora-gateway`); it acts with its clients' tokens, never its own.
     "gateway": frozenset(),
     # `agora bench checkout` tops up and reads the stock it sells; `agora bench chain` creates
-    # the invoices its transfers pay.
-    "bench": frozenset({"catalog:stock:read", "catalog:stock:write", "payments:invoices:write"}),
+    # the invoices its transfers pay; `agora bench admin` reads the analytics it rebuilt.
+    "bench": frozenset(
+        {
+            "catalog:stock:read",
+            "catalog:stock:write",
+            "payments:invoices:write",
+            "admin:analytics:read",
+        }
+    ),
     # `agora chain reconcile` starts a reconciliation and reads its report.
     "chain-reconcile": frozenset({"chain:reconcile", "chain:read"}),
     # Scheduled reports look up their staff recipients' addresses.
