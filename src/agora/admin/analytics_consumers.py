@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from dataclasses import asdict
+from typing import Protocol
 
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerInfo
@@ -174,6 +175,16 @@ class SupportFacts:
         await store.clear(session, self.tables)
 
 
+class Durable(Protocol):
+    """A durable consumer's stream and name (an analytics or a reports projection)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def stream(self) -> str: ...
+
+
 AnalyticsProjection = OrderFacts | PaymentFacts | CatalogFacts | AccountFacts | SupportFacts
 
 
@@ -213,7 +224,7 @@ async def rebuild_analytics(
     ]
 
 
-async def caught_up(js: JetStreamContext, projections: Sequence[AnalyticsProjection]) -> int:
+async def caught_up(js: JetStreamContext, projections: Sequence[Durable]) -> int:
     """How many events the analytics consumers have still to handle (waiting or unacked);
     0 once every one has caught up with its stream. A consumer not created yet counts its
     whole stream."""

@@ -1,5 +1,5 @@
-"""`agora events replay admin`: rebuild every analytics read model from the streams, against the
-configured database and NATS, and follow the consumers until they have caught up.
+"""`agora events replay admin`: rebuild every analytics and reports read model from the streams,
+against the configured database and NATS, and follow the consumers until they have caught up.
 
 Registered under the `agora.replays` entry points (the platform's command imports no service).
 By default the running admin service's consumers do the work and this only watches them; with
@@ -17,11 +17,13 @@ from collections.abc import Callable
 import nats
 
 from agora.admin.analytics_consumers import (
+    Durable,
     analytics_consumers,
     analytics_projections,
     caught_up,
     rebuild_analytics,
 )
+from agora.admin.reports_consumers import rebuild_reports, reports_consumers, reports_projections
 from agora.platform.db import create_engine, session_factory
 from agora.platform.errors import Unavailable
 from agora.platform.settings import PlatformSettings
@@ -37,7 +39,8 @@ async def replay_admin(
     consume: bool = False,
     timeout_s: float = 600.0,
 ) -> int:
-    """Rebuild, then wait until no analytics event is left to handle; the events replayed.
+    """Rebuild, then wait until no analytics or reports event is left to handle; the events
+    replayed.
 
     Unavailable when the consumers make no progress for `timeout_s`."""
     connection = await nats.connect(
@@ -47,10 +50,15 @@ async def replay_admin(
     try:
         js = connection.jetstream()
         sessions = session_factory(engine)
-        consumers = analytics_consumers(js, sessions) if consume else []
+        consumers = (
+            [*analytics_consumers(js, sessions), *reports_consumers(js, sessions)]
+            if consume
+            else []
+        )
         await rebuild_analytics(sessions, js)
-        replayed = await caught_up(js, analytics_projections())
-        progress(f"rebuilding the analytics from {replayed:,} events")
+        await rebuild_reports(sessions, js)
+        replayed = await caught_up(js, _projections())
+        progress(f"rebuilding the analytics and reports from {replayed:,} events")
         tasks = [asyncio.create_task(c.run()) for c in consumers]
         try:
             await _follow(js, progress, timeout_s)
@@ -68,20 +76,24 @@ async def replay_admin(
 async def _follow(
     js: nats.js.JetStreamContext, progress: Callable[[str], None], timeout_s: float
 ) -> None:
-    left = await caught_up(js, analytics_projections())
+    left = await caught_up(js, _projections())
     moved_at = told_at = time.monotonic()
     while left:
         await asyncio.sleep(0.2)
-        now_left = await caught_up(js, analytics_projections())
+        now_left = await caught_up(js, _projections())
         now = time.monotonic()
         if now_left != left:
             moved_at = now
         elif now - moved_at > timeout_s:
             raise Unavailable(
-                f"{now_left:,} analytics events left and none handled for {timeout_s:.0f} s: "
+                f"{now_left:,} events left and none handled for {timeout_s:.0f} s: "
                 "is the admin service running? (`--consume` rebuilds in this process)"
             )
         if now - told_at >= PROGRESS_EVERY_S:
             progress(f"{now_left:,} events left")
             told_at = now
         left = now_left
+
+
+def _projections() -> list[Durable]:
+    return [*analytics_projections(), *reports_projections()]

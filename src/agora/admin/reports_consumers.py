@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerInfo
+from nats.js.errors import NotFoundError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agora._proto.agora.chain.v1 import chain_pb2 as chain_pb
@@ -19,7 +20,9 @@ from agora.admin.analytics import day_of
 from agora.admin.reports_tables import reports_chain_runs, reports_chain_transfers, reports_refunds
 from agora.platform.bus.consumer import EventConsumer
 from agora.platform.bus.envelope import decode
+from agora.platform.bus.inbox import forget_processed
 from agora.platform.bus.replay import rebuild
+from agora.platform.db import transaction
 from agora.platform.rpc.timestamps import datetime_of
 
 CHAIN_STREAM = "CHAIN"
@@ -150,7 +153,16 @@ def reports_consumers(
 async def rebuild_reports(
     sessions: async_sessionmaker[AsyncSession], js: JetStreamContext
 ) -> list[ConsumerInfo]:
-    """Empty the reports' facts and their inbox, and replay each stream from its start."""
-    return [
-        await rebuild(p, sessions, js, stream=p.stream, from_seq=1) for p in reports_projections()
-    ]
+    """Empty the reports' facts and their inbox, and replay each stream from its start (a stream
+    not created yet has nothing to replay: its facts are emptied, its consumer waits for it)."""
+    infos = []
+    for p in reports_projections():
+        try:
+            await js.stream_info(p.stream)
+        except NotFoundError:
+            async with transaction(sessions) as session:
+                await p.reset(session)
+                await forget_processed(session, p.name)
+            continue
+        infos.append(await rebuild(p, sessions, js, stream=p.stream, from_seq=1))
+    return infos
