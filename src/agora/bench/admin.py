@@ -6,8 +6,9 @@ own): the seeded full profile's events (`admin_history`) are published on the st
 (a) every analytics model is rebuilt from them (`rebuild_analytics`, the consumers in this
 process) and timed until every consumer has caught up; (b) each dashboard query is called
 through real gRPC (an admin `AnalyticsService` behind the token check) for a one-year range by
-day, converted to the reporting currency; (c) CSV export rows/s, measured by the `csv_export`
-hook when one is given (the reports' own bench: it gets the rebuilt database and the range).
+day, converted to the reporting currency; (c) CSV export rows/s: the year's customers report
+(one row per customer) streamed by the admin `ReportsService` from the same server
+(`admin_reports`), live first, then frozen (the range ends before today in the bench's clock).
 
 The private NATS writes its streams to disk every second rather than at every message: only
 publishing the history is slower with `always` (about 40 times), the rebuild is not.
@@ -20,7 +21,7 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import grpc
@@ -30,7 +31,7 @@ from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agora._proto.agora.admin.v1 import analytics_pb2 as pb
-from agora._proto.agora.admin.v1 import analytics_pb2_grpc
+from agora._proto.agora.admin.v1 import analytics_pb2_grpc, reports_pb2_grpc
 from agora.admin.analytics_consumers import (
     analytics_consumers,
     analytics_projections,
@@ -39,11 +40,16 @@ from agora.admin.analytics_consumers import (
 )
 from agora.admin.analytics_service import AnalyticsService
 from agora.admin.analytics_signals import AnalyticsSignals
+from agora.admin.reports_files import ReportMaker
+from agora.admin.reports_service import ReportsService
+from agora.admin.users_clients import StaffCalls
 from agora.bench.admin_history import plan_events, publish_fast, seeded_plan
+from agora.bench.admin_reports import ExportRun, bench_report_export
 from agora.platform.db import create_engine, session_factory
 from agora.platform.embedded.infra import embedded_infra
 from agora.platform.migrations import migrate
 from agora.platform.net import free_port
+from agora.platform.rpc.client import ServiceChannels
 from agora.platform.rpc.server import GrpcServer
 from agora.platform.security.interceptor import AuthorizationInterceptor
 from agora.platform.security.service_identity import ServiceIdentity
@@ -53,8 +59,7 @@ from agora.platform.settings import to_asyncpg_url
 SERVICE = "admin"
 REPORTING = "EUR"
 Progress = Callable[[str], None]
-# The CSV export hook: (the rebuilt admin database, the range's first and last day) → rows/s.
-CsvExportBench = Callable[[AsyncEngine, date, date], Awaitable[float]]
+CSV_KIND = "customers"
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,7 @@ class AdminBenchReport:
     orders_paid: int = 0
     revenue_minor: int = 0
     days: int = 0
-    csv_rows_per_s: float | None = None
+    csv: list[ExportRun] = field(default_factory=list)
 
     @property
     def events_per_s(self) -> float:
@@ -92,7 +97,7 @@ async def run_admin_bench(
     scale: float = 1.0,
     rounds: int = 200,
     progress: Progress = lambda _: None,
-    csv_export: CsvExportBench | None = None,
+    csv_rounds: int = 3,
 ) -> AdminBenchReport:
     """Generate, publish, rebuild, query; `rounds` calls of each dashboard query."""
     progress(f"generating the full profile at scale {scale}")
@@ -121,10 +126,7 @@ async def run_admin_bench(
                 end=end,
             )
             progress("querying the dashboard")
-            await _query(engine, report, rounds)
-            if csv_export is not None:
-                progress("exporting CSV")
-                report.csv_rows_per_s = await csv_export(engine, start, end)
+            await _query(engine, report, rounds, csv_rounds, progress)
         finally:
             await engine.dispose()
     return report
@@ -165,7 +167,13 @@ async def _wait_caught_up(js: JetStreamContext, progress: Progress) -> None:
         await asyncio.sleep(0.05)
 
 
-async def _query(engine: AsyncEngine, report: AdminBenchReport, rounds: int) -> None:
+async def _query(
+    engine: AsyncEngine,
+    report: AdminBenchReport,
+    rounds: int,
+    csv_rounds: int,
+    progress: Progress,
+) -> None:
     identity = ServiceIdentity("bench", Ed25519PrivateKey.generate())  # a key of its own
     server = GrpcServer(
         SERVICE,
@@ -175,6 +183,7 @@ async def _query(engine: AsyncEngine, report: AdminBenchReport, rounds: int) -> 
     )
     servicer = AnalyticsService(engine, AnalyticsSignals(engine), REPORTING)
     server.add(analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server, servicer)
+    server.add(reports_pb2_grpc.add_ReportsServiceServicer_to_server, _reports(engine, report.end))
     await server.start()
     try:
         async with grpc.aio.insecure_channel(server.address) as channel:
@@ -204,8 +213,33 @@ async def _query(engine: AsyncEngine, report: AdminBenchReport, rounds: int) -> 
             report.orders_paid = sales.total.orders_paid
             report.revenue_minor = sales.total.revenue_minor
             report.days = len(sales.periods)
+        if csv_rounds:
+            progress(f"exporting the {CSV_KIND} report as CSV")
+            report.csv = await bench_report_export(
+                server.address,
+                identity.authorization,
+                kind=CSV_KIND,
+                start_date=report.start.isoformat(),
+                end_date=report.end.isoformat(),
+                rounds=csv_rounds,
+            )
     finally:
         await server.stop(0)
+
+
+def _reports(engine: AsyncEngine, end: date) -> ReportsService:
+    """The reports served as of the day after the range (so its period is closed: the first
+    export computes and freezes it, the next ones read the frozen rows)."""
+    now = datetime.combine(end + timedelta(days=3), datetime.min.time(), tzinfo=UTC)
+    maker = ReportMaker(engine, reporting=REPORTING, grace=timedelta(days=1), clock=lambda: now)
+    # Exports make no staff calls (only schedules do): the channels resolve nothing.
+    calls = StaffCalls(ServiceChannels(_NoAddresses()), timeout_s=1.0)
+    return ReportsService(engine, maker, calls, clock=lambda: now)
+
+
+class _NoAddresses:
+    def addresses(self, service: str) -> list[str]:
+        return []
 
 
 async def _timed(name: str, call: Callable[[], Awaitable[object]], rounds: int) -> QueryTiming:
@@ -239,6 +273,17 @@ def markdown(report: AdminBenchReport) -> str:
     ]
     for q in report.queries:
         lines.append(f"| {q.name} | {q.calls} | {q.p50_ms:.1f} | {q.p99_ms:.1f} |")
-    if report.csv_rows_per_s is not None:
-        lines += ["", f"CSV export: {report.csv_rows_per_s:,.0f} rows/s"]
+    if report.csv:
+        lines += [
+            "",
+            f"CSV export of the year's {CSV_KIND} report through gRPC:",
+            "",
+            "| round | rows | MiB | seconds | rows/s | first chunk s | status |",
+            "|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        for n, run in enumerate(report.csv, 1):
+            lines.append(
+                f"| {n} | {run.rows:,} | {run.bytes / 2**20:.1f} | {run.seconds:.2f} | "
+                f"{run.rows_per_s:,.0f} | {run.first_chunk_s:.2f} | {run.status} |"
+            )
     return "\n".join(lines)

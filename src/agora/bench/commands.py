@@ -219,7 +219,6 @@ def bench_admin(
                 scale=scale,
                 rounds=rounds,
                 progress=say,
-                csv_export=None,  # CSV export rows/s: agora.bench.admin_reports, wired at merge
             )
         )
     typer.echo(markdown(report))

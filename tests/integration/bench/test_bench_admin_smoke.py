@@ -55,7 +55,12 @@ async def test_the_admin_bench_reports_the_rebuilt_figures_and_every_query(
     assert {q.name for q in report.queries} == QUERIES
     assert all(q.calls == 3 for q in report.queries)
     assert report.rebuild_s > 0
-    assert report.csv_rows_per_s is None
+    # Every round exports one row per customer of the year (a closed period: frozen after the
+    # first round, the same rows served again).
+    assert len(report.csv) == 3
+    assert report.csv[0].rows > 0
+    assert {run.rows for run in report.csv} == {report.csv[0].rows}
+    assert {run.status for run in report.csv} == {"final"}
     text = markdown(report)
     assert f"{report.events:,} events" in text
     assert all(f"| {name} | 3 |" in text for name in QUERIES)

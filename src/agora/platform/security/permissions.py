@@ -57,13 +57,15 @@ SERVICE_PERMISSIONS: Mapping[str, frozenset[str]] = {
     # (`x-agora-gateway`); it acts with its clients' tokens, never its own.
     "gateway": frozenset(),
     # `agora bench checkout` tops up and reads the stock it sells; `agora bench chain` creates
-    # the invoices its transfers pay; `agora bench admin` reads the analytics it rebuilt.
+    # the invoices its transfers pay; `agora bench admin` reads the analytics it rebuilt and
+    # exports a report of them.
     "bench": frozenset(
         {
             "catalog:stock:read",
             "catalog:stock:write",
             "payments:invoices:write",
             "admin:analytics:read",
+            "admin:reports:read",
         }
     ),
     # `agora chain reconcile` starts a reconciliation and reads its report.
