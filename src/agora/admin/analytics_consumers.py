@@ -7,8 +7,9 @@ single event is a batch of one. Facts from different streams live in different t
 only in queries, so the order in which streams are consumed never changes a figure. The daily
 rollup is written by the ORDERS consumer alone, with additive upserts.
 
-What no event tells: carts and checkouts started (orders publishes no cart events), and the
-history the seeder writes straight into the services' tables (it never reaches a stream).
+What no event tells: carts and checkouts started (orders publishes no cart events). Seeded
+history does reach the streams: the seeder publishes it through the services' outboxes, each
+envelope marked `seeded`, and the analytics count it like live events.
 """
 
 from __future__ import annotations

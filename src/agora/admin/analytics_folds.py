@@ -253,6 +253,7 @@ _RESERVATIONS: Mapping[str, tuple[Any, int, int]] = {
     "catalog.stock.reservation_committed": (catalog_events.ReservationCommitted, -1, -1),
     "catalog.stock.reservation_released": (catalog_events.ReservationReleased, 0, -1),
     "catalog.stock.reservation_expired": (catalog_events.ReservationExpired, 0, -1),
+    "catalog.stock.reservation_restocked": (catalog_events.ReservationRestocked, 1, 0),
 }
 
 

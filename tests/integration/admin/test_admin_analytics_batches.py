@@ -1,7 +1,7 @@
 """Folding the analytics a batch at a time (random batch sizes) gives exactly the tables that
 handling the same stream one event at a time gives, with redelivered duplicates, events for
 orders never placed, payments and invoice versions out of order, refunds after payment,
-reservations, repricing and support conversations; each event counts once (the inbox)."""
+reservations (committed, released, restocked), repricing and support conversations; each event counts once (the inbox)."""
 
 from __future__ import annotations
 
@@ -106,6 +106,8 @@ def perturbed(rng: random.Random) -> list[EventEnvelope]:
             ("catalog.stock.reserved", catalog_ev.StockReserved(lines=[line])),
             ("catalog.stock.reservation_released", catalog_ev.ReservationReleased(lines=[line])),
             ("catalog.stock.reserved", catalog_ev.StockReserved(lines=[line])),
+            ("catalog.stock.reservation_committed", catalog_ev.ReservationCommitted(lines=[line])),
+            ("catalog.stock.reservation_restocked", catalog_ev.ReservationRestocked(lines=[line])),
         ]:
             extra.append(_again(e, subject, event, timedelta(hours=1)))
         priced = catalog_ev.PricesChanged(variant_id=variant)
