@@ -226,17 +226,22 @@ class Converter:
     def minor(self, amount: int, currency: str, day: date) -> int | None:
         if not self.query.converted:
             return amount if currency == self.query.currency else None
+        factor = self.factor(currency, day)
+        if factor is None:
+            self.unconverted.add(currency)
+            return None
+        return divide_half_even(amount * factor.numerator, factor.denominator)
+
+    def factor(self, currency: str, day: date) -> Fraction | None:
+        """What a minor unit of `currency` on `day` is in the report's (None: no rate known;
+        the caller names the currency unconverted if it had money to convert)."""
         key = (currency, day)
         if key not in self._factors:
             rate = self.rates.rate(currency, day)
             self._factors[key] = (
                 None if rate is None else conversion_factor(currency, self.query.currency, rate)
             )
-        factor = self._factors[key]
-        if factor is None:
-            self.unconverted.add(currency)
-            return None
-        return divide_half_even(amount * factor.numerator, factor.denominator)
+        return self._factors[key]
 
 
 def share_bp(part: int, whole: int) -> int:
@@ -484,7 +489,12 @@ def product_sales(
         figures.units += row.units
         figures.orders += row.orders
         figures.revenue_minor += converter.minor(row.amount_minor, row.currency, row.day) or 0
-    return sorted(found.values(), key=lambda f: (-f.units, -f.revenue_minor, f.product_id))
+    return ranked_products(found.values())
+
+
+def ranked_products(found: Iterable[ProductFigures]) -> list[ProductFigures]:
+    """Best first: units, then revenue, then id (`product_sales`' order)."""
+    return sorted(found, key=lambda f: (-f.units, -f.revenue_minor, f.product_id))
 
 
 def category_sales(

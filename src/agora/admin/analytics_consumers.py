@@ -38,6 +38,7 @@ from agora.admin.analytics_tables import (
     analytics_order_lines,
     analytics_orders,
     analytics_prices,
+    analytics_product_daily,
     analytics_products,
     analytics_rates,
     analytics_stock,
@@ -57,7 +58,8 @@ BATCH = 1000
 
 
 class OrderFacts:
-    """ORDERS → order facts, their lines and the daily rollup; wakes the dashboards."""
+    """ORDERS → order facts, their lines, the daily, funnel and product rollups; wakes the
+    dashboards."""
 
     name = "admin-analytics-orders"
     stream = ORDERS_STREAM
@@ -67,6 +69,7 @@ class OrderFacts:
         analytics_order_lines,
         analytics_daily_sales,
         analytics_funnel_daily,
+        analytics_product_daily,
     )
 
     async def handle(self, session: AsyncSession, envelope: EventEnvelope) -> None:
@@ -77,11 +80,13 @@ class OrderFacts:
         if not events:
             return  # payment at risk / restored and newer events: no figure depends on them
         known = await store.order_facts(session, {e.order_id for e in events})
-        changes = folds.fold_orders(events, known)
+        paying = {e.order_id for e in events if e.subject == "orders.order.paid"} & known.keys()
+        changes = folds.fold_orders(events, known, await store.lines_of(session, paying))
         await store.add_orders(session, changes.added.values(), changes.lines)
         await store.update_orders(session, list(changes.changed.values()))
         await store.add_to_days(session, changes.days)
         await store.add_to_funnel(session, changes.funnel)
+        await store.add_to_products(session, changes.products)
         await AnalyticsSignals.record(session)
 
     async def reset(self, session: AsyncSession) -> None:

@@ -30,6 +30,7 @@ from agora.platform.bus.envelope import decode
 from agora.platform.rpc.timestamps import datetime_of
 
 Row = dict[str, Any]
+ProductLine = tuple[str, int, int]
 
 
 def _at(envelope: EventEnvelope) -> datetime:
@@ -78,13 +79,31 @@ def order_events_of(envelopes: Iterable[EventEnvelope]) -> list[OrderEvent]:
 class OrderChanges:
     """What a batch changes: orders placed (their final state), known orders changed, lines of
     the new orders, and what to add to each (day, currency) of the daily rollup and of the
-    funnel (placed, invoiced, paid; by the day the order was placed)."""
+    funnel (placed, invoiced, paid; by the day the order was placed), and to each (day paid,
+    currency, product) of the product rollup (units, orders, amount)."""
 
     added: dict[str, Row] = field(default_factory=dict)
     changed: dict[str, Row] = field(default_factory=dict)
     lines: list[Row] = field(default_factory=list)
     days: dict[tuple[date, str], list[int]] = field(default_factory=dict)
     funnel: dict[tuple[date, str], list[int]] = field(default_factory=dict)
+    products: dict[tuple[date, str, str], list[int]] = field(default_factory=dict)
+    # (product id, quantity, amount) of each order's lines: the new orders' and the known
+    # orders' the batch pays.
+    order_lines: dict[str, list[ProductLine]] = field(default_factory=dict)
+
+    def add_to_products(self, fact: Row) -> None:
+        found: dict[str, list[int]] = {}
+        for product_id, quantity, amount in self.order_lines.get(fact["order_id"], ()):
+            sums = found.setdefault(product_id, [0, 0])
+            sums[0] += quantity
+            sums[1] += amount
+        for product_id, (units, amount) in found.items():
+            key = (fact["paid_day"], fact["currency"], product_id)
+            counters = self.products.setdefault(key, [0, 0, 0])
+            counters[0] += units
+            counters[1] += 1
+            counters[2] += amount
 
     def add_to_funnel(self, fact: Row, stage: int) -> None:
         counts = self.funnel.setdefault((fact["placed_day"], fact["currency"]), [0, 0, 0])
@@ -96,10 +115,15 @@ class OrderChanges:
             counters[DAILY_COUNTERS.index(name)] += count
 
 
-def fold_orders(events: Sequence[OrderEvent], known: Mapping[str, Row]) -> OrderChanges:
+def fold_orders(
+    events: Sequence[OrderEvent],
+    known: Mapping[str, Row],
+    known_lines: Mapping[str, list[ProductLine]],
+) -> OrderChanges:
     """Apply `events` in order to the order facts `known` (those of the table the events name,
-    copied, not changed) and to the orders they place."""
-    changes = OrderChanges()
+    copied, not changed) and to the orders they place; `known_lines`: (product id, quantity,
+    amount) of the lines of those known orders the batch pays."""
+    changes = OrderChanges(order_lines=dict(known_lines))
     for e in events:
         fact = changes.added.get(e.order_id) or changes.changed.get(e.order_id)
         if fact is None and e.order_id in known:
@@ -149,6 +173,9 @@ def _place(changes: OrderChanges, e: OrderEvent) -> None:
         }
         for n, line in enumerate(placed.lines)
     )
+    changes.order_lines[placed.order_id] = [
+        (line.product_id, line.quantity, line.amount.amount_minor) for line in placed.lines
+    ]
     changes.add_to_day(day_of(e.at), placed.currency, orders_placed=1)
     changes.add_to_funnel(changes.added[placed.order_id], 0)
 
@@ -170,6 +197,7 @@ def _change(changes: OrderChanges, fact: Row, e: OrderEvent) -> None:
                 status="paid",
             )
             changes.add_to_funnel(fact, 2)
+            changes.add_to_products(fact)
             changes.add_to_day(
                 day,
                 fact["currency"],

@@ -93,9 +93,7 @@ class AnalyticsService(analytics_pb2_grpc.AnalyticsServiceServicer):
         limit = rules.bounded(request.limit, rules.DEFAULT_TOP, "limit", most=100)
         async with self._reads.connect() as conn:
             converter = await self._converter(conn, query)
-            every = rules.product_sales(
-                query, await store.line_sales(conn, query.start, query.end), converter
-            )
+            every = rules.ranked_products(await store.product_figures(conn, converter))
             names = await store.product_names(conn, [p.product_id for p in every])
             category_of = {pid: category for pid, (_, category) in names.items()}
             ranked = rules.category_sales(every, category_of)[:limit]

@@ -19,13 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from agora.admin.analytics import (
     CohortMonth,
     ConversationFact,
+    Converter,
     CustomerPeriod,
     DailySales,
     FunnelDay,
     Granularity,
-    LineSales,
     MethodDay,
     PaidDay,
+    ProductFigures,
     Query,
     RateQuote,
     SupportDay,
@@ -57,6 +58,9 @@ from agora.admin.analytics_tables import (
 )
 from agora.admin.analytics_tables import (
     analytics_prices as prices,
+)
+from agora.admin.analytics_tables import (
+    analytics_product_daily as product_daily,
 )
 from agora.admin.analytics_tables import (
     analytics_products as products,
@@ -203,6 +207,56 @@ async def add_to_funnel(
         [day for day, _ in keys],
         [currency for _, currency in keys],
         *([days[key][n] for key in keys] for n in range(len(_FUNNEL_COUNTERS))),
+    )
+
+
+_PRODUCT_COUNTERS = ("units", "orders", "amount_minor")
+_ADD_TO_PRODUCTS = (
+    _insert(
+        product_daily,
+        [
+            ("day", "date"),
+            ("currency", "text"),
+            ("product_id", "text"),
+            *((n, "bigint") for n in _PRODUCT_COUNTERS),
+        ],
+    )
+    + " ON CONFLICT (day, currency, product_id) DO UPDATE SET "
+    + ", ".join(f"{n} = {product_daily.name}.{n} + excluded.{n}" for n in _PRODUCT_COUNTERS)
+)
+_ORDER_LINES = (
+    f"SELECT order_id, product_id, quantity, amount_minor FROM {order_lines.name} "
+    "WHERE order_id = ANY($1::text[]) ORDER BY order_id, line_no"
+)
+
+
+async def lines_of(
+    session: AsyncSession, order_ids: Iterable[str]
+) -> dict[str, list[tuple[str, int, int]]]:
+    """(product id, quantity, amount) of each of those orders' lines."""
+    ids = sorted(set(order_ids))
+    found: dict[str, list[tuple[str, int, int]]] = {}
+    if ids:
+        raw = await driver_connection(session)
+        for row in await raw.fetch(_ORDER_LINES, ids):
+            found.setdefault(row[0], []).append((row[1], row[2], row[3]))
+    return found
+
+
+async def add_to_products(
+    session: AsyncSession, sums: Mapping[tuple[date, str, str], Sequence[int]]
+) -> None:
+    """Add each (day paid, currency, product)'s (units, orders, amount) to the product rollup."""
+    if not sums:
+        return
+    keys = sorted(sums)
+    raw = await driver_connection(session)
+    await raw.execute(
+        _ADD_TO_PRODUCTS,
+        [day for day, _, _ in keys],
+        [currency for _, currency, _ in keys],
+        [product for _, _, product in keys],
+        *([sums[key][n] for key in keys] for n in range(len(_PRODUCT_COUNTERS))),
     )
 
 
@@ -432,23 +486,60 @@ async def funnel_days(db: Db, start: date, end: date, currency: str | None) -> l
     ]
 
 
-async def line_sales(db: Db, start: date, end: date) -> list[LineSales]:
-    query = (
-        sa.select(
-            order_lines.c.product_id,
-            orders.c.paid_day,
-            orders.c.currency,
-            sa.func.sum(order_lines.c.quantity),
-            sa.func.count(sa.distinct(orders.c.order_id)),
-            sa.func.sum(order_lines.c.amount_minor),
-        )
-        .join(orders, orders.c.order_id == order_lines.c.order_id)
-        .where(orders.c.paid_day.between(start, end))
-        .group_by(order_lines.c.product_id, orders.c.paid_day, orders.c.currency)
-    )
-    return [
-        LineSales(r[0], r[1], r[2], int(r[3]), r[4], int(r[5])) for r in await db.execute(query)
-    ]
+# Each (day, currency, product) row's amount converted alone, rounded half to even (the rule of
+# `analytics.Converter.minor`), in exact numeric arithmetic: x = amount * factor's numerator,
+# t its quotient by the denominator truncated, then floored, then rounded.
+_PRODUCTS_CONVERTED = (
+    "WITH f AS (SELECT * FROM unnest($3::date[], $4::text[], $5::numeric[], $6::numeric[]) "
+    "AS f (day, currency, num, den)), "
+    "x AS (SELECT p.product_id, p.units, p.orders, f.den, p.amount_minor * f.num AS x "
+    f"FROM {product_daily.name} p LEFT JOIN f ON f.day = p.day AND f.currency = p.currency "
+    "WHERE p.day BETWEEN $1 AND $2), "
+    "t AS (SELECT product_id, units, orders, den, x, div(x, den) AS t FROM x), "
+    "q AS (SELECT product_id, units, orders, den, "
+    "t - (x - t * den < 0)::int AS q, x - t * den + (x - t * den < 0)::int * den AS r FROM t) "
+    "SELECT product_id, sum(units)::bigint, sum(orders)::bigint, coalesce(sum("
+    "q + (2 * r > den OR (2 * r = den AND mod(q, 2) <> 0))::int), 0)::bigint "
+    "FROM q GROUP BY product_id"
+)
+_PRODUCTS_IN = (
+    "SELECT product_id, sum(units)::bigint, sum(orders)::bigint, sum(amount_minor)::bigint "
+    f"FROM {product_daily.name} WHERE day BETWEEN $1 AND $2 AND currency = $3 "
+    "GROUP BY product_id"
+)
+_PAID_DAYS = (
+    f"SELECT day, currency FROM {daily_sales.name} WHERE day BETWEEN $1 AND $2 AND orders_paid > 0"
+)
+_UNCONVERTED = (
+    f"SELECT DISTINCT p.currency FROM {product_daily.name} p "
+    "JOIN unnest($1::date[], $2::text[]) AS k (day, currency) "
+    "ON k.day = p.day AND k.currency = p.currency"
+)
+
+
+async def product_figures(db: Db, converter: Converter) -> list[ProductFigures]:
+    """Every product's paid lines in the query's range, summed by PostgreSQL from the product
+    rollup (`analytics.product_sales`' figures, unranked): in the query's currency only, or
+    every currency converted per (day, currency) with the converter's factors."""
+    query = converter.query
+    raw = await driver_connection(db)
+    if not query.converted:
+        rows = await raw.fetch(_PRODUCTS_IN, query.start, query.end, query.currency)
+        return [ProductFigures(*r) for r in rows]
+    factors, missing = [], []
+    for day, currency in await raw.fetch(_PAID_DAYS, query.start, query.end):
+        factor = converter.factor(currency, day)
+        if factor is None:
+            missing.append((day, currency))
+        else:
+            factors.append((day, currency, factor.numerator, factor.denominator))
+    if missing:
+        days, currencies = zip(*missing, strict=True)
+        for row in await raw.fetch(_UNCONVERTED, list(days), list(currencies)):
+            converter.unconverted.add(row[0])
+    columns = [list(c) for c in zip(*factors, strict=True)] if factors else [[], [], [], []]
+    rows = await raw.fetch(_PRODUCTS_CONVERTED, query.start, query.end, *columns)
+    return [ProductFigures(*r) for r in rows]
 
 
 async def product_names(db: Db, product_ids: Sequence[str]) -> dict[str, tuple[str, str]]:

@@ -86,6 +86,19 @@ analytics_funnel_daily = sa.Table(
     sa.Column("paid", sa.BigInteger, nullable=False),
 )
 
+# ORDERS: paid order lines per day paid, currency and product: units, orders (each order once
+# per product) and line amounts (what the top products report reads, instead of every line).
+analytics_product_daily = sa.Table(
+    "analytics_product_daily",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("currency", sa.Text, primary_key=True),
+    sa.Column("product_id", sa.Text, primary_key=True),
+    sa.Column("units", sa.BigInteger, nullable=False),
+    sa.Column("orders", sa.BigInteger, nullable=False),
+    sa.Column("amount_minor", sa.BigInteger, nullable=False),
+)
+
 # PAYMENTS: the last known state of each invoice.
 analytics_invoices = sa.Table(
     "analytics_invoices",
@@ -182,6 +195,7 @@ ANALYTICS_TABLES = (
     analytics_accounts,
     analytics_conversations,
     analytics_funnel_daily,
+    analytics_product_daily,
 )
 
 __all__ = ["ANALYTICS_TABLES", "metadata"] + [t.name for t in ANALYTICS_TABLES]

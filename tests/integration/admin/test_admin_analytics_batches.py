@@ -1,7 +1,8 @@
 """Folding the analytics a batch at a time (random batch sizes) gives exactly the tables that
 handling the same stream one event at a time gives, with redelivered duplicates, events for
 orders never placed, payments and invoice versions out of order, refunds after payment,
-reservations (committed, released, restocked), repricing and support conversations; each event counts once (the inbox)."""
+reservations (committed, released, restocked), repricing and support conversations; each event
+counts once (the inbox)."""
 
 from __future__ import annotations
 
