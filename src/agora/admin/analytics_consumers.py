@@ -31,7 +31,10 @@ from agora.admin.analytics_signals import AnalyticsSignals
 from agora.admin.analytics_tables import (
     analytics_accounts,
     analytics_categories,
+    analytics_cohort_daily,
     analytics_conversations,
+    analytics_customer_daily,
+    analytics_customer_first_paid,
     analytics_daily_sales,
     analytics_funnel_daily,
     analytics_invoices,
@@ -58,8 +61,8 @@ BATCH = 1000
 
 
 class OrderFacts:
-    """ORDERS → order facts, their lines, the daily, funnel and product rollups; wakes the
-    dashboards."""
+    """ORDERS → order facts, their lines, the daily, funnel, product and customer rollups;
+    wakes the dashboards."""
 
     name = "admin-analytics-orders"
     stream = ORDERS_STREAM
@@ -70,6 +73,9 @@ class OrderFacts:
         analytics_daily_sales,
         analytics_funnel_daily,
         analytics_product_daily,
+        analytics_customer_first_paid,
+        analytics_customer_daily,
+        analytics_cohort_daily,
     )
 
     async def handle(self, session: AsyncSession, envelope: EventEnvelope) -> None:
@@ -87,6 +93,14 @@ class OrderFacts:
         await store.add_to_days(session, changes.days)
         await store.add_to_funnel(session, changes.funnel)
         await store.add_to_products(session, changes.products)
+        customers = sorted({customer for _, customer, _ in changes.paid if customer})
+        if customers:
+            first_days = await store.lock_customers(session, customers)
+            earlier = await store.paid_days_of(session, customers, [o for o, _, _ in changes.paid])
+            counted = folds.fold_customers(changes.paid, first_days, earlier)
+            await store.save_customer_counts(
+                session, counted.first_days, counted.days, counted.cohorts
+            )
         await AnalyticsSignals.record(session)
 
     async def reset(self, session: AsyncSession) -> None:

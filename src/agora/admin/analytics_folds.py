@@ -88,6 +88,8 @@ class OrderChanges:
     days: dict[tuple[date, str], list[int]] = field(default_factory=dict)
     funnel: dict[tuple[date, str], list[int]] = field(default_factory=dict)
     products: dict[tuple[date, str, str], list[int]] = field(default_factory=dict)
+    # (order id, customer id, day paid) of each order the batch pays.
+    paid: list[tuple[str, str, date]] = field(default_factory=list)
     # (product id, quantity, amount) of each order's lines: the new orders' and the known
     # orders' the batch pays.
     order_lines: dict[str, list[ProductLine]] = field(default_factory=dict)
@@ -198,6 +200,7 @@ def _change(changes: OrderChanges, fact: Row, e: OrderEvent) -> None:
             )
             changes.add_to_funnel(fact, 2)
             changes.add_to_products(fact)
+            changes.paid.append((fact["order_id"], fact["customer_id"], day))
             changes.add_to_day(
                 day,
                 fact["currency"],
@@ -215,6 +218,66 @@ def _change(changes: OrderChanges, fact: Row, e: OrderEvent) -> None:
             changes.add_to_day(day_of(e.at), fact["currency"], returns_requested=1)
         case _:
             fact["status"] = e.subject.rsplit(".", 1)[1]
+
+
+@dataclass
+class CustomerChanges:
+    """What a batch's payments change in the customer rollups: first paid days (new or
+    earlier), and what to add to each day's (customers, new customers) and to each (first paid
+    day, month) cohort."""
+
+    first_days: dict[str, date] = field(default_factory=dict)
+    days: dict[date, list[int]] = field(default_factory=dict)
+    cohorts: dict[tuple[date, date], int] = field(default_factory=dict)
+
+    def add_to_day(self, day: date, customers: int, new: int) -> None:
+        counts = self.days.setdefault(day, [0, 0])
+        counts[0] += customers
+        counts[1] += new
+
+    def add_to_cohort(self, first_day: date, month: date, customers: int) -> None:
+        self.cohorts[(first_day, month)] = self.cohorts.get((first_day, month), 0) + customers
+
+
+def _month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def fold_customers(
+    paid: Iterable[tuple[str, str, date]],
+    first_days: Mapping[str, date | None],
+    earlier: Mapping[str, set[date]],
+) -> CustomerChanges:
+    """Count the batch's paid orders (order, customer, day; guests have no customer) against
+    each customer's first paid day (None: none yet) and the days they paid before the batch:
+    a customer counts once a day and once a month; a first paid day moving earlier moves the
+    customer from one day's new customers and one cohort to the other."""
+    batch_days: dict[str, set[date]] = defaultdict(set)
+    for _, customer, day in paid:
+        if customer:
+            batch_days[customer].add(day)
+    changes = CustomerChanges()
+    for customer, days in sorted(batch_days.items()):
+        before = earlier.get(customer, set())
+        old_first = first_days.get(customer)
+        first = min(days) if old_first is None else min(old_first, *days)
+        for day in days - before:
+            changes.add_to_day(day, 1, 0)
+        old_months = {_month(d) for d in before}
+        months = old_months | {_month(d) for d in days}
+        if first == old_first:
+            for month in months - old_months:
+                changes.add_to_cohort(first, month, 1)
+            continue
+        changes.first_days[customer] = first
+        changes.add_to_day(first, 0, 1)
+        if old_first is not None:
+            changes.add_to_day(old_first, 0, -1)
+            for month in old_months:
+                changes.add_to_cohort(old_first, month, -1)
+        for month in months:
+            changes.add_to_cohort(first, month, 1)
+    return changes
 
 
 # --- PAYMENTS -----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ replicas handling events of the same day at once add up instead of overwriting e
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,7 +39,16 @@ from agora.admin.analytics_tables import (
     analytics_categories as categories,
 )
 from agora.admin.analytics_tables import (
+    analytics_cohort_daily as cohort_daily,
+)
+from agora.admin.analytics_tables import (
     analytics_conversations as conversations,
+)
+from agora.admin.analytics_tables import (
+    analytics_customer_daily as customer_daily,
+)
+from agora.admin.analytics_tables import (
+    analytics_customer_first_paid as first_paid,
 )
 from agora.admin.analytics_tables import (
     analytics_daily_sales as daily_sales,
@@ -258,6 +267,89 @@ async def add_to_products(
         [product for _, _, product in keys],
         *([sums[key][n] for key in keys] for n in range(len(_PRODUCT_COUNTERS))),
     )
+
+
+_ADD_CUSTOMERS = (
+    f"INSERT INTO {first_paid.name} (customer_id, first_day) "
+    "SELECT c, 'infinity' FROM unnest($1::text[]) AS c ON CONFLICT (customer_id) DO NOTHING"
+)
+_LOCK_CUSTOMERS = (
+    f"SELECT customer_id, first_day FROM {first_paid.name} "
+    "WHERE customer_id = ANY($1::text[]) ORDER BY customer_id FOR UPDATE"
+)
+_PAID_DAYS_OF = (
+    f"SELECT DISTINCT customer_id, paid_day FROM {orders.name} "
+    "WHERE customer_id = ANY($1::text[]) AND paid_day IS NOT NULL "
+    "AND NOT order_id = ANY($2::text[])"
+)
+_SET_FIRST_DAYS = (
+    f"UPDATE {first_paid.name} f SET first_day = u.first_day "
+    f"FROM {_unnest([('customer_id', 'text'), ('first_day', 'date')])} "
+    "WHERE f.customer_id = u.customer_id"
+)
+_ADD_TO_CUSTOMER_DAYS = (
+    _insert(customer_daily, [("day", "date"), ("customers", "bigint"), ("new_customers", "bigint")])
+    + " ON CONFLICT (day) DO UPDATE SET "
+    f"customers = {customer_daily.name}.customers + excluded.customers, "
+    f"new_customers = {customer_daily.name}.new_customers + excluded.new_customers"
+)
+_ADD_TO_COHORTS = (
+    _insert(cohort_daily, [("first_day", "date"), ("month", "date"), ("customers", "bigint")])
+    + f" ON CONFLICT (first_day, month) DO UPDATE SET "
+    f"customers = {cohort_daily.name}.customers + excluded.customers"
+)
+_DROP_EMPTY_COHORTS = (
+    f"DELETE FROM {cohort_daily.name} c "
+    "USING unnest($1::date[], $2::date[]) AS k (first_day, month) "
+    "WHERE c.first_day = k.first_day AND c.month = k.month AND c.customers = 0"
+)
+
+
+async def lock_customers(session: AsyncSession, customers: Sequence[str]) -> dict[str, date | None]:
+    """Each customer's first paid day (None: none yet), locked for the change (created when
+    unseen, so that concurrent batches paying one customer's orders take turns)."""
+    raw = await driver_connection(session)
+    await raw.execute(_ADD_CUSTOMERS, list(customers))
+    rows = await raw.fetch(_LOCK_CUSTOMERS, list(customers))
+    return {r[0]: None if r[1] == date.max else r[1] for r in rows}  # asyncpg: infinity
+
+
+async def paid_days_of(
+    session: AsyncSession, customers: Sequence[str], except_orders: Sequence[str]
+) -> dict[str, set[date]]:
+    """The days each customer paid orders on, but for `except_orders` (the batch's)."""
+    raw = await driver_connection(session)
+    found: dict[str, set[date]] = {}
+    for row in await raw.fetch(_PAID_DAYS_OF, list(customers), list(except_orders)):
+        found.setdefault(row[0], set()).add(row[1])
+    return found
+
+
+async def save_customer_counts(
+    session: AsyncSession,
+    first_days: Mapping[str, date],
+    days: Mapping[date, Sequence[int]],
+    cohorts: Mapping[tuple[date, date], int],
+) -> None:
+    """Set first paid days; add each day's (customers, new customers) and each (first paid day,
+    month) cohort's customers (a cohort that drops to none is removed)."""
+    raw = await driver_connection(session)
+    if first_days:
+        keys = sorted(first_days)
+        await raw.execute(_SET_FIRST_DAYS, keys, [first_days[k] for k in keys])
+    changed = sorted(day for day, counts in days.items() if any(counts))
+    if changed:
+        await raw.execute(
+            _ADD_TO_CUSTOMER_DAYS,
+            changed,
+            [days[d][0] for d in changed],
+            [days[d][1] for d in changed],
+        )
+    touched = sorted(key for key, n in cohorts.items() if n)
+    if touched:
+        firsts, months = [first for first, _ in touched], [month for _, month in touched]
+        await raw.execute(_ADD_TO_COHORTS, firsts, months, [cohorts[k] for k in touched])
+        await raw.execute(_DROP_EMPTY_COHORTS, firsts, months)
 
 
 _INVOICE_COLUMNS = (
@@ -644,13 +736,6 @@ def _customer_periods_sql(granularity: Granularity) -> str:
 
 
 _CUSTOMER_PERIODS = {grain: _customer_periods_sql(grain) for grain in Granularity}
-_COHORTS = (
-    f"WITH first AS ({_FIRST_PAID}) "
-    "SELECT date_trunc('month', f.first_day)::date, date_trunc('month', o.paid_day)::date, "
-    "count(DISTINCT o.customer_id) "
-    f"FROM {orders.name} o JOIN first f ON f.customer_id = o.customer_id "
-    "WHERE o.paid_day BETWEEN $1 AND $2 AND f.first_day >= $1 GROUP BY 1, 2"
-)
 _REGISTERED = (
     f"SELECT registered_day, count(*) FROM {accounts.name} "
     "WHERE registered_day BETWEEN $1 AND $2 GROUP BY 1"
@@ -664,11 +749,32 @@ _SUPPORT_DAYS = (
 )
 
 
+_CUSTOMER_DAYS = (
+    f"SELECT day, new_customers, customers - new_customers FROM {customer_daily.name} "
+    "WHERE day BETWEEN $1 AND $2"
+)
+# Whole months from the cohort rollup ($3: the first month not wholly in the range); the last
+# month, when the range ends inside it, from the orders paid in it up to the range's end.
+_COHORT_MONTHS = (
+    "SELECT date_trunc('month', first_day)::date, month, sum(customers)::bigint "
+    f"FROM {cohort_daily.name} WHERE first_day BETWEEN $1 AND $2 AND month < $3 GROUP BY 1, 2"
+)
+_COHORT_LAST_MONTH = (
+    "SELECT date_trunc('month', f.first_day)::date, $3::date, count(DISTINCT o.customer_id) "
+    f"FROM {orders.name} o JOIN {first_paid.name} f ON f.customer_id = o.customer_id "
+    "WHERE o.paid_day BETWEEN $3 AND $2 AND f.first_day >= $1 GROUP BY 1"
+)
+
+
 async def customer_periods(db: Db, query: Query) -> list[CustomerPeriod]:
     """Per period of `query` (clipped to its range): customers with a paid order in it, new
-    (their first paid order ever is in the period's natural span) or returning."""
+    (their first paid order ever is in the period's natural span) or returning. By day from
+    the customer rollup; by week or month counted from the orders."""
     raw = await driver_connection(db)
-    rows = await raw.fetch(_CUSTOMER_PERIODS[query.granularity], query.start, query.end)
+    if query.granularity is Granularity.DAY:
+        rows = await raw.fetch(_CUSTOMER_DAYS, query.start, query.end)
+    else:
+        rows = await raw.fetch(_CUSTOMER_PERIODS[query.granularity], query.start, query.end)
     return [CustomerPeriod(r[0], r[1], r[2]) for r in rows]
 
 
@@ -676,7 +782,13 @@ async def cohort_months(db: Db, start: date, end: date) -> list[CohortMonth]:
     """Customers whose first paid order is in the range, by its month and each month (in the
     range) they paid an order in."""
     raw = await driver_connection(db)
-    return [CohortMonth(*r) for r in await raw.fetch(_COHORTS, start, end)]
+    last_month = end.replace(day=1)
+    whole = end + timedelta(days=1)
+    if whole.day == 1:  # the range ends with its last month
+        return [CohortMonth(*r) for r in await raw.fetch(_COHORT_MONTHS, start, end, whole)]
+    rows = await raw.fetch(_COHORT_MONTHS, start, end, last_month)
+    rows += await raw.fetch(_COHORT_LAST_MONTH, start, end, last_month)
+    return [CohortMonth(*r) for r in rows]
 
 
 async def registered_counts(db: Db, start: date, end: date) -> list[tuple[date, int]]:

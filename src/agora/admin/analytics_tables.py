@@ -99,6 +99,35 @@ analytics_product_daily = sa.Table(
     sa.Column("amount_minor", sa.BigInteger, nullable=False),
 )
 
+# ORDERS: each customer's first paid day (customers with a paid order only; a customer whose
+# first payment is being recorded has 'infinity' until the batch's commit).
+analytics_customer_first_paid = sa.Table(
+    "analytics_customer_first_paid",
+    metadata,
+    sa.Column("customer_id", sa.Text, primary_key=True),
+    sa.Column("first_day", sa.Date, nullable=False),
+)
+
+# ORDERS: per day, the customers with a paid order that day and how many of them paid for the
+# first time ever (the customers report by day, instead of every order).
+analytics_customer_daily = sa.Table(
+    "analytics_customer_daily",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("customers", sa.BigInteger, nullable=False),
+    sa.Column("new_customers", sa.BigInteger, nullable=False),
+)
+
+# ORDERS: customers by their first paid day and each month they paid an order in (the cohorts;
+# no row counts 0).
+analytics_cohort_daily = sa.Table(
+    "analytics_cohort_daily",
+    metadata,
+    sa.Column("first_day", sa.Date, primary_key=True),
+    sa.Column("month", sa.Date, primary_key=True),
+    sa.Column("customers", sa.BigInteger, nullable=False),
+)
+
 # PAYMENTS: the last known state of each invoice.
 analytics_invoices = sa.Table(
     "analytics_invoices",
@@ -196,6 +225,9 @@ ANALYTICS_TABLES = (
     analytics_conversations,
     analytics_funnel_daily,
     analytics_product_daily,
+    analytics_customer_first_paid,
+    analytics_customer_daily,
+    analytics_cohort_daily,
 )
 
 __all__ = ["ANALYTICS_TABLES", "metadata"] + [t.name for t in ANALYTICS_TABLES]

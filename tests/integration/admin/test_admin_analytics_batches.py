@@ -109,6 +109,7 @@ def perturbed(rng: random.Random) -> list[EventEnvelope]:
             ("catalog.stock.reserved", catalog_ev.StockReserved(lines=[line])),
             ("catalog.stock.reservation_committed", catalog_ev.ReservationCommitted(lines=[line])),
             ("catalog.stock.reservation_restocked", catalog_ev.ReservationRestocked(lines=[line])),
+            ("catalog.stock.reserved", catalog_ev.StockReserved(lines=[line])),
         ]:
             extra.append(_again(e, subject, event, timedelta(hours=1)))
         priced = catalog_ev.PricesChanged(variant_id=variant)

@@ -1,6 +1,8 @@
 """The admin schema: the product rollup (paid order lines per day paid, currency and product:
-units, orders, amount), filled from the order facts and lines already there; the top products
-report sums it instead of joining every paid order's lines.
+units, orders, amount) and the customer rollups (each customer's first paid day; paying and new
+customers per day; customers per first paid day and month they paid in), filled from the order
+facts and lines already there; the top products and customers reports read them instead of
+every paid order.
 
 Written by hand and never changed once released: a later change is a new version.
 tests/integration/admin/test_admin_schema.py checks the result against tables.py.
@@ -40,6 +42,45 @@ def upgrade() -> None:
         "WHERE o.paid_day IS NOT NULL GROUP BY o.paid_day, o.currency, l.product_id"
     )
 
+    op.create_table(
+        "analytics_customer_first_paid",
+        sa.Column("customer_id", sa.Text, primary_key=True),
+        sa.Column("first_day", sa.Date, nullable=False),
+    )
+    op.execute(
+        "INSERT INTO analytics_customer_first_paid (customer_id, first_day) "
+        "SELECT customer_id, min(paid_day) FROM analytics_orders "
+        "WHERE paid_day IS NOT NULL AND customer_id <> '' GROUP BY customer_id"
+    )
+    op.create_table(
+        "analytics_customer_daily",
+        sa.Column("day", sa.Date, primary_key=True),
+        sa.Column("customers", sa.BigInteger, nullable=False),
+        sa.Column("new_customers", sa.BigInteger, nullable=False),
+    )
+    op.execute(
+        "INSERT INTO analytics_customer_daily (day, customers, new_customers) "
+        "SELECT o.paid_day, count(DISTINCT o.customer_id), "
+        "count(DISTINCT o.customer_id) FILTER (WHERE f.first_day = o.paid_day) "
+        "FROM analytics_orders o JOIN analytics_customer_first_paid f "
+        "ON f.customer_id = o.customer_id GROUP BY o.paid_day"
+    )
+    op.create_table(
+        "analytics_cohort_daily",
+        sa.Column("first_day", sa.Date, primary_key=True),
+        sa.Column("month", sa.Date, primary_key=True),
+        sa.Column("customers", sa.BigInteger, nullable=False),
+    )
+    op.execute(
+        "INSERT INTO analytics_cohort_daily (first_day, month, customers) "
+        "SELECT f.first_day, date_trunc('month', o.paid_day)::date, count(DISTINCT o.customer_id) "
+        "FROM analytics_orders o JOIN analytics_customer_first_paid f "
+        "ON f.customer_id = o.customer_id WHERE o.paid_day IS NOT NULL GROUP BY 1, 2"
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("analytics_cohort_daily")
+    op.drop_table("analytics_customer_daily")
+    op.drop_table("analytics_customer_first_paid")
     op.drop_table("analytics_product_daily")
