@@ -3,9 +3,11 @@
 
 Each fetched batch is folded in memory (`analytics_folds`) and written with a few set-based
 statements, in the transaction that records its events in the inbox (so each applies once); a
-single event is a batch of one. Facts from different streams live in different tables and meet
-only in queries, so the order in which streams are consumed never changes a figure. The daily
-rollup is written by the ORDERS consumer alone, with additive upserts.
+single event is a batch of one. Facts from different streams live in different tables; the
+rollups of one stream's facts are written by its consumer alone, with additive upserts. Where
+ORDERS and PAYMENTS meet (paid orders by payment method) each consumer keeps its own half of
+the rollup, its change computed against the other's facts under one advisory lock, so the
+order in which the streams are consumed never changes a figure.
 
 What no event tells: carts and checkouts started (orders publishes no cart events). Seeded
 history does reach the streams: the seeder publishes it through the services' outboxes, each
@@ -15,7 +17,7 @@ envelope marked `seeded`, and the analytics count it like live events.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Protocol
 
@@ -38,6 +40,8 @@ from agora.admin.analytics_tables import (
     analytics_daily_sales,
     analytics_funnel_daily,
     analytics_invoices,
+    analytics_method_daily_orders,
+    analytics_method_daily_payments,
     analytics_order_lines,
     analytics_orders,
     analytics_prices,
@@ -47,7 +51,9 @@ from agora.admin.analytics_tables import (
     analytics_stock,
 )
 from agora.platform.bus.consumer import EventConsumer
-from agora.platform.bus.replay import rebuild
+from agora.platform.bus.inbox import forget_processed
+from agora.platform.bus.replay import replay
+from agora.platform.db import transaction
 
 ORDERS_STREAM = "ORDERS"
 PAYMENTS_STREAM = "PAYMENTS"
@@ -76,6 +82,7 @@ class OrderFacts:
         analytics_customer_first_paid,
         analytics_customer_daily,
         analytics_cohort_daily,
+        analytics_method_daily_orders,
     )
 
     async def handle(self, session: AsyncSession, envelope: EventEnvelope) -> None:
@@ -101,7 +108,24 @@ class OrderFacts:
             await store.save_customer_counts(
                 session, counted.first_days, counted.days, counted.cohorts
             )
+        await self._count_methods(session, known, changes)
         await AnalyticsSignals.record(session)
+
+    async def _count_methods(
+        self, session: AsyncSession, known: Mapping[str, folds.Row], changes: folds.OrderChanges
+    ) -> None:
+        """The ORDERS half of the method rollup: orders paid or moved to another invoice,
+        counted by the invoices known (last in the transaction: the lock is held to its end)."""
+        before = {o: folds.method_state(known[o]) for o in changes.changed}
+        after = {o: folds.method_state(f) for o, f in (changes.changed | changes.added).items()}
+        if all(before.get(o) == state for o, state in after.items()):
+            return
+        await store.lock_methods(session)
+        invoice_ids = {s[4] for s in (*before.values(), *after.values()) if s is not None}
+        known_methods = await store.invoice_methods(session, invoice_ids)
+        methods = {i: (provider, pay) for i, (provider, pay, _) in known_methods.items()}
+        counted = folds.order_method_changes(before, after, methods)
+        await store.add_to_methods(session, analytics_method_daily_orders, counted)
 
     async def reset(self, session: AsyncSession) -> None:
         await store.clear(session, self.tables)
@@ -113,14 +137,15 @@ class PaymentFacts:
     name = "admin-analytics-payments"
     stream = PAYMENTS_STREAM
     filter_subjects = ["payments.invoice.>", "payments.rate.changed"]
-    tables = (analytics_invoices, analytics_rates)
+    tables = (analytics_invoices, analytics_rates, analytics_method_daily_payments)
 
     async def handle(self, session: AsyncSession, envelope: EventEnvelope) -> None:
         await self.handle_batch(session, [envelope])
 
     async def handle_batch(self, session: AsyncSession, envelopes: Sequence[EventEnvelope]) -> None:
         changes = folds.fold_payments(envelopes)
-        await store.save_invoices(session, list(changes.invoices.values()))
+        if changes.invoices:
+            await self._save_invoices(session, changes.invoices)
         await store.add_rates(
             session,
             [
@@ -128,6 +153,23 @@ class PaymentFacts:
                 for (b, q, as_of), rate in changes.rates.items()
             ],
         )
+
+    async def _save_invoices(self, session: AsyncSession, newest: Mapping[str, folds.Row]) -> None:
+        """Keep each invoice's newest state and, under the method rollup's lock, move the paid
+        orders of those whose provider or pay currency changed (the PAYMENTS half)."""
+        await store.lock_methods(session)
+        stored = await store.invoice_methods(session, newest)
+        await store.save_invoices(session, list(newest.values()))
+        before = {i: (provider, pay) for i, (provider, pay, _) in stored.items()}
+        after = dict(before)
+        for invoice_id, row in newest.items():
+            if invoice_id not in stored or stored[invoice_id][2] < row["version"]:
+                after[invoice_id] = (row["provider"], row["pay_currency"])
+        moved = [i for i, method in after.items() if before.get(i) != method]
+        if moved:
+            paid = await store.paid_orders_of(session, moved)
+            counted = folds.invoice_method_changes(before, after, paid)
+            await store.add_to_methods(session, analytics_method_daily_payments, counted)
 
     async def reset(self, session: AsyncSession) -> None:
         await store.clear(session, self.tables)
@@ -237,10 +279,19 @@ def analytics_consumers(
 async def rebuild_analytics(
     sessions: async_sessionmaker[AsyncSession], js: JetStreamContext
 ) -> list[ConsumerInfo]:
-    """Empty every analytics model and its inbox, and replay each stream from its start (the
-    running consumers then rebuild them)."""
+    """Empty every analytics model and its inbox in one transaction, then replay each stream
+    from its start (the running consumers then rebuild them). One transaction: the method
+    rollup's halves (ORDERS' and PAYMENTS') add up to the join only when emptied together."""
+    projections = analytics_projections()
+    async with transaction(sessions) as session:
+        for p in projections:
+            await p.reset(session)
+            await forget_processed(session, p.name)
     return [
-        await rebuild(p, sessions, js, stream=p.stream, from_seq=1) for p in analytics_projections()
+        await replay(
+            js, stream=p.stream, durable=p.name, from_seq=1, filter_subjects=p.filter_subjects
+        )
+        for p in projections
     ]
 
 

@@ -280,6 +280,73 @@ def fold_customers(
     return changes
 
 
+# --- Payment methods (where ORDERS and PAYMENTS meet) ------------------------------------------
+
+# A paid order as the method rollup counts it: (day paid, currency, total, pay currency placed
+# with, invoice id); None while unpaid.
+MethodState = tuple[date, str, int, str, str]
+Method = tuple[str, str]  # (provider, pay currency) of an invoice
+MethodKey = tuple[date, str, str, str]  # (day, currency, provider, pay currency)
+
+
+def method_state(fact: Row) -> MethodState | None:
+    if fact["paid_day"] is None:
+        return None
+    return (
+        fact["paid_day"],
+        fact["currency"],
+        fact["total_minor"],
+        fact["pay_currency"],
+        fact["invoice_id"],
+    )
+
+
+class MethodChanges(dict[MethodKey, list[int]]):
+    """What to add to each (day, currency, provider, pay currency): (orders, amount)."""
+
+    def count(self, state: MethodState, method: Method | None, sign: int) -> None:
+        day, currency, total, pay_currency, _ = state
+        provider, pay = method if method is not None else ("", pay_currency)
+        sums = self.setdefault((day, currency, provider, pay), [0, 0])
+        sums[0] += sign
+        sums[1] += sign * total
+
+
+def order_method_changes(
+    before: Mapping[str, MethodState | None],
+    after: Mapping[str, MethodState | None],
+    methods: Mapping[str, Method],
+) -> MethodChanges:
+    """Orders paid, or paid orders moved to another invoice: each order's count moves from
+    where it was to where it is, by the invoices known now (`methods`, by invoice id)."""
+    changes = MethodChanges()
+    for order_id, state in after.items():
+        old = before.get(order_id)
+        if old == state:
+            continue
+        if old is not None:
+            changes.count(old, methods.get(old[4]), -1)
+        if state is not None:
+            changes.count(state, methods.get(state[4]), 1)
+    return changes
+
+
+def invoice_method_changes(
+    before: Mapping[str, Method],
+    after: Mapping[str, Method],
+    paid: Iterable[tuple[str, MethodState]],
+) -> MethodChanges:
+    """Invoices announced or changed: each paid order of theirs (invoice id, its state) moves
+    from the method it was counted under (the invoice's before, else none) to the new one."""
+    changes = MethodChanges()
+    for invoice_id, state in paid:
+        old, new = before.get(invoice_id), after[invoice_id]
+        if old != new:
+            changes.count(state, old, -1)
+            changes.count(state, new, 1)
+    return changes
+
+
 # --- PAYMENTS -----------------------------------------------------------------------------------
 
 _INVOICE_EVENTS: Mapping[str, Any] = {

@@ -60,6 +60,12 @@ from agora.admin.analytics_tables import (
     analytics_invoices as invoices,
 )
 from agora.admin.analytics_tables import (
+    analytics_method_daily_orders as method_daily_orders,
+)
+from agora.admin.analytics_tables import (
+    analytics_method_daily_payments as method_daily_payments,
+)
+from agora.admin.analytics_tables import (
     analytics_order_lines as order_lines,
 )
 from agora.admin.analytics_tables import (
@@ -350,6 +356,89 @@ async def save_customer_counts(
         firsts, months = [first for first, _ in touched], [month for _, month in touched]
         await raw.execute(_ADD_TO_COHORTS, firsts, months, [cohorts[k] for k in touched])
         await raw.execute(_DROP_EMPTY_COHORTS, firsts, months)
+
+
+# The advisory lock under which either consumer changes its half of the method rollup (and
+# PAYMENTS its invoices): each computes its change against the other's committed facts.
+METHODS_LOCK = 0x616E616C79746963  # "analytic"
+_LOCK_METHODS = "SELECT pg_advisory_xact_lock($1)"
+_INVOICE_METHODS = (
+    f"SELECT invoice_id, provider, pay_currency, version FROM {invoices.name} "
+    "WHERE invoice_id = ANY($1::text[])"
+)
+_PAID_ORDERS_OF = (
+    f"SELECT invoice_id, paid_day, currency, total_minor, pay_currency FROM {orders.name} "
+    "WHERE invoice_id = ANY($1::text[]) AND paid_day IS NOT NULL"
+)
+_METHOD_KEY = [
+    ("day", "date"),
+    ("currency", "text"),
+    ("provider", "text"),
+    ("pay_currency", "text"),
+]
+
+
+def _add_to_methods(table: sa.Table) -> str:
+    return (
+        _insert(table, [*_METHOD_KEY, ("orders", "bigint"), ("amount_minor", "bigint")])
+        + " ON CONFLICT (day, currency, provider, pay_currency) DO UPDATE SET "
+        f"orders = {table.name}.orders + excluded.orders, "
+        f"amount_minor = {table.name}.amount_minor + excluded.amount_minor"
+    )
+
+
+def _drop_empty_methods(table: sa.Table) -> str:
+    return (
+        f"DELETE FROM {table.name} m USING {_unnest(_METHOD_KEY)} "
+        "WHERE (m.day, m.currency, m.provider, m.pay_currency) = "
+        "(u.day, u.currency, u.provider, u.pay_currency) AND m.orders = 0 AND m.amount_minor = 0"
+    )
+
+
+_METHOD_HALVES = {
+    t.name: (_add_to_methods(t), _drop_empty_methods(t))
+    for t in (method_daily_orders, method_daily_payments)
+}
+
+
+async def lock_methods(session: AsyncSession) -> None:
+    """Take the method rollup's lock until the transaction ends."""
+    raw = await driver_connection(session)
+    await raw.execute(_LOCK_METHODS, METHODS_LOCK)
+
+
+async def invoice_methods(
+    session: AsyncSession, invoice_ids: Iterable[str]
+) -> dict[str, tuple[str, str, int]]:
+    """(provider, pay currency, version) of those invoices payments announced."""
+    raw = await driver_connection(session)
+    rows = await raw.fetch(_INVOICE_METHODS, sorted(set(invoice_ids)))
+    return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+
+async def paid_orders_of(
+    session: AsyncSession, invoice_ids: Iterable[str]
+) -> list[tuple[str, tuple[date, str, int, str, str]]]:
+    """(invoice id, (day paid, currency, total, pay currency, invoice id)) of the paid orders
+    of those invoices."""
+    raw = await driver_connection(session)
+    rows = await raw.fetch(_PAID_ORDERS_OF, sorted(set(invoice_ids)))
+    return [(r[0], (r[1], r[2], r[3], r[4], r[0])) for r in rows]
+
+
+async def add_to_methods(
+    session: AsyncSession, table: sa.Table, sums: Mapping[tuple[date, str, str, str], Sequence[int]]
+) -> None:
+    """Add (orders, amount) to each key of `table`, a half of the method rollup (rows that come
+    to nothing are removed: a batch and its events one by one leave the same rows)."""
+    keys = sorted(key for key, counts in sums.items() if any(counts))
+    if not keys:
+        return
+    add, drop = _METHOD_HALVES[table.name]
+    columns = [[key[n] for key in keys] for n in range(4)]
+    raw = await driver_connection(session)
+    await raw.execute(add, *columns, [sums[k][0] for k in keys], [sums[k][1] for k in keys])
+    await raw.execute(drop, *columns)
 
 
 _INVOICE_COLUMNS = (
@@ -645,25 +734,20 @@ async def category_names(db: Db, category_ids: Sequence[str]) -> dict[str, str]:
     return {r.category_id: r.name for r in await db.execute(query)}
 
 
+_METHOD_DAYS = (
+    "SELECT provider, pay_currency, day, currency, sum(orders)::bigint, sum(amount_minor)::bigint "
+    f"FROM (SELECT * FROM {method_daily_orders.name} WHERE day BETWEEN $1 AND $2 "
+    f"UNION ALL SELECT * FROM {method_daily_payments.name} WHERE day BETWEEN $1 AND $2) m "
+    "GROUP BY provider, pay_currency, day, currency HAVING sum(orders) <> 0"
+)
+
+
 async def method_days(db: Db, start: date, end: date) -> list[MethodDay]:
     """Paid orders per (provider, pay currency, day, currency): the invoice's when payments
-    announced it, else the pay currency the order was placed with and no provider."""
-    provider = sa.func.coalesce(invoices.c.provider, "")
-    pay = sa.func.coalesce(invoices.c.pay_currency, orders.c.pay_currency)
-    query = (
-        sa.select(
-            provider,
-            pay,
-            orders.c.paid_day,
-            orders.c.currency,
-            sa.func.count(),
-            sa.func.sum(orders.c.total_minor),
-        )
-        .select_from(orders.outerjoin(invoices, invoices.c.invoice_id == orders.c.invoice_id))
-        .where(orders.c.paid_day.between(start, end))
-        .group_by(provider, pay, orders.c.paid_day, orders.c.currency)
-    )
-    return [MethodDay(r[0], r[1], r[2], r[3], r[4], int(r[5])) for r in await db.execute(query)]
+    announced it, else the pay currency the order was placed with and no provider (the two
+    halves of the method rollup added up)."""
+    raw = await driver_connection(db)
+    return [MethodDay(*r) for r in await raw.fetch(_METHOD_DAYS, start, end)]
 
 
 async def low_stock(db: Db, threshold: int, limit: int) -> list[Any]:
@@ -707,6 +791,25 @@ async def conversation_facts(db: Db, start: date, end: date) -> list[Conversatio
 async def dump(db: Db, table: sa.Table) -> list[tuple[Any, ...]]:
     """Every row of `table`, sorted (what a rebuild must reproduce)."""
     return sorted(tuple(r) for r in await db.execute(sa.select(table)))
+
+
+METHOD_HALVES = (method_daily_orders.name, method_daily_payments.name)
+
+
+async def dump_models(db: Db, tables: Iterable[sa.Table]) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of each table, sorted, by table name: what a rebuild must reproduce. The
+    method rollup's halves, whose split depends on which stream came first, as one sum
+    ("analytics_method_daily")."""
+    found = {table.name: await dump(db, table) for table in tables}
+    halves = [found.pop(name) for name in METHOD_HALVES if name in found]
+    if halves:
+        sums: dict[tuple[Any, ...], list[int]] = {}
+        for row in (row for half in halves for row in half):
+            counts = sums.setdefault(row[:4], [0, 0])
+            counts[0] += row[4]
+            counts[1] += row[5]
+        found["analytics_method_daily"] = sorted((*k, *v) for k, v in sums.items() if v[0])
+    return found
 
 
 # --- Reads aggregated by PostgreSQL (a year by day is hundreds of rows, not 150k) --------------

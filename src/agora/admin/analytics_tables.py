@@ -128,6 +128,39 @@ analytics_cohort_daily = sa.Table(
     sa.Column("customers", sa.BigInteger, nullable=False),
 )
 
+# Paid orders per day paid, currency and payment method (the invoice's provider and pay
+# currency; no provider and the order's pay currency while its invoice is unknown), in two
+# halves added up by the payment methods report: what the ORDERS consumer's events changed
+# (orders paid, invoices changed) and what the PAYMENTS consumer's changed (invoices announced
+# or changed for paid orders), each computed against the other stream's facts under one
+# advisory lock (`analytics_store.METHODS_LOCK`), so that whichever comes first the sum is
+# the join of the two. Rows may count 0 or less in one half; the sum never does.
+_METHOD_COLUMNS = (
+    "day",
+    "currency",
+    "provider",
+    "pay_currency",
+)
+
+
+def _method_table(name: str) -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        *(
+            sa.Column(c, sa.Date if c == "day" else sa.Text, primary_key=True)
+            for c in _METHOD_COLUMNS
+        ),
+        sa.Column("orders", sa.BigInteger, nullable=False),
+        sa.Column("amount_minor", sa.BigInteger, nullable=False),
+    )
+
+
+# ORDERS: its half.
+analytics_method_daily_orders = _method_table("analytics_method_daily_orders")
+# PAYMENTS: its half.
+analytics_method_daily_payments = _method_table("analytics_method_daily_payments")
+
 # PAYMENTS: the last known state of each invoice.
 analytics_invoices = sa.Table(
     "analytics_invoices",
@@ -228,6 +261,8 @@ ANALYTICS_TABLES = (
     analytics_customer_first_paid,
     analytics_customer_daily,
     analytics_cohort_daily,
+    analytics_method_daily_orders,
+    analytics_method_daily_payments,
 )
 
 __all__ = ["ANALYTICS_TABLES", "metadata"] + [t.name for t in ANALYTICS_TABLES]

@@ -369,7 +369,7 @@ async def test_a_rebuild_replays_every_stream_and_reproduces_every_table(
 ) -> None:
     async def tables() -> dict[str, list]:
         async with admin_engine.connect() as conn:
-            return {t.name: await analytics_store.dump(conn, t) for t in ANALYTICS_TABLES}
+            return await analytics_store.dump_models(conn, ANALYTICS_TABLES)
 
     before = await tables()
     assert before["analytics_orders"]

@@ -95,7 +95,7 @@ async def drain(consumers: list[EventConsumer]) -> None:
 
 async def tables(engine: AsyncEngine) -> dict[str, list]:
     async with engine.connect() as conn:
-        return {t.name: await analytics_store.dump(conn, t) for t in ANALYTICS_TABLES}
+        return await analytics_store.dump_models(conn, ANALYTICS_TABLES)
 
 
 async def scramble(engine: AsyncEngine) -> None:

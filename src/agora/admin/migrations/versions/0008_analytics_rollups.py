@@ -1,8 +1,9 @@
 """The admin schema: the product rollup (paid order lines per day paid, currency and product:
 units, orders, amount) and the customer rollups (each customer's first paid day; paying and new
-customers per day; customers per first paid day and month they paid in), filled from the order
-facts and lines already there; the top products and customers reports read them instead of
-every paid order.
+customers per day; customers per first paid day and month they paid in) and the payment method
+rollup's two halves (ORDERS' and PAYMENTS'), filled from the order facts, lines and invoices
+already there (the whole join in ORDERS' half); the top products, customers and payment
+methods reports read them instead of every paid order.
 
 Written by hand and never changed once released: a later change is a new version.
 tests/integration/admin/test_admin_schema.py checks the result against tables.py.
@@ -78,8 +79,29 @@ def upgrade() -> None:
         "ON f.customer_id = o.customer_id WHERE o.paid_day IS NOT NULL GROUP BY 1, 2"
     )
 
+    for half in ("orders", "payments"):
+        op.create_table(
+            f"analytics_method_daily_{half}",
+            sa.Column("day", sa.Date, primary_key=True),
+            sa.Column("currency", sa.Text, primary_key=True),
+            sa.Column("provider", sa.Text, primary_key=True),
+            sa.Column("pay_currency", sa.Text, primary_key=True),
+            sa.Column("orders", sa.BigInteger, nullable=False),
+            sa.Column("amount_minor", sa.BigInteger, nullable=False),
+        )
+    op.execute(
+        "INSERT INTO analytics_method_daily_orders "
+        "(day, currency, provider, pay_currency, orders, amount_minor) "
+        "SELECT o.paid_day, o.currency, coalesce(i.provider, ''), "
+        "coalesce(i.pay_currency, o.pay_currency), count(*), sum(o.total_minor) "
+        "FROM analytics_orders o LEFT JOIN analytics_invoices i ON i.invoice_id = o.invoice_id "
+        "WHERE o.paid_day IS NOT NULL GROUP BY 1, 2, 3, 4"
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("analytics_method_daily_payments")
+    op.drop_table("analytics_method_daily_orders")
     op.drop_table("analytics_cohort_daily")
     op.drop_table("analytics_customer_daily")
     op.drop_table("analytics_customer_first_paid")
