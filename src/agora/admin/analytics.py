@@ -9,6 +9,7 @@ the tests and the service agree by construction only if both follow these rules.
 from __future__ import annotations
 
 import enum
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -205,12 +206,10 @@ class RateBook:
 
 
 def _last_before(history: Sequence[tuple[datetime, Fraction]], end: datetime) -> Fraction | None:
-    found = None
-    for as_of, rate in history:
-        if as_of >= end:
-            break
-        found = rate
-    return found
+    """The rate of the last entry announced before `end` (`history` sorted; a report looks up
+    every day of a year, so by bisection)."""
+    found = bisect_left(history, end, key=lambda entry: entry[0])
+    return history[found - 1][1] if found else None
 
 
 @dataclass
