@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -668,21 +669,28 @@ async def funnel_days(db: Db, start: date, end: date, currency: str | None) -> l
 
 
 # Each (day, currency, product) row's amount converted alone, rounded half to even (the rule of
-# `analytics.Converter.minor`), in exact numeric arithmetic: x = amount * factor's numerator,
-# t its quotient by the denominator truncated, then floored, then rounded.
-_PRODUCTS_CONVERTED = (
-    "WITH f AS (SELECT * FROM unnest($3::date[], $4::text[], $5::numeric[], $6::numeric[]) "
-    "AS f (day, currency, num, den)), "
-    "x AS (SELECT p.product_id, p.units, p.orders, f.den, p.amount_minor * f.num AS x "
-    f"FROM {product_daily.name} p LEFT JOIN f ON f.day = p.day AND f.currency = p.currency "
-    "WHERE p.day BETWEEN $1 AND $2), "
-    "t AS (SELECT product_id, units, orders, den, x, div(x, den) AS t FROM x), "
-    "q AS (SELECT product_id, units, orders, den, "
-    "t - (x - t * den < 0)::int AS q, x - t * den + (x - t * den < 0)::int * den AS r FROM t) "
-    "SELECT product_id, sum(units)::bigint, sum(orders)::bigint, coalesce(sum("
-    "q + (2 * r > den OR (2 * r = den AND mod(q, 2) <> 0))::int), 0)::bigint "
-    "FROM q GROUP BY product_id"
-)
+# `analytics.Converter.minor`): x = amount * factor's numerator, t its quotient by the
+# denominator truncated, then floored, then rounded. In bigint arithmetic (several times faster
+# than numeric); a product beyond bigint's range fails the statement, which is then made in
+# exact numeric arithmetic.
+def _products_converted(kind: str, quotient: str) -> str:
+    return (
+        f"WITH f AS (SELECT * FROM unnest($3::date[], $4::text[], $5::{kind}[], $6::{kind}[]) "
+        "AS f (day, currency, num, den)), "
+        "x AS (SELECT p.product_id, p.units, p.orders, f.den, p.amount_minor * f.num AS x "
+        f"FROM {product_daily.name} p LEFT JOIN f ON f.day = p.day AND f.currency = p.currency "
+        "WHERE p.day BETWEEN $1 AND $2), "
+        f"t AS (SELECT product_id, units, orders, den, x, {quotient} AS t FROM x), "
+        "q AS (SELECT product_id, units, orders, den, "
+        "t - (x - t * den < 0)::int AS q, x - t * den + (x - t * den < 0)::int * den AS r FROM t) "
+        "SELECT product_id, sum(units)::bigint, sum(orders)::bigint, coalesce(sum("
+        "q + (2 * r > den OR (2 * r = den AND mod(q, 2) <> 0))::int), 0)::bigint "
+        "FROM q GROUP BY product_id"
+    )
+
+
+_PRODUCTS_CONVERTED = _products_converted("bigint", "x / den")
+_PRODUCTS_CONVERTED_EXACTLY = _products_converted("numeric", "div(x, den)")
 _PRODUCTS_IN = (
     "SELECT product_id, sum(units)::bigint, sum(orders)::bigint, sum(amount_minor)::bigint "
     f"FROM {product_daily.name} WHERE day BETWEEN $1 AND $2 AND currency = $3 "
@@ -719,7 +727,11 @@ async def product_figures(db: Db, converter: Converter) -> list[ProductFigures]:
         for row in await raw.fetch(_UNCONVERTED, list(days), list(currencies)):
             converter.unconverted.add(row[0])
     columns = [list(c) for c in zip(*factors, strict=True)] if factors else [[], [], [], []]
-    rows = await raw.fetch(_PRODUCTS_CONVERTED, query.start, query.end, *columns)
+    try:
+        async with raw.transaction():  # a savepoint inside the caller's transaction
+            rows = await raw.fetch(_PRODUCTS_CONVERTED, query.start, query.end, *columns)
+    except asyncpg.NumericValueOutOfRangeError:
+        rows = await raw.fetch(_PRODUCTS_CONVERTED_EXACTLY, query.start, query.end, *columns)
     return [ProductFigures(*r) for r in rows]
 
 
