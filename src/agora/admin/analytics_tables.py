@@ -3,7 +3,8 @@ declared on the schema's one
 `metadata` (tables.py imports this module, so the schema check sees them).
 
 Each table is written by exactly one consumer (its comment names the stream), so a consumer's
-`reset` empties only its own tables and a rebuild of one stream leaves the others alone.
+`reset` empties only its own tables. The payment method rollup's two halves (ORDERS' and
+PAYMENTS') are right only together: a rebuild empties every model at once (`rebuild_analytics`).
 Money columns are minor units of the row's `currency`.
 """
 
