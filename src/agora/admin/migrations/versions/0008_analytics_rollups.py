@@ -64,7 +64,7 @@ def upgrade() -> None:
         "SELECT o.paid_day, count(DISTINCT o.customer_id), "
         "count(DISTINCT o.customer_id) FILTER (WHERE f.first_day = o.paid_day) "
         "FROM analytics_orders o JOIN analytics_customer_first_paid f "
-        "ON f.customer_id = o.customer_id GROUP BY o.paid_day"
+        "ON f.customer_id = o.customer_id WHERE o.paid_day IS NOT NULL GROUP BY o.paid_day"
     )
     op.create_table(
         "analytics_cohort_daily",
