@@ -128,7 +128,6 @@ class OrderFacts:
         await store.add_to_methods(session, analytics_method_daily_orders, counted)
 
     async def reset(self, session: AsyncSession) -> None:
-        await store.lock_methods(session)  # after any batch changing the method rollup
         await store.clear(session, self.tables)
 
 
@@ -173,7 +172,6 @@ class PaymentFacts:
             await store.add_to_methods(session, analytics_method_daily_payments, counted)
 
     async def reset(self, session: AsyncSession) -> None:
-        await store.lock_methods(session)  # after any batch changing the method rollup
         await store.clear(session, self.tables)
 
 
