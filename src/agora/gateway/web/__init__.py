@@ -1,5 +1,5 @@
 """The web pages the gateway serves: the storefront at `/` and the admin space at `/admin`
-(docs/adr/0021-web-stack.md). `web_app` builds them; `site` holds their machinery."""
+(docs/adr/0012-web-stack.md). `web_app` builds them; `site` holds their machinery."""
 
 from agora.gateway.web.app import web_app
 from agora.gateway.web.site import Site

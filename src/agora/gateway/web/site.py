@@ -1,7 +1,7 @@
 """The web pages' machinery: who is asking (`Page`), calling the services on their behalf,
 rendering a template under a strict Content-Security-Policy, checking a form, and the error pages.
 
-Pages are rendered on the server (docs/adr/0021-web-stack.md). A page handler is
+Pages are rendered on the server (docs/adr/0012-web-stack.md). A page handler is
 `async def handler(request) -> Response` that asks `site.page(request)` for the caller, calls
 the services through `page.call(...)` with the caller's own credentials (so the services decide,
 as for the API), and answers `site.render(page, "store/x.html", ...)`. A form posts back to the
@@ -59,6 +59,19 @@ WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
 TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_PREFIX = "/static/"
+# The admin space's navigation: (path, label), in the order the sidebar shows them.
+ADMIN_SECTIONS = (
+    ("/admin", "Dashboard"),
+    ("/admin/orders", "Orders"),
+    ("/admin/products", "Products"),
+    ("/admin/customers", "Customers"),
+    ("/admin/staff", "Staff"),
+    ("/admin/content", "Content"),
+    ("/admin/reports", "Reports"),
+    ("/admin/reconciliation", "Crypto reconciliation"),
+    ("/admin/support", "Support queue"),
+    ("/admin/audit", "Audit log"),
+)
 
 LOCALE_COOKIE = "__Host-agora_locale"
 CURRENCY_COOKIE = "__Host-agora_currency"
@@ -186,7 +199,9 @@ class Site:
             lstrip_blocks=True,
             enable_async=False,
         )
-        self.templates.globals.update(static=self.static_url, shop_name=shop_name)
+        self.templates.globals.update(
+            static=self.static_url, shop_name=shop_name, admin_sections=ADMIN_SECTIONS
+        )
 
     def static_url(self, name: str) -> str:
         """The URL of a static file, with its content hash: cached for a year, never stale."""
