@@ -342,3 +342,14 @@ def run_cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
+
+
+def test_agora_up_prints_the_storefront_and_admin_urls_that_serve_pages(stack: Stack) -> None:
+    urls = stack.status()["urls"]
+
+    assert urls["Storefront"] == f"{stack.gateway}/"
+    assert urls["Admin"] == f"{stack.gateway}/admin"
+    home = httpx.get(urls["Storefront"], timeout=10)
+    assert home.status_code == 200
+    assert home.headers["content-type"].startswith("text/html")
+    assert "Storefront" in stack.output()

@@ -475,6 +475,8 @@ def announce(
     gateway = GATEWAY.url()
     database = make_url(to_libpq_url(settings.resolved_database_url)).render_as_string()
     urls = {
+        "Storefront": f"{gateway}/",
+        "Admin": f"{gateway}/admin",
         "Storefront API": f"{gateway}/v1/products",
         "API docs": f"{gateway}/api/docs",
         "Support chat": gateway.replace("http", "ws", 1) + "/v1/support/chat",

@@ -3,7 +3,7 @@ and currency switch, error pages."""
 
 from __future__ import annotations
 
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 from web_support import check_page
 
 
@@ -12,9 +12,11 @@ def test_home_page_runs_its_scripts_under_a_strict_csp_without_violations(page: 
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     answer = page.goto("/")
-    assert answer is not None and answer.status == 200
+    assert answer is not None
+    assert answer.status == 200
     csp = answer.headers["content-security-policy"]
-    assert "unsafe-inline" not in csp and "'nonce-" in csp
+    assert "unsafe-inline" not in csp
+    assert "'nonce-" in csp
     page.wait_for_function("() => window.htmx !== undefined")
     assert not [e for e in errors if "Content Security Policy" in e], errors
     check_page(page, "store-home")
@@ -32,7 +34,8 @@ def test_language_switch_translates_the_layout_and_sticks(page: Page) -> None:
 
 def test_unknown_page_is_a_404_page_in_the_shop_layout(page: Page) -> None:
     answer = page.goto("/no-such-page")
-    assert answer is not None and answer.status == 404
+    assert answer is not None
+    assert answer.status == 404
     expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
     check_page(page, "store-404")
 

@@ -145,8 +145,23 @@ async def test_a_request_id_is_generated_when_missing_or_unsafe(client: httpx.As
 
 
 async def test_every_response_carries_security_headers(client: httpx.AsyncClient) -> None:
-    for response in (await client.get("/v1/items/tea"), await client.get("/nowhere")):
+    for response in (await client.get("/v1/items/tea"), await client.get("/v1/nowhere")):
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["x-frame-options"] == "DENY"
         assert response.headers["referrer-policy"] == "no-referrer"
         assert "default-src 'none'" in response.headers["content-security-policy"]
+
+
+async def test_a_web_page_keeps_the_edge_headers_with_its_own_csp_and_referrer_policy(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/nowhere")
+
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["referrer-policy"] == "same-origin"
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'nonce-" in csp
+    assert "unsafe-inline" not in csp
+    assert response.headers.get_list("referrer-policy") == ["same-origin"]
