@@ -94,6 +94,7 @@ from agora.gateway.transcoding import (
     build_stream_routes,
 )
 from agora.gateway.web import Site, web_app
+from agora.gateway.web.site import MethodLimits
 from agora.gateway.websocket_bridge import (
     CLOSE_INTERNAL_ERROR,
     WebSocketBridge,
@@ -236,6 +237,7 @@ def create_app(
                 currencies=tuple(settings.web_currencies),
                 timeout_s=settings.backend_timeout_s,
                 shop_name=settings.shop_name,
+                limits=web_limits(limiter, routes),
             )
         )
         if settings.web_enabled
@@ -247,6 +249,18 @@ def create_app(
     )
     app.state.gateway = gateway
     return app
+
+
+def web_limits(limiter: RateLimiter | None, routes: Sequence[Route]) -> MethodLimits | None:
+    """The API methods' own rate limits, for the web pages' calls of the same methods."""
+    if limiter is None:
+        return None
+    limited = method_limits(routes)
+    return MethodLimits(
+        limiter,
+        {route.method.full_name: limits for route, limits in limited.items()},
+        frozenset(route.method.full_name for route in account_limited(limited)),
+    )
 
 
 async def backend_states(

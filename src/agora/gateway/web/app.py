@@ -92,7 +92,10 @@ def _error_pages(site: Site) -> dict[type[Exception] | int, Callable]:  # type: 
 
     async def refused(request: Request, error: Exception) -> Response:
         assert isinstance(error, WebRefusal)
-        return site.error_page(await site.page(request), error.status, error.message)
+        response = site.error_page(await site.page(request), error.status, error.message)
+        if error.retry_after_s is not None:
+            response.headers["retry-after"] = str(error.retry_after_s)
+        return response
 
     async def http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)

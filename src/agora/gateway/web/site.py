@@ -48,6 +48,7 @@ from agora.gateway.caller import (
     backend_metadata,
 )
 from agora.gateway.problem import Problem, problem_from_rpc_error
+from agora.gateway.ratelimit import ACCOUNT_FIELD, Limits, RateLimiter, normalized_account
 from agora.gateway.web.i18n import Language, languages, negotiate
 from agora.platform.errors import Unauthenticated
 from agora.platform.security.principal import Principal
@@ -101,12 +102,35 @@ def content_security_policy(nonce: str) -> str:
 
 class WebRefusal(Exception):
     """A request the pages refuse before calling anything: a form without its CSRF token, or
-    from another origin (403), or a malformed one (400)."""
+    from another origin (403), a malformed one (400), or one over a rate limit (429)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, retry_after_s: int | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True)
+class MethodLimits:
+    """The API's own per-method limits (`rule.rate_limit`), applied to the pages' calls of the
+    same methods with the same counters: a sign-in form is no way around the API's limits."""
+
+    limiter: RateLimiter
+    by_method: Mapping[str, Limits]  # full method name (`agora.auth.v1.AuthService.Login`)
+    per_account: frozenset[str]  # methods also limited per the request's `email`
+
+    async def wait(self, method: str, message: Message, client_ip: str) -> int | None:
+        """Seconds to wait before calling `method` again, or None to go ahead."""
+        limits = self.by_method.get(method)
+        if limits is None:
+            return None
+        wait = await self.limiter.method_wait(limits, method, "ip", client_ip)
+        if wait is None and method in self.per_account:
+            account = normalized_account(getattr(message, ACCOUNT_FIELD, ""))
+            if account:
+                wait = await self.limiter.method_wait(limits, method, "account", account)
+        return wait
 
 
 @dataclass
@@ -124,6 +148,7 @@ class Page:
     metadata: tuple[tuple[str, str], ...]
     channel_for: ChannelFor
     timeout_s: float
+    limits: MethodLimits | None = None
     # Cookies this answer must set (a renewed session, a new visitor id, a preference).
     set_cookies: list[tuple[bytes, bytes]] = field(default_factory=list)
     _stubs: dict[type[Any], Any] = field(default_factory=dict)
@@ -155,8 +180,18 @@ class Page:
         timeout_s: float | None = None,
     ) -> AnswerT:
         """`method(request)` on behalf of the caller (their credentials, IP, user agent and
-        the request id). A failure raises `grpc.aio.AioRpcError`; `Site` turns an uncaught one
-        into the right error page."""
+        the request id), counted against the method's own rate limits like an API call (over
+        them: `WebRefusal` 429). A failure raises `grpc.aio.AioRpcError`; `Site` turns an
+        uncaught one into the right error page."""
+        if self.limits is not None:
+            name = _method_name(method)
+            wait = await self.limits.wait(name, request, self.caller.client_ip)
+            if wait is not None:
+                raise WebRefusal(
+                    429,
+                    self.t("Too many attempts. Please wait %(s)s seconds.", s=wait),
+                    retry_after_s=wait,
+                )
         return await method(request, metadata=self.metadata, timeout=timeout_s or self.timeout_s)
 
     def t(self, message: str, **values: object) -> str:
@@ -179,6 +214,7 @@ class Site:
         currencies: tuple[str, ...],
         timeout_s: float,
         shop_name: str = "Agora",
+        limits: MethodLimits | None = None,
     ) -> None:
         self.channel_for = channel_for
         self.csrf = csrf
@@ -190,6 +226,7 @@ class Site:
         self.currencies = currencies
         self.timeout_s = timeout_s
         self.shop_name = shop_name
+        self.limits = limits
         self.static_versions = _static_versions(STATIC_DIR)
         self.templates = Environment(
             loader=FileSystemLoader(TEMPLATES_DIR),
@@ -239,6 +276,7 @@ class Site:
             metadata=backend_metadata(caller, request_id, proof),
             channel_for=self.channel_for,
             timeout_s=self.timeout_s,
+            limits=self.limits,
             set_cookies=set_cookies,
         )
 
@@ -367,6 +405,13 @@ class Site:
             login = "/admin/login" if path.startswith("/admin") else "/account/login"
             return self.redirect(page, f"{login}?next={quote(_path_and_query(page.request))}")
         return self.error_page(page, problem.status, user_message(page, problem))
+
+
+def _method_name(method: object) -> str:
+    """`agora.auth.v1.AuthService.Login` for a stub's bound method (gRPC keeps its path)."""
+    path = getattr(method, "_method", b"")
+    text = path.decode() if isinstance(path, bytes) else str(path)
+    return text.lstrip("/").replace("/", ".")
 
 
 def user_message(page: Page, problem: Problem) -> str:
