@@ -1,5 +1,5 @@
-"""`agora bench …`: the catalog, checkout and chain benchmarks against a running stack; the
-admin analytics benchmark on private servers of its own."""
+"""`agora bench …`: the catalog, checkout, chain and web page benchmarks against a running
+stack; the admin analytics benchmark on private servers of its own."""
 
 from __future__ import annotations
 
@@ -222,3 +222,30 @@ def bench_admin(
             )
         )
     typer.echo(markdown(report))
+
+
+@bench_app.command("web")
+def bench_web(
+    url: GatewayUrl = None,
+    runs: Annotated[int, typer.Option(min=1, max=500, help="loads per page and cache state")] = 20,
+    chromium: Annotated[
+        str | None, typer.Option(help="the Chromium binary [AGORA_CHROMIUM or /usr/bin/chromium]")
+    ] = None,
+) -> None:
+    """Storefront pages in Debian Chromium (Playwright): Largest Contentful Paint p50/p95 of
+    home, a listing and a product page, cold and warm cache, and the JavaScript they transfer."""
+    from agora.bench.web import CHROMIUM, WebBenchError, markdown, run_web_bench
+
+    def say(text: str) -> None:
+        console.print(f"[dim]{text}[/dim]")
+
+    base_url = url or GATEWAY.url()
+    try:
+        stats = run_web_bench(base_url, runs=runs, chromium=chromium or CHROMIUM, progress=say)
+    except ImportError as error:
+        raise fail(
+            f"{error}: `agora bench web` needs the dev dependencies (`make install`)"
+        ) from None
+    except WebBenchError as error:
+        raise fail(f"{error}; start the shop with `make run`") from None
+    typer.echo(markdown(stats, runs))

@@ -27,7 +27,7 @@ from agora.platform.errors import (
     InvalidArgument,
     Shortage,
 )
-from agora.platform.kernel.checks import canonical_id, is_id, raise_if_any
+from agora.platform.kernel.checks import canonical_id, id_violations, is_id, raise_if_any
 from agora.platform.kernel.money import CURRENCIES, Money, money_violations
 from agora.platform.kernel.paging import (
     DEFAULT_PAGE_SIZE,
@@ -48,6 +48,8 @@ MAX_REFERENCE = 200
 MAX_RESERVATION_LINES = 200
 MAX_QUANTITY = 1_000_000
 MAX_ON_HAND = 1_000_000_000
+# ListProducts by ids (a recommendation's products) names at most this many.
+MAX_LISTED_IDS = 100
 DEFAULT_RESERVATION_TTL = timedelta(minutes=15)
 MAX_RESERVATION_TTL = timedelta(days=1)
 
@@ -547,6 +549,7 @@ class ProductQuery:
     sort: ProductSort = ProductSort.NEWEST
     page_size: int = DEFAULT_PAGE_SIZE
     after: Cursor | None = None
+    ids: tuple[str, ...] = ()
 
     def fingerprint(self) -> str:
         """Identifies the filters and sort: a page token is bound to it, so a cursor cannot be
@@ -560,6 +563,7 @@ class ProductQuery:
             sorted((k, sorted(v)) for k, v in self.attributes.items()),
             self.in_stock,
             self.sort.value,
+            *([sorted(self.ids)] if self.ids else []),
         ]
         digest = hashlib.blake2b(json.dumps(facts).encode(), digest_size=6).hexdigest()
         return digest
@@ -579,6 +583,7 @@ class ListRequest:
     sort: str = ""
     page_size: int = 0
     page_token: str = ""
+    ids: Sequence[str] = ()
 
 
 def _parse_attribute_filters(
@@ -628,6 +633,20 @@ def _price_violations(request: ListRequest, sort: ProductSort) -> list[FieldViol
     return violations
 
 
+def _parse_ids(values: Sequence[str], violations: list[FieldViolation]) -> tuple[str, ...]:
+    if len(values) > MAX_LISTED_IDS:
+        violations.append(FieldViolation("ids", f"at most {MAX_LISTED_IDS} ids"))
+        return ()
+    found = []
+    for value in values:
+        problems = id_violations(value, "ids")
+        if problems:
+            violations += problems
+            return ()
+        found.append(str(canonical_id(value)))
+    return tuple(sorted(set(found)))
+
+
 def _page_size(requested: int, violations: list[FieldViolation]) -> int:
     try:
         return page_size(requested)
@@ -643,6 +662,7 @@ def parse_product_query(request: ListRequest) -> ProductQuery:
     sort = _parse_sort(request, violations)
     violations += _price_violations(request, sort)
     attributes = _parse_attribute_filters(request.attributes, violations)
+    ids = _parse_ids(request.ids, violations)
     raise_if_any(violations)
     query = ProductQuery(
         text=request.text.strip(),
@@ -654,6 +674,7 @@ def parse_product_query(request: ListRequest) -> ProductQuery:
         in_stock=request.in_stock,
         sort=sort,
         page_size=size,
+        ids=ids,
     )
     position = decode_page_token(request.page_token, query.fingerprint(), arity=2)
     if position is None:

@@ -276,6 +276,8 @@ def _page_sql(query: ProductQuery) -> tuple[str, list[Any]]:
         where.append(f"({' OR '.join(matches)})")
     if query.in_stock:
         where.append(_IN_STOCK)
+    if query.ids:
+        where.append(f"p.id = ANY({sql.param(list(query.ids), '::uuid[]')})")
     key = {
         ProductSort.NEWEST: "p.published_at",
         ProductSort.TITLE: "p.title",

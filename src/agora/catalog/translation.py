@@ -136,6 +136,7 @@ def list_request(message: pb.ListProductsRequest) -> ListRequest:
         sort=message.sort,
         page_size=message.page_size,
         page_token=message.page_token,
+        ids=tuple(message.ids),
     )
 
 

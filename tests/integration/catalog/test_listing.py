@@ -192,3 +192,26 @@ async def test_a_tampered_page_token_names_page_token(catalog: CatalogServiceStu
     code, info = await error_of(catalog.ListProducts(pb.ListProductsRequest(page_token="bogus")))
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert [v.field for v in info.violations] == ["pageToken"]
+
+
+async def test_an_ids_filter_lists_only_those_published_products(
+    catalog: CatalogServiceStub,
+) -> None:
+    first = await create_product(catalog, "Listed Lamp", price_lists=[prices(1200)])
+    second = await create_product(catalog, "Listed Rug", price_lists=[prices(800)])
+    draft = await create_product(catalog, "Draft Vase", publish=False)
+    await create_product(catalog, "Other Stool")
+    found = await catalog.ListProducts(
+        pb.ListProductsRequest(
+            ids=[first.id, second.id, draft.id], currency="EUR", sort="price_asc"
+        ),
+        timeout=TIMEOUT_S,
+    )
+    assert [p.id for p in found.products] == [second.id, first.id]
+    assert [p.price_from.amount_minor for p in found.products] == [800, 1200]
+
+
+async def test_an_ids_filter_names_ids_on_a_malformed_id(catalog: CatalogServiceStub) -> None:
+    code, info = await error_of(catalog.ListProducts(pb.ListProductsRequest(ids=["nope"])))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in info.violations] == ["ids[0]"]

@@ -166,7 +166,7 @@ class Reservation(_message.Message):
     def __init__(self, id: _Optional[str] = ..., reference: _Optional[str] = ..., status: _Optional[_Union[ReservationStatus, str]] = ..., lines: _Optional[_Iterable[_Union[ReservationLine, _Mapping]]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListProductsRequest(_message.Message):
-    __slots__ = ("q", "category", "currency", "min_price", "max_price", "attr", "in_stock", "sort", "page_size", "page_token")
+    __slots__ = ("q", "category", "currency", "min_price", "max_price", "attr", "in_stock", "sort", "page_size", "page_token", "ids")
     Q_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
@@ -177,6 +177,7 @@ class ListProductsRequest(_message.Message):
     SORT_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    IDS_FIELD_NUMBER: _ClassVar[int]
     q: str
     category: str
     currency: str
@@ -187,7 +188,8 @@ class ListProductsRequest(_message.Message):
     sort: str
     page_size: int
     page_token: str
-    def __init__(self, q: _Optional[str] = ..., category: _Optional[str] = ..., currency: _Optional[str] = ..., min_price: _Optional[int] = ..., max_price: _Optional[int] = ..., attr: _Optional[_Iterable[str]] = ..., in_stock: _Optional[bool] = ..., sort: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, q: _Optional[str] = ..., category: _Optional[str] = ..., currency: _Optional[str] = ..., min_price: _Optional[int] = ..., max_price: _Optional[int] = ..., attr: _Optional[_Iterable[str]] = ..., in_stock: _Optional[bool] = ..., sort: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListProductsResponse(_message.Message):
     __slots__ = ("products", "next_page_token")
