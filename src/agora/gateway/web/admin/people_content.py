@@ -157,7 +157,7 @@ def _refusal(page: Page, error: grpc.aio.AioRpcError) -> tuple[int, str, dict[st
         raise error
     fields = {v.field: v.description for v in problem.errors}
     status = problem.status if problem.status in (400, 403, 404, 409, 413, 422, 429) else 400
-    message = user_message(page, problem) if status in (403, 404) else problem.detail
+    message = user_message(page, problem) if status == 404 else problem.detail
     return status, message or problem.title, fields
 
 
