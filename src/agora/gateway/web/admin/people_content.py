@@ -726,12 +726,10 @@ class _Content:
                     )
                 except grpc.aio.AioRpcError as failure:
                     _, error, _ = _refusal(page, failure)
-        status = 200 if media is not None else 400
-        template = (
-            "admin/_content_media.html"
-            if request.headers.get("hx-request")
-            else "admin/content_media.html"
-        )
+        partial = bool(request.headers.get("hx-request"))
+        # htmx swaps only a 2xx answer: the partial carries its refusal as an alert.
+        status = 200 if media is not None or partial else 400
+        template = "admin/_content_media.html" if partial else "admin/content_media.html"
         thumbnail = full = ""
         if media is not None:
             urls = {v.name: v.url for v in media.variants}
