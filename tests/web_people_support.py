@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 
 import httpx
 from PIL import Image
+from web_support import mail_text, wait_for_mail
 from websockets.sync.client import ClientConnection, connect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,15 +33,24 @@ class Customer:
     id: str
 
 
-def new_customer(gateway: str, admin: httpx.Client) -> Customer:
-    """A customer account of the test's own (registered through the public API)."""
+def new_customer(gateway: str, admin: httpx.Client, data_dir: Path) -> Customer:
+    """A customer account of the test's own: registered through the public API and its email
+    confirmed with the link from the mail sink."""
     email = f"web-people-{uuid.uuid4().hex[:10]}@example.com"
     with httpx.Client(base_url=gateway, timeout=10) as http:
         answer = http.post(
             "/v1/auth/register",
             json={"email": email, "password": PASSWORD, "idempotencyKey": str(uuid.uuid4())},
         )
-    assert answer.status_code == 200, answer.text
+        assert answer.status_code == 200, answer.text
+        link = mail_text(wait_for_mail(data_dir, email, "Confirm your email"))
+        token = re.search(r"token=([A-Za-z0-9_\-]+)", link)
+        assert token is not None, link
+        verified = http.post(
+            "/v1/auth/verify-email",
+            json={"token": token.group(1), "idempotencyKey": str(uuid.uuid4())},
+        )
+        assert verified.status_code == 200, verified.text
     found = admin.get("/v1/admin/users", params={"query": email}).json()["users"]
     assert [u["email"] for u in found] == [email]
     return Customer(email, PASSWORD, found[0]["id"])
@@ -69,7 +80,7 @@ def eventually(probe: Callable[[], T | None], timeout_s: float = 15.0) -> T:
         time.sleep(0.25)
 
 
-def png(width: int = 640, height: int = 400) -> bytes:
+def png(width: int = 1200, height: int = 300) -> bytes:
     """A PNG image (a two-colour gradient)."""
     image = Image.new("RGB", (width, height))
     image.putdata(
