@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import pyotp
 from PIL import Image
-from web_support import mail_text, wait_for_mail
+from playwright.sync_api import Browser
+from web_support import dev_login, mail_text, new_context, wait_for_mail
 from websockets.sync.client import ClientConnection, connect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +56,34 @@ def new_customer(gateway: str, admin: httpx.Client, data_dir: Path) -> Customer:
     found = admin.get("/v1/admin/users", params={"query": email}).json()["users"]
     assert [u["email"] for u in found] == [email]
     return Customer(email, PASSWORD, found[0]["id"])
+
+
+def staff_cookies(browser: Browser, gateway: str, data_dir: Path, email: str) -> list[Any]:
+    """The session cookies of a seeded staff account, signed in once through the API for a
+    module's tests (the login route allows 5 a minute per IP, and a TOTP code works once: a
+    code another sign-in just used is retried with the next one)."""
+    password, secret = dev_login(data_dir, email)
+    context = new_context(browser, gateway)
+    try:
+        first = context.request.post(
+            "/v1/auth/login", data={"email": email, "password": password, "useCookies": True}
+        )
+        assert first.ok, first.text()
+        mfa_token = first.json()["mfaToken"]
+        totp = pyotp.TOTP(secret)
+        for _ in range(2):
+            verified = context.request.post(
+                "/v1/auth/login:verify-totp",
+                data={"mfaToken": mfa_token, "code": totp.now(), "useCookies": True},
+            )
+            if verified.ok or "already used" not in verified.text():
+                break
+            step = totp.interval
+            time.sleep(step - time.time() % step + 0.5)  # the next code's time step
+        assert verified.ok, verified.text()
+        return context.cookies()
+    finally:
+        context.close()
 
 
 def log_in(gateway: str, customer: Customer) -> httpx.Response:
@@ -124,9 +154,9 @@ class ChatSocket:
 
 
 @contextmanager
-def chat(gateway: str, access_token: str) -> Iterator[ChatSocket]:
+def chat(gateway: str, authorization: str) -> Iterator[ChatSocket]:
     url = gateway.replace("http://", "ws://") + "/v1/support/chat"
-    headers = {"Authorization": f"Bearer {access_token}"}
+    headers = {"Authorization": authorization}
     with connect(url, additional_headers=headers, open_timeout=30) as socket:
         yield ChatSocket(socket)
 
