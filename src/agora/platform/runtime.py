@@ -32,6 +32,7 @@ from agora.platform.rpc.discovery import Registration, Resolver
 from agora.platform.rpc.server import GrpcServer
 from agora.platform.security.bootstrap import ServiceSecurity, service_security, user_key_source
 from agora.platform.security.jwks import JwksSource
+from agora.platform.security.permissions import streaming_methods
 from agora.platform.security.revocation import RevokedSessionSet
 from agora.platform.security.service_identity import ServiceIdentity
 from agora.platform.services import GrpcService
@@ -85,6 +86,12 @@ async def connect_nats(platform: PlatformSettings, name: str) -> NatsClient:
     )
 
 
+def streaming_methods_without_deadline() -> dict[str, float | None]:
+    """Streaming methods get no default deadline (`rpc_timeout_s` is for answers): a support
+    chat or a live feed lives as long as its caller keeps it, who sets a deadline if it wants."""
+    return dict.fromkeys(streaming_methods())
+
+
 @asynccontextmanager
 async def service_resolver(
     platform: PlatformSettings,
@@ -105,7 +112,10 @@ async def service_resolver(
     )
     await resolver.start()
     channels = ServiceChannels(
-        resolver, timeout_s=platform.rpc_timeout_s, authorization=authorization
+        resolver,
+        timeout_s=platform.rpc_timeout_s,
+        timeouts=streaming_methods_without_deadline(),
+        authorization=authorization,
     )
     try:
         yield channels

@@ -158,5 +158,20 @@ def all_declared_permissions(
 
 
 @cache
+def streaming_methods(
+    descriptor_set: descriptor_pb2.FileDescriptorSet | None = None,
+) -> tuple[str, ...]:
+    """`package.Service/Method` of every Agora method that streams requests or answers."""
+    files = descriptor_set or _generated_descriptor_set()
+    return tuple(
+        f"{file.package}.{service.name}/{method.name}"
+        for file in files.file
+        for service in file.service
+        for method in service.method
+        if method.client_streaming or method.server_streaming
+    )
+
+
+@cache
 def _generated_descriptor_set() -> descriptor_pb2.FileDescriptorSet:
     return descriptor_pb2.FileDescriptorSet.FromString(DESCRIPTOR_SET_PATH.read_bytes())
