@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-import pyotp
 from PIL import Image
 from playwright.sync_api import Browser
-from web_support import dev_login, mail_text, new_context, wait_for_mail
+from web_support import mail_text, new_context, sign_in_staff, wait_for_mail
 from websockets.sync.client import ClientConnection, connect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,28 +58,10 @@ def new_customer(gateway: str, admin: httpx.Client, data_dir: Path) -> Customer:
 
 
 def staff_cookies(browser: Browser, gateway: str, data_dir: Path, email: str) -> list[Any]:
-    """The session cookies of a seeded staff account, signed in once through the API for a
-    module's tests (the login route allows 5 a minute per IP, and a TOTP code works once: a
-    code another sign-in just used is retried with the next one)."""
-    password, secret = dev_login(data_dir, email)
+    """The session cookies of a seeded staff account (its shared session: `sign_in_staff`)."""
     context = new_context(browser, gateway)
     try:
-        first = context.request.post(
-            "/v1/auth/login", data={"email": email, "password": password, "useCookies": True}
-        )
-        assert first.ok, first.text()
-        mfa_token = first.json()["mfaToken"]
-        totp = pyotp.TOTP(secret)
-        for _ in range(2):
-            verified = context.request.post(
-                "/v1/auth/login:verify-totp",
-                data={"mfaToken": mfa_token, "code": totp.now(), "useCookies": True},
-            )
-            if verified.ok or "already used" not in verified.text():
-                break
-            step = totp.interval
-            time.sleep(step - time.time() % step + 0.5)  # the next code's time step
-        assert verified.ok, verified.text()
+        sign_in_staff(context, data_dir, email)
         return context.cookies()
     finally:
         context.close()
@@ -119,13 +100,6 @@ def png(width: int = 1200, height: int = 300) -> bytes:
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
-
-
-def home_renders_banners() -> bool:
-    """Whether the storefront's home page shows the published banners yet (it is built from
-    ListPublishedBanners)."""
-    store = ROOT / "src" / "agora" / "gateway" / "web" / "store"
-    return any("ListPublishedBanners" in p.read_text() for p in store.rglob("*.py"))
 
 
 class ChatSocket:

@@ -16,7 +16,6 @@ from web_people_support import (
     chat,
     eventually,
     handover_to,
-    home_renders_banners,
     log_in,
     new_customer,
     png,
@@ -135,9 +134,8 @@ def test_staff_publish_a_banner_written_in_markdown_and_the_shop_shows_it(
 
     banner = eventually(published)
     assert "<strong>half price</strong>" in banner["bodyHtml"]
-    if home_renders_banners():
-        page.goto("/")
-        expect(page.get_by_text(title)).to_be_visible()
+    page.goto("/")
+    expect(page.get_by_text(title)).to_be_visible()
 
     page.goto("/admin/content?kind=banner&status=published")
     expect(page.get_by_role("link", name=title)).to_be_visible()
