@@ -162,6 +162,15 @@ def _refusal(page: Page, error: grpc.aio.AioRpcError) -> tuple[int, str]:
     return problem.status, message
 
 
+def _list_refusal(page: Page, error: grpc.aio.AioRpcError) -> str:
+    """A search the service found invalid (a stale page token, too long a text) is said above
+    the list; anything else (no permission, unavailable) becomes the error page."""
+    problem = problem_from_rpc_error(error)
+    if problem.status != 400:
+        raise error
+    return _refusal(page, error)[1]
+
+
 def _next_url(page: Page) -> str:
     return page.request.url.path + (f"?{page.request.url.query}" if page.request.url.query else "")
 
@@ -296,7 +305,7 @@ def routes(site: Site) -> list[BaseRoute]:
                 ),
             )
         except grpc.aio.AioRpcError as failure:
-            _, error = _refusal(page, failure)
+            error = _list_refusal(page, failure)
             found = ords.SearchOrdersResponse()
         query = {"q": q, "status": status if status_value else ""}
         context = {
@@ -512,7 +521,7 @@ def routes(site: Site) -> list[BaseRoute]:
                 ),
             )
         except grpc.aio.AioRpcError as failure:
-            _, error = _refusal(page, failure)
+            error = _list_refusal(page, failure)
             found = cat.ListProductsResponse()
         query = {"q": q, "status": status if status_value else ""}
         context = {
@@ -788,8 +797,12 @@ def routes(site: Site) -> list[BaseRoute]:
         except ImportRefusal as refused:
             return JSONResponse({"detail": refused.message}, status_code=refused.status)
         results = []
-        for raw in rows:
-            results.append(await import_row(page, upload_id, raw, slugs))
+        try:
+            for raw in rows:
+                results.append(await import_row(page, upload_id, raw, slugs))
+        except ImportRefusal as refused:
+            # The batch may be sent again as it is: its rows' keys make that harmless.
+            return JSONResponse({"detail": refused.message}, status_code=refused.status)
         return JSONResponse({"results": results})
 
     async def import_row(
@@ -841,6 +854,13 @@ def routes(site: Site) -> list[BaseRoute]:
                     cat.PublishProductRequest(idempotency_key=f"{prefix}:publish", id=product.id),
                 )
         except grpc.aio.AioRpcError as failure:
+            problem = problem_from_rpc_error(failure)
+            if problem.status == 401:
+                raise ImportRefusal(
+                    401, "Your session expired: reload the page and sign in."
+                ) from None
+            if problem.status >= 500:
+                raise ImportRefusal(503, "The shop is busy: try again in a moment.") from None
             _, message = _refusal(page, failure)
             return {"line": line, "ok": False, "error": message}
         return {"line": line, "ok": True, "productId": product.id, "slug": product.slug}
