@@ -9,12 +9,13 @@ import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from agora_stack import Stack
 from checkout_support import key, new_variant, ok, read_order
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 from web_catalog_support import (
     csv_file,
     paid_order,
@@ -22,7 +23,7 @@ from web_catalog_support import (
     seconds_until_price,
     storefront_price,
 )
-from web_support import check_page, sign_in_staff
+from web_support import check_page, new_context, sign_in_staff
 
 ADMIN = "admin@agora.localhost"
 
@@ -39,11 +40,26 @@ def guest_api(stack: Stack) -> Iterator[httpx.Client]:
         yield client
 
 
+@pytest.fixture(scope="module")
+def admin_state(browser: Browser, stack: Stack) -> Any:
+    """The cookies of one admin sign-in, shared by the module's tests: signing in per test
+    would reuse a TOTP code within its 30 s and meet the sign-in rate limit."""
+    context = new_context(browser, stack.gateway)
+    try:
+        sign_in_staff(context, stack.data_dir, ADMIN)
+        return context.storage_state()
+    finally:
+        context.close()
+
+
 @pytest.fixture
-def admin_page(context: BrowserContext, stack: Stack) -> Page:
-    """A page of a browser signed in as the seeded admin."""
-    sign_in_staff(context, stack.data_dir, ADMIN)
-    return context.new_page()
+def admin_page(browser: Browser, stack: Stack, admin_state: Any) -> Iterator[Page]:
+    """A page of a fresh browser profile holding the admin's session."""
+    context = new_context(browser, stack.gateway, storage_state=admin_state)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 def test_a_price_changed_on_the_product_page_shows_in_the_storefront_within_a_second(
@@ -148,8 +164,8 @@ def test_the_orders_list_finds_a_paid_order_by_its_number_and_status(
     expect(admin_page.get_by_role("heading", name="Orders", level=1)).to_be_visible()
     check_page(admin_page, "admin-orders")
 
-    admin_page.get_by_label("Search").fill(order["id"])
-    admin_page.get_by_label("Status").select_option("paid")
+    admin_page.get_by_label("Search", exact=True).fill(order["id"])
+    admin_page.get_by_label("Status", exact=True).select_option("paid")
     admin_page.get_by_role("button", name="Search").click()
 
     link = admin_page.get_by_role("link", name=order["id"][:8])
@@ -201,11 +217,11 @@ def test_the_products_list_filters_drafts_by_text(
     admin_page.goto("/admin/products")
     check_page(admin_page, "admin-products")
 
-    admin_page.get_by_label("Search").fill(word)
-    admin_page.get_by_label("Status").select_option("published")
+    admin_page.get_by_label("Search", exact=True).fill(word)
+    admin_page.get_by_label("Status", exact=True).select_option("published")
     admin_page.get_by_role("button", name="Search").click()
     expect(admin_page.get_by_text("No products match.")).to_be_visible()
-    admin_page.get_by_label("Status").select_option("draft")
+    admin_page.get_by_label("Status", exact=True).select_option("draft")
 
     expect(admin_page.get_by_role("link", name=f"Draft {word}")).to_be_visible()
     expect(admin_page).to_have_url(re.compile(r"status=draft"))
