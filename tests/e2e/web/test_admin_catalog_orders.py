@@ -76,7 +76,9 @@ def test_a_price_changed_on_the_product_page_shows_in_the_storefront_within_a_se
     admin_page.get_by_role("button", name="Save prices").click()
 
     expect(admin_page.get_by_role("status")).to_have_text("The prices were saved.")
-    assert seconds_until_price(guest_api, slug, 1999) < 1.0
+    elapsed = seconds_until_price(guest_api, slug, 1999)
+    print(f"the storefront's API showed the new price {elapsed:.3f} s after the save")
+    assert elapsed < 1.0
     expect(admin_page.get_by_label(f"Price in EUR of {variant['sku']}")).to_have_value("19.99")
 
 
