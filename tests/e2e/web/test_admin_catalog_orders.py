@@ -253,6 +253,7 @@ def test_a_three_row_csv_is_imported_with_the_progress_reaching_three_of_three(
         "3 of 3 rows processed: 3 imported, 0 failed."
     )
     expect(admin_page.locator("#import-bar")).to_have_attribute("aria-valuenow", "3")
+    check_page(admin_page, "admin-product-import-done")
     found = {p["slug"]: p for p in products_matching(staff_api, f"imp-{tag}")}
     assert set(found) == {f"imp-{tag}-mug", f"imp-{tag}-bowl", f"imp-{tag}-plate"}
     assert found[f"imp-{tag}-bowl"]["status"] == "PRODUCT_STATUS_DRAFT"
