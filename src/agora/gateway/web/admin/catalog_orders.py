@@ -39,7 +39,7 @@ from agora._proto.agora.payments.v1 import payments_pb2 as pay
 from agora._proto.agora.payments.v1.payments_pb2_grpc import PaymentsServiceStub
 from agora._proto.agora.types.v1.money_pb2 import Money
 from agora.gateway.problem import problem_from_rpc_error
-from agora.gateway.web.site import Page, Site, user_message
+from agora.gateway.web.site import Page, Site, WebRefusal, user_message
 from agora.platform.kernel.money import ISO_EXPONENTS
 
 PAGE_SIZE = 25
@@ -800,7 +800,7 @@ def routes(site: Site) -> list[BaseRoute]:
         try:
             for raw in rows:
                 results.append(await import_row(page, upload_id, raw, slugs))
-        except ImportRefusal as refused:
+        except (ImportRefusal, WebRefusal) as refused:
             # The batch may be sent again as it is: its rows' keys make that harmless.
             return JSONResponse({"detail": refused.message}, status_code=refused.status)
         return JSONResponse({"results": results})

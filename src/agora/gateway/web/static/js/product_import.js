@@ -75,7 +75,8 @@ async function postBatch(uploadId, batch) {
     try {
       return await post("/admin/products/import/rows", { uploadId, rows: batch });
     } catch (error) {
-      if (attempt >= 3 || (error.status && error.status < 500)) throw error;
+      const retryable = !error.status || error.status >= 500 || error.status === 429;
+      if (attempt >= 3 || !retryable) throw error;
       await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
     }
   }
