@@ -10,6 +10,7 @@ them to gRPC status.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from google.protobuf.message import Message
@@ -55,6 +56,7 @@ from agora.catalog.events import (
     record_reservation_event,
 )
 from agora.catalog.translation import (
+    PRODUCT_STATUS_BY_PB,
     category_pb,
     list_request,
     money,
@@ -71,6 +73,7 @@ from agora.platform.errors import InvalidArgument
 from agora.platform.idempotency import idempotent_mutation
 from agora.platform.kernel.checks import raise_if_any, require_id
 from agora.platform.kernel.clock import utcnow
+from agora.platform.kernel.paging import decode_page_token, encode_page_token, page_size
 
 ResponseT = TypeVar("ResponseT", bound=Message)
 Change = Callable[[AsyncSession], Awaitable[ResponseT]]
@@ -123,6 +126,33 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
         return pb.ListProductsResponse(
             products=[product_pb(p) for p in page.products],
             next_page_token=next_page_token(query, page),
+        )
+
+    async def SearchProducts(
+        self, request: pb.SearchProductsRequest, context: object
+    ) -> pb.ListProductsResponse:
+        """Staff's list of every product (drafts and archived too), most recently changed
+        first; the interceptor checks `catalog:read`."""
+        size = page_size(request.page_size, "pageSize")
+        text = request.q.strip()
+        status = PRODUCT_STATUS_BY_PB.get(request.status)
+        fingerprint = f"admin-products:{text}:{request.status}"
+        position = decode_page_token(request.page_token, fingerprint, arity=2)
+        after = None
+        if position is not None:
+            try:
+                after = (datetime.fromisoformat(str(position[0])), str(position[1]))
+            except ValueError:
+                raise InvalidArgument.for_field("pageToken", "not a page token") from None
+        async with self._reads.connect() as conn:
+            found, last = await store.search_products(
+                conn, text=text, status=status, page_size=size, after=after
+            )
+        token = ""
+        if last is not None:
+            token = encode_page_token([last[0].isoformat(), last[1]], fingerprint)
+        return pb.ListProductsResponse(
+            products=[product_pb(p) for p in found], next_page_token=token
         )
 
     async def GetProduct(self, request: pb.GetProductRequest, context: object) -> pb.Product:

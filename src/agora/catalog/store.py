@@ -318,6 +318,49 @@ async def list_products(db: Db, query: ProductQuery) -> ProductPage:
     return ProductPage(products=tuple(listed), next_cursor=next_cursor)
 
 
+_SEARCH_PRODUCTS = f"""
+    SELECT {_PRODUCT_FIELDS} FROM products p
+    WHERE ($1::text = '' OR p.status = $1)
+      AND ($2::text = '' OR p.title ILIKE $2 OR p.slug ILIKE $2 OR EXISTS (
+          SELECT 1 FROM variants v WHERE v.product_id = p.id AND v.sku ILIKE $2))
+      AND ($3::timestamptz IS NULL OR (p.updated_at, p.id) < ($3, $4::uuid))
+    ORDER BY p.updated_at DESC, p.id DESC
+    LIMIT $5
+"""
+
+
+async def search_products(
+    db: Db,
+    *,
+    text: str,
+    status: ProductStatus | None,
+    page_size: int,
+    after: tuple[datetime, str] | None,
+) -> tuple[list[Product], tuple[datetime, str] | None]:
+    """Staff's product list: every status, most recently changed first (keyset on
+    `(updated_at, id)`), with each product's variants and all their prices; and the position
+    after the page (None on the last page)."""
+    pattern = f"%{_like_escaped(text)}%" if text else ""
+    rows = await (await _driver(db)).fetch(
+        _SEARCH_PRODUCTS,
+        status.value if status is not None else "",
+        pattern,
+        after[0] if after else None,
+        after[1] if after else None,
+        page_size + 1,
+    )
+    page = rows[:page_size]
+    found = await _variants_by_product(db, [str(row["id"]) for row in page])
+    listed = [_product(row, found.get(str(row["id"]), [])) for row in page]
+    if len(rows) <= page_size or not page:
+        return listed, None
+    return listed, (page[-1]["updated_at"], str(page[-1]["id"]))
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 # --- writing products ----------------------------------------------------------------------
 
 

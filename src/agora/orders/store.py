@@ -120,6 +120,22 @@ def _cart_values(cart: Cart) -> tuple[Any, ...]:
     )
 
 
+async def order_history(db: Db, order_id: str) -> list[tuple[str, datetime, Order]]:
+    """Each event of the order, oldest first: its type, when it happened and the order as it
+    left it (the admin order page's history), or NOT_FOUND."""
+    raw = await driver_connection(db)
+    rows = await raw.fetch(_EVENTS, order_id)
+    if not rows:
+        raise NotFound("order", order_id)
+    entries: list[tuple[str, datetime, Order]] = []
+    order: Order | None = None
+    for event_type, payload, occurred_at in rows:
+        event = event_from_pb(parse_event(event_type, payload))
+        order = Order.replay([event]) if order is None else order.apply(event)
+        entries.append((event_type, occurred_at, order))
+    return entries
+
+
 # Hot path (asyncpg's prepared-statement cache): every cart change runs them. jsonb goes in as
 # JSON text and comes back decoded (SQLAlchemy's codec on the connection).
 _CART_COLUMNS = """

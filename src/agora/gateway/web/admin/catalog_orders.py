@@ -1,12 +1,1110 @@
-"""Admin: orders (search, detail, fulfil, ship, refund) and products (variants, prices, stock,
-CSV import)."""
+"""Admin: orders (search, detail with history, fulfil, ship, deliver, refund, cancel, returns)
+and products (list, create, edit, variants, prices, stock, publish/archive/restore, CSV import).
+
+Every change is a form posting back with an idempotency key rendered into it, so a retried
+POST does not act twice; the services decide what staff may do and their refusals are shown on
+the page. The CSV import is driven by `static/js/product_import.js`: the file is validated here
+whole, then imported in batches of rows, each row under keys derived from the upload id and its
+line, so a retried batch creates nothing twice.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import asyncio
+import csv
+import hmac
+import io
+import json
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlencode, urlsplit
 
-from agora.gateway.web.site import Site
+import grpc
+from google.protobuf.field_mask_pb2 import FieldMask
+from google.protobuf.timestamp_pb2 import Timestamp
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from agora._proto.agora.catalog.v1 import catalog_pb2 as cat
+from agora._proto.agora.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
+from agora._proto.agora.orders.v1 import orders_pb2 as ords
+from agora._proto.agora.orders.v1.orders_pb2_grpc import OrdersServiceStub
+from agora._proto.agora.payments.v1 import payments_pb2 as pay
+from agora._proto.agora.payments.v1.payments_pb2_grpc import PaymentsServiceStub
+from agora._proto.agora.types.v1.money_pb2 import Money
+from agora.gateway.problem import problem_from_rpc_error
+from agora.gateway.web.site import Page, Site, WebRefusal, user_message
+from agora.platform.kernel.money import ISO_EXPONENTS
+
+PAGE_SIZE = 25
+# The CSV import's bounds: the file, its rows, and the rows of one batch.
+IMPORT_MAX_BYTES = 1024 * 1024
+IMPORT_MAX_ROWS = 1000
+IMPORT_BATCH = 25
+IMPORT_COLUMNS = ("sku", "name", "slug", "category", "description", "stock", "publish")
+PRICE_COLUMN = re.compile(r"^price_([A-Z]{3})$")
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+UPLOAD_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+MAX_MINOR = 1_000_000_000_000
+
+ORDER_STATUSES = (
+    "placed",
+    "awaiting_payment",
+    "paid",
+    "fulfilled",
+    "shipped",
+    "delivered",
+    "cancelled",
+    "expired",
+    "refunded",
+)
+PRODUCT_STATUSES = ("draft", "published", "archived")
+ORDER_DONE = {
+    "fulfil": "The order is fulfilled.",
+    "ship": "The order is shipped.",
+    "deliver": "The order is delivered.",
+    "refund": "The refund was made.",
+    "cancel": "The order is cancelled.",
+    "approve": "The return is approved.",
+    "reject": "The return is rejected.",
+}
+PRODUCT_DONE = {
+    "created": "The product was created.",
+    "saved": "The product was saved.",
+    "variant": "The variant was added.",
+    "prices": "The prices were saved.",
+    "stock": "The stock was saved.",
+    "publish": "The product is published.",
+    "archive": "The product is archived.",
+    "restore": "The product is restored (draft).",
+}
+
+
+class BadInput(ValueError):
+    """Input staff typed that cannot be sent: said next to the form."""
+
+
+def order_status_name(value: int) -> str:
+    return ords.OrderStatus.Name(value).removeprefix("ORDER_STATUS_").lower()
+
+
+def product_status_name(value: int) -> str:
+    return cat.ProductStatus.Name(value).removeprefix("PRODUCT_STATUS_").lower()
+
+
+def exponent(currency: str) -> int:
+    return ISO_EXPONENTS.get(currency, 2)
+
+
+def parse_minor(text: str, currency: str, label: str = "Amount") -> int:
+    """A decimal amount typed by staff (`12.50`) in minor units of `currency` (1250): digits
+    and at most the currency's number of decimals, no sign, no thousands separators."""
+    cleaned = text.strip()
+    if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", cleaned):
+        raise BadInput(f"{label}: write a number like 12.50 (no sign, no thousands separator).")
+    places = exponent(currency)
+    decimals = len(cleaned.partition(".")[2])
+    if decimals > places:
+        raise BadInput(f"{label}: {currency} has {places} decimal places at most.")
+    try:
+        minor = int(Decimal(cleaned).scaleb(places))
+    except InvalidOperation:
+        raise BadInput(f"{label}: not a number.") from None
+    if minor > MAX_MINOR:
+        raise BadInput(f"{label}: too large.")
+    return minor
+
+
+def minor_to_input(minor: int, currency: str) -> str:
+    """Minor units as the decimal an input shows (`1250` EUR → `12.50`)."""
+    places = exponent(currency)
+    if places == 0:
+        return str(minor)
+    return f"{Decimal(minor).scaleb(-places):.{places}f}"
+
+
+def _new_key() -> str:
+    return str(uuid.uuid4())
+
+
+def _key(form: Mapping[str, Any]) -> str:
+    """The form's idempotency key (rendered with the form), or a refusal."""
+    value = form.get("idempotency_key")
+    if not isinstance(value, str) or not UUID.match(value):
+        raise BadInput("This form is incomplete: reload the page and try again.")
+    return value
+
+
+def _text(form: Mapping[str, Any], name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _refusal(page: Page, error: grpc.aio.AioRpcError) -> tuple[int, str]:
+    """The status and message of a refusal the form can show; a failure that is no fault of
+    the input (unavailable, internal, signed out) is re-raised to become the error page."""
+    problem = problem_from_rpc_error(error)
+    if problem.status == 401 or problem.status >= 500:
+        raise error
+    message = user_message(page, problem)
+    if problem.errors:
+        message += " " + "; ".join(f"{v.field}: {v.description}" for v in problem.errors)
+    if problem.shortages:
+        message += " (not enough stock)"
+    return problem.status, message
+
+
+def _list_refusal(page: Page, error: grpc.aio.AioRpcError) -> str:
+    """A search the service found invalid (a stale page token, too long a text) is said above
+    the list; anything else (no permission, unavailable) becomes the error page."""
+    problem = problem_from_rpc_error(error)
+    if problem.status != 400:
+        raise error
+    return _refusal(page, error)[1]
+
+
+def _next_url(page: Page) -> str:
+    return page.request.url.path + (f"?{page.request.url.query}" if page.request.url.query else "")
+
+
+def _staff_redirect(site: Site, page: Page) -> Response | None:
+    if page.signed_in:
+        return None
+    return site.redirect(page, f"/admin/login?{urlencode({'next': _next_url(page)})}")
+
+
+# --- orders ---------------------------------------------------------------------------------
+
+
+@dataclass
+class OrderView:
+    """What the order page shows, read concurrently."""
+
+    order: ords.Order
+    history: Sequence[ords.OrderHistoryEntry] = ()
+    returns: Sequence[ords.ReturnRequest] = ()
+    invoice: pay.Invoice | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _order_actions(order: ords.Order) -> set[str]:
+    """What the order's status allows (the service decides; this only hides what it refuses)."""
+    status = order_status_name(order.status)
+    remaining = order.totals.total.amount_minor - order.refunded.amount_minor
+    actions: set[str] = set()
+    if status == "paid" and not order.payment_at_risk:
+        actions.add("fulfil")
+    if status == "fulfilled" and not order.payment_at_risk:
+        actions.add("ship")
+    if status == "shipped":
+        actions.add("deliver")
+    if status in ("paid", "fulfilled", "shipped", "delivered") and remaining > 0:
+        actions.add("refund")
+    if status in ("paid", "fulfilled"):
+        actions.add("cancel_paid")
+    if status in ("placed", "awaiting_payment"):
+        actions.add("cancel")
+    return actions
 
 
 def routes(site: Site) -> list[BaseRoute]:
-    return []
+    def render(page: Page, template: str, *, status: int = 200, **context: Any) -> Response:
+        return site.render(page, template, status=status, when=_when(page), **context)
+
+    async def read_order(page: Page, order_id: str) -> OrderView:
+        orders = page.stub(OrdersServiceStub, "orders")
+        order = await page.call(orders.GetOrder, ords.GetOrderRequest(id=order_id))
+        view = OrderView(order=order)
+
+        async def history() -> None:
+            try:
+                answer = await page.call(
+                    orders.GetOrderHistory, ords.GetOrderHistoryRequest(id=order_id)
+                )
+                view.history = list(answer.entries)
+            except grpc.aio.AioRpcError:
+                view.notes.append("The order's history could not be read.")
+
+        async def returns() -> None:
+            try:
+                answer = await page.call(
+                    orders.ListOrderReturnRequests, ords.ListOrderReturnRequestsRequest(id=order_id)
+                )
+                view.returns = list(answer.return_requests)
+            except grpc.aio.AioRpcError:
+                view.notes.append("The order's return requests could not be read.")
+
+        async def invoice() -> None:
+            if not order.invoice_id:
+                return
+            payments = page.stub(PaymentsServiceStub, "payments")
+            try:
+                view.invoice = await page.call(
+                    payments.GetInvoice, pay.GetInvoiceRequest(id=order.invoice_id)
+                )
+            except grpc.aio.AioRpcError:
+                view.notes.append("The order's invoice could not be read.")
+
+        await asyncio.gather(history(), returns(), invoice())
+        return view
+
+    def render_order(
+        page: Page, view: OrderView, *, status: int = 200, error: str = "", failed: str = ""
+    ) -> Response:
+        order = view.order
+        remaining = order.totals.total.amount_minor - order.refunded.amount_minor
+        done = page.request.query_params.get("done", "")
+        return render(
+            page,
+            "admin/order.html",
+            status=status,
+            order=order,
+            view=view,
+            status_name=order_status_name,
+            actions=_order_actions(order),
+            remaining=remaining,
+            remaining_input=minor_to_input(max(remaining, 0), order.currency),
+            keys={name: _new_key() for name in ("fulfil", "ship", "deliver", "refund", "cancel")},
+            return_keys={r.id: (_new_key(), _new_key()) for r in view.returns},
+            invoice_status=lambda v: (
+                pay.InvoiceStatus.Name(v).removeprefix("INVOICE_STATUS_").lower()
+            ),
+            return_status=lambda v: (
+                ords.ReturnStatus.Name(v).removeprefix("RETURN_STATUS_").lower()
+            ),
+            crypto=_crypto_text,
+            done=ORDER_DONE.get(done, "") if not error else "",
+            error=error,
+            failed=failed,
+        )
+
+    async def orders_list(request: Request) -> Response:
+        page = await site.page(request)
+        if (away := _staff_redirect(site, page)) is not None:
+            return away
+        params = request.query_params
+        q = params.get("q", "").strip()[:200]
+        status = params.get("status", "")
+        status_value = f"ORDER_STATUS_{status.upper()}" if status in ORDER_STATUSES else ""
+        token = params.get("page_token", "")[:512]
+        orders = page.stub(OrdersServiceStub, "orders")
+        error = ""
+        try:
+            found = await page.call(
+                orders.SearchOrders,
+                ords.SearchOrdersRequest(
+                    q=q, status=status_value or None, page_size=PAGE_SIZE, page_token=token
+                ),
+            )
+        except grpc.aio.AioRpcError as failure:
+            error = _list_refusal(page, failure)
+            found = ords.SearchOrdersResponse()
+        query = {"q": q, "status": status if status_value else ""}
+        context = {
+            "orders": found.orders,
+            "next_url": (
+                "/admin/orders?" + urlencode({**query, "page_token": found.next_page_token})
+                if found.next_page_token
+                else ""
+            ),
+            "first_url": "/admin/orders?" + urlencode(query) if token else "",
+            "q": q,
+            "status_filter": query["status"],
+            "statuses": ORDER_STATUSES,
+            "status_name": order_status_name,
+            "error": error,
+        }
+        if request.headers.get("hx-request") == "true":
+            return render(page, "admin/_orders_results.html", **context)
+        return render(page, "admin/orders.html", **context)
+
+    async def order_detail(request: Request) -> Response:
+        page = await site.page(request)
+        if (away := _staff_redirect(site, page)) is not None:
+            return away
+        order_id = request.path_params["order_id"]
+        if not UUID.match(order_id):
+            return site.error_page(page, 404, "Page not found")
+        return render_order(page, await read_order(page, order_id))
+
+    async def order_action(request: Request) -> Response:
+        page = await site.page(request)
+        if (away := _staff_redirect(site, page)) is not None:
+            return away
+        order_id = request.path_params["order_id"]
+        action = request.path_params["action"]
+        if not UUID.match(order_id) or action not in ORDER_DONE or action in ("approve", "reject"):
+            return site.error_page(page, 404, "Page not found")
+        form = await site.form(page)
+        orders = page.stub(OrdersServiceStub, "orders")
+        try:
+            key = _key(form)
+            if action == "fulfil":
+                await page.call(
+                    orders.FulfilOrder, ords.FulfilOrderRequest(idempotency_key=key, id=order_id)
+                )
+            elif action == "ship":
+                carrier, tracking = _text(form, "carrier"), _text(form, "tracking_number")
+                if not carrier or not tracking:
+                    raise BadInput("Give the carrier and the tracking number.")
+                await page.call(
+                    orders.ShipOrder,
+                    ords.ShipOrderRequest(
+                        idempotency_key=key,
+                        id=order_id,
+                        carrier=carrier,
+                        tracking_number=tracking,
+                        tracking_url=_text(form, "tracking_url"),
+                    ),
+                )
+            elif action == "deliver":
+                await page.call(
+                    orders.DeliverOrder, ords.DeliverOrderRequest(idempotency_key=key, id=order_id)
+                )
+            elif action == "refund":
+                currency = _text(form, "currency")
+                if currency not in ISO_EXPONENTS:
+                    raise BadInput("This form is incomplete: reload the page and try again.")
+                amount = parse_minor(_text(form, "amount"), currency)
+                if amount <= 0:
+                    raise BadInput("Amount: more than zero.")
+                await page.call(
+                    orders.RefundOrder,
+                    ords.RefundOrderRequest(
+                        idempotency_key=key,
+                        id=order_id,
+                        amount=Money(amount_minor=amount, currency=currency),
+                        reason=_text(form, "reason"),
+                    ),
+                )
+            elif action == "cancel":
+                reason = _text(form, "reason")
+                if _text(form, "paid") == "yes":
+                    if not reason:
+                        raise BadInput("Say why the order is cancelled.")
+                    await page.call(
+                        orders.CancelPaidOrder,
+                        ords.CancelPaidOrderRequest(
+                            idempotency_key=key, id=order_id, reason=reason
+                        ),
+                    )
+                else:
+                    await page.call(
+                        orders.CancelOrder,
+                        ords.CancelOrderRequest(idempotency_key=key, id=order_id, reason=reason),
+                    )
+        except BadInput as bad:
+            view = await read_order(page, order_id)
+            return render_order(page, view, status=422, error=str(bad), failed=action)
+        except grpc.aio.AioRpcError as failure:
+            status, message = _refusal(page, failure)
+            view = await read_order(page, order_id)
+            return render_order(page, view, status=status, error=message, failed=action)
+        return site.redirect(page, f"/admin/orders/{order_id}?done={action}")
+
+    async def returns_queue(request: Request) -> Response:
+        page = await site.page(request)
+        if (away := _staff_redirect(site, page)) is not None:
+            return away
+        return await render_returns(page)
+
+    async def render_returns(page: Page, *, status: int = 200, error: str = "") -> Response:
+        wanted = page.request.query_params.get("status", "requested")
+        names = ("requested", "approved", "rejected")
+        value = f"RETURN_STATUS_{wanted.upper()}" if wanted in names else ""
+        token = page.request.query_params.get("page_token", "")[:512]
+        orders = page.stub(OrdersServiceStub, "orders")
+        found = await page.call(
+            orders.ListReturnRequests,
+            ords.ListReturnRequestsRequest(
+                status=value or None, page_size=PAGE_SIZE, page_token=token
+            ),
+        )
+        done = page.request.query_params.get("done", "")
+        return render(
+            page,
+            "admin/orders_returns.html",
+            status=status,
+            returns=found.return_requests,
+            next_url=(
+                "/admin/returns?"
+                + urlencode({"status": wanted, "page_token": found.next_page_token})
+                if found.next_page_token
+                else ""
+            ),
+            wanted=wanted if value else "",
+            names=names,
+            keys={r.id: (_new_key(), _new_key()) for r in found.return_requests},
+            return_status=lambda v: (
+                ords.ReturnStatus.Name(v).removeprefix("RETURN_STATUS_").lower()
+            ),
+            done=ORDER_DONE.get(done, "") if not error else "",
+            error=error,
+        )
+
+    async def return_decision(request: Request) -> Response:
+        page = await site.page(request)
+        if (away := _staff_redirect(site, page)) is not None:
+            return away
+        order_id, return_id = request.path_params["order_id"], request.path_params["return_id"]
+        decision = request.path_params["decision"]
+        if not (UUID.match(order_id) and UUID.match(return_id)) or decision not in (
+            "approve",
+            "reject",
+        ):
+            return site.error_page(page, 404, "Page not found")
+        form = await site.form(page)
+        orders = page.stub(OrdersServiceStub, "orders")
+        back = _text(form, "back")
+        back = back if back in ("returns", "order") else "order"
+        try:
+            key, reason = _key(form), _text(form, "reason")
+            if decision == "approve":
+                await page.call(
+                    orders.ApproveReturn,
+                    ords.ApproveReturnRequest(
+                        idempotency_key=key, id=order_id, return_id=return_id, reason=reason
+                    ),
+                )
+            else:
+                if not reason:
+                    raise BadInput("Say why the return is rejected.")
+                await page.call(
+                    orders.RejectReturn,
+                    ords.RejectReturnRequest(
+                        idempotency_key=key, id=order_id, return_id=return_id, reason=reason
+                    ),
+                )
+        except (BadInput, grpc.aio.AioRpcError) as failure:
+            status, message = (
+                (422, str(failure)) if isinstance(failure, BadInput) else _refusal(page, failure)
+            )
+            if back == "returns":
+                return await render_returns(page, status=status, error=message)
+            view = await read_order(page, order_id)
+            return render_order(page, view, status=status, error=message, failed=decision)
+        if back == "returns":
+            return site.redirect(page, f"/admin/returns?done={decision}")
+        return site.redirect(page, f"/admin/orders/{order_id}?done={decision}")
+
+    # --- products ---------------------------------------------------------------------------
+
+    async def categories(page: Page) -> Sequence[cat.Category]:
+        catalog = page.stub(CatalogServiceStub, "catalog")
+        found = await page.call(catalog.ListCategories, cat.ListCategoriesRequest())
+        return list(found.categories)
+
+    async def products_list(request: Request) -> Response:
+        page = await site.page(request)
+        if (away := _staff_redirect(site, page)) is not None:
+            return away
+        params = request.query_params
+        q = params.get("q", "").strip()[:200]
+        status = params.get("status", "")
+        status_value = f"PRODUCT_STATUS_{status.upper()}" if status in PRODUCT_STATUSES else ""
+        token = params.get("page_token", "")[:512]
+        catalog = page.stub(CatalogServiceStub, "catalog")
+        error = ""
+        try:
+            found = await page.call(
+                catalog.SearchProducts,
+                cat.SearchProductsRequest(
+                    q=q, status=status_value or None, page_size=PAGE_SIZE, page_token=token
+                ),
+            )
+        except grpc.aio.AioRpcError as failure:
+            error = _list_refusal(page, failure)
+            found = cat.ListProductsResponse()
+        query = {"q": q, "status": status if status_value else ""}
+        context = {
+            "products": found.products,
+            "next_url": (
+                "/admin/products?" + urlencode({**query, "page_token": found.next_page_token})
+                if found.next_page_token
+                else ""
+            ),
+            "first_url": "/admin/products?" + urlencode(query) if token else "",
+            "q": q,
+            "status_filter": query["status"],
+            "statuses": PRODUCT_STATUSES,
+            "status_name": product_status_name,
+            "error": error,
+        }
+        if request.headers.get("hx-request") == "true":
+            return render(page, "admin/_catalog_products_results.html", **context)
+        return render(page, "admin/products.html", **context)
+
+    async def product_new(request: Request) -> Response:
+        page = await site.page(request)
+        if (away := _staff_redirect(site, page)) is not None:
+            return away
+        values: dict[str, str] = {}
+        error, status = "", 200
+        if request.method == "POST":
+            form = await site.form(page)
+            values = {
+                name: _text(form, name) for name in ("title", "slug", "description", "category_id")
+            }
+            catalog = page.stub(CatalogServiceStub, "catalog")
+            try:
+                key = _key(form)
+                if not values["title"]:
+                    raise BadInput("Give the product a name.")
+                if values["slug"] and not SLUG.match(values["slug"]):
+                    raise BadInput("Slug: lowercase letters, digits and single hyphens only.")
+                created = await page.call(
+                    catalog.CreateProduct,
+                    cat.CreateProductRequest(
+                        idempotency_key=key,
+                        title=values["title"],
+                        slug=values["slug"],
+                        description=values["description"],
+                        category_id=values["category_id"],
+                    ),
+                )
+                return site.redirect(page, f"/admin/products/{created.id}?done=created")
+            except BadInput as bad:
+                error, status = str(bad), 422
+            except grpc.aio.AioRpcError as failure:
+                status, error = _refusal(page, failure)
+        return render(
+            page,
+            "admin/product_new.html",
+            status=status,
+            values=values,
+            categories=await categories(page),
+            key=_new_key(),
+            error=error,
+        )
+
+    async def render_product(
+        page: Page, product_id: str, *, status: int = 200, error: str = "", failed: str = ""
+    ) -> Response:
+        catalog = page.stub(CatalogServiceStub, "catalog")
+        product, tree = await asyncio.gather(
+            page.call(catalog.GetProductById, cat.GetProductByIdRequest(id=product_id)),
+            categories(page),
+        )
+
+        async def on_hand(variant_id: str) -> cat.Stock | None:
+            try:
+                level: cat.Stock = await page.call(
+                    catalog.GetStock, cat.GetStockRequest(variant_id=variant_id)
+                )
+            except grpc.aio.AioRpcError:
+                return None
+            return level
+
+        stocks = await asyncio.gather(*(on_hand(v.id) for v in product.variants))
+        done = page.request.query_params.get("done", "")
+        currencies = list(site.currencies)
+        return render(
+            page,
+            "admin/product.html",
+            status=status,
+            product=product,
+            categories=tree,
+            stocks=dict(zip([v.id for v in product.variants], stocks, strict=True)),
+            status_name=product_status_name(product.status),
+            currencies=currencies,
+            price_rows=lambda v: _price_rows(v, currencies),
+            keys={
+                name: _new_key() for name in ("save", "variant", "publish", "archive", "restore")
+            },
+            variant_keys={v.id: (_new_key(), _new_key()) for v in product.variants},
+            done=PRODUCT_DONE.get(done, "") if not error else "",
+            error=error,
+            failed=failed,
+        )
+
+    async def product_detail(request: Request) -> Response:
+        page = await site.page(request)
+        if (away := _staff_redirect(site, page)) is not None:
+            return away
+        product_id = request.path_params["product_id"]
+        if not UUID.match(product_id):
+            return site.error_page(page, 404, "Page not found")
+        return await render_product(page, product_id)
+
+    async def product_action(request: Request) -> Response:
+        page = await site.page(request)
+        if (away := _staff_redirect(site, page)) is not None:
+            return away
+        product_id = request.path_params["product_id"]
+        action = request.path_params.get("action", "save")
+        variant_id = request.path_params.get("variant_id", "")
+        if not UUID.match(product_id) or (variant_id and not UUID.match(variant_id)):
+            return site.error_page(page, 404, "Page not found")
+        form = await site.form(page)
+        catalog = page.stub(CatalogServiceStub, "catalog")
+        done = action
+        try:
+            key = _key(form)
+            if action == "save":
+                done = "saved"
+                await save_product(page, catalog, product_id, key, form)
+            elif action == "variant":
+                await page.call(
+                    catalog.CreateVariant,
+                    cat.CreateVariantRequest(
+                        idempotency_key=key, product_id=product_id, variant=_new_variant(form)
+                    ),
+                )
+            elif action == "prices":
+                await page.call(
+                    catalog.SetPrices,
+                    cat.SetPricesRequest(
+                        idempotency_key=key, variant_id=variant_id, prices=_prices(form)
+                    ),
+                )
+            elif action == "stock":
+                raw = _text(form, "on_hand")
+                if not raw.isdigit() or int(raw) > 1_000_000_000:
+                    raise BadInput("On hand: a whole number from 0.")
+                await page.call(
+                    catalog.SetStock,
+                    cat.SetStockRequest(
+                        idempotency_key=key, variant_id=variant_id, on_hand=int(raw)
+                    ),
+                )
+            elif action == "publish":
+                await page.call(
+                    catalog.PublishProduct,
+                    cat.PublishProductRequest(idempotency_key=key, id=product_id),
+                )
+            elif action == "archive":
+                await page.call(
+                    catalog.ArchiveProduct,
+                    cat.ArchiveProductRequest(idempotency_key=key, id=product_id),
+                )
+            elif action == "restore":
+                await page.call(
+                    catalog.RestoreProduct,
+                    cat.RestoreProductRequest(idempotency_key=key, id=product_id),
+                )
+            else:
+                return site.error_page(page, 404, "Page not found")
+        except BadInput as bad:
+            return await render_product(
+                page, product_id, status=422, error=str(bad), failed=variant_id or action
+            )
+        except grpc.aio.AioRpcError as failure:
+            status, message = _refusal(page, failure)
+            return await render_product(
+                page, product_id, status=status, error=message, failed=variant_id or action
+            )
+        anchor = f"#variant-{variant_id}" if variant_id else ""
+        return site.redirect(page, f"/admin/products/{product_id}?done={done}{anchor}")
+
+    async def save_product(
+        page: Page, catalog: CatalogServiceStub, product_id: str, key: str, form: Mapping[str, Any]
+    ) -> None:
+        title, slug = _text(form, "title"), _text(form, "slug")
+        if not title:
+            raise BadInput("Give the product a name.")
+        if not SLUG.match(slug):
+            raise BadInput("Slug: lowercase letters, digits and single hyphens only.")
+        version = _text(form, "version")
+        category_id = _text(form, "category_id")
+        if category_id and not UUID.match(category_id):
+            raise BadInput("Choose a category from the list.")
+        await page.call(
+            catalog.UpdateProduct,
+            cat.UpdateProductRequest(
+                idempotency_key=key,
+                product=cat.Product(
+                    id=product_id,
+                    title=title,
+                    slug=slug,
+                    description=_text(form, "description"),
+                    category_id=category_id,
+                    version=int(version) if version.isdigit() else 0,
+                ),
+                update_mask=FieldMask(paths=["title", "slug", "description", "category_id"]),
+            ),
+        )
+
+    # --- CSV import -------------------------------------------------------------------------
+
+    async def import_page(request: Request) -> Response:
+        page = await site.page(request)
+        if (away := _staff_redirect(site, page)) is not None:
+            return away
+        return render(
+            page,
+            "admin/product_import.html",
+            upload_id=_new_key(),
+            max_bytes=IMPORT_MAX_BYTES,
+            max_rows=IMPORT_MAX_ROWS,
+            batch=IMPORT_BATCH,
+            columns=IMPORT_COLUMNS,
+        )
+
+    async def json_body(request: Request, page: Page, limit: int) -> dict[str, Any]:
+        """A JSON call of the import's script: same origin, the session's CSRF header, bounded."""
+        if not _same_origin_call(request):
+            raise ImportRefusal(403, "This request was sent from another site.")
+        sent = request.headers.get("x-csrf-token", "")
+        if not page.signed_in or not hmac.compare_digest(sent.encode(), page.csrf_token.encode()):
+            raise ImportRefusal(403, "Your session expired: reload the page and sign in.")
+        raw = await request.body()
+        if len(raw) > limit:
+            raise ImportRefusal(413, "The file is too large.")
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise ImportRefusal(400, "The request could not be read.") from None
+        if not isinstance(body, dict):
+            raise ImportRefusal(400, "The request could not be read.")
+        return body
+
+    async def import_validate(request: Request) -> Response:
+        """Checks a whole CSV: its columns and every row, each error with its line."""
+        page = await site.page(request)
+        try:
+            body = await json_body(request, page, IMPORT_MAX_BYTES * 2)
+            text = body.get("csv")
+            if not isinstance(text, str):
+                raise ImportRefusal(400, "No file was sent.")
+            if len(text.encode()) > IMPORT_MAX_BYTES:
+                raise ImportRefusal(413, f"The file is over {IMPORT_MAX_BYTES // 1024} KiB.")
+            slugs = {c.slug: c.id for c in await categories(page)}
+            parsed = parse_csv(text, slugs)
+        except ImportRefusal as refused:
+            return JSONResponse({"detail": refused.message}, status_code=refused.status)
+        return JSONResponse(parsed)
+
+    async def import_rows(request: Request) -> Response:
+        """Imports a batch of rows, each idempotently (keys from the upload id and the line):
+        answers each row's result."""
+        page = await site.page(request)
+        try:
+            body = await json_body(request, page, 512 * 1024)
+            upload_id, rows = body.get("uploadId"), body.get("rows")
+            if not isinstance(upload_id, str) or not UPLOAD_ID.match(upload_id):
+                raise ImportRefusal(400, "The upload id is missing.")
+            if not isinstance(rows, list) or not 1 <= len(rows) <= IMPORT_BATCH:
+                raise ImportRefusal(400, f"Send 1 to {IMPORT_BATCH} rows at a time.")
+            slugs = {c.slug: c.id for c in await categories(page)}
+        except ImportRefusal as refused:
+            return JSONResponse({"detail": refused.message}, status_code=refused.status)
+        results = []
+        try:
+            for raw in rows:
+                results.append(await import_row(page, upload_id, raw, slugs))
+        except (ImportRefusal, WebRefusal) as refused:
+            # The batch may be sent again as it is: its rows' keys make that harmless.
+            return JSONResponse({"detail": refused.message}, status_code=refused.status)
+        return JSONResponse({"results": results})
+
+    async def import_row(
+        page: Page, upload_id: str, raw: Any, slugs: Mapping[str, str]
+    ) -> dict[str, Any]:
+        line = raw.get("line") if isinstance(raw, dict) else None
+        cells = raw.get("cells") if isinstance(raw, dict) else None
+        if not isinstance(line, int) or not isinstance(cells, dict):
+            return {"line": line, "ok": False, "error": "The row could not be read."}
+        row, errors = parse_row({str(k): str(v) for k, v in cells.items()}, slugs)
+        if errors:
+            return {"line": line, "ok": False, "error": " ".join(errors)}
+        assert row is not None
+        catalog = page.stub(CatalogServiceStub, "catalog")
+        prefix = f"import:{upload_id}:{line}"
+        try:
+            product = await page.call(
+                catalog.CreateProduct,
+                cat.CreateProductRequest(
+                    idempotency_key=f"{prefix}:create",
+                    title=row.name,
+                    slug=row.slug,
+                    description=row.description,
+                    category_id=row.category_id,
+                    variants=[
+                        cat.NewVariant(
+                            sku=row.sku,
+                            title="Default",
+                            prices=[
+                                cat.Money(amount_minor=amount, currency=currency)
+                                for currency, amount in row.prices
+                            ],
+                        )
+                    ],
+                ),
+            )
+            if row.stock is not None and product.variants:
+                await page.call(
+                    catalog.SetStock,
+                    cat.SetStockRequest(
+                        idempotency_key=f"{prefix}:stock",
+                        variant_id=product.variants[0].id,
+                        on_hand=row.stock,
+                    ),
+                )
+            if row.publish:
+                await page.call(
+                    catalog.PublishProduct,
+                    cat.PublishProductRequest(idempotency_key=f"{prefix}:publish", id=product.id),
+                )
+        except grpc.aio.AioRpcError as failure:
+            problem = problem_from_rpc_error(failure)
+            if problem.status == 401:
+                raise ImportRefusal(
+                    401, "Your session expired: reload the page and sign in."
+                ) from None
+            if problem.status >= 500:
+                raise ImportRefusal(503, "The shop is busy: try again in a moment.") from None
+            _, message = _refusal(page, failure)
+            return {"line": line, "ok": False, "error": message}
+        return {"line": line, "ok": True, "productId": product.id, "slug": product.slug}
+
+    return [
+        Route("/admin/orders", orders_list, methods=["GET"]),
+        Route("/admin/orders/{order_id}", order_detail, methods=["GET"]),
+        Route("/admin/orders/{order_id}/{action}", order_action, methods=["POST"]),
+        Route(
+            "/admin/orders/{order_id}/returns/{return_id}/{decision}",
+            return_decision,
+            methods=["POST"],
+        ),
+        Route("/admin/returns", returns_queue, methods=["GET"]),
+        Route("/admin/products", products_list, methods=["GET"]),
+        Route("/admin/products/new", product_new, methods=["GET", "POST"]),
+        Route("/admin/products/import", import_page, methods=["GET"]),
+        Route("/admin/products/import/validate", import_validate, methods=["POST"]),
+        Route("/admin/products/import/rows", import_rows, methods=["POST"]),
+        Route("/admin/products/{product_id}", product_detail, methods=["GET"]),
+        Route("/admin/products/{product_id}", product_action, methods=["POST"]),
+        Route("/admin/products/{product_id}/{action}", product_action, methods=["POST"]),
+        Route(
+            "/admin/products/{product_id}/variants/{variant_id}/{action}",
+            product_action,
+            methods=["POST"],
+        ),
+    ]
+
+
+def _when(page: Page) -> Any:
+    """A Timestamp as the page's language writes a moment ("" when unset)."""
+
+    def when(moment: Timestamp) -> str:
+        if not moment.seconds and not moment.nanos:
+            return ""
+        return page.language.datetime(moment.ToDatetime(tzinfo=UTC))
+
+    return when
+
+
+def _crypto_text(amount: Any) -> str:
+    """A crypto amount (base units + decimals) as a decimal with its asset."""
+    if not amount.base_units:
+        return ""
+    value = Decimal(amount.base_units).scaleb(-int(amount.decimals)).normalize()
+    return f"{value:f} {amount.asset}"
+
+
+def _price_rows(variant: cat.Variant, currencies: Sequence[str]) -> list[tuple[str, str]]:
+    """(currency, decimal) per price row: the variant's prices, then the shop's other
+    currencies empty."""
+    rows = [(p.currency, minor_to_input(p.amount_minor, p.currency)) for p in variant.prices]
+    have = {c for c, _ in rows}
+    rows += [(c, "") for c in currencies if c not in have]
+    return rows
+
+
+def _prices(form: Any) -> list[cat.Money]:
+    """The price rows of the form (`currency` and `amount` pairs; an empty amount drops the
+    currency), each parsed with its currency's exponent."""
+    currencies, amounts = form.getlist("currency"), form.getlist("amount")
+    if len(currencies) != len(amounts):
+        raise BadInput("This form is incomplete: reload the page and try again.")
+    prices: list[cat.Money] = []
+    seen: set[str] = set()
+    for currency, amount in zip(currencies, amounts, strict=True):
+        code = str(currency).strip().upper()
+        if not str(amount).strip():
+            continue
+        if code not in ISO_EXPONENTS:
+            raise BadInput(f"{code or 'Currency'}: not a currency code (ISO 4217).")
+        if code in seen:
+            raise BadInput(f"{code}: one price per currency.")
+        seen.add(code)
+        prices.append(
+            cat.Money(
+                amount_minor=parse_minor(str(amount), code, f"Price in {code}"), currency=code
+            )
+        )
+    return prices
+
+
+def _new_variant(form: Any) -> cat.NewVariant:
+    sku, title = _text(form, "sku"), _text(form, "title")
+    if not SKU.match(sku) or len(sku) > 64:
+        raise BadInput("SKU: letters, digits, dots, hyphens and underscores (64 at most).")
+    options: dict[str, str] = {}
+    for number, line in enumerate(_text(form, "options").splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not name.strip() or not value.strip():
+            raise BadInput(f"Attributes, line {number}: write it as name: value.")
+        options[name.strip()] = value.strip()
+    return cat.NewVariant(sku=sku, title=title or sku, options=options)
+
+
+# --- the CSV format ---------------------------------------------------------------------------
+
+
+class ImportRefusal(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    sku: str
+    name: str
+    slug: str
+    description: str
+    category_id: str
+    prices: tuple[tuple[str, int], ...]
+    stock: int | None
+    publish: bool
+
+
+def parse_row(
+    cells: Mapping[str, str], slugs: Mapping[str, str]
+) -> tuple[ImportRow | None, list[str]]:
+    """One CSV row checked: the row, or what is wrong with it (each problem named by column)."""
+    errors: list[str] = []
+    sku = cells.get("sku", "").strip()
+    name = cells.get("name", "").strip()
+    slug = cells.get("slug", "").strip()
+    if not sku:
+        errors.append("sku: required.")
+    elif not SKU.match(sku) or len(sku) > 64:
+        errors.append("sku: letters, digits, dots, hyphens and underscores (64 at most).")
+    if not name:
+        errors.append("name: required.")
+    elif len(name) > 200:
+        errors.append("name: 200 characters at most.")
+    if slug and (not SLUG.match(slug) or len(slug) > 120):
+        errors.append("slug: lowercase letters, digits and single hyphens.")
+    category = cells.get("category", "").strip()
+    category_id = ""
+    if category:
+        category_id = slugs.get(category, "")
+        if not category_id:
+            errors.append(f"category: no category with the slug {category!r}.")
+    prices: list[tuple[str, int]] = []
+    for column, value in cells.items():
+        match = PRICE_COLUMN.match(column)
+        if match is None or not value.strip():
+            continue
+        currency = match.group(1)
+        try:
+            prices.append((currency, parse_minor(value, currency, column)))
+        except BadInput as bad:
+            errors.append(str(bad))
+    stock_text = cells.get("stock", "").strip()
+    stock = None
+    if stock_text:
+        if stock_text.isdigit() and int(stock_text) <= 1_000_000_000:
+            stock = int(stock_text)
+        else:
+            errors.append("stock: a whole number from 0.")
+    publish_text = cells.get("publish", "").strip().lower()
+    if publish_text not in ("", "yes", "no", "true", "false", "1", "0"):
+        errors.append("publish: yes or no.")
+    publish = publish_text in ("yes", "true", "1")
+    if publish and not prices:
+        errors.append("publish: a published product needs a price.")
+    if errors:
+        return None, errors
+    row = ImportRow(
+        sku=sku,
+        name=name,
+        slug=slug,
+        description=cells.get("description", "").strip(),
+        category_id=category_id,
+        prices=tuple(prices),
+        stock=stock,
+        publish=publish,
+    )
+    return row, []
+
+
+def parse_csv(text: str, slugs: Mapping[str, str]) -> dict[str, Any]:
+    """The CSV checked whole: its rows (line number and cells) and every problem with its line.
+    Line 1 is the header; a row's line is the file line it starts on."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        header = next(reader, None)
+    except csv.Error:
+        raise ImportRefusal(422, "The file is not a CSV file.") from None
+    if not header:
+        raise ImportRefusal(422, "The file is empty.")
+    columns = [c.strip() for c in header]
+    unknown = [c for c in columns if c not in IMPORT_COLUMNS and not PRICE_COLUMN.match(c)]
+    missing = [c for c in ("sku", "name") if c not in columns]
+    if unknown or missing:
+        parts = []
+        if missing:
+            parts.append("missing column(s): " + ", ".join(missing))
+        if unknown:
+            parts.append("unknown column(s): " + ", ".join(unknown))
+        raise ImportRefusal(422, "Line 1 (header): " + "; ".join(parts) + ".")
+    if len(set(columns)) != len(columns):
+        raise ImportRefusal(422, "Line 1 (header): a column appears twice.")
+    rows: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    seen_skus: dict[str, int] = {}
+    seen_slugs: dict[str, int] = {}
+    try:
+        while True:
+            line = reader.line_num + 1
+            record = next(reader, None)
+            if record is None:
+                break
+            if not any(cell.strip() for cell in record):
+                continue
+            if len(rows) + len(errors) >= IMPORT_MAX_ROWS:
+                raise ImportRefusal(422, f"The file has more than {IMPORT_MAX_ROWS} rows.")
+            if len(record) != len(columns):
+                errors.append(
+                    {"line": line, "error": f"{len(record)} cells, the header has {len(columns)}."}
+                )
+                continue
+            cells = dict(zip(columns, record, strict=True))
+            row, problems = parse_row(cells, slugs)
+            if row is not None:
+                for seen, value, name in (
+                    (seen_skus, row.sku, "sku"),
+                    (seen_slugs, row.slug, "slug"),
+                ):
+                    if value and value in seen:
+                        problems.append(f"{name}: {value!r} is also on line {seen[value]}.")
+                    elif value:
+                        seen[value] = line
+            if problems:
+                errors.append({"line": line, "error": " ".join(problems)})
+            else:
+                rows.append({"line": line, "cells": cells})
+    except csv.Error as bad:
+        raise ImportRefusal(422, f"Line {reader.line_num}: {bad}.") from None
+    return {"rows": rows, "errors": errors, "columns": columns}
+
+
+def _same_origin_call(request: Request) -> bool:
+    host = request.headers.get("host", "")
+    origin = request.headers.get("origin") or request.headers.get("referer") or ""
+    return bool(origin) and origin != "null" and urlsplit(origin).netloc == host

@@ -199,6 +199,18 @@ class ListProductsResponse(_message.Message):
     next_page_token: str
     def __init__(self, products: _Optional[_Iterable[_Union[Product, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
+class SearchProductsRequest(_message.Message):
+    __slots__ = ("q", "status", "page_size", "page_token")
+    Q_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    q: str
+    status: ProductStatus
+    page_size: int
+    page_token: str
+    def __init__(self, q: _Optional[str] = ..., status: _Optional[_Union[ProductStatus, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
 class GetProductRequest(_message.Message):
     __slots__ = ("slug", "currency")
     SLUG_FIELD_NUMBER: _ClassVar[int]

@@ -44,6 +44,11 @@ class CatalogServiceStub:
                 request_serializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.GetProductRequest.SerializeToString,
                 response_deserializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.Product.FromString,
                 _registered_method=True)
+        self.SearchProducts = channel.unary_unary(
+                '/agora.catalog.v1.CatalogService/SearchProducts',
+                request_serializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.SearchProductsRequest.SerializeToString,
+                response_deserializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.ListProductsResponse.FromString,
+                _registered_method=True)
         self.GetProductById = channel.unary_unary(
                 '/agora.catalog.v1.CatalogService/GetProductById',
                 request_serializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.GetProductByIdRequest.SerializeToString,
@@ -148,6 +153,14 @@ class CatalogServiceServicer:
 
     def GetProduct(self, request, context):
         """One published product by its slug.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SearchProducts(self, request, context):
+        """Every product whatever its status, for staff: text over title, slug and SKU, optionally one
+        status; most recently changed first (the admin product list).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -291,6 +304,11 @@ def add_CatalogServiceServicer_to_server(servicer, server):
                     servicer.GetProduct,
                     request_deserializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.GetProductRequest.FromString,
                     response_serializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.Product.SerializeToString,
+            ),
+            'SearchProducts': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchProducts,
+                    request_deserializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.SearchProductsRequest.FromString,
+                    response_serializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.ListProductsResponse.SerializeToString,
             ),
             'GetProductById': grpc.unary_unary_rpc_method_handler(
                     servicer.GetProductById,
@@ -437,6 +455,33 @@ class CatalogService:
             '/agora.catalog.v1.CatalogService/GetProduct',
             agora_dot_catalog_dot_v1_dot_catalog__pb2.GetProductRequest.SerializeToString,
             agora_dot_catalog_dot_v1_dot_catalog__pb2.Product.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchProducts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.catalog.v1.CatalogService/SearchProducts',
+            agora_dot_catalog_dot_v1_dot_catalog__pb2.SearchProductsRequest.SerializeToString,
+            agora_dot_catalog_dot_v1_dot_catalog__pb2.ListProductsResponse.FromString,
             options,
             channel_credentials,
             insecure,

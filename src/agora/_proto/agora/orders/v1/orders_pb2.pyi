@@ -364,6 +364,30 @@ class ListOrdersResponse(_message.Message):
     next_page_token: str
     def __init__(self, orders: _Optional[_Iterable[_Union[OrderSummary, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
+class GetOrderHistoryRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class OrderHistoryEntry(_message.Message):
+    __slots__ = ("version", "type", "occurred_at", "status")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    type: str
+    occurred_at: _timestamp_pb2.Timestamp
+    status: OrderStatus
+    def __init__(self, version: _Optional[int] = ..., type: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[OrderStatus, str]] = ...) -> None: ...
+
+class GetOrderHistoryResponse(_message.Message):
+    __slots__ = ("entries",)
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[OrderHistoryEntry]
+    def __init__(self, entries: _Optional[_Iterable[_Union[OrderHistoryEntry, _Mapping]]] = ...) -> None: ...
+
 class SearchOrdersRequest(_message.Message):
     __slots__ = ("q", "status", "page_size", "page_token")
     Q_FIELD_NUMBER: _ClassVar[int]

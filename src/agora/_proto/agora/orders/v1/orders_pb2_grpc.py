@@ -89,6 +89,11 @@ class OrdersServiceStub:
                 request_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.ListOrdersRequest.SerializeToString,
                 response_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.ListOrdersResponse.FromString,
                 _registered_method=True)
+        self.GetOrderHistory = channel.unary_unary(
+                '/agora.orders.v1.OrdersService/GetOrderHistory',
+                request_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.GetOrderHistoryRequest.SerializeToString,
+                response_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.GetOrderHistoryResponse.FromString,
+                _registered_method=True)
         self.SearchOrders = channel.unary_unary(
                 '/agora.orders.v1.OrdersService/SearchOrders',
                 request_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.SearchOrdersRequest.SerializeToString,
@@ -236,6 +241,14 @@ class OrdersServiceServicer:
     def ListOrders(self, request, context):
         """A customer's orders, newest first: the caller's own (`orders:read:own`), or any
         customer's for staff (`orders:read:any`); another customer's list is PERMISSION_DENIED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetOrderHistory(self, request, context):
+        """The order's events, oldest first, each with its time and the status it left the order in:
+        the admin order page's history. Staff only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -400,6 +413,11 @@ def add_OrdersServiceServicer_to_server(servicer, server):
                     servicer.ListOrders,
                     request_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.ListOrdersRequest.FromString,
                     response_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.ListOrdersResponse.SerializeToString,
+            ),
+            'GetOrderHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOrderHistory,
+                    request_deserializer=agora_dot_orders_dot_v1_dot_orders__pb2.GetOrderHistoryRequest.FromString,
+                    response_serializer=agora_dot_orders_dot_v1_dot_orders__pb2.GetOrderHistoryResponse.SerializeToString,
             ),
             'SearchOrders': grpc.unary_unary_rpc_method_handler(
                     servicer.SearchOrders,
@@ -759,6 +777,33 @@ class OrdersService:
             '/agora.orders.v1.OrdersService/ListOrders',
             agora_dot_orders_dot_v1_dot_orders__pb2.ListOrdersRequest.SerializeToString,
             agora_dot_orders_dot_v1_dot_orders__pb2.ListOrdersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOrderHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.orders.v1.OrdersService/GetOrderHistory',
+            agora_dot_orders_dot_v1_dot_orders__pb2.GetOrderHistoryRequest.SerializeToString,
+            agora_dot_orders_dot_v1_dot_orders__pb2.GetOrderHistoryResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,311 @@
+"""The admin space's orders and products pages in a real browser, against `agora up`: staff
+move a paid order through fulfilment, shipping and a partial refund; change a price that the
+storefront shows within a second; create, stock and publish a product; import products from a
+CSV file with a live progress bar."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from agora_stack import Stack
+from checkout_support import key, new_variant, ok, read_order
+from playwright.sync_api import Browser, Page, expect
+from web_catalog_support import (
+    csv_file,
+    paid_order,
+    products_matching,
+    seconds_until_price,
+    storefront_price,
+)
+from web_support import check_page, new_context, sign_in_staff
+
+ADMIN = "admin@agora.localhost"
+
+
+@pytest.fixture
+def staff_api(stack: Stack) -> Iterator[httpx.Client]:
+    with stack.client() as client:
+        yield client
+
+
+@pytest.fixture
+def guest_api(stack: Stack) -> Iterator[httpx.Client]:
+    with stack.client(admin=False) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def admin_state(browser: Browser, stack: Stack) -> Any:
+    """The cookies of one admin sign-in, shared by the module's tests: signing in per test
+    would reuse a TOTP code within its 30 s and meet the sign-in rate limit."""
+    context = new_context(browser, stack.gateway)
+    try:
+        sign_in_staff(context, stack.data_dir, ADMIN)
+        return context.storage_state()
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def admin_page(browser: Browser, stack: Stack, admin_state: Any) -> Iterator[Page]:
+    """A page of a fresh browser profile holding the admin's session."""
+    context = new_context(browser, stack.gateway, storage_state=admin_state)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def test_a_price_changed_on_the_product_page_shows_in_the_storefront_within_a_second(
+    admin_page: Page, staff_api: httpx.Client, guest_api: httpx.Client
+) -> None:
+    variant = new_variant(staff_api)
+    slug = variant["sku"].lower()
+    assert storefront_price(guest_api, slug) == 2500  # now in the gateway's response cache
+    admin_page.goto(f"/admin/products/{variant['productId']}")
+    expect(admin_page.get_by_role("heading", level=1)).to_contain_text("E2E Lamp")
+    check_page(admin_page, "admin-product-edit")
+
+    admin_page.get_by_label(f"Price in EUR of {variant['sku']}").fill("19.99")
+    admin_page.get_by_role("button", name="Save prices").click()
+
+    expect(admin_page.get_by_role("status")).to_have_text("The prices were saved.")
+    elapsed = seconds_until_price(guest_api, slug, 1999)
+    print(f"the storefront's API showed the new price {elapsed:.3f} s after the save")
+    assert elapsed < 1.0
+    expect(admin_page.get_by_label(f"Price in EUR of {variant['sku']}")).to_have_value("19.99")
+
+
+def test_a_price_with_more_decimals_than_its_currency_is_refused_on_the_page(
+    admin_page: Page, staff_api: httpx.Client, guest_api: httpx.Client
+) -> None:
+    variant = new_variant(staff_api)
+    admin_page.goto(f"/admin/products/{variant['productId']}")
+
+    admin_page.get_by_label(f"Price in EUR of {variant['sku']}").fill("19.999")
+    admin_page.get_by_role("button", name="Save prices").click()
+
+    expect(admin_page.get_by_role("alert")).to_contain_text("EUR has 2 decimal places at most")
+    assert storefront_price(guest_api, variant["sku"].lower()) == 2500
+
+
+def test_staff_fulfil_then_ship_a_paid_order_and_it_shows_shipped_with_its_tracking_number(
+    admin_page: Page, staff_api: httpx.Client, guest_api: httpx.Client
+) -> None:
+    order = paid_order(staff_api, guest_api)
+    admin_page.goto(f"/admin/orders/{order['id']}")
+    expect(admin_page.locator("#order-status")).to_have_text("paid")
+    check_page(admin_page, "admin-order")
+
+    admin_page.get_by_role("button", name="Fulfil order").click()
+    expect(admin_page.get_by_role("status")).to_have_text("The order is fulfilled.")
+    expect(admin_page.locator("#order-status")).to_have_text("fulfilled")
+    admin_page.get_by_label("Carrier").fill("DHL")
+    admin_page.get_by_label("Tracking number").fill("00340434161094042557")
+    admin_page.get_by_role("button", name="Ship order").click()
+
+    expect(admin_page.get_by_role("status")).to_have_text("The order is shipped.")
+    expect(admin_page.locator("#order-status")).to_have_text("shipped")
+    expect(admin_page.locator("#tracking-number")).to_have_text("00340434161094042557")
+    history = admin_page.locator(".history li")
+    expect(history.last).to_contain_text("shipped")
+    expect(history.first).to_contain_text("placed")
+    shipped = read_order(guest_api, order)
+    assert (shipped["status"], shipped["carrier"], shipped["trackingNumber"]) == (
+        "ORDER_STATUS_SHIPPED",
+        "DHL",
+        "00340434161094042557",
+    )
+
+
+def test_staff_refund_part_of_a_paid_order_and_the_rest_stays_refundable(
+    admin_page: Page, staff_api: httpx.Client, guest_api: httpx.Client
+) -> None:
+    order = paid_order(staff_api, guest_api)
+    total = int(order["totals"]["total"]["amountMinor"])
+    admin_page.goto(f"/admin/orders/{order['id']}")
+
+    admin_page.get_by_label("Amount (EUR)").fill("12.34")
+    admin_page.get_by_role("button", name="Refund").click()
+
+    expect(admin_page.get_by_role("status")).to_have_text("The refund was made.")
+    expect(admin_page.locator("#order-refunded")).to_contain_text("12.34")
+    expect(admin_page.get_by_label("Amount (EUR)")).to_have_value(f"{(total - 1234) / 100:.2f}")
+    refunded = read_order(guest_api, order)
+    assert refunded["status"] == "ORDER_STATUS_PAID"
+    assert int(refunded["refunded"]["amountMinor"]) == 1234
+
+
+def test_a_refund_beyond_what_is_left_is_refused_with_the_services_reason(
+    admin_page: Page, staff_api: httpx.Client, guest_api: httpx.Client
+) -> None:
+    order = paid_order(staff_api, guest_api)
+    admin_page.goto(f"/admin/orders/{order['id']}")
+
+    admin_page.get_by_label("Amount (EUR)").fill("100000.00")
+    admin_page.get_by_role("button", name="Refund").click()
+
+    expect(admin_page.get_by_role("alert")).to_contain_text("Not done")
+    assert int(read_order(guest_api, order).get("refunded", {}).get("amountMinor", 0)) == 0
+    admin_page.get_by_label("Amount (EUR)").fill("1,5")
+    admin_page.get_by_role("button", name="Refund").click()
+    expect(admin_page.get_by_role("alert")).to_contain_text("write a number like 12.50")
+
+
+def test_the_orders_list_finds_a_paid_order_by_its_number_and_status(
+    admin_page: Page, staff_api: httpx.Client, guest_api: httpx.Client
+) -> None:
+    order = paid_order(staff_api, guest_api)
+    admin_page.goto("/admin/orders")
+    expect(admin_page.get_by_role("heading", name="Orders", level=1)).to_be_visible()
+    check_page(admin_page, "admin-orders")
+
+    admin_page.get_by_label("Search", exact=True).fill(order["id"])
+    admin_page.get_by_label("Status", exact=True).select_option("paid")
+    admin_page.get_by_role("button", name="Search").click()
+
+    link = admin_page.get_by_role("link", name=order["id"][:8])
+    expect(link).to_be_visible()
+    assert "status=paid" in admin_page.url
+    link.click()
+    expect(admin_page.get_by_role("heading", level=1)).to_contain_text(order["id"][:8])
+
+
+def test_staff_create_a_product_add_a_priced_stocked_variant_and_publish_it(
+    admin_page: Page, guest_api: httpx.Client
+) -> None:
+    slug = f"web-vase-{uuid.uuid4().hex[:8]}"
+    admin_page.goto("/admin/products/new")
+    admin_page.get_by_label("Name").fill("Web Vase")
+    admin_page.get_by_label("Slug").fill(slug)
+    admin_page.get_by_label("Description").fill("A vase made on the admin page.")
+    admin_page.get_by_role("button", name="Create product").click()
+    expect(admin_page.get_by_role("status")).to_have_text("The product was created.")
+
+    admin_page.get_by_label("SKU").fill(slug.upper())
+    admin_page.get_by_label("Attributes").fill("colour: blue")
+    admin_page.get_by_role("button", name="Add variant").click()
+    expect(admin_page.get_by_role("status")).to_have_text("The variant was added.")
+    admin_page.get_by_label(f"Price in EUR of {slug.upper()}").fill("30")
+    admin_page.get_by_role("button", name="Save prices").click()
+    expect(admin_page.get_by_role("status")).to_have_text("The prices were saved.")
+    admin_page.get_by_label("On hand").fill("7")
+    admin_page.get_by_role("button", name="Save stock").click()
+    expect(admin_page.get_by_role("status")).to_have_text("The stock was saved.")
+    admin_page.get_by_role("button", name="Publish").click()
+
+    expect(admin_page.locator("#product-status")).to_have_text("published")
+    product = ok(guest_api.get(f"/v1/products/{slug}", params={"currency": "EUR"}))
+    assert product["variants"][0]["prices"][0]["amountMinor"] == "3000"
+    assert int(product["variants"][0]["available"]) == 7
+    assert product["variants"][0]["options"] == {"colour": "blue"}
+
+
+def test_the_products_list_filters_drafts_by_text(
+    admin_page: Page, staff_api: httpx.Client
+) -> None:
+    word = f"draftlist{uuid.uuid4().hex[:8]}"
+    ok(
+        staff_api.post(
+            "/v1/products", json={"idempotencyKey": key(), "title": f"Draft {word}", "slug": word}
+        )
+    )
+    admin_page.goto("/admin/products")
+    check_page(admin_page, "admin-products")
+
+    admin_page.get_by_label("Search", exact=True).fill(word)
+    admin_page.get_by_label("Status", exact=True).select_option("published")
+    admin_page.get_by_role("button", name="Search").click()
+    expect(admin_page.get_by_text("No products match.")).to_be_visible()
+    admin_page.get_by_label("Status", exact=True).select_option("draft")
+
+    expect(admin_page.get_by_role("link", name=f"Draft {word}")).to_be_visible()
+    expect(admin_page).to_have_url(re.compile(r"status=draft"))
+
+
+def test_a_three_row_csv_is_imported_with_the_progress_reaching_three_of_three(
+    admin_page: Page, staff_api: httpx.Client, guest_api: httpx.Client, tmp_path: Path
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    path = csv_file(
+        tmp_path,
+        "products.csv",
+        [
+            "sku,name,slug,price_EUR,price_USD,stock,publish",
+            f"IMP-{tag}-1,Imported mug {tag},imp-{tag}-mug,12.50,13.90,40,yes",
+            f'IMP-{tag}-2,"Imported bowl, large {tag}",imp-{tag}-bowl,8,,5,no',
+            f"IMP-{tag}-3,Imported plate {tag},imp-{tag}-plate,4.99,5.49,0,yes",
+        ],
+    )
+    admin_page.goto("/admin/products/import")
+    check_page(admin_page, "admin-product-import")
+
+    admin_page.get_by_label("CSV file").set_input_files(path)
+    admin_page.get_by_role("button", name="Check and import").click()
+
+    expect(admin_page.locator("#import-counts")).to_have_text(
+        "3 of 3 rows processed: 3 imported, 0 failed."
+    )
+    expect(admin_page.locator("#import-bar")).to_have_attribute("aria-valuenow", "3")
+    check_page(admin_page, "admin-product-import-done")
+    found = {p["slug"]: p for p in products_matching(staff_api, f"imp-{tag}")}
+    assert set(found) == {f"imp-{tag}-mug", f"imp-{tag}-bowl", f"imp-{tag}-plate"}
+    assert found[f"imp-{tag}-bowl"]["status"] == "PRODUCT_STATUS_DRAFT"
+    assert found[f"imp-{tag}-bowl"]["title"] == f"Imported bowl, large {tag}"
+    assert storefront_price(guest_api, f"imp-{tag}-mug") == 1250
+    assert storefront_price(guest_api, f"imp-{tag}-mug", "USD") == 1390
+
+
+def test_a_bad_csv_row_is_reported_with_its_line_and_the_good_rows_are_imported(
+    admin_page: Page, staff_api: httpx.Client, tmp_path: Path
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    path = csv_file(
+        tmp_path,
+        "bad.csv",
+        [
+            "sku,name,price_EUR",
+            f"BAD-{tag}-1,Good row {tag},3.00",
+            f'BAD-{tag}-2,Bad price {tag},"3,5"',
+            f"BAD-{tag}-3,Good again {tag},4.00",
+        ],
+    )
+    admin_page.goto("/admin/products/import")
+    admin_page.get_by_label("CSV file").set_input_files(path)
+    admin_page.get_by_role("button", name="Check and import").click()
+
+    expect(admin_page.locator("#import-counts")).to_have_text(
+        "2 of 2 rows processed: 2 imported, 0 failed."
+    )
+    expect(admin_page.locator("#import-rows")).to_contain_text("Line 3: price_EUR: write a number")
+    assert len(products_matching(staff_api, f"BAD-{tag}")) == 2
+
+
+def test_a_batch_sent_twice_imports_each_row_once(
+    admin_page: Page, staff_api: httpx.Client
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    admin_page.goto("/admin/products/import")
+    upload = admin_page.locator("#import-form").get_attribute("data-upload-id")
+    rows = [{"line": 2, "cells": {"sku": f"TWICE-{tag}", "name": f"Twice {tag}"}}]
+    answers = admin_page.evaluate(
+        """async ([uploadId, rows]) => {
+            const token = document.querySelector('meta[name="csrf-token"]').content;
+            const send = () => fetch("/admin/products/import/rows", {method: "POST",
+                headers: {"Content-Type": "application/json", "X-CSRF-Token": token},
+                body: JSON.stringify({uploadId, rows})}).then(r => r.json());
+            return [await send(), await send()];
+        }""",
+        [upload, rows],
+    )
+    first, second = (a["results"][0] for a in answers)
+    assert first["ok"]
+    assert second["ok"]
+    assert first["productId"] == second["productId"]
+    assert len(products_matching(staff_api, f"TWICE-{tag}")) == 1
