@@ -63,7 +63,7 @@ def admin_page(browser: Browser, stack: Stack, admin_state: Any) -> Iterator[Pag
 
 
 def test_a_price_changed_on_the_product_page_shows_in_the_storefront_within_a_second(
-    admin_page: Page, staff_api: httpx.Client, guest_api: httpx.Client
+    admin_page: Page, page: Page, staff_api: httpx.Client, guest_api: httpx.Client
 ) -> None:
     variant = new_variant(staff_api)
     slug = variant["sku"].lower()
@@ -80,6 +80,9 @@ def test_a_price_changed_on_the_product_page_shows_in_the_storefront_within_a_se
     print(f"the storefront's API showed the new price {elapsed:.3f} s after the save")
     assert elapsed < 1.0
     expect(admin_page.get_by_label(f"Price in EUR of {variant['sku']}")).to_have_value("19.99")
+    # The shopper's product page (a guest's browser, prices in EUR).
+    page.goto(f"/p/{slug}")
+    expect(page.locator("main")).to_contain_text("€19.99", timeout=1000)
 
 
 def test_a_price_with_more_decimals_than_its_currency_is_refused_on_the_page(
