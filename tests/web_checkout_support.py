@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -183,4 +185,18 @@ class DevWallet:
         return tx_hash
 
     def mine(self, blocks: int) -> None:
-        self.web3().provider.make_request("anvil_mine", [hex(blocks)])  # type: ignore[arg-type]
+        self._node("anvil_mine", hex(blocks))
+
+    @contextmanager
+    def blocks_on_demand(self) -> Iterator[None]:
+        """The node mines only when told (`mine`), not every second as `agora up` runs it, so
+        a payment's confirmations come one by one."""
+        self._node("evm_setIntervalMining", 0)
+        try:
+            yield
+        finally:
+            self._node("evm_setIntervalMining", 1)
+
+    def _node(self, method: str, *params: object) -> None:
+        answer = self.web3().provider.make_request(method, list(params))  # type: ignore[arg-type]
+        assert "error" not in answer, answer

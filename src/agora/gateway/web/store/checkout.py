@@ -10,13 +10,13 @@ nothing.
 
 from __future__ import annotations
 
-import base64
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import grpc
+import segno
 from babel import Locale
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -148,10 +148,11 @@ def country_names(page: Page) -> list[tuple[str, str]]:
     return sorted(((c, territories.get(c, c)) for c in COUNTRY_FORMS), key=lambda x: x[1])
 
 
-def qr_data_url(svg: str) -> str:
-    """The QR code's SVG as a `data:` image (the CSP allows `img-src data:`, not inline SVG
-    styles)."""
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+def qr_data_url(uri: str) -> str:
+    """The QR code of a payment URI as an SVG `data:` image, drawn here (the CSP allows
+    `img-src data:`; inline SVG would need inline styles)."""
+    code = segno.make(uri, error="m")
+    return str(code.svg_data_uri(scale=4, border=4, dark="#000", light="#fff"))
 
 
 class Checkout:
@@ -182,7 +183,7 @@ class Checkout:
     async def new_cart(self, page: Page, key: str) -> orders_pb2.Cart:
         """A cart in the page's currency (the signed-in customer's own, else a guest's),
         remembered in the browser's cart cookie."""
-        cart = await page.call(
+        cart: orders_pb2.Cart = await page.call(
             self.orders(page).CreateCart,
             _O.CreateCartRequest(currency=page.currency, idempotency_key=derived_key(key, "cart")),
         )
@@ -210,9 +211,10 @@ class Checkout:
         if not order.invoice_id:
             return None
         payments = page.stub(PaymentsServiceStub, "payments")
-        return await page.call(
+        payment: payments_pb2.InvoicePayment = await page.call(
             payments.GetInvoicePayment, _P.GetInvoicePaymentRequest(id=order.invoice_id)
         )
+        return payment
 
     @staticmethod
     async def payment_options(
@@ -221,9 +223,10 @@ class Checkout:
         if payment is None or payment.pay_currency not in CHAIN_PAY_CURRENCIES:
             return None
         chain = page.stub(ChainServiceStub, "chain")
-        return await page.call(
+        options: chain_pb2.PaymentOptions = await page.call(
             chain.GetPaymentOptions, chain_pb2.GetPaymentOptionsRequest(invoice_id=payment.id)
         )
+        return options
 
     def render(self, page: Page, template: str, status: int = 200, **context: Any) -> Response:
         return self.site.render(
@@ -562,8 +565,9 @@ class Checkout:
             order=order,
             payment=payment,
             options=options,
-            qr=qr_data_url(options.qr_svg) if options is not None and options.qr_svg else "",
+            qr=qr_data_url(options.eip681_uri) if options is not None else "",
             confirmations=payment.confirmations if payment else 0,
+            on_pay_page=True,
             open_statuses=OPEN_STATUSES,
         )
 
@@ -617,6 +621,7 @@ class Checkout:
             payment=payment,
             confirmations=payment.confirmations if payment else 0,
             live=live,
+            on_pay_page=page.request.query_params.get("on") == "pay",
             open_statuses=OPEN_STATUSES,
         )
 
