@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from agora_stack import Stack
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, Route, expect
 from web_checkout_support import (
     DevWallet,
     Product,
@@ -183,3 +183,40 @@ def test_paying_in_the_shop_token_shows_the_qr_code_and_the_eip681_link(
     page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=qr.element_handle())
     expect(page.locator("[data-amount-due]")).to_contain_text("AGT")
     check_page(page, "store-payment-agt")
+
+
+def test_placing_again_after_the_answer_was_lost_gives_the_same_order_and_its_cookie(
+    page: Page, context: BrowserContext, product: Product, stack: Stack
+) -> None:
+    post_add_to_cart_form(page, product)
+    page.goto("/checkout")
+    guest_address_in_berlin(page, "retry@example.com")
+    placed: list[str] = []
+    posted: list[str] = []
+
+    def lose_the_answer(route: Route) -> None:
+        answer = route.fetch(max_redirects=0)  # the shop places the order...
+        placed.append(answer.headers["location"])
+        posted.append(route.request.post_data or "")
+        route.abort()  # ...and its answer never reaches the browser
+
+    page.route("**/checkout/place", lose_the_answer)
+    page.get_by_role("button", name="Place order").click()
+    page.wait_for_event("requestfailed")
+    assert not [c for c in context.cookies() if c["name"] == "__Secure-agora_order"]
+
+    again = page.request.post(
+        "/checkout/place",
+        data=posted[0],
+        headers={
+            "Origin": stack.gateway,
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+
+    assert again.ok
+    assert again.url.endswith(placed[0])
+    (order_cookie,) = [c for c in context.cookies() if c["name"] == "__Secure-agora_order"]
+    page.goto(placed[0].removesuffix("/pay"))
+    expect(page.locator("[data-order-status]")).to_have_text(re.compile("Awaiting payment|Placed"))
+    assert order_cookie["path"] == placed[0].removesuffix("/pay")

@@ -167,8 +167,9 @@ class Checkout:
     def orders(page: Page) -> OrdersServiceStub:
         return page.stub(OrdersServiceStub, "orders")
 
-    async def current_cart(self, page: Page) -> orders_pb2.Cart | None:
-        """The browser's open cart, or None (no cookie, expired, ordered, or not theirs)."""
+    async def current_cart(self, page: Page, *, open_only: bool = True) -> orders_pb2.Cart | None:
+        """The browser's open cart (or one it ordered, unless `open_only`), or None (no
+        cookie, expired, or not theirs)."""
         token = page.request.cookies.get(CART_COOKIE, "")
         if not token or len(token) > 64:
             return None
@@ -178,7 +179,7 @@ class Checkout:
             if problem_from_rpc_error(error).status in (400, 403, 404, 410):
                 return None
             raise
-        return cart if cart.status == _O.CART_STATUS_OPEN else None
+        return cart if cart.status == _O.CART_STATUS_OPEN or not open_only else None
 
     async def new_cart(self, page: Page, key: str) -> orders_pb2.Cart:
         """A cart in the page's currency (the signed-in customer's own, else a guest's),
@@ -514,14 +515,17 @@ class Checkout:
     async def place_order(self, request: Request) -> Response:
         page = await self.site.page(request)
         form = await self.site.form(page)
-        cart = await self.current_cart(page)
+        # An ordered cart still in the browser: the answer to the first post was lost, and
+        # the same key replays it (with the guest's access token).
+        cart = await self.current_cart(page, open_only=False)
         if cart is None or not cart.lines:
             return self.site.redirect(page, "/cart")
         key = form_key(form)
         choice = text(form, "pay_currency", 10).upper()
         pay_currency = choice if choice in CHAIN_PAY_CURRENCIES else ""
         try:
-            cart = await self._set_method(page, cart, text(form, "shipping_method", 64), key)
+            if cart.status == _O.CART_STATUS_OPEN:
+                cart = await self._set_method(page, cart, text(form, "shipping_method", 64), key)
             order = await page.call(
                 self.orders(page).PlaceOrder,
                 _O.PlaceOrderRequest(
@@ -532,6 +536,8 @@ class Checkout:
             )
         except grpc.aio.AioRpcError as error:
             problem = problem_from_rpc_error(error)
+            if cart.order_id:
+                return self.site.redirect(page, f"/orders/{cart.order_id}/pay")
             if problem.status not in (400, 409, 422):
                 raise
             fresh = await self.current_cart(page) or cart
