@@ -134,6 +134,40 @@ def test_a_guest_finds_a_product_checks_out_and_pays_with_the_dev_provider(
         stranger.close()
 
 
+def test_a_shipped_order_shows_its_tracking(
+    page: Page, product: Product, staff: httpx.Client
+) -> None:
+    order_id = place_order_paying(page, product, "Pay in EUR")
+    page.get_by_role("button", name=re.compile(r"^Pay .* now$")).click()
+    expect(page.locator("[data-order-status]")).to_have_text("Paid")
+
+    for action, body in (
+        ("fulfil", {}),
+        (
+            "ship",
+            {
+                "carrier": "DHL",
+                "trackingNumber": "00340434161094042557",
+                "trackingUrl": "https://www.dhl.de/track?id=00340434161094042557",
+            },
+        ),
+    ):
+        shipped = staff.post(
+            f"/v1/admin/orders/{order_id}:{action}",
+            json={"idempotencyKey": str(uuid.uuid4()), **body},
+        )
+        assert shipped.status_code == 200, shipped.text
+    page.reload()
+
+    expect(page.locator("[data-order-status]")).to_have_text("Shipped")
+    expect(page.locator("[data-tracking]")).to_contain_text(
+        "DHL, tracking number 00340434161094042557"
+    )
+    expect(page.get_by_role("link", name="Track your parcel")).to_have_attribute(
+        "href", "https://www.dhl.de/track?id=00340434161094042557"
+    )
+
+
 def test_a_guest_pays_in_usdt_from_a_browser_wallet_and_sees_the_confirmations_live(
     page: Page, product: Product, stack: Stack
 ) -> None:
