@@ -170,11 +170,13 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
     async def GetProductsById(
         self, request: pb.GetProductsByIdRequest, context: object
     ) -> pb.GetProductsByIdResponse:
-        if len(request.ids) > MAX_PRODUCTS_BY_ID:
-            raise InvalidArgument.for_field("ids", f"at most {MAX_PRODUCTS_BY_ID} ids")
+        for name, values in (("ids", request.ids), ("variantIds", request.variant_ids)):
+            if len(values) > MAX_PRODUCTS_BY_ID:
+                raise InvalidArgument.for_field(name, f"at most {MAX_PRODUCTS_BY_ID} ids")
         ids = sorted({require_id(value, "ids") for value in request.ids})
+        variant_ids = sorted({require_id(value, "variantIds") for value in request.variant_ids})
         async with self._reads.connect() as conn:
-            found = await store.products_by_ids(conn, ids)
+            found = await store.products_by_ids(conn, ids, variant_ids)
         return pb.GetProductsByIdResponse(products=[product_pb(p) for p in found])
 
     async def ListCategories(

@@ -189,12 +189,17 @@ async def product_by_id(db: Db, product_id: str, *, for_update: bool = False) ->
     return await _one_product(db, f"p.id = $1::uuid{lock}", product_id, product_id)
 
 
-async def products_by_ids(db: Db, product_ids: Sequence[str]) -> list[Product]:
-    """The products of `product_ids` that exist (whatever their status), with their variants
-    and every price: two statements however many products."""
+async def products_by_ids(
+    db: Db, product_ids: Sequence[str], variant_ids: Sequence[str] = ()
+) -> list[Product]:
+    """The products of `product_ids` and of `variant_ids` that exist (whatever their status),
+    with their variants and every price: two statements however many products."""
     driver = await _driver(db)
     rows = await driver.fetch(
-        f"SELECT {_PRODUCT_FIELDS} FROM products p WHERE p.id = ANY($1::uuid[])", product_ids
+        f"SELECT {_PRODUCT_FIELDS} FROM products p WHERE p.id = ANY($1::uuid[])"
+        " OR p.id IN (SELECT v.product_id FROM variants v WHERE v.id = ANY($2::uuid[]))",
+        product_ids,
+        list(variant_ids),
     )
     found = await _variants_by_product(db, [str(row["id"]) for row in rows])
     return [_product(row, found.get(str(row["id"]), [])) for row in rows]

@@ -69,7 +69,10 @@ class Catalog:
         self._timeout_s = timeout_s
 
     async def offer(self, product_id: str, variant_id: str, currency: str) -> Offer:
-        """The variant's offer, or INVALID_ARGUMENT naming the unknown or unsellable one."""
+        """The variant's offer, or INVALID_ARGUMENT naming the unknown or unsellable one (the
+        product is the variant's when `product_id` is empty)."""
+        if not product_id:
+            product_id = await self._product_of_variant(variant_id)
         product = await self._product(product_id)
         if product.status != cpb.PRODUCT_STATUS_PUBLISHED:
             raise InvalidArgument.for_field("productId", f"product {product_id} is not for sale")
@@ -104,6 +107,17 @@ class Catalog:
             for product in found.products
             for variant in product.variants
         }
+
+    async def _product_of_variant(self, variant_id: str) -> str:
+        try:
+            found: cpb.GetProductsByIdResponse = await self._stub().GetProductsById(
+                cpb.GetProductsByIdRequest(variant_ids=[variant_id]), timeout=self._timeout_s
+            )
+        except grpc.aio.AioRpcError as error:
+            _raise_for_call(error, "catalog")
+        if not found.products:
+            raise InvalidArgument.for_field("variantId", f"unknown variant {variant_id}")
+        return str(found.products[0].id)
 
     async def _product(self, product_id: str) -> cpb.Product:
         try:

@@ -229,7 +229,7 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
         return self._cart_pb(cart)
 
     async def AddCartLine(self, request: pb.AddCartLineRequest, context: object) -> pb.Cart:
-        product_id = require_id(request.product_id, "productId")
+        product_id = require_id(request.product_id, "productId") if request.product_id else ""
         variant_id = require_id(request.variant_id, "variantId")
         quantity = require_quantity(request.quantity)
 

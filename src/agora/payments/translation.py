@@ -182,7 +182,14 @@ def invoice_payment_pb(invoice: pb.Invoice) -> pb.InvoicePayment:
         confirmations_required=invoice.confirmations_required,
         instructions=invoice.instructions,
         expires_at=invoice.expires_at,
+        confirmations=min(
+            (p.confirmations for p in invoice.payments if p.status in _COUNTING), default=0
+        ),
     )
+
+
+# Payments that count towards an invoice (unspecified: recorded before statuses existed).
+_COUNTING = frozenset({pb.PAYMENT_STATUS_CREDITED, pb.PAYMENT_STATUS_UNSPECIFIED})
 
 
 def new_invoice(request: pb.CreateInvoiceRequest, default_provider: str) -> NewInvoice:

@@ -278,3 +278,17 @@ async def test_products_by_id_come_in_one_call_whatever_their_status(
         ("EUR", 2500)
     ]
     assert (code, info.violations[0].field) == (grpc.StatusCode.INVALID_ARGUMENT, "ids")
+
+
+async def test_products_are_found_by_their_variants_ids_too(
+    catalog: CatalogServiceStub,
+) -> None:
+    lamp = await create_product(catalog, "Brass Lamp", price_lists=[prices(2500)])
+    other = await create_product(catalog, "Copper Lamp", price_lists=[prices(2600)])
+
+    found = await catalog.GetProductsById(
+        pb.GetProductsByIdRequest(ids=[other.id], variant_ids=[lamp.variants[0].id]),
+        timeout=TIMEOUT_S,
+    )
+
+    assert sorted(p.id for p in found.products) == sorted([lamp.id, other.id])

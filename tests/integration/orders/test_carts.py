@@ -58,6 +58,41 @@ async def test_a_retried_add_with_the_same_key_adds_once(
     assert first.lines[0].quantity == 4
 
 
+async def test_a_line_added_by_its_variant_alone_is_priced_from_the_variants_product(
+    orders: OrdersServiceStub, catalog_stub: CatalogServiceStub
+) -> None:
+    product_id, variant_id = await product(catalog_stub, eur_minor=1_490)
+    cart = await orders.CreateCart(
+        pb.CreateCartRequest(idempotency_key=key(), currency="EUR"), timeout=TIMEOUT_S
+    )
+
+    added = await orders.AddCartLine(
+        pb.AddCartLineRequest(
+            idempotency_key=key(), cart_token=cart.token, variant_id=variant_id, quantity=2
+        ),
+        timeout=TIMEOUT_S,
+    )
+    code, info = await error_of(
+        orders.AddCartLine(
+            pb.AddCartLineRequest(
+                idempotency_key=key(),
+                cart_token=cart.token,
+                variant_id="00000000-0000-4000-8000-000000000002",
+                quantity=1,
+            ),
+            timeout=TIMEOUT_S,
+        )
+    )
+
+    assert [(x.product_id, x.variant_id, x.amount.amount_minor) for x in added.lines] == [
+        (product_id, variant_id, 2_980)
+    ]
+    assert (code, [v.field for v in info.violations]) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        ["variantId"],
+    )
+
+
 async def test_an_unknown_variant_is_a_400_naming_it(
     orders: OrdersServiceStub, catalog_stub: CatalogServiceStub
 ) -> None:

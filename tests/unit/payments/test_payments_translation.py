@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from agora.payments.translation import currencies_pb, currency_code, parse_amount
+from agora._proto.agora.payments.v1 import payments_pb2 as pb
+from agora.payments.translation import (
+    currencies_pb,
+    currency_code,
+    invoice_payment_pb,
+    parse_amount,
+)
 from agora.platform.errors import InvalidArgument
 from agora.platform.kernel.money import CURRENCIES
 
@@ -30,3 +36,24 @@ def test_every_currency_is_listed_once_iso_before_crypto() -> None:
     assert len({c.code for c in listed}) == len(listed) == len(CURRENCIES)
     assert [c.crypto for c in listed] == sorted(c.crypto for c in listed)
     assert [(c.code, c.exponent) for c in listed if c.crypto] == [("AGT", 18), ("USDT", 6)]
+
+
+def test_the_payment_view_counts_confirmations_of_the_least_confirmed_credited_payment() -> None:
+    def payment(confirmations: int, status: int) -> pb.Payment:
+        return pb.Payment(reference=str(confirmations), confirmations=confirmations, status=status)
+
+    invoice = pb.Invoice(
+        id="i-1",
+        confirmations_required=3,
+        payments=[
+            payment(5, pb.PAYMENT_STATUS_CREDITED),
+            payment(2, pb.PAYMENT_STATUS_CREDITED),
+            payment(0, pb.PAYMENT_STATUS_FLAGGED),
+            payment(1, pb.PAYMENT_STATUS_WITHDRAWN),
+        ],
+    )
+
+    view = invoice_payment_pb(invoice)
+
+    assert (view.confirmations, view.confirmations_required) == (2, 3)
+    assert invoice_payment_pb(pb.Invoice(id="i-2")).confirmations == 0

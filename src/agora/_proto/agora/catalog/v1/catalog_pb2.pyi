@@ -226,10 +226,12 @@ class GetProductByIdRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ...) -> None: ...
 
 class GetProductsByIdRequest(_message.Message):
-    __slots__ = ("ids",)
+    __slots__ = ("ids", "variant_ids")
     IDS_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_IDS_FIELD_NUMBER: _ClassVar[int]
     ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    variant_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ids: _Optional[_Iterable[str]] = ..., variant_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetProductsByIdResponse(_message.Message):
     __slots__ = ("products",)

@@ -174,7 +174,8 @@ class CatalogServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetProductsById(self, request, context):
-        """Products by id, whatever their status (at most 100; unknown ids are left out): the orders
+        """Products by id or by a variant's id, whatever their status (at most 100 of each; unknown
+        ids are left out): the orders
         service re-checks a cart's lines with one call. No REST route: services only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

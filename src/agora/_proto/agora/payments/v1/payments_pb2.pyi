@@ -187,7 +187,7 @@ class Invoice(_message.Message):
     def __init__(self, id: _Optional[str] = ..., reference: _Optional[str] = ..., status: _Optional[_Union[InvoiceStatus, str]] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., pay_currency: _Optional[str] = ..., rate: _Optional[_Union[ExchangeRate, _Mapping]] = ..., due: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., accepted_minimum: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., payment_tolerance_bp: _Optional[int] = ..., paid: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., refunded: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., paid_partial: _Optional[bool] = ..., paid_late: _Optional[bool] = ..., paid_over: _Optional[bool] = ..., provider: _Optional[str] = ..., confirmations_required: _Optional[int] = ..., instructions: _Optional[_Union[PaymentInstructions, _Mapping]] = ..., payments: _Optional[_Iterable[_Union[Payment, _Mapping]]] = ..., refunds: _Optional[_Iterable[_Union[Refund, _Mapping]]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., customer_id: _Optional[str] = ..., refund_due: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., has_flagged_payments: _Optional[bool] = ...) -> None: ...
 
 class InvoicePayment(_message.Message):
-    __slots__ = ("id", "status", "price", "pay_currency", "due", "accepted_minimum", "paid", "confirmations_required", "instructions", "expires_at")
+    __slots__ = ("id", "status", "price", "pay_currency", "due", "accepted_minimum", "paid", "confirmations_required", "instructions", "expires_at", "confirmations")
     ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     PRICE_FIELD_NUMBER: _ClassVar[int]
@@ -198,6 +198,7 @@ class InvoicePayment(_message.Message):
     CONFIRMATIONS_REQUIRED_FIELD_NUMBER: _ClassVar[int]
     INSTRUCTIONS_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    CONFIRMATIONS_FIELD_NUMBER: _ClassVar[int]
     id: str
     status: InvoiceStatus
     price: _money_pb2.Money
@@ -208,7 +209,8 @@ class InvoicePayment(_message.Message):
     confirmations_required: int
     instructions: PaymentInstructions
     expires_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., status: _Optional[_Union[InvoiceStatus, str]] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., pay_currency: _Optional[str] = ..., due: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., accepted_minimum: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., paid: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., confirmations_required: _Optional[int] = ..., instructions: _Optional[_Union[PaymentInstructions, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    confirmations: int
+    def __init__(self, id: _Optional[str] = ..., status: _Optional[_Union[InvoiceStatus, str]] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., pay_currency: _Optional[str] = ..., due: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., accepted_minimum: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., paid: _Optional[_Union[_money_pb2.CryptoAmount, _Mapping]] = ..., confirmations_required: _Optional[int] = ..., instructions: _Optional[_Union[PaymentInstructions, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., confirmations: _Optional[int] = ...) -> None: ...
 
 class CreateInvoiceRequest(_message.Message):
     __slots__ = ("idempotency_key", "reference", "price", "pay_currency", "expires_in_seconds", "payment_tolerance_bp", "provider", "customer_id")
