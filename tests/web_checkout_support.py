@@ -10,6 +10,7 @@ the raw transaction to the stack's real node.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -77,40 +78,23 @@ def new_product(http: httpx.Client, stock: int = 5) -> Product:
     return Product(product["id"], variant["id"], slug, title)
 
 
-def post_add_to_cart_form(page: Page, product: Product, quantity: int = 1) -> None:
-    """The product page's "Add to cart" form (the contract: `variant_id`, `quantity`, `_csrf`),
-    submitted by the browser from a shop page: what the product page's button sends."""
-    if not page.url.startswith(("http://", "https://")):
-        page.goto("/")
-    with page.expect_navigation():
-        page.evaluate(
-            """([variant, quantity]) => {
-                const form = document.createElement("form");
-                form.method = "post";
-                form.action = "/cart/items";
-                const fields = {variant_id: variant, quantity: String(quantity),
-                    _csrf: document.querySelector('meta[name="csrf-token"]').content};
-                for (const [name, value] of Object.entries(fields)) {
-                    const input = document.createElement("input");
-                    input.type = "hidden"; input.name = name; input.value = value;
-                    form.append(input);
-                }
-                document.body.append(form);
-                form.submit();
-            }""",
-            [product.variant_id, quantity],
-        )
+def add_to_cart_on_product_page(page: Page, product: Product, quantity: int = 1) -> None:
+    """Open the product's page and add `quantity` to the cart with its form."""
+    page.goto(f"/p/{product.slug}")
+    page.get_by_label("Quantity").fill(str(quantity))
+    page.get_by_role("button", name="Add to cart").click()
+    expect(page).to_have_url(re.compile("/cart"))
 
 
 def add_to_cart_from_search(page: Page, product: Product) -> None:
-    """Search for the product, open its page, press "Add to cart". Until the search and product
-    pages are in this branch, the same form is posted from the shop's home page instead."""
+    """Search for the product, open its page from the results, press "Add to cart"."""
     answer = page.goto(f"/search?q={quote(product.title)}")
-    if answer is not None and answer.status == 200:
-        page.locator(f'a[href="/p/{product.slug}"]').first.click()
-        page.get_by_role("button", name="Add to cart").click()
-        return
-    post_add_to_cart_form(page, product)
+    assert answer is not None
+    assert answer.status == 200
+    page.locator(f'a[href="/p/{product.slug}"]').first.click()
+    expect(page).to_have_url(re.compile(f"/p/{re.escape(product.slug)}"))
+    page.get_by_role("button", name="Add to cart").click()
+    expect(page).to_have_url(re.compile("/cart"))
 
 
 def fill_address(page: Page, **fields: str) -> None:

@@ -20,7 +20,7 @@ from web_checkout_support import (
     add_to_cart_from_search,
     guest_address_in_berlin,
     new_product,
-    post_add_to_cart_form,
+    add_to_cart_on_product_page,
 )
 from web_support import check_page
 
@@ -51,7 +51,7 @@ def order_id_of(page: Page, pattern: re.Pattern[str]) -> str:
 def place_order_paying(page: Page, product: Product, choice: str) -> str:
     """A guest's cart with `product`, the Berlin address, paying with `choice` (the payment
     radio's label): the order's id, once on its payment page."""
-    post_add_to_cart_form(page, product)
+    add_to_cart_on_product_page(page, product)
     page.goto("/checkout")
     guest_address_in_berlin(page, f"guest-{uuid.uuid4().hex[:8]}@example.com")
     page.get_by_label(choice).check()
@@ -222,7 +222,7 @@ def test_paying_in_the_shop_token_shows_the_qr_code_and_the_eip681_link(
 def test_placing_again_after_the_answer_was_lost_gives_the_same_order_and_its_cookie(
     page: Page, context: BrowserContext, product: Product, stack: Stack
 ) -> None:
-    post_add_to_cart_form(page, product)
+    add_to_cart_on_product_page(page, product)
     page.goto("/checkout")
     guest_address_in_berlin(page, "retry@example.com")
     placed: list[str] = []
