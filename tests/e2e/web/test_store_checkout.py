@@ -18,9 +18,9 @@ from web_checkout_support import (
     DevWallet,
     Product,
     add_to_cart_from_search,
+    add_to_cart_on_product_page,
     guest_address_in_berlin,
     new_product,
-    add_to_cart_on_product_page,
 )
 from web_support import check_page
 
