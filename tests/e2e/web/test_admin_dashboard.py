@@ -10,6 +10,7 @@ import io
 import re
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -242,10 +243,14 @@ def test_sales_report_previews_and_downloads_as_csv_matching_the_preview(
     admin.goto(f"/admin/reports?kind=sales-by-day&start={start}&end={end}")
     expect(admin.get_by_role("heading", level=1)).to_have_text("Reports")
     expect(admin.get_by_test_id("report-status")).to_have_text("Provisional")
-    preview = admin.locator("#report-preview tbody tr")
-    expect(preview.first).to_be_visible()
-    first_cells = preview.first.locator("td").evaluate_all("cells => cells.map(c => c.dataset.raw)")
-    headers = admin.locator("#report-preview thead th").all_inner_texts()
+    columns = admin.locator("#report-preview thead th").evaluate_all(
+        "cells => cells.map(c => [c.dataset.key, c.dataset.type])"
+    )
+    preview = admin.locator("#report-preview tbody tr").evaluate_all(
+        "rows => rows.map(r => [...r.querySelectorAll('td')].map(c => c.dataset.raw))"
+    )
+    paid = [k for k, _ in columns].index("orders_paid")
+    shown = next(row for row in preview if int(row[paid]) > 0)
     check_page(admin, "admin-reports")
 
     with admin.expect_download() as info:
@@ -253,8 +258,14 @@ def test_sales_report_previews_and_downloads_as_csv_matching_the_preview(
     download = info.value
     assert download.suggested_filename.endswith("-provisional.csv")
     rows = list(csv.reader(io.StringIO(downloaded_text(download.path()))))
-    assert [h.strip() for h in rows[0]] == [h.strip() for h in headers]
-    assert rows[1] == first_cells
+    # The file names money columns with their currency and writes amounts in major units.
+    assert [re.sub(r"_eur$", "", h) for h in rows[0]] == [k for k, _ in columns]
+    line = next(row for row in rows[1:] if row[0] == shown[0])
+    for (_, kind), in_file, previewed in zip(columns, line, shown, strict=True):
+        if kind == "money":
+            assert Decimal(in_file) * 100 == Decimal(previewed), (in_file, previewed)
+        else:
+            assert in_file == previewed
 
 
 def test_reconciliation_page_starts_a_run_and_lists_it(admin: Page) -> None:

@@ -132,7 +132,8 @@ function applyLive(update) {
   }
 }
 
-if (data.live && data.today && window.EventSource) {
+/** Follow the live feed; opened after the page's load, which an open stream would hold up. */
+function follow() {
   const source = new EventSource("/v1/admin/analytics/live");
   source.addEventListener("message", (event) => {
     const update = JSON.parse(event.data);
@@ -150,4 +151,9 @@ if (data.live && data.today && window.EventSource) {
       status.textContent = "Live updates stopped. Reload the page to resume.";
     }
   });
+}
+
+if (data.live && data.today && window.EventSource) {
+  if (document.readyState === "complete") follow();
+  else window.addEventListener("load", follow, { once: true });
 }
