@@ -13,13 +13,14 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from functools import partial
 
 import grpc
 import nats
 import structlog
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from google.protobuf import descriptor_pb2
 from granian import Granian
 from granian.constants import Interfaces
 from nats.aio.client import Client as NatsClient
@@ -28,8 +29,9 @@ from starlette.applications import Starlette
 
 from agora.gateway.app import create_app
 from agora.gateway.cache import ResponseCache
-from agora.gateway.descriptors import default_pool
+from agora.gateway.descriptors import default_pool, read_descriptor_set
 from agora.gateway.settings import GatewaySettings
+from agora.gateway.transcoding import HTTP_BODY_TYPE
 from agora.platform.errors import Unavailable
 from agora.platform.logging import configure_logging
 from agora.platform.rpc.client import ServiceChannels
@@ -109,7 +111,7 @@ def worker_app(platform: PlatformSettings, settings: GatewaySettings, csrf: byte
     if settings.backends is None:
         # Ready means: the services this deployment runs answer (APIs of others answer 503).
         settings = settings.model_copy(update={"backends": [s.name for s in GRPC_SERVICES]})
-    channels = BackendChannels(platform)
+    channels = BackendChannels(platform, long_lived_streams(read_descriptor_set()))
     # Fails fast in prod without the service key, like every service.
     identity = ServiceIdentity.of("gateway", platform)
     cache = (
@@ -149,12 +151,31 @@ def worker_app(platform: PlatformSettings, settings: GatewaySettings, csrf: byte
     )
 
 
+def long_lived_streams(
+    descriptor_set: descriptor_pb2.FileDescriptorSet,
+) -> dict[str, float | None]:
+    """The methods the gateway holds open for minutes, without the channel's default deadline:
+    event streams (server-streaming, not a file download) and WebSocket bridges (bidirectional).
+    Their bridges end them (`sse_max_duration_s`, `ws_idle_timeout_s`, the client leaving)."""
+    found: dict[str, float | None] = {}
+    for file in descriptor_set.file:
+        for service in file.service:
+            for method in service.method:
+                download = method.output_type == f".{HTTP_BODY_TYPE}"
+                if method.server_streaming and (method.client_streaming or not download):
+                    found[f"{file.package}.{service.name}/{method.name}"] = None
+    return found
+
+
 class BackendChannels:
     """Channels to the backends, resolved by discovery once the worker's event loop runs
     (static `AGORA_<NAME>_ADDRESS` addresses win; see `agora.platform.runtime`)."""
 
-    def __init__(self, platform: PlatformSettings) -> None:
+    def __init__(
+        self, platform: PlatformSettings, timeouts: Mapping[str, float | None] | None = None
+    ) -> None:
         self._platform = platform
+        self._timeouts = timeouts
         self._channels: ServiceChannels | None = None
         self._stack = contextlib.AsyncExitStack()
 
@@ -163,7 +184,9 @@ class BackendChannels:
         if self._platform.discovery:
             client = await self._stack.enter_async_context(_nats(self._platform))
             js = client.jetstream()
-        self._channels = await self._stack.enter_async_context(service_resolver(self._platform, js))
+        self._channels = await self._stack.enter_async_context(
+            service_resolver(self._platform, js, timeouts=self._timeouts)
+        )
 
     def channel(self, backend: str) -> grpc.aio.Channel:
         """The channel to `backend` (raises Unavailable when it has no known address)."""

@@ -91,11 +91,13 @@ async def service_resolver(
     js: JetStreamContext | None,
     *,
     authorization: Callable[[], str] | None = None,
+    timeouts: Mapping[str, float | None] | None = None,
 ) -> AsyncIterator[ServiceChannels]:
     """Channels to other services: static addresses, else discovery, else Kubernetes DNS.
 
     `authorization` supplies every call's credentials (a service's own token); the gateway
-    passes none and forwards its clients' instead.
+    passes none and forwards its clients' instead. `timeouts` overrides the default deadline per
+    service or method (None: none, for long-lived streams).
     """
     resolver = Resolver(
         js if platform.discovery else None,
@@ -105,7 +107,7 @@ async def service_resolver(
     )
     await resolver.start()
     channels = ServiceChannels(
-        resolver, timeout_s=platform.rpc_timeout_s, authorization=authorization
+        resolver, timeout_s=platform.rpc_timeout_s, timeouts=timeouts, authorization=authorization
     )
     try:
         yield channels

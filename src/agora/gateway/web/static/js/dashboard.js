@@ -143,9 +143,10 @@ function follow() {
     status.textContent = `Live: updated ${new Date(update.asOf || Date.now()).toLocaleTimeString("en")}.`;
   });
   source.addEventListener("error", (event) => {
-    // A problem event (`event: error` with a body) ends the stream; a dropped connection
-    // reconnects by itself.
-    if (event.data) {
+    // A problem event (`event: error` with a body) ends the stream. The browser reconnects
+    // after an ended or dropped stream; a refusal (not signed in, no right) will not pass then.
+    const problem = event.data ? JSON.parse(event.data) : null;
+    if (problem && problem.status < 500) {
       source.close();
       status.dataset.live = "off";
       status.textContent = "Live updates stopped. Reload the page to resume.";
