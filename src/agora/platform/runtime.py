@@ -98,11 +98,13 @@ async def service_resolver(
     js: JetStreamContext | None,
     *,
     authorization: Callable[[], str] | None = None,
+    timeouts: Mapping[str, float | None] | None = None,
 ) -> AsyncIterator[ServiceChannels]:
     """Channels to other services: static addresses, else discovery, else Kubernetes DNS.
 
     `authorization` supplies every call's credentials (a service's own token); the gateway
-    passes none and forwards its clients' instead.
+    passes none and forwards its clients' instead. `timeouts` overrides the default deadline per
+    service or method (None: none, for long-lived streams).
     """
     resolver = Resolver(
         js if platform.discovery else None,
@@ -114,7 +116,7 @@ async def service_resolver(
     channels = ServiceChannels(
         resolver,
         timeout_s=platform.rpc_timeout_s,
-        timeouts=streaming_methods_without_deadline(),
+        timeouts={**streaming_methods_without_deadline(), **(timeouts or {})},
         authorization=authorization,
     )
     try:
