@@ -6,51 +6,22 @@ from __future__ import annotations
 
 import datetime as dt
 import subprocess
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pyotp
 from agora_stack import Stack
 from playwright.sync_api import Browser, BrowserContext, Page
-from web_support import ROOT, dev_login, new_context
+from web_support import ROOT, new_context, sign_in_staff
 
 ADMIN = "admin@agora.localhost"
-_last_step: dict[str, int] = {}
-
-
-def fresh_code(secret: str) -> str:
-    """A TOTP code of a time step this process has not used yet for `secret` (auth refuses a
-    replayed step): the current one, else the next one once the clock reaches it."""
-    totp = pyotp.TOTP(secret)
-    while True:
-        step = int(time.time()) // totp.interval
-        if step > _last_step.get(secret, -1):
-            _last_step[secret] = step
-            return totp.at(step * totp.interval)
-        # A code is bound to a 30 s step: nothing to wait for but the clock.
-        time.sleep(0.5)
 
 
 def staff_context(browser: Browser, stack: Stack, email: str = ADMIN) -> BrowserContext:
-    """A browser profile signed in as a seeded staff account through the API."""
-    password, secret = dev_login(stack.data_dir, email)
+    """A browser profile signed in as a seeded staff account (its shared session)."""
     context = new_context(browser, stack.gateway)
-    answer = context.request.post(
-        "/v1/auth/login", data={"email": email, "password": password, "useCookies": True}
-    )
-    assert answer.ok, answer.text()
-    verified = context.request.post(
-        "/v1/auth/login:verify-totp",
-        data={
-            "mfaToken": answer.json()["mfaToken"],
-            "code": fresh_code(secret),
-            "useCookies": True,
-        },
-    )
-    assert verified.ok, verified.text()
+    sign_in_staff(context, stack.data_dir, email)
     return context
 
 

@@ -151,6 +151,21 @@ _STAFF_SESSIONS: dict[tuple[Path, str], tuple[list[Any], float]] = {}
 STAFF_SESSION_REUSE_S = 600.0
 
 
+_LAST_TOTP_STEP: dict[str, int] = {}
+
+
+def fresh_code(secret: str) -> str:
+    """A TOTP code of a time step this test process has not used yet for `secret` (auth
+    refuses a replayed step): the current one, else the next one once the clock reaches it."""
+    totp = pyotp.TOTP(secret)
+    while True:
+        step = int(time.time()) // totp.interval
+        if step > _LAST_TOTP_STEP.get(secret, -1):
+            _LAST_TOTP_STEP[secret] = step
+            return totp.at(step * totp.interval)
+        time.sleep(0.5)  # a code is bound to its 30 s step: only the clock helps
+
+
 def sign_in_staff(context: BrowserContext, data_dir: Path, email_address: str) -> None:
     """Sign a seeded staff or admin account in (`admin@agora.localhost`, `staff@…`): the
     account's shared session when it is still good, else a new sign-in with the next unused
@@ -167,16 +182,14 @@ def sign_in_staff(context: BrowserContext, data_dir: Path, email_address: str) -
         "/v1/auth/login", data={"email": email_address, "password": password, "useCookies": True}
     )
     assert answer.ok, answer.text()
-    mfa_token = answer.json()["mfaToken"]
-    totp = pyotp.TOTP(secret)
-    for _ in range(2):
-        verified = context.request.post(
-            "/v1/auth/login:verify-totp",
-            data={"mfaToken": mfa_token, "code": totp.now(), "useCookies": True},
-        )
-        if verified.ok or "already used" not in verified.text():
-            break
-        time.sleep(totp.interval - time.time() % totp.interval + 0.5)  # the next code's step
+    verified = context.request.post(
+        "/v1/auth/login:verify-totp",
+        data={
+            "mfaToken": answer.json()["mfaToken"],
+            "code": fresh_code(secret),
+            "useCookies": True,
+        },
+    )
     assert verified.ok, verified.text()
     cookies = [c for c in context.cookies() if c["name"].startswith("__Host-agora_")]
     _STAFF_SESSIONS[key] = (cookies, time.monotonic())

@@ -26,11 +26,10 @@ from web_dashboard_support import (
     create_user,
     downloaded_text,
     figure,
-    fresh_code,
     staff_context,
     utc_today,
 )
-from web_support import check_page, dev_login
+from web_support import check_page, dev_login, fresh_code
 
 
 @pytest.fixture(scope="module")
