@@ -176,7 +176,7 @@ class Chat {
   toolUsed(tool) {
     const text = this.texts.tools?.[tool.tool] || tool.text;
     this.say(text);
-    const item = document.createElement("li");
+    const item = document.createElement("div");
     item.className = "chat-tool";
     item.dataset.tool = tool.tool;
     item.textContent = text;
@@ -236,7 +236,7 @@ class Chat {
   }
 
   add(speaker, text, { id = "", clientId = "" }) {
-    const item = document.createElement("li");
+    const item = document.createElement("div");
     item.className = `chat-msg ${speaker}`;
     if (id) item.dataset.id = id;
     if (clientId) item.dataset.clientId = clientId;
@@ -253,7 +253,7 @@ class Chat {
   }
 
   note(text) {
-    const item = document.createElement("li");
+    const item = document.createElement("div");
     item.className = "chat-note";
     item.textContent = text;
     this.log.append(item);
