@@ -34,6 +34,7 @@ class Chat {
     this.started = false;
     this.closed = false;
     this.resumed = false;
+    this.startAfresh = false;
     this.outbox = [];
 
     this.root.querySelector(".chat-close").addEventListener("click", () => this.close());
@@ -97,6 +98,11 @@ class Chat {
     socket.addEventListener("close", () => {
       if (this.socket !== socket) return;
       this.socket = null;
+      if (this.startAfresh) {
+        this.startAfresh = false;
+        this.connect();
+        return;
+      }
       if (!this.closed) this.say(this.started ? this.texts.lost : this.texts.failed);
       this.started = false;
     });
@@ -138,10 +144,11 @@ class Chat {
 
   failed(problem) {
     if (!this.started && this.resumed && problem.status === 404) {
-      // The conversation we resumed is gone (closed and deleted): start a new one.
+      // The conversation we resumed is gone (closed and deleted): the server closes this
+      // socket; the next one starts a new conversation.
       sessionStorage.removeItem(CONVERSATION_KEY);
       this.resumed = false;
-      this.socket.send(JSON.stringify({ start: {} }));
+      this.startAfresh = true;
       return;
     }
     this.say(problem.status === 429 ? this.texts.rateLimited : this.texts.failed);
