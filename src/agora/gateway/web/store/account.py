@@ -13,6 +13,7 @@ import asyncio
 import base64
 import datetime as dt
 import io
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -64,6 +65,8 @@ RETURN_STATUS_TEXT = {
     orders_pb2.RETURN_STATUS_REJECTED: "Rejected",
 }
 FormErrors = dict[str, str]
+OTPAUTH_PREFIX = "otpauth://totp/"
+_BASE32 = re.compile(r"[A-Z2-7]{16,128}")
 
 
 def _text(form: FormData, name: str, max_len: int = 4096) -> str:
@@ -385,15 +388,11 @@ def routes(site: Site) -> list[BaseRoute]:
         }
         return await security(page, notice=notices.get(request.query_params.get("done", ""), ""))
 
-    async def enrolment_of(page: Page, key: str) -> dict[str, str]:
-        """EnrollTotp under `key`: a retry (or a wrong first code) shows the same secret."""
-        answer = await page.call(
-            auth(page).EnrollTotp, auth_pb2.EnrollTotpRequest(idempotency_key=key)
-        )
+    def enrolment_view(secret: str, otpauth_uri: str) -> dict[str, str]:
         return {
-            "key": key,
-            "secret": answer.secret,
-            "qr": qr_data_url(answer.otpauth_uri),
+            "secret": secret,
+            "otpauth_uri": otpauth_uri,
+            "qr": qr_data_url(otpauth_uri),
             "confirm_key": str(uuid.uuid4()),
         }
 
@@ -402,14 +401,20 @@ def routes(site: Site) -> list[BaseRoute]:
         if not page.signed_in:
             return to_login(page)
         form = await site.form(page)
-        return await security(page, enrolment=await enrolment_of(page, _key(form)))
+        answer = await page.call(
+            auth(page).EnrollTotp, auth_pb2.EnrollTotpRequest(idempotency_key=_key(form))
+        )
+        return await security(page, enrolment=enrolment_view(answer.secret, answer.otpauth_uri))
 
     async def totp_confirm(request: Request) -> Response:
         page = await site.page(request)
         if not page.signed_in:
             return to_login(page)
         form = await site.form(page)
-        enrol_key = _text(form, "enrol_key", 128)
+        # The pending secret is shown once by EnrollTotp: after a wrong first code the page
+        # shows again what this browser was shown (auth checks the code against its own copy).
+        secret = _text(form, "secret", 128)
+        otpauth_uri = _text(form, "otpauth_uri", 1024)
         code = "".join(_text(form, "code", 64).split())
         try:
             answer = await page.call(
@@ -421,7 +426,8 @@ def routes(site: Site) -> list[BaseRoute]:
             if problem.status >= 500 or problem.status == 401:
                 raise
             message = login_message(page, problem)
-            enrolment = await enrolment_of(page, enrol_key) if enrol_key else None
+            shown = _BASE32.fullmatch(secret) and otpauth_uri.startswith(OTPAUTH_PREFIX)
+            enrolment = enrolment_view(secret, otpauth_uri) if shown else None
             return await security(page, enrolment=enrolment, message=message, status=422)
         # The session now counts the second factor: its cookies carry the new tokens.
         page.set_cookies.extend(session_cookies(answer.tokens, site.csrf))
