@@ -119,7 +119,7 @@ def test_a_customer_follows_their_shipped_order_returns_items_and_asks_the_chat_
     expect(row.get_by_role("link", name=re.compile("Track parcel"))).to_have_attribute(
         "href", "https://www.dhl.de/track?id=JD0146000033"
     )
-    expect(row.get_by_role("link", name=order["id"][:8])).to_have_attribute(
+    expect(row.get_by_role("link", name=order["id"][:8], exact=True)).to_have_attribute(
         "href", f"/orders/{order['id']}"
     )
     check_page(page, "account-orders")
