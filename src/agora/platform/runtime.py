@@ -85,11 +85,6 @@ async def connect_nats(platform: PlatformSettings, name: str) -> NatsClient:
     )
 
 
-# Streams that live as long as their client (the support chat's WebSocket through the gateway):
-# no default deadline, which would end a conversation `rpc_timeout_s` after it opened.
-LONG_STREAMS: dict[str, float | None] = {"agora.support.v1.SupportService/Chat": None}
-
-
 @asynccontextmanager
 async def service_resolver(
     platform: PlatformSettings,
@@ -110,10 +105,7 @@ async def service_resolver(
     )
     await resolver.start()
     channels = ServiceChannels(
-        resolver,
-        timeout_s=platform.rpc_timeout_s,
-        timeouts=LONG_STREAMS,
-        authorization=authorization,
+        resolver, timeout_s=platform.rpc_timeout_s, authorization=authorization
     )
     try:
         yield channels

@@ -7,7 +7,6 @@ import json
 import pytest
 
 from agora.platform.rpc.client import channel_target, service_config
-from agora.platform.runtime import LONG_STREAMS
 
 
 def test_ipv4_addresses_make_one_balanced_target() -> None:
@@ -54,14 +53,3 @@ def test_services_and_methods_can_have_their_own_timeout_or_none() -> None:
     assert "timeout" not in chat
     assert reports["name"] == [{"service": "agora.admin.v1.Reports"}]
     assert reports["timeout"] == "60.000s"
-
-
-def test_the_support_chat_stream_has_no_default_deadline_on_service_channels() -> None:
-    configs = service_config(timeout_s=5.0, timeouts=LONG_STREAMS)["methodConfig"]
-    (chat,) = [
-        c
-        for c in configs
-        if {"service": "agora.support.v1.SupportService", "method": "Chat"} in c["name"]
-    ]
-    assert "timeout" not in chat
-    assert configs[0]["timeout"] == "5.000s"
