@@ -33,7 +33,7 @@ from agora._proto.agora.orders.v1 import orders_pb2
 from agora._proto.agora.orders.v1.orders_pb2_grpc import OrdersServiceStub
 from agora.gateway.browser_session import CLEARED_COOKIES, session_cookies
 from agora.gateway.problem import Problem, problem_from_rpc_error
-from agora.gateway.web.site import Page, Site, safe_next, user_message
+from agora.gateway.web.site import Page, Site, WebRefusal, safe_next, user_message
 
 MIN_PASSWORD_LENGTH = 12  # auth's rule (RegisterRequest.password)
 ORDERS_PAGE_SIZE = 20
@@ -168,6 +168,10 @@ def routes(site: Site) -> list[BaseRoute]:
                         ),
                     )
                     return site.redirect(page, "/account/registered")
+                except WebRefusal as refusal:
+                    if refusal.status != 429:
+                        raise
+                    message = refusal.message
                 except grpc.aio.AioRpcError as error:
                     problem = problem_from_rpc_error(error)
                     if problem.status >= 500:
@@ -255,6 +259,10 @@ def routes(site: Site) -> list[BaseRoute]:
                     auth(page).Login,
                     auth_pb2.LoginRequest(email=email, password=_text(form, "password", 256)),
                 )
+            except WebRefusal as refusal:  # the API's own rate limit, counted for pages too
+                if refusal.status != 429:
+                    raise
+                message, status = refusal.message, 429
             except grpc.aio.AioRpcError as error:
                 problem = problem_from_rpc_error(error)
                 if problem.status >= 500:
@@ -296,6 +304,17 @@ def routes(site: Site) -> list[BaseRoute]:
                     code="" if use_recovery else code[:16],
                     recovery_code=code if use_recovery else "",
                 ),
+            )
+        except WebRefusal as refusal:
+            if refusal.status != 429:
+                raise
+            return site.render(
+                page,
+                "store/account/login_code.html",
+                status=429,
+                mfa_token=mfa_token,
+                next_url=next_url,
+                message=refusal.message,
             )
         except grpc.aio.AioRpcError as error:
             problem = problem_from_rpc_error(error)
