@@ -38,6 +38,9 @@ from agora.platform.security.origin import Origin
 if TYPE_CHECKING:
     from agora.auth.oidc import OidcIdentity
 
+# The storefront's page that confirms the mailed token (it calls VerifyEmail).
+VERIFY_PAGE = "/account/verify"
+
 
 class Accounts:
     """Makes accounts and proves their email addresses and passwords."""
@@ -85,7 +88,7 @@ class Accounts:
         token = await store.issue_one_time_token(
             session, user.id, TokenPurpose.VERIFY_EMAIL, now=self._now(), ttl_s=ttl_s
         )
-        outbox.append(verification_mail(email, self._link("/verify-email", token), ttl_s // 3600))
+        outbox.append(verification_mail(email, self._link(VERIFY_PAGE, token), ttl_s // 3600))
         await user_registered(session, user, source="password")
         await audit(session, "registered", Actor.user(user.id), origin, Target.user(user.id))
 

@@ -46,7 +46,7 @@ async def test_register_then_verify_by_mail_then_log_in(
     email = unique_email("newcomer")
     await register(auth, email)
     (mail,) = await mail_to(mail_dir, email, "Confirm your email")
-    assert "http://shop.test/verify-email?token=" in mail.body()
+    assert "http://shop.test/account/verify?token=" in mail.body()
 
     with pytest.raises(grpc.aio.AioRpcError) as unverified:
         await login(auth, email)
