@@ -28,8 +28,8 @@ class Chat {
     this.texts = JSON.parse(document.getElementById("chat-texts")?.textContent || "{}");
     this.signedIn = root.dataset.signedIn === "true";
     const order = document.querySelector("[data-chat-order-id][data-chat-access-token]");
-    this.orderId = root.dataset.orderId || order?.dataset.chatOrderId || "";
-    this.accessToken = root.dataset.accessToken || order?.dataset.chatAccessToken || "";
+    this.orderId = order?.dataset.chatOrderId || "";
+    this.accessToken = order?.dataset.chatAccessToken || "";
     this.socket = null;
     this.started = false;
     this.closed = false;
