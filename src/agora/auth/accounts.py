@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 # The storefront's page that confirms the mailed token (it calls VerifyEmail).
 VERIFY_PAGE = "/account/verify"
+RESET_PAGE = "/account/password-reset"
 
 
 class Accounts:
@@ -74,7 +75,7 @@ class Accounts:
             roles=[CUSTOMER],
         )
         if user is None:
-            outbox.append(already_registered_mail(email, self._link("/password-reset")))
+            outbox.append(already_registered_mail(email, self._link(RESET_PAGE)))
             await audit(
                 session,
                 "registration_refused",
@@ -118,7 +119,7 @@ class Accounts:
         token = await store.issue_one_time_token(
             session, user.id, TokenPurpose.RESET_PASSWORD, now=self._now(), ttl_s=ttl_s
         )
-        outbox.append(password_reset_mail(email, self._link("/password-reset", token), ttl_s // 60))
+        outbox.append(password_reset_mail(email, self._link(RESET_PAGE, token), ttl_s // 60))
         actor = Actor.user(user.id)
         await audit(session, "password_reset_requested", actor, origin, Target.user(user.id))
 

@@ -19,7 +19,7 @@ from web_account_support import (
     verified_customer,
     wrong_code,
 )
-from web_support import check_page, new_context
+from web_support import check_page, mail_text, new_context, wait_for_mail
 
 # The embedded model's first answer loads its context.
 ANSWER_TIMEOUT_MS = 120_000
@@ -208,3 +208,32 @@ def _loaded_scripts(page: Page) -> list[str]:
         "() => performance.getEntriesByType('resource').map(e => e.name)"
     )
     return urls
+
+
+def test_a_customer_who_forgot_their_password_chooses_a_new_one_from_the_mailed_link(
+    page: Page, stack: Stack
+) -> None:
+    customer = verified_customer(stack)
+    page.goto("/account/login")
+    page.get_by_role("link", name="Forgot your password?").click()
+    check_page(page, "account-password-reset")
+    page.get_by_label("Email").fill(customer.email)
+    page.get_by_role("button", name="Send me a link").click()
+    expect(page.get_by_role("status")).to_contain_text("is on its way")
+
+    mail = wait_for_mail(stack.data_dir, customer.email, "password")
+    link = re.search(r"https?://\S+?(/account/password-reset\?token=[\w.~-]+)", mail_text(mail))
+    assert link, mail_text(mail)
+    page.goto(link.group(1))
+    page.get_by_label("New password").fill("a brand new passphrase 2")
+    page.get_by_role("button", name="Save the new password").click()
+    expect(page.get_by_role("status")).to_contain_text("Your password is changed")
+
+    customer.password = "a brand new passphrase 2"
+    sign_in_with_form(page, customer)
+    expect(page).to_have_url(re.compile("/account$"))
+    # The link works once.
+    page.goto(link.group(1))
+    page.get_by_label("New password").fill("yet another passphrase 3")
+    page.get_by_role("button", name="Save the new password").click()
+    expect(page.get_by_role("alert")).to_contain_text("no longer valid")

@@ -236,6 +236,72 @@ def routes(site: Site) -> list[BaseRoute]:
             idempotency_key=key,
         )
 
+    # --- forgotten password ---
+
+    async def password_reset(request: Request) -> Response:
+        """Without a token: ask for the mail with a reset link (the answer never tells whether
+        the address has an account). With the mailed token: choose a new password."""
+        page = await site.page(request)
+        token = request.query_params.get("token", "")[:4096]
+        email = ""
+        message = ""
+        status = 200
+        done = ""
+        key = str(uuid.uuid4())
+        if request.method == "POST":
+            form = await site.form(page)
+            token, key = _text(form, "token"), _key(form)
+            try:
+                if token:
+                    password = _text(form, "password", 256)
+                    if len(password) < MIN_PASSWORD_LENGTH:
+                        message = page.t("Use at least %(n)s characters.", n=MIN_PASSWORD_LENGTH)
+                    else:
+                        await page.call(
+                            auth(page).ResetPassword,
+                            auth_pb2.ResetPasswordRequest(
+                                idempotency_key=key, token=token, new_password=password
+                            ),
+                        )
+                        done = "changed"
+                else:
+                    email = _text(form, "email", 254)
+                    await page.call(
+                        auth(page).RequestPasswordReset,
+                        auth_pb2.RequestPasswordResetRequest(idempotency_key=key, email=email),
+                    )
+                    done = "sent"
+            except WebRefusal as refusal:
+                if refusal.status != 429:
+                    raise
+                message = refusal.message
+            except grpc.aio.AioRpcError as error:
+                problem = problem_from_rpc_error(error)
+                if problem.status >= 500:
+                    raise
+                if token and problem.status in (400, 401, 404, 410):
+                    message = page.t("This link is no longer valid. Ask for a new one below.")
+                    token = ""
+                else:
+                    message = (
+                        login_message(page, problem)
+                        if problem.status == 429
+                        else (user_message(page, problem))
+                    )
+            if message:
+                status = 422
+        return site.render(
+            page,
+            "store/account/password_reset.html",
+            status=status,
+            token=token,
+            email=email,
+            done=done,
+            message=message,
+            idempotency_key=key,
+            min_password=MIN_PASSWORD_LENGTH,
+        )
+
     # --- signing in and out ---
 
     def signed_in_answer(page: Page, tokens: auth_pb2.Tokens, next_url: str) -> Response:
@@ -625,6 +691,7 @@ def routes(site: Site) -> list[BaseRoute]:
         Route("/account/verify", verify, methods=["GET", "POST"]),
         Route("/account/login", login, methods=["GET", "POST"]),
         Route("/account/login/code", login_code, methods=["POST"]),
+        Route("/account/password-reset", password_reset, methods=["GET", "POST"]),
         Route("/account/logout", logout, methods=["POST"]),
         Route("/account/security", security_page, methods=["GET"]),
         Route("/account/security/totp", totp_enrol, methods=["POST"]),
