@@ -16,7 +16,6 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import grpc
-import segno
 from google.protobuf.timestamp_pb2 import Timestamp
 from starlette.requests import Request
 from starlette.responses import Response
@@ -33,6 +32,7 @@ from agora._proto.agora.chain.v1.chain_pb2_grpc import ChainServiceStub
 from agora.gateway.browser_session import CLEARED_COOKIES, session_cookies
 from agora.gateway.problem import problem_from_rpc_error
 from agora.gateway.web.i18n import Language
+from agora.gateway.web.qr import qr_data_url
 from agora.gateway.web.site import Page, Site, safe_next
 
 # Roles auth signs in without their rights until TOTP is enrolled (auth's default).
@@ -135,12 +135,6 @@ def idempotency_key(form: Mapping[str, Any]) -> str:
 def text_field(form: Mapping[str, Any], name: str, limit: int = 200) -> str:
     value = form.get(name)
     return value.strip()[:limit] if isinstance(value, str) else ""
-
-
-def qr_data_url(uri: str) -> str:
-    """The otpauth URI as a QR code: an SVG `data:` URL (the CSP allows `img-src data:`)."""
-    svg = segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
-    return str(svg)
 
 
 def when(language: Language, moment: Timestamp) -> str:

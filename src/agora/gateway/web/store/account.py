@@ -10,9 +10,7 @@ session. The MFA token of the second step travels in a hidden form field, never 
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime as dt
-import io
 import re
 import uuid
 from collections.abc import Mapping
@@ -20,7 +18,6 @@ from typing import Any
 from urllib.parse import quote
 
 import grpc
-import segno
 from google.protobuf.timestamp_pb2 import Timestamp
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -33,6 +30,7 @@ from agora._proto.agora.orders.v1 import orders_pb2
 from agora._proto.agora.orders.v1.orders_pb2_grpc import OrdersServiceStub
 from agora.gateway.browser_session import CLEARED_COOKIES, session_cookies
 from agora.gateway.problem import Problem, problem_from_rpc_error
+from agora.gateway.web.qr import qr_data_url
 from agora.gateway.web.site import Page, Site, WebRefusal, safe_next, user_message
 
 MIN_PASSWORD_LENGTH = 12  # auth's rule (RegisterRequest.password)
@@ -92,13 +90,6 @@ def _field_errors(problem: Problem, known: Mapping[str, str]) -> FormErrors:
         if name and name not in errors:
             errors[name] = violation.description
     return errors
-
-
-def qr_data_url(uri: str) -> str:
-    """The otpauth URI as an SVG QR code in a `data:` URL (the CSP allows `data:` images)."""
-    buffer = io.BytesIO()
-    segno.make(uri, error="m").save(buffer, kind="svg", scale=5, border=2, xmldecl=False)
-    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def routes(site: Site) -> list[BaseRoute]:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
-import segno
 from babel import Locale
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -31,6 +30,7 @@ from agora._proto.agora.orders.v1.orders_pb2_grpc import OrdersServiceStub
 from agora._proto.agora.payments.v1 import payments_pb2
 from agora._proto.agora.payments.v1.payments_pb2_grpc import PaymentsServiceStub
 from agora.gateway.problem import Problem, problem_from_rpc_error
+from agora.gateway.web.qr import qr_data_url
 from agora.gateway.web.site import Page, Site, user_message
 
 CART_COOKIE = "__Host-agora_cart"
@@ -146,13 +146,6 @@ def country_names(page: Page) -> list[tuple[str, str]]:
     """The shipping countries as (code, name in the page's language), by name."""
     territories = Locale.parse(page.language.code).territories
     return sorted(((c, territories.get(c, c)) for c in COUNTRY_FORMS), key=lambda x: x[1])
-
-
-def qr_data_url(uri: str) -> str:
-    """The QR code of a payment URI as an SVG `data:` image, drawn here (the CSP allows
-    `img-src data:`; inline SVG would need inline styles)."""
-    code = segno.make(uri, error="m")
-    return str(code.svg_data_uri(scale=4, border=4, dark="#000", light="#fff"))
 
 
 class Checkout:
