@@ -10,8 +10,10 @@ from playwright.sync_api import Browser, BrowserContext, Page
 from web_support import chromium, new_context
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for one test module. Not for the session: Playwright's sync API holds an event
+    loop on the main thread while it runs, which the asyncio tests after this layer need."""
     with chromium() as (_, running):
         yield running
 
