@@ -38,7 +38,8 @@ from agora.platform.security.tokens import (
 )
 
 TEST_USER_KID = "agora-test-user-key"
-ACCESS_TOKEN_LIFETIME_S = 900
+# Tokens minted at import (module constants) live until the end of the whole suite (~30 min).
+ACCESS_TOKEN_LIFETIME_S = 4 * 3600
 ADMIN_SUBJECT = "00000000-0000-4000-8000-00000000ad01"
 
 

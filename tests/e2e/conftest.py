@@ -8,8 +8,10 @@ import pytest
 from agora_stack import Stack, stack_environment
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One `agora up` for the end-to-end layer (browser tests included), stopped when the layer
+    ends: the layers after it get the machine to themselves."""
     data_dir = tmp_path_factory.mktemp("agora-up")
     running = Stack(data_dir, stack_environment(data_dir))
     running.start()
