@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ from agora.platform.settings import (
 )
 
 SHUTDOWN_GRACE_S = 5.0
+NATS_DRAIN_TIMEOUT_S = 5  # unsubscribe and flush at shutdown; then the connection is closed
 IDEMPOTENCY_PURGE_INTERVAL_S = 3600.0
 READINESS_PROBE_INTERVAL_S = 1.0
 READINESS_PROBE_TIMEOUT_S = 1.0
@@ -83,6 +85,7 @@ async def connect_nats(platform: PlatformSettings, name: str) -> NatsClient:
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,
         connect_timeout=5,
+        drain_timeout=NATS_DRAIN_TIMEOUT_S,
     )
 
 
@@ -329,12 +332,29 @@ async def service_host(
             try:
                 yield host
             finally:
-                await server.stop(SHUTDOWN_GRACE_S)
-                await relay.stop()
-                await host._stop_background()
-                await host._close_parts()
+                async with _shutdown_step(name, "grpc"):
+                    await server.stop(SHUTDOWN_GRACE_S)
+                async with _shutdown_step(name, "relay"):
+                    await relay.stop()
+                async with _shutdown_step(name, "background"):
+                    await host._stop_background()
+                async with _shutdown_step(name, "parts"):
+                    await host._close_parts()
     finally:
         await revoked.stop()
-        with contextlib.suppress(Exception):
-            await nc.drain()
+        async with _shutdown_step(name, "nats"):
+            with contextlib.suppress(Exception):
+                await nc.drain()
         await engine.dispose()
+
+
+@asynccontextmanager
+async def _shutdown_step(service: str, step: str) -> AsyncIterator[None]:
+    """Log a shutdown step that takes longer than a second (what holds a stopping process)."""
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        took = time.monotonic() - started
+        if took > 1.0:
+            log.warning("service_slow_shutdown", service=service, step=step, took_s=round(took, 2))

@@ -32,7 +32,7 @@ async def test_a_dropped_confirmed_transfer_is_reorged_then_confirmed_once_when_
         snapshot = bed.anvil.rpc("evm_snapshot")
         raw = bed.signed(bed.usdt().functions.transfer(options.deposit_address, 5 * USDT))
         tx = "0x" + bytes(bed.w3.eth.send_raw_transaction(raw)).hex()
-        first_block = bed.w3.eth.get_transaction_receipt(tx)["blockNumber"]
+        first_block = bed.w3.eth.wait_for_transaction_receipt(tx)["blockNumber"]
         bed.anvil.mine(2)
         await watcher.catch_up()
         row = next(r for r in await bed.transfer_rows() if r.tx_hash == tx)
@@ -46,7 +46,7 @@ async def test_a_dropped_confirmed_transfer_is_reorged_then_confirmed_once_when_
         assert by_tx[kept_tx].status == 2  # its block is still canonical
 
         bed.w3.eth.send_raw_transaction(raw)  # the same transaction, mined again
-        second_block = bed.w3.eth.get_transaction_receipt(tx)["blockNumber"]
+        second_block = bed.w3.eth.wait_for_transaction_receipt(tx)["blockNumber"]
         await watcher.catch_up()
         bed.anvil.mine(3)
         await watcher.catch_up()

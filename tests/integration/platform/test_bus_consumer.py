@@ -182,3 +182,38 @@ async def test_a_running_consumer_handles_events_as_they_are_published_and_stops
 
 async def _have(items: list[str], count: int) -> bool:
     return len(items) == count
+
+
+async def test_a_stopping_consumer_finishes_the_message_in_hand_and_hands_back_the_rest(
+    bed: BusTestbed,
+) -> None:
+    for n in range(6):
+        await bed.record(value=f"held-{n}")
+    await bed.relay().publish_all_pending()
+    bodies: list[str] = []
+    in_hand = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow(session: AsyncSession, event: EventEnvelope) -> None:
+        bodies.append(decode(event, StringValue).value)
+        in_hand.set()
+        await release.wait()
+
+    consumer = bed.consumer("handback", slow)
+    running = asyncio.create_task(consumer.run())
+    await asyncio.wait_for(in_hand.wait(), timeout=10)
+    stopping = asyncio.create_task(consumer.stop())
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.wait_for(asyncio.gather(stopping, running), timeout=5)
+
+    assert bodies == ["held-0"]
+    # The five handed back come again at once (no ack_wait), to the next consumer.
+    after: list[str] = []
+
+    async def quick(session: AsyncSession, event: EventEnvelope) -> None:
+        after.append(decode(event, StringValue).value)
+
+    again = bed.consumer("handback", quick)
+    assert await again.consume_once(timeout_s=2.0) == 5
+    assert after == [f"held-{n}" for n in range(1, 6)]

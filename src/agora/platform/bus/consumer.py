@@ -241,12 +241,22 @@ class EventConsumer:
         await self._deliver_each(messages, fetched_at)
 
     async def _deliver_each(self, messages: list[Msg], fetched_at: float) -> None:
-        for message in messages:
+        for position, message in enumerate(messages):
+            if self._stopping.is_set():
+                await self._hand_back(messages[position:])
+                return
             try:
                 await self._keep_alive(message, fetched_at)
                 await self._deliver(message)
             except Exception as error:  # an ack lost with the connection: redelivered, skipped
                 log.warning("consumer_ack_failed", consumer=self.durable, error=repr(error))
+
+    async def _hand_back(self, messages: list[Msg]) -> None:
+        """Stopping: give the messages not yet handled back at once (another replica takes
+        them now, not after `ack_wait`), so a stop waits for one message, not a whole batch."""
+        for message in messages:
+            with contextlib.suppress(Exception):
+                await message.nak()
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
