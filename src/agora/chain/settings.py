@@ -57,6 +57,13 @@ class ChainSettings(ServiceSettings):
     poll_interval_s: float = Field(default=0.5, gt=0, le=60)
     start_block: int = Field(default=0, ge=0, description="first block read on a new network")
     reorg_window: int = Field(default=64, ge=1, le=10_000, description="block hashes kept")
+    reread_blocks: int = Field(
+        default=2,
+        ge=0,
+        le=64,
+        description="blocks already read that each pass reads again: a node (or a provider's "
+        "load balancer) may show a new head before its logs, and a log missed then is found",
+    )
     max_filter_addresses: int = Field(
         default=1000,
         ge=0,

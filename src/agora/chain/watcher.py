@@ -6,9 +6,11 @@ Each pass:
 2. checks the checkpoint block's stored hash against the node: a different hash (or none) is a
    reorg, so it finds the common ancestor among the recent blocks kept, marks what the dropped
    blocks held REORGED (`chain.transfer.reorged`) and rewinds the checkpoint there;
-3. reads the next bounded block range with `eth_getLogs` (ERC-20 `Transfer` logs to the watched
-   deposit addresses, from any contract, and the router's `InvoicePaid`), the headers of the
-   blocks holding them (one JSON-RPC batch), and checks each log's block hash against them;
+3. reads the next bounded block range, and again the last `reread_blocks` blocks read (a node
+   may show a head before the logs of its block), with `eth_getLogs` (ERC-20 `Transfer` logs to
+   the watched deposit addresses, from any contract, and the router's `InvoicePaid`), the
+   headers of the blocks holding them (one JSON-RPC batch), and checks each log's block hash
+   against them; a log read again is recorded once;
 4. in one transaction: records the transfers (matched and flagged by the domain), counts the
    confirmations of those still waiting, emits `chain.transfer.detected` / `.confirmed`
    through the outbox, keeps the block hashes and advances the checkpoint.
@@ -365,7 +367,9 @@ class Watcher:
             if head != position.head:
                 await self._commit(checkpoint, checkpoint, head, [], {})
             return True
-        logs, headers = await self._read(*span)
+        settings = self._config.settings
+        first = max(span[0] - settings.reread_blocks, settings.start_block)
+        logs, headers = await self._read(first, span[1])
         await self._commit(checkpoint, span[1], head, logs, headers)
         return span[1] >= head
 
@@ -420,8 +424,8 @@ class Watcher:
                     o, tokens=tokens, deposit=deposit_of(o), default_required=default_required
                 )
                 change = sighted(chain_id, o, matched, head, statuses.get((o.tx_hash, o.log_index)))
-                seen.add((o.tx_hash, o.log_index))
-                if change is not None:
+                if change is not None:  # one already recorded (read again) progresses below
+                    seen.add((o.tx_hash, o.log_index))
                     changes.append(change)
             window_start = head - config.settings.reorg_window
             for waiting in await store.detected_transfers(session, chain_id, window_start):

@@ -5,6 +5,7 @@ chat streaming the assistant's answer about the customer's own order."""
 from __future__ import annotations
 
 import re
+import time
 
 import pyotp
 from agora_stack import Stack
@@ -79,6 +80,12 @@ def test_a_shopper_registers_confirms_by_mail_enrols_2fa_and_signs_in_with_a_cod
     expect(codes).to_have_count(10)
     expect(page.get_by_text("Two-factor authentication is on.")).to_be_visible()
     check_page(page, "account-security-recovery-codes")
+    first_codes = set(codes.all_inner_texts())
+    page.get_by_label("Code from your app").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Get new recovery codes").click()
+    expect(page.get_by_text("New recovery codes replace the old ones.")).to_be_visible()
+    expect(codes).to_have_count(10)
+    assert not set(codes.all_inner_texts()) & first_codes
 
     page.get_by_role("button", name="Sign out", exact=True).first.click()
     expect(page.get_by_role("link", name="Sign in")).to_be_visible()
@@ -97,7 +104,10 @@ def test_a_shopper_registers_confirms_by_mail_enrols_2fa_and_signs_in_with_a_cod
     expect(page.get_by_label("Code from your authenticator app")).to_have_attribute(
         "aria-invalid", "true"
     )
-    page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(secret).now())
+    # The next step's code (still in the window): the current step went to the new codes.
+    page.get_by_label("Code from your authenticator app").fill(
+        pyotp.TOTP(secret).at(time.time() + 30)
+    )
     page.get_by_role("button", name="Verify").click()
     expect(page.get_by_role("heading", name="Your orders")).to_be_visible()
     cookies = {c["name"]: c for c in page.context.cookies()}

@@ -541,6 +541,28 @@ def routes(site: Site) -> list[BaseRoute]:
             return await security(page, message=message, status=422)
         return site.redirect(page, "/account/security?done=disabled")
 
+    async def recovery_codes(request: Request) -> Response:
+        page = await site.page(request)
+        if not page.signed_in:
+            return to_login(page)
+        form = await site.form(page)
+        code = "".join(_text(form, "code", 64).split())
+        try:
+            answer = await page.call(
+                auth(page).RegenerateRecoveryCodes,
+                auth_pb2.RegenerateRecoveryCodesRequest(idempotency_key=_key(form), code=code[:16]),
+            )
+        except grpc.aio.AioRpcError as error:
+            problem = problem_from_rpc_error(error)
+            if problem.status >= 500 or problem.status == 401:
+                raise
+            return await security(page, message=login_message(page, problem), status=422)
+        return await security(
+            page,
+            recovery_codes=tuple(answer.codes),
+            notice=page.t("New recovery codes replace the old ones."),
+        )
+
     async def session_revoke(request: Request) -> Response:
         page = await site.page(request)
         if not page.signed_in:
@@ -688,6 +710,7 @@ def routes(site: Site) -> list[BaseRoute]:
         Route("/account/security/totp", totp_enrol, methods=["POST"]),
         Route("/account/security/totp/confirm", totp_confirm, methods=["POST"]),
         Route("/account/security/totp/disable", totp_disable, methods=["POST"]),
+        Route("/account/security/recovery-codes", recovery_codes, methods=["POST"]),
         Route("/account/security/sessions/{session_id}/revoke", session_revoke, methods=["POST"]),
         Route("/account/security/sign-out-everywhere", sign_out_everywhere, methods=["POST"]),
         Route("/account/orders", order_history, methods=["GET"]),
