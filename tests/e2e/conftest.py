@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from agora_stack import Stack, stack_environment
 
-
 E2E_DIR = Path(__file__).parent
 _RUNNING: list[Stack] = []
 
