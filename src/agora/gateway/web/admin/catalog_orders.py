@@ -897,12 +897,15 @@ def routes(site: Site) -> list[BaseRoute]:
                     "message": said,
                 }
             )
+        after = []
         published = product.status == cat.PRODUCT_STATUS_PUBLISHED
         if fields.publish and not published and priced:
             # A product whose prices come in a later batch is published by that batch.
-            notes.append(await publish_product(page, prefix, product))
-        if notes and results:
-            results[0]["note"] = " ".join(notes)
+            after.append(await publish_product(page, prefix, product))
+        if results:
+            # What happened to the product is said once, with the batch's first row.
+            said = "message" if results[0]["ok"] else "error"
+            results[0][said] = " ".join([*notes, results[0][said], *after])
         return results
 
     async def product_by_slug(page: Page, slug: str) -> cat.Product | None:

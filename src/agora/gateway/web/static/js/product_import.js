@@ -158,11 +158,10 @@ async function run(file) {
     for (const result of answer.results) {
       if (result.ok) {
         done += 1;
-        const said = [result.note, result.message].filter(Boolean).join(" ");
-        row(result.line, t("line", { line: result.line, text: said }), true, `/admin/products/${result.productId}`);
+        row(result.line, t("line", { line: result.line, text: result.message }), true, `/admin/products/${result.productId}`);
       } else {
         failed += 1;
-        row(result.line, t("line", { line: result.line, text: [result.note, result.error].filter(Boolean).join(" ") }), false);
+        row(result.line, t("line", { line: result.line, text: result.error }), false);
       }
     }
     show(done, failed, total);
