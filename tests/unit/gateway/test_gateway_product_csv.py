@@ -14,6 +14,7 @@ from agora.gateway.web.admin.product_csv import (
     check_csv,
     slugify,
 )
+from agora.gateway.web.i18n import languages
 
 CATEGORIES = {"kitchen"}
 HEADER = "slug,name,category,publish,sku,option_size,price_eur,price_USD,stock"
@@ -163,3 +164,10 @@ def test_a_batch_checks_its_rows_against_the_products_first_row_again() -> None:
         "write the same. publish: “no” differs from line 2, the product's first row (“yes”); "
         "leave it empty or write the same. The row does not belong to this product."
     )
+
+
+def test_a_problem_is_said_in_the_readers_language() -> None:
+    german = languages(("en", "de"))["de"]
+    problem = Problem("sku: %(sku)s is also on line %(line)s.", {"sku": "TEE-S", "line": 2})
+
+    assert problem.said(german.gettext) == "sku: TEE-S steht auch in Zeile 2."
