@@ -820,7 +820,8 @@ def routes(site: Site) -> list[BaseRoute]:
         id and its line; answers each row's result."""
         page = await site.page(request)
         try:
-            body = await json_body(request, page, 512 * 1024)
+            # A batch holds rows of the file and each product's first row again, JSON-escaped.
+            body = await json_body(request, page, IMPORT_MAX_BYTES * 4)
             upload_id = body.get("uploadId")
             if not isinstance(upload_id, str) or not UPLOAD_ID.match(upload_id):
                 raise ImportRefusal(400, page.t("The upload id is missing."))
