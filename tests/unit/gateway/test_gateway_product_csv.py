@@ -3,8 +3,11 @@ a product's first row, every bad row named with its line."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from agora.gateway.web.admin import product_csv
 from agora.gateway.web.admin.product_csv import (
     CheckedFile,
     FileRefused,
@@ -171,3 +174,12 @@ def test_a_problem_is_said_in_the_readers_language() -> None:
     problem = Problem("sku: %(sku)s is also on line %(line)s.", {"sku": "TEE-S", "line": 2})
 
     assert problem.said(german.gettext) == "sku: TEE-S steht auch in Zeile 2."
+
+
+def test_the_example_file_offered_on_the_page_checks_without_errors() -> None:
+    example = Path(product_csv.__file__).parents[1] / "static/examples/product-import.csv"
+
+    result = check_csv(example.read_text(encoding="utf-8"), CATEGORIES, max_rows=1000)
+
+    assert result.errors == []
+    assert [len(group.rows) for group in result.groups] == [3, 1]
