@@ -265,7 +265,60 @@ def test_a_three_row_csv_is_imported_with_the_progress_reaching_three_of_three(
     assert storefront_price(guest_api, f"imp-{tag}-mug", "USD") == 1390
 
 
-def test_a_bad_csv_row_is_reported_with_its_line_and_the_good_rows_are_imported(
+def test_a_csv_of_two_products_one_with_three_sizes_imports_once_and_again_without_duplicates(
+    admin_page: Page, staff_api: httpx.Client, tmp_path: Path
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    path = csv_file(
+        tmp_path,
+        "variants.csv",
+        [
+            "slug,name,description,publish,sku,option_size,price_eur,price_usd,stock",
+            f"var-{tag}-tee,Tee {tag},Soft cotton.,yes,VAR-{tag}-S,S,19.00,21.00,5",
+            f"var-{tag}-tee,,,,VAR-{tag}-M,M,19.00,21.00,7",
+            f"var-{tag}-tee,,Soft cotton.,,VAR-{tag}-L,L,22.50,24.00,0",
+            f"var-{tag}-cap,Cap {tag},,no,VAR-{tag}-CAP,,9.90,,3",
+        ],
+    )
+    admin_page.goto("/admin/products/import")
+    rows = admin_page.locator("#import-rows")
+    for said in (
+        f"Line 2: Product var-{tag}-tee created. Variant VAR-{tag}-S added. Published.",
+        f"Line 4: Variant VAR-{tag}-L exists: prices unchanged, stock set to 0.",
+    ):
+        admin_page.get_by_label("CSV file").set_input_files(path)
+        admin_page.get_by_role("button", name="Check and import").click()
+        expect(rows).to_contain_text(said)
+        expect(admin_page.locator("#import-messages")).to_contain_text(
+            "Import finished: 4 imported, 0 failed."
+        )
+        expect(admin_page.locator("#import-counts")).to_have_text(
+            "4 of 4 rows processed: 4 imported, 0 failed."
+        )
+        expect(admin_page.locator("#import-bar")).to_have_attribute("aria-valuenow", "4")
+
+    found = {p["slug"]: p for p in products_matching(staff_api, f"var-{tag}")}
+    assert set(found) == {f"var-{tag}-tee", f"var-{tag}-cap"}
+    tee = found[f"var-{tag}-tee"]
+    assert tee["status"] == "PRODUCT_STATUS_PUBLISHED"
+    assert tee["description"] == "Soft cotton."
+    variants = {
+        v["sku"]: (
+            v["options"],
+            {p["currency"]: int(p["amountMinor"]) for p in v["prices"]},
+            int(v.get("available", 0)),
+        )
+        for v in tee["variants"]
+    }
+    assert variants == {
+        f"VAR-{tag}-S": ({"size": "S"}, {"EUR": 1900, "USD": 2100}, 5),
+        f"VAR-{tag}-M": ({"size": "M"}, {"EUR": 1900, "USD": 2100}, 7),
+        f"VAR-{tag}-L": ({"size": "L"}, {"EUR": 2250, "USD": 2400}, 0),
+    }
+    assert [v["sku"] for v in found[f"var-{tag}-cap"]["variants"]] == [f"VAR-{tag}-CAP"]
+
+
+def test_bad_csv_rows_and_a_contradicting_product_name_are_reported_with_their_lines(
     admin_page: Page, staff_api: httpx.Client, tmp_path: Path
 ) -> None:
     tag = uuid.uuid4().hex[:8]
@@ -273,10 +326,11 @@ def test_a_bad_csv_row_is_reported_with_its_line_and_the_good_rows_are_imported(
         tmp_path,
         "bad.csv",
         [
-            "sku,name,price_EUR",
-            f"BAD-{tag}-1,Good row {tag},3.00",
-            f'BAD-{tag}-2,Bad price {tag},"3,5"',
-            f"BAD-{tag}-3,Good again {tag},4.00",
+            "sku,name,slug,option_size,price_EUR",
+            f"BAD-{tag}-1,Good row {tag},bad-{tag},,3.00",
+            f'BAD-{tag}-2,Bad price {tag},,,"3,5"',
+            f"BAD-{tag}-3,Good again {tag},,,4.00",
+            f"BAD-{tag}-4,Other name {tag},bad-{tag},XL,5.00",
         ],
     )
     admin_page.goto("/admin/products/import")
@@ -287,28 +341,39 @@ def test_a_bad_csv_row_is_reported_with_its_line_and_the_good_rows_are_imported(
         "2 of 2 rows processed: 2 imported, 0 failed."
     )
     expect(admin_page.locator("#import-rows")).to_contain_text("Line 3: price_EUR: write a number")
+    expect(admin_page.locator("#import-rows")).to_contain_text(
+        f"Line 5: name: “Other name {tag}” differs from line 2"
+    )
     assert len(products_matching(staff_api, f"BAD-{tag}")) == 2
 
 
-def test_a_batch_sent_twice_imports_each_row_once(
+def test_a_csv_batch_sent_twice_imports_each_row_once_and_a_product_split_over_batches_is_one(
     admin_page: Page, staff_api: httpx.Client
 ) -> None:
     tag = uuid.uuid4().hex[:8]
     admin_page.goto("/admin/products/import")
     upload = admin_page.locator("#import-form").get_attribute("data-upload-id")
-    rows = [{"line": 2, "cells": {"sku": f"TWICE-{tag}", "name": f"Twice {tag}"}}]
+
+    def batch(line: int, size: str) -> list[dict[str, Any]]:
+        cells = {"slug": f"twice-{tag}", "sku": f"TWICE-{tag}-{size}", "option_size": size}
+        product = {"slug": f"twice-{tag}", "name": f"Twice {tag}"}
+        return [{"line": 2, "product": product, "rows": [{"line": line, "cells": cells}]}]
+
     answers = admin_page.evaluate(
-        """async ([uploadId, rows]) => {
+        """async ([uploadId, batches]) => {
             const token = document.querySelector('meta[name="csrf-token"]').content;
-            const send = () => fetch("/admin/products/import/rows", {method: "POST",
-                headers: {"Content-Type": "application/json", "X-CSRF-Token": token},
-                body: JSON.stringify({uploadId, rows})}).then(r => r.json());
-            return [await send(), await send()];
+            const answers = [];
+            for (const products of batches) {
+                answers.push(await fetch("/admin/products/import/rows", {method: "POST",
+                    headers: {"Content-Type": "application/json", "X-CSRF-Token": token},
+                    body: JSON.stringify({uploadId, products})}).then(r => r.json()));
+            }
+            return answers;
         }""",
-        [upload, rows],
+        [upload, [batch(2, "S"), batch(2, "S"), batch(3, "M")]],
     )
-    first, second = (a["results"][0] for a in answers)
-    assert first["ok"]
-    assert second["ok"]
-    assert first["productId"] == second["productId"]
-    assert len(products_matching(staff_api, f"TWICE-{tag}")) == 1
+    results = [a["results"][0] for a in answers]
+    assert all(result["ok"] for result in results)
+    assert len({result["productId"] for result in results}) == 1
+    (product,) = products_matching(staff_api, f"TWICE-{tag}")
+    assert sorted(v["sku"] for v in product["variants"]) == [f"TWICE-{tag}-M", f"TWICE-{tag}-S"]

@@ -11,9 +11,7 @@ line, so a retried batch creates nothing twice.
 from __future__ import annotations
 
 import asyncio
-import csv
 import hmac
-import io
 import json
 import re
 import uuid
@@ -39,6 +37,16 @@ from agora._proto.agora.payments.v1 import payments_pb2 as pay
 from agora._proto.agora.payments.v1.payments_pb2_grpc import PaymentsServiceStub
 from agora._proto.agora.types.v1.money_pb2 import Money
 from agora.gateway.problem import problem_from_rpc_error
+from agora.gateway.web.admin.product_csv import (
+    MAX_VARIANTS,
+    FileRefused,
+    Problem,
+    ProductFields,
+    Row,
+    VariantRow,
+    check_batch,
+    check_csv,
+)
 from agora.gateway.web.site import Page, Site, WebRefusal, user_message
 from agora.platform.kernel.money import ISO_EXPONENTS
 
@@ -47,8 +55,10 @@ PAGE_SIZE = 25
 IMPORT_MAX_BYTES = 1024 * 1024
 IMPORT_MAX_ROWS = 1000
 IMPORT_BATCH = 25
-IMPORT_COLUMNS = ("sku", "name", "slug", "category", "description", "stock", "publish")
-PRICE_COLUMN = re.compile(r"^price_([A-Z]{3})$")
+# A product is looked up by slug through staff's search: at most this many pages of it.
+IMPORT_LOOKUP_PAGES = 20
+# The catalog's product fields as the import's columns name them.
+IMPORT_FIELD_COLUMNS = {"title": "name", "description": "description", "category_id": "category"}
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -744,126 +754,289 @@ def routes(site: Site) -> list[BaseRoute]:
             upload_id=_new_key(),
             max_bytes=IMPORT_MAX_BYTES,
             max_rows=IMPORT_MAX_ROWS,
+            max_variants=MAX_VARIANTS,
             batch=IMPORT_BATCH,
-            columns=IMPORT_COLUMNS,
         )
 
     async def json_body(request: Request, page: Page, limit: int) -> dict[str, Any]:
         """A JSON call of the import's script: same origin, the session's CSRF header, bounded."""
         if not _same_origin_call(request):
-            raise ImportRefusal(403, "This request was sent from another site.")
+            raise ImportRefusal(403, page.t("This request was sent from another site."))
         sent = request.headers.get("x-csrf-token", "")
         if not page.signed_in or not hmac.compare_digest(sent.encode(), page.csrf_token.encode()):
-            raise ImportRefusal(403, "Your session expired: reload the page and sign in.")
+            raise ImportRefusal(403, page.t("Your session expired: reload the page and sign in."))
         raw = await request.body()
         if len(raw) > limit:
-            raise ImportRefusal(413, "The file is too large.")
+            raise ImportRefusal(413, page.t("The file is too large."))
         try:
             body = json.loads(raw)
         except ValueError:
-            raise ImportRefusal(400, "The request could not be read.") from None
+            raise ImportRefusal(400, page.t("The request could not be read.")) from None
         if not isinstance(body, dict):
-            raise ImportRefusal(400, "The request could not be read.")
+            raise ImportRefusal(400, page.t("The request could not be read."))
         return body
 
     async def import_validate(request: Request) -> Response:
-        """Checks a whole CSV: its columns and every row, each error with its line."""
+        """Checks a whole CSV: its columns and every row, each error with its line; answers
+        the good rows grouped by product."""
         page = await site.page(request)
         try:
             body = await json_body(request, page, IMPORT_MAX_BYTES * 2)
             text = body.get("csv")
             if not isinstance(text, str):
-                raise ImportRefusal(400, "No file was sent.")
+                raise ImportRefusal(400, page.t("No file was sent."))
             if len(text.encode()) > IMPORT_MAX_BYTES:
-                raise ImportRefusal(413, f"The file is over {IMPORT_MAX_BYTES // 1024} KiB.")
-            slugs = {c.slug: c.id for c in await categories(page)}
-            parsed = parse_csv(text, slugs)
+                raise ImportRefusal(
+                    413, page.t("The file is over %(kib)s KiB.", kib=IMPORT_MAX_BYTES // 1024)
+                )
+            known = {c.slug for c in await categories(page)}
+            checked = check_csv(text, known, IMPORT_MAX_ROWS)
         except ImportRefusal as refused:
             return JSONResponse({"detail": refused.message}, status_code=refused.status)
-        return JSONResponse(parsed)
+        except FileRefused as refused:
+            return JSONResponse({"detail": refused.problem.said(page.t)}, status_code=422)
+        return JSONResponse(
+            {
+                "columns": checked.columns,
+                "rows": sum(len(group.rows) for group in checked.groups),
+                "products": [
+                    {
+                        "line": group.line,
+                        "product": group.product_cells,
+                        "rows": [{"line": row.line, "cells": row.cells} for row in group.rows],
+                    }
+                    for group in checked.groups
+                ],
+                "errors": [
+                    {"line": line, "error": _said(page, problems)}
+                    for line, problems in checked.errors
+                ],
+            }
+        )
 
     async def import_rows(request: Request) -> Response:
-        """Imports a batch of rows, each idempotently (keys from the upload id and the line):
-        answers each row's result."""
+        """Imports a batch: shares of products, each with its first row's product columns (a
+        product's rows may span batches), every row idempotently under keys from the upload
+        id and its line; answers each row's result."""
         page = await site.page(request)
         try:
-            body = await json_body(request, page, 512 * 1024)
-            upload_id, rows = body.get("uploadId"), body.get("rows")
+            # A batch holds rows of the file and each product's first row again, JSON-escaped.
+            body = await json_body(request, page, IMPORT_MAX_BYTES * 4)
+            upload_id = body.get("uploadId")
             if not isinstance(upload_id, str) or not UPLOAD_ID.match(upload_id):
-                raise ImportRefusal(400, "The upload id is missing.")
-            if not isinstance(rows, list) or not 1 <= len(rows) <= IMPORT_BATCH:
-                raise ImportRefusal(400, f"Send 1 to {IMPORT_BATCH} rows at a time.")
-            slugs = {c.slug: c.id for c in await categories(page)}
+                raise ImportRefusal(400, page.t("The upload id is missing."))
+            shares = _import_shares(body.get("products"))
+            if shares is None:
+                raise ImportRefusal(400, page.t("The request could not be read."))
+            if not 1 <= sum(len(rows) for _, rows in shares) <= IMPORT_BATCH:
+                raise ImportRefusal(
+                    400, page.t("Send 1 to %(batch)s rows at a time.", batch=IMPORT_BATCH)
+                )
+            category_ids = {c.slug: c.id for c in await categories(page)}
         except ImportRefusal as refused:
             return JSONResponse({"detail": refused.message}, status_code=refused.status)
-        results = []
+        results: list[dict[str, Any]] = []
         try:
-            for raw in rows:
-                results.append(await import_row(page, upload_id, raw, slugs))
+            for first, rows in shares:
+                results += await import_product(page, upload_id, first, rows, category_ids)
         except (ImportRefusal, WebRefusal) as refused:
             # The batch may be sent again as it is: its rows' keys make that harmless.
             return JSONResponse({"detail": refused.message}, status_code=refused.status)
         return JSONResponse({"results": results})
 
-    async def import_row(
-        page: Page, upload_id: str, raw: Any, slugs: Mapping[str, str]
-    ) -> dict[str, Any]:
-        line = raw.get("line") if isinstance(raw, dict) else None
-        cells = raw.get("cells") if isinstance(raw, dict) else None
-        if not isinstance(line, int) or not isinstance(cells, dict):
-            return {"line": line, "ok": False, "error": "The row could not be read."}
-        row, errors = parse_row({str(k): str(v) for k, v in cells.items()}, slugs)
-        if errors:
-            return {"line": line, "ok": False, "error": " ".join(errors)}
-        assert row is not None
+    async def import_product(
+        page: Page, upload_id: str, first: Row, rows: list[Row], category_ids: Mapping[str, str]
+    ) -> list[dict[str, Any]]:
+        """One product's rows of a batch: the product found by its slug (a file imported
+        again, or an earlier batch of this one) or created, then each row's variant."""
+        checked = check_batch(first, rows, category_ids.keys())
+        if checked.product is None:
+            error = _said(page, checked.product_problems)
+            return [_row_failed(row.line, error) for row in rows]
+        fields = checked.product
         catalog = page.stub(CatalogServiceStub, "catalog")
-        prefix = f"import:{upload_id}:{line}"
+        prefix = f"import:{upload_id}:{first.line}"
+        category_id = category_ids.get(fields.category, "")
         try:
-            product = await page.call(
-                catalog.CreateProduct,
-                cat.CreateProductRequest(
-                    idempotency_key=f"{prefix}:create",
-                    title=row.name,
-                    slug=row.slug,
-                    description=row.description,
-                    category_id=row.category_id,
-                    variants=[
-                        cat.NewVariant(
-                            sku=row.sku,
-                            title="Default",
-                            prices=[
-                                cat.Money(amount_minor=amount, currency=currency)
-                                for currency, amount in row.prices
-                            ],
-                        )
-                    ],
-                ),
-            )
-            if row.stock is not None and product.variants:
-                await page.call(
-                    catalog.SetStock,
-                    cat.SetStockRequest(
-                        idempotency_key=f"{prefix}:stock",
-                        variant_id=product.variants[0].id,
-                        on_hand=row.stock,
+            product = await product_by_slug(page, fields.slug)
+            if product is None:
+                product = await page.call(
+                    catalog.CreateProduct,
+                    cat.CreateProductRequest(
+                        idempotency_key=f"{prefix}:product",
+                        title=fields.name,
+                        slug=fields.slug,
+                        description=fields.description,
+                        category_id=category_id,
                     ),
                 )
-            if row.publish:
-                await page.call(
-                    catalog.PublishProduct,
-                    cat.PublishProductRequest(idempotency_key=f"{prefix}:publish", id=product.id),
-                )
+                notes = [page.t("Product %(slug)s created.", slug=product.slug)]
+            else:
+                notes = await update_product(page, prefix, product, fields, category_id)
         except grpc.aio.AioRpcError as failure:
-            problem = problem_from_rpc_error(failure)
-            if problem.status == 401:
-                raise ImportRefusal(
-                    401, "Your session expired: reload the page and sign in."
-                ) from None
-            if problem.status >= 500:
-                raise ImportRefusal(503, "The shop is busy: try again in a moment.") from None
-            _, message = _refusal(page, failure)
-            return {"line": line, "ok": False, "error": message}
-        return {"line": line, "ok": True, "productId": product.id, "slug": product.slug}
+            error = _import_failure(page, failure)
+            return [_row_failed(row.line, error) for row in rows]
+        variants = {variant.sku: variant for variant in product.variants}
+        priced = any(variant.prices for variant in product.variants)
+        results = []
+        for row in checked.rows:
+            if row.variant is None:
+                results.append(_row_failed(row.line, _said(page, row.problems)))
+                continue
+            try:
+                said = await import_variant(page, upload_id, product.id, row.variant, variants)
+            except grpc.aio.AioRpcError as failure:
+                results.append(_row_failed(row.line, _import_failure(page, failure)))
+                continue
+            priced = priced or bool(row.variant.prices)
+            results.append(
+                {
+                    "line": row.line,
+                    "ok": True,
+                    "productId": product.id,
+                    "slug": product.slug,
+                    "message": said,
+                }
+            )
+        after = []
+        published = product.status == cat.PRODUCT_STATUS_PUBLISHED
+        if fields.publish and not published and priced:
+            # A product whose prices come in a later batch is published by that batch.
+            after.append(await publish_product(page, prefix, product))
+        if results:
+            # What happened to the product is said once, with the batch's first row.
+            said = "message" if results[0]["ok"] else "error"
+            results[0][said] = " ".join([*notes, results[0][said], *after])
+        return results
+
+    async def product_by_slug(page: Page, slug: str) -> cat.Product | None:
+        """Any product (drafts and archived too) with this slug. Staff's search matches slugs
+        as substrings, so its pages are read until the exact one; past the last page read,
+        creating the product is refused by the catalog (slugs are unique), not doubled."""
+        catalog = page.stub(CatalogServiceStub, "catalog")
+        token = ""
+        for _ in range(IMPORT_LOOKUP_PAGES):
+            found: cat.ListProductsResponse = await page.call(
+                catalog.SearchProducts,
+                cat.SearchProductsRequest(q=slug, page_size=100, page_token=token),
+            )
+            for product in found.products:
+                if product.slug == slug:
+                    return product
+            token = found.next_page_token
+            if not token:
+                break
+        return None
+
+    async def update_product(
+        page: Page, prefix: str, product: cat.Product, fields: ProductFields, category_id: str
+    ) -> list[str]:
+        """An existing product takes the file's name, and its description and category when
+        the file gives them; what changed, said."""
+        wanted: dict[str, str] = {"title": fields.name}
+        if fields.description:
+            wanted["description"] = fields.description
+        if category_id:
+            wanted["category_id"] = category_id
+        changed = [path for path, value in wanted.items() if getattr(product, path) != value]
+        if not changed:
+            return [page.t("Product %(slug)s exists.", slug=product.slug)]
+        catalog = page.stub(CatalogServiceStub, "catalog")
+        await page.call(
+            catalog.UpdateProduct,
+            cat.UpdateProductRequest(
+                idempotency_key=f"{prefix}:update",
+                product=cat.Product(
+                    id=product.id,
+                    title=fields.name,
+                    description=fields.description,
+                    category_id=category_id,
+                ),
+                update_mask=FieldMask(paths=changed),
+            ),
+        )
+        columns = ", ".join(IMPORT_FIELD_COLUMNS[path] for path in changed)
+        return [
+            page.t("Product %(slug)s updated: %(columns)s.", slug=product.slug, columns=columns)
+        ]
+
+    async def import_variant(
+        page: Page,
+        upload_id: str,
+        product_id: str,
+        row: VariantRow,
+        variants: Mapping[str, cat.Variant],
+    ) -> str:
+        """A row's variant added, or the existing one of its SKU given the row's prices (a
+        currency left empty keeps its price) and stock; what was done, said."""
+        catalog = page.stub(CatalogServiceStub, "catalog")
+        prefix = f"import:{upload_id}:{row.line}"
+        prices = dict(row.prices)
+        existing = variants.get(row.sku)
+        if existing is None:
+            added = await page.call(
+                catalog.CreateVariant,
+                cat.CreateVariantRequest(
+                    idempotency_key=f"{prefix}:variant",
+                    product_id=product_id,
+                    variant=cat.NewVariant(
+                        sku=row.sku,
+                        title=row.title,
+                        options=dict(row.options),
+                        prices=[cat.Money(amount_minor=a, currency=c) for c, a in row.prices],
+                    ),
+                ),
+            )
+            await set_stock(page, prefix, added.id, row.stock)
+            return page.t("Variant %(sku)s added.", sku=row.sku)
+        changes = []
+        before = {price.currency: price.amount_minor for price in existing.prices}
+        after = {**before, **prices}
+        if prices and after != before:
+            await page.call(
+                catalog.SetPrices,
+                cat.SetPricesRequest(
+                    idempotency_key=f"{prefix}:prices",
+                    variant_id=existing.id,
+                    prices=[cat.Money(amount_minor=a, currency=c) for c, a in after.items()],
+                ),
+            )
+            changes.append(page.t("prices updated"))
+        elif prices:
+            changes.append(page.t("prices unchanged"))
+        if row.stock is not None:
+            await set_stock(page, prefix, existing.id, row.stock)
+            changes.append(page.t("stock set to %(stock)s", stock=row.stock))
+        if row.options and dict(row.options) != dict(existing.options):
+            changes.append(page.t("its options stay as they were"))
+        return page.t(
+            "Variant %(sku)s exists: %(changes)s.",
+            sku=row.sku,
+            changes=", ".join(changes) or page.t("nothing to update"),
+        )
+
+    async def set_stock(page: Page, prefix: str, variant_id: str, on_hand: int | None) -> None:
+        if on_hand is None:
+            return
+        catalog = page.stub(CatalogServiceStub, "catalog")
+        await page.call(
+            catalog.SetStock,
+            cat.SetStockRequest(
+                idempotency_key=f"{prefix}:stock", variant_id=variant_id, on_hand=on_hand
+            ),
+        )
+
+    async def publish_product(page: Page, prefix: str, product: cat.Product) -> str:
+        catalog = page.stub(CatalogServiceStub, "catalog")
+        try:
+            await page.call(
+                catalog.PublishProduct,
+                cat.PublishProductRequest(idempotency_key=f"{prefix}:publish", id=product.id),
+            )
+        except grpc.aio.AioRpcError as failure:
+            reason = _import_failure(page, failure)
+            return page.t("Not published: %(reason)s", reason=reason)
+        return page.t("Published.")
 
     return [
         Route("/admin/orders", orders_list, methods=["GET"]),
@@ -959,7 +1132,7 @@ def _new_variant(form: Any) -> cat.NewVariant:
     return cat.NewVariant(sku=sku, title=title or sku, options=options)
 
 
-# --- the CSV format ---------------------------------------------------------------------------
+# --- the CSV import ---------------------------------------------------------------------------
 
 
 class ImportRefusal(Exception):
@@ -969,139 +1142,51 @@ class ImportRefusal(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class ImportRow:
-    sku: str
-    name: str
-    slug: str
-    description: str
-    category_id: str
-    prices: tuple[tuple[str, int], ...]
-    stock: int | None
-    publish: bool
+def _said(page: Page, problems: Sequence[Problem]) -> str:
+    return " ".join(problem.said(page.t) for problem in problems)
 
 
-def parse_row(
-    cells: Mapping[str, str], slugs: Mapping[str, str]
-) -> tuple[ImportRow | None, list[str]]:
-    """One CSV row checked: the row, or what is wrong with it (each problem named by column)."""
-    errors: list[str] = []
-    sku = cells.get("sku", "").strip()
-    name = cells.get("name", "").strip()
-    slug = cells.get("slug", "").strip()
-    if not sku:
-        errors.append("sku: required.")
-    elif not SKU.match(sku) or len(sku) > 64:
-        errors.append("sku: letters, digits, dots, hyphens and underscores (64 at most).")
-    if not name:
-        errors.append("name: required.")
-    elif len(name) > 200:
-        errors.append("name: 200 characters at most.")
-    if slug and (not SLUG.match(slug) or len(slug) > 120):
-        errors.append("slug: lowercase letters, digits and single hyphens.")
-    category = cells.get("category", "").strip()
-    category_id = ""
-    if category:
-        category_id = slugs.get(category, "")
-        if not category_id:
-            errors.append(f"category: no category with the slug {category!r}.")
-    prices: list[tuple[str, int]] = []
-    for column, value in cells.items():
-        match = PRICE_COLUMN.match(column)
-        if match is None or not value.strip():
-            continue
-        currency = match.group(1)
-        try:
-            prices.append((currency, parse_minor(value, currency, column)))
-        except BadInput as bad:
-            errors.append(str(bad))
-    stock_text = cells.get("stock", "").strip()
-    stock = None
-    if stock_text:
-        if stock_text.isdigit() and int(stock_text) <= 1_000_000_000:
-            stock = int(stock_text)
-        else:
-            errors.append("stock: a whole number from 0.")
-    publish_text = cells.get("publish", "").strip().lower()
-    if publish_text not in ("", "yes", "no", "true", "false", "1", "0"):
-        errors.append("publish: yes or no.")
-    publish = publish_text in ("yes", "true", "1")
-    if publish and not prices:
-        errors.append("publish: a published product needs a price.")
-    if errors:
-        return None, errors
-    row = ImportRow(
-        sku=sku,
-        name=name,
-        slug=slug,
-        description=cells.get("description", "").strip(),
-        category_id=category_id,
-        prices=tuple(prices),
-        stock=stock,
-        publish=publish,
-    )
-    return row, []
+def _row_failed(line: int, error: str) -> dict[str, Any]:
+    return {"line": line, "ok": False, "error": error}
 
 
-def parse_csv(text: str, slugs: Mapping[str, str]) -> dict[str, Any]:
-    """The CSV checked whole: its rows (line number and cells) and every problem with its line.
-    Line 1 is the header; a row's line is the file line it starts on."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
-    try:
-        header = next(reader, None)
-    except csv.Error:
-        raise ImportRefusal(422, "The file is not a CSV file.") from None
-    if not header:
-        raise ImportRefusal(422, "The file is empty.")
-    columns = [c.strip() for c in header]
-    unknown = [c for c in columns if c not in IMPORT_COLUMNS and not PRICE_COLUMN.match(c)]
-    missing = [c for c in ("sku", "name") if c not in columns]
-    if unknown or missing:
-        parts = []
-        if missing:
-            parts.append("missing column(s): " + ", ".join(missing))
-        if unknown:
-            parts.append("unknown column(s): " + ", ".join(unknown))
-        raise ImportRefusal(422, "Line 1 (header): " + "; ".join(parts) + ".")
-    if len(set(columns)) != len(columns):
-        raise ImportRefusal(422, "Line 1 (header): a column appears twice.")
-    rows: list[dict[str, Any]] = []
-    errors: list[dict[str, Any]] = []
-    seen_skus: dict[str, int] = {}
-    seen_slugs: dict[str, int] = {}
-    try:
-        while True:
-            line = reader.line_num + 1
-            record = next(reader, None)
-            if record is None:
-                break
-            if not any(cell.strip() for cell in record):
-                continue
-            if len(rows) + len(errors) >= IMPORT_MAX_ROWS:
-                raise ImportRefusal(422, f"The file has more than {IMPORT_MAX_ROWS} rows.")
-            if len(record) != len(columns):
-                errors.append(
-                    {"line": line, "error": f"{len(record)} cells, the header has {len(columns)}."}
-                )
-                continue
-            cells = dict(zip(columns, record, strict=True))
-            row, problems = parse_row(cells, slugs)
-            if row is not None:
-                for seen, value, name in (
-                    (seen_skus, row.sku, "sku"),
-                    (seen_slugs, row.slug, "slug"),
-                ):
-                    if value and value in seen:
-                        problems.append(f"{name}: {value!r} is also on line {seen[value]}.")
-                    elif value:
-                        seen[value] = line
-            if problems:
-                errors.append({"line": line, "error": " ".join(problems)})
-            else:
-                rows.append({"line": line, "cells": cells})
-    except csv.Error as bad:
-        raise ImportRefusal(422, f"Line {reader.line_num}: {bad}.") from None
-    return {"rows": rows, "errors": errors, "columns": columns}
+def _import_failure(page: Page, failure: grpc.aio.AioRpcError) -> str:
+    """A row's refusal by the catalog, said; signed out or a busy shop stops the batch (it
+    is sent again as it was)."""
+    problem = problem_from_rpc_error(failure)
+    if problem.status == 401:
+        raise ImportRefusal(401, page.t("Your session expired: reload the page and sign in."))
+    if problem.status >= 500:
+        raise ImportRefusal(503, page.t("The shop is busy: try again in a moment."))
+    return _refusal(page, failure)[1]
+
+
+def _import_shares(value: Any) -> list[tuple[Row, list[Row]]] | None:
+    """A batch's products as the script sends them (`line`, the first row's `product`
+    cells, `rows` of `line` and `cells`), or None when it is not that shape."""
+    if not isinstance(value, list) or len(value) > IMPORT_BATCH:
+        return None
+    shares = []
+    for share in value:
+        if not isinstance(share, dict):
+            return None
+        first, rows = _import_row(share.get("line"), share.get("product")), share.get("rows")
+        if first is None or not isinstance(rows, list) or len(rows) > IMPORT_BATCH:
+            return None
+        read = [_import_row(r.get("line"), r.get("cells")) for r in rows if isinstance(r, dict)]
+        checked = [row for row in read if row is not None]
+        if len(checked) != len(rows):
+            return None
+        shares.append((first, checked))
+    return shares
+
+
+def _import_row(line: Any, cells: Any) -> Row | None:
+    if not isinstance(line, int) or isinstance(line, bool) or not isinstance(cells, dict):
+        return None
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in cells.items()):
+        return None
+    return Row(line, dict(cells))
 
 
 def _same_origin_call(request: Request) -> bool:

@@ -1,6 +1,8 @@
 // The CSV product import: the file is checked whole by the server (every bad row reported with
-// its line), then its good rows are posted in batches; each row is imported under keys derived
-// from this page's upload id and the row's line, so a retried batch creates nothing twice.
+// its line, the good rows grouped by product), then posted in batches of rows. A product's rows
+// stay in one batch when they fit; a larger product spans batches, each carrying the product's
+// first row so the server finds the product again. Each row is imported under keys derived from
+// the run's upload id and the row's line, so a retried batch creates nothing twice.
 import { csrfToken, say } from "./agora.js";
 
 const form = document.getElementById("import-form");
@@ -11,6 +13,13 @@ const messages = document.getElementById("import-messages");
 const report = document.getElementById("import-report");
 const tbody = document.getElementById("import-rows");
 const start = document.getElementById("import-start");
+const texts = JSON.parse(form.dataset.messages);
+let runs = 0;
+
+/** A message of the page's language with its `%(name)s` placeholders filled. */
+function t(key, values = {}) {
+  return texts[key].replace(/%\((\w+)\)s/g, (_, name) => String(values[name]));
+}
 
 async function post(path, body) {
   const response = await fetch(path, {
@@ -26,7 +35,7 @@ async function post(path, body) {
     document = {};
   }
   if (!response.ok) {
-    const error = new Error(document.detail || `The server answered ${response.status}.`);
+    const error = new Error(document.detail || t("answered", { status: response.status }));
     error.status = response.status;
     throw error;
   }
@@ -66,14 +75,39 @@ function show(done, failed, total) {
   bar.value = done + failed;
   bar.setAttribute("aria-valuemax", String(Math.max(total, 1)));
   bar.setAttribute("aria-valuenow", String(done + failed));
-  say(counts, `${done + failed} of ${total} rows processed: ${done} imported, ${failed} failed.`);
+  say(counts, t("progress", { processed: done + failed, total, done, failed }));
+}
+
+/** The products' rows cut into batches of at most `size` rows, each product's share with its
+ * first row's product columns. */
+function batches(products, size) {
+  const all = [];
+  let current = [];
+  let count = 0;
+  const flush = () => {
+    all.push(current);
+    current = [];
+    count = 0;
+  };
+  for (const product of products) {
+    if (count && count + product.rows.length > size) flush();
+    for (let i = 0; i < product.rows.length; ) {
+      const rows = product.rows.slice(i, i + size - count);
+      current.push({ line: product.line, product: product.product, rows });
+      count += rows.length;
+      i += rows.length;
+      if (count === size) flush();
+    }
+  }
+  if (count) flush();
+  return all;
 }
 
 async function postBatch(uploadId, batch) {
   // A batch that failed in transit is sent again as it was: its rows' keys make it harmless.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await post("/admin/products/import/rows", { uploadId, rows: batch });
+      return await post("/admin/products/import/rows", { uploadId, products: batch });
     } catch (error) {
       const retryable = !error.status || error.status >= 500 || error.status === 429;
       if (attempt >= 3 || !retryable) throw error;
@@ -88,7 +122,7 @@ async function run(file) {
   report.hidden = true;
   const maxBytes = Number(form.dataset.maxBytes);
   if (file.size > maxBytes) {
-    message(`The file is ${Math.ceil(file.size / 1024)} KiB; at most ${Math.floor(maxBytes / 1024)} KiB.`, "error");
+    message(t("tooLarge", { size: Math.ceil(file.size / 1024), max: Math.floor(maxBytes / 1024) }), "error");
     return;
   }
   const text = await file.text();
@@ -99,43 +133,40 @@ async function run(file) {
     message(error.message, "error");
     return;
   }
-  for (const bad of checked.errors) row(bad.line, `Line ${bad.line}: ${bad.error}`, false);
-  if (checked.errors.length) {
-    message(`${checked.errors.length} row(s) have errors and will not be imported (see the lines below).`, "error");
-  }
-  const rows = checked.rows;
-  const total = rows.length;
+  for (const bad of checked.errors) row(bad.line, t("line", { line: bad.line, text: bad.error }), false);
+  if (checked.errors.length) message(t("rowErrors", { count: checked.errors.length }), "error");
+  const total = checked.rows;
   progress.hidden = false;
   let done = 0;
   let failed = 0;
   show(done, failed, total);
   if (!total) {
-    say(counts, "No row to import.");
+    say(counts, t("nothing"));
     return;
   }
-  const size = Number(form.dataset.batch);
-  const uploadId = form.dataset.uploadId;
-  for (let i = 0; i < rows.length; i += size) {
-    const batch = rows.slice(i, i + size);
+  // Each run has its own keys: a file sent again is matched by slug and SKU, not replayed.
+  runs += 1;
+  const uploadId = `${form.dataset.uploadId}-${runs}`;
+  for (const batch of batches(checked.products, Number(form.dataset.batch))) {
     let answer;
     try {
       answer = await postBatch(uploadId, batch);
     } catch (error) {
-      message(`Stopped at line ${batch[0].line}: ${error.message}`, "error");
+      message(t("stopped", { line: batch[0].rows[0].line, error: error.message }), "error");
       return;
     }
     for (const result of answer.results) {
       if (result.ok) {
         done += 1;
-        row(result.line, `Imported: ${result.slug}`, true, `/admin/products/${result.productId}`);
+        row(result.line, t("line", { line: result.line, text: result.message }), true, `/admin/products/${result.productId}`);
       } else {
         failed += 1;
-        row(result.line, `Line ${result.line}: ${result.error}`, false);
+        row(result.line, t("line", { line: result.line, text: result.error }), false);
       }
     }
     show(done, failed, total);
   }
-  message(`Import finished: ${done} imported, ${failed} failed.`, failed ? "error" : "success");
+  message(t("finished", { done, failed }), failed ? "error" : "success");
 }
 
 form.addEventListener("submit", async (event) => {
