@@ -102,6 +102,7 @@ CONTENT_DONE = {
 MEDIA_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 CHAT_TIMEOUT_S = 15.0
+MAX_PAGE_SIZE = 100
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -402,23 +403,34 @@ async def _staff_page_of(
     if not at.isdigit() or int(at) >= len(roles):
         raise _StalePage(query.token)
     index = int(at)
-    people: list[upb.ManagedUser] = []
-    while index < len(roles) and len(people) < query.size:
+
+    async def holders(size: int) -> list[upb.ManagedUser]:
+        """The next `size` holders of roles[index] (fewer once they are all read), moving
+        `index` and `token` past them; those shown under an earlier role left out."""
+        nonlocal index, token
         found = await page.call(
             stub.SearchUsers,
             upb.SearchUsersRequest(
-                query=query.filters["q"],
-                role=roles[index],
-                page_size=query.size - len(people),
-                page_token=token,
+                query=query.filters["q"], role=roles[index], page_size=size, page_token=token
             ),
         )
         earlier = set(roles[:index])
-        people += [u for u in found.users if not earlier.intersection(u.roles)]
         token = found.next_page_token
         if not token:
             index += 1
-    return people, f"{index}:{token}" if index < len(roles) else ""
+        return [u for u in found.users if not earlier.intersection(u.roles)]
+
+    people: list[upb.ManagedUser] = []
+    while index < len(roles) and len(people) < query.size:
+        people += await holders(query.size - len(people))
+    if index == len(roles) or token:
+        return people, f"{index}:{token}" if token else ""
+    # No link to an empty page: the later roles may hold no one who was not shown already.
+    onward = f"{index}:"
+    while index < len(roles):
+        if await holders(MAX_PAGE_SIZE):
+            return people, onward
+    return people, ""
 
 
 # --- content ---------------------------------------------------------------------------------
