@@ -40,7 +40,12 @@ from agora._proto.agora.payments.v1 import payments_pb2 as pay
 from agora._proto.agora.payments.v1.payments_pb2_grpc import PaymentsServiceStub
 from agora._proto.agora.types.v1.money_pb2 import Money
 from agora.gateway.problem import problem_from_rpc_error
-from agora.gateway.web.admin.listing import Filter, ListQuery
+from agora.gateway.web.admin.listing import (
+    Filter,
+    ListQuery,
+    words_and_choice,
+    words_and_choice_bar,
+)
 from agora.gateway.web.site import Page, Site, WebRefusal, user_message
 from agora.platform.kernel.money import ISO_EXPONENTS
 
@@ -204,12 +209,12 @@ def placed_days_problem(first: str, last: str) -> str:
 
 def order_filters(filters: Mapping[str, str]) -> list[Filter]:
     return [
-        Filter("q", "Search", filters["q"], help="Order number, customer name, email or city."),
-        Filter(
+        *words_and_choice_bar(
+            filters,
+            ("Search", "Order number, customer name, email or city."),
             "status",
             "Status",
-            filters["status"],
-            choices=[("", "Any status"), *((s, s.replace("_", " ")) for s in ORDER_STATUSES)],
+            [("", "Any status"), *((s, s.replace("_", " ")) for s in ORDER_STATUSES)],
         ),
         Filter("placed_from", "Placed from", filters["placed_from"], kind="date", help=DAYS_HELP),
         Filter("placed_to", "Placed to", filters["placed_to"], kind="date", help=DAYS_HELP),
@@ -217,15 +222,13 @@ def order_filters(filters: Mapping[str, str]) -> list[Filter]:
 
 
 def product_filters(filters: Mapping[str, str]) -> list[Filter]:
-    return [
-        Filter("q", "Search", filters["q"], help="Name, slug or SKU."),
-        Filter(
-            "status",
-            "Status",
-            filters["status"],
-            choices=[("", "Any status"), *((s, s) for s in PRODUCT_STATUSES)],
-        ),
-    ]
+    return words_and_choice_bar(
+        filters,
+        ("Search", "Name, slug or SKU."),
+        "status",
+        "Status",
+        [("", "Any status"), *((s, s) for s in PRODUCT_STATUSES)],
+    )
 
 
 # --- orders ---------------------------------------------------------------------------------
@@ -338,15 +341,15 @@ def routes(site: Site) -> list[BaseRoute]:
         if (away := _staff_redirect(site, page)) is not None:
             return away
         params = request.query_params
-        status = params.get("status", "")
         query = ListQuery.read(
             request,
-            {
-                "q": params.get("q", "").strip()[:200],
-                "status": status if status in ORDER_STATUSES else "",
-                "placed_from": params.get("placed_from", "").strip()[:40],
-                "placed_to": params.get("placed_to", "").strip()[:40],
-            },
+            words_and_choice(
+                request,
+                "status",
+                ORDER_STATUSES,
+                placed_from=params.get("placed_from", "").strip()[:40],
+                placed_to=params.get("placed_to", "").strip()[:40],
+            ),
             size=PAGE_SIZE,
         )
         filters = query.filters
@@ -358,14 +361,9 @@ def routes(site: Site) -> list[BaseRoute]:
                 found = await page.call(
                     orders.SearchOrders,
                     ords.SearchOrdersRequest(
-                        q=filters["q"],
-                        status=f"ORDER_STATUS_{filters['status'].upper()}"
-                        if filters["status"]
-                        else None,
+                        **query.search_fields("ORDER_STATUS_"),
                         placed_from=filters["placed_from"],
                         placed_to=filters["placed_to"],
-                        page_size=query.size,
-                        page_token=query.token,
                     ),
                 )
             except grpc.aio.AioRpcError as failure:
@@ -573,30 +571,15 @@ def routes(site: Site) -> list[BaseRoute]:
         page = await site.page(request)
         if (away := _staff_redirect(site, page)) is not None:
             return away
-        params = request.query_params
-        status = params.get("status", "")
         query = ListQuery.read(
-            request,
-            {
-                "q": params.get("q", "").strip()[:200],
-                "status": status if status in PRODUCT_STATUSES else "",
-            },
-            size=PAGE_SIZE,
+            request, words_and_choice(request, "status", PRODUCT_STATUSES), size=PAGE_SIZE
         )
-        filters = query.filters
         catalog = page.stub(CatalogServiceStub, "catalog")
         error = ""
         try:
             found = await page.call(
                 catalog.SearchProducts,
-                cat.SearchProductsRequest(
-                    q=filters["q"],
-                    status=f"PRODUCT_STATUS_{filters['status'].upper()}"
-                    if filters["status"]
-                    else None,
-                    page_size=query.size,
-                    page_token=query.token,
-                ),
+                cat.SearchProductsRequest(**query.search_fields("PRODUCT_STATUS_")),
             )
         except grpc.aio.AioRpcError as failure:
             error = _list_refusal(page, failure)
@@ -608,7 +591,7 @@ def routes(site: Site) -> list[BaseRoute]:
             status=200,
             products=found.products,
             pages=query.pager(found.next_page_token),
-            fields=product_filters(filters),
+            fields=product_filters(query.filters),
             status_name=product_status_name,
             error=error,
         )

@@ -9,8 +9,9 @@ Templates draw both with the macros of `admin/_list.html`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -43,6 +44,34 @@ class Filter:
     help: str = ""
     placeholder: str = ""
     max_len: int = 200
+
+
+def words_and_choice(
+    request: Request, choice: str, choices: Collection[str], **more: str
+) -> dict[str, str]:
+    """The filters most lists have, read from the URL: `q` (words, 200 characters at most) and
+    `choice` (one of `choices`; "" for any); `more` besides."""
+    params = request.query_params
+    chosen = params.get(choice, "")
+    return {
+        "q": params.get("q", "").strip()[:200],
+        choice: chosen if chosen in choices else "",
+        **more,
+    }
+
+
+def words_and_choice_bar(
+    filters: Mapping[str, str],
+    words: tuple[str, str],
+    choice: str,
+    label: str,
+    choices: Sequence[tuple[str, str]],
+) -> list[Filter]:
+    """The filter bar of `words_and_choice`: `words` is the text field's label and help."""
+    return [
+        Filter("q", words[0], filters["q"], help=words[1]),
+        Filter(choice, label, filters[choice], choices=choices),
+    ]
 
 
 @dataclass(frozen=True)
@@ -84,6 +113,17 @@ class ListQuery:
             token_param=token_param,
             sized=sized,
         )
+
+    def search_fields(self, status_prefix: str) -> dict[str, Any]:
+        """The fields of a service's search request: its words, its status (the name of the
+        enum value: `status_prefix` and the filter in upper case), page size and token."""
+        status = self.filters.get("status", "")
+        return {
+            "q": self.filters.get("q", ""),
+            "status": f"{status_prefix}{status.upper()}" if status else None,
+            "page_size": self.size,
+            "page_token": self.token,
+        }
 
     def url(self, token: str = "", trail: Sequence[str] = ()) -> str:
         """This list with its filters, at the page of `token` (the first page without one)."""

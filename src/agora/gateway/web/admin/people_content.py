@@ -36,7 +36,7 @@ from agora._proto.agora.admin.v1.users_pb2_grpc import UserAdminServiceStub
 from agora._proto.agora.support.v1 import support_pb2 as spb
 from agora._proto.agora.support.v1.support_pb2_grpc import SupportServiceStub
 from agora.gateway.problem import problem_from_rpc_error
-from agora.gateway.web.admin.listing import Filter, ListQuery
+from agora.gateway.web.admin.listing import ListQuery, words_and_choice, words_and_choice_bar
 from agora.gateway.web.site import Page, Site, user_message
 from agora.platform.markdown import render_markdown
 
@@ -184,14 +184,8 @@ class _Users:
         page = await _staff_page(self.site, request)
         if isinstance(page, Response):
             return page
-        status = request.query_params.get("status", "")
         query = ListQuery.read(
-            request,
-            {
-                "q": request.query_params.get("q", "")[:200],
-                "status": status if status in USER_STATUSES else "",
-            },
-            token_param="after",
+            request, words_and_choice(request, "status", USER_STATUSES), token_param="after"
         )
         stub = page.stub(UserAdminServiceStub, "admin")
         found = await page.call(
@@ -209,15 +203,13 @@ class _Users:
             "admin/customers.html",
             users=list(found.users),
             pages=query.pager(found.next_page_token),
-            fields=[
-                Filter("q", "Email or name", query.filters["q"]),
-                Filter(
-                    "status",
-                    "Status",
-                    query.filters["status"],
-                    choices=[("", "Any"), ("active", "Active"), ("locked", "Locked")],
-                ),
-            ],
+            fields=words_and_choice_bar(
+                query.filters,
+                ("Email or name", ""),
+                "status",
+                "Status",
+                [("", "Any"), ("active", "Active"), ("locked", "Locked")],
+            ),
             when=_when,
         )
 
@@ -225,14 +217,7 @@ class _Users:
         page = await _staff_page(self.site, request)
         if isinstance(page, Response):
             return page
-        role = request.query_params.get("role", "")
-        query = ListQuery.read(
-            request,
-            {
-                "q": request.query_params.get("q", "")[:200],
-                "role": role if role in STAFF_ROLES else "",
-            },
-        )
+        query = ListQuery.read(request, words_and_choice(request, "role", STAFF_ROLES))
         roles = (query.filters["role"],) if query.filters["role"] else STAFF_ROLES
         stub = page.stub(UserAdminServiceStub, "admin")
         error = ""
@@ -254,15 +239,13 @@ class _Users:
             status=400 if error else 200,
             users=users,
             pages=query.pager(next_token),
-            fields=[
-                Filter("q", "Email or name", query.filters["q"]),
-                Filter(
-                    "role",
-                    "Role",
-                    query.filters["role"],
-                    choices=[("", "Any staff role"), *((r, r) for r in STAFF_ROLES)],
-                ),
-            ],
+            fields=words_and_choice_bar(
+                query.filters,
+                ("Email or name", ""),
+                "role",
+                "Role",
+                [("", "Any staff role"), *((r, r) for r in STAFF_ROLES)],
+            ),
             error=error,
             resets=list(resets.resets),
             names={u.id: u.email for u in users},
