@@ -112,24 +112,25 @@ def test_the_staff_list_pages_through_every_staff_account_one_at_a_time(
 ) -> None:
     context.add_cookies(signed_in[ADMIN])
     page.goto("/admin/staff")
-    emails = page.locator("table tbody tr td:first-child a")
+    emails = page.get_by_role("table", name="Staff accounts").locator("tbody td:first-child a")
     expect(emails.first).to_be_visible()
     everyone = emails.all_inner_texts()
     assert len(everyone) >= 2, everyone
 
     page.goto("/admin/staff?size=1")
+    pages = page.get_by_role("navigation", name="Pages of staff accounts")
     seen = [emails.inner_text()]
     while len(seen) < len(everyone):
-        page.get_by_role("link", name="Next page").click()
+        pages.get_by_role("link", name="Next page").click()
         expect(emails).to_have_count(1)
         expect(emails).not_to_have_text(seen[-1])
         seen.append(emails.inner_text())
         if len(seen) == 2:
             check_page(page, "admin-staff-second-page")
     assert sorted(seen) == sorted(everyone)
-    expect(page.get_by_role("link", name="Next page")).to_have_count(0)
+    expect(pages.get_by_role("link", name="Next page")).to_have_count(0)
     back = "Previous page" if len(seen) > 2 else "First page"
-    page.get_by_role("link", name=back).click()
+    pages.get_by_role("link", name=back).click()
     expect(emails).to_have_text(seen[-2])
 
 

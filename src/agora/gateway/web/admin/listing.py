@@ -85,6 +85,7 @@ class ListQuery:
     trail: tuple[str, ...] = ()
     size: int = 25
     token_param: str = "page_token"
+    trail_param: str = TRAIL_PARAM
     sized: bool = field(default=False, compare=False)
 
     @classmethod
@@ -95,13 +96,15 @@ class ListQuery:
         *,
         size: int = 25,
         token_param: str = "page_token",
+        trail_param: str = TRAIL_PARAM,
         path: str = "",
     ) -> ListQuery:
         """The query of `request`: `filters` are its values already checked by the page;
-        `path` the list's own (a form posting elsewhere may show the list)."""
+        `path` the list's own (a form posting elsewhere may show the list); a second list on
+        the page has its own `token_param` and `trail_param`."""
         params = request.query_params
         token = params.get(token_param, "")[:MAX_TOKEN]
-        trail = tuple(t[:MAX_TOKEN] for t in params.getlist(TRAIL_PARAM) if t)[-MAX_TRAIL:]
+        trail = tuple(t[:MAX_TOKEN] for t in params.getlist(trail_param) if t)[-MAX_TRAIL:]
         asked = params.get(SIZE_PARAM, "")
         sized = asked.isdigit() and 1 <= int(asked) <= MAX_SIZE
         return cls(
@@ -111,6 +114,7 @@ class ListQuery:
             trail=trail if token else (),
             size=int(asked) if sized else size,
             token_param=token_param,
+            trail_param=trail_param,
             sized=sized,
         )
 
@@ -132,7 +136,7 @@ class ListQuery:
             params.append((SIZE_PARAM, str(self.size)))
         if token:
             params.append((self.token_param, token))
-            params += [(TRAIL_PARAM, earlier) for earlier in trail]
+            params += [(self.trail_param, earlier) for earlier in trail]
         return self.path + ("?" + urlencode(params) if params else "")
 
     def pager(self, next_token: str) -> Pager:

@@ -218,13 +218,25 @@ class _Users:
         if isinstance(page, Response):
             return page
         query = ListQuery.read(request, words_and_choice(request, "role", STAFF_ROLES))
+        # The resets' pager keeps the accounts' page; the accounts' pager starts the resets over.
+        resets_query = ListQuery.read(
+            request,
+            {**query.filters, "page_token": query.token},
+            token_param="resets",
+            trail_param="resets_back",
+        )
         roles = (query.filters["role"],) if query.filters["role"] else STAFF_ROLES
         stub = page.stub(UserAdminServiceStub, "admin")
         error = ""
         try:
             people, resets = await asyncio.gather(
                 _staff_page_of(page, stub, query, roles),
-                page.call(stub.ListTotpResets, upb.ListTotpResetsRequest(page_size=100)),
+                page.call(
+                    stub.ListTotpResets,
+                    upb.ListTotpResetsRequest(
+                        page_size=resets_query.size, page_token=resets_query.token
+                    ),
+                ),
             )
         except (grpc.aio.AioRpcError, _StalePage) as failure:
             if isinstance(failure, grpc.aio.AioRpcError):
@@ -248,6 +260,7 @@ class _Users:
             ),
             error=error,
             resets=list(resets.resets),
+            resets_pages=resets_query.pager(resets.next_page_token),
             names={u.id: u.email for u in users},
             when=_when,
         )
