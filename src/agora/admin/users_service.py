@@ -45,7 +45,7 @@ from agora.platform.errors import DomainError, InvalidArgument
 from agora.platform.idempotency import idempotent_mutation
 from agora.platform.kernel.checks import require_id
 from agora.platform.kernel.clock import utcnow
-from agora.platform.kernel.paging import page_size
+from agora.platform.kernel.paging import decode_page_token, encode_page_token, page_size
 from agora.platform.rpc.timestamps import datetime_of
 from agora.platform.security.principal import current_principal
 
@@ -54,6 +54,8 @@ SERVICE = "admin"
 # How much of an account's orders and audit trail its view shows (the rest: their own lists).
 VIEW_ORDERS = 10
 VIEW_AUDIT_ENTRIES = 20
+# What a page token of the waiting 2FA resets is bound to (they have no filters).
+RESETS_PAGES = "totp_resets"
 
 
 class UserAdminService(users_pb2_grpc.UserAdminServiceServicer):
@@ -263,10 +265,24 @@ class UserAdminService(users_pb2_grpc.UserAdminServiceServicer):
     async def ListTotpResets(
         self, request: pb.ListTotpResetsRequest, context: Any
     ) -> pb.ListTotpResetsResponse:
-        now = self._now()
+        now, size = self._now(), page_size(request.page_size)
+        position = decode_page_token(request.page_token, RESETS_PAGES)
+        after = (
+            None
+            if position is None
+            else (datetime.fromisoformat(str(position[0])), str(position[1]))
+        )
         async with self._reads.connect() as conn:
-            waiting = await users_store.waiting_resets(conn, now, page_size(request.page_size))
-        return pb.ListTotpResetsResponse(resets=[totp_reset_pb(r, now) for r in waiting])
+            waiting = await users_store.waiting_resets(conn, now, size + 1, after)
+        shown = waiting[:size]
+        next_token = ""
+        if len(waiting) > size:
+            next_token = encode_page_token(
+                (shown[-1].requested_at.isoformat(), shown[-1].id), RESETS_PAGES
+            )
+        return pb.ListTotpResetsResponse(
+            resets=[totp_reset_pb(r, now) for r in shown], next_page_token=next_token
+        )
 
     async def _audit(self, session: AsyncSession, action: str, reset: TotpReset) -> None:
         await record_audit(

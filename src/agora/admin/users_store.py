@@ -65,13 +65,18 @@ async def waiting_reset(db: Db, user_id: str, now: datetime) -> TotpReset | None
     return _reset(found) if found else None
 
 
-async def waiting_resets(db: Db, now: datetime, limit: int) -> list[TotpReset]:
-    """Resets waiting for approval, oldest first."""
+async def waiting_resets(
+    db: Db, now: datetime, limit: int, after: tuple[datetime, str] | None = None
+) -> list[TotpReset]:
+    """Resets waiting for approval, oldest first: at most `limit`, from the one after `after`
+    (a reset's requested_at and id)."""
+    statement = sa.select(totp_resets).where(
+        totp_resets.c.applied_at.is_(None), totp_resets.c.expires_at > now
+    )
+    if after is not None:
+        statement = statement.where(sa.tuple_(totp_resets.c.requested_at, totp_resets.c.id) > after)
     rows = await db.execute(
-        sa.select(totp_resets)
-        .where(totp_resets.c.applied_at.is_(None), totp_resets.c.expires_at > now)
-        .order_by(totp_resets.c.requested_at, totp_resets.c.id)
-        .limit(limit)
+        statement.order_by(totp_resets.c.requested_at, totp_resets.c.id).limit(limit)
     )
     return [_reset(row) for row in rows]
 

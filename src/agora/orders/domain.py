@@ -20,11 +20,12 @@ Weights: the catalog keeps no weights yet, so every unit weighs the shop's defau
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 
 from agora.platform.errors import (
@@ -731,20 +732,64 @@ def with_catalog_changes(cart: Cart, changes: Sequence[LineChange]) -> Cart:
 
 # --- order listings --------------------------------------------------------------------------
 
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+@dataclass(frozen=True)
+class PlacedDays:
+    """The UTC days an order was placed on, both ends included; an end left out is open."""
+
+    first: date | None = None
+    last: date | None = None
+
+    @classmethod
+    def parse(cls, first: str, last: str) -> PlacedDays:
+        """Days written `YYYY-MM-DD` (empty: open); the first not after the last."""
+        days = cls(_day(first, "placedFrom"), _day(last, "placedTo"))
+        if days.first and days.last and days.first > days.last:
+            raise InvalidArgument.for_field("placedTo", "must not be before placedFrom")
+        return days
+
+    def since(self) -> datetime | None:
+        """The first moment in the range (None: open)."""
+        return datetime.combine(self.first, time(), UTC) if self.first else None
+
+    def until(self) -> datetime | None:
+        """The first moment after the range (None: open)."""
+        if self.last is None:
+            return None
+        return datetime.combine(self.last + timedelta(days=1), time(), UTC)
+
+
+def _day(text: str, field_path: str) -> date | None:
+    if not text:
+        return None
+    if _DAY.fullmatch(text):
+        with contextlib.suppress(ValueError):
+            return date.fromisoformat(text)
+    raise InvalidArgument.for_field(field_path, "not a day written YYYY-MM-DD")
+
 
 @dataclass(frozen=True)
 class OrderListQuery:
-    """A page of orders, newest first: a customer's, or staff's search by status and words."""
+    """A page of orders, newest first: a customer's, or staff's search by status, words and
+    the days placed on."""
 
     customer_id: str | None = None
     status: str | None = None
     words: tuple[str, ...] = ()
+    placed: PlacedDays = PlacedDays()
     page_size: int = DEFAULT_PAGE_SIZE
     page_token: str = ""
 
     def fingerprint(self) -> str:
         """What a page token of this listing is bound to: its filters, not its page size."""
-        return f"orders|{self.customer_id or ''}|{self.status or ''}|{' '.join(self.words)}"
+        days = (
+            f"|{self.placed.first or ''}|{self.placed.last or ''}"
+            if self.placed.first or self.placed.last
+            else ""
+        )
+        return f"orders|{self.customer_id or ''}|{self.status or ''}|{' '.join(self.words)}{days}"
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ from agora.orders.domain import (
     CartLine,
     CartStatus,
     OrderListQuery,
+    PlacedDays,
     ShopRules,
     cart_totals,
     catalog_changes,
@@ -491,6 +492,7 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
         query = OrderListQuery(
             status=status,
             words=tuple(request.q.split()),
+            placed=PlacedDays.parse(request.placed_from, request.placed_to),
             page_size=page_size(request.page_size),
             page_token=request.page_token,
         )

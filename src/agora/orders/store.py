@@ -471,6 +471,10 @@ async def list_orders(db: Db, query: OrderListQuery) -> OrderListPage:
         statement = statement.where(order_list.c.customer_id == query.customer_id)
     if query.status is not None:
         statement = statement.where(order_list.c.status == query.status)
+    if (since := query.placed.since()) is not None:
+        statement = statement.where(order_list.c.placed_at >= since)
+    if (until := query.placed.until()) is not None:
+        statement = statement.where(order_list.c.placed_at < until)
     for word in query.words:
         escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         statement = statement.where(order_list.c.search_text.like(f"%{escaped}%", escape="\\"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +179,42 @@ def test_the_orders_list_finds_a_paid_order_by_its_number_and_status(
     assert "status=paid" in admin_page.url
     link.click()
     expect(admin_page.get_by_role("heading", level=1)).to_contain_text(order["id"][:8])
+
+
+def test_the_orders_list_finds_an_order_on_the_utc_day_it_was_placed_and_not_a_month_before(
+    admin_page: Page, staff_api: httpx.Client, guest_api: httpx.Client
+) -> None:
+    order = paid_order(staff_api, guest_api)
+    day = date.fromisoformat(order["placedAt"][:10])
+    link = admin_page.get_by_role("link", name=order["id"][:8])
+    admin_page.goto(f"/admin/orders?q={order['id']}")
+    expect(link).to_be_visible()
+
+    for first, last in ((day, day), (day - timedelta(days=30), day - timedelta(days=1))):
+        admin_page.get_by_label("Placed from").fill(first.isoformat())
+        admin_page.get_by_label("Placed to").fill(last.isoformat())
+        admin_page.get_by_role("button", name="Search").click()
+        expect(admin_page).to_have_url(re.compile(f"placed_to={last.isoformat()}"))
+    expect(admin_page.get_by_text("No orders match.")).to_be_visible()
+    expect(link).to_have_count(0)
+
+
+def test_a_day_not_in_the_calendar_or_a_range_ending_before_it_starts_gets_a_400_page(
+    admin_page: Page,
+) -> None:
+    answer = admin_page.goto("/admin/orders?placed_from=2026-02-30")
+    assert answer is not None
+    assert answer.status == 400
+    expect(admin_page.get_by_role("alert")).to_have_text(
+        "Placed from: write a day as YYYY-MM-DD (for example 2026-03-31)."
+    )
+    check_page(admin_page, "admin-orders-bad-day")
+    answer = admin_page.goto("/admin/orders?placed_from=2026-03-02&placed_to=2026-03-01")
+    assert answer is not None
+    assert answer.status == 400
+    expect(admin_page.get_by_role("alert")).to_have_text(
+        "Placed to: a day on or after Placed from."
+    )
 
 
 def test_staff_create_a_product_add_a_priced_stocked_variant_and_publish_it(

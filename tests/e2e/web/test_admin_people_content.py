@@ -107,6 +107,33 @@ def test_staff_without_account_rights_see_the_services_refusal(
     expect(page.locator(".people-facts .badge.ok")).to_have_text("Active")
 
 
+def test_the_staff_list_pages_through_every_staff_account_one_at_a_time(
+    context: BrowserContext, page: Page, signed_in: dict[str, list[Any]]
+) -> None:
+    context.add_cookies(signed_in[ADMIN])
+    page.goto("/admin/staff")
+    emails = page.get_by_role("table", name="Staff accounts").locator("tbody td:first-child a")
+    expect(emails.first).to_be_visible()
+    everyone = emails.all_inner_texts()
+    assert len(everyone) >= 2, everyone
+
+    page.goto("/admin/staff?size=1")
+    pages = page.get_by_role("navigation", name="Pages of staff accounts")
+    seen = [emails.inner_text()]
+    while len(seen) < len(everyone):
+        pages.get_by_role("link", name="Next page").click()
+        expect(emails).to_have_count(1)
+        expect(emails).not_to_have_text(seen[-1])
+        seen.append(emails.inner_text())
+        if len(seen) == 2:
+            check_page(page, "admin-staff-second-page")
+    assert sorted(seen) == sorted(everyone)
+    expect(pages.get_by_role("link", name="Next page")).to_have_count(0)
+    back = "Previous page" if len(seen) > 2 else "First page"
+    pages.get_by_role("link", name=back).click()
+    expect(emails).to_have_text(seen[-2])
+
+
 def test_staff_publish_a_banner_written_in_markdown_and_the_shop_shows_it(
     stack: Stack, context: BrowserContext, page: Page, signed_in: dict[str, list[Any]]
 ) -> None:

@@ -388,6 +388,39 @@ async def test_a_totp_reset_needs_a_second_staff_member(stack: Stack) -> None:
     assert not after.mfa_required
 
 
+async def test_waiting_totp_resets_are_paged_oldest_first_each_once(stack: Stack) -> None:
+    requested = []
+    for _ in range(3):
+        customer = await a_customer(stack)
+        await with_totp(stack, customer)
+        reset = await stack.admin.RequestTotpReset(
+            pb.RequestTotpResetRequest(idempotency_key=key(), user_id=customer.id, reason="lost"),
+            metadata=staff().metadata,
+        )
+        requested.append(reset.id)
+
+    listed: list[str] = []
+    token = ""
+    while True:
+        page = await stack.admin.ListTotpResets(
+            pb.ListTotpResetsRequest(page_size=2, page_token=token), metadata=staff().metadata
+        )
+        assert len(page.resets) <= 2
+        listed += [r.id for r in page.resets]
+        token = page.next_page_token
+        if not token:
+            break
+
+    assert len(listed) == len(set(listed))
+    assert [r for r in listed if r in requested] == requested
+    stale = await refused(
+        stack.admin.ListTotpResets(
+            pb.ListTotpResetsRequest(page_token="not-a-token"), metadata=staff().metadata
+        )
+    )
+    assert stale.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
 async def test_an_unapproved_totp_reset_expires(stack: Stack, clock: Clock) -> None:
     customer = await a_customer(stack)
     await with_totp(stack, customer)

@@ -11,13 +11,14 @@ line, so a retried batch creates nothing twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -37,6 +38,12 @@ from agora._proto.agora.payments.v1 import payments_pb2 as pay
 from agora._proto.agora.payments.v1.payments_pb2_grpc import PaymentsServiceStub
 from agora._proto.agora.types.v1.money_pb2 import Money
 from agora.gateway.problem import problem_from_rpc_error
+from agora.gateway.web.admin.listing import (
+    Filter,
+    ListQuery,
+    words_and_choice,
+    words_and_choice_bar,
+)
 from agora.gateway.web.admin.product_csv import (
     MAX_VARIANTS,
     FileRefused,
@@ -62,6 +69,8 @@ IMPORT_FIELD_COLUMNS = {"title": "name", "description": "description", "category
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+DAYS_HELP = "A day in UTC, included."
 UPLOAD_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 MAX_MINOR = 1_000_000_000_000
 
@@ -77,6 +86,7 @@ ORDER_STATUSES = (
     "refunded",
 )
 PRODUCT_STATUSES = ("draft", "published", "archived")
+RETURN_STATUSES = ("requested", "approved", "rejected")
 ORDER_DONE = {
     "fulfil": "The order is fulfilled.",
     "ship": "The order is shipped.",
@@ -191,6 +201,46 @@ def _staff_redirect(site: Site, page: Page) -> Response | None:
     return site.redirect(page, f"/admin/login?{urlencode({'next': _next_url(page)})}")
 
 
+def placed_days_problem(first: str, last: str) -> str:
+    """What is wrong with the days of the orders filter ("" when nothing)."""
+    days = []
+    for text, label in ((first, "Placed from"), (last, "Placed to")):
+        day = None
+        if text:
+            with contextlib.suppress(ValueError):
+                day = date.fromisoformat(text) if DAY.fullmatch(text) else None
+            if day is None:
+                return f"{label}: write a day as YYYY-MM-DD (for example 2026-03-31)."
+        days.append(day)
+    if days[0] and days[1] and days[0] > days[1]:
+        return "Placed to: a day on or after Placed from."
+    return ""
+
+
+def order_filters(filters: Mapping[str, str]) -> list[Filter]:
+    return [
+        *words_and_choice_bar(
+            filters,
+            ("Search", "Order number, customer name, email or city."),
+            "status",
+            "Status",
+            [("", "Any status"), *((s, s.replace("_", " ")) for s in ORDER_STATUSES)],
+        ),
+        Filter("placed_from", "Placed from", filters["placed_from"], kind="date", help=DAYS_HELP),
+        Filter("placed_to", "Placed to", filters["placed_to"], kind="date", help=DAYS_HELP),
+    ]
+
+
+def product_filters(filters: Mapping[str, str]) -> list[Filter]:
+    return words_and_choice_bar(
+        filters,
+        ("Search", "Name, slug or SKU."),
+        "status",
+        "Status",
+        [("", "Any status"), *((s, s) for s in PRODUCT_STATUSES)],
+    )
+
+
 # --- orders ---------------------------------------------------------------------------------
 
 
@@ -301,40 +351,52 @@ def routes(site: Site) -> list[BaseRoute]:
         if (away := _staff_redirect(site, page)) is not None:
             return away
         params = request.query_params
-        q = params.get("q", "").strip()[:200]
-        status = params.get("status", "")
-        status_value = f"ORDER_STATUS_{status.upper()}" if status in ORDER_STATUSES else ""
-        token = params.get("page_token", "")[:512]
-        orders = page.stub(OrdersServiceStub, "orders")
-        error = ""
-        try:
-            found = await page.call(
-                orders.SearchOrders,
-                ords.SearchOrdersRequest(
-                    q=q, status=status_value or None, page_size=PAGE_SIZE, page_token=token
-                ),
-            )
-        except grpc.aio.AioRpcError as failure:
-            error = _list_refusal(page, failure)
-            found = ords.SearchOrdersResponse()
-        query = {"q": q, "status": status if status_value else ""}
-        context = {
-            "orders": found.orders,
-            "next_url": (
-                "/admin/orders?" + urlencode({**query, "page_token": found.next_page_token})
-                if found.next_page_token
-                else ""
+        query = ListQuery.read(
+            request,
+            words_and_choice(
+                request,
+                "status",
+                ORDER_STATUSES,
+                placed_from=params.get("placed_from", "").strip()[:40],
+                placed_to=params.get("placed_to", "").strip()[:40],
             ),
-            "first_url": "/admin/orders?" + urlencode(query) if token else "",
-            "q": q,
-            "status_filter": query["status"],
-            "statuses": ORDER_STATUSES,
-            "status_name": order_status_name,
-            "error": error,
-        }
-        if request.headers.get("hx-request") == "true":
-            return render(page, "admin/_orders_results.html", **context)
-        return render(page, "admin/orders.html", **context)
+            size=PAGE_SIZE,
+        )
+        filters = query.filters
+        error = placed_days_problem(filters["placed_from"], filters["placed_to"])
+        found = ords.SearchOrdersResponse()
+        if not error:
+            orders = page.stub(OrdersServiceStub, "orders")
+            try:
+                found = await page.call(
+                    orders.SearchOrders,
+                    ords.SearchOrdersRequest(
+                        **query.search_fields("ORDER_STATUS_"),
+                        placed_from=filters["placed_from"],
+                        placed_to=filters["placed_to"],
+                    ),
+                )
+            except grpc.aio.AioRpcError as failure:
+                error = _list_refusal(page, failure)
+        return render_list(
+            page,
+            "admin/orders.html",
+            "admin/_orders_results.html",
+            status=400 if error else 200,
+            orders=found.orders,
+            pages=query.pager(found.next_page_token),
+            fields=order_filters(filters),
+            status_name=order_status_name,
+            error=error,
+        )
+
+    def render_list(
+        page: Page, template: str, results: str, *, status: int, **context: Any
+    ) -> Response:
+        """A list page, or only its results when htmx asks (swapped in: always 200)."""
+        if page.request.headers.get("hx-request") == "true":
+            return render(page, results, **context)
+        return render(page, template, status=status, **context)
 
     async def order_detail(request: Request) -> Response:
         page = await site.page(request)
@@ -427,15 +489,17 @@ def routes(site: Site) -> list[BaseRoute]:
         return await render_returns(page)
 
     async def render_returns(page: Page, *, status: int = 200, error: str = "") -> Response:
-        wanted = page.request.query_params.get("status", "requested")
-        names = ("requested", "approved", "rejected")
-        value = f"RETURN_STATUS_{wanted.upper()}" if wanted in names else ""
-        token = page.request.query_params.get("page_token", "")[:512]
+        wanted = page.request.query_params.get("status", "requested")[:20]
+        value = f"RETURN_STATUS_{wanted.upper()}" if wanted in RETURN_STATUSES else ""
+        # An unknown status lists them all; kept in the pager's links so it stays that way.
+        query = ListQuery.read(
+            page.request, {"status": wanted}, size=PAGE_SIZE, path="/admin/returns"
+        )
         orders = page.stub(OrdersServiceStub, "orders")
         found = await page.call(
             orders.ListReturnRequests,
             ords.ListReturnRequestsRequest(
-                status=value or None, page_size=PAGE_SIZE, page_token=token
+                status=value or None, page_size=query.size, page_token=query.token
             ),
         )
         done = page.request.query_params.get("done", "")
@@ -444,14 +508,15 @@ def routes(site: Site) -> list[BaseRoute]:
             "admin/orders_returns.html",
             status=status,
             returns=found.return_requests,
-            next_url=(
-                "/admin/returns?"
-                + urlencode({"status": wanted, "page_token": found.next_page_token})
-                if found.next_page_token
-                else ""
-            ),
-            wanted=wanted if value else "",
-            names=names,
+            pages=query.pager(found.next_page_token),
+            fields=[
+                Filter(
+                    "status",
+                    "Status",
+                    wanted if value else "",
+                    choices=[(n, n) for n in RETURN_STATUSES],
+                )
+            ],
             keys={r.id: (_new_key(), _new_key()) for r in found.return_requests},
             return_status=lambda v: (
                 ords.ReturnStatus.Name(v).removeprefix("RETURN_STATUS_").lower()
@@ -516,41 +581,30 @@ def routes(site: Site) -> list[BaseRoute]:
         page = await site.page(request)
         if (away := _staff_redirect(site, page)) is not None:
             return away
-        params = request.query_params
-        q = params.get("q", "").strip()[:200]
-        status = params.get("status", "")
-        status_value = f"PRODUCT_STATUS_{status.upper()}" if status in PRODUCT_STATUSES else ""
-        token = params.get("page_token", "")[:512]
+        query = ListQuery.read(
+            request, words_and_choice(request, "status", PRODUCT_STATUSES), size=PAGE_SIZE
+        )
         catalog = page.stub(CatalogServiceStub, "catalog")
         error = ""
         try:
             found = await page.call(
                 catalog.SearchProducts,
-                cat.SearchProductsRequest(
-                    q=q, status=status_value or None, page_size=PAGE_SIZE, page_token=token
-                ),
+                cat.SearchProductsRequest(**query.search_fields("PRODUCT_STATUS_")),
             )
         except grpc.aio.AioRpcError as failure:
             error = _list_refusal(page, failure)
             found = cat.ListProductsResponse()
-        query = {"q": q, "status": status if status_value else ""}
-        context = {
-            "products": found.products,
-            "next_url": (
-                "/admin/products?" + urlencode({**query, "page_token": found.next_page_token})
-                if found.next_page_token
-                else ""
-            ),
-            "first_url": "/admin/products?" + urlencode(query) if token else "",
-            "q": q,
-            "status_filter": query["status"],
-            "statuses": PRODUCT_STATUSES,
-            "status_name": product_status_name,
-            "error": error,
-        }
-        if request.headers.get("hx-request") == "true":
-            return render(page, "admin/_catalog_products_results.html", **context)
-        return render(page, "admin/products.html", **context)
+        return render_list(
+            page,
+            "admin/products.html",
+            "admin/_catalog_products_results.html",
+            status=200,
+            products=found.products,
+            pages=query.pager(found.next_page_token),
+            fields=product_filters(query.filters),
+            status_name=product_status_name,
+            error=error,
+        )
 
     async def product_new(request: Request) -> Response:
         page = await site.page(request)

@@ -31,6 +31,7 @@ from agora._proto.agora.chain.v1 import chain_pb2
 from agora._proto.agora.chain.v1.chain_pb2_grpc import ChainServiceStub
 from agora.gateway.browser_session import CLEARED_COOKIES, session_cookies
 from agora.gateway.problem import problem_from_rpc_error
+from agora.gateway.web.admin.listing import Filter, ListQuery
 from agora.gateway.web.i18n import Language
 from agora.gateway.web.qr import qr_data_url
 from agora.gateway.web.site import Page, Site, safe_next
@@ -687,15 +688,12 @@ def routes(site: Site) -> list[BaseRoute]:
         action = params.get("action", "").strip()[:200]
         target_type = params.get("target_type", "").strip()[:100]
         target_id = params.get("target_id", "").strip()[:200]
-        token = params.get("page", "")[:512]
         error = ""
         search = users_pb2.SearchAuditLogRequest(
             actor_subject=actor,
             action_prefix=action,
             target_type=target_type,
             target_id=target_id if target_type else "",
-            page_size=PAGE_SIZE,
-            page_token=token,
         )
         since_text, until_text = params.get("from", ""), params.get("to", "")
         try:
@@ -713,6 +711,16 @@ def routes(site: Site) -> list[BaseRoute]:
             error = "Dates are written YYYY-MM-DD."
             search.ClearField("occurred_after")
             search.ClearField("occurred_before")
+        filters = {
+            "actor": actor,
+            "action": action,
+            "target_type": target_type,
+            "target_id": target_id,
+            "from": since_text if not error else "",
+            "to": until_text if not error else "",
+        }
+        query = ListQuery.read(request, filters, size=PAGE_SIZE, token_param="page")
+        search.page_size, search.page_token = query.size, query.token
         users = page.stub(UserAdminServiceStub, "admin")
         try:
             found = await page.call(users.SearchAuditLog, search)
@@ -723,28 +731,14 @@ def routes(site: Site) -> list[BaseRoute]:
             detail = "; ".join(f"{v.field}: {v.description}" for v in problem.errors)
             error = detail or problem.detail or "These filters could not be used."
             found = users_pb2.SearchAuditLogResponse()
-        filters = {
-            "actor": actor,
-            "action": action,
-            "target_type": target_type,
-            "target_id": target_id,
-            "from": since_text if not error else "",
-            "to": until_text if not error else "",
-        }
-        kept = {k: v for k, v in filters.items() if v}
         language = english(site, page)
         return site.render(
             page,
             "admin/audit.html",
             status=400 if error else 200,
             entries=list(found.entries),
-            filters=filters,
-            first_url="/admin/audit?" + urlencode(kept) if token else "",
-            next_url=(
-                "/admin/audit?" + urlencode({**kept, "page": found.next_page_token})
-                if found.next_page_token
-                else ""
-            ),
+            fields=audit_filters(filters),
+            pages=query.pager(found.next_page_token),
             when=lambda moment: when(language, moment),
             error=error,
         )
@@ -759,6 +753,26 @@ def routes(site: Site) -> list[BaseRoute]:
         Route("/admin/reconciliation", reconciliation, methods=["GET", "POST"]),
         Route("/admin/reconciliation/{run_id}", reconciliation_run, methods=["GET"]),
         Route("/admin/audit", audit, methods=["GET"]),
+    ]
+
+
+def audit_filters(filters: Mapping[str, str]) -> list[Filter]:
+    return [
+        Filter(
+            "actor", "Actor", filters["actor"], kind="text", placeholder="user id or service:name"
+        ),
+        Filter("action", "Action starts with", filters["action"], kind="text", placeholder="auth."),
+        Filter(
+            "target_type",
+            "Target kind",
+            filters["target_type"],
+            kind="text",
+            placeholder="user, order…",
+            max_len=100,
+        ),
+        Filter("target_id", "Target id", filters["target_id"], kind="text"),
+        Filter("from", "From", filters["from"], kind="date"),
+        Filter("to", "To", filters["to"], kind="date"),
     ]
 
 

@@ -36,6 +36,7 @@ from agora._proto.agora.admin.v1.users_pb2_grpc import UserAdminServiceStub
 from agora._proto.agora.support.v1 import support_pb2 as spb
 from agora._proto.agora.support.v1.support_pb2_grpc import SupportServiceStub
 from agora.gateway.problem import problem_from_rpc_error
+from agora.gateway.web.admin.listing import ListQuery, words_and_choice, words_and_choice_bar
 from agora.gateway.web.site import Page, Site, user_message
 from agora.platform.markdown import render_markdown
 
@@ -101,6 +102,7 @@ CONTENT_DONE = {
 MEDIA_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 CHAT_TIMEOUT_S = 15.0
+MAX_PAGE_SIZE = 100
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -182,27 +184,32 @@ class _Users:
         page = await _staff_page(self.site, request)
         if isinstance(page, Response):
             return page
-        query = request.query_params.get("q", "")[:200]
-        status = request.query_params.get("status", "")
-        after = request.query_params.get("after", "")[:512]
+        query = ListQuery.read(
+            request, words_and_choice(request, "status", USER_STATUSES), token_param="after"
+        )
         stub = page.stub(UserAdminServiceStub, "admin")
         found = await page.call(
             stub.SearchUsers,
             upb.SearchUsersRequest(
-                query=query,
+                query=query.filters["q"],
                 role="customer",
-                status=USER_STATUSES.get(status, upb.USER_STATUS_UNSPECIFIED),
-                page_size=25,
-                page_token=after,
+                status=USER_STATUSES.get(query.filters["status"], upb.USER_STATUS_UNSPECIFIED),
+                page_size=query.size,
+                page_token=query.token,
             ),
         )
         return self.site.render(
             page,
             "admin/customers.html",
             users=list(found.users),
-            next_token=found.next_page_token,
-            query=query,
-            status_filter=status if status in USER_STATUSES else "",
+            pages=query.pager(found.next_page_token),
+            fields=words_and_choice_bar(
+                query.filters,
+                ("Email or name", ""),
+                "status",
+                "Status",
+                [("", "Any"), ("active", "Active"), ("locked", "Locked")],
+            ),
             when=_when,
         )
 
@@ -210,37 +217,51 @@ class _Users:
         page = await _staff_page(self.site, request)
         if isinstance(page, Response):
             return page
-        query = request.query_params.get("q", "")[:200]
-        role = request.query_params.get("role", "")
-        roles = (role,) if role in STAFF_ROLES else STAFF_ROLES
-        stub = page.stub(UserAdminServiceStub, "admin")
-        answers = await asyncio.gather(
-            *(
-                page.call(
-                    stub.SearchUsers,
-                    upb.SearchUsersRequest(query=query, role=name, page_size=100),
-                )
-                for name in roles
-            ),
-            page.call(stub.ListTotpResets, upb.ListTotpResetsRequest(page_size=100)),
+        query = ListQuery.read(request, words_and_choice(request, "role", STAFF_ROLES))
+        # The resets' pager keeps the accounts' page; the accounts' pager starts the resets over.
+        resets_query = ListQuery.read(
+            request,
+            {**query.filters, "page_token": query.token},
+            token_param="resets",
+            trail_param="resets_back",
         )
-        searches, resets = answers[:-1], answers[-1]
-        merged: dict[str, upb.ManagedUser] = {}
-        for answer in searches:
-            assert isinstance(answer, upb.SearchUsersResponse)
-            for user in answer.users:
-                merged.setdefault(user.id, user)
-        people = sorted(merged.values(), key=lambda u: (u.email.lower(), u.id))
-        assert isinstance(resets, upb.ListTotpResetsResponse)
+        roles = (query.filters["role"],) if query.filters["role"] else STAFF_ROLES
+        stub = page.stub(UserAdminServiceStub, "admin")
+        error = ""
+        try:
+            people, resets = await asyncio.gather(
+                _staff_page_of(page, stub, query, roles),
+                page.call(
+                    stub.ListTotpResets,
+                    upb.ListTotpResetsRequest(
+                        page_size=resets_query.size, page_token=resets_query.token
+                    ),
+                ),
+            )
+        except (grpc.aio.AioRpcError, _StalePage) as failure:
+            if isinstance(failure, grpc.aio.AioRpcError):
+                error = _refusal(page, failure)[1]
+            else:
+                error = "This page of the list is out of date: start again from the first page."
+            people, resets = ([], ""), upb.ListTotpResetsResponse()
+        users, next_token = people
         return self.site.render(
             page,
             "admin/staff.html",
-            users=people,
-            query=query,
-            role=role if role in STAFF_ROLES else "",
-            staff_roles=STAFF_ROLES,
+            status=400 if error else 200,
+            users=users,
+            pages=query.pager(next_token),
+            fields=words_and_choice_bar(
+                query.filters,
+                ("Email or name", ""),
+                "role",
+                "Role",
+                [("", "Any staff role"), *((r, r) for r in STAFF_ROLES)],
+            ),
+            error=error,
             resets=list(resets.resets),
-            names={u.id: u.email for u in merged.values()},
+            resets_pages=resets_query.pager(resets.next_page_token),
+            names={u.id: u.email for u in users},
             when=_when,
         )
 
@@ -363,6 +384,49 @@ class _Users:
                 status=status,
             )
         return self.site.redirect(page, f"/admin/users/{user_id}?done={action}")
+
+
+class _StalePage(ValueError):
+    """A staff list page token the gateway did not write."""
+
+
+async def _staff_page_of(
+    page: Page, stub: UserAdminServiceStub, query: ListQuery, roles: tuple[str, ...]
+) -> tuple[list[upb.ManagedUser], str]:
+    """A page of the holders of `roles`, role by role in that order (an account with several
+    shows under the first), and the next page's token: `<role index>:<the role's token>`."""
+    at, _, token = query.token.partition(":") if query.token else ("0", "", "")
+    if not at.isdigit() or int(at) >= len(roles):
+        raise _StalePage(query.token)
+    index = int(at)
+
+    async def holders(size: int) -> list[upb.ManagedUser]:
+        """The next `size` holders of roles[index] (fewer once they are all read), moving
+        `index` and `token` past them; those shown under an earlier role left out."""
+        nonlocal index, token
+        found = await page.call(
+            stub.SearchUsers,
+            upb.SearchUsersRequest(
+                query=query.filters["q"], role=roles[index], page_size=size, page_token=token
+            ),
+        )
+        earlier = set(roles[:index])
+        token = found.next_page_token
+        if not token:
+            index += 1
+        return [u for u in found.users if not earlier.intersection(u.roles)]
+
+    people: list[upb.ManagedUser] = []
+    while index < len(roles) and len(people) < query.size:
+        people += await holders(query.size - len(people))
+    if index == len(roles) or token:
+        return people, f"{index}:{token}" if token else ""
+    # No link to an empty page: the later roles may hold no one who was not shown already.
+    onward = f"{index}:"
+    while index < len(roles):
+        if await holders(MAX_PAGE_SIZE):
+            return people, onward
+    return people, ""
 
 
 # --- content ---------------------------------------------------------------------------------

@@ -258,16 +258,20 @@ class ApproveTotpResetRequest(_message.Message):
     def __init__(self, idempotency_key: _Optional[str] = ..., reset_id: _Optional[str] = ...) -> None: ...
 
 class ListTotpResetsRequest(_message.Message):
-    __slots__ = ("page_size",)
+    __slots__ = ("page_size", "page_token")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     page_size: int
-    def __init__(self, page_size: _Optional[int] = ...) -> None: ...
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListTotpResetsResponse(_message.Message):
-    __slots__ = ("resets",)
+    __slots__ = ("resets", "next_page_token")
     RESETS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     resets: _containers.RepeatedCompositeFieldContainer[TotpReset]
-    def __init__(self, resets: _Optional[_Iterable[_Union[TotpReset, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, resets: _Optional[_Iterable[_Union[TotpReset, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class SearchAuditLogRequest(_message.Message):
     __slots__ = ("actor_subject", "action_prefix", "target_type", "target_id", "occurred_after", "occurred_before", "page_size", "page_token")

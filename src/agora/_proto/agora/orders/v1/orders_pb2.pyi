@@ -389,16 +389,20 @@ class GetOrderHistoryResponse(_message.Message):
     def __init__(self, entries: _Optional[_Iterable[_Union[OrderHistoryEntry, _Mapping]]] = ...) -> None: ...
 
 class SearchOrdersRequest(_message.Message):
-    __slots__ = ("q", "status", "page_size", "page_token")
+    __slots__ = ("q", "status", "page_size", "page_token", "placed_from", "placed_to")
     Q_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PLACED_FROM_FIELD_NUMBER: _ClassVar[int]
+    PLACED_TO_FIELD_NUMBER: _ClassVar[int]
     q: str
     status: OrderStatus
     page_size: int
     page_token: str
-    def __init__(self, q: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    placed_from: str
+    placed_to: str
+    def __init__(self, q: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., placed_from: _Optional[str] = ..., placed_to: _Optional[str] = ...) -> None: ...
 
 class SearchOrdersResponse(_message.Message):
     __slots__ = ("orders", "next_page_token")

@@ -255,7 +255,8 @@ class OrdersServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SearchOrders(self, request, context):
-        """Staff search over every order: by status, and text (order id, name, email, city).
+        """Staff search over every order: by status, text (order id, name, email, city) and the days
+        it was placed on.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
