@@ -25,15 +25,12 @@ ENGLISH = Language("en", {})
 MAX_TABS = 120
 
 
-def is_focused(control: Locator) -> bool:
-    return bool(control.evaluate("element => element === document.activeElement"))
-
-
 def tab_to(page: Page, control: Locator, *, backwards: bool = False) -> None:
     """Press Tab (Shift+Tab `backwards`) until `control` has focus; fails when it never does."""
     key = "Shift+Tab" if backwards else "Tab"
+    target = control.element_handle()
     for _ in range(MAX_TABS):
-        if control.count() == 1 and is_focused(control):
+        if target.evaluate("element => element === document.activeElement"):
             return
         page.keyboard.press(key)
     reached = page.evaluate("() => document.activeElement?.outerHTML.slice(0, 120)")
@@ -134,6 +131,13 @@ def test_a_guest_searches_picks_a_variant_checks_out_and_pays_with_the_keyboard_
     expect(page).to_have_url(re.compile(r"/cart"))
     expect(page.get_by_role("cell", name=re.compile(f"^{kettle['title']}"))).to_be_visible()
     expect(page.locator("[data-total]")).to_have_text(re.compile(r"38[.,]00"))
+    tab_to(page, page.get_by_label(f"Quantity of {kettle['title']}"))
+    page.keyboard.press("ArrowUp")
+    update = page.get_by_role("button", name=f"Update {kettle['title']}")
+    tab_to(page, update)
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-total]")).to_have_text(re.compile(r"57[.,]00"))
+    expect(update).to_be_focused()  # the cart was swapped in place, focus stayed
 
     tab_to(page, page.get_by_role("link", name="Checkout", exact=True))
     page.keyboard.press("Enter")
@@ -160,6 +164,29 @@ def test_a_guest_searches_picks_a_variant_checks_out_and_pays_with_the_keyboard_
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/orders/[0-9a-f-]{36}$"))
     expect(page.locator("[data-order-status]")).to_have_text("Paid")
+
+
+def test_focus_stays_in_place_when_htmx_swaps_a_listing_page_or_a_cart_line_away(
+    page: Page, kettle: dict[str, Any]
+) -> None:
+    page.goto("/search")
+    tab_to(page, page.get_by_role("link", name="Next page"))
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"[?&]page="))
+    expect(page.locator("#results")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.locator("#results .product-card-title a").first).to_be_focused()
+
+    page.goto(f"/p/{kettle['slug']}")
+    tab_to(page, page.get_by_role("button", name="Add to cart"))
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/cart"))
+    tab_to(page, page.get_by_role("button", name=f"Remove {kettle['title']}"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Your cart is empty.")).to_be_visible()
+    expect(page.locator("#cart")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Continue shopping")).to_be_focused()
 
 
 def test_the_chat_opens_and_closes_with_the_keyboard_and_gives_focus_back_to_its_launcher(
