@@ -51,6 +51,40 @@ def assert_focus_ring(page: Page) -> None:
     assert ring["outline"] or ring["shadow"] != "none", ring
 
 
+def tab_walk(page: Page) -> list[str]:
+    """Tab through the whole page from its start; the visible controls Tab never reached or
+    that showed no focus ring when it did (empty when every control is fine)."""
+    page.evaluate("() => document.activeElement?.blur()")
+    for _ in range(MAX_TABS * 2):
+        page.keyboard.press("Tab")
+        done = page.evaluate(
+            """() => {
+                const element = document.activeElement;
+                if (!element || element === document.body) return true;
+                if (element.dataset.tabbed) return true;
+                const style = getComputedStyle(element);
+                const ring = element.matches(':focus-visible') && ((style.outlineStyle !== 'none'
+                    && parseFloat(style.outlineWidth) >= 2) || style.boxShadow !== 'none');
+                element.dataset.tabbed = ring ? 'ring' : 'no-ring';
+                return false;
+            }"""
+        )
+        if done:
+            break
+    return list(
+        page.evaluate(
+            """() => [...document.querySelectorAll(
+                    'a[href], button, input:not([type=hidden]), select, textarea, [tabindex]')]
+                .filter(e => !e.disabled && e.tabIndex >= 0 && e.getClientRects().length
+                    && getComputedStyle(e).visibility !== 'hidden')
+                .filter(e => !(e.type === 'radio' && !e.checked && e.form
+                    && e.form.querySelector(`input[type=radio][name="${e.name}"]:checked`)))
+                .filter(e => e.dataset.tabbed !== 'ring')
+                .map(e => `${e.dataset.tabbed || 'never reached'}: ${e.outerHTML.slice(0, 100)}`)"""
+        )
+    )
+
+
 def type_into(page: Page, control: Locator, text: str) -> None:
     tab_to(page, control)
     page.keyboard.type(text)
@@ -187,6 +221,28 @@ def test_focus_stays_in_place_when_htmx_swaps_a_listing_page_or_a_cart_line_away
     expect(page.locator("#cart")).to_be_focused()
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Continue shopping")).to_be_focused()
+
+
+def test_tab_reaches_every_control_of_the_shops_pages_and_shows_where_it_is(
+    page: Page, kettle: dict[str, Any]
+) -> None:
+    page.goto(f"/p/{kettle['slug']}")
+    tab_to(page, page.get_by_role("button", name="Add to cart"))
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/cart"))
+    for path in (
+        "/",
+        f"/search?q={quote(kettle['title'])}",
+        f"/p/{kettle['slug']}",
+        "/cart",
+        "/checkout",
+        "/account/login",
+    ):
+        page.goto(path)
+        assert tab_walk(page) == [], path
+        expect(page.get_by_role("button", name="Chat with us")).to_have_attribute(
+            "data-tabbed", "ring"
+        )  # the walk went through to the page's last control
 
 
 def test_the_chat_opens_and_closes_with_the_keyboard_and_gives_focus_back_to_its_launcher(
