@@ -341,6 +341,9 @@ async def _listing(site: Site, page: Page, *, category_slug: str) -> Response:
         if current is None and not partial:
             return site.error_page(page, 404, page.t("Page not found"))
     path = f"/c/{category_slug}" if category_slug else "/search"
+    # Said until the shopper sets price bounds again, in the new currency.
+    unbounded = query.min_price is None and query.max_price is None
+    price_cleared = unbounded and request.query_params.get(PRICE_CLEARED) == "1"
     next_url = prev_url = ""
     if listed.next_page_token:
         trail = (*query.trail, query.token)[-(MAX_TRAIL + 1) :]
@@ -360,9 +363,7 @@ async def _listing(site: Site, page: Page, *, category_slug: str) -> Response:
         next_url=next_url,
         prev_url=prev_url,
         first_page=not query.token,
-        price_cleared=request.query_params.get(PRICE_CLEARED) == "1"
-        and query.min_price is None
-        and query.max_price is None,
+        price_cleared=price_cleared,
         **menus,
     )
     template = "store/_browse_results.html" if partial else "store/listing.html"
