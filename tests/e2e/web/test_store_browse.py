@@ -144,6 +144,79 @@ def test_pagination_moves_to_the_next_page_and_back(
     assert card_titles(page) == [p["title"] for p in first["products"]]
 
 
+def test_a_category_opened_from_the_navigation_lists_only_its_products_and_sorts_filters_and_pages(
+    page: Page, stack: Stack, shelf: dict[str, Any]
+) -> None:
+    name, slug = shelf["category"]["name"], shelf["category"]["slug"]
+    with stack.client() as http:
+        stray = new_product(http, "Shelf Item Stray", [("Default", {"EUR": 2050}, 5)])
+    page.goto("/")
+    page.get_by_role("navigation", name="Categories").get_by_role(
+        "link", name=name, exact=True
+    ).click()
+    expect(page).to_have_url(re.compile(f"/c/{slug}$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(name)
+    expect(
+        page.get_by_role("navigation", name="Categories").get_by_role("link", name=name)
+    ).to_have_attribute("aria-current", "page")
+    expect(page.locator("#results .product-card")).to_have_count(12)
+    assert card_titles(page) == api_titles(stack, category=slug)
+    expect(page.locator(f'#results a[href="/p/{stray["slug"]}"]')).to_have_count(0)
+
+    page.get_by_label("Sort by").select_option("price_desc")
+    expect(page).to_have_url(re.compile(f"/c/{slug}\\?.*sort=price_desc"))
+    expect(page.locator("#results .product-card-title").first).to_have_text("Shelf Item 14")
+    assert card_titles(page) == api_titles(stack, category=slug, sort="price_desc")
+    page.get_by_role("link", name="Next page").click()
+    expect(page.locator("#results .product-card-title")).to_have_text(
+        ["Shelf Item 02", "Shelf Item 01"]
+    )
+    expect(page).to_have_url(re.compile(r"sort=price_desc.*page="))
+
+    page.get_by_label("To", exact=True).fill("80")
+    page.get_by_label("In stock only").check()
+    page.get_by_role("button", name="Apply filters").click()
+    expected = api_titles(stack, category=slug, sort="price_desc", inStock="true", maxPrice=8000)
+    assert expected == [f"Shelf Item {n:02d}" for n in (7, 5, 4, 2, 1)]
+    expect(page.locator("#results .product-card-title")).to_have_text(expected)
+    expect(page).to_have_url(re.compile(r"max=80&in_stock=1&sort=price_desc$"))
+    check_page(page, "store-category-filtered")
+
+
+def test_switching_currency_drops_a_price_filter_typed_in_the_old_one_and_says_so(
+    page: Page, stack: Stack, shelf: dict[str, Any]
+) -> None:
+    slug = shelf["category"]["slug"]
+    page.goto(f"/c/{slug}?sort=price_asc")
+    page.get_by_label("From", exact=True).fill("20")
+    page.get_by_label("To", exact=True).fill("60")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page).to_have_url(re.compile(r"min=20&max=60"))
+    expect(page.locator("#results .product-card-title")).to_have_text(
+        api_titles(stack, category=slug, sort="price_asc", minPrice=2000, maxPrice=6000)
+    )
+    page.get_by_label("Currency").select_option("USD")
+    page.get_by_role("button", name="Apply", exact=True).click()
+
+    notice = page.locator("#results").get_by_role("status")
+    expect(notice).to_have_text("Price filter cleared: prices are now in USD")
+    expect(page).to_have_url(re.compile(f"/c/{slug}\\?sort=price_asc&price_cleared=1$"))
+    expect(page.get_by_label("From", exact=True)).to_have_value("")
+    expect(page.get_by_label("To", exact=True)).to_have_value("")
+    expect(page.get_by_role("group", name="Price (USD)")).to_be_visible()
+    expect(page.locator("#results .product-card-title")).to_have_text(
+        api_titles(stack, category=slug, sort="price_asc", currency="USD")
+    )
+    check_page(page, "store-category-price-cleared")
+
+    page.get_by_label("From", exact=True).fill("50")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(notice).to_have_count(0)
+    expect(page.locator("#results .product-card-title")).to_have_text(
+        api_titles(stack, category=slug, sort="price_asc", currency="USD", minPrice=5000)
+    )
+
+
 def test_bad_filters_get_a_400_page_saying_what_is_wrong(page: Page) -> None:
     answer = page.goto("/search?min=12.345")
     assert answer is not None

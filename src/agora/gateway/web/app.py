@@ -29,6 +29,7 @@ from agora.gateway.web.site import (
     preference_cookie,
 )
 from agora.gateway.web.store import routes as store_routes
+from agora.gateway.web.store.browse import listing_in_new_currency
 
 # A versioned static URL never changes content: cache it for a year.
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -68,10 +69,13 @@ def web_app(site: Site) -> Starlette:
         locale, currency = form.get("locale"), form.get("currency")
         if isinstance(locale, str) and locale in site.languages:
             page.set_cookies.append(preference_cookie(LOCALE_COOKIE, locale))
+        back = form.get("next")
+        back = back if isinstance(back, str) else "/"
         if isinstance(currency, str) and currency in site.currencies:
             page.set_cookies.append(preference_cookie(CURRENCY_COOKIE, currency))
-        back = form.get("next")
-        return site.redirect(page, back if isinstance(back, str) else "/")
+            if currency != page.currency:
+                back = listing_in_new_currency(back)
+        return site.redirect(page, back)
 
     async def not_found(request: Request) -> Response:
         page = await site.page(request)

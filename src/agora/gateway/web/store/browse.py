@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import grpc
 import structlog
@@ -54,6 +54,8 @@ TOKEN = re.compile(r"[A-Za-z0-9_=-]*")
 HOME_PLACEMENT = "home-hero"
 MAIN_MENU = "main"
 FOOTER_MENU = "footer"
+# The listing's query flag: the price bounds were dropped when the shopper changed currency.
+PRICE_CLEARED = "price_cleared"
 
 
 class BadInput(WebRefusal):
@@ -223,6 +225,24 @@ class ListingQuery:
         return {k: v for k, v in values.items() if v not in ("", None, ())}
 
 
+def listing_in_new_currency(url: str) -> str:
+    """The listing at `url` for a shopper who just chose another currency.
+
+    The shop sets each currency's prices (no rate converts them), so bounds typed in the old
+    currency mean nothing in the new one: they are dropped, and the page says so. Page tokens
+    hold the old currency's prices too: the listing starts again from its first page."""
+    parts = urlsplit(url)
+    if parts.path != "/search" and not parts.path.startswith("/c/"):
+        return url
+    params = parse_qsl(parts.query, keep_blank_values=True)
+    bounded = any(name in ("min", "max") and value.strip() for name, value in params)
+    dropped = {"min", "max", "page", "back", PRICE_CLEARED}
+    kept = [(name, value) for name, value in params if name not in dropped]
+    if bounded:
+        kept.append((PRICE_CLEARED, "1"))
+    return _url(parts.path, kept)
+
+
 def listing_query(params: Mapping[str, str], trail: list[str], page: Page) -> ListingQuery:
     """The listing's query string checked: every bound, or BadInput saying what is wrong."""
     q = params.get("q", "").strip()
@@ -321,6 +341,9 @@ async def _listing(site: Site, page: Page, *, category_slug: str) -> Response:
         if current is None and not partial:
             return site.error_page(page, 404, page.t("Page not found"))
     path = f"/c/{category_slug}" if category_slug else "/search"
+    # Said until the shopper sets price bounds again, in the new currency.
+    unbounded = query.min_price is None and query.max_price is None
+    price_cleared = unbounded and request.query_params.get(PRICE_CLEARED) == "1"
     next_url = prev_url = ""
     if listed.next_page_token:
         trail = (*query.trail, query.token)[-(MAX_TRAIL + 1) :]
@@ -340,6 +363,7 @@ async def _listing(site: Site, page: Page, *, category_slug: str) -> Response:
         next_url=next_url,
         prev_url=prev_url,
         first_page=not query.token,
+        price_cleared=price_cleared,
         **menus,
     )
     template = "store/_browse_results.html" if partial else "store/listing.html"
@@ -357,7 +381,7 @@ def _sort_labels(page: Page, searching: bool) -> list[tuple[str, str]]:
     return [(v, label) for v, label in labels if searching or v != "relevance"]
 
 
-def _url(path: str, params: Mapping[str, Any]) -> str:
+def _url(path: str, params: Mapping[str, Any] | list[tuple[str, str]]) -> str:
     query = urlencode(params, doseq=True)
     return f"{path}?{query}" if query else path
 

@@ -34,3 +34,21 @@ export function say(element, text) {
 document.addEventListener("htmx:configRequest", (event) => {
   event.detail.headers["X-CSRF-Token"] = csrfToken();
 });
+
+// A swap that takes away the focused control (a pager link, a cart line's button) would drop
+// keyboard focus to the page's start: it lands on the swapped-in content instead. htmx itself
+// keeps focus on a control that comes back with the same id.
+let focusedIn = "";
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const target = event.detail.target;
+  focusedIn = target?.id && target.contains(document.activeElement) ? target.id : "";
+});
+document.addEventListener("htmx:afterSettle", () => {
+  const id = focusedIn;
+  focusedIn = "";
+  if (!id || (document.activeElement && document.activeElement !== document.body)) return;
+  const landing = document.getElementById(id);
+  if (!landing) return;
+  if (!landing.hasAttribute("tabindex")) landing.setAttribute("tabindex", "-1");
+  landing.focus({ preventScroll: true });
+});

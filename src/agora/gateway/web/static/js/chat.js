@@ -201,6 +201,7 @@ class Chat {
       choice.className = "secondary";
       choice.textContent = label;
       choice.addEventListener("click", () => {
+        this.input.focus(); // the answered buttons go: focus stays in the chat
         choices.remove();
         this.send(answer);
       });
