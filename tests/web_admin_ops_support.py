@@ -1,7 +1,7 @@
 """Tools of the admin operations' browser tests: accounts with a role of the test's own, a staff
 member's 2FA enrolled through the admin sign-in, a product of the test's own, a crypto invoice
-credited by payments for a transfer the chain never saw, and the storefront polled until it
-shows (or stops showing) something."""
+credited by payments for a transfer the chain never saw, and a page opened again until it shows
+(or stops showing) something."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from agora_stack import Stack
 from checkout_support import key, new_variant, ok
 from crypto_checkout_support import place_order_paying
 from playwright.sync_api import Page, expect
-from web_account_support import user_id_of
 from web_dashboard_support import create_user
 
 from agora._proto.agora.chain.v1 import chain_pb2 as cpb
@@ -33,11 +32,9 @@ from agora.platform.rpc.timestamps import timestamp
 TRANSFER_DETECTED = "chain.transfer.detected"
 
 
-def account_with_role(stack: Stack, permissions: list[str]) -> tuple[str, str, str]:
-    """A new account holding a custom role of exactly `permissions` (created and assigned
-    through the API): its email, password and user id."""
-    email, password = create_user(stack, "customer")
-    user_id = user_id_of(stack, email)
+def account_with_role(stack: Stack, permissions: list[str]) -> tuple[str, str]:
+    """A new account whose only role is one of exactly `permissions` (created through the API
+    for the test): its email and password."""
     role = f"ops-{uuid.uuid4().hex[:10]}"
     with stack.client() as admin:
         ok(
@@ -46,8 +43,7 @@ def account_with_role(stack: Stack, permissions: list[str]) -> tuple[str, str, s
                 json={"idempotencyKey": key(), "name": role, "permissions": permissions},
             )
         )
-        ok(admin.post(f"/v1/auth/users/{user_id}/roles", json={"idempotencyKey": key(), "role": role}))
-    return email, password, user_id
+    return create_user(stack, role)
 
 
 def enrol_staff_2fa(page: Page, email: str, password: str) -> str:
@@ -59,7 +55,9 @@ def enrol_staff_2fa(page: Page, email: str, password: str) -> str:
     expect(page.get_by_role("heading", level=1)).to_have_text("Set up two-factor sign-in")
     secret = page.get_by_test_id("totp-secret").inner_text().strip()
     # The previous step's code (still accepted): the next sign-in may use the current one.
-    page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(secret).at(time.time() - 30))
+    page.get_by_label("Code from your authenticator app").fill(
+        pyotp.TOTP(secret).at(time.time() - 30)
+    )
     page.get_by_role("button", name="Turn on two-factor sign-in").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Two-factor sign-in is on")
     return secret
@@ -87,7 +85,11 @@ def own_product(staff: httpx.Client, title: str) -> dict[str, Any]:
     )
     ok(staff.post(f"/v1/products/{product['id']}:publish", json={"idempotencyKey": key()}))
     variant = product["variants"][0]
-    ok(staff.put(f"/v1/variants/{variant['id']}/stock", json={"idempotencyKey": key(), "onHand": "4"}))
+    ok(
+        staff.put(
+            f"/v1/variants/{variant['id']}/stock", json={"idempotencyKey": key(), "onHand": "4"}
+        )
+    )
     return product
 
 
@@ -155,6 +157,7 @@ def credit_without_transfer(stack: Stack, options: dict[str, Any]) -> str:
     worker = threading.Thread(target=lambda: _run(publish, failure))
     worker.start()
     worker.join(timeout=30)
+    assert not worker.is_alive(), "the publish did not finish"
     assert not failure, failure
     return reference
 
@@ -162,7 +165,7 @@ def credit_without_transfer(stack: Stack, options: dict[str, Any]) -> str:
 def _run(coroutine: Callable[[], Any], failure: list[BaseException]) -> None:
     try:
         asyncio.run(coroutine())
-    except BaseException as error:  # noqa: BLE001 - handed to the test's thread
+    except BaseException as error:  # handed to the test's thread
         failure.append(error)
 
 
@@ -180,12 +183,14 @@ def credited(stack: Stack, invoice_id: str, reference: str, timeout_s: float = 2
             time.sleep(0.2)
 
 
-def reload_until(page: Page, path: str, shows: Callable[[Page], bool], timeout_s: float = 30.0) -> None:
-    """Open `path` again until `shows(page)` (the storefront's reads are cached briefly)."""
+def reload_until(
+    page: Page, path: str, shows: Callable[[Page], bool], timeout_s: float = 30.0
+) -> None:
+    """Open `path` again until `shows(page)`: what it shows comes from reads that catch up
+    (the storefront's caches, the search index, the analytics)."""
     deadline = time.monotonic() + timeout_s
     while True:
         page.goto(path)
         if shows(page):
             return
         assert time.monotonic() < deadline, f"{path} never showed it"
-        page.wait_for_load_state()

@@ -65,7 +65,7 @@ def test_a_2fa_reset_asked_by_one_staff_member_is_done_once_another_approves_it(
     member_id = user_id_of(stack, member)
     enrol_staff_2fa(page, member, member_password)
     context.clear_cookies()
-    desk, desk_password, _ = account_with_role(stack, RESET_DESK)
+    desk, desk_password = account_with_role(stack, RESET_DESK)
     sign_in_through_api(context, desk, desk_password)
 
     page.goto(f"/admin/users/{member_id}")
@@ -115,6 +115,26 @@ def test_a_2fa_reset_asked_by_one_staff_member_is_done_once_another_approves_it(
     page.get_by_label("Password").fill(member_password)
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Set up two-factor sign-in")
+
+
+def test_an_administrators_2fa_reset_is_done_at_once_and_says_so(
+    stack: Stack, context: BrowserContext, page: Page, admin_cookies: list[Any]
+) -> None:
+    member, member_password = create_user(stack, "staff")
+    member_id = user_id_of(stack, member)
+    enrol_staff_2fa(page, member, member_password)
+    context.clear_cookies()
+    context.add_cookies(admin_cookies)
+
+    page.goto(f"/admin/users/{member_id}")
+    page.get_by_role("button", name="Reset 2FA…").click()
+    page.get_by_label(re.compile("^Reason")).fill("New phone, old one wiped")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("status")).to_have_text("2FA reset done.")
+    expect(_two_factor(page)).to_have_text("off")
+    expect(page.get_by_role("region", name="2FA resets waiting for approval")).to_contain_text(
+        "None."
+    )
 
 
 def _tokens(base_units: str, decimals: int, symbol: str) -> str:
@@ -253,7 +273,8 @@ def test_an_archived_product_leaves_the_shop_until_restored_and_published_again(
     check_page(page, "admin-product-archived")
     reload_until(shop, search, lambda p: p.locator(found).count() == 0)
     gone = shop.goto(f"/p/{product['slug']}")
-    assert gone is not None and gone.status == 404
+    assert gone is not None
+    assert gone.status == 404
     check_page(shop, "store-product-archived")
 
     page.get_by_role("button", name="Restore as draft").click()
@@ -262,7 +283,8 @@ def test_an_archived_product_leaves_the_shop_until_restored_and_published_again(
     expect(page.locator("#product-status")).to_have_text("published")
     reload_until(shop, search, lambda p: p.locator(found).count() > 0)
     back = shop.goto(f"/p/{product['slug']}")
-    assert back is not None and back.status == 200
+    assert back is not None
+    assert back.status == 200
     expect(shop.get_by_role("heading", level=1)).to_have_text(title)
 
 
@@ -272,7 +294,11 @@ def test_staff_approve_one_return_and_refuse_another_and_the_customer_sees_both(
     customer = verified_customer(stack)
     order = shipped_order(stack, customer)
     variant_id = order["lines"][0]["variantId"]
-    own = {"Authorization": bearer(mint_token(customer.user_id, roles=["customer"], permissions=CUSTOMER_PERMISSIONS))}
+    own = {
+        "Authorization": bearer(
+            mint_token(customer.user_id, roles=["customer"], permissions=CUSTOMER_PERMISSIONS)
+        )
+    }
     with stack.client(admin=False) as http:
         for reason in ("Too bright", "Scratched"):
             ok(

@@ -156,9 +156,7 @@ async def _emails(page: Page, stub: UserAdminServiceStub, user_ids: set[str]) ->
         *(page.call(stub.GetUser, upb.GetUserRequest(user_id=i)) for i in ids),
         return_exceptions=True,
     )
-    return {
-        i: v.user.email for i, v in zip(ids, views, strict=True) if isinstance(v, upb.UserView)
-    }
+    return {i: v.user.email for i, v in zip(ids, views, strict=True) if isinstance(v, upb.UserView)}
 
 
 def _refusal(page: Page, error: grpc.aio.AioRpcError) -> tuple[int, str, dict[str, str]]:
