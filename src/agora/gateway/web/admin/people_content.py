@@ -151,6 +151,16 @@ def _is_uuid(value: str) -> bool:
     return bool(_UUID.fullmatch(value))
 
 
+async def _emails(page: Page, stub: UserAdminServiceStub, user_ids: set[str]) -> dict[str, str]:
+    """The emails of `user_ids` the caller may see (the others are left out)."""
+    ids = sorted(i for i in user_ids if _is_uuid(i))
+    views = await asyncio.gather(
+        *(page.call(stub.GetUser, upb.GetUserRequest(user_id=i)) for i in ids),
+        return_exceptions=True,
+    )
+    return {i: v.user.email for i, v in zip(ids, views, strict=True) if isinstance(v, upb.UserView)}
+
+
 def _refusal(page: Page, error: grpc.aio.AioRpcError) -> tuple[int, str, dict[str, str]]:
     """What the page shows of a refused call: its status, the service's words and the
     fields it names. Sign-in problems and outages are left to the error pages."""
@@ -245,6 +255,11 @@ class _Users:
                 error = "This page of the list is out of date: start again from the first page."
             people, resets = ([], ""), upb.ListTotpResetsResponse()
         users, next_token = people
+        names = {u.id: u.email for u in users}
+        # A reset may concern or be asked by an account this page does not list (another page,
+        # a custom role): the approver must still see who is who.
+        unlisted = {i for r in resets.resets for i in (r.user_id, r.requested_by)} - names.keys()
+        names |= await _emails(page, stub, unlisted)
         return self.site.render(
             page,
             "admin/staff.html",
@@ -261,7 +276,7 @@ class _Users:
             error=error,
             resets=list(resets.resets),
             resets_pages=resets_query.pager(resets.next_page_token),
-            names={u.id: u.email for u in users},
+            names=names,
             when=_when,
         )
 
@@ -358,12 +373,14 @@ class _Users:
                         upb.RevokeRoleRequest(idempotency_key=key, user_id=user_id, role=role),
                     )
                 case "totp-reset":
-                    await page.call(
+                    reset = await page.call(
                         stub.RequestTotpReset,
                         upb.RequestTotpResetRequest(
                             idempotency_key=key, user_id=user_id, reason=reason
                         ),
                     )
+                    if reset.status == upb.TOTP_RESET_STATUS_APPLIED:
+                        action = "approve-reset"  # an administrator's reset is done at once
                 case "approve-reset":
                     await page.call(
                         stub.ApproveTotpReset,
@@ -471,7 +488,7 @@ def _timestamp(value: str, name: str) -> Timestamp | None:
 
 
 def _local(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M") if moment is not None else ""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") if moment is not None else ""
 
 
 class _Content:
