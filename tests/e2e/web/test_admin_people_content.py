@@ -236,7 +236,10 @@ def test_an_uploaded_image_shows_its_thumbnail_and_goes_into_the_text(
     thumbnail = page.get_by_role("img", name="A gradient")
     expect(thumbnail).to_be_visible()
     expect(thumbnail).to_have_attribute("src", re.compile(r"^/v1/content/media/[0-9a-f]{64}/w320$"))
-    assert thumbnail.evaluate("img => img.complete && img.naturalWidth") == 320
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle()
+    )
+    assert thumbnail.evaluate("img => img.naturalWidth") == 320
     expect(page.get_by_role("link", name="w960")).to_be_visible()
 
     page.get_by_role("button", name="Insert into the text").click()
