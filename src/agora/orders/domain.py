@@ -756,7 +756,7 @@ class PlacedDays:
 
     def until(self) -> datetime | None:
         """The first moment after the range (None: open)."""
-        if self.last is None:
+        if self.last is None or self.last == date.max:  # no day after 9999-12-31
             return None
         return datetime.combine(self.last + timedelta(days=1), time(), UTC)
 
