@@ -176,7 +176,7 @@ def test_a_payment_credited_without_its_transfer_shows_as_a_mismatch_of_the_run(
     expect(listed.locator("td").nth(4).locator("strong")).to_be_visible()
 
 
-def test_a_banner_scheduled_seconds_ahead_reaches_the_shop_without_a_publish(
+def test_a_banner_scheduled_seconds_ahead_comes_and_goes_on_the_shop_by_itself(
     stack: Stack, context: BrowserContext, page: Page, admin_cookies: list[Any]
 ) -> None:
     title = f"Flash sale {uuid.uuid4().hex[:8]}"
@@ -201,7 +201,9 @@ def test_a_banner_scheduled_seconds_ahead_reaches_the_shop_without_a_publish(
     page.goto(f"/admin/content/{entry['id']}")
     # Seconds ahead: enough to look at the shop before, on a busy machine too.
     at = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=8)
+    ends = at + dt.timedelta(seconds=6)
     page.get_by_label(re.compile("^Publish at")).fill(at.strftime("%Y-%m-%dT%H:%M:%S"))
+    page.get_by_label(re.compile("^Unpublish at")).fill(ends.strftime("%Y-%m-%dT%H:%M:%S"))
     page.get_by_role("button", name="Publish version 1").click()
 
     expect(page.get_by_role("status")).to_have_text("Scheduled.")
@@ -216,6 +218,11 @@ def test_a_banner_scheduled_seconds_ahead_reaches_the_shop_without_a_publish(
     expect(shop.get_by_text(title)).to_be_visible()
     page.reload()
     expect(versions.get_by_role("row").nth(1)).to_contain_text("shown")
+
+    reload_until(shop, "/", lambda p: p.get_by_text(title).count() == 0)
+    page.reload()
+    expect(versions.get_by_role("row").nth(1)).to_contain_text("ended")
+    expect(page.get_by_text("version 1 was shown until")).to_be_visible()
 
 
 def test_a_report_downloads_as_a_pdf_with_its_title_and_total(
