@@ -324,13 +324,11 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
         async def change(session: AsyncSession) -> pb.Variant:
             variant_id = require_id(request.variant.id, "variant.id")
             changes = validate_variant_changes(variant_changes(request, variant_id))
-            current_variant = await store.variant_by_id(session, variant_id)
-            current = await store.product_by_id(
-                session, current_variant.product_id, for_update=True
-            )
+            product_id = (await store.variant_by_id(session, variant_id)).product_id
+            current = await store.product_by_id(session, product_id, for_update=True)
             ensure_version(current, changes.expected_version)
-            changed = changed_variant(current, changes)
-            await store.update_variant(session, current_variant, changed)
+            before = next(v for v in current.variants if v.id == variant_id)
+            await store.update_variant(session, before, changed_variant(current, changes))
             product = product_pb(await store.product_by_id(session, current.id))
             await record(
                 session,
