@@ -852,6 +852,11 @@ def routes(site: Site) -> list[BaseRoute]:
                 ),
             )
         except grpc.aio.AioRpcError as failure:
+            if error_info_from_rpc_error(failure).reason == "CONFLICT":
+                raise BadInput(
+                    "The product was changed meanwhile: check the variant as it is now and "
+                    "save again."
+                ) from None
             fields = _variant_field_errors(failure)
             if not fields:
                 raise
