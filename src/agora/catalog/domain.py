@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from agora.platform.errors import (
+    AlreadyExists,
     Conflict,
     FailedPrecondition,
     FieldViolation,
@@ -104,6 +105,7 @@ class ProductStatus(Enum):
 
 class ProductAction(Enum):
     PUBLISH = "publish"
+    UNPUBLISH = "unpublish"
     ARCHIVE = "archive"
     RESTORE = "restore"
 
@@ -112,6 +114,7 @@ class ProductAction(Enum):
 PRODUCT_TRANSITIONS: Mapping[tuple[ProductStatus, ProductAction], ProductStatus] = {
     (ProductStatus.DRAFT, ProductAction.PUBLISH): ProductStatus.PUBLISHED,
     (ProductStatus.DRAFT, ProductAction.ARCHIVE): ProductStatus.ARCHIVED,
+    (ProductStatus.PUBLISHED, ProductAction.UNPUBLISH): ProductStatus.DRAFT,
     (ProductStatus.PUBLISHED, ProductAction.ARCHIVE): ProductStatus.ARCHIVED,
     (ProductStatus.ARCHIVED, ProductAction.RESTORE): ProductStatus.DRAFT,
 }
@@ -242,11 +245,15 @@ def _category_violations(category_id: str | None) -> list[FieldViolation]:
     return []
 
 
+def _is_sku(sku: str) -> bool:
+    return 0 < len(sku) <= MAX_SKU and _SKU.fullmatch(sku) is not None
+
+
 def variant_violations(variant: NewVariant, path: str) -> list[FieldViolation]:
     """What is wrong with a new variant at JSON path `path` (`variants[0]`, `variant`)."""
     prefix = f"{path}." if path else ""
     violations = []
-    if not variant.sku or len(variant.sku) > MAX_SKU or not _SKU.fullmatch(variant.sku):
+    if not _is_sku(variant.sku):
         violations.append(
             FieldViolation(f"{prefix}sku", "1-64 letters, digits, dots, hyphens, underscores")
         )
@@ -309,6 +316,71 @@ def validate_product_changes(changes: ProductChanges) -> ProductChanges:
         violations.append(FieldViolation("product.description", "too long"))
     raise_if_any(violations)
     return changes
+
+
+# Fields of a variant that UpdateVariant may change (proto names); prices and stock have their
+# own calls.
+UPDATABLE_VARIANT_FIELDS = frozenset({"title", "sku", "options"})
+
+
+@dataclass(frozen=True)
+class VariantChanges:
+    """The new values of the variant fields named in `fields`; the others are ignored."""
+
+    variant_id: str
+    fields: frozenset[str]
+    sku: str = ""
+    title: str = ""
+    options: Mapping[str, str] = field(default_factory=dict)
+    expected_version: int = 0
+
+
+def validate_variant_changes(changes: VariantChanges) -> VariantChanges:
+    """Checks only the fields being changed, as CreateVariant checks them; the mask must name
+    updatable fields."""
+    unknown = changes.fields - UPDATABLE_VARIANT_FIELDS
+    violations = [FieldViolation("updateMask", f"cannot update {name!r}") for name in unknown]
+    if not changes.fields:
+        violations.append(FieldViolation("updateMask", "names no field to update"))
+    if "sku" in changes.fields and not _is_sku(changes.sku):
+        violations.append(
+            FieldViolation("variant.sku", "1-64 letters, digits, dots, hyphens, underscores")
+        )
+    if "title" in changes.fields:
+        violations += _title_violations(changes.title, "variant.title")
+    if "options" in changes.fields:
+        violations += _attribute_violations(changes.options, "variant.options")
+    raise_if_any(violations)
+    return replace(changes, title=changes.title.strip())
+
+
+def changed_variant(product: Product, changes: VariantChanges) -> Variant:
+    """The variant of `product` with `changes` applied (options still telling the product's
+    variants apart)."""
+    current = next(v for v in product.variants if v.id == changes.variant_id)
+    named = changes.fields
+    changed = replace(
+        current,
+        sku=changes.sku if "sku" in named else current.sku,
+        title=changes.title if "title" in named else current.title,
+        options=dict(changes.options) if "options" in named else current.options,
+    )
+    if "options" in changes.fields:
+        ensure_distinct_options(product, changed.options, changed.id)
+    return changed
+
+
+def ensure_distinct_options(
+    product: Product, options: Mapping[str, str], variant_id: str = ""
+) -> None:
+    """A variant's options (when it has any) must tell it apart from the product's others:
+    ALREADY_EXISTS naming `variant.options` otherwise."""
+    for other in product.variants:
+        if options and other.id != variant_id and dict(other.options) == dict(options):
+            raise AlreadyExists(
+                f"variant {other.sku} has the same options",
+                metadata={"field": "variant.options"},
+            )
 
 
 # --- categories ----------------------------------------------------------------------------

@@ -27,7 +27,9 @@ from agora.catalog.domain import (
     ReservationAction,
     ReservationLine,
     change_product_status,
+    changed_variant,
     end_reservation,
+    ensure_distinct_options,
     ensure_version,
     next_page_token,
     next_variant_position,
@@ -42,6 +44,7 @@ from agora.catalog.domain import (
     validate_new_variant,
     validate_on_hand,
     validate_product_changes,
+    validate_variant_changes,
 )
 from agora.catalog.events import (
     CATEGORY_CREATED,
@@ -65,6 +68,7 @@ from agora.catalog.translation import (
     product_pb,
     reservation_pb,
     stock_pb,
+    variant_changes,
     variant_pb,
 )
 from agora.platform.audit import record_audit
@@ -81,6 +85,7 @@ MAX_PRODUCTS_BY_ID = 100
 
 _STATUS_EVENTS = {
     ProductAction.PUBLISH: PRODUCT_PUBLISHED,
+    ProductAction.UNPUBLISH: PRODUCT_UPDATED,
     ProductAction.ARCHIVE: PRODUCT_ARCHIVED,
     ProductAction.RESTORE: PRODUCT_UPDATED,
 }
@@ -136,7 +141,8 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
         size = page_size(request.page_size, "pageSize")
         text = request.q.strip()
         status = PRODUCT_STATUS_BY_PB.get(request.status)
-        fingerprint = f"admin-products:{text}:{request.status}"
+        slug = request.slug.strip()
+        fingerprint = f"admin-products:{text}:{request.status}:{slug}"
         position = decode_page_token(request.page_token, fingerprint, arity=2)
         after = None
         if position is not None:
@@ -146,7 +152,7 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
                 raise InvalidArgument.for_field("pageToken", "not a page token") from None
         async with self._reads.connect() as conn:
             found, last = await store.search_products(
-                conn, text=text, status=status, page_size=size, after=after
+                conn, text=text, status=status, page_size=size, after=after, slug=slug
             )
         token = ""
         if last is not None:
@@ -257,7 +263,7 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
                     event = events.ProductPublished(product=product)
                 case ProductAction.ARCHIVE:
                     event = events.ProductArchived(product_id=product.id, slug=product.slug)
-                case ProductAction.RESTORE:
+                case ProductAction.UNPUBLISH | ProductAction.RESTORE:
                     event = events.ProductUpdated(product=product, changed_fields=["status"])
             await record(
                 session,
@@ -275,6 +281,11 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
     ) -> pb.Product:
         return await self._change_status("PublishProduct", request, ProductAction.PUBLISH)
 
+    async def UnpublishProduct(
+        self, request: pb.UnpublishProductRequest, context: object
+    ) -> pb.Product:
+        return await self._change_status("UnpublishProduct", request, ProductAction.UNPUBLISH)
+
     async def ArchiveProduct(
         self, request: pb.ArchiveProductRequest, context: object
     ) -> pb.Product:
@@ -290,6 +301,7 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
             product_id = require_id(request.product_id, "productId")
             new = validate_new_variant(new_variant(request.variant))
             current = await store.product_by_id(session, product_id, for_update=True)
+            ensure_distinct_options(current, new.options)
             added, version = await store.add_variant(
                 session, product_id, new, next_variant_position(current)
             )
@@ -304,6 +316,30 @@ class CatalogService(catalog_pb2_grpc.CatalogServiceServicer):
             return variant
 
         return await self._mutate("CreateVariant", request, pb.Variant, change)
+
+    async def UpdateVariant(self, request: pb.UpdateVariantRequest, context: object) -> pb.Variant:
+        """Announced as a product update (a snapshot naming `variants`), which the storefront
+        cache, the search texts and the analytics already follow."""
+
+        async def change(session: AsyncSession) -> pb.Variant:
+            variant_id = require_id(request.variant.id, "variant.id")
+            changes = validate_variant_changes(variant_changes(request, variant_id))
+            product_id = (await store.variant_by_id(session, variant_id)).product_id
+            current = await store.product_by_id(session, product_id, for_update=True)
+            ensure_version(current, changes.expected_version)
+            before = next(v for v in current.variants if v.id == variant_id)
+            await store.update_variant(session, before, changed_variant(current, changes))
+            product = product_pb(await store.product_by_id(session, current.id))
+            await record(
+                session,
+                PRODUCT_UPDATED,
+                events.ProductUpdated(product=product, changed_fields=["variants"]),
+                aggregate_id=product.id,
+                version=product.version,
+            )
+            return next(v for v in product.variants if v.id == variant_id)
+
+        return await self._mutate("UpdateVariant", request, pb.Variant, change)
 
     async def SetPrices(self, request: pb.SetPricesRequest, context: object) -> pb.Variant:
         async def change(session: AsyncSession) -> pb.Variant:

@@ -329,6 +329,7 @@ _SEARCH_PRODUCTS = f"""
       AND ($2::text = '' OR p.title ILIKE $2 OR p.slug ILIKE $2 OR EXISTS (
           SELECT 1 FROM variants v WHERE v.product_id = p.id AND v.sku ILIKE $2))
       AND ($3::timestamptz IS NULL OR (p.updated_at, p.id) < ($3, $4::uuid))
+      AND ($6::text = '' OR p.slug = $6)
     ORDER BY p.updated_at DESC, p.id DESC
     LIMIT $5
 """
@@ -341,10 +342,11 @@ async def search_products(
     status: ProductStatus | None,
     page_size: int,
     after: tuple[datetime, str] | None,
+    slug: str = "",
 ) -> tuple[list[Product], tuple[datetime, str] | None]:
-    """Staff's product list: every status, most recently changed first (keyset on
-    `(updated_at, id)`), with each product's variants and all their prices; and the position
-    after the page (None on the last page)."""
+    """Staff's product list: every status (or only the product of exactly `slug`), most
+    recently changed first (keyset on `(updated_at, id)`), with each product's variants and
+    all their prices; and the position after the page (None on the last page)."""
     pattern = f"%{_like_escaped(text)}%" if text else ""
     rows = await (await _driver(db)).fetch(
         _SEARCH_PRODUCTS,
@@ -353,6 +355,7 @@ async def search_products(
         after[0] if after else None,
         after[1] if after else None,
         page_size + 1,
+        slug,
     )
     page = rows[:page_size]
     found = await _variants_by_product(db, [str(row["id"]) for row in page])
@@ -523,6 +526,23 @@ async def add_variant(
     await _refresh_product_prices(session, product_id)
     version = await _bump_version(session, product_id)
     return await variant_by_id(session, variant_id), version
+
+
+async def update_variant(session: AsyncSession, current: Variant, changed: Variant) -> int:
+    """Write `changed`'s SKU, title and options over `current` (its product loaded for update);
+    returns the product's new version. A SKU another variant has is ALREADY_EXISTS."""
+    if changed.sku != current.sku:
+        taken = await session.execute(sa.select(variants.c.id).where(variants.c.sku == changed.sku))
+        if taken.first() is not None:
+            raise AlreadyExists(
+                f"a variant with SKU {changed.sku!r} exists", metadata={"field": "variant.sku"}
+            )
+    await session.execute(
+        sa.update(variants)
+        .where(variants.c.id == current.id)
+        .values(sku=changed.sku, title=changed.title, options=dict(changed.options))
+    )
+    return await _bump_version(session, current.product_id)
 
 
 async def variant_by_id(db: Db, variant_id: str) -> Variant:

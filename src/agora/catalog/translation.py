@@ -18,6 +18,7 @@ from agora.catalog.domain import (
     ReservationStatus,
     Stock,
     Variant,
+    VariantChanges,
 )
 from agora.platform.kernel.money import Money
 from agora.platform.rpc.timestamps import timestamp
@@ -169,4 +170,26 @@ def product_changes(message: pb.UpdateProductRequest) -> ProductChanges:
         image_urls=tuple(product.image_urls),
         category_id=product.category_id or None,
         expected_version=product.version,
+    )
+
+
+def variant_changes(message: pb.UpdateVariantRequest, variant_id: str) -> VariantChanges:
+    """The mask's fields, or every updatable field set in `variant` when the mask is empty."""
+    variant = message.variant
+    if message.update_mask.paths:
+        fields = frozenset(_snake_case(path) for path in message.update_mask.paths)
+    else:
+        present = {
+            "sku": bool(variant.sku),
+            "title": bool(variant.title),
+            "options": bool(variant.options),
+        }
+        fields = frozenset(name for name, is_set in present.items() if is_set)
+    return VariantChanges(
+        variant_id=variant_id,
+        fields=fields,
+        sku=variant.sku.strip(),
+        title=variant.title,
+        options=dict(variant.options),
+        expected_version=message.product_version,
     )

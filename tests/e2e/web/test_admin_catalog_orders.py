@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from agora_stack import Stack
-from checkout_support import key, new_variant, ok, read_order
+from checkout_support import eventually, key, new_variant, ok, read_order
 from playwright.sync_api import Browser, Page, expect
 from web_catalog_support import (
     csv_file,
@@ -97,6 +97,85 @@ def test_a_price_with_more_decimals_than_its_currency_is_refused_on_the_page(
 
     expect(admin_page.get_by_role("alert")).to_contain_text("EUR has 2 decimal places at most")
     assert storefront_price(guest_api, variant["sku"].lower()) == 2500
+
+
+def _sized_product(staff: httpx.Client, title: str) -> dict[str, Any]:
+    """A published product with variants of sizes S and M, 25.00 EUR each (through the API)."""
+    slug = f"sized-{uuid.uuid4().hex[:8]}"
+    variants = [
+        {
+            "sku": f"{slug}-{size}".upper(),
+            "title": size,
+            "options": {"size": size},
+            "prices": [{"amountMinor": "2500", "currency": "EUR"}],
+        }
+        for size in ("S", "M")
+    ]
+    product = ok(
+        staff.post(
+            "/v1/products",
+            json={"idempotencyKey": key(), "title": title, "slug": slug, "variants": variants},
+        )
+    )
+    ok(staff.post(f"/v1/products/{product['id']}:publish", json={"idempotencyKey": key()}))
+    return dict(product)
+
+
+def test_a_variant_edited_on_the_product_page_shows_on_the_storefront_and_a_clash_is_said(
+    admin_page: Page, page: Page, staff_api: httpx.Client, guest_api: httpx.Client
+) -> None:
+    product = _sized_product(staff_api, "Edited Shirt")
+    medium = product["variants"][1]
+    admin_page.goto(f"/admin/products/{product['id']}")
+
+    admin_page.get_by_label(f"Options of {medium['sku']}").fill("size: S")
+    admin_page.get_by_role("button", name="Save variant").nth(1).click()
+
+    options = admin_page.get_by_label(f"Options of {medium['sku']}")
+    expect(options).to_have_attribute("aria-invalid", "true")
+    expect(admin_page.locator(f"#ve-options-{medium['id']}-error")).to_have_text(
+        "Another variant of this product has these options."
+    )
+    check_page(admin_page, "admin-product-variant-refused")
+    admin_page.get_by_label(f"Name of {medium['sku']}").fill("Large")
+    options.fill("size: L")
+    admin_page.get_by_role("button", name="Save variant").nth(1).click()
+
+    expect(admin_page.get_by_role("status")).to_have_text("The variant was saved.")
+    shown = eventually(
+        lambda: ok(guest_api.get(f"/v1/products/{product['slug']}")),
+        lambda found: found["variants"][1]["options"] == {"size": "L"},
+        timeout_s=5,
+    )
+    assert shown["variants"][1]["title"] == "Large"
+    page.goto(f"/p/{product['slug']}")
+    expect(page.get_by_label("Large")).to_be_visible()
+    expect(page.get_by_role("radio")).to_have_count(2)
+
+
+def test_an_unpublished_product_leaves_the_storefront_search(
+    admin_page: Page, page: Page, staff_api: httpx.Client
+) -> None:
+    word = f"withdrawn{uuid.uuid4().hex[:8]}"
+    product = _sized_product(staff_api, f"Lantern {word}")
+    page.goto(f"/search?q={word}")
+    expect(page.get_by_role("link", name=f"Lantern {word}")).to_be_visible()
+    admin_page.goto(f"/admin/products/{product['id']}")
+    admin_page.once("dialog", lambda dialog: dialog.accept())
+
+    admin_page.get_by_role("button", name="Unpublish").click()
+
+    expect(admin_page.get_by_role("status")).to_have_text(
+        "The product is unpublished: it is a draft again."
+    )
+    expect(admin_page.locator("#product-status")).to_have_text("draft")
+    expect(admin_page.get_by_role("button", name="Publish")).to_be_visible()
+
+    def search_page() -> dict[str, Any]:
+        page.goto(f"/search?q={word}")
+        return {"links": page.get_by_role("link", name=f"Lantern {word}").count()}
+
+    eventually(search_page, lambda found: found["links"] == 0, timeout_s=5)
 
 
 def test_staff_fulfil_then_ship_a_paid_order_and_it_shows_shipped_with_its_tracking_number(
@@ -333,11 +412,26 @@ def test_a_csv_of_two_products_one_with_three_sizes_imports_once_and_again_witho
             "4 of 4 rows processed: 4 imported, 0 failed."
         )
         expect(admin_page.locator("#import-bar")).to_have_attribute("aria-valuenow", "4")
+    changed = csv_file(
+        tmp_path,
+        "changed.csv",
+        [
+            "slug,name,description,publish,sku,option_size,price_eur,price_usd,stock",
+            f"var-{tag}-tee,Tee {tag},Soft cotton.,no,VAR-{tag}-S,S,19.00,21.00,5",
+            f"var-{tag}-tee,,,,VAR-{tag}-L,XL,22.50,24.00,0",
+        ],
+    )
+    admin_page.get_by_label("CSV file").set_input_files(changed)
+    admin_page.get_by_role("button", name="Check and import").click()
+    expect(rows).to_contain_text("Unpublished (a draft again).")
+    expect(rows).to_contain_text(
+        f"Line 3: Variant VAR-{tag}-L exists: options set to XL, prices unchanged, stock set to 0."
+    )
 
     found = {p["slug"]: p for p in products_matching(staff_api, f"var-{tag}")}
     assert set(found) == {f"var-{tag}-tee", f"var-{tag}-cap"}
     tee = found[f"var-{tag}-tee"]
-    assert tee["status"] == "PRODUCT_STATUS_PUBLISHED"
+    assert tee["status"] == "PRODUCT_STATUS_DRAFT"
     assert tee["description"] == "Soft cotton."
     variants = {
         v["sku"]: (
@@ -350,8 +444,9 @@ def test_a_csv_of_two_products_one_with_three_sizes_imports_once_and_again_witho
     assert variants == {
         f"VAR-{tag}-S": ({"size": "S"}, {"EUR": 1900, "USD": 2100}, 5),
         f"VAR-{tag}-M": ({"size": "M"}, {"EUR": 1900, "USD": 2100}, 7),
-        f"VAR-{tag}-L": ({"size": "L"}, {"EUR": 2250, "USD": 2400}, 0),
+        f"VAR-{tag}-L": ({"size": "XL"}, {"EUR": 2250, "USD": 2400}, 0),
     }
+    assert [v["title"] for v in tee["variants"]] == ["S", "M", "XL"]
     assert [v["sku"] for v in found[f"var-{tag}-cap"]["variants"]] == [f"VAR-{tag}-CAP"]
 
 

@@ -15,13 +15,16 @@ from agora.catalog.domain import (
     ProductAction,
     ProductStatus,
     Variant,
+    VariantChanges,
     change_product_status,
+    changed_variant,
     ensure_publishable,
     ensure_version,
     next_product_status,
     next_variant_position,
+    validate_variant_changes,
 )
-from agora.platform.errors import Conflict, FailedPrecondition
+from agora.platform.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument
 from agora.platform.kernel.money import Money
 
 NOW = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
@@ -29,6 +32,7 @@ NOW = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
 ALLOWED = {
     (ProductStatus.DRAFT, ProductAction.PUBLISH): ProductStatus.PUBLISHED,
     (ProductStatus.DRAFT, ProductAction.ARCHIVE): ProductStatus.ARCHIVED,
+    (ProductStatus.PUBLISHED, ProductAction.UNPUBLISH): ProductStatus.DRAFT,
     (ProductStatus.PUBLISHED, ProductAction.ARCHIVE): ProductStatus.ARCHIVED,
     (ProductStatus.ARCHIVED, ProductAction.RESTORE): ProductStatus.DRAFT,
 }
@@ -124,3 +128,37 @@ def test_a_change_made_against_an_older_version_conflicts_and_names_the_current_
 def test_a_new_variant_goes_after_the_others() -> None:
     assert next_variant_position(_product(ProductStatus.DRAFT)) == 0
     assert next_variant_position(_product(ProductStatus.DRAFT, _variant(0), _variant(4))) == 5
+
+
+def test_a_variant_change_applies_only_the_masked_fields() -> None:
+    product = _product(ProductStatus.PUBLISHED, _variant(0), _variant(1))
+    changes = VariantChanges(
+        variant_id="v1", fields=frozenset({"options"}), title="ignored", options={"size": "L"}
+    )
+    changed = changed_variant(product, validate_variant_changes(changes))
+    assert (changed.title, changed.sku, dict(changed.options)) == ("V1", "SKU-1", {"size": "L"})
+
+
+def test_a_variant_may_not_take_another_variants_options() -> None:
+    small = replace(_variant(0), options={"size": "S"})
+    product = _product(ProductStatus.DRAFT, small, _variant(1))
+    changes = VariantChanges(variant_id="v1", fields=frozenset({"options"}), options={"size": "S"})
+    with pytest.raises(AlreadyExists) as refused:
+        changed_variant(product, changes)
+    assert refused.value.metadata == {"field": "variant.options"}
+    # Its own options, sent again, are no clash.
+    again = VariantChanges(variant_id="v0", fields=frozenset({"options"}), options={"size": "S"})
+    assert dict(changed_variant(product, again).options) == {"size": "S"}
+
+
+def test_a_variant_change_is_checked_like_a_new_variant() -> None:
+    changes = VariantChanges(
+        variant_id="v0", fields=frozenset({"sku", "title", "position"}), sku="no spaces", title=" "
+    )
+    with pytest.raises(InvalidArgument) as refused:
+        validate_variant_changes(changes)
+    assert sorted(v.field for v in refused.value.violations) == [
+        "updateMask",
+        "variant.sku",
+        "variant.title",
+    ]

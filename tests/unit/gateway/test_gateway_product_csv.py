@@ -183,3 +183,15 @@ def test_the_example_file_offered_on_the_page_checks_without_errors() -> None:
 
     assert result.errors == []
     assert [len(group.rows) for group in result.groups] == [3, 1]
+
+
+@pytest.mark.parametrize(
+    ("cell", "publish"), [("yes", True), ("No", False), ("0", False), ("", None)]
+)
+def test_an_empty_publish_cell_leaves_the_status_and_no_asks_for_a_draft(
+    cell: str, publish: bool | None
+) -> None:
+    batch = check_batch(Row(2, {"slug": "tee", "name": "Tee", "publish": cell}), [], CATEGORIES)
+
+    assert batch.product is not None
+    assert batch.product.publish is publish

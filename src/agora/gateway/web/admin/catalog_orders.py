@@ -56,14 +56,13 @@ from agora.gateway.web.admin.product_csv import (
 )
 from agora.gateway.web.site import Page, Site, WebRefusal, user_message
 from agora.platform.kernel.money import ISO_EXPONENTS
+from agora.platform.rpc.status import error_info_from_rpc_error
 
 PAGE_SIZE = 25
 # The CSV import's bounds: the file, its rows, and the rows of one batch.
 IMPORT_MAX_BYTES = 1024 * 1024
 IMPORT_MAX_ROWS = 1000
 IMPORT_BATCH = 25
-# A product is looked up by slug through staff's search: at most this many pages of it.
-IMPORT_LOOKUP_PAGES = 20
 # The catalog's product fields as the import's columns name them.
 IMPORT_FIELD_COLUMNS = {"title": "name", "description": "description", "category_id": "category"}
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -100,9 +99,11 @@ PRODUCT_DONE = {
     "created": "The product was created.",
     "saved": "The product was saved.",
     "variant": "The variant was added.",
+    "edited": "The variant was saved.",
     "prices": "The prices were saved.",
     "stock": "The stock was saved.",
     "publish": "The product is published.",
+    "unpublish": "The product is unpublished: it is a draft again.",
     "archive": "The product is archived.",
     "restore": "The product is restored (draft).",
 }
@@ -110,6 +111,17 @@ PRODUCT_DONE = {
 
 class BadInput(ValueError):
     """Input staff typed that cannot be sent: said next to the form."""
+
+
+class VariantRefused(BadInput):
+    """A variant's edit refused field by field (`sku`, `title`, `options`): each said next to
+    its field, with the values staff sent kept in the form."""
+
+    def __init__(self, status: int, fields: Mapping[str, str], sent: Mapping[str, str]) -> None:
+        super().__init__("Check the variant's fields.")
+        self.status = status
+        self.fields = dict(fields)
+        self.sent = dict(sent)
 
 
 def order_status_name(value: int) -> str:
@@ -650,7 +662,13 @@ def routes(site: Site) -> list[BaseRoute]:
         )
 
     async def render_product(
-        page: Page, product_id: str, *, status: int = 200, error: str = "", failed: str = ""
+        page: Page,
+        product_id: str,
+        *,
+        status: int = 200,
+        error: str = "",
+        failed: str = "",
+        refused: VariantRefused | None = None,
     ) -> Response:
         catalog = page.stub(CatalogServiceStub, "catalog")
         product, tree = await asyncio.gather(
@@ -681,12 +699,16 @@ def routes(site: Site) -> list[BaseRoute]:
             currencies=currencies,
             price_rows=lambda v: _price_rows(v, currencies),
             keys={
-                name: _new_key() for name in ("save", "variant", "publish", "archive", "restore")
+                name: _new_key()
+                for name in ("save", "variant", "publish", "unpublish", "archive", "restore")
             },
-            variant_keys={v.id: (_new_key(), _new_key()) for v in product.variants},
+            variant_keys={v.id: (_new_key(), _new_key(), _new_key()) for v in product.variants},
+            variant_edits={v.id: _edit_values(v) for v in product.variants},
             done=PRODUCT_DONE.get(done, "") if not error else "",
             error=error,
             failed=failed,
+            field_errors=refused.fields if refused else {},
+            sent=refused.sent if refused else {},
         )
 
     async def product_detail(request: Request) -> Response:
@@ -722,6 +744,9 @@ def routes(site: Site) -> list[BaseRoute]:
                         idempotency_key=key, product_id=product_id, variant=_new_variant(form)
                     ),
                 )
+            elif action == "edit":
+                done = "edited"
+                await update_variant(page, catalog, variant_id, key, form)
             elif action == "prices":
                 await page.call(
                     catalog.SetPrices,
@@ -744,6 +769,11 @@ def routes(site: Site) -> list[BaseRoute]:
                     catalog.PublishProduct,
                     cat.PublishProductRequest(idempotency_key=key, id=product_id),
                 )
+            elif action == "unpublish":
+                await page.call(
+                    catalog.UnpublishProduct,
+                    cat.UnpublishProductRequest(idempotency_key=key, id=product_id),
+                )
             elif action == "archive":
                 await page.call(
                     catalog.ArchiveProduct,
@@ -756,6 +786,15 @@ def routes(site: Site) -> list[BaseRoute]:
                 )
             else:
                 return site.error_page(page, 404, "Page not found")
+        except VariantRefused as refused:
+            return await render_product(
+                page,
+                product_id,
+                status=refused.status,
+                error=str(refused),
+                failed=variant_id,
+                refused=refused,
+            )
         except BadInput as bad:
             return await render_product(
                 page, product_id, status=422, error=str(bad), failed=variant_id or action
@@ -795,6 +834,33 @@ def routes(site: Site) -> list[BaseRoute]:
                 update_mask=FieldMask(paths=["title", "slug", "description", "category_id"]),
             ),
         )
+
+    async def update_variant(
+        page: Page, catalog: CatalogServiceStub, variant_id: str, key: str, form: Mapping[str, Any]
+    ) -> None:
+        """The variant's name, SKU and options as the form has them; each refusal, of the form
+        or of the catalog, said next to its field."""
+        variant, version, sent = _variant_edit(form, variant_id)
+        try:
+            await page.call(
+                catalog.UpdateVariant,
+                cat.UpdateVariantRequest(
+                    idempotency_key=key,
+                    variant=variant,
+                    update_mask=FieldMask(paths=["title", "sku", "options"]),
+                    product_version=version,
+                ),
+            )
+        except grpc.aio.AioRpcError as failure:
+            if error_info_from_rpc_error(failure).reason == "CONFLICT":
+                raise BadInput(
+                    "The product was changed meanwhile: check the variant as it is now and "
+                    "save again."
+                ) from None
+            fields = _variant_field_errors(failure)
+            if not fields:
+                raise
+            raise VariantRefused(problem_from_rpc_error(failure).status, fields, sent) from None
 
     # --- CSV import -------------------------------------------------------------------------
 
@@ -957,6 +1023,8 @@ def routes(site: Site) -> list[BaseRoute]:
         if fields.publish and not published and priced:
             # A product whose prices come in a later batch is published by that batch.
             after.append(await publish_product(page, prefix, product))
+        elif fields.publish is False and published:
+            after.append(await unpublish_product(page, prefix, product))
         if results:
             # What happened to the product is said once, with the batch's first row.
             said = "message" if results[0]["ok"] else "error"
@@ -964,23 +1032,12 @@ def routes(site: Site) -> list[BaseRoute]:
         return results
 
     async def product_by_slug(page: Page, slug: str) -> cat.Product | None:
-        """Any product (drafts and archived too) with this slug. Staff's search matches slugs
-        as substrings, so its pages are read until the exact one; past the last page read,
-        creating the product is refused by the catalog (slugs are unique), not doubled."""
+        """Any product (drafts and archived too) with exactly this slug, or None."""
         catalog = page.stub(CatalogServiceStub, "catalog")
-        token = ""
-        for _ in range(IMPORT_LOOKUP_PAGES):
-            found: cat.ListProductsResponse = await page.call(
-                catalog.SearchProducts,
-                cat.SearchProductsRequest(q=slug, page_size=100, page_token=token),
-            )
-            for product in found.products:
-                if product.slug == slug:
-                    return product
-            token = found.next_page_token
-            if not token:
-                break
-        return None
+        found: cat.ListProductsResponse = await page.call(
+            catalog.SearchProducts, cat.SearchProductsRequest(slug=slug, page_size=1)
+        )
+        return found.products[0] if found.products else None
 
     async def update_product(
         page: Page, prefix: str, product: cat.Product, fields: ProductFields, category_id: str
@@ -1021,8 +1078,9 @@ def routes(site: Site) -> list[BaseRoute]:
         row: VariantRow,
         variants: Mapping[str, cat.Variant],
     ) -> str:
-        """A row's variant added, or the existing one of its SKU given the row's prices (a
-        currency left empty keeps its price) and stock; what was done, said."""
+        """A row's variant added, or the existing one of its SKU given the row's options (and
+        the name they make), prices (a currency left empty keeps its price) and stock; what
+        was done, said."""
         catalog = page.stub(CatalogServiceStub, "catalog")
         prefix = f"import:{upload_id}:{row.line}"
         prices = dict(row.prices)
@@ -1044,6 +1102,16 @@ def routes(site: Site) -> list[BaseRoute]:
             await set_stock(page, prefix, added.id, row.stock)
             return page.t("Variant %(sku)s added.", sku=row.sku)
         changes = []
+        if row.options and dict(row.options) != dict(existing.options):
+            await page.call(
+                catalog.UpdateVariant,
+                cat.UpdateVariantRequest(
+                    idempotency_key=f"{prefix}:options",
+                    variant=cat.Variant(id=existing.id, title=row.title, options=dict(row.options)),
+                    update_mask=FieldMask(paths=["title", "options"]),
+                ),
+            )
+            changes.append(page.t("options set to %(options)s", options=row.title))
         before = {price.currency: price.amount_minor for price in existing.prices}
         after = {**before, **prices}
         if prices and after != before:
@@ -1061,8 +1129,6 @@ def routes(site: Site) -> list[BaseRoute]:
         if row.stock is not None:
             await set_stock(page, prefix, existing.id, row.stock)
             changes.append(page.t("stock set to %(stock)s", stock=row.stock))
-        if row.options and dict(row.options) != dict(existing.options):
-            changes.append(page.t("its options stay as they were"))
         return page.t(
             "Variant %(sku)s exists: %(changes)s.",
             sku=row.sku,
@@ -1091,6 +1157,18 @@ def routes(site: Site) -> list[BaseRoute]:
             reason = _import_failure(page, failure)
             return page.t("Not published: %(reason)s", reason=reason)
         return page.t("Published.")
+
+    async def unpublish_product(page: Page, prefix: str, product: cat.Product) -> str:
+        catalog = page.stub(CatalogServiceStub, "catalog")
+        try:
+            await page.call(
+                catalog.UnpublishProduct,
+                cat.UnpublishProductRequest(idempotency_key=f"{prefix}:unpublish", id=product.id),
+            )
+        except grpc.aio.AioRpcError as failure:
+            reason = _import_failure(page, failure)
+            return page.t("Not unpublished: %(reason)s", reason=reason)
+        return page.t("Unpublished (a draft again).")
 
     return [
         Route("/admin/orders", orders_list, methods=["GET"]),
@@ -1171,19 +1249,84 @@ def _prices(form: Any) -> list[cat.Money]:
     return prices
 
 
-def _new_variant(form: Any) -> cat.NewVariant:
-    sku, title = _text(form, "sku"), _text(form, "title")
-    if not SKU.match(sku) or len(sku) > 64:
-        raise BadInput("SKU: letters, digits, dots, hyphens and underscores (64 at most).")
+SKU_RULE = "letters, digits, dots, hyphens and underscores (64 at most)."
+
+
+def _is_sku(sku: str) -> bool:
+    return bool(SKU.match(sku)) and len(sku) <= 64
+
+
+def _options(text: str, label: str) -> dict[str, str]:
+    """Options typed one per line as `name: value`."""
     options: dict[str, str] = {}
-    for number, line in enumerate(_text(form, "options").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         name, sep, value = line.partition(":")
         if not sep or not name.strip() or not value.strip():
-            raise BadInput(f"Attributes, line {number}: write it as name: value.")
+            raise BadInput(f"{label}, line {number}: write it as name: value.")
         options[name.strip()] = value.strip()
+    return options
+
+
+def _new_variant(form: Any) -> cat.NewVariant:
+    sku, title = _text(form, "sku"), _text(form, "title")
+    if not _is_sku(sku):
+        raise BadInput(f"SKU: {SKU_RULE}")
+    options = _options(_text(form, "options"), "Attributes")
     return cat.NewVariant(sku=sku, title=title or sku, options=options)
+
+
+def _edit_values(variant: cat.Variant) -> dict[str, str]:
+    """A variant's fields as its edit form shows them (options one per line)."""
+    options = "\n".join(f"{name}: {value}" for name, value in sorted(variant.options.items()))
+    return {"title": variant.title, "sku": variant.sku, "options": options}
+
+
+def _variant_edit(form: Any, variant_id: str) -> tuple[cat.Variant, int, dict[str, str]]:
+    """The variant edit form read: the variant's new fields, the product version the form
+    was rendered at and what was sent; VariantRefused names every bad field."""
+    sent = {name: _text(form, name) for name in ("title", "sku", "options")}
+    fields: dict[str, str] = {}
+    if not _is_sku(sent["sku"]):
+        fields["sku"] = f"SKU: {SKU_RULE}"
+    if not sent["title"]:
+        fields["title"] = "Give the variant a name."
+    elif len(sent["title"]) > 200:
+        fields["title"] = "Name: 200 characters at most."
+    options: dict[str, str] = {}
+    try:
+        options = _options(sent["options"], "Options")
+    except BadInput as bad:
+        fields["options"] = str(bad)
+    if fields:
+        raise VariantRefused(422, fields, sent)
+    version = _text(form, "version")
+    variant = cat.Variant(id=variant_id, sku=sent["sku"], title=sent["title"], options=options)
+    return variant, int(version) if version.isdigit() else 0, sent
+
+
+# What staff read next to a variant field the catalog refused, by the reason it gave.
+_VARIANT_FIELD_REFUSALS = {
+    ("ALREADY_EXISTS", "sku"): "Another variant already has this SKU.",
+    ("ALREADY_EXISTS", "options"): "Another variant of this product has these options.",
+}
+
+
+def _variant_field_errors(failure: grpc.aio.AioRpcError) -> dict[str, str]:
+    """The catalog's refusal of a variant edit by field (`sku`, `title`, `options`); empty
+    when it names no field of the form."""
+    info = error_info_from_rpc_error(failure)
+    fields: dict[str, str] = {}
+    named = info.metadata.get("field", "")
+    if named.startswith("variant."):
+        name = named.removeprefix("variant.")
+        fields[name] = _VARIANT_FIELD_REFUSALS.get((info.reason, name), info.message)
+    for violation in info.violations:
+        name = violation.field.removeprefix("variant.").split("[", 1)[0].split(".", 1)[0]
+        if name in ("sku", "title", "options"):
+            fields.setdefault(name, violation.description)
+    return fields
 
 
 # --- the CSV import ---------------------------------------------------------------------------

@@ -72,13 +72,14 @@ class _Bad(Exception):
 
 @dataclass(frozen=True)
 class ProductFields:
-    """A product's columns, from its first row (`category` is a category's slug)."""
+    """A product's columns, from its first row (`category` is a category's slug; `publish`
+    is None when the cell is empty: an existing product keeps its status)."""
 
     slug: str
     name: str
     category: str
     description: str
-    publish: bool
+    publish: bool | None
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,7 @@ def product_fields(
         name=name,
         category=category,
         description=description,
-        publish=publish == "yes",
+        publish=publish == "yes" if cells.get("publish", "").strip() else None,
     )
     return fields, []
 

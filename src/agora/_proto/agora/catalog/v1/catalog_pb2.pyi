@@ -200,16 +200,18 @@ class ListProductsResponse(_message.Message):
     def __init__(self, products: _Optional[_Iterable[_Union[Product, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class SearchProductsRequest(_message.Message):
-    __slots__ = ("q", "status", "page_size", "page_token")
+    __slots__ = ("q", "status", "page_size", "page_token", "slug")
     Q_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    SLUG_FIELD_NUMBER: _ClassVar[int]
     q: str
     status: ProductStatus
     page_size: int
     page_token: str
-    def __init__(self, q: _Optional[str] = ..., status: _Optional[_Union[ProductStatus, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    slug: str
+    def __init__(self, q: _Optional[str] = ..., status: _Optional[_Union[ProductStatus, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., slug: _Optional[str] = ...) -> None: ...
 
 class GetProductRequest(_message.Message):
     __slots__ = ("slug", "currency")
@@ -303,6 +305,14 @@ class PublishProductRequest(_message.Message):
     id: str
     def __init__(self, idempotency_key: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
 
+class UnpublishProductRequest(_message.Message):
+    __slots__ = ("idempotency_key", "id")
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    idempotency_key: str
+    id: str
+    def __init__(self, idempotency_key: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
+
 class ArchiveProductRequest(_message.Message):
     __slots__ = ("idempotency_key", "id")
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
@@ -328,6 +338,18 @@ class CreateVariantRequest(_message.Message):
     product_id: str
     variant: NewVariant
     def __init__(self, idempotency_key: _Optional[str] = ..., product_id: _Optional[str] = ..., variant: _Optional[_Union[NewVariant, _Mapping]] = ...) -> None: ...
+
+class UpdateVariantRequest(_message.Message):
+    __slots__ = ("idempotency_key", "variant", "update_mask", "product_version")
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    idempotency_key: str
+    variant: Variant
+    update_mask: _field_mask_pb2.FieldMask
+    product_version: int
+    def __init__(self, idempotency_key: _Optional[str] = ..., variant: _Optional[_Union[Variant, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., product_version: _Optional[int] = ...) -> None: ...
 
 class SetPricesRequest(_message.Message):
     __slots__ = ("idempotency_key", "variant_id", "prices")

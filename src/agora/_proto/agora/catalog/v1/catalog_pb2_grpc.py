@@ -74,6 +74,11 @@ class CatalogServiceStub:
                 request_serializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.PublishProductRequest.SerializeToString,
                 response_deserializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.Product.FromString,
                 _registered_method=True)
+        self.UnpublishProduct = channel.unary_unary(
+                '/agora.catalog.v1.CatalogService/UnpublishProduct',
+                request_serializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.UnpublishProductRequest.SerializeToString,
+                response_deserializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.Product.FromString,
+                _registered_method=True)
         self.ArchiveProduct = channel.unary_unary(
                 '/agora.catalog.v1.CatalogService/ArchiveProduct',
                 request_serializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.ArchiveProductRequest.SerializeToString,
@@ -87,6 +92,11 @@ class CatalogServiceStub:
         self.CreateVariant = channel.unary_unary(
                 '/agora.catalog.v1.CatalogService/CreateVariant',
                 request_serializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.CreateVariantRequest.SerializeToString,
+                response_deserializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.Variant.FromString,
+                _registered_method=True)
+        self.UpdateVariant = channel.unary_unary(
+                '/agora.catalog.v1.CatalogService/UpdateVariant',
+                request_serializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.UpdateVariantRequest.SerializeToString,
                 response_deserializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.Variant.FromString,
                 _registered_method=True)
         self.SetPrices = channel.unary_unary(
@@ -160,7 +170,7 @@ class CatalogServiceServicer:
 
     def SearchProducts(self, request, context):
         """Every product whatever its status, for staff: text over title, slug and SKU, optionally one
-        status; most recently changed first (the admin product list).
+        status or one exact slug; most recently changed first (the admin product list).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -203,6 +213,13 @@ class CatalogServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UnpublishProduct(self, request, context):
+        """published -> draft: the storefront stops showing it (its cache follows the event).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ArchiveProduct(self, request, context):
         """draft | published -> archived.
         """
@@ -219,6 +236,14 @@ class CatalogServiceServicer:
 
     def CreateVariant(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateVariant(self, request, context):
+        """Changes the variant fields named in `update_mask` (all fields set in `variant` when it is
+        empty): title, SKU (unique in the catalog), options (unique within the product).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -336,6 +361,11 @@ def add_CatalogServiceServicer_to_server(servicer, server):
                     request_deserializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.PublishProductRequest.FromString,
                     response_serializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.Product.SerializeToString,
             ),
+            'UnpublishProduct': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnpublishProduct,
+                    request_deserializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.UnpublishProductRequest.FromString,
+                    response_serializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.Product.SerializeToString,
+            ),
             'ArchiveProduct': grpc.unary_unary_rpc_method_handler(
                     servicer.ArchiveProduct,
                     request_deserializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.ArchiveProductRequest.FromString,
@@ -349,6 +379,11 @@ def add_CatalogServiceServicer_to_server(servicer, server):
             'CreateVariant': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateVariant,
                     request_deserializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.CreateVariantRequest.FromString,
+                    response_serializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.Variant.SerializeToString,
+            ),
+            'UpdateVariant': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateVariant,
+                    request_deserializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.UpdateVariantRequest.FromString,
                     response_serializer=agora_dot_catalog_dot_v1_dot_catalog__pb2.Variant.SerializeToString,
             ),
             'SetPrices': grpc.unary_unary_rpc_method_handler(
@@ -629,6 +664,33 @@ class CatalogService:
             _registered_method=True)
 
     @staticmethod
+    def UnpublishProduct(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.catalog.v1.CatalogService/UnpublishProduct',
+            agora_dot_catalog_dot_v1_dot_catalog__pb2.UnpublishProductRequest.SerializeToString,
+            agora_dot_catalog_dot_v1_dot_catalog__pb2.Product.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def ArchiveProduct(request,
             target,
             options=(),
@@ -698,6 +760,33 @@ class CatalogService:
             target,
             '/agora.catalog.v1.CatalogService/CreateVariant',
             agora_dot_catalog_dot_v1_dot_catalog__pb2.CreateVariantRequest.SerializeToString,
+            agora_dot_catalog_dot_v1_dot_catalog__pb2.Variant.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateVariant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agora.catalog.v1.CatalogService/UpdateVariant',
+            agora_dot_catalog_dot_v1_dot_catalog__pb2.UpdateVariantRequest.SerializeToString,
             agora_dot_catalog_dot_v1_dot_catalog__pb2.Variant.FromString,
             options,
             channel_credentials,
