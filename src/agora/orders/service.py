@@ -793,7 +793,8 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
         events: list[OrderEvent],
         refund: PaymentsRefund | None,
     ) -> pb.ReturnDecision:
-        """Append the decision (and its refund), mark the return request, audit it."""
+        """Append the decision (and its refund), record it on the return request (with the
+        deciding staff member, kept server-side), audit it."""
         decided = events[0]
         assert isinstance(decided, ReturnApproved | ReturnRejected)
         now = utcnow()
@@ -806,7 +807,14 @@ class OrdersService(orders_pb2_grpc.OrdersServiceServicer):
             occurred_at=now,
         )
         status = after.return_status(decided.return_id)
-        await store.set_return_status(session, decided.return_id, status.value, at=now)
+        await store.record_return_decision(
+            session,
+            decided.return_id,
+            status.value,
+            reason=decided.reason,
+            by=current_principal().subject,
+            at=now,
+        )
         row = await store.return_request(session, after.id, decided.return_id)
         shown = order_pb(after, placed_at=history.placed_at, updated_at=now)
         answer = pb.ReturnDecision(

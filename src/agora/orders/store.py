@@ -316,13 +316,14 @@ async def return_request(db: Db, order_id: str, return_id: str) -> dict[str, Any
     return dict(row._mapping)
 
 
-async def set_return_status(
-    session: AsyncSession, return_id: str, status: str, *, at: datetime
+async def record_return_decision(
+    session: AsyncSession, return_id: str, status: str, *, reason: str, by: str, at: datetime
 ) -> None:
+    """Mark the return request decided: its new status, staff's reason, who and when."""
     await session.execute(
         sa.update(return_requests)
         .where(return_requests.c.id == return_id)
-        .values(status=status, updated_at=at)
+        .values(status=status, decision_reason=reason, decided_by=by, decided_at=at, updated_at=at)
     )
 
 

@@ -115,7 +115,8 @@ order_access = sa.Table(
 
 # Return requests as the API shows them: written in the transaction that appends their order's
 # `ReturnRequested` event (`order_version`), so an answer and a later read agree at once.
-# `lines`: [{"variantId", "title", "quantity"}].
+# `lines`: [{"variantId", "title", "quantity"}]. Staff's decision (reason, time, who) is set in
+# the transaction that appends `ReturnApproved` / `ReturnRejected`; `decided_by` is never shown.
 _RETURN_STATUSES = ", ".join(f"'{status.value}'" for status in ReturnStatus)
 return_requests = sa.Table(
     "return_requests",
@@ -129,6 +130,13 @@ return_requests = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     _moment("requested_at"),
     _moment("updated_at"),
+    sa.Column("decision_reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("decided_by", sa.Text, nullable=False, server_default=""),
+    sa.Column("decided_at", sa.DateTime(timezone=True)),
     sa.CheckConstraint(f"status IN ({_RETURN_STATUSES})"),
+    sa.CheckConstraint(
+        f"(status = '{ReturnStatus.REQUESTED.value}') = (decided_at IS NULL)",
+        name="return_requests_decided_check",
+    ),
 )
 sa.Index("ix_return_requests_order", return_requests.c.order_id, return_requests.c.requested_at)

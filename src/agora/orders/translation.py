@@ -45,7 +45,7 @@ from agora.orders.domain import (
     Taxed,
     Totals,
 )
-from agora.platform.rpc.timestamps import timestamp
+from agora.platform.rpc.timestamps import optional_timestamp, timestamp
 
 ORDER_STATUS_PB = {
     OrderStatus.PLACED: pb.ORDER_STATUS_PLACED,
@@ -397,7 +397,8 @@ def return_request_pb(
 
 
 def return_request_from_row(row: dict[str, Any]) -> pb.ReturnRequest:
-    """A return request as the API shows it, from its `return_requests` row."""
+    """A return request as the API shows it, from its `return_requests` row (who decided it
+    stays server-side: its customer reads this too)."""
     return pb.ReturnRequest(
         id=str(row["id"]),
         order_id=str(row["order_id"]),
@@ -408,6 +409,8 @@ def return_request_from_row(row: dict[str, Any]) -> pb.ReturnRequest:
         ],
         reason=row["reason"],
         requested_at=timestamp(row["requested_at"]),
+        decision_reason=row["decision_reason"],
+        decided_at=optional_timestamp(row["decided_at"]),
     )
 
 

@@ -328,13 +328,19 @@ def test_staff_approve_one_return_and_refuse_another_and_the_customer_sees_both(
     )
     expect(cards).to_have_count(2)
     check_page(page, "admin-returns")
-    cards.filter(has_text="Too bright").get_by_role("button", name="Approve return").click()
+    approved = cards.filter(has_text="Too bright")
+    approved.get_by_label("Note (optional)").fill("Send it back in its box")
+    approved.get_by_role("button", name="Approve return").click()
     expect(page.get_by_role("status")).to_have_text("The return is approved.")
     refused = cards.filter(has_text="Scratched")
     refused.get_by_label("Why it is rejected").fill("Scratches from use are not covered")
     refused.get_by_role("button", name="Reject return").click()
     expect(page.get_by_role("status")).to_have_text("The return is rejected.")
     expect(cards).to_have_count(0)
+    page.goto("/admin/returns?status=rejected")
+    expect(cards.locator(".return-decision")).to_contain_text(
+        re.compile("Rejected .+: Scratches from use are not covered")
+    )
 
     shopper = new_context(browser, stack.gateway)
     try:
@@ -343,8 +349,14 @@ def test_staff_approve_one_return_and_refuse_another_and_the_customer_sees_both(
         expect(mine).to_have_url(re.compile("/account/orders$"))
         mine.goto(f"/account/orders/{order['id']}/return")
         requests = mine.locator("ul.returns > li")
-        expect(requests.filter(has_text="Too bright")).to_contain_text("Approved")
-        expect(requests.filter(has_text="Scratched")).to_contain_text("Rejected")
+        # "Rejected on Dec 4, 2026: …": staff's reason and the day they decided.
+        decided_on = r"on [A-Z][a-z]{2} \d{1,2}, \d{4}: "
+        expect(requests.filter(has_text="Too bright")).to_contain_text(
+            re.compile(f"Approved {decided_on}Send it back in its box")
+        )
+        expect(requests.filter(has_text="Scratched")).to_contain_text(
+            re.compile(f"Rejected {decided_on}Scratches from use are not covered")
+        )
         check_page(mine, "account-returns-decided")
     finally:
         shopper.close()

@@ -62,6 +62,10 @@ RETURN_STATUS_TEXT = {
     orders_pb2.RETURN_STATUS_APPROVED: "Approved",
     orders_pb2.RETURN_STATUS_REJECTED: "Rejected",
 }
+RETURN_DECISION_TEXT = {
+    orders_pb2.RETURN_STATUS_APPROVED: "Approved on %(date)s",
+    orders_pb2.RETURN_STATUS_REJECTED: "Rejected on %(date)s",
+}
 FormErrors = dict[str, str]
 OTPAUTH_PREFIX = "otpauth://totp/"
 _BASE32 = re.compile(r"[A-Z2-7]{16,128}")
@@ -80,6 +84,14 @@ def _key(form: FormData) -> str:
 
 def _moment(stamp: Timestamp) -> dt.datetime | None:
     return stamp.ToDatetime(tzinfo=dt.UTC) if stamp.seconds else None
+
+
+def _decision_text(page: Page, item: orders_pb2.ReturnRequest) -> str:
+    """What staff decided and when ("Rejected on Dec 4, 2026"); "" while not decided yet."""
+    decided, text = _moment(item.decided_at), RETURN_DECISION_TEXT.get(item.status)
+    if decided is None or text is None:
+        return ""
+    return page.t(text, date=page.language.date(decided))
 
 
 def _field_errors(problem: Problem, known: Mapping[str, str]) -> FormErrors:
@@ -689,6 +701,7 @@ def routes(site: Site) -> list[BaseRoute]:
             returns=returns.return_requests,
             returnable=order.status in RETURNABLE,
             return_status_text=lambda s: page.t(RETURN_STATUS_TEXT.get(s, "Unknown")),
+            decision_text=lambda item: _decision_text(page, item),
             errors=errors,
             message=message,
             reason=reason,

@@ -335,7 +335,8 @@ class OrdersServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RejectReturn(self, request, context):
-        """requested -> rejected, saying why; the lines may be asked back again.
+        """requested -> rejected, saying why; the lines may be asked back again. The decision's reason
+        and time stay on the return request (`decision_reason`, `decided_at`) for its customer to see.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
