@@ -3,7 +3,7 @@ through the tokens the URL carries, a size only when asked for."""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from starlette.requests import Request
 
@@ -60,8 +60,13 @@ def test_the_trail_keeps_the_last_pages_only() -> None:
 def test_a_size_asked_for_is_kept_in_the_links_and_a_wrong_one_ignored() -> None:
     sized = ListQuery.read(request("size=2&after=t1", "/admin/staff"), {}, token_param="after")
     wrong = ListQuery.read(request("size=1000"), {}, size=25)
+    odd = [
+        ListQuery.read(request(f"size={quote(text)}"), {}, size=25).size
+        for text in ("\u00b2", "0", "-3", "9" * 5000, " 5")
+    ]
 
     assert sized.size == 2
     assert params(sized.pager("t2").next_url) == {"size": ["2"], "after": ["t2"], "back": ["t1"]}
     assert wrong.size == 25
     assert "size" not in wrong.pager("t1").next_url
+    assert odd == [25] * 5  # a superscript, zero, a sign, 5,000 digits, a space: ignored

@@ -65,3 +65,12 @@ def require_text(value: str, path: str, *, max_len: int, required: bool = True) 
     """`value` unchanged when it is acceptable text, else INVALID_ARGUMENT naming `path`."""
     raise_if_any(text_violations(value, path, max_len=max_len, required=required))
     return value
+
+
+def whole_number(text: str, maximum: int) -> int | None:
+    """`text` as a whole number from 0 to `maximum`, written in ASCII digits; None otherwise
+    (`str.isdigit` also accepts superscripts `int` refuses, and any length)."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(maximum)):
+        return None
+    value = int(text)
+    return value if value <= maximum else None

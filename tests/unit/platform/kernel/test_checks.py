@@ -15,6 +15,7 @@ from agora.platform.kernel.checks import (
     require_id,
     require_text,
     text_violations,
+    whole_number,
 )
 
 ID = str(uuid.UUID(int=7))
@@ -49,3 +50,25 @@ def test_every_violation_is_reported_at_once() -> None:
         raise_if_any([FieldViolation("a", "required"), FieldViolation("b", "too long")])
     assert [v.field for v in refused.value.violations] == ["a", "b"]
     assert "a: required; b: too long" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0", 0),
+        ("42", 42),
+        ("100", 100),
+        ("101", None),  # above the maximum
+        ("0100", None),  # longer than the maximum is written
+        ("", None),
+        ("-1", None),
+        ("+1", None),
+        (" 1", None),
+        ("1.0", None),
+        ("\u00b2", None),  # a superscript: str.isdigit says yes, int() refuses
+        ("\u0663", None),  # an Arabic-Indic three: ASCII digits only
+        ("9" * 5000, None),  # past int()'s digit limit
+    ],
+)
+def test_a_whole_number_is_ascii_digits_up_to_the_maximum(text: str, expected: int | None) -> None:
+    assert whole_number(text, 100) == expected

@@ -55,10 +55,12 @@ from agora.gateway.web.admin.product_csv import (
     check_csv,
 )
 from agora.gateway.web.site import Page, Site, WebRefusal, user_message
+from agora.platform.kernel.checks import whole_number
 from agora.platform.kernel.money import ISO_EXPONENTS
 from agora.platform.rpc.status import error_info_from_rpc_error
 
 PAGE_SIZE = 25
+MAX_VERSION = 2**63 - 1  # a product version (int64)
 # The CSV import's bounds: the file, its rows, and the rows of one batch.
 IMPORT_MAX_BYTES = 1024 * 1024
 IMPORT_MAX_ROWS = 1000
@@ -756,13 +758,12 @@ def routes(site: Site) -> list[BaseRoute]:
                 )
             elif action == "stock":
                 raw = _text(form, "on_hand")
-                if not raw.isdigit() or int(raw) > 1_000_000_000:
+                count = whole_number(raw, 1_000_000_000)
+                if count is None:
                     raise BadInput("On hand: a whole number from 0.")
                 await page.call(
                     catalog.SetStock,
-                    cat.SetStockRequest(
-                        idempotency_key=key, variant_id=variant_id, on_hand=int(raw)
-                    ),
+                    cat.SetStockRequest(idempotency_key=key, variant_id=variant_id, on_hand=count),
                 )
             elif action == "publish":
                 await page.call(
@@ -829,7 +830,7 @@ def routes(site: Site) -> list[BaseRoute]:
                     slug=slug,
                     description=_text(form, "description"),
                     category_id=category_id,
-                    version=int(version) if version.isdigit() else 0,
+                    version=whole_number(version, MAX_VERSION) or 0,
                 ),
                 update_mask=FieldMask(paths=["title", "slug", "description", "category_id"]),
             ),
@@ -1303,7 +1304,7 @@ def _variant_edit(form: Any, variant_id: str) -> tuple[cat.Variant, int, dict[st
         raise VariantRefused(422, fields, sent)
     version = _text(form, "version")
     variant = cat.Variant(id=variant_id, sku=sent["sku"], title=sent["title"], options=options)
-    return variant, int(version) if version.isdigit() else 0, sent
+    return variant, whole_number(version, MAX_VERSION) or 0, sent
 
 
 # What staff read next to a variant field the catalog refused, by the reason it gave.

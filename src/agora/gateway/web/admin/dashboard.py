@@ -35,6 +35,7 @@ from agora.gateway.web.admin.listing import Filter, ListQuery
 from agora.gateway.web.i18n import Language
 from agora.gateway.web.qr import qr_data_url
 from agora.gateway.web.site import Page, Site, safe_next
+from agora.platform.kernel.checks import whole_number
 
 # Roles auth signs in without their rights until TOTP is enrolled (auth's default).
 TWO_FACTOR_ROLES = frozenset({"support", "staff", "admin"})
@@ -565,7 +566,7 @@ def routes(site: Site) -> list[BaseRoute]:
             else:
                 formats = [f for f in ("csv", "pdf") if form.get(f"format_{f}")]
                 cadence_text = text_field(form, "cadence", 10)
-                cadence = int(cadence_text) if cadence_text.isdigit() else 0
+                cadence = whole_number(cadence_text, 1_000) or 0
                 await page.call(
                     service.CreateReportSchedule,
                     reports_pb2.CreateReportScheduleRequest(

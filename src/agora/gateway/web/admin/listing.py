@@ -16,6 +16,8 @@ from urllib.parse import urlencode
 
 from starlette.requests import Request
 
+from agora.platform.kernel.checks import whole_number
+
 TRAIL_PARAM = "back"
 SIZE_PARAM = "size"
 MAX_TRAIL = 10
@@ -106,16 +108,16 @@ class ListQuery:
         token = params.get(token_param, "")[:MAX_TOKEN]
         trail = tuple(t[:MAX_TOKEN] for t in params.getlist(trail_param) if t)[-MAX_TRAIL:]
         asked = params.get(SIZE_PARAM, "")
-        sized = asked.isdigit() and 1 <= int(asked) <= MAX_SIZE
+        chosen = whole_number(asked, MAX_SIZE) or 0  # 0: none asked, or not a size
         return cls(
             path=path or request.url.path,
             filters=dict(filters),
             token=token,
             trail=trail if token else (),
-            size=int(asked) if sized else size,
+            size=chosen or size,
             token_param=token_param,
             trail_param=trail_param,
-            sized=sized,
+            sized=chosen > 0,
         )
 
     def search_fields(self, status_prefix: str) -> dict[str, Any]:

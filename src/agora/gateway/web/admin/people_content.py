@@ -13,7 +13,6 @@ support service (PostgreSQL NOTIFY across replicas).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import re
 import uuid
@@ -38,6 +37,7 @@ from agora._proto.agora.support.v1.support_pb2_grpc import SupportServiceStub
 from agora.gateway.problem import problem_from_rpc_error
 from agora.gateway.web.admin.listing import ListQuery, words_and_choice, words_and_choice_bar
 from agora.gateway.web.site import Page, Site, user_message
+from agora.platform.kernel.checks import whole_number
 from agora.platform.markdown import render_markdown
 
 ROLES = ("customer", "support", "staff", "admin")
@@ -58,6 +58,7 @@ CONTENT_STATUSES: Mapping[str, int] = {
     "expired": cpb.CONTENT_STATUS_EXPIRED,
 }
 STATUS_NAMES = {value: name for name, value in CONTENT_STATUSES.items()}
+MAX_VERSION = 2**63 - 1  # a content version (int64 in the API)
 HANDOVER_NAMES = {
     spb.HANDOVER_STATE_ASSISTANT: "assistant",
     spb.HANDOVER_STATE_QUEUED: "queued",
@@ -413,9 +414,9 @@ async def _staff_page_of(
     """A page of the holders of `roles`, role by role in that order (an account with several
     shows under the first), and the next page's token: `<role index>:<the role's token>`."""
     at, _, token = query.token.partition(":") if query.token else ("0", "", "")
-    if not at.isdigit() or int(at) >= len(roles):
+    index = whole_number(at, len(roles) - 1)
+    if index is None:
         raise _StalePage(query.token)
-    index = int(at)
 
     async def holders(size: int) -> list[upb.ManagedUser]:
         """The next `size` holders of roles[index] (fewer once they are all read), moving
@@ -638,14 +639,13 @@ class _Content:
         if not _is_uuid(entry_id):
             return self.site.error_page(page, 404, "Page not found")
         if request.method == "GET":
+            versions_asked = (
+                whole_number(request.query_params.get("from", ""), MAX_VERSION),
+                whole_number(request.query_params.get("to", ""), MAX_VERSION),
+            )
             diff = None
-            with contextlib.suppress(ValueError):
-                diff = (
-                    int(request.query_params.get("from", "")),
-                    int(request.query_params.get("to", "")),
-                )
-            if diff is not None and min(diff) < 1:
-                diff = None
+            if versions_asked[0] and versions_asked[1]:  # both given, from 1
+                diff = (versions_asked[0], versions_asked[1])
             entry, versions, shown = await self._entry(page, entry_id, diff)
             done = request.query_params.get("done", "")
             return self._editor(
@@ -830,10 +830,8 @@ class _Content:
 
 
 def _int(form: FormData, name: str) -> int:
-    try:
-        return int(_text(form, name, 20))
-    except ValueError:
-        return 0
+    """A version sent by the page's form (0: none, or not a version)."""
+    return whole_number(_text(form, name, 20), MAX_VERSION) or 0
 
 
 # --- the support queue --------------------------------------------------------------------------

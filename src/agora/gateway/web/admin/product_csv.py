@@ -17,6 +17,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from agora.platform.kernel.checks import whole_number
 from agora.platform.kernel.money import ISO_EXPONENTS
 
 # The catalog's bounds: variants of a product, an amount, a quantity on hand, lengths.
@@ -266,9 +267,8 @@ def variant_row(line: int, cells: Cells) -> tuple[VariantRow | None, list[Proble
     stock_text = cells.get("stock", "").strip()
     stock = None
     if stock_text:
-        if stock_text.isdigit() and int(stock_text) <= MAX_STOCK:
-            stock = int(stock_text)
-        else:
+        stock = whole_number(stock_text, MAX_STOCK)
+        if stock is None:
             problems.append(Problem("stock: a whole number from 0."))
     if problems:
         return None, problems

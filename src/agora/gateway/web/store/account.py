@@ -32,6 +32,7 @@ from agora.gateway.browser_session import CLEARED_COOKIES, session_cookies
 from agora.gateway.problem import Problem, problem_from_rpc_error
 from agora.gateway.web.qr import qr_data_url
 from agora.gateway.web.site import Page, Site, WebRefusal, safe_next, user_message
+from agora.platform.kernel.checks import whole_number
 
 MIN_PASSWORD_LENGTH = 12  # auth's rule (RegisterRequest.password)
 ORDERS_PAGE_SIZE = 20
@@ -660,7 +661,8 @@ def routes(site: Site) -> list[BaseRoute]:
             lines = []
             for line in order.lines:
                 raw = _text(form, f"qty-{line.variant_id}", 6) or "0"
-                quantity = int(raw) if raw.isdigit() else -1
+                quantity = whole_number(raw, line.quantity)
+                quantity = -1 if quantity is None else quantity
                 if not 0 <= quantity <= line.quantity:
                     errors[f"qty-{line.variant_id}"] = page.t(
                         "Choose between 0 and %(n)s.", n=line.quantity
