@@ -27,7 +27,7 @@ from security_support import RenewedToken, SecurityFiles, admin_authorization
 from security_support import mint_token as mint_test_token
 
 from agora.platform.embedded.infra import RunningInfra, embedded_infra
-from agora.platform.net import free_port
+from agora.platform.net import free_ports
 from agora.platform.settings import to_asyncpg_url
 
 
@@ -39,7 +39,7 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningInfra]:
         yield RunningInfra(database_url=database_url, nats_url=nats_url)
         return
     data_dir = Path(tmp_path_factory.mktemp("infra"))
-    with embedded_infra(data_dir, free_port(), free_port()) as running:
+    with embedded_infra(data_dir, *free_ports(2)) as running:
         yield RunningInfra(
             database_url=database_url or running.database_url,
             nats_url=nats_url or running.nats_url,

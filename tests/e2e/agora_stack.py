@@ -24,7 +24,7 @@ import psutil
 import pytest
 from security_support import admin_authorization, jwks
 
-from agora.platform.net import free_port
+from agora.platform.net import free_ports
 from agora.platform.services import GRPC_SERVICES
 
 STARTUP_TIMEOUT_S = 180.0
@@ -152,16 +152,17 @@ def stack_environment(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGORA_")}
     test_jwks = data_dir / "test-jwks.json"
     test_jwks.write_text(json.dumps(jwks()))
+    ports = iter(free_ports(6 + len(GRPC_SERVICES)))  # all different
     env.update(
         AGORA_DATA_DIR=str(data_dir),
         # The services trust tokens minted by the tests (next to the auth service's own).
         AGORA_AUTH_JWKS_FILE=str(test_jwks),
-        AGORA_PG_PORT=str(free_port()),
-        AGORA_NATS_PORT=str(free_port()),
-        AGORA_GATEWAY_PORT=str(free_port()),
-        AGORA_SMTP_PORT=str(free_port()),  # the local mail sink
-        AGORA_ANVIL_PORT=str(free_port()),  # the embedded EVM node
-        AGORA_LLM_PORT=str(free_port()),  # the embedded local model
+        AGORA_PG_PORT=str(next(ports)),
+        AGORA_NATS_PORT=str(next(ports)),
+        AGORA_GATEWAY_PORT=str(next(ports)),
+        AGORA_SMTP_PORT=str(next(ports)),  # the local mail sink
+        AGORA_ANVIL_PORT=str(next(ports)),  # the embedded EVM node
+        AGORA_LLM_PORT=str(next(ports)),  # the embedded local model
         AGORA_ENV="dev",
         # The browser tests sign the seeded staff in dozens of times a minute from one address;
         # the limits themselves (the web forms' too) are tested at the gateway's layer.
@@ -169,5 +170,5 @@ def stack_environment(data_dir: Path) -> dict[str, str]:
         # Short enough for the expiry scenarios of the checkout tests, long enough to pay.
         AGORA_ORDERS_INVOICE_EXPIRY_S=str(INVOICE_EXPIRY_S),
     )
-    env.update({service.port_variable: str(free_port()) for service in GRPC_SERVICES})
+    env.update({service.port_variable: str(next(ports)) for service in GRPC_SERVICES})
     return env

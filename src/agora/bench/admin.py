@@ -48,7 +48,7 @@ from agora.bench.admin_reports import ExportRun, bench_report_export
 from agora.platform.db import create_engine, session_factory
 from agora.platform.embedded.infra import embedded_infra
 from agora.platform.migrations import migrate
-from agora.platform.net import free_port
+from agora.platform.net import free_port, free_ports
 from agora.platform.rpc.client import ServiceChannels
 from agora.platform.rpc.server import GrpcServer
 from agora.platform.security.interceptor import AuthorizationInterceptor
@@ -105,7 +105,7 @@ async def run_admin_bench(
     envelopes = plan_events(plan)
     end = max(o.placed_at for o in plan.orders).date()
     start = end - timedelta(days=364)
-    with embedded_infra(data_dir, free_port(), free_port(), nats_sync_interval="1s") as infra:
+    with embedded_infra(data_dir, *free_ports(2), nats_sync_interval="1s") as infra:
         database_url = to_asyncpg_url(infra.database_url)
         await migrate(SERVICE, database_url)
         engine = create_engine(database_url, SERVICE, pool_size=10)

@@ -53,7 +53,7 @@ from agora.platform.bus.streams import audit_stream, ensure_stream, producer_str
 from agora.platform.db import create_engine
 from agora.platform.mail import Mailer
 from agora.platform.migrations import migrate
-from agora.platform.net import free_port, wait_for_port_async
+from agora.platform.net import free_port, free_ports, wait_for_port_async
 from agora.platform.rpc.client import ServiceChannels
 from agora.platform.rpc.discovery import Resolver
 from agora.platform.rpc.server import GrpcServer
@@ -167,7 +167,7 @@ async def served(name: str, port: int, parts: Any, interceptor: Any) -> AsyncIte
 
 @contextlib.asynccontextmanager
 async def catalog_and_orders(platform: PlatformSettings) -> AsyncIterator[tuple[str, str]]:
-    catalog_port, orders_port = free_port(), free_port()
+    catalog_port, orders_port = free_ports(2)
     previous = os.environ.get("AGORA_CATALOG_ADDRESS")
     os.environ["AGORA_CATALOG_ADDRESS"] = f"127.0.0.1:{catalog_port}"
     try:
@@ -194,7 +194,7 @@ async def stack(
     js = nc.jetstream()
     for stream in (producer_stream("auth"), producer_stream("admin"), audit_stream()):
         await ensure_stream(js, stream)
-    auth_port, admin_port = free_port(), free_port()
+    auth_port, admin_port = free_ports(2)
     auth_address = f"127.0.0.1:{auth_port}"
     jwks_channel = grpc.aio.insecure_channel(auth_address)
     auth_verifier = TokenVerifier(

@@ -27,7 +27,7 @@ from agora._proto.agora.payments.v1.payments_pb2_grpc import PaymentsServiceStub
 from agora.catalog.bootstrap import run as run_catalog
 from agora.catalog.settings import CatalogSettings
 from agora.platform.db import ensure_database
-from agora.platform.net import free_port, wait_for_port_async
+from agora.platform.net import free_ports, wait_for_port_async
 from agora.platform.settings import PlatformSettings
 
 START_TIMEOUT_S = 30.0
@@ -125,7 +125,7 @@ async def crash_world(database_url: str, work_dir: Path) -> AsyncIterator[CrashW
     and orders as subprocesses, all on free ports."""
     database = f"{database_url.rpartition('/')[0]}/agora_crash_{uuid.uuid4().hex[:8]}"
     await ensure_database(database)
-    catalog_port, payments_port, orders_port = free_port(), free_port(), free_port()
+    catalog_port, payments_port, orders_port = free_ports(3)
     with own_jetstream(work_dir / "nats") as nats_url:
         platform = PlatformSettings(database_url=database, nats_url=nats_url, discovery=False)
         payments = ServiceProcess(

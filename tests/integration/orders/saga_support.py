@@ -32,7 +32,7 @@ from agora.orders.settings import OrdersSettings
 from agora.payments.bootstrap import run as run_payments
 from agora.payments.settings import PaymentsSettings
 from agora.platform.embedded.nats import EmbeddedNats
-from agora.platform.net import free_port, wait_for_port, wait_for_port_async
+from agora.platform.net import free_port, free_ports, wait_for_port, wait_for_port_async
 from agora.platform.rpc.status import error_info_from_rpc_error
 from agora.platform.settings import PlatformSettings
 
@@ -100,7 +100,7 @@ async def serving(work: Coroutine[Any, Any, None], port: int) -> AsyncIterator[g
 @contextlib.asynccontextmanager
 async def checkout_world(platform: PlatformSettings) -> AsyncIterator[Checkout]:
     """Catalog, payments (dev provider) and orders served on free ports over `platform`."""
-    catalog_port, payments_port, orders_port = free_port(), free_port(), free_port()
+    catalog_port, payments_port, orders_port = free_ports(3)
     payments_settings = PaymentsSettings(
         port=payments_port, dev_provider=True, expiry_interval_s=0.2
     )

@@ -29,7 +29,7 @@ from agora.orders.aggregate import OrderStatus
 from agora.orders.bootstrap import run as run_orders
 from agora.orders.settings import OrdersSettings
 from agora.platform.db import create_engine
-from agora.platform.net import free_port, wait_for_port_async
+from agora.platform.net import free_port, free_ports, wait_for_port_async
 from agora.platform.rpc.client import ServiceChannels
 from agora.platform.rpc.discovery import Resolver
 from agora.platform.settings import PlatformSettings
@@ -69,7 +69,7 @@ async def shop(
     database_url: str, nats_url: str, support_engine: AsyncEngine
 ) -> AsyncIterator[Shop]:
     platform = PlatformSettings(database_url=database_url, nats_url=nats_url, discovery=False)
-    catalog_port, orders_port = free_port(), free_port()
+    catalog_port, orders_port = free_ports(2)
     addresses = {"catalog": f"127.0.0.1:{catalog_port}", "orders": f"127.0.0.1:{orders_port}"}
     previous = os.environ.get("AGORA_CATALOG_ADDRESS")
     os.environ["AGORA_CATALOG_ADDRESS"] = addresses["catalog"]
