@@ -63,34 +63,11 @@ def enrol_staff_2fa(page: Page, email: str, password: str) -> str:
     return secret
 
 
-def own_product(staff: httpx.Client, title: str) -> dict[str, Any]:
-    """A published product titled `title`, one variant in stock (through the API)."""
-    slug = f"ops-{uuid.uuid4().hex[:10]}"
-    product = ok(
-        staff.post(
-            "/v1/products",
-            json={
-                "idempotencyKey": key(),
-                "title": title,
-                "slug": slug,
-                "variants": [
-                    {
-                        "sku": slug.upper(),
-                        "title": "Default",
-                        "prices": [{"amountMinor": "1900", "currency": "EUR"}],
-                    }
-                ],
-            },
-        )
-    )
-    ok(staff.post(f"/v1/products/{product['id']}:publish", json={"idempotencyKey": key()}))
-    variant = product["variants"][0]
-    ok(
-        staff.put(
-            f"/v1/variants/{variant['id']}/stock", json={"idempotencyKey": key(), "onHand": "4"}
-        )
-    )
-    return product
+def own_product(staff: httpx.Client, title: str) -> dict[str, str]:
+    """A published product titled `title`, one variant in stock (through the API): its id and
+    slug."""
+    variant = new_variant(staff, on_hand=4, title=title)
+    return {"id": variant["productId"], "slug": variant["productSlug"]}
 
 
 def usdt_invoice(stack: Stack) -> dict[str, Any]:

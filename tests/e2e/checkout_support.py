@@ -44,15 +44,16 @@ def eventually(
         time.sleep(0.1)
 
 
-def new_variant(http: httpx.Client, on_hand: int = 5) -> dict[str, Any]:
-    """A fresh product with one variant priced in EUR and `on_hand` in stock (through the API)."""
+def new_variant(http: httpx.Client, on_hand: int = 5, title: str = "E2E Lamp") -> dict[str, Any]:
+    """A fresh published product titled `title` with one variant priced in EUR and `on_hand` in
+    stock (through the API): the variant, with its product's `productId` and `productSlug`."""
     slug = f"e2e-lamp-{key()[:8]}"
     product = ok(
         http.post(
             "/v1/products",
             json={
                 "idempotencyKey": key(),
-                "title": "E2E Lamp",
+                "title": title,
                 "slug": slug,
                 "variants": [
                     {
@@ -72,7 +73,7 @@ def new_variant(http: httpx.Client, on_hand: int = 5) -> dict[str, Any]:
             json={"idempotencyKey": key(), "onHand": str(on_hand)},
         )
     )
-    return {**chosen, "productId": product["id"]}
+    return {**chosen, "productId": product["id"], "productSlug": product["slug"]}
 
 
 def ready_cart(http: httpx.Client, variant: dict[str, Any], quantity: int = 2) -> str:
