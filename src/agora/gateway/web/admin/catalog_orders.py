@@ -1023,9 +1023,9 @@ def routes(site: Site) -> list[BaseRoute]:
         published = product.status == cat.PRODUCT_STATUS_PUBLISHED
         if fields.publish and not published and priced:
             # A product whose prices come in a later batch is published by that batch.
-            after.append(await publish_product(page, prefix, product))
+            after.append(await set_published(page, prefix, product, publish=True))
         elif fields.publish is False and published:
-            after.append(await unpublish_product(page, prefix, product))
+            after.append(await set_published(page, prefix, product, publish=False))
         if results:
             # What happened to the product is said once, with the batch's first row.
             said = "message" if results[0]["ok"] else "error"
@@ -1147,29 +1147,28 @@ def routes(site: Site) -> list[BaseRoute]:
             ),
         )
 
-    async def publish_product(page: Page, prefix: str, product: cat.Product) -> str:
+    async def set_published(page: Page, prefix: str, product: cat.Product, publish: bool) -> str:
+        """Publish `product`, or take it back to draft; what happened, in the row's words."""
         catalog = page.stub(CatalogServiceStub, "catalog")
         try:
-            await page.call(
-                catalog.PublishProduct,
-                cat.PublishProductRequest(idempotency_key=f"{prefix}:publish", id=product.id),
-            )
+            if publish:
+                await page.call(
+                    catalog.PublishProduct,
+                    cat.PublishProductRequest(idempotency_key=f"{prefix}:publish", id=product.id),
+                )
+            else:
+                await page.call(
+                    catalog.UnpublishProduct,
+                    cat.UnpublishProductRequest(
+                        idempotency_key=f"{prefix}:unpublish", id=product.id
+                    ),
+                )
         except grpc.aio.AioRpcError as failure:
             reason = _import_failure(page, failure)
-            return page.t("Not published: %(reason)s", reason=reason)
-        return page.t("Published.")
-
-    async def unpublish_product(page: Page, prefix: str, product: cat.Product) -> str:
-        catalog = page.stub(CatalogServiceStub, "catalog")
-        try:
-            await page.call(
-                catalog.UnpublishProduct,
-                cat.UnpublishProductRequest(idempotency_key=f"{prefix}:unpublish", id=product.id),
-            )
-        except grpc.aio.AioRpcError as failure:
-            reason = _import_failure(page, failure)
+            if publish:
+                return page.t("Not published: %(reason)s", reason=reason)
             return page.t("Not unpublished: %(reason)s", reason=reason)
-        return page.t("Unpublished (a draft again).")
+        return page.t("Published.") if publish else page.t("Unpublished (a draft again).")
 
     return [
         Route("/admin/orders", orders_list, methods=["GET"]),
